@@ -1,0 +1,3 @@
+from bluegreen.cli.app import run
+
+run()

@@ -1,0 +1,94 @@
+"""The ``bluegreen`` command: a thin shell over the library.
+
+Each command lives in its own module (``bluegreen.cli.<command>``) and registers itself
+on :data:`app`. This module adds the global options and turns the tool's errors into
+exit codes: 2 for bad input (nothing changed), 1 for a failed operation, no traceback
+unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Annotated
+
+import typer
+
+from bluegreen.cli.common import err
+from bluegreen.errors import BluegreenError
+
+app = typer.Typer(
+    name="bluegreen",
+    help=(
+        "One config file (bluegreen.toml) becomes an ECS Fargate blue/green CI/CD system: "
+        "CodeCommit, CodeBuild, CodeDeploy, CodePipeline, an ALB with production and test "
+        "listeners. Synthesize it offline, rehearse a release on an embedded AWS emulator, "
+        "deploy it and operate releases."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+
+# One module per command, registered in the order `--help` lists them.
+COMMANDS = (
+    "init",
+    "synth",
+    "verify",
+    "rehearse",
+    "deploy",
+    "destroy",
+    "release",
+    "status",
+    "promote",
+    "finish",
+    "rollback",
+    "logs",
+)
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks and AWS request details.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _register() -> None:
+    for name in COMMANDS:
+        try:
+            importlib.import_module(f"bluegreen.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"bluegreen.cli.{name}":
+                raise
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, prog_name="bluegreen", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except BluegreenError as exc:
+        if debug:
+            raise
+        err.print(f"error: {exc}", markup=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        return 130
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,549 @@
+"""bluegreen.toml: the single source of truth, loaded into a validated model.
+
+``load(path)`` reads and validates a config file; ``parse(text)`` does the same for a
+string. Every problem becomes a :class:`~bluegreen.errors.ConfigError` naming the key,
+the bad value and what is allowed. The defaults reproduce the seed's system (project
+``sample3``, environment ``dev``, region ``ap-northeast-1``, app container ``webapp`` on
+port 80, production listener 80, test listener 8080, branch ``main``, a 10-minute wait
+before reroute).
+
+Resource names are derived from this model in :mod:`bluegreen.names`, nowhere else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bluegreen.errors import ConfigError
+
+CONFIG_FILE = "bluegreen.toml"
+
+# Fargate task sizes AWS accepts: cpu units -> allowed memory (MiB).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# CodeDeploy's predefined ECS deployment configs.
+DEPLOYMENT_CONFIGS = (
+    "CodeDeployDefault.ECSAllAtOnce",
+    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.ECSCanary10Percent5Minutes",
+    "CodeDeployDefault.ECSCanary10Percent15Minutes",
+)
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
+_CONTAINER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,254}$")
+_BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<!/)$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_DIRECTORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectConfig(_Section):
+    """Who this system is: every resource name starts with ``<name>-<environment>``."""
+
+    name: str = "sample3"
+    environment: str = "dev"
+    region: str = "ap-northeast-1"
+
+    @field_validator("name", "environment")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not _NAME.match(value) or "--" in value:
+            raise ValueError(
+                "must be lowercase letters, digits and single hyphens, start with a letter "
+                "and not end with a hyphen (it prefixes AWS resource names)"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError("must be an AWS region code such as ap-northeast-1 or us-east-1")
+        return value
+
+
+class SourceConfig(_Section):
+    """The CodeCommit repository holding the application repository."""
+
+    repository: str = "webappservice"
+    branch: str = "main"
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9_.-]+$", value) or value.endswith(".git"):
+            raise ValueError(
+                "must be letters, digits, '.', '_' or '-' and not end in .git "
+                "(CodeCommit repository naming rules)"
+            )
+        return value
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if not _BRANCH.match(value) or len(value) > 256:
+            raise ValueError("must be a git branch name such as main or release/1.x")
+        return value
+
+
+class ContainerConfig(_Section):
+    """A container of the task: its name and the repository directory it is built from."""
+
+    name: str
+    directory: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _CONTAINER.match(value):
+            raise ValueError(
+                "must start with a letter and contain only letters, digits, '_' and '-' "
+                "(ECS container name rules)"
+            )
+        if value.lower() != value:
+            raise ValueError("must be lowercase (it also names an ECR repository)")
+        return value
+
+    @field_validator("directory")
+    @classmethod
+    def _directory(cls, value: str) -> str:
+        if not _DIRECTORY.match(value):
+            raise ValueError("must be a single directory name relative to the repository root")
+        return value
+
+
+class AppConfig(ContainerConfig):
+    """The web application container."""
+
+    name: str = "webapp"
+    directory: str = "webapp"
+    port: int = 80
+    greeting: str = "Hello, 網走"
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("must be a TCP port from 1 to 65535")
+        return value
+
+
+class RouterConfig(ContainerConfig):
+    """The FireLens log-router sidecar (Fluent Bit with a custom config baked in)."""
+
+    name: str = "log-router"
+    directory: str = "firelens"
+
+
+class TaskConfig(_Section):
+    """Fargate task size and how many tasks the service runs."""
+
+    cpu: int = 256
+    memory: int = 512
+    desired_count: int = 1
+
+    @field_validator("desired_count")
+    @classmethod
+    def _count(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1 (a blue/green service needs a running task)")
+        if value > 100:
+            raise ValueError("must be at most 100")
+        return value
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: int) -> int:
+        if value not in FARGATE_SIZES:
+            allowed = ", ".join(str(c) for c in FARGATE_SIZES)
+            raise ValueError(f"must be one of the Fargate cpu sizes: {allowed}")
+        return value
+
+    @model_validator(mode="after")
+    def _fargate_pair(self) -> TaskConfig:
+        allowed = FARGATE_SIZES[self.cpu]
+        if self.memory not in allowed:
+            raise _KeyedError(
+                "task.memory",
+                f"{self.memory} is not a Fargate memory size for cpu {self.cpu}; allowed: "
+                f"{_ranges(allowed)} (MiB)",
+            )
+        return self
+
+
+class ListenersConfig(_Section):
+    """The ALB's two listeners: production traffic and the green test route."""
+
+    production_port: int = 80
+    test_port: int = 8080
+    test_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"])
+
+    @field_validator("production_port", "test_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("must be a TCP port from 1 to 65535")
+        return value
+
+    @field_validator("test_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must list at least one CIDR (use your office range, not nothing)")
+        for cidr in value:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not an IPv4 CIDR such as 203.0.113.0/24") from None
+            if net.version != 4:
+                raise ValueError(f"{cidr!r} is not an IPv4 CIDR (the ALB is IPv4)")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ListenersConfig:
+        if self.production_port == self.test_port:
+            raise _KeyedError(
+                "listeners.test_port",
+                f"{self.test_port} equals listeners.production_port; the test listener needs "
+                "its own port (the seed uses 80 and 8080)",
+            )
+        return self
+
+
+class HealthCheckConfig(_Section):
+    """The target groups' health check of the app container."""
+
+    path: str = "/health"
+    interval_seconds: int = 15
+    timeout_seconds: int = 5
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 3
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or len(value) > 1024 or " " in value:
+            raise ValueError("must be a URL path starting with '/', such as /health")
+        return value
+
+    @field_validator("interval_seconds")
+    @classmethod
+    def _interval(cls, value: int) -> int:
+        if not 5 <= value <= 300:
+            raise ValueError("must be from 5 to 300 seconds")
+        return value
+
+    @field_validator("timeout_seconds")
+    @classmethod
+    def _timeout(cls, value: int) -> int:
+        if not 2 <= value <= 120:
+            raise ValueError("must be from 2 to 120 seconds")
+        return value
+
+    @field_validator("healthy_threshold", "unhealthy_threshold")
+    @classmethod
+    def _threshold(cls, value: int) -> int:
+        if not 2 <= value <= 10:
+            raise ValueError("must be from 2 to 10")
+        return value
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> HealthCheckConfig:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise _KeyedError(
+                "health_check.timeout_seconds",
+                f"{self.timeout_seconds} must be less than health_check.interval_seconds "
+                f"({self.interval_seconds})",
+            )
+        return self
+
+
+class DeploymentConfig(_Section):
+    """How CodeDeploy shifts traffic from blue to green."""
+
+    config: str = "CodeDeployDefault.ECSAllAtOnce"
+    reroute: Literal["auto", "manual"] = "auto"
+    wait_minutes: int = 10
+    termination_wait_minutes: int = 15
+    auto_rollback: bool = True
+
+    @field_validator("config")
+    @classmethod
+    def _config(cls, value: str) -> str:
+        if value not in DEPLOYMENT_CONFIGS:
+            raise ValueError("must be one of: " + ", ".join(DEPLOYMENT_CONFIGS))
+        return value
+
+    @field_validator("wait_minutes")
+    @classmethod
+    def _wait(cls, value: int) -> int:
+        if not 0 <= value <= 2880:
+            raise ValueError("must be from 0 to 2880 minutes (CodeDeploy allows up to 2 days)")
+        return value
+
+    @field_validator("termination_wait_minutes")
+    @classmethod
+    def _termination(cls, value: int) -> int:
+        if not 0 <= value <= 2880:
+            raise ValueError("must be from 0 to 2880 minutes (CodeDeploy allows up to 2 days)")
+        return value
+
+    @model_validator(mode="after")
+    def _manual_needs_window(self) -> DeploymentConfig:
+        if self.reroute == "manual" and self.wait_minutes < 1:
+            raise _KeyedError(
+                "deployment.wait_minutes",
+                'must be at least 1 with reroute = "manual": it is how long a person has to '
+                "run `bluegreen promote` before the deployment is stopped",
+            )
+        return self
+
+
+class NetworkConfig(_Section):
+    """The VPC: two public subnets in two availability zones."""
+
+    vpc_cidr: str = "10.0.0.0/16"
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc(cls, value: str) -> str:
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            raise ValueError("must be an IPv4 CIDR such as 10.0.0.0/16") from None
+        if net.version != 4 or not 16 <= net.prefixlen <= 24:
+            raise ValueError("must be an IPv4 CIDR from /16 to /24 (AWS VPC size limits)")
+        return value
+
+
+class LogsConfig(_Section):
+    """CloudWatch Logs retention for the app's logs and the router's own."""
+
+    retention_days: int = 14
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in RETENTION_DAYS:
+            raise ValueError(
+                "must be a CloudWatch Logs retention: " + ", ".join(map(str, RETENTION_DAYS))
+            )
+        return value
+
+
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+class Config(_Section):
+    """The whole bluegreen.toml."""
+
+    project: ProjectConfig = Field(default_factory=ProjectConfig)
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    app: AppConfig = Field(default_factory=AppConfig)
+    router: RouterConfig = Field(default_factory=RouterConfig)
+    task: TaskConfig = Field(default_factory=TaskConfig)
+    listeners: ListenersConfig = Field(default_factory=ListenersConfig)
+    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    logs: LogsConfig = Field(default_factory=LogsConfig)
+
+    @model_validator(mode="after")
+    def _cross(self) -> Config:
+        if self.app.name == self.router.name:
+            raise _KeyedError(
+                "router.name",
+                f"{self.router.name!r} equals app.name; containers need distinct names",
+            )
+        if self.app.directory == self.router.directory:
+            raise _KeyedError(
+                "router.directory",
+                f"{self.router.directory!r} equals app.directory; each image has its own directory",
+            )
+        # Fluent Bit listens on 24224 (forward) and 2020 (metrics) inside the task.
+        if self.app.port in (24224, 2020):
+            raise _KeyedError(
+                "app.port", f"{self.app.port} is used by the FireLens log router in the same task"
+            )
+        return self
+
+
+class _KeyedError(ValueError):
+    """A cross-field problem that knows which key to blame."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+def _ranges(values: tuple[int, ...]) -> str:
+    if len(values) <= 4:
+        return ", ".join(map(str, values))
+    step = values[1] - values[0]
+    return f"{values[0]} to {values[-1]} in steps of {step}"
+
+
+def parse(text: str, source: str = CONFIG_FILE) -> Config:
+    """Validate config text; raise ConfigError naming every bad key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{source}: not valid TOML: {exc}",
+            hint="fix the syntax at the line and column shown (strings need quotes, "
+            "tables are written [section])",
+            problems=[("(file)", str(exc))],
+        ) from None
+    return from_dict(data, source)
+
+
+def from_dict(data: dict[str, Any], source: str = CONFIG_FILE) -> Config:
+    """Validate an already-parsed config mapping."""
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(err, data) for err in exc.errors()]
+        raise _config_error(source, problems) from None
+    # Names derived from the config must satisfy AWS rules too (lengths, characters).
+    from bluegreen.names import naming_problems
+
+    problems = naming_problems(config)
+    if problems:
+        raise _config_error(source, problems)
+    return config
+
+
+def load(path: Path | str) -> Config:
+    """Read and validate a bluegreen.toml file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such file",
+            hint="run `bluegreen init DIR` to create one, or pass --config PATH",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text", hint="save the file as UTF-8") from None
+    return parse(text, str(path))
+
+
+def find(start: Path | None = None) -> Path:
+    """The bluegreen.toml in ``start`` (default: the current directory) or a parent."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"no {CONFIG_FILE} in {here} or its parents",
+        hint="run the command inside an application repository, pass --config PATH, "
+        "or create one with `bluegreen init DIR`",
+    )
+
+
+def _config_error(source: str, problems: list[tuple[str, str]]) -> ConfigError:
+    lines = "\n".join(f"  {key}: {message}" for key, message in problems)
+    return ConfigError(
+        f"{source}: {len(problems)} invalid setting{'s' if len(problems) > 1 else ''}:\n{lines}",
+        hint="fix the keys above; `bluegreen init` writes a commented example of every key",
+        problems=problems,
+    )
+
+
+def _describe(err: Any, data: dict[str, Any]) -> tuple[str, str]:
+    loc = [str(part) for part in err["loc"]]
+    ctx = err.get("ctx") or {}
+    inner = ctx.get("error")
+    if isinstance(inner, _KeyedError):
+        return inner.key, inner.message
+    key = ".".join(loc) if loc else "(file)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        section = loc[:-1]
+        allowed = _allowed_keys(section)
+        return key, f"unknown key (a typo?); allowed here: {', '.join(allowed)}"
+    value = _lookup(data, loc)
+    shown = f"{value!r}" if value is not _MISSING else "(missing)"
+    message = err["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind == "literal_error":
+        message = f"must be one of {ctx.get('expected')}"
+    elif kind in ("int_parsing", "int_type", "int_from_float"):
+        message = "must be a whole number"
+    elif kind in ("string_type",):
+        message = "must be a string in quotes"
+    elif kind in ("bool_type", "bool_parsing"):
+        message = "must be true or false"
+    elif kind in ("model_type", "dict_type"):
+        message = "must be a table ([section])"
+    return key, f"{shown} {message}"
+
+
+_MISSING = object()
+
+
+def _lookup(data: Any, loc: list[str]) -> Any:
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return _MISSING
+    return data
+
+
+def _allowed_keys(section: list[str]) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in section:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            break
+    return list(model.model_fields)

@@ -1,0 +1,81 @@
+"""The tool's exception hierarchy, documented in one place.
+
+Every error a user can act on says what failed, why, and how to fix it. The CLI maps
+them to exit codes: :class:`UsageError` (bad input: config, repository files, flags)
+exits 2 and guarantees nothing was changed; :class:`OperationError` (an operation that
+was attempted and failed) exits 1. Anything else is a bug and shows a traceback only
+with ``--debug``.
+
+    BluegreenError
+    ├── UsageError            exit 2: bad input, nothing changed
+    │   ├── ConfigError       bluegreen.toml is malformed or invalid
+    │   └── RepositoryError   an application-repository file is missing or inconsistent
+    └── OperationError        exit 1: an operation failed
+        ├── AwsError          an AWS call failed (credentials, access, throttling, ...)
+        ├── StateError        the live state does not allow the operation (refusal)
+        └── RehearsalError    the rehearsal's release failed (fault, unhealthy green, ...)
+"""
+
+from __future__ import annotations
+
+
+class BluegreenError(Exception):
+    """Base class: a message for the user and an optional hint on how to fix it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class UsageError(BluegreenError):
+    """Bad input (config, repository files, flags). Exit code 2; nothing was changed."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """bluegreen.toml is malformed or has an invalid value.
+
+    ``problems`` lists every problem found as (key, message) pairs, so a user fixes all
+    of them in one go.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        problems: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.problems = problems or []
+
+
+class RepositoryError(UsageError):
+    """An application-repository file is missing, malformed or disagrees with the config."""
+
+
+class OperationError(BluegreenError):
+    """An operation was attempted and failed. Exit code 1."""
+
+    exit_code = 1
+
+
+class AwsError(OperationError):
+    """An AWS API call failed; the message names the action and the hint the fix."""
+
+
+class StateError(OperationError):
+    """The live state does not allow the requested operation (for example promote with no
+    deployment waiting); the message says what the state is."""
+
+
+class RehearsalError(OperationError):
+    """A rehearsed release ended in failure (and was rolled back)."""
