@@ -52,7 +52,7 @@ _DIRECTORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ProjectConfig(_Section):
