@@ -175,6 +175,14 @@ class Names:
         return f"{self.prefix}-{self.router_container}-build"
 
     @property
+    def app_build_log_group(self) -> str:
+        return f"/bluegreen/{self.prefix}/{self.app_container}-build"
+
+    @property
+    def router_build_log_group(self) -> str:
+        return f"/bluegreen/{self.prefix}/{self.router_container}-build"
+
+    @property
     def codedeploy_application(self) -> str:
         return f"{self.prefix}-app"
 
