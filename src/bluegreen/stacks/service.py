@@ -1,0 +1,387 @@
+"""Stack 2, service: network, load balancer, ECS cluster and the CODE_DEPLOY service.
+
+Network choice: two *public* subnets, and tasks get a public IP (AssignPublicIp
+ENABLED). Tasks pull public images (the bootstrap images from ECR Public), pull the
+built images from ECR and ship logs to CloudWatch Logs; with a public IP they reach
+those endpoints through the internet gateway, so the stack needs no NAT gateway (about
+USD 35 a month each, per AZ) and no VPC endpoints. Only the ALB's security group may
+reach the task port, so the public IP exposes nothing. Private subnets with a NAT
+gateway are the choice for production hardening; the VPC leaves half its range free
+for them.
+
+The ECS service is created with DeploymentController CODE_DEPLOY on the *blue* target
+group, with both listeners forwarding to blue. From then on CodeDeploy owns the task
+set, the listeners' target group and the task definition: a later stack update must not
+change the task definition (CloudFormation cannot update a CODE_DEPLOY service's task
+definition). Hence the stack's task definition is a bootstrap revision (see
+:mod:`bluegreen.stacks.bootstrap`) that keeps the service healthy until the first
+pipeline run replaces it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Tags, Template, ec2, ecs
+from troposphere import elasticloadbalancingv2 as elb
+
+from bluegreen.config import Config
+from bluegreen.names import Names, Outputs
+from bluegreen.stacks import bootstrap
+from bluegreen.stacks.common import add_output, arn, log_group
+from bluegreen.stacks.iam import allow, service_role
+
+HEALTH_CHECK_GRACE_SECONDS = 60
+"""How long ECS ignores failing ALB health checks of a starting task."""
+
+DEREGISTRATION_DELAY_SECONDS = 30
+"""Draining time of a deregistered target (the ALB default of 300 s slows every shift)."""
+
+SUBNET_COUNT = 2
+
+
+def subnet_cidrs(vpc_cidr: str) -> list[str]:
+    """Two subnets, each a quarter of the VPC; the other half stays free for later."""
+    network = ipaddress.ip_network(vpc_cidr)
+    quarters = network.subnets(prefixlen_diff=2)
+    return [str(next(quarters)) for _ in range(SUBNET_COUNT)]
+
+
+def _url(load_balancer: elb.LoadBalancer, port: int) -> Sub:
+    suffix = "" if port == 80 else f":{port}"
+    return Sub("http://${" + load_balancer.title + ".DNSName}" + suffix)
+
+
+def build_service(config: Config) -> Template:
+    """The service stack's template."""
+    names = Names.of(config)
+    stack = names.service_stack
+    listeners = config.listeners
+    hc = config.health_check
+    t = Template(
+        Description=(
+            f"bluegreen {names.prefix}: VPC, ALB (:{listeners.production_port} production, "
+            f":{listeners.test_port} test), ECS Fargate service under CodeDeploy blue/green"
+        )
+    )
+
+    # --- network -------------------------------------------------------------------
+    vpc = t.add_resource(
+        ec2.VPC(
+            "Vpc",
+            CidrBlock=config.network.vpc_cidr,
+            EnableDnsHostnames=True,
+            EnableDnsSupport=True,
+            Tags=Tags(Name=names.prefix),
+        )
+    )
+    gateway = t.add_resource(ec2.InternetGateway("InternetGateway", Tags=Tags(Name=names.prefix)))
+    attachment = t.add_resource(
+        ec2.VPCGatewayAttachment(
+            "InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(gateway)
+        )
+    )
+    route_table = t.add_resource(
+        ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=Tags(Name=f"{names.prefix}-public"))
+    )
+    t.add_resource(
+        ec2.Route(
+            "PublicDefaultRoute",
+            DependsOn=attachment.title,
+            RouteTableId=Ref(route_table),
+            DestinationCidrBlock="0.0.0.0/0",
+            GatewayId=Ref(gateway),
+        )
+    )
+    subnets = []
+    for index, cidr in enumerate(subnet_cidrs(config.network.vpc_cidr)):
+        subnet = t.add_resource(
+            ec2.Subnet(
+                f"PublicSubnet{index + 1}",
+                VpcId=Ref(vpc),
+                CidrBlock=cidr,
+                AvailabilityZone=Select(index, GetAZs("")),
+                MapPublicIpOnLaunch=True,
+                Tags=Tags(Name=f"{names.prefix}-public-{index + 1}"),
+            )
+        )
+        t.add_resource(
+            ec2.SubnetRouteTableAssociation(
+                f"PublicSubnet{index + 1}RouteTableAssociation",
+                SubnetId=Ref(subnet),
+                RouteTableId=Ref(route_table),
+            )
+        )
+        subnets.append(subnet)
+
+    # --- security groups -----------------------------------------------------------
+    alb_ingress = [
+        ec2.SecurityGroupRule(
+            IpProtocol="tcp",
+            FromPort=listeners.production_port,
+            ToPort=listeners.production_port,
+            CidrIp="0.0.0.0/0",
+            Description="production listener",
+        )
+    ]
+    alb_ingress += [
+        ec2.SecurityGroupRule(
+            IpProtocol="tcp",
+            FromPort=listeners.test_port,
+            ToPort=listeners.test_port,
+            CidrIp=cidr,
+            Description="test listener (green before reroute)",
+        )
+        for cidr in listeners.test_cidrs
+    ]
+    alb_sg = t.add_resource(
+        ec2.SecurityGroup(
+            "LoadBalancerSecurityGroup",
+            GroupDescription=f"{names.load_balancer}: production and test listeners",
+            VpcId=Ref(vpc),
+            SecurityGroupIngress=alb_ingress,
+            Tags=Tags(Name=f"{names.prefix}-alb"),
+        )
+    )
+    task_sg = t.add_resource(
+        ec2.SecurityGroup(
+            "TaskSecurityGroup",
+            GroupDescription=f"{names.service}: app port from the load balancer only",
+            VpcId=Ref(vpc),
+            SecurityGroupIngress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="tcp",
+                    FromPort=config.app.port,
+                    ToPort=config.app.port,
+                    SourceSecurityGroupId=Ref(alb_sg),
+                    Description="app port from the ALB",
+                )
+            ],
+            Tags=Tags(Name=f"{names.prefix}-task"),
+        )
+    )
+
+    # --- load balancer -------------------------------------------------------------
+    load_balancer = t.add_resource(
+        elb.LoadBalancer(
+            "LoadBalancer",
+            DependsOn=attachment.title,
+            Name=names.load_balancer,
+            Scheme="internet-facing",
+            Type="application",
+            Subnets=[Ref(s) for s in subnets],
+            SecurityGroups=[Ref(alb_sg)],
+        )
+    )
+    target_groups = {}
+    for color, name in (("Blue", names.blue_target_group), ("Green", names.green_target_group)):
+        target_groups[color] = t.add_resource(
+            elb.TargetGroup(
+                f"{color}TargetGroup",
+                Name=name,
+                TargetType="ip",
+                Protocol="HTTP",
+                Port=config.app.port,
+                VpcId=Ref(vpc),
+                HealthCheckEnabled=True,
+                HealthCheckProtocol="HTTP",
+                HealthCheckPath=hc.path,
+                HealthCheckIntervalSeconds=hc.interval_seconds,
+                HealthCheckTimeoutSeconds=hc.timeout_seconds,
+                HealthyThresholdCount=hc.healthy_threshold,
+                UnhealthyThresholdCount=hc.unhealthy_threshold,
+                Matcher=elb.Matcher(HttpCode="200"),
+                TargetGroupAttributes=[
+                    elb.TargetGroupAttribute(
+                        Key="deregistration_delay.timeout_seconds",
+                        Value=str(DEREGISTRATION_DELAY_SECONDS),
+                    )
+                ],
+            )
+        )
+    blue = target_groups["Blue"]
+    green = target_groups["Green"]
+    listener_resources = {}
+    for role, port in (("Production", listeners.production_port), ("Test", listeners.test_port)):
+        listener_resources[role] = t.add_resource(
+            elb.Listener(
+                f"{role}Listener",
+                LoadBalancerArn=Ref(load_balancer),
+                Port=port,
+                Protocol="HTTP",
+                DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(blue))],
+            )
+        )
+    production = listener_resources["Production"]
+    test = listener_resources["Test"]
+
+    # --- logs ------------------------------------------------------------------------
+    app_logs = t.add_resource(
+        log_group("AppLogGroup", names.app_log_group, config.logs.retention_days)
+    )
+    router_logs = t.add_resource(
+        log_group("RouterLogGroup", names.router_log_group, config.logs.retention_days)
+    )
+
+    # --- roles -----------------------------------------------------------------------
+    task_role = t.add_resource(
+        service_role(
+            "TaskRole",
+            "ecs-tasks.amazonaws.com",
+            "Task role: the FireLens router writes the app's logs to its log group",
+            statements=[
+                allow(
+                    ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    [GetAtt(app_logs, "Arn")],
+                )
+            ],
+        )
+    )
+    image_repositories = [
+        arn("ecr", f"repository/{names.app_image_repository}"),
+        arn("ecr", f"repository/{names.router_image_repository}"),
+    ]
+    execution_role = t.add_resource(
+        service_role(
+            "ExecutionRole",
+            "ecs-tasks.amazonaws.com",
+            "Task execution role: pull the built images, write the router's own logs",
+            statements=[
+                allow(["ecr:GetAuthorizationToken"], ["*"]),
+                allow(
+                    [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    image_repositories,
+                ),
+                allow(
+                    ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    [GetAtt(router_logs, "Arn")],
+                ),
+            ],
+        )
+    )
+
+    # --- cluster, task definition, service ----------------------------------------------
+    cluster = t.add_resource(
+        ecs.Cluster(
+            "Cluster",
+            ClusterName=names.cluster,
+            ClusterSettings=[ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+        )
+    )
+    app_container = ecs.ContainerDefinition(
+        Name=config.app.name,
+        Image=bootstrap.BOOTSTRAP_APP_IMAGE,
+        Essential=True,
+        Command=bootstrap.app_command(config.app.port, hc.path),
+        PortMappings=[ecs.PortMapping(ContainerPort=config.app.port, Protocol="tcp")],
+        MemoryReservation=bootstrap.app_memory_reservation(config.task.memory),
+        DependsOn=[ecs.ContainerDependency(ContainerName=config.router.name, Condition="START")],
+        LogConfiguration=ecs.LogConfiguration(
+            LogDriver="awsfirelens",
+            Options={
+                "Name": "cloudwatch_logs",
+                "region": Ref("AWS::Region"),
+                "log_group_name": names.app_log_group,
+                "log_stream_prefix": f"{config.app.name}/",
+                "auto_create_group": "false",
+            },
+        ),
+    )
+    router_container = ecs.ContainerDefinition(
+        Name=config.router.name,
+        Image=bootstrap.BOOTSTRAP_ROUTER_IMAGE,
+        Essential=True,
+        MemoryReservation=bootstrap.ROUTER_MEMORY_RESERVATION,
+        FirelensConfiguration=ecs.FirelensConfiguration(
+            Type="fluentbit", Options={"enable-ecs-log-metadata": "true"}
+        ),
+        LogConfiguration=ecs.LogConfiguration(
+            LogDriver="awslogs",
+            Options={
+                "awslogs-group": Ref(router_logs),
+                "awslogs-region": Ref("AWS::Region"),
+                "awslogs-stream-prefix": config.router.name,
+            },
+        ),
+    )
+    task_definition = t.add_resource(
+        ecs.TaskDefinition(
+            "TaskDefinition",
+            Family=names.task_family,
+            Cpu=str(config.task.cpu),
+            Memory=str(config.task.memory),
+            NetworkMode="awsvpc",
+            RequiresCompatibilities=["FARGATE"],
+            RuntimePlatform=ecs.RuntimePlatform(
+                OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"
+            ),
+            TaskRoleArn=GetAtt(task_role, "Arn"),
+            ExecutionRoleArn=GetAtt(execution_role, "Arn"),
+            ContainerDefinitions=[app_container, router_container],
+        )
+    )
+    service = t.add_resource(
+        ecs.Service(
+            "Service",
+            DependsOn=[production.title, test.title],
+            ServiceName=names.service,
+            Cluster=Ref(cluster),
+            TaskDefinition=Ref(task_definition),
+            DesiredCount=config.task.desired_count,
+            LaunchType="FARGATE",
+            DeploymentController=ecs.DeploymentController(Type="CODE_DEPLOY"),
+            HealthCheckGracePeriodSeconds=HEALTH_CHECK_GRACE_SECONDS,
+            NetworkConfiguration=ecs.NetworkConfiguration(
+                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                    AssignPublicIp="ENABLED",
+                    Subnets=[Ref(s) for s in subnets],
+                    SecurityGroups=[Ref(task_sg)],
+                )
+            ),
+            LoadBalancers=[
+                ecs.LoadBalancer(
+                    ContainerName=config.app.name,
+                    ContainerPort=config.app.port,
+                    TargetGroupArn=Ref(blue),
+                )
+            ],
+        )
+    )
+
+    # --- outputs -----------------------------------------------------------------------
+    def out(key: str, value: object, description: str) -> None:
+        add_output(t, names, stack, key, value, description)
+
+    out(Outputs.VPC_ID, Ref(vpc), "VPC")
+    out(Outputs.LOAD_BALANCER_DNS, GetAtt(load_balancer, "DNSName"), "ALB DNS name")
+    out(Outputs.LOAD_BALANCER_ARN, Ref(load_balancer), "ALB ARN")
+    out(Outputs.PRODUCTION_LISTENER_ARN, Ref(production), "production listener ARN")
+    out(Outputs.TEST_LISTENER_ARN, Ref(test), "test listener ARN")
+    out(Outputs.BLUE_TARGET_GROUP_ARN, Ref(blue), "blue target group ARN")
+    out(Outputs.GREEN_TARGET_GROUP_ARN, Ref(green), "green target group ARN")
+    # Literal names (not GetAtt TargetGroupName): the same value, known without a deploy.
+    out(Outputs.BLUE_TARGET_GROUP_NAME, names.blue_target_group, "blue target group name")
+    out(Outputs.GREEN_TARGET_GROUP_NAME, names.green_target_group, "green target group name")
+    out(Outputs.CLUSTER_NAME, Ref(cluster), "ECS cluster name")
+    out(Outputs.CLUSTER_ARN, GetAtt(cluster, "Arn"), "ECS cluster ARN")
+    out(Outputs.SERVICE_NAME, GetAtt(service, "Name"), "ECS service name")
+    out(Outputs.SERVICE_ARN, Ref(service), "ECS service ARN")
+    out(Outputs.TASK_ROLE_ARN, GetAtt(task_role, "Arn"), "task role (taskdef.json taskRoleArn)")
+    out(
+        Outputs.EXECUTION_ROLE_ARN,
+        GetAtt(execution_role, "Arn"),
+        "task execution role (taskdef.json executionRoleArn)",
+    )
+    out(Outputs.APP_LOG_GROUP, Ref(app_logs), "app container logs (via FireLens)")
+    out(Outputs.ROUTER_LOG_GROUP, Ref(router_logs), "log router's own logs")
+    out(Outputs.PRODUCTION_URL, _url(load_balancer, listeners.production_port), "production URL")
+    out(
+        Outputs.TEST_URL,
+        _url(load_balancer, listeners.test_port),
+        "test URL (green before reroute)",
+    )
+    return t
