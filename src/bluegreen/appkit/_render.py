@@ -1,0 +1,238 @@
+"""The application repository's files as a pure function of the config.
+
+``render(config)`` is exactly what ``bluegreen init`` writes and what ``bluegreen synth``
+compares against; ``render_config(config)`` is the commented ``bluegreen.toml``. Every
+value that differs between two systems (names, ports, log groups, the greeting) comes
+from the config through :class:`~bluegreen.names.Names`; nothing account- or
+region-specific is written, so the files can be committed once and deployed anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from typing import Any
+
+from bluegreen import names as names_mod
+from bluegreen.appkit import _templates
+from bluegreen.config import CONFIG_FILE, DEPLOYMENT_CONFIGS, FARGATE_SIZES, RETENTION_DAYS, Config
+from bluegreen.names import Names
+
+# Base images, pinned to exact versions: the same commit must build the same image. Both
+# come from ECR Public (the Python one is Docker's official image mirrored there), so
+# CodeBuild's pulls are not throttled by Docker Hub's anonymous pull limits. The Fluent
+# Bit version is the one the service stack's bootstrap task definition runs.
+PYTHON_IMAGE = "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm"
+FLUENT_BIT_VERSION = "3.2.1"
+FLUENT_BIT_IMAGE = f"public.ecr.aws/aws-observability/aws-for-fluent-bit:{FLUENT_BIT_VERSION}"
+
+# Where the router image keeps extra.conf; the task definition's firelensConfiguration
+# (config-file-type "file") points FireLens at it.
+FIRELENS_CONFIG_PATH = "/fluent-bit/etc/extra.conf"
+
+# Memory (MiB) the log router reserves (AWS suggests at least 50 for FireLens); the app
+# reserves the rest of the task's memory. Same split as the bootstrap task definition.
+ROUTER_MEMORY_RESERVATION = 64
+
+
+def app_log_stream_prefix(config: Config) -> str:
+    """Prefix of the app's log streams; Fluent Bit appends the tag, giving
+    "<app>/<app>-firelens-<task id>" (as in the bootstrap task definition)."""
+    return f"{config.app.name}/"
+
+
+def router_log_stream_prefix(config: Config) -> str:
+    """awslogs prefix of the router's own streams: "<router>/<router>/<task id>"."""
+    return config.router.name
+
+
+# (template under files/, path in the repository); "{app}" and "{router}" stand for
+# app.directory and router.directory. bluegreen.toml comes from render_config().
+_MANIFEST: tuple[tuple[str, str], ...] = (
+    ("README.md", "README.md"),
+    ("gitignore", ".gitignore"),
+    ("appspec.yml", "appspec.yml"),
+    ("taskdef.json", "taskdef.json"),
+    ("webapp/Dockerfile", "{app}/Dockerfile"),
+    ("webapp/dockerignore", "{app}/.dockerignore"),
+    ("webapp/buildspec.yml", "{app}/buildspec.yml"),
+    ("webapp/requirements.txt", "{app}/requirements.txt"),
+    ("webapp/requirements-dev.txt", "{app}/requirements-dev.txt"),
+    ("webapp/pytest.ini", "{app}/pytest.ini"),
+    ("webapp/app/__init__.py", "{app}/app/__init__.py"),
+    ("webapp/app/__main__.py", "{app}/app/__main__.py"),
+    ("webapp/app/main.py", "{app}/app/main.py"),
+    ("webapp/app/healthcheck.py", "{app}/app/healthcheck.py"),
+    ("webapp/tests/__init__.py", "{app}/tests/__init__.py"),
+    ("webapp/tests/test_main.py", "{app}/tests/test_main.py"),
+    ("firelens/Dockerfile", "{router}/Dockerfile"),
+    ("firelens/extra.conf", "{router}/extra.conf"),
+    ("firelens/buildspec.yml", "{router}/buildspec.yml"),
+)
+
+
+class RepositoryPaths:
+    """Repository-relative paths of the files the pipeline reads, for one config."""
+
+    def __init__(self, config: Config) -> None:
+        app, router = config.app.directory, config.router.directory
+        self.config = CONFIG_FILE
+        self.appspec = "appspec.yml"
+        self.taskdef = "taskdef.json"
+        self.app_dockerfile = f"{app}/Dockerfile"
+        self.app_buildspec = f"{app}/buildspec.yml"
+        self.router_dockerfile = f"{router}/Dockerfile"
+        self.router_buildspec = f"{router}/buildspec.yml"
+        self.router_config = f"{router}/extra.conf"
+
+    def required(self) -> tuple[str, ...]:
+        """Files without which a release cannot build or deploy."""
+        return (
+            self.appspec,
+            self.taskdef,
+            self.app_dockerfile,
+            self.app_buildspec,
+            self.router_dockerfile,
+            self.router_config,
+            self.router_buildspec,
+        )
+
+
+def memory_reservations(config: Config) -> tuple[int, int]:
+    """(app, router) memoryReservation in MiB: the router a fixed slice, the app the rest."""
+    return config.task.memory - ROUTER_MEMORY_RESERVATION, ROUTER_MEMORY_RESERVATION
+
+
+def render(config: Config) -> dict[str, str]:
+    """Repository-relative path -> file text, sorted by path: exactly what init writes."""
+    values = _values(config)
+    files = {CONFIG_FILE: render_config(config)}
+    for template, target in _MANIFEST:
+        path = target.format(app=config.app.directory, router=config.router.directory)
+        files[path] = _templates.fill(_templates.load(template), values, template)
+    return dict(sorted(files.items()))
+
+
+def render_config(config: Config) -> str:
+    """A bluegreen.toml documenting every key, holding ``config``'s values.
+
+    ``config.parse(render_config(c)) == c`` for every valid ``c``: each key is written
+    explicitly (never left to its default), so the file also shows what is in force.
+    """
+    values = {
+        f"{section}_{key}": _toml(value)
+        for section, fields in config.model_dump().items()
+        for key, value in fields.items()
+    }
+    values.update(
+        fargate_cpus=", ".join(str(cpu) for cpu in FARGATE_SIZES),
+        fargate_memory_table="\n".join(
+            f"#   cpu {cpu:>5}: {_sizes(memory)}" for cpu, memory in FARGATE_SIZES.items()
+        ),
+        deployment_configs="\n".join(f"#   {name}" for name in DEPLOYMENT_CONFIGS),
+        retention_days="\n".join(
+            textwrap.wrap(
+                ", ".join(map(str, RETENTION_DAYS)),
+                width=88,
+                initial_indent="#   ",
+                subsequent_indent="#   ",
+            )
+        ),
+    )
+    return _templates.fill(_templates.load(CONFIG_FILE), values, CONFIG_FILE)
+
+
+def _values(config: Config) -> dict[str, str]:
+    """Every placeholder value of the repository templates, already escaped for its use."""
+    names = Names.of(config)
+    app_memory, router_memory = memory_reservations(config)
+    port_block = ""
+    if config.app.port < 1024:
+        port_block = _templates.fill(
+            _templates.load("webapp/low_port"), {"app_port": str(config.app.port)}
+        )
+    return {
+        # plain text (Markdown, Dockerfile, YAML scalars that need no quoting)
+        "project_name": config.project.name,
+        "project_environment": config.project.environment,
+        "app_name": config.app.name,
+        "app_directory": config.app.directory,
+        "app_port": str(config.app.port),
+        "router_name": config.router.name,
+        "router_directory": config.router.directory,
+        "health_path": config.health_check.path,
+        "source_branch": config.source.branch,
+        "codecommit_repository": names.codecommit_repository,
+        "production_port": str(config.listeners.production_port),
+        "test_port": str(config.listeners.test_port),
+        "wait_minutes": str(config.deployment.wait_minutes),
+        "termination_wait_minutes": str(config.deployment.termination_wait_minutes),
+        "reroute_text": (
+            "automatic" if config.deployment.reroute == "auto" else "only on `bluegreen promote`"
+        ),
+        "app_log_group": names.app_log_group,
+        "python_image": PYTHON_IMAGE,
+        "fluent_bit_image": FLUENT_BIT_IMAGE,
+        "firelens_config_path": FIRELENS_CONFIG_PATH,
+        "low_port_block": port_block,
+        "task_definition_placeholder": names_mod.TASK_DEFINITION_PLACEHOLDER,
+        "task_role_placeholder": names_mod.TASK_ROLE_PLACEHOLDER,
+        "execution_role_placeholder": names_mod.EXECUTION_ROLE_PLACEHOLDER,
+        "region_placeholder": names_mod.REGION_PLACEHOLDER,
+        # Python string literals (JSON strings are valid Python literals)
+        "greeting_literal": _json(config.app.greeting),
+        "health_path_literal": _json(config.health_check.path),
+        "app_name_literal": _json(config.app.name),
+        # a regular expression (Fluent Bit's grep filter) matching the path literally
+        "health_path_regex": _regex(config.health_check.path),
+        # JSON values for taskdef.json
+        "task_family_json": _json(names.task_family),
+        "task_cpu_json": _json(str(config.task.cpu)),
+        "task_memory_json": _json(str(config.task.memory)),
+        "task_role_placeholder_json": _json(names_mod.TASK_ROLE_PLACEHOLDER),
+        "execution_role_placeholder_json": _json(names_mod.EXECUTION_ROLE_PLACEHOLDER),
+        "region_placeholder_json": _json(names_mod.REGION_PLACEHOLDER),
+        "app_name_json": _json(config.app.name),
+        "router_name_json": _json(config.router.name),
+        "app_image_placeholder_json": _json(f"<{names_mod.APP_IMAGE_PLACEHOLDER}>"),
+        "router_image_placeholder_json": _json(f"<{names_mod.ROUTER_IMAGE_PLACEHOLDER}>"),
+        "app_memory_reservation": str(app_memory),
+        "router_memory_reservation": str(router_memory),
+        "app_log_group_json": _json(names.app_log_group),
+        "router_log_group_json": _json(names.router_log_group),
+        "app_log_stream_prefix_json": _json(app_log_stream_prefix(config)),
+        "router_log_stream_prefix_json": _json(router_log_stream_prefix(config)),
+        "firelens_config_path_json": _json(FIRELENS_CONFIG_PATH),
+    }
+
+
+def _json(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _toml(value: Any) -> str:
+    """A TOML literal for a config value (JSON strings are valid TOML basic strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return _json(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+_REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
+
+
+def _regex(text: str) -> str:
+    """``text`` as a regular expression that matches it literally (Onigmo syntax)."""
+    return _REGEX_SPECIAL.sub(r"\\\1", text)
+
+
+def _sizes(values: tuple[int, ...]) -> str:
+    if len(values) <= 4:
+        return ", ".join(map(str, values))
+    return f"{values[0]} to {values[-1]} in steps of {values[1] - values[0]}"
