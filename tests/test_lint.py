@@ -1,0 +1,135 @@
+"""cfn-lint (the AWS resource schemas) on every synthesized template, and lint.py itself.
+
+Every template of several configs must lint with zero errors and zero warnings in the
+regions the config names; informational findings are allowed. The linter is also shown
+to catch real mistakes, so a silent linter cannot pass these tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bluegreen import config as config_mod
+from bluegreen.lint import Finding, lint_template
+from bluegreen.stacks import build
+
+CONFIGS = {
+    "default": "",
+    "shop-prod-us-east-1": """
+[project]
+name = "shop"
+environment = "prod"
+region = "us-east-1"
+[source]
+branch = "release/1.x"
+[app]
+name = "api"
+directory = "service"
+port = 8080
+[router]
+name = "fluentbit"
+directory = "logrouter"
+[task]
+cpu = 1024
+memory = 3072
+desired_count = 2
+[listeners]
+production_port = 8000
+test_port = 9000
+test_cidrs = ["203.0.113.0/24", "198.51.100.7/32"]
+[health_check]
+path = "/healthz"
+[deployment]
+config = "CodeDeployDefault.ECSCanary10Percent5Minutes"
+reroute = "manual"
+wait_minutes = 60
+auto_rollback = false
+[network]
+vpc_cidr = "10.20.0.0/24"
+[logs]
+retention_days = 30
+""",
+    "eu-linear": """
+[project]
+name = "blog"
+environment = "stg"
+region = "eu-west-1"
+[task]
+cpu = 512
+memory = 1024
+[listeners]
+test_port = 8443
+[deployment]
+config = "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"
+wait_minutes = 0
+termination_wait_minutes = 0
+""",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def findings(request: pytest.FixtureRequest) -> dict[str, list[Finding]]:
+    """Template file -> findings for one config (informational rules included)."""
+    config = config_mod.parse(CONFIGS[request.param])
+    return {
+        stack.filename: lint_template(
+            stack.to_yaml(), stack.filename, [config.project.region], include_informational=True
+        )
+        for stack in build(config)
+    }
+
+
+def test_no_errors_or_warnings(findings: dict[str, list[Finding]]) -> None:
+    assert sorted(findings) == ["1-source.yaml", "2-service.yaml", "3-pipeline.yaml"]
+    bad = [str(f) for found in findings.values() for f in found if f.level != "informational"]
+    assert bad == []
+
+
+def _default_service_template() -> dict[str, object]:
+    service = build(config_mod.parse(""))[1]
+    template: dict[str, object] = yaml.safe_load(service.to_yaml())
+    return template
+
+
+def test_lint_catches_an_invalid_property() -> None:
+    template = _default_service_template()
+    resources = template["Resources"]
+    assert isinstance(resources, dict)
+    resources["Service"]["Properties"]["DeploymentController"] = {"Type": "BLUE_GREEN_NOW"}
+    text = yaml.safe_dump(template, sort_keys=False)
+    found = lint_template(text, "broken.yaml", ["ap-northeast-1"])
+    errors = [f for f in found if f.level == "error"]
+    assert errors, found
+    line = text.splitlines()[errors[0].line - 1]
+    assert "BLUE_GREEN_NOW" in line or "Type" in line
+    assert all(f.filename == "broken.yaml" and f.rule.startswith("E") for f in errors)
+
+
+def test_lint_catches_a_dangling_reference() -> None:
+    template = _default_service_template()
+    resources = template["Resources"]
+    assert isinstance(resources, dict)
+    del resources["GreenTargetGroup"]
+    found = lint_template(yaml.safe_dump(template), "dangling.yaml", ["eu-west-1"])
+    assert any(f.level == "error" and "GreenTargetGroup" in f.message for f in found), found
+
+
+def test_lint_reports_warnings_as_warnings() -> None:
+    text = """
+Parameters:
+  Unused:
+    Type: String
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+"""
+    found = lint_template(text, "w.yaml")
+    assert [(f.level, f.rule) for f in found] == [("warning", "W2001")]
+    assert found[0].line == 3
+
+
+def test_unparsable_template_is_one_error() -> None:
+    (finding,) = lint_template("Resources: [unclosed", "bad.yaml", ["us-east-1"])
+    assert finding.level == "error" and finding.rule == "E0000"
+    assert finding.to_dict()["filename"] == "bad.yaml"

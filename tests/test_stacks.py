@@ -1,0 +1,684 @@
+"""Semantic tests of the three stacks: what AWS will build, read back from the YAML.
+
+Each template is parsed with ``yaml.safe_load`` (the YAML is plain, long-form), so the
+assertions check the bytes that get deployed, not troposphere objects.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+import yaml
+
+from bluegreen import config as config_mod
+from bluegreen.config import Config
+from bluegreen.names import (
+    APP_IMAGE_PLACEHOLDER,
+    ROUTER_IMAGE_PLACEHOLDER,
+    Names,
+    Outputs,
+)
+from bluegreen.stacks import Stack, bootstrap, build
+from bluegreen.stacks.iam import WILDCARD_ACTIONS
+
+CONFIGS = {
+    "default": "",
+    "shop-prod": """
+[project]
+name = "shop"
+environment = "prod"
+region = "us-east-1"
+[source]
+repository = "storefront"
+branch = "release/1.x"
+[app]
+name = "api"
+directory = "service"
+port = 8080
+[router]
+name = "fluentbit"
+directory = "logrouter"
+[task]
+cpu = 1024
+memory = 3072
+desired_count = 2
+[listeners]
+production_port = 8000
+test_port = 9000
+test_cidrs = ["203.0.113.0/24", "198.51.100.7/32"]
+[health_check]
+path = "/healthz"
+interval_seconds = 30
+timeout_seconds = 10
+healthy_threshold = 3
+unhealthy_threshold = 5
+[deployment]
+config = "CodeDeployDefault.ECSCanary10Percent5Minutes"
+reroute = "manual"
+wait_minutes = 60
+termination_wait_minutes = 5
+auto_rollback = false
+[network]
+vpc_cidr = "10.20.0.0/24"
+[logs]
+retention_days = 30
+""",
+    "eu-linear": """
+[project]
+name = "blog"
+environment = "stg"
+region = "eu-west-1"
+[task]
+cpu = 512
+memory = 1024
+[listeners]
+test_port = 8443
+[deployment]
+config = "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"
+reroute = "auto"
+wait_minutes = 0
+termination_wait_minutes = 0
+""",
+}
+
+
+def parsed(stacks: list[Stack]) -> dict[str, dict[str, Any]]:
+    return {s.key: yaml.safe_load(s.to_yaml()) for s in stacks}
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def system(request: pytest.FixtureRequest) -> tuple[Config, list[Stack], dict[str, dict[str, Any]]]:
+    config = config_mod.parse(CONFIGS[request.param])
+    stacks = build(config)
+    return config, stacks, parsed(stacks)
+
+
+def resources(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
+
+
+def one(template: dict[str, Any], type_: str) -> dict[str, Any]:
+    found = resources(template, type_)
+    assert len(found) == 1, (type_, list(found))
+    return next(iter(found.values()))["Properties"]
+
+
+def imported(value: Any) -> str:
+    """The export name an ``Fn::ImportValue`` reads."""
+    assert isinstance(value, dict) and set(value) == {"Fn::ImportValue"}, value
+    return str(value["Fn::ImportValue"])
+
+
+def walk(node: Any) -> list[Any]:
+    """Every dict and list in a template, depth first."""
+    found: list[Any] = [node]
+    if isinstance(node, dict):
+        for value in node.values():
+            found += walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += walk(value)
+    return found
+
+
+def exports(templates: dict[str, dict[str, Any]]) -> dict[str, tuple[str, Any]]:
+    """Export name -> (stack key, output value) over all stacks."""
+    result = {}
+    for key, template in templates.items():
+        for output in template.get("Outputs", {}).values():
+            result[output["Export"]["Name"]] = (key, output["Value"])
+    return result
+
+
+# --- the stack list ------------------------------------------------------------------
+
+
+def test_stacks_in_deploy_order_with_names_from_names_py(system: Any) -> None:
+    config, stacks, _ = system
+    names = Names.of(config)
+    assert [(s.key, s.name, s.filename) for s in stacks] == [
+        ("source", names.source_stack, "1-source.yaml"),
+        ("service", names.service_stack, "2-service.yaml"),
+        ("pipeline", names.pipeline_stack, "3-pipeline.yaml"),
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_build_is_deterministic(name: str) -> None:
+    first = [s.to_yaml() for s in build(config_mod.parse(CONFIGS[name]))]
+    second = [s.to_yaml() for s in build(config_mod.parse(CONFIGS[name]))]
+    assert first == second
+
+
+def test_configs_give_different_templates() -> None:
+    texts = {tuple(s.to_yaml() for s in build(config_mod.parse(t))) for t in CONFIGS.values()}
+    assert len(texts) == len(CONFIGS)
+
+
+def test_no_parameters_every_output_exported_under_its_stack(system: Any) -> None:
+    config, stacks, templates = system
+    names = Names.of(config)
+    all_keys = {v for k, v in vars(Outputs).items() if k.isupper()}
+    seen: set[str] = set()
+    for stack in stacks:
+        template = templates[stack.key]
+        assert "Parameters" not in template
+        for key, output in template["Outputs"].items():
+            assert output["Export"]["Name"] == names.export(stack.name, key)
+            seen.add(key)
+    assert seen == all_keys
+
+
+def test_imports_resolve_to_exports_of_earlier_stacks(system: Any) -> None:
+    _, stacks, templates = system
+    available = exports(templates)
+    order = [s.key for s in stacks]
+    count = 0
+    for key, template in templates.items():
+        for node in walk(template):
+            if isinstance(node, dict) and "Fn::ImportValue" in node:
+                source_stack, _ = available[node["Fn::ImportValue"]]
+                assert order.index(source_stack) < order.index(key)
+                count += 1
+    assert count >= 15
+
+
+def test_no_account_id_or_region_in_any_template(system: Any) -> None:
+    config, stacks, _ = system
+    for stack in stacks:
+        text = stack.to_yaml()
+        assert not re.search(r"(?<!\d)\d{12}(?!\d)", text), stack.filename
+        assert config.project.region not in text, stack.filename
+        assert "arn:aws:" not in text, stack.filename  # partition from AWS::Partition
+
+
+# --- source ----------------------------------------------------------------------------
+
+
+def test_source_repositories(system: Any) -> None:
+    config, _, templates = system
+    names = Names.of(config)
+    source = templates["source"]
+    assert one(source, "AWS::CodeCommit::Repository")["RepositoryName"] == (
+        names.codecommit_repository
+    )
+    repos = {
+        r["Properties"]["RepositoryName"]: r["Properties"]
+        for r in resources(source, "AWS::ECR::Repository").values()
+    }
+    assert set(repos) == {names.app_image_repository, names.router_image_repository}
+    for repo in repos.values():
+        assert repo["ImageTagMutability"] == "IMMUTABLE"
+        assert repo["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        policy = yaml.safe_load(repo["LifecyclePolicy"]["LifecyclePolicyText"])
+        rules = sorted(policy["rules"], key=lambda r: r["rulePriority"])
+        assert rules[0]["selection"]["tagStatus"] == "untagged"
+        assert rules[-1]["selection"]["tagStatus"] == "any"  # ECR: "any" must come last
+
+
+# --- service ---------------------------------------------------------------------------
+
+
+def test_network_spans_two_azs_without_zone_names(system: Any) -> None:
+    config, stacks, templates = system
+    service = templates["service"]
+    vpc = one(service, "AWS::EC2::VPC")
+    assert vpc["EnableDnsHostnames"] is True and vpc["EnableDnsSupport"] is True
+    subnets = [r["Properties"] for r in resources(service, "AWS::EC2::Subnet").values()]
+    assert len(subnets) == 2
+    assert [s["AvailabilityZone"]["Fn::Select"][0] for s in subnets] == [0, 1]
+    assert all(s["AvailabilityZone"]["Fn::Select"][1] == {"Fn::GetAZs": ""} for s in subnets)
+    assert all(s["MapPublicIpOnLaunch"] is True for s in subnets)
+    vpc_net = ipaddress.ip_network(config.network.vpc_cidr)
+    nets = [ipaddress.ip_network(s["CidrBlock"]) for s in subnets]
+    assert all(n.subnet_of(vpc_net) for n in nets) and not nets[0].overlaps(nets[1])
+    assert re.search(r"[a-z]{2}-[a-z]+-\d[a-f]\b", stacks[1].to_yaml()) is None
+
+
+def test_listeners_on_configured_ports_forward_to_blue(system: Any) -> None:
+    config, _, templates = system
+    service = templates["service"]
+    listeners = resources(service, "AWS::ElasticLoadBalancingV2::Listener")
+    ports = {k: v["Properties"]["Port"] for k, v in listeners.items()}
+    assert ports == {
+        "ProductionListener": config.listeners.production_port,
+        "TestListener": config.listeners.test_port,
+    }
+    for listener in listeners.values():
+        assert listener["Properties"]["Protocol"] == "HTTP"
+        assert listener["Properties"]["DefaultActions"] == [
+            {"Type": "forward", "TargetGroupArn": {"Ref": "BlueTargetGroup"}}
+        ]
+    alb = one(service, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Name"] == Names.of(config).load_balancer
+    assert alb["Scheme"] == "internet-facing" and len(alb["Subnets"]) == 2
+
+
+def test_security_groups(system: Any) -> None:
+    config, _, templates = system
+    groups = resources(templates["service"], "AWS::EC2::SecurityGroup")
+    alb_rules = groups["LoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    by_port: dict[int, list[str]] = {}
+    for rule in alb_rules:
+        assert rule["FromPort"] == rule["ToPort"]
+        by_port.setdefault(rule["FromPort"], []).append(rule["CidrIp"])
+    assert by_port == {
+        config.listeners.production_port: ["0.0.0.0/0"],
+        config.listeners.test_port: list(config.listeners.test_cidrs),
+    }
+    (task_rule,) = groups["TaskSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert task_rule["FromPort"] == task_rule["ToPort"] == config.app.port
+    assert task_rule["SourceSecurityGroupId"] == {"Ref": "LoadBalancerSecurityGroup"}
+    assert "CidrIp" not in task_rule
+
+
+def test_target_groups_health_check(system: Any) -> None:
+    config, _, templates = system
+    names = Names.of(config)
+    hc = config.health_check
+    groups = resources(templates["service"], "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert {g["Properties"]["Name"] for g in groups.values()} == {
+        names.blue_target_group,
+        names.green_target_group,
+    }
+    for group in groups.values():
+        p = group["Properties"]
+        assert (p["TargetType"], p["Port"], p["Protocol"]) == ("ip", config.app.port, "HTTP")
+        assert (p["HealthCheckPath"], p["HealthCheckIntervalSeconds"]) == (
+            hc.path,
+            hc.interval_seconds,
+        )
+        assert (p["HealthCheckTimeoutSeconds"], p["HealthyThresholdCount"]) == (
+            hc.timeout_seconds,
+            hc.healthy_threshold,
+        )
+        assert p["UnhealthyThresholdCount"] == hc.unhealthy_threshold
+        assert p["Matcher"] == {"HttpCode": "200"}
+
+
+def test_service_is_code_deploy_controlled_on_blue(system: Any) -> None:
+    config, _, templates = system
+    names = Names.of(config)
+    service = templates["service"]
+    (svc,) = resources(service, "AWS::ECS::Service").values()
+    p = svc["Properties"]
+    assert p["DeploymentController"] == {"Type": "CODE_DEPLOY"}
+    assert p["LaunchType"] == "FARGATE"
+    assert p["ServiceName"] == names.service
+    assert p["DesiredCount"] == config.task.desired_count
+    assert p["HealthCheckGracePeriodSeconds"] > 0
+    assert p["LoadBalancers"] == [
+        {
+            "ContainerName": config.app.name,
+            "ContainerPort": config.app.port,
+            "TargetGroupArn": {"Ref": "BlueTargetGroup"},
+        }
+    ]
+    vpc_config = p["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert vpc_config["AssignPublicIp"] == "ENABLED"
+    assert vpc_config["SecurityGroups"] == [{"Ref": "TaskSecurityGroup"}]
+    assert sorted(svc["DependsOn"]) == ["ProductionListener", "TestListener"]
+
+
+def test_task_definition_with_firelens(system: Any) -> None:
+    config, _, templates = system
+    names = Names.of(config)
+    task = one(templates["service"], "AWS::ECS::TaskDefinition")
+    assert task["Family"] == names.task_family
+    assert (task["Cpu"], task["Memory"]) == (str(config.task.cpu), str(config.task.memory))
+    assert task["NetworkMode"] == "awsvpc" and task["RequiresCompatibilities"] == ["FARGATE"]
+    assert task["RuntimePlatform"] == {
+        "OperatingSystemFamily": "LINUX",
+        "CpuArchitecture": "X86_64",
+    }
+    containers = {c["Name"]: c for c in task["ContainerDefinitions"]}
+    assert set(containers) == {config.app.name, config.router.name}
+    app, router = containers[config.app.name], containers[config.router.name]
+
+    assert app["Essential"] is True
+    assert app["PortMappings"] == [{"ContainerPort": config.app.port, "Protocol": "tcp"}]
+    log = app["LogConfiguration"]
+    assert log["LogDriver"] == "awsfirelens"
+    assert log["Options"]["Name"] == "cloudwatch_logs"
+    assert log["Options"]["log_group_name"] == names.app_log_group
+    assert log["Options"]["auto_create_group"] == "false"
+    assert log["Options"]["region"] == {"Ref": "AWS::Region"}
+    assert "FirelensConfiguration" not in app
+
+    assert router["FirelensConfiguration"]["Type"] == "fluentbit"
+    assert router["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert router["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "RouterLogGroup"}
+    assert router["Image"] == bootstrap.BOOTSTRAP_ROUTER_IMAGE
+    assert app["Image"] == bootstrap.BOOTSTRAP_APP_IMAGE
+    for image in (router["Image"], app["Image"]):
+        assert image.startswith("public.ecr.aws/") and re.search(r":\d+\.\d+\.\d+", image)
+    reservations = app["MemoryReservation"] + router["MemoryReservation"]
+    assert 0 < router["MemoryReservation"] < app["MemoryReservation"]
+    assert reservations <= config.task.memory
+    groups = {
+        r["Properties"]["LogGroupName"]: r["Properties"]["RetentionInDays"]
+        for r in resources(templates["service"], "AWS::Logs::LogGroup").values()
+    }
+    assert groups == {
+        names.app_log_group: config.logs.retention_days,
+        names.router_log_group: config.logs.retention_days,
+    }
+
+
+def test_urls_show_port_unless_80(system: Any) -> None:
+    config, _, templates = system
+    outputs = templates["service"]["Outputs"]
+    for key, port in (
+        (Outputs.PRODUCTION_URL, config.listeners.production_port),
+        (Outputs.TEST_URL, config.listeners.test_port),
+    ):
+        sub = outputs[key]["Value"]["Fn::Sub"]
+        assert sub == "http://${LoadBalancer.DNSName}" + ("" if port == 80 else f":{port}")
+    names = Names.of(config)
+    assert outputs[Outputs.BLUE_TARGET_GROUP_NAME]["Value"] == names.blue_target_group
+    assert outputs[Outputs.GREEN_TARGET_GROUP_NAME]["Value"] == names.green_target_group
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return response.status, response.read().decode()
+
+
+def test_bootstrap_server_answers_the_health_check() -> None:
+    """Run the bootstrap app container's command for real (the python image's job)."""
+    port = _free_port()
+    command = bootstrap.app_command(port, "/healthz")
+    assert command[:2] == ["python", "-c"]
+    proc = subprocess.Popen(
+        [sys.executable, *command[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                health = _get(f"http://127.0.0.1:{port}/healthz?probe=1")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        assert health == (200, bootstrap.HEALTH_BODY)
+        assert _get(f"http://127.0.0.1:{port}/") == (200, bootstrap.WAITING_BODY)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+def test_roles_scoped(system: Any) -> None:
+    config, _, templates = system
+    roles = resources(templates["service"], "AWS::IAM::Role")
+    task_policy = roles["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    (statement,) = task_policy["Statement"]
+    assert statement["Resource"] == [{"Fn::GetAtt": ["AppLogGroup", "Arn"]}]
+    for role in roles.values():
+        trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert trust[0]["Principal"] == {"Service": ["ecs-tasks.amazonaws.com"]}
+
+
+# --- pipeline --------------------------------------------------------------------------
+
+
+def test_deployment_group_as_code(system: Any) -> None:
+    config, stacks, templates = system
+    names = Names.of(config)
+    service_stack = stacks[1].name
+    available = exports(templates)
+    group = one(templates["pipeline"], "AWS::CodeDeploy::DeploymentGroup")
+    assert group["DeploymentGroupName"] == names.deployment_group
+    assert group["ApplicationName"] == {"Ref": "CodeDeployApplication"}
+    assert group["DeploymentStyle"] == {
+        "DeploymentType": "BLUE_GREEN",
+        "DeploymentOption": "WITH_TRAFFIC_CONTROL",
+    }
+    assert group["DeploymentConfigName"] == config.deployment.config
+    (ecs_service,) = group["ECSServices"]
+    assert imported(ecs_service["ClusterName"]) == names.export(service_stack, Outputs.CLUSTER_NAME)
+    assert imported(ecs_service["ServiceName"]) == names.export(service_stack, Outputs.SERVICE_NAME)
+
+    (pair,) = group["LoadBalancerInfo"]["TargetGroupPairInfoList"]
+    target_names = [available[imported(tg["Name"])][1] for tg in pair["TargetGroups"]]
+    assert target_names == [names.blue_target_group, names.green_target_group]
+    service = templates["service"]
+    listeners = resources(service, "AWS::ElasticLoadBalancingV2::Listener")
+    for route, port in (
+        ("ProdTrafficRoute", config.listeners.production_port),
+        ("TestTrafficRoute", config.listeners.test_port),
+    ):
+        (listener_arn,) = pair[route]["ListenerArns"]
+        stack_key, value = available[imported(listener_arn)]
+        assert stack_key == "service"
+        assert listeners[value["Ref"]]["Properties"]["Port"] == port
+
+    blue_green = group["BlueGreenDeploymentConfiguration"]
+    expected = "CONTINUE_DEPLOYMENT" if config.deployment.reroute == "auto" else "STOP_DEPLOYMENT"
+    assert blue_green["DeploymentReadyOption"] == {
+        "ActionOnTimeout": expected,
+        "WaitTimeInMinutes": config.deployment.wait_minutes,
+    }
+    assert blue_green["TerminateBlueInstancesOnDeploymentSuccess"] == {
+        "Action": "TERMINATE",
+        "TerminationWaitTimeInMinutes": config.deployment.termination_wait_minutes,
+    }
+    assert group["AutoRollbackConfiguration"] == {
+        "Enabled": config.deployment.auto_rollback,
+        "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"],
+    }
+    role = templates["pipeline"]["Resources"][group["ServiceRoleArn"]["Fn::GetAtt"][0]]
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECS"}
+    ]
+    application = one(templates["pipeline"], "AWS::CodeDeploy::Application")
+    assert application == {
+        "ApplicationName": names.codedeploy_application,
+        "ComputePlatform": "ECS",
+    }
+
+
+def test_pipeline_stages_and_actions(system: Any) -> None:
+    config, _, templates = system
+    names = Names.of(config)
+    pipeline = one(templates["pipeline"], "AWS::CodePipeline::Pipeline")
+    assert pipeline["Name"] == names.pipeline
+    assert pipeline["PipelineType"] == "V2"
+    assert pipeline["ExecutionMode"] in ("QUEUED", "SUPERSEDED")
+    assert pipeline["ArtifactStore"] == {"Type": "S3", "Location": {"Ref": "ArtifactBucket"}}
+    stages = {s["Name"]: s["Actions"] for s in pipeline["Stages"]}
+    assert list(stages) == ["Source", "Build", "Deploy"]
+
+    (source,) = stages["Source"]
+    assert source["ActionTypeId"]["Provider"] == "CodeCommit"
+    assert source["Configuration"]["BranchName"] == config.source.branch
+    assert source["Configuration"]["PollForSourceChanges"] == "false"
+    assert source["Configuration"]["OutputArtifactFormat"] == "CODE_ZIP"
+
+    builds = stages["Build"]
+    assert [b["ActionTypeId"]["Provider"] for b in builds] == ["CodeBuild", "CodeBuild"]
+    assert len({b["RunOrder"] for b in builds}) == 1  # parallel
+    projects = {b["Configuration"]["ProjectName"]["Ref"]: b for b in builds}
+    outputs = {p: b["OutputArtifacts"][0]["Name"] for p, b in projects.items()}
+    assert outputs == {
+        "AppBuildProject": "AppBuildOutput",
+        "RouterBuildProject": "RouterBuildOutput",
+    }
+
+    (deploy,) = stages["Deploy"]
+    assert deploy["ActionTypeId"] == {
+        "Category": "Deploy",
+        "Owner": "AWS",
+        "Provider": "CodeDeployToECS",
+        "Version": "1",
+    }
+    c = deploy["Configuration"]
+    assert c["Image1ContainerName"] == APP_IMAGE_PLACEHOLDER == "IMAGE1_NAME"
+    assert c["Image2ContainerName"] == ROUTER_IMAGE_PLACEHOLDER == "IMAGE2_NAME"
+    assert (c["Image1ArtifactName"], c["Image2ArtifactName"]) == (
+        "AppBuildOutput",
+        "RouterBuildOutput",
+    )
+    assert (c["TaskDefinitionTemplateArtifact"], c["TaskDefinitionTemplatePath"]) == (
+        "AppBuildOutput",
+        "taskdef.json",
+    )
+    assert (c["AppSpecTemplateArtifact"], c["AppSpecTemplatePath"]) == (
+        "SourceOutput",
+        "appspec.yml",
+    )
+    assert c["DeploymentGroupName"] == {"Ref": "DeploymentGroup"}
+    inputs = {a["Name"] for a in deploy["InputArtifacts"]}
+    assert inputs == {"SourceOutput", "AppBuildOutput", "RouterBuildOutput"}
+
+
+def test_build_projects(system: Any) -> None:
+    config, stacks, templates = system
+    names = Names.of(config)
+    source_stack, service_stack = stacks[0].name, stacks[1].name
+    projects = {
+        p["Properties"]["Name"]: p["Properties"]
+        for p in resources(templates["pipeline"], "AWS::CodeBuild::Project").values()
+    }
+    assert set(projects) == {names.app_build_project, names.router_build_project}
+    for name, directory, container, uri_key in (
+        (
+            names.app_build_project,
+            config.app.directory,
+            config.app.name,
+            Outputs.APP_IMAGE_REPOSITORY_URI,
+        ),
+        (
+            names.router_build_project,
+            config.router.directory,
+            config.router.name,
+            Outputs.ROUTER_IMAGE_REPOSITORY_URI,
+        ),
+    ):
+        p = projects[name]
+        assert p["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": f"{directory}/buildspec.yml"}
+        env = p["Environment"]
+        assert (env["Image"], env["Type"], env["ComputeType"], env["PrivilegedMode"]) == (
+            "aws/codebuild/standard:7.0",
+            "LINUX_CONTAINER",
+            "BUILD_GENERAL1_SMALL",
+            True,
+        )
+        variables = {v["Name"]: v["Value"] for v in env["EnvironmentVariables"]}
+        assert variables["AWS_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
+        assert variables["CONTAINER_NAME"] == container
+        assert imported(variables["IMAGE_REPOSITORY_URI"]) == names.export(source_stack, uri_key)
+        assert "IMAGE_REPOSITORY_NAME" in variables
+        if name == names.app_build_project:
+            assert imported(variables["TASK_ROLE_ARN"]) == names.export(
+                service_stack, Outputs.TASK_ROLE_ARN
+            )
+            assert imported(variables["EXECUTION_ROLE_ARN"]) == names.export(
+                service_stack, Outputs.EXECUTION_ROLE_ARN
+            )
+        else:
+            assert "TASK_ROLE_ARN" not in variables
+        assert p["LogsConfig"]["CloudWatchLogs"]["Status"] == "ENABLED"
+
+
+def test_artifact_bucket_locked_down(system: Any) -> None:
+    _, _, templates = system
+    pipeline = templates["pipeline"]
+    (bucket,) = resources(pipeline, "AWS::S3::Bucket").values()
+    assert "DeletionPolicy" not in bucket or bucket["DeletionPolicy"] != "Retain"
+    p = bucket["Properties"]
+    assert p["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(p["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(p["PublicAccessBlockConfiguration"]) == 4
+    assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    policy = one(pipeline, "AWS::S3::BucketPolicy")["PolicyDocument"]
+    (deny,) = policy["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_eventbridge_rule_starts_pipeline_on_branch(system: Any) -> None:
+    config, stacks, templates = system
+    names = Names.of(config)
+    pipeline = templates["pipeline"]
+    rule = one(pipeline, "AWS::Events::Rule")
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.codecommit"]
+    assert pattern["detail-type"] == ["CodeCommit Repository State Change"]
+    (repo,) = pattern["resources"]
+    assert imported(repo) == names.export(stacks[0].name, Outputs.REPOSITORY_ARN)
+    assert pattern["detail"] == {
+        "event": ["referenceCreated", "referenceUpdated"],
+        "referenceType": ["branch"],
+        "referenceName": [config.source.branch],
+    }
+    (target,) = rule["Targets"]
+    pipeline_arn = (
+        "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:" + names.pipeline
+    )
+    assert target["Arn"] == {"Fn::Sub": pipeline_arn}
+    role = pipeline["Resources"][target["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    (statement,) = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["codepipeline:StartPipelineExecution"]
+    assert statement["Resource"] == [{"Fn::Sub": pipeline_arn}]
+
+
+def test_iam_no_wildcard_resource_except_where_aws_requires(system: Any) -> None:
+    _, _, templates = system
+    statements = 0
+    for template in templates.values():
+        for node in walk(template):
+            if not (isinstance(node, dict) and "Effect" in node and "Action" in node):
+                continue
+            statements += 1
+            acts = node["Action"] if isinstance(node["Action"], list) else [node["Action"]]
+            if node["Effect"] == "Deny":
+                continue
+            assert all(a != "*" and not a.endswith(":*") for a in acts), node
+            res = node.get("Resource", [])
+            res = res if isinstance(res, list) else [res]
+            if "*" in res:
+                assert set(acts) <= WILDCARD_ACTIONS, node
+            if "iam:PassRole" in acts:
+                assert node["Condition"] == {
+                    "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+                }
+    assert statements >= 15
+
+
+def test_pipeline_role_scoped_to_this_system(system: Any) -> None:
+    config, _, templates = system
+    names = Names.of(config)
+    pipeline = templates["pipeline"]
+    role = pipeline["Resources"]["PipelineRole"]["Properties"]
+    by_action = {}
+    for statement in role["Policies"][0]["PolicyDocument"]["Statement"]:
+        for action in statement["Action"]:
+            by_action[action] = statement["Resource"]
+    assert by_action["codebuild:StartBuild"] == [
+        {"Fn::GetAtt": ["AppBuildProject", "Arn"]},
+        {"Fn::GetAtt": ["RouterBuildProject", "Arn"]},
+    ]
+    deploy_arns = [r["Fn::Sub"] for r in by_action["codedeploy:CreateDeployment"]]
+    assert any(
+        a.endswith(f":deploymentgroup:{names.codedeploy_application}/{names.deployment_group}")
+        for a in deploy_arns
+    )
+    assert any(a.endswith(f":deploymentconfig:{config.deployment.config}") for a in deploy_arns)
+    assert by_action["ecs:RegisterTaskDefinition"] == ["*"]
+    assert len(by_action["iam:PassRole"]) == 2
