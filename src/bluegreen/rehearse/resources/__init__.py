@@ -1,0 +1,26 @@
+"""CloudFormation resource types the rehearsal can provision, one provisioner each.
+
+Importing this package registers every provisioner in :data:`REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from bluegreen.rehearse.resources import cicd, compute, network
+from bluegreen.rehearse.resources.registry import (
+    REGISTRY,
+    Context,
+    Provisioned,
+    Resource,
+    spec_for,
+)
+
+__all__ = [
+    "REGISTRY",
+    "Context",
+    "Provisioned",
+    "Resource",
+    "cicd",
+    "compute",
+    "network",
+    "spec_for",
+]

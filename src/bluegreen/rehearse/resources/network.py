@@ -1,0 +1,312 @@
+"""Provisioners for the network: VPC and friends (EC2) and the load balancer (ELBv2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bluegreen.rehearse.resources.registry import (
+    Context,
+    Provisioned,
+    Resource,
+    pick,
+    provisioner,
+    tag_arg,
+    tags,
+)
+
+_TAGS_ONLY = {"Tags": "tags do not change behaviour"}
+
+
+def _tag_spec(kind: str, props: dict[str, Any]) -> list[dict[str, Any]]:
+    found = tags(props)
+    return [{"ResourceType": kind, "Tags": found}] if found else []
+
+
+@provisioner(
+    "AWS::EC2::VPC",
+    "CidrBlock EnableDnsHostnames EnableDnsSupport InstanceTenancy",
+    _TAGS_ONLY,
+)
+def vpc(ctx: Context, res: Resource) -> Provisioned:
+    ec2 = ctx.clients.ec2
+    p = res.properties
+    created = ec2.create_vpc(
+        CidrBlock=p["CidrBlock"],
+        InstanceTenancy=p.get("InstanceTenancy", "default"),
+        TagSpecifications=_tag_spec("vpc", p),
+    )["Vpc"]
+    vpc_id = created["VpcId"]
+    # One attribute per call: that is the EC2 API's rule.
+    for prop, attribute in (
+        ("EnableDnsSupport", "EnableDnsSupport"),
+        ("EnableDnsHostnames", "EnableDnsHostnames"),
+    ):
+        if prop in p:
+            ec2.modify_vpc_attribute(VpcId=vpc_id, **{attribute: {"Value": bool(p[prop])}})
+    groups = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"]
+    return Provisioned(
+        vpc_id,
+        {
+            "VpcId": vpc_id,
+            "CidrBlock": created["CidrBlock"],
+            "DefaultSecurityGroup": groups[0]["GroupId"] if groups else "",
+        },
+    )
+
+
+@provisioner(
+    "AWS::EC2::Subnet",
+    "VpcId CidrBlock AvailabilityZone MapPublicIpOnLaunch",
+    _TAGS_ONLY,
+)
+def subnet(ctx: Context, res: Resource) -> Provisioned:
+    ec2 = ctx.clients.ec2
+    p = res.properties
+    created = ec2.create_subnet(
+        VpcId=p["VpcId"],
+        CidrBlock=p["CidrBlock"],
+        TagSpecifications=_tag_spec("subnet", p),
+        **pick(p, "AvailabilityZone"),
+    )["Subnet"]
+    if p.get("MapPublicIpOnLaunch"):
+        ec2.modify_subnet_attribute(
+            SubnetId=created["SubnetId"], MapPublicIpOnLaunch={"Value": True}
+        )
+    return Provisioned(
+        created["SubnetId"],
+        {
+            "SubnetId": created["SubnetId"],
+            "AvailabilityZone": created["AvailabilityZone"],
+            "VpcId": created["VpcId"],
+            "CidrBlock": created["CidrBlock"],
+        },
+    )
+
+
+@provisioner("AWS::EC2::InternetGateway", "", _TAGS_ONLY)
+def internet_gateway(ctx: Context, res: Resource) -> Provisioned:
+    created = ctx.clients.ec2.create_internet_gateway(
+        TagSpecifications=_tag_spec("internet-gateway", res.properties)
+    )["InternetGateway"]
+    gateway_id = created["InternetGatewayId"]
+    return Provisioned(gateway_id, {"InternetGatewayId": gateway_id})
+
+
+@provisioner("AWS::EC2::VPCGatewayAttachment", "VpcId InternetGatewayId")
+def gateway_attachment(ctx: Context, res: Resource) -> Provisioned:
+    p = res.properties
+    if "InternetGatewayId" not in p:
+        raise res.fail("only internet gateway attachments are played")
+    ctx.clients.ec2.attach_internet_gateway(
+        InternetGatewayId=p["InternetGatewayId"], VpcId=p["VpcId"]
+    )
+    return Provisioned(f"IGW|{p['VpcId']}")
+
+
+@provisioner("AWS::EC2::RouteTable", "VpcId", _TAGS_ONLY)
+def route_table(ctx: Context, res: Resource) -> Provisioned:
+    created = ctx.clients.ec2.create_route_table(
+        VpcId=res.properties["VpcId"], TagSpecifications=_tag_spec("route-table", res.properties)
+    )["RouteTable"]
+    return Provisioned(created["RouteTableId"], {"RouteTableId": created["RouteTableId"]})
+
+
+@provisioner(
+    "AWS::EC2::Route",
+    "RouteTableId DestinationCidrBlock GatewayId NatGatewayId",
+)
+def route(ctx: Context, res: Resource) -> Provisioned:
+    p = res.properties
+    ctx.clients.ec2.create_route(
+        **pick(p, "RouteTableId", "DestinationCidrBlock", "GatewayId", "NatGatewayId")
+    )
+    return Provisioned(f"{p['RouteTableId']}|{p['DestinationCidrBlock']}")
+
+
+@provisioner("AWS::EC2::SubnetRouteTableAssociation", "SubnetId RouteTableId")
+def subnet_route_table_association(ctx: Context, res: Resource) -> Provisioned:
+    p = res.properties
+    created = ctx.clients.ec2.associate_route_table(
+        SubnetId=p["SubnetId"], RouteTableId=p["RouteTableId"]
+    )
+    return Provisioned(created["AssociationId"], {"Id": created["AssociationId"]})
+
+
+def _permission(rule: dict[str, Any], peer: str) -> dict[str, Any]:
+    """A CloudFormation ingress/egress rule as an EC2 IpPermission."""
+    perm: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
+    for key in ("FromPort", "ToPort"):
+        if key in rule:
+            perm[key] = int(rule[key])
+    described = pick(rule, "Description")
+    if "CidrIp" in rule:
+        perm["IpRanges"] = [{"CidrIp": rule["CidrIp"], **described}]
+    if "CidrIpv6" in rule:
+        perm["Ipv6Ranges"] = [{"CidrIpv6": rule["CidrIpv6"], **described}]
+    if peer in rule:
+        perm["UserIdGroupPairs"] = [{"GroupId": rule[peer], **described}]
+    return perm
+
+
+@provisioner(
+    "AWS::EC2::SecurityGroup",
+    "GroupDescription GroupName VpcId SecurityGroupIngress SecurityGroupEgress",
+    _TAGS_ONLY,
+)
+def security_group(ctx: Context, res: Resource) -> Provisioned:
+    ec2 = ctx.clients.ec2
+    p = res.properties
+    name = p.get("GroupName") or ctx.physical_name(res, 255)
+    group_id = ec2.create_security_group(
+        GroupName=name,
+        Description=p["GroupDescription"],
+        TagSpecifications=_tag_spec("security-group", p),
+        **pick(p, "VpcId"),
+    )["GroupId"]
+    ingress = [
+        _permission(rule, "SourceSecurityGroupId") for rule in p.get("SecurityGroupIngress", [])
+    ]
+    if ingress:
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=ingress)
+    egress = [
+        _permission(rule, "DestinationSecurityGroupId") for rule in p.get("SecurityGroupEgress", [])
+    ]
+    if egress:
+        ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=egress)
+    return Provisioned(group_id, {"GroupId": group_id, "VpcId": p.get("VpcId", "")})
+
+
+_RULE = "GroupId IpProtocol FromPort ToPort CidrIp CidrIpv6 Description"
+
+
+@provisioner("AWS::EC2::SecurityGroupIngress", _RULE + " SourceSecurityGroupId")
+def security_group_ingress(ctx: Context, res: Resource) -> Provisioned:
+    p = res.properties
+    ctx.clients.ec2.authorize_security_group_ingress(
+        GroupId=p["GroupId"], IpPermissions=[_permission(p, "SourceSecurityGroupId")]
+    )
+    return Provisioned(ctx.physical_name(res))
+
+
+@provisioner("AWS::EC2::SecurityGroupEgress", _RULE + " DestinationSecurityGroupId")
+def security_group_egress(ctx: Context, res: Resource) -> Provisioned:
+    p = res.properties
+    ctx.clients.ec2.authorize_security_group_egress(
+        GroupId=p["GroupId"], IpPermissions=[_permission(p, "DestinationSecurityGroupId")]
+    )
+    return Provisioned(ctx.physical_name(res))
+
+
+# --------------------------------------------------------------------------- ELBv2
+
+
+@provisioner(
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "Name Scheme Type IpAddressType Subnets SecurityGroups LoadBalancerAttributes Tags",
+)
+def load_balancer(ctx: Context, res: Resource) -> Provisioned:
+    elb = ctx.clients.elbv2
+    p = res.properties
+    created = elb.create_load_balancer(
+        Name=p.get("Name") or ctx.physical_name(res, 32),
+        **tag_arg(p),
+        **pick(p, "Subnets", "SecurityGroups", "Scheme", "Type", "IpAddressType"),
+    )["LoadBalancers"][0]
+    arn = created["LoadBalancerArn"]
+    if p.get("LoadBalancerAttributes"):
+        elb.modify_load_balancer_attributes(
+            LoadBalancerArn=arn,
+            Attributes=[
+                {"Key": a["Key"], "Value": str(a["Value"])} for a in p["LoadBalancerAttributes"]
+            ],
+        )
+    return Provisioned(
+        arn,
+        {
+            "LoadBalancerArn": arn,
+            "DNSName": created["DNSName"],
+            "LoadBalancerName": created["LoadBalancerName"],
+            "LoadBalancerFullName": arn.split(":loadbalancer/", 1)[1],
+            "CanonicalHostedZoneID": created.get("CanonicalHostedZoneId", ""),
+            "SecurityGroups": created.get("SecurityGroups", []),
+        },
+    )
+
+
+_TARGET_GROUP_INTS = (
+    "Port",
+    "HealthCheckIntervalSeconds",
+    "HealthCheckTimeoutSeconds",
+    "HealthyThresholdCount",
+    "UnhealthyThresholdCount",
+)
+
+
+@provisioner(
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
+    "Name Port Protocol ProtocolVersion TargetType VpcId IpAddressType HealthCheckEnabled "
+    "HealthCheckPath HealthCheckPort HealthCheckProtocol HealthCheckIntervalSeconds "
+    "HealthCheckTimeoutSeconds HealthyThresholdCount UnhealthyThresholdCount Matcher "
+    "TargetGroupAttributes Tags",
+)
+def target_group(ctx: Context, res: Resource) -> Provisioned:
+    elb = ctx.clients.elbv2
+    p = res.properties
+    args = pick(
+        p,
+        "Protocol",
+        "ProtocolVersion",
+        "TargetType",
+        "VpcId",
+        "IpAddressType",
+        "HealthCheckEnabled",
+        "HealthCheckPath",
+        "HealthCheckPort",
+        "HealthCheckProtocol",
+        "Matcher",
+    )
+    for key in _TARGET_GROUP_INTS:
+        if key in p:
+            args[key] = int(p[key])
+    if "HealthCheckPort" in args:
+        args["HealthCheckPort"] = str(args["HealthCheckPort"])
+    created = elb.create_target_group(
+        Name=p.get("Name") or ctx.physical_name(res, 32), **tag_arg(p), **args
+    )["TargetGroups"][0]
+    arn = created["TargetGroupArn"]
+    if p.get("TargetGroupAttributes"):
+        elb.modify_target_group_attributes(
+            TargetGroupArn=arn,
+            Attributes=[
+                {"Key": a["Key"], "Value": str(a["Value"])} for a in p["TargetGroupAttributes"]
+            ],
+        )
+    return Provisioned(
+        arn,
+        {
+            "TargetGroupArn": arn,
+            "TargetGroupName": created["TargetGroupName"],
+            "TargetGroupFullName": arn.split(":", 5)[5],
+            "LoadBalancerArns": created.get("LoadBalancerArns", []),
+        },
+    )
+
+
+@provisioner(
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "LoadBalancerArn Port Protocol DefaultActions Certificates SslPolicy AlpnPolicy",
+)
+def listener(ctx: Context, res: Resource) -> Provisioned:
+    p = res.properties
+    created = ctx.clients.elbv2.create_listener(
+        LoadBalancerArn=p["LoadBalancerArn"],
+        DefaultActions=p["DefaultActions"],
+        **{"Port": int(p["Port"])} if "Port" in p else {},
+        **pick(p, "Protocol", "Certificates", "SslPolicy", "AlpnPolicy"),
+    )["Listeners"][0]
+    return Provisioned(created["ListenerArn"], {"ListenerArn": created["ListenerArn"]})
