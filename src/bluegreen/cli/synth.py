@@ -1,0 +1,97 @@
+"""``bluegreen synth``: write the CloudFormation templates and deploy plan, offline.
+
+Loads and validates bluegreen.toml first (a bad config exits 2 before anything is
+written), writes the three templates plus deploy.json and deploy.sh, then checks each
+template with cfn-lint unless ``--no-lint``; any cfn-lint finding fails the command
+(exit 1) after listing it, so a template AWS would reject never looks like a success.
+The heavy imports (troposphere, cfn-lint) happen inside the command so other commands
+start fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bluegreen.cli.app import app
+from bluegreen.cli.common import (
+    ConfigOpt,
+    OutputFormat,
+    OutputOpt,
+    emit_json,
+    err,
+    load_config,
+    out,
+)
+from bluegreen.errors import OperationError
+
+DEFAULT_OUT = Path(".bluegreen") / "synth"
+
+_DESCRIPTIONS = {
+    "deploy.json": "deploy order, parameters and capabilities",
+    "deploy.sh": "aws cloudformation deploy, in order",
+}
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Directory to write to (default: .bluegreen/synth next to bluegreen.toml).",
+            file_okay=False,
+        ),
+    ] = None,
+    config_path: ConfigOpt = None,
+    output: OutputOpt = OutputFormat.text,
+    no_lint: Annotated[
+        bool, typer.Option("--no-lint", help="Skip the cfn-lint check of the templates.")
+    ] = False,
+) -> None:
+    """Write the CloudFormation templates, deploy.json and deploy.sh (offline)."""
+    config, root = load_config(config_path)
+    target = out_dir if out_dir is not None else root / DEFAULT_OUT
+
+    from bluegreen.synth import synthesize
+
+    lint = not no_lint
+    err.print(f"synthesizing into {target}", markup=False)
+    if lint:
+        err.print(f"checking templates with cfn-lint ({config.project.region})", markup=False)
+    result = synthesize(config, target, lint=lint)
+
+    if output is OutputFormat.json:
+        emit_json(result.to_dict())
+    else:
+        out.print(f"wrote {len(result.files)} files to {result.out_dir}", markup=False)
+        width = max(len(p.name) for p in result.files)
+        stacks = {s.filename: s for s in result.stacks}
+        for path in result.files:
+            stack = stacks.get(path.name)
+            if stack is not None:
+                what = f"{stack.name} ({stack.resource_count} resources)"
+            else:
+                what = _DESCRIPTIONS.get(path.name, "")
+            out.print(f"  {path.name:<{width}}  {what}", markup=False)
+        if lint:
+            from bluegreen.lint import cfn_lint_version
+
+            label = f"cfn-lint {cfn_lint_version()} ({result.region})"
+            if result.ok:
+                out.print(f"{label}: no errors or warnings", markup=False)
+            else:
+                out.print(f"{label}: {len(result.findings)} findings", markup=False)
+                for finding in result.findings:
+                    out.print(f"  {finding}", markup=False)
+
+    if not result.ok:
+        count = len(result.findings)
+        raise OperationError(
+            f"cfn-lint reported {count} finding{'s' if count != 1 else ''} in the synthesized "
+            "templates",
+            hint="this is a bluegreen bug unless the config asks for something AWS rejects; "
+            "report it with the findings above (the files are in place for inspection)",
+        )
