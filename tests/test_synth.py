@@ -183,4 +183,3 @@ def test_cli_fails_when_cfn_lint_finds_something(
     assert "2-service.yaml:7:3: warning W9999 something AWS dislikes" in captured.out
     assert "cfn-lint reported 1 finding" in captured.err
     assert (out_dir / "2-service.yaml").is_file()
-
