@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError
 
 # Every client gets the standard retry mode (exponential backoff with jitter, throttling
 # errors retried) and a user agent naming the tool.
@@ -55,11 +56,18 @@ class Clients:
             if self._factory is not None:
                 client = self._factory(service)
             else:
-                if self._session is None:
-                    self._session = boto3.session.Session(
-                        profile_name=self.profile, region_name=self.region
-                    )
-                client = self._session.client(service, config=RETRY_CONFIG)
+                try:
+                    if self._session is None:
+                        self._session = boto3.session.Session(
+                            profile_name=self.profile, region_name=self.region
+                        )
+                    client = self._session.client(service, config=RETRY_CONFIG)
+                except BotoCoreError as exc:
+                    # An unknown --profile or a broken config file surfaces here, before
+                    # any call: give it the same hint as a failed call.
+                    from bluegreen.aws.errors import translate
+
+                    raise translate(exc, f"{service} (creating the client)") from exc
             self._cache[service] = client
         return client
 

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from bluegreen import config as config_mod
 from bluegreen.config import Config
+
+if TYPE_CHECKING:
+    from bluegreen.aws.session import Clients
 
 # stdout carries results; stderr carries progress, warnings and errors.
 out = Console(highlight=False, soft_wrap=True)
@@ -61,3 +65,25 @@ def emit_json(data: Any) -> None:
     """Write one JSON document to stdout."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+# --- AWS seams (operating commands) -------------------------------------------------
+# Commands get clients and sleep through these two module attributes only, so tests
+# monkeypatch them (stubbed clients, no real sleeping) without touching a command.
+
+
+def make_clients(config: Config, profile: str | None, region: str | None) -> Clients:
+    """The AWS clients for a command: --profile/--region, default region from the config."""
+    from bluegreen.aws.session import Clients
+
+    return Clients(region=region or config.project.region, profile=profile)
+
+
+def sleep(seconds: float) -> None:
+    """How commands wait between polls (replaced by a no-op in tests)."""
+    time.sleep(seconds)
+
+
+def interactive() -> bool:
+    """Whether a person can answer a prompt (stdin and stderr are terminals)."""
+    return sys.stdin.isatty() and err.is_terminal

@@ -1,0 +1,125 @@
+"""CloudWatch Logs: the app's logs (routed by FireLens) and the log router's own.
+
+``fetch`` reads a time window with FilterLogEvents across all streams of the group.
+``follow`` keeps polling from the last timestamp seen; FilterLogEvents returns events at
+that timestamp again, so events are de-duplicated by eventId (only ids at or after the
+last timestamp are remembered, keeping memory flat while tailing for hours).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bluegreen.aws.errors import AwsCallError, call
+from bluegreen.errors import StateError, UsageError
+
+Sleep = Callable[[float], None]
+Now = Callable[[], datetime]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    event_id: str
+    timestamp: datetime
+    stream: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "timestamp": self.timestamp.isoformat().replace("+00:00", "Z"),
+            "stream": self.stream,
+            "message": self.message,
+            "event_id": self.event_id,
+        }
+
+
+def parse_since(text: str) -> timedelta:
+    """``30s``, ``10m``, ``2h``, ``1d`` -> timedelta; anything else is a UsageError."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(
+            f"--since {text!r} is not a duration",
+            hint="use a number and a unit: 30s, 10m, 2h or 1d",
+        )
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _event(raw: dict[str, Any]) -> LogEvent:
+    return LogEvent(
+        event_id=raw.get("eventId", ""),
+        timestamp=datetime.fromtimestamp(raw.get("timestamp", 0) / 1000, tz=UTC),
+        stream=raw.get("logStreamName", ""),
+        message=str(raw.get("message", "")).rstrip("\n"),
+    )
+
+
+def _pages(logs: Any, group: str, start_ms: int) -> Iterator[LogEvent]:
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
+        if token:
+            kwargs["nextToken"] = token
+        try:
+            page = call(logs, "filter_log_events", **kwargs)
+        except AwsCallError as exc:
+            if exc.code == "ResourceNotFoundException":
+                raise StateError(
+                    f"log group {group} does not exist",
+                    hint="run `bluegreen deploy` first (the service stack creates it)",
+                ) from exc
+            raise
+        for raw in page.get("events", []):
+            yield _event(raw)
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
+def fetch(logs: Any, group: str, since: timedelta, *, now: Now | None = None) -> list[LogEvent]:
+    """Every event of ``group`` from ``since`` ago until now, oldest first."""
+    moment = (now or (lambda: datetime.now(UTC)))()
+    events = list(_pages(logs, group, _millis(moment - since)))
+    events.sort(key=lambda e: (e.timestamp, e.event_id))
+    return events
+
+
+def follow(
+    logs: Any,
+    group: str,
+    since: timedelta,
+    *,
+    sleep: Sleep = time.sleep,
+    interval: float = 2.0,
+    now: Now | None = None,
+    polls: int | None = None,
+) -> Iterator[LogEvent]:
+    """Yield events as they arrive, forever (or ``polls`` times, for tests)."""
+    moment = (now or (lambda: datetime.now(UTC)))()
+    start = _millis(moment - since)
+    seen: dict[str, int] = {}
+    done = 0
+    while polls is None or done < polls:
+        batch = sorted(_pages(logs, group, start), key=lambda e: (e.timestamp, e.event_id))
+        for event in batch:
+            if event.event_id in seen:
+                continue
+            stamp = _millis(event.timestamp)
+            seen[event.event_id] = stamp
+            start = max(start, stamp)
+            yield event
+        seen = {k: v for k, v in seen.items() if v >= start}
+        done += 1
+        if polls is None or done < polls:
+            sleep(interval)

@@ -1,0 +1,322 @@
+"""``status``: the pipeline, the deployment, the listeners, the task sets, in one read.
+
+The number of API calls is bounded whatever the number of tasks: one describe_stacks
+per stack for the names, get_pipeline_state + list_pipeline_executions, the engine's
+deployment (list + batch get + target), one describe_listeners for both listeners,
+one describe_target_health per target group (two), one describe_services (task sets)
+and one describe_task_definition per distinct task definition (at most two during a
+release). Nothing is called per task.
+
+Blue and green: during a deployment CodeDeploy labels the task sets itself (BLUE is the
+original, GREEN the replacement). Otherwise *blue* is the target group production
+forwards to (the heaviest weight) and *green* the other one of the pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bluegreen import engine as engine_mod
+from bluegreen.aws import ecs, elb, pipeline
+from bluegreen.aws.errors import AwsCallError
+from bluegreen.engine import DeploymentEngine, DeploymentView, Phase
+from bluegreen.names import Names
+
+if TYPE_CHECKING:
+    from bluegreen.aws.session import Clients
+    from bluegreen.config import Config
+
+
+@dataclass(frozen=True)
+class ActionView:
+    name: str
+    status: str
+    summary: str = ""
+    external_id: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class StageView:
+    name: str
+    status: str  # of the latest execution; "NotStarted" when it has not reached the stage
+    actions: list[ActionView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PipelineView:
+    name: str
+    execution_id: str = ""
+    status: str = ""
+    started: datetime | None = None
+    revision: str = ""
+    revision_summary: str = ""
+    stages: list[StageView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ListenerView:
+    role: str  # production or test
+    port: int
+    forwards: list[tuple[str, int]]  # (target group name, weight percent)
+
+
+@dataclass(frozen=True)
+class TargetGroupView:
+    name: str
+    label: str  # blue or green
+    health: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TaskSetView:
+    id: str
+    status: str  # PRIMARY, ACTIVE, DRAINING
+    label: str  # blue, green or "" when unknown
+    task_definition: str  # family:revision
+    images: list[tuple[str, str]]  # (container, image tag)
+    running: int
+    desired: int
+    pending: int
+    target_group: str
+
+
+@dataclass(frozen=True)
+class SystemStatus:
+    pipeline: PipelineView | None
+    deployment: DeploymentView | None
+    listeners: list[ListenerView]
+    target_groups: list[TargetGroupView]
+    task_sets: list[TaskSetView]
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.pipeline
+        return {
+            "pipeline": None
+            if p is None
+            else {
+                "name": p.name,
+                "execution_id": p.execution_id,
+                "status": p.status,
+                "started": p.started.isoformat() if p.started else None,
+                "revision": p.revision,
+                "revision_summary": p.revision_summary,
+                "stages": [
+                    {
+                        "name": s.name,
+                        "status": s.status,
+                        "actions": [
+                            {
+                                "name": a.name,
+                                "status": a.status,
+                                "summary": a.summary,
+                                "external_id": a.external_id,
+                                "error": a.error,
+                            }
+                            for a in s.actions
+                        ],
+                    }
+                    for s in p.stages
+                ],
+            },
+            "deployment": self.deployment.to_dict() if self.deployment else None,
+            "listeners": [
+                {
+                    "role": listener.role,
+                    "port": listener.port,
+                    "forwards": [{"target_group": n, "weight": w} for n, w in listener.forwards],
+                }
+                for listener in self.listeners
+            ],
+            "target_groups": [
+                {"name": g.name, "label": g.label, "health": g.health} for g in self.target_groups
+            ],
+            "task_sets": [
+                {
+                    "id": t.id,
+                    "status": t.status,
+                    "label": t.label,
+                    "task_definition": t.task_definition,
+                    "images": {c: tag for c, tag in t.images},
+                    "running": t.running,
+                    "desired": t.desired,
+                    "pending": t.pending,
+                    "target_group": t.target_group,
+                }
+                for t in self.task_sets
+            ],
+        }
+
+
+def collect(clients: Clients, config: Config) -> SystemStatus:
+    """Read everything ``status`` shows (see the module docstring for the call budget)."""
+    names = Names.of(config)
+    engine = engine_mod.select(clients, config)
+    deployment = engine.status()
+    return SystemStatus(
+        pipeline=pipeline_view(clients.codepipeline, names.pipeline),
+        deployment=deployment,
+        **_traffic(clients, engine, deployment),
+    )
+
+
+def pipeline_view(codepipeline: Any, name: str) -> PipelineView | None:
+    """The latest execution stage by stage (None when the pipeline does not exist)."""
+    try:
+        latest = pipeline.latest_execution(codepipeline, name)
+        stages = pipeline.state(codepipeline, name)
+    except AwsCallError as exc:
+        if exc.code == "PipelineNotFoundException":
+            return None
+        raise
+    if latest is None:
+        return PipelineView(
+            name=name, stages=[StageView(s["stageName"], "NotStarted") for s in stages]
+        )
+    execution_id = latest.get("pipelineExecutionId", "")
+    revision, summary = "", ""
+    for source in latest.get("sourceRevisions", []):
+        revision = source.get("revisionId", "")
+        summary = source.get("revisionSummary", "")
+        break
+    views = []
+    for stage in stages:
+        current = stage.get("latestExecution", {})
+        same = current.get("pipelineExecutionId") == execution_id
+        actions = []
+        for action in stage.get("actionStates", []):
+            last = action.get("latestExecution", {})
+            mine = same and (
+                not last.get("pipelineExecutionId")
+                or last.get("pipelineExecutionId") == execution_id
+            )
+            error = last.get("errorDetails", {}) if mine else {}
+            actions.append(
+                ActionView(
+                    name=action.get("actionName", ""),
+                    status=last.get("status", "") if mine else "NotStarted",
+                    summary=(last.get("summary") or "") if mine else "",
+                    external_id=(last.get("externalExecutionId") or "") if mine else "",
+                    error=error.get("message", ""),
+                )
+            )
+        views.append(
+            StageView(
+                name=stage.get("stageName", ""),
+                status=current.get("status", "") if same else "NotStarted",
+                actions=actions,
+            )
+        )
+    return PipelineView(
+        name=name,
+        execution_id=execution_id,
+        status=latest.get("status", ""),
+        started=latest.get("startTime"),
+        revision=revision,
+        revision_summary=summary,
+        stages=views,
+    )
+
+
+def _traffic(
+    clients: Clients, engine: DeploymentEngine, deployment: DeploymentView | None
+) -> dict[str, Any]:
+    refs = engine.refs
+    elbv2 = clients.elbv2
+    listener_arns = [a for a in (refs.production_listener, refs.test_listener) if a]
+    described = elb.describe_listeners(elbv2, listener_arns) if listener_arns else {}
+    listeners: list[ListenerView] = []
+    production: list[tuple[str, int]] = []
+    for role, arn, port in (
+        ("production", refs.production_listener, refs.production_port),
+        ("test", refs.test_listener, refs.test_port),
+    ):
+        found = described.get(arn)
+        if found is None:
+            continue
+        pairs = elb.forwards(found)
+        total = sum(w for _, w in pairs) or 1
+        percent = [(tg, round(100 * w / total)) for tg, w in pairs]
+        if role == "production":
+            production = percent
+        listeners.append(
+            ListenerView(
+                role,
+                int(found.get("Port", port)),
+                [(elb.target_group_name(t), w) for t, w in percent],
+            )
+        )
+
+    labels = _labels(refs.target_groups, production, deployment)
+    groups = [
+        TargetGroupView(
+            elb.target_group_name(arn), labels.get(arn, ""), elb.target_health(elbv2, arn)
+        )
+        for arn in refs.target_groups
+    ]
+
+    service = engine.service
+    raw_sets = service.get("taskSets", [])
+    definitions = ecs.task_definitions(clients.ecs, (t.get("taskDefinition", "") for t in raw_sets))
+    task_sets = []
+    for raw in raw_sets:
+        tg = next((lb.get("targetGroupArn", "") for lb in raw.get("loadBalancers", [])), "")
+        definition = definitions.get(raw.get("taskDefinition", ""), {})
+        task_sets.append(
+            TaskSetView(
+                id=raw.get("id", ""),
+                status=raw.get("status", ""),
+                label=labels.get(tg, ""),
+                task_definition=_family_revision(raw.get("taskDefinition", "")),
+                images=[
+                    (c.get("name", ""), image_tag(c.get("image", "")))
+                    for c in definition.get("containerDefinitions", [])
+                ],
+                running=int(raw.get("runningCount", 0)),
+                desired=int(raw.get("computedDesiredCount", 0)),
+                pending=int(raw.get("pendingCount", 0)),
+                target_group=elb.target_group_name(tg) if tg else "",
+            )
+        )
+    order = {"PRIMARY": 0, "ACTIVE": 1, "DRAINING": 2}
+    task_sets.sort(key=lambda t: (order.get(t.status, 3), t.id))
+    return {"listeners": listeners, "target_groups": groups, "task_sets": task_sets}
+
+
+def _labels(
+    groups: tuple[str, ...],
+    production: list[tuple[str, int]],
+    deployment: DeploymentView | None,
+) -> dict[str, str]:
+    """Target group ARN -> blue/green (see the module docstring)."""
+    by_name = {elb.target_group_name(arn): arn for arn in groups}
+    labels: dict[str, str] = {}
+    if deployment is not None and deployment.phase.active and deployment.phase != Phase.QUEUED:
+        for ts in deployment.task_sets:
+            arn = by_name.get(ts.target_group)
+            if arn and ts.label in ("blue", "green"):
+                labels[arn] = ts.label
+        if len(labels) == len(groups):
+            return labels
+    labels = {}
+    serving = max(production, key=lambda p: p[1])[0] if production else ""
+    for arn in groups:
+        labels[arn] = "blue" if arn == serving else "green"
+    return labels
+
+
+def _family_revision(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1] if arn else ""
+
+
+def image_tag(image: str) -> str:
+    """The tag (or short digest) of an image reference; the whole name if it has neither."""
+    if "@" in image:
+        digest = image.split("@", 1)[1]
+        return digest.split(":", 1)[-1][:12]
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        return last.split(":", 1)[1]
+    return "latest"
