@@ -1,0 +1,117 @@
+"""``bluegreen init DIR``: write bluegreen.toml and an application repository scaffold.
+
+The flags only set the few values people change first (project, environment, region);
+everything else is documented in the written bluegreen.toml. The config is validated
+before anything is written, and so are the target paths: a bad flag or an existing
+file exits 2 with nothing changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bluegreen import appkit
+from bluegreen import config as config_mod
+from bluegreen.cli.app import app
+from bluegreen.cli.common import OutputFormat, OutputOpt, emit_json, err, out
+from bluegreen.config import Config
+from bluegreen.errors import ConfigError
+
+
+@app.command()
+def init(
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Directory to write the repository into (created if missing)."),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite files that already exist.")
+    ] = False,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", help="project.name: prefixes every AWS resource name."),
+    ] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option("--environment", help="project.environment, such as dev or prod."),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", help="project.region, such as ap-northeast-1."),
+    ] = None,
+    output: OutputOpt = OutputFormat.text,
+) -> None:
+    """Write bluegreen.toml and the application repository (web app, log router,
+    buildspecs, appspec.yml, taskdef.json) into DIR."""
+    config = build_config(project=project, environment=environment, region=region)
+    written = appkit.init(directory, config, force=force)
+    steps = next_steps(directory)
+    if output is OutputFormat.json:
+        emit_json(
+            {
+                "directory": str(directory),
+                "project": config.project.name,
+                "environment": config.project.environment,
+                "region": config.project.region,
+                "files": [path.relative_to(directory).as_posix() for path in written],
+                "next_steps": steps,
+            }
+        )
+        return
+    err.print(
+        f"wrote the repository for {config.project.name}-{config.project.environment} "
+        f"({config.project.region})",
+        markup=False,
+    )
+    out.print(f"wrote {len(written)} files to {directory}", markup=False)
+    for path in written:
+        out.print(f"  {path.relative_to(directory).as_posix()}", markup=False)
+    out.print("next steps:", markup=False)
+    for step in steps:
+        out.print(f"  {step}", markup=False)
+
+
+def build_config(
+    project: str | None = None, environment: str | None = None, region: str | None = None
+) -> Config:
+    """The default config with the flags applied, validated like a bluegreen.toml (a bad
+    value raises ConfigError naming the key, e.g. project.name)."""
+    section: dict[str, Any] = {}
+    for key, value in (("name", project), ("environment", environment), ("region", region)):
+        if value is not None:
+            section[key] = value
+    try:
+        return config_mod.from_dict({"project": section} if section else {}, source="init")
+    except ConfigError as exc:
+        # Name the flag next to the key it sets, so the message points at what was typed.
+        problems = [(_with_flag(key), message) for key, message in exc.problems]
+        lines = "\n".join(f"  {key}: {message}" for key, message in problems)
+        raise ConfigError(
+            f"init: {len(problems)} invalid flag value{'s' if len(problems) > 1 else ''}:\n{lines}",
+            hint="fix the flags above; nothing was written",
+            problems=problems,
+        ) from None
+
+
+_FLAGS = {
+    "project.name": "--project",
+    "project.environment": "--environment",
+    "project.region": "--region",
+}
+
+
+def _with_flag(key: str) -> str:
+    flags = [flag for name, flag in _FLAGS.items() if name in key]
+    return f"{key} ({', '.join(flags)})" if flags else key
+
+
+def next_steps(directory: Path) -> list[str]:
+    """What to run after init, in order."""
+    return [
+        f"cd {directory}",
+        "bluegreen synth      # CloudFormation templates, checked offline",
+        "bluegreen rehearse   # the whole system and a release on an embedded AWS emulator",
+    ]

@@ -1,0 +1,326 @@
+"""appkit.render / render_config: the files init writes, as a pure function of the config."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from bluegreen import appkit, config, names
+from bluegreen.config import Config
+
+DEFAULT = Config()
+
+# A config far from the defaults: every name, port and directory differs.
+CUSTOM = config.parse(
+    """
+[project]
+name = "shop"
+environment = "prod"
+region = "us-east-1"
+[source]
+repository = "storefront"
+branch = "release/1.x"
+[app]
+name = "api"
+directory = "service"
+port = 8000
+greeting = 'Say "hi" \\ {{braces}} ${HOME} 網走'
+[router]
+name = "logs"
+directory = "router"
+[task]
+cpu = 1024
+memory = 4096
+desired_count = 3
+[listeners]
+production_port = 443
+test_port = 9443
+test_cidrs = ["203.0.113.0/24", "198.51.100.0/24"]
+[health_check]
+path = "/status.json"
+interval_seconds = 30
+timeout_seconds = 10
+healthy_threshold = 3
+unhealthy_threshold = 4
+[deployment]
+config = "CodeDeployDefault.ECSCanary10Percent5Minutes"
+reroute = "manual"
+wait_minutes = 60
+termination_wait_minutes = 5
+auto_rollback = false
+[network]
+vpc_cidr = "10.20.0.0/16"
+[logs]
+retention_days = 90
+"""
+)
+
+
+def _fields(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys += _fields(annotation, f"{prefix}{name}.")
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+@pytest.mark.parametrize("cfg", [DEFAULT, CUSTOM], ids=["default", "custom"])
+def test_render_config_round_trips(cfg: Config) -> None:
+    assert config.parse(render := appkit.render_config(cfg)) == cfg
+    # and it is the file init writes
+    assert appkit.render(cfg)["bluegreen.toml"] == render
+
+
+def test_render_config_writes_and_documents_every_key() -> None:
+    text = appkit.render_config(DEFAULT)
+    data = tomllib.loads(text)
+    written = [f"{section}.{key}" for section, table in data.items() for key in table]
+    assert sorted(written) == sorted(_fields(Config))
+    lines = text.splitlines()
+    section = ""
+    for number, line in enumerate(lines):
+        if line.startswith("["):
+            section = line.strip("[]")
+            assert lines[number - 1] == "", f"[{section}] should follow a blank line"
+            continue
+        match = re.match(r"^([a-z_]+) = ", line)
+        if match:
+            comment = lines[number - 1]
+            assert comment.startswith("# ") and len(comment) > 10, (
+                f"{section}.{match.group(1)} has no comment above it"
+            )
+
+
+def test_render_config_lists_the_allowed_values() -> None:
+    text = appkit.render_config(DEFAULT)
+    for name in config.DEPLOYMENT_CONFIGS:
+        assert name in text
+    for cpu in config.FARGATE_SIZES:
+        assert f"cpu {cpu:>5}:" in text
+    assert "3653" in text  # the last retention period
+    assert '"auto"' in text and '"manual"' in text
+
+
+def test_defaults_reproduce_the_seed() -> None:
+    text = appkit.render_config(DEFAULT)
+    for line in (
+        'name = "sample3"',
+        'environment = "dev"',
+        'region = "ap-northeast-1"',
+        'greeting = "Hello, 網走"',
+        "production_port = 80",
+        "test_port = 8080",
+        'branch = "main"',
+    ):
+        assert line in text.splitlines()
+
+
+def test_render_is_sorted_deterministic_and_complete() -> None:
+    files = appkit.render(DEFAULT)
+    assert list(files) == sorted(files)
+    assert appkit.render(Config()) == files
+    assert set(files) == {
+        ".gitignore",
+        "README.md",
+        "appspec.yml",
+        "bluegreen.toml",
+        "taskdef.json",
+        "webapp/.dockerignore",
+        "webapp/Dockerfile",
+        "webapp/buildspec.yml",
+        "webapp/requirements.txt",
+        "webapp/requirements-dev.txt",
+        "webapp/pytest.ini",
+        "webapp/app/__init__.py",
+        "webapp/app/__main__.py",
+        "webapp/app/main.py",
+        "webapp/app/healthcheck.py",
+        "webapp/tests/__init__.py",
+        "webapp/tests/test_main.py",
+        "firelens/Dockerfile",
+        "firelens/extra.conf",
+        "firelens/buildspec.yml",
+    }
+    for path, text in files.items():
+        assert "{{" not in text and "}}" not in text, path
+        assert text.endswith("\n") or text == "", path
+
+
+def test_directories_follow_the_config() -> None:
+    files = appkit.render(CUSTOM)
+    assert "service/Dockerfile" in files and "router/extra.conf" in files
+    assert not any(p.startswith(("webapp/", "firelens/")) for p in files)
+
+
+@pytest.mark.parametrize("cfg", [DEFAULT, CUSTOM], ids=["default", "custom"])
+def test_no_account_id_or_arn_anywhere(cfg: Config) -> None:
+    for path, text in appkit.render(cfg).items():
+        assert not re.search(r"(?<!\d)\d{12}(?!\d)", text), path
+        assert "arn:aws" not in text, path
+
+
+def _taskdef(cfg: Config) -> dict[str, Any]:
+    data = json.loads(appkit.render(cfg)["taskdef.json"])
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize("cfg", [DEFAULT, CUSTOM], ids=["default", "custom"])
+def test_taskdef_holds_placeholders_and_config_values(cfg: Config) -> None:
+    n = names.Names.of(cfg)
+    data = _taskdef(cfg)
+    assert data["family"] == n.task_family
+    assert (data["cpu"], data["memory"]) == (str(cfg.task.cpu), str(cfg.task.memory))
+    assert data["networkMode"] == "awsvpc" and data["requiresCompatibilities"] == ["FARGATE"]
+    assert data["taskRoleArn"] == names.TASK_ROLE_PLACEHOLDER
+    assert data["executionRoleArn"] == names.EXECUTION_ROLE_PLACEHOLDER
+    app, router = data["containerDefinitions"]
+    assert (app["name"], app["image"]) == (cfg.app.name, "<IMAGE1_NAME>")
+    assert (router["name"], router["image"]) == (cfg.router.name, "<IMAGE2_NAME>")
+    assert app["portMappings"] == [{"containerPort": cfg.app.port, "protocol": "tcp"}]
+    assert app["memoryReservation"] + router["memoryReservation"] == cfg.task.memory
+    options = app["logConfiguration"]["options"]
+    assert app["logConfiguration"]["logDriver"] == "awsfirelens"
+    assert options == {
+        "Name": "cloudwatch_logs",
+        "region": "<AWS_REGION>",
+        "log_group_name": n.app_log_group,
+        "log_stream_prefix": f"{cfg.app.name}/",
+        "auto_create_group": "false",
+    }
+    assert router["firelensConfiguration"]["type"] == "fluentbit"
+    assert router["firelensConfiguration"]["options"]["config-file-type"] == "file"
+    assert router["firelensConfiguration"]["options"]["config-file-value"] == (
+        "/fluent-bit/etc/extra.conf"
+    )
+    assert router["logConfiguration"] == {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": n.router_log_group,
+            "awslogs-region": "<AWS_REGION>",
+            "awslogs-stream-prefix": cfg.router.name,
+        },
+    }
+
+
+@pytest.mark.parametrize("cfg", [DEFAULT, CUSTOM], ids=["default", "custom"])
+def test_appspec_targets_the_app_container(cfg: Config) -> None:
+    data = yaml.safe_load(appkit.render(cfg)["appspec.yml"])
+    assert data["version"] == 0.0
+    target = data["Resources"][0]["TargetService"]
+    assert target["Type"] == "AWS::ECS::Service"
+    props = target["Properties"]
+    assert props["TaskDefinition"] == "<TASK_DEFINITION>"
+    assert props["LoadBalancerInfo"] == {
+        "ContainerName": cfg.app.name,
+        "ContainerPort": cfg.app.port,
+    }
+    assert props["PlatformVersion"] == "LATEST"
+
+
+@pytest.mark.parametrize(("which", "outputs"), [("app", 3), ("router", 1)])
+def test_buildspecs_are_valid_and_run_from_the_repository_root(which: str, outputs: int) -> None:
+    directory = CUSTOM.app.directory if which == "app" else CUSTOM.router.directory
+    data = yaml.safe_load(appkit.render(CUSTOM)[f"{directory}/buildspec.yml"])
+    assert data["version"] == 0.2
+    assert data["env"]["shell"] == "bash"
+    assert set(data["phases"]) == {"pre_build", "build", "post_build"}
+    for phase in data["phases"].values():
+        assert phase["on-failure"] == "ABORT"
+    commands = [c for phase in data["phases"].values() for c in phase["commands"]]
+    assert any(
+        f'docker build --tag "${{IMAGE_REPOSITORY_URI}}:${{IMAGE_TAG}}" "{directory}"' in c
+        for c in commands
+    )
+    assert any("get-login-password" in c and "docker login" in c for c in commands)
+    assert any("cut -c 1-8" in c for c in commands)
+    assert len(data["artifacts"]["files"]) == outputs
+    assert data["artifacts"]["files"][0] == "imageDetail.json"
+
+
+def test_dockerfiles_pin_their_base_images() -> None:
+    files = appkit.render(DEFAULT)
+    app = files["webapp/Dockerfile"]
+    froms = re.findall(r"^FROM (\S+)", app, flags=re.M)
+    assert froms == [appkit.PYTHON_IMAGE, appkit.PYTHON_IMAGE]
+    assert re.search(r":3\.12\.\d+-slim", appkit.PYTHON_IMAGE)
+    assert "USER app" in app and "EXPOSE 80" in app and "AS builder" in app
+    assert "COPY --from=builder /wheels /wheels" in app
+    assert "setcap 'cap_net_bind_service=+ep'" in app  # port 80 as a non-root user
+    router = files["firelens/Dockerfile"]
+    assert re.findall(r"^FROM (\S+)", router, flags=re.M) == [
+        "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.1"
+    ]
+    assert "COPY extra.conf /fluent-bit/etc/extra.conf" in router
+
+
+def test_high_port_needs_no_capability() -> None:
+    app = appkit.render(CUSTOM)["service/Dockerfile"]
+    assert "setcap" not in app and "apt-get" not in app
+    assert "EXPOSE 8000" in app and "PORT=8000" in app
+
+
+def test_extra_conf_filters_health_checks_and_tags_records() -> None:
+    conf = appkit.render(CUSTOM)["router/extra.conf"]
+    sections = [s.strip() for s in conf.split("[FILTER]")[1:]]
+    grep, modifier = ({line.split()[0]: line for line in s.splitlines() if line} for s in sections)
+    assert grep["Name"].split() == ["Name", "grep"]
+    assert grep["Match"].split() == ["Match", "api-firelens-*"]
+    assert r"Exclude log GET\s+/status\.json[\s?]" in conf
+    assert "Exclude log ELB-HealthChecker" in conf
+    assert modifier["Name"].split() == ["Name", "record_modifier"]
+    assert "Record  project shop" in conf
+    assert "Record  environment prod" in conf
+    assert "Record  container api" in conf
+    assert "[OUTPUT]" not in conf.replace("[OUTPUT] that", "").replace("no [OUTPUT]", "")
+
+
+def test_health_regex_matches_only_the_health_path() -> None:
+    conf = appkit.render(CUSTOM)["router/extra.conf"]
+    pattern = re.search(r"Exclude log (GET\\s.*)$", conf, flags=re.M)
+    assert pattern is not None
+    regex = re.compile(pattern.group(1))
+    assert regex.search('INFO:     10.0.1.5:41234 - "GET /status.json HTTP/1.1" 200 OK')
+    assert regex.search('"GET /status.json?probe=1 HTTP/1.1" 200')
+    assert not regex.search('"GET /status.jsonx HTTP/1.1" 200')
+    assert not regex.search('"GET /statusXjson HTTP/1.1" 200')
+
+
+def test_generated_python_compiles_with_awkward_greetings() -> None:
+    files = appkit.render(CUSTOM)
+    for path, text in files.items():
+        if path.endswith(".py"):
+            compile(text, path, "exec")
+    assert json.dumps(CUSTOM.app.greeting, ensure_ascii=False) in files["service/app/main.py"]
+
+
+def test_requirements_are_pinned() -> None:
+    files = appkit.render(DEFAULT)
+    for name in ("webapp/requirements.txt", "webapp/requirements-dev.txt"):
+        for line in files[name].splitlines():
+            if line and not line.startswith(("#", "-r ")):
+                assert re.fullmatch(r"[a-z0-9-]+==[0-9][0-9.]*", line), line
+    assert "fastapi==" in files["webapp/requirements.txt"]
+    assert "uvicorn==" in files["webapp/requirements.txt"]
+
+
+def test_readme_describes_the_release_flow() -> None:
+    readme = appkit.render(CUSTOM)["README.md"]
+    assert "shop-prod" in readme and "release/1.x" in readme and "port 9443" in readme
+    assert "`bluegreen promote`" in readme
+
+
+def test_templates_are_package_data() -> None:
+    root = Path(appkit.__file__).parent / "files"
+    templates = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert templates and all(t.endswith(".tmpl") for t in templates)
