@@ -1,0 +1,98 @@
+"""``bluegreen logs``: the app's logs (routed by FireLens) or the log router's own."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from bluegreen.aws import logs as logs_mod
+from bluegreen.aws.logs import LogEvent
+from bluegreen.cli import common
+from bluegreen.cli.app import app
+from bluegreen.cli.common import (
+    ConfigOpt,
+    OutputFormat,
+    OutputOpt,
+    ProfileOpt,
+    RegionOpt,
+    out,
+)
+from bluegreen.config import Config
+from bluegreen.errors import UsageError
+from bluegreen.names import Names
+
+FOLLOW_INTERVAL = 2.0
+
+
+def log_group(config: Config, container: str | None) -> str:
+    """The log group of ``container``: the app's (default) or the router's."""
+    names = Names.of(config)
+    if container in (None, "app", config.app.name):
+        return names.app_log_group
+    if container in ("router", config.router.name):
+        return names.router_log_group
+    raise UsageError(
+        f"--container {container!r} is not a container of this service",
+        hint=f"use {config.app.name} (or app) or {config.router.name} (or router)",
+    )
+
+
+def event_line(event: LogEvent) -> str:
+    stamp = (
+        event.timestamp.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{event.timestamp.microsecond // 1000:03d}Z"
+    )
+    return f"{stamp} {event.stream} {event.message}"
+
+
+@app.command()
+def logs(
+    config: ConfigOpt = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events until Ctrl-C.")
+    ] = False,
+    since: Annotated[
+        str, typer.Option("--since", help="How far back to start: 30s, 10m, 2h, 1d.")
+    ] = "10m",
+    container: Annotated[
+        str | None,
+        typer.Option(
+            "--container",
+            help="Whose logs: the app container (default; its output routed by FireLens) "
+            "or the log router (Fluent Bit's own logs). Container name, or app / router.",
+        ),
+    ] = None,
+    output: OutputOpt = OutputFormat.text,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Print CloudWatch Logs of the service: one line per event, oldest first.
+
+    --output json prints a JSON array, or with --follow one JSON object per line.
+    """
+    cfg, _ = common.load_config(config)
+    window = logs_mod.parse_since(since)
+    group = log_group(cfg, container)
+    client = common.make_clients(cfg, profile, region).logs
+    if not follow:
+        events = logs_mod.fetch(client, group, window)
+        if output == OutputFormat.json:
+            common.emit_json([e.to_dict() for e in events])
+        else:
+            for event in events:
+                out.print(event_line(event), markup=False)
+        return
+    try:
+        for event in logs_mod.follow(
+            client, group, window, sleep=common.sleep, interval=FOLLOW_INTERVAL
+        ):
+            if output == OutputFormat.json:
+                sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+            else:
+                out.print(event_line(event), markup=False)
+    except KeyboardInterrupt:
+        return

@@ -1,0 +1,19 @@
+"""``bluegreen promote``: reroute production to green now (the console's "Reroute traffic")."""
+
+from __future__ import annotations
+
+from bluegreen import engine
+from bluegreen.cli import common
+from bluegreen.cli.app import app
+from bluegreen.cli.common import ConfigOpt, ProfileOpt, RegionOpt, out
+
+
+@app.command()
+def promote(config: ConfigOpt = None, profile: ProfileOpt = None, region: RegionOpt = None) -> None:
+    """Shift production traffic to the green task set of the deployment waiting for reroute.
+
+    Refuses (exit 1) unless a deployment is waiting for reroute.
+    """
+    cfg, _ = common.load_config(config)
+    result = engine.select(common.make_clients(cfg, profile, region), cfg).promote()
+    out.print(result.message, markup=False)

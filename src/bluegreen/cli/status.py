@@ -1,0 +1,163 @@
+"""``bluegreen status``: pipeline, deployment, listeners, target groups and task sets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.text import Text
+
+from bluegreen.aws import status as status_mod
+from bluegreen.aws.status import SystemStatus
+from bluegreen.cli import common
+from bluegreen.cli.app import app
+from bluegreen.cli.common import (
+    ConfigOpt,
+    OutputFormat,
+    OutputOpt,
+    ProfileOpt,
+    RegionOpt,
+    out,
+)
+
+WATCH_INTERVAL = 5.0
+PLAIN_WATCH_POLLS = 3
+"""Without a terminal, --watch prints this many snapshots (CI logs must end)."""
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """Left-aligned columns, two spaces apart, no trailing blanks."""
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows if i < len(r)) for i in range(max(map(len, rows)))]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        lines.append((indent + "  ".join(cells)).rstrip())
+    return lines
+
+
+def status_lines(status: SystemStatus) -> list[str]:
+    """The text form of ``status`` (asserted line by line in the tests)."""
+    lines: list[str] = []
+    p = status.pipeline
+    if p is None:
+        lines.append("pipeline: not deployed")
+    elif not p.execution_id:
+        lines.append(f"pipeline {p.name}: never ran")
+    else:
+        started = p.started.strftime("%Y-%m-%d %H:%M:%S UTC") if p.started else "?"
+        lines.append(f"pipeline {p.name}: {p.status} (execution {p.execution_id}, {started})")
+        if p.revision:
+            summary = p.revision_summary.splitlines()[0] if p.revision_summary else ""
+            lines.append(f"  revision {p.revision[:8]}" + (f" {summary}" if summary else ""))
+        rows: list[list[str]] = []
+        for stage in p.stages:
+            rows.append([stage.name, stage.status])
+            for action in stage.actions:
+                row = [f"  {action.name}", action.status]
+                extra = action.external_id if action.status in ("InProgress", "Failed") else ""
+                if action.error:
+                    extra = (extra + " " if extra else "") + f"error: {action.error}"
+                if extra:
+                    row.append(extra)
+                rows.append(row)
+        lines += _table(rows)
+
+    d = status.deployment
+    if d is None:
+        lines.append("deployment: none yet")
+    else:
+        lines.append(f"deployment {d.id}: {d.status} ({d.phase})")
+        if d.error:
+            lines.append(f"  error: {d.error}")
+        lines += _table([[step.name, step.status] for step in d.lifecycle])
+        if d.task_sets and d.phase.active:
+            shares = ", ".join(
+                f"{t.label} {t.weight:g}%" for t in sorted(d.task_sets, key=lambda t: t.label)
+            )
+            lines.append(f"  traffic: {shares}")
+
+    lines.append("listeners")
+    rows = []
+    for listener in status.listeners:
+        target = ", ".join(f"{name} {weight}%" for name, weight in listener.forwards) or "-"
+        rows.append([listener.role, f":{listener.port}", target])
+    lines += _table(rows)
+
+    lines.append("target groups")
+    rows = []
+    for group in status.target_groups:
+        health = ", ".join(f"{state} {n}" for state, n in group.health.items()) or "no targets"
+        rows.append([group.label, group.name, health])
+    lines += _table(rows)
+
+    lines.append("task sets")
+    rows = []
+    for ts in status.task_sets:
+        images = " ".join(f"{c}:{tag}" for c, tag in ts.images)
+        rows.append(
+            [
+                ts.label or "-",
+                ts.status,
+                ts.task_definition,
+                f"{ts.running}/{ts.desired} running",
+                images,
+            ]
+        )
+    lines += _table(rows) or ["  none"]
+    return lines
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Redraw every few seconds until Ctrl-C (on a terminal; otherwise print "
+            f"{PLAIN_WATCH_POLLS} snapshots).",
+        ),
+    ] = False,
+    output: OutputOpt = OutputFormat.text,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Show the latest pipeline run, the blue/green deployment and where traffic goes.
+
+    Production and test listeners with the target group each forwards to (and weights),
+    which target group is blue (serving production) and which green, the ECS task sets
+    with task-definition revision, image tags and running counts, and target health.
+    """
+    cfg, _ = common.load_config(config)
+    clients = common.make_clients(cfg, profile, region)
+
+    def render(snapshot: SystemStatus) -> None:
+        if output == OutputFormat.json:
+            common.emit_json(snapshot.to_dict())
+        else:
+            for line in status_lines(snapshot):
+                out.print(line, markup=False)
+
+    if not watch:
+        render(status_mod.collect(clients, cfg))
+        return
+    if output == OutputFormat.json or not out.is_terminal:
+        for number in range(PLAIN_WATCH_POLLS):
+            if number:
+                common.sleep(WATCH_INTERVAL)
+                if output == OutputFormat.text:
+                    out.print("", markup=False)
+            render(status_mod.collect(clients, cfg))
+        return
+    try:
+        with Live(console=out, auto_refresh=False) as live:
+            while True:
+                text = "\n".join(status_lines(status_mod.collect(clients, cfg)))
+                live.update(Text(text), refresh=True)
+                common.sleep(WATCH_INTERVAL)
+    except KeyboardInterrupt:
+        return
