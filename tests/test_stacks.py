@@ -7,6 +7,7 @@ assertions check the bytes that get deployed, not troposphere objects.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bluegreen import appkit
 from bluegreen import config as config_mod
 from bluegreen.config import Config
 from bluegreen.names import (
@@ -682,3 +684,27 @@ def test_pipeline_role_scoped_to_this_system(system: Any) -> None:
     assert any(a.endswith(f":deploymentconfig:{config.deployment.config}") for a in deploy_arns)
     assert by_action["ecs:RegisterTaskDefinition"] == ["*"]
     assert len(by_action["iam:PassRole"]) == 2
+
+
+def test_bootstrap_task_definition_matches_the_repository_taskdef(system: Any) -> None:
+    """The first pipeline run swaps images, not the task's shape: the bootstrap revision
+    and the repository's taskdef.json (bluegreen.appkit) agree on everything else."""
+    config, _, templates = system
+    stack_task = one(templates["service"], "AWS::ECS::TaskDefinition")
+    repo_task = json.loads(appkit.render(config)["taskdef.json"])
+    assert repo_task["family"] == stack_task["Family"]
+    assert (repo_task["cpu"], repo_task["memory"]) == (stack_task["Cpu"], stack_task["Memory"])
+    stack_containers = {c["Name"]: c for c in stack_task["ContainerDefinitions"]}
+    for container in repo_task["containerDefinitions"]:
+        ours = stack_containers[container["name"]]
+        assert container["memoryReservation"] == ours["MemoryReservation"]
+        assert container["essential"] == ours["Essential"]
+        assert container["logConfiguration"]["logDriver"] == ours["LogConfiguration"]["LogDriver"]
+        options = dict(container["logConfiguration"]["options"])
+        ours_options = dict(ours["LogConfiguration"]["Options"])
+        for key in ("region", "awslogs-region", "awslogs-group"):
+            options.pop(key, None)
+            ours_options.pop(key, None)
+        assert options == ours_options
+    assert set(stack_containers) == {c["name"] for c in repo_task["containerDefinitions"]}
+    assert appkit.FLUENT_BIT_IMAGE == bootstrap.BOOTSTRAP_ROUTER_IMAGE
