@@ -81,6 +81,13 @@ def test_render_config_round_trips(cfg: Config) -> None:
     assert appkit.render(cfg)["bluegreen.toml"] == render
 
 
+def test_render_config_round_trips_awkward_strings() -> None:
+    greeting = 'tab\there\nnew "line" \\ del\x7f bell\x07 {{x}} ${y} 網走 \u2028'
+    cfg = config.parse("[app]\ngreeting = " + json.dumps(greeting))
+    assert cfg.app.greeting == greeting
+    assert config.parse(appkit.render_config(cfg)) == cfg
+
+
 def test_render_config_writes_and_documents_every_key() -> None:
     text = appkit.render_config(DEFAULT)
     data = tomllib.loads(text)

@@ -218,7 +218,8 @@ def _toml(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return _json(value)
+        # JSON leaves DEL (U+007F) raw, which TOML forbids in strings; escape it.
+        return _json(value).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
     raise TypeError(f"no TOML form for {value!r}")
