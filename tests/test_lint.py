@@ -7,10 +7,13 @@ to catch real mistakes, so a silent linter cannot pass these tests.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
 from bluegreen import config as config_mod
+from bluegreen.errors import UsageError
 from bluegreen.lint import Finding, lint_template
 from bluegreen.stacks import build
 
@@ -133,3 +136,19 @@ def test_unparsable_template_is_one_error() -> None:
     (finding,) = lint_template("Resources: [unclosed", "bad.yaml", ["us-east-1"])
     assert finding.level == "error" and finding.rule == "E0000"
     assert finding.to_dict()["filename"] == "bad.yaml"
+
+
+def test_unknown_region_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="xx-nowhere-1") as info:
+        lint_template("Resources: {}", "t.yaml", ["xx-nowhere-1"])
+    assert info.value.exit_code == 2
+
+
+def test_a_cfnlintrc_in_the_working_directory_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same template, same verdict, wherever bluegreen runs."""
+    (tmp_path / ".cfnlintrc").write_text("ignore_checks:\n  - W2001\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    text = "Parameters:\n  Unused:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"
+    assert [f.rule for f in lint_template(text, "t.yaml")] == ["W2001"]

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from bluegreen.errors import UsageError
+
 Level = Literal["error", "warning", "informational"]
 
 _LEVELS: dict[str, Level] = {
@@ -55,12 +57,25 @@ def cfn_lint_version() -> str:
     return str(__version__)
 
 
-@lru_cache(maxsize=4)
-def _rules(include_informational: bool) -> Any:
-    """cfn-lint's built-in rule collection, loaded once per process and option."""
-    from cfnlint.core import get_rules
+def _options(regions: list[str], include_informational: bool) -> Any:
+    """cfn-lint's configuration for one run, from our arguments only (no .cfnlintrc)."""
+    from cfnlint.config import ConfigMixIn
 
-    return get_rules([], [], ["I"] if include_informational else [])
+    options = ConfigMixIn(regions=regions, include_checks=["I"] if include_informational else [])
+    options.file_args = {}  # ignore any .cfnlintrc (see the module docstring)
+    return options
+
+
+@lru_cache(maxsize=1)
+def _rules() -> Any:
+    """cfn-lint's built-in rules, loaded once per process the way its CLI loads them.
+
+    Which rules apply (errors, warnings, informational) is decided per run from the
+    run's configuration, so one loaded set serves every call.
+    """
+    from cfnlint.runner import Runner
+
+    return Runner(_options([DEFAULT_REGION], False)).rules
 
 
 def lint_template(
@@ -74,20 +89,26 @@ def lint_template(
 
     ``filename`` only labels the findings. ``regions`` defaults to us-east-1; pass the
     regions the template is deployed to, since resource schemas differ by region.
-    A template that does not parse yields a single error finding (rule E0000).
+    A template that does not parse yields a single error finding (rule E0000). A
+    region cfn-lint has no schemas for raises :class:`~bluegreen.errors.UsageError`.
     """
-    from cfnlint.config import ConfigMixIn
     from cfnlint.decode.decode import decode_str
+    from cfnlint.helpers import REGIONS
     from cfnlint.runner import run_template_by_data
 
+    region_list = list(regions) if regions else [DEFAULT_REGION]
+    unknown = [r for r in region_list if r not in REGIONS]
+    if unknown:
+        raise UsageError(
+            f"cfn-lint {cfn_lint_version()} has no resource schemas for region "
+            f"{', '.join(unknown)}",
+            hint="check project.region in bluegreen.toml (a typo?), or skip the check "
+            "with --no-lint if the region is newer than cfn-lint",
+        )
     template, matches = decode_str(text)
     if not matches and template is not None:
-        options = ConfigMixIn(
-            regions=list(regions) if regions else [DEFAULT_REGION],
-            include_checks=["I"] if include_informational else [],
-        )
-        options.file_args = {}  # ignore any .cfnlintrc (see the module docstring)
-        matches = list(run_template_by_data(template, options, _rules(include_informational)))
+        options = _options(region_list, include_informational)
+        matches = list(run_template_by_data(template, options, _rules()))
     findings = [
         Finding(
             filename=filename,
