@@ -183,3 +183,16 @@ def test_cli_fails_when_cfn_lint_finds_something(
     assert "2-service.yaml:7:3: warning W9999 something AWS dislikes" in captured.out
     assert "cfn-lint reported 1 finding" in captured.err
     assert (out_dir / "2-service.yaml").is_file()
+
+
+def test_cli_region_unknown_to_cfn_lint_exits_2_before_writing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_file = tmp_path / "bluegreen.toml"
+    config_file.write_text('[project]\nregion = "xx-nowhere-1"\n', encoding="utf-8")
+    out_dir = tmp_path / "out"
+    assert main(["synth", "--config", str(config_file), "--out", str(out_dir)]) == 2
+    assert not out_dir.exists()
+    assert "xx-nowhere-1" in capsys.readouterr().err
+    assert main(["synth", "-c", str(config_file), "--out", str(out_dir), "--no-lint"]) == 0
+    assert (out_dir / "deploy.sh").is_file()

@@ -78,6 +78,20 @@ def _rules() -> Any:
     return Runner(_options([DEFAULT_REGION], False)).rules
 
 
+def check_regions(regions: Sequence[str]) -> None:
+    """Raise UsageError unless cfn-lint has resource schemas for every region."""
+    from cfnlint.helpers import REGIONS
+
+    unknown = [r for r in regions if r not in REGIONS]
+    if unknown:
+        raise UsageError(
+            f"cfn-lint {cfn_lint_version()} has no resource schemas for region "
+            f"{', '.join(unknown)}",
+            hint="check project.region in bluegreen.toml (a typo?), or skip the check "
+            "with --no-lint if the region is newer than cfn-lint",
+        )
+
+
 def lint_template(
     text: str,
     filename: str,
@@ -93,18 +107,10 @@ def lint_template(
     region cfn-lint has no schemas for raises :class:`~bluegreen.errors.UsageError`.
     """
     from cfnlint.decode.decode import decode_str
-    from cfnlint.helpers import REGIONS
     from cfnlint.runner import run_template_by_data
 
     region_list = list(regions) if regions else [DEFAULT_REGION]
-    unknown = [r for r in region_list if r not in REGIONS]
-    if unknown:
-        raise UsageError(
-            f"cfn-lint {cfn_lint_version()} has no resource schemas for region "
-            f"{', '.join(unknown)}",
-            hint="check project.region in bluegreen.toml (a typo?), or skip the check "
-            "with --no-lint if the region is newer than cfn-lint",
-        )
+    check_regions(region_list)
     template, matches = decode_str(text)
     if not matches and template is not None:
         options = _options(region_list, include_informational)

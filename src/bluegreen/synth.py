@@ -151,6 +151,10 @@ def synthesize(config: Config, out_dir: Path | str, *, lint: bool = False) -> Sy
     """
     out = Path(out_dir)
     stacks, texts = render(config)
+    if lint:
+        from bluegreen.lint import check_regions
+
+        check_regions([config.project.region])  # before writing: bad input changes nothing
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = []
