@@ -1,0 +1,130 @@
+"""The rehearsal's result: releases, their steps, and the state read back at each step.
+
+Plain dataclasses with ``to_dict()`` for ``--output json``; the CLI renders the same data
+as tables. Every listener forward and task set here was read from the emulator
+(:mod:`bluegreen.rehearse.observe`), never carried over from what the rehearsal did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bluegreen.rehearse.clock import span, stamp
+
+
+@dataclass(frozen=True)
+class TaskSetState:
+    id: str
+    status: str
+    task_definition: str
+    target_group: str
+    running: int
+    images: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "task_definition": self.task_definition,
+            "target_group": self.target_group,
+            "running_tasks": self.running,
+            "images": dict(self.images),
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    seconds: int
+    event: str
+    detail: str
+    production: dict[str, int]
+    test: dict[str, int]
+    task_sets: tuple[TaskSetState, ...]
+
+    @property
+    def time(self) -> str:
+        return stamp(self.seconds)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": self.time,
+            "seconds": self.seconds,
+            "event": self.event,
+            "detail": self.detail,
+            "production": dict(self.production),
+            "test": dict(self.test),
+            "task_sets": [t.to_dict() for t in self.task_sets],
+        }
+
+
+@dataclass
+class Release:
+    number: int
+    commit: str
+    message: str
+    changed: tuple[str, ...]
+    fault: str | None = None
+    outcome: str = "pending"  # succeeded | rolled back | failed
+    cause: str | None = None
+    deployment_id: str | None = None
+    images: dict[str, str] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == "succeeded"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "commit": self.commit,
+            "message": self.message,
+            "changed_files": list(self.changed),
+            "fault": self.fault,
+            "outcome": self.outcome,
+            "cause": self.cause,
+            "deployment_id": self.deployment_id,
+            "images": dict(self.images),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+@dataclass
+class Rehearsal:
+    region: str
+    account_id: str
+    stacks: list[dict[str, Any]]
+    production_port: int
+    test_port: int
+    deployment_config: str
+    releases: list[Release] = field(default_factory=list)
+    simulated_seconds: int = 0
+    wall_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return all(release.succeeded for release in self.releases)
+
+    @property
+    def failed_release(self) -> Release | None:
+        return next((r for r in self.releases if not r.succeeded), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": "succeeded" if self.succeeded else "failed",
+            "emulator": {"region": self.region, "account_id": self.account_id},
+            "stacks": self.stacks,
+            "listeners": {"production": self.production_port, "test": self.test_port},
+            "deployment_config": self.deployment_config,
+            "releases": [r.to_dict() for r in self.releases],
+            "summary": {
+                "releases": len(self.releases),
+                "succeeded": sum(1 for r in self.releases if r.succeeded),
+                "simulated_seconds": self.simulated_seconds,
+                "simulated": span(self.simulated_seconds),
+                "wall_seconds": round(self.wall_seconds, 3),
+            },
+            "notes": list(self.notes),
+        }
