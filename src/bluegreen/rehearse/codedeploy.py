@@ -233,8 +233,8 @@ class Deployment:
         replacement_group = next(g for g in self.group.target_groups if g != production)
         self.step(
             "Deployment created",
-            f"{self.release.deployment_id}: {self.group.config}, task definition "
-            f"{task_definition['family']}:{task_definition['revision']}",
+            f"{self.group.config}; task definition "
+            f"{task_definition['family']}:{task_definition['revision']} registered",
         )
         self._hook(hooks, "BeforeInstall")
 
@@ -412,8 +412,9 @@ class Deployment:
         function = hooks.get(event)
         if fail:
             what = f"hook {function}" if function else "validation of the test listener"
-            self.step(event, f"{what} reported Failed (fault injected: test-traffic-fails)")
-            raise DeploymentFailed(event, f"{what} reported Failed")
+            message = f"{what} reported Failed (fault injected: test-traffic-fails)"
+            self.step(event, message)
+            raise DeploymentFailed(event, message)
         if function:
             self.step(
                 event,

@@ -265,7 +265,8 @@ def _releases(
                 if result.output:
                     artifacts.files[result.output] = result.files
                 pushed = "reused" if result.reused else "pushed"
-                deployment.step("Build", f"{action.name}: {pushed} {result.image_uri}")
+                image = str(result.image_uri).rsplit("/", 1)[-1]
+                deployment.step("Build", f"{action.name}: {pushed} image {image} in ECR")
             else:
                 failed = result
                 deployment.step("Build failed", f"{action.name}: {result.failure}")

@@ -1,0 +1,228 @@
+"""``bluegreen rehearse``: the whole system and real releases on an embedded AWS emulator.
+
+A thin shell over :func:`bluegreen.rehearse.runner.run`: pick the repository (a fresh
+scaffold, or the user's), run, render the timeline. Progress goes to stderr, the
+timeline tables (or ``--output json``) to stdout. A release that fails or rolls back
+exits 1 after the timeline, with the cause on stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bluegreen.cli.app import app
+from bluegreen.cli.common import ConfigOpt, OutputFormat, OutputOpt, emit_json, err, out
+from bluegreen.config import CONFIG_FILE, Config
+from bluegreen.errors import RehearsalError
+from bluegreen.rehearse.model import Rehearsal, Step, TaskSetState
+
+_FAULT_HELP = (
+    "Inject a failure into the last release (the second one on the scaffold): "
+    "green-unhealthy (the new tasks fail their health check: rolled back before any "
+    "traffic), test-traffic-fails (the AfterAllowTestTraffic validation fails: rolled "
+    "back), build-fails (the app build fails: nothing deployed). Exits 1 naming the cause."
+)
+
+
+@app.command()
+def rehearse(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Application repository to rehearse (its bluegreen.toml and files; it is "
+            "copied, never changed). Default: a fresh `bluegreen init` scaffold.",
+            file_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    config_path: ConfigOpt = None,
+    fault: Annotated[
+        str | None,
+        typer.Option(
+            "--fault", help=_FAULT_HELP, metavar="green-unhealthy|test-traffic-fails|build-fails"
+        ),
+    ] = None,
+    no_promote: Annotated[
+        bool,
+        typer.Option(
+            "--no-promote",
+            help='With reroute = "manual": do not promote on your behalf; the wait time runs '
+            "out and the deployment is stopped and rolled back.",
+        ),
+    ] = False,
+    output: OutputOpt = OutputFormat.text,
+) -> None:
+    """Rehearse the whole system offline: provision the synthesized stacks into an
+    embedded AWS emulator and push releases through the pipeline (build, blue/green on
+    :8080, reroute, :80 switched, old tasks terminated), on a simulated clock.
+
+    With no PATH: two releases on a fresh scaffold, the second being the seed's change
+    of the greeting ("Hello, 網走" -> "こんにちは、あばしり"). With PATH or --config: one
+    release of that repository's current files.
+    """
+    from bluegreen import config as config_mod
+    from bluegreen.rehearse.runner import FAULTS, Options, run
+
+    if fault is not None and fault not in FAULTS:
+        raise typer.BadParameter(f"choose one of {', '.join(FAULTS)}", param_hint="--fault")
+    repository: Path | None = None
+    if config_path is not None:
+        config = config_mod.load(config_path)
+        repository = config_path.resolve().parent
+    elif path is not None:
+        config = config_mod.load(path / CONFIG_FILE)
+        repository = path.resolve()
+    else:
+        config = Config()
+        if Path(CONFIG_FILE).is_file():
+            err.print(
+                "rehearsing a fresh scaffold; to rehearse the repository here, run "
+                "`bluegreen rehearse .`",
+                markup=False,
+            )
+    what = f"{repository}" if repository else "a fresh scaffold"
+    err.print(f"rehearsing {what} on an embedded AWS emulator", markup=False)
+    result = run(
+        Options(config, repository=repository, fault=fault, promote=not no_promote),
+        progress=lambda message: err.print(f"  {message}", markup=False),
+    )
+
+    if output is OutputFormat.json:
+        emit_json(result.to_dict())
+    else:
+        _render(result, config)
+    failed = result.failed_release
+    if failed is not None:
+        raise RehearsalError(
+            f"release {failed.number} ({failed.commit[:8]}) {failed.outcome}: {failed.cause}",
+            hint=_hint(failed.fault),
+        )
+
+
+def _hint(fault: str | None) -> str:
+    if fault:
+        return "this failure was injected with --fault; the timeline shows the rollback"
+    return "the timeline above shows the step that failed and the state it left"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _render(result: Rehearsal, config: Config) -> None:
+    console = out if out.is_terminal else Console(highlight=False, width=120)
+    prefix = f"{config.project.name}-{config.project.environment}-"
+    for release in result.releases:
+        header = Text()
+        header.append(f"Release {release.number}", style="bold")
+        header.append(f"  {release.commit[:8]}  ", style="cyan")
+        header.append(release.message)
+        console.print(header)
+        if len(release.changed) > 6:
+            console.print(Text(f"  changed: {len(release.changed)} files", style="dim"))
+        elif release.changed:
+            console.print(Text(f"  changed: {', '.join(release.changed)}", style="dim"))
+        if release.images:
+            images = ", ".join(
+                f"{name}={image.rsplit('/', 1)[-1]}" for name, image in release.images.items()
+            )
+            console.print(Text(f"  images:  {images}", style="dim"))
+        console.print(_table(release.steps, result, prefix))
+        console.print(_outcome(release.outcome, release.cause))
+        console.print()
+    _summary(console, result)
+
+
+def _table(steps: list[Step], result: Rehearsal, prefix: str) -> Table:
+    table = Table(show_edge=False, pad_edge=False, header_style="bold", expand=False)
+    table.add_column("time", no_wrap=True, style="dim")
+    table.add_column("event", ratio=3)
+    table.add_column(f":{result.production_port} →", no_wrap=True)
+    table.add_column(f":{result.test_port} →", no_wrap=True)
+    table.add_column("task sets", no_wrap=True)
+    for step in steps:
+        event = Text(step.event, style="bold")
+        if step.detail:
+            event.append("\n" + step.detail.replace(prefix, ""), style="dim")
+        table.add_row(
+            step.time,
+            event,
+            _forwards(step.production, prefix),
+            _forwards(step.test, prefix),
+            _task_sets(step.task_sets, prefix),
+        )
+    return table
+
+
+def _forwards(weights: dict[str, int], prefix: str) -> Text:
+    live = {name: weight for name, weight in weights.items() if weight}
+    if len(live) == 1:
+        return Text(_short(next(iter(live)), prefix), style=_colour(next(iter(live))))
+    text = Text()
+    for index, (name, weight) in enumerate(weights.items()):
+        if index:
+            text.append("\n")
+        text.append(f"{_short(name, prefix)} {weight}%", style=_colour(name))
+    return text
+
+
+def _task_sets(sets: tuple[TaskSetState, ...], prefix: str) -> Text:
+    text = Text()
+    for index, task_set in enumerate(sets):
+        if index:
+            text.append("\n")
+        text.append(f"{task_set.status:<7} ", style="bold" if task_set.status == "PRIMARY" else "")
+        text.append(_short(task_set.target_group, prefix), style=_colour(task_set.target_group))
+        text.append(f" {_short(task_set.task_definition, prefix)}")
+        tasks = "task" if task_set.running == 1 else "tasks"
+        text.append(f" ({task_set.running} {tasks})", style="dim")
+    return text
+
+
+def _short(name: str, prefix: str) -> str:
+    return name[len(prefix) :] if name.startswith(prefix) else name
+
+
+def _colour(name: str) -> str:
+    if name.endswith("blue"):
+        return "blue"
+    if name.endswith("green"):
+        return "green"
+    return ""
+
+
+def _outcome(outcome: str, cause: str | None) -> Text:
+    if outcome == "succeeded":
+        return Text("  ✓ succeeded", style="green")
+    return Text(f"  ✗ {outcome}: {cause}", style="red")
+
+
+def _summary(console: Console, result: Rehearsal) -> None:
+    from bluegreen.rehearse.clock import span, stamp
+
+    done = sum(1 for r in result.releases if r.succeeded)
+    verdict = (
+        Text("all succeeded", style="green")
+        if result.succeeded
+        else Text(f"{done} of {len(result.releases)} succeeded", style="red")
+    )
+    line = Text(
+        f"Rehearsed {len(result.releases)} release{'s' if len(result.releases) != 1 else ''}: "
+    )
+    line.append_text(verdict)
+    console.print(line)
+    stacks = ", ".join(f"{s['file']} {s['resources']}" for s in result.stacks)
+    rows = [
+        ("emulator", f"moto in this process, {result.region}: nothing left behind"),
+        ("resources", stacks),
+        ("deployment", result.deployment_config),
+        ("simulated", f"{span(result.simulated_seconds)} ({stamp(result.simulated_seconds)})"),
+        ("wall time", f"{result.wall_seconds:.1f} s"),
+    ]
+    for label, value in rows:
+        console.print(Text(f"  {label:<11} {value}"))
