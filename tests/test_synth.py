@@ -120,7 +120,7 @@ def test_cli_synth_default_out_and_text_output(
     repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(repo)
-    assert main(["synth"]) == 0
+    assert main(["synth", "--lint"]) == 0
     out_dir = repo / ".bluegreen" / "synth"
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(FILES)
     captured = capsys.readouterr()
@@ -178,7 +178,8 @@ def test_cli_fails_when_cfn_lint_finds_something(
 
     monkeypatch.setattr("bluegreen.lint.lint_template", fake_lint)
     out_dir = repo / "out"
-    assert main(["synth", "--config", str(repo / "bluegreen.toml"), "--out", str(out_dir)]) == 1
+    argv = ["synth", "--config", str(repo / "bluegreen.toml"), "--out", str(out_dir), "--lint"]
+    assert main(argv) == 1
     captured = capsys.readouterr()
     assert "2-service.yaml:7:3: warning W9999 something AWS dislikes" in captured.out
     assert "cfn-lint reported 1 finding" in captured.err
@@ -191,7 +192,8 @@ def test_cli_region_unknown_to_cfn_lint_exits_2_before_writing(
     config_file = tmp_path / "bluegreen.toml"
     config_file.write_text('[project]\nregion = "xx-nowhere-1"\n', encoding="utf-8")
     out_dir = tmp_path / "out"
-    assert main(["synth", "--config", str(config_file), "--out", str(out_dir)]) == 2
+    argv = ["synth", "--config", str(config_file), "--out", str(out_dir), "--lint"]
+    assert main(argv) == 2
     assert not out_dir.exists()
     assert "xx-nowhere-1" in capsys.readouterr().err
     assert main(["synth", "-c", str(config_file), "--out", str(out_dir), "--no-lint"]) == 0
