@@ -451,3 +451,23 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     for option in ("--config", "--profile", "--region"):
         assert option in text
+
+
+def test_deploy_dry_run_json_on_an_empty_account(
+    tmp_path: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_aws_support import missing_stack, write_repo
+
+    write_repo(tmp_path)
+    for name in ("source", "service", "pipeline", "service"):
+        missing_stack(stubs, f"sample3-dev-{name}")
+    code = main(
+        ["deploy", "--dry-run", "--output", "json", "--config", str(tmp_path / "bluegreen.toml")]
+    )
+    captured = capsys.readouterr()
+    stubs.done()
+    data = json.loads(captured.out)
+    assert code == 0
+    assert [s["action"] for s in data["stacks"]] == ["would-create"] * 3
+    assert data["would_commit_files"] > 10 and data["links"] is None
+    assert "sample3-dev-service: CREATE" in captured.err  # the changes went to stderr
