@@ -1,0 +1,51 @@
+"""``bluegreen rehearse`` as a user runs it: exit codes, the timeline, the JSON schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bluegreen.cli.app import main
+
+
+def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rehearse"]) == 0
+    captured = capsys.readouterr()
+    assert "Release 1" in captured.out and "Release 2" in captured.out
+    assert "こんにちは、あばしり" in captured.out
+    assert "Rehearsed 2 releases: all succeeded" in captured.out
+    assert "AllowTestTraffic" in captured.out and "T+00:51:00" in captured.out
+    assert "provisioned 2-service.yaml" in captured.err  # progress goes to stderr
+
+
+def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rehearse", "--output", "json", "--fault", "green-unhealthy"]) == 1
+    captured = capsys.readouterr()
+    data: dict[str, Any] = json.loads(captured.out)
+    assert "release 2" in captured.err and "green-unhealthy" in captured.err
+    assert data["outcome"] == "failed"
+    assert set(data["summary"]) >= {"releases", "succeeded", "simulated_seconds", "wall_seconds"}
+    assert data["summary"]["releases"] == 2 and data["summary"]["succeeded"] == 1
+    first, second = data["releases"]
+    assert first["outcome"] == "succeeded" and second["outcome"] == "rolled back"
+    assert second["fault"] == "green-unhealthy"
+    for release in data["releases"]:
+        assert len(release["commit"]) == 40
+        for step in release["steps"]:
+            assert set(step) >= {"time", "seconds", "event", "production", "test", "task_sets"}
+            assert step["time"].startswith("T+")
+            assert all(isinstance(w, int) for w in step["production"].values())
+            for task_set in step["task_sets"]:
+                assert task_set["status"] in ("PRIMARY", "ACTIVE")
+                assert set(task_set["images"]) == {"webapp", "log-router"}
+                assert task_set["task_definition"].startswith("sample3-dev-task:")
+    tag = first["commit"][:8]
+    final = first["steps"][-1]["task_sets"][0]
+    assert final["images"]["webapp"].endswith(f":{tag}")
+
+
+def test_rehearse_refuses_an_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rehearse", "--fault", "meteor"]) == 2
+    assert "green-unhealthy" in capsys.readouterr().err
