@@ -55,6 +55,7 @@ class Emulator:
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._moto_loader: Any = None
 
     def __enter__(self) -> Emulator:
         self._tmp = tempfile.TemporaryDirectory(prefix="bluegreen-emulator-")
@@ -88,6 +89,11 @@ class Emulator:
         tb: TracebackType | None,
     ) -> None:
         try:
+            if self._moto_loader is not None:
+                from moto.core import utils
+
+                utils._load_service_model = self._moto_loader
+                self._moto_loader = None
             if self._mock is not None:
                 from moto.moto_api import state_manager
 
@@ -105,11 +111,31 @@ class Emulator:
                 self._tmp.cleanup()
                 self._tmp = None
 
+    def _share_models(self, session: Any) -> None:
+        """Let moto read API models through the clients' loader.
+
+        moto parses each service's API model again for every response it serialises
+        (a fresh botocore loader each time); the clients' loader has already parsed and
+        cached the same files. Sharing it saves ~0.2 s per rehearsal. Undone on exit.
+        """
+        from moto.core import utils
+
+        if self._moto_loader is not None:
+            return  # already shared (clients() called again)
+        loader = session._session.get_component("data_loader")
+        self._moto_loader = utils._load_service_model
+
+        def load(service_name: str, model_name: str) -> Any:
+            return loader.load_service_model(service_name, model_name)
+
+        utils._load_service_model = load
+
     def clients(self) -> Clients:
         """Clients for the emulated account; errors surface as :class:`AwsError`."""
         import boto3
 
         session = boto3.session.Session(region_name=self.region)
+        self._share_models(session)
 
         def factory(service: str) -> Any:
             client = session.client(service, region_name=self.region)
