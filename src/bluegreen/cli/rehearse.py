@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bluegreen.cli.app import app
-from bluegreen.cli.common import ConfigOpt, OutputFormat, OutputOpt, emit_json, err, out
+from bluegreen.cli.common import OutputFormat, OutputOpt, emit_json, err, out
 from bluegreen.config import CONFIG_FILE, Config
 from bluegreen.errors import RehearsalError
 from bluegreen.rehearse.model import Rehearsal, Step, TaskSetState
@@ -41,7 +41,17 @@ def rehearse(
             exists=True,
         ),
     ] = None,
-    config_path: ConfigOpt = None,
+    config_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="bluegreen.toml of the repository to rehearse (its directory is the "
+            "repository). Default: none, a fresh scaffold.",
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
     fault: Annotated[
         str | None,
         typer.Option(
