@@ -155,6 +155,7 @@ def build_pipeline(config: Config) -> Template:
                         "ecr:CompleteLayerUpload",
                         "ecr:DescribeImages",
                         "ecr:GetDownloadUrlForLayer",
+                        "ecr:ListImages",
                         "ecr:InitiateLayerUpload",
                         "ecr:PutImage",
                         "ecr:UploadLayerPart",
