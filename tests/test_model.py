@@ -37,7 +37,10 @@ def test_names_are_derived_from_project_and_environment() -> None:
     names = Names.of(config.parse('[project]\nname = "shop"\nenvironment = "prod"'))
     assert names.stacks == ("shop-prod-source", "shop-prod-service", "shop-prod-pipeline")
     assert names.load_balancer == "shop-prod-alb"
-    assert {names.blue_target_group, names.green_target_group} == {"shop-prod-blue", "shop-prod-green"}
+    assert {names.blue_target_group, names.green_target_group} == {
+        "shop-prod-blue",
+        "shop-prod-green",
+    }
     assert names.app_image_repository == "shop-prod-webapp"
     assert names.export("shop-prod-service", "ClusterName") == "shop-prod-service-ClusterName"
 
@@ -57,7 +60,11 @@ def test_names_are_derived_from_project_and_environment() -> None:
         ('[listeners]\ntest_cidrs = ["10.0.0.0/33"]', "listeners.test_cidrs", "CIDR"),
         ('[deployment]\nconfig = "Fast"', "deployment.config", "CodeDeployDefault.ECSAllAtOnce"),
         ('[deployment]\nreroute = "later"', "deployment.reroute", "'auto'"),
-        ('[deployment]\nreroute = "manual"\nwait_minutes = 0', "deployment.wait_minutes", "promote"),
+        (
+            '[deployment]\nreroute = "manual"\nwait_minutes = 0',
+            "deployment.wait_minutes",
+            "promote",
+        ),
         ('[router]\nname = "webapp"', "router.name", "distinct"),
         ("[logs]\nretention_days = 10", "logs.retention_days", "14"),
         ('[app]\nport = "80"', "app.port", "whole number"),

@@ -59,23 +59,34 @@ def _root(
     _state["debug"] = debug
 
 
-def _register() -> None:
-    for name in COMMANDS:
-        try:
-            importlib.import_module(f"bluegreen.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"bluegreen.cli.{name}":
-                raise
+def _register(command: str | None) -> None:
+    """Import the module of ``command`` only, or every command module for help and errors.
+
+    Command modules pull in heavy libraries (boto3, moto, troposphere); importing only the
+    one being run keeps start-up short. Commands stay listed in the order of COMMANDS.
+    """
+    for name in (command,) if command in COMMANDS else COMMANDS:
+        importlib.import_module(f"bluegreen.cli.{name}")
+    app.registered_commands.sort(key=_position)
 
 
-_register()
+def _position(info: typer.models.CommandInfo) -> int:
+    name = info.name or getattr(info.callback, "__name__", "")
+    return COMMANDS.index(name) if name in COMMANDS else len(COMMANDS)
+
+
+def _command_in(args: list[str]) -> str | None:
+    """The command named on the command line (global options take no values)."""
+    return next((arg for arg in args if not arg.startswith("-")), None)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
     try:
-        app(args=argv, prog_name="bluegreen", standalone_mode=True)
+        _register(_command_in(args))
+        app(args=args, prog_name="bluegreen", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
