@@ -528,3 +528,25 @@ def test_unknown_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     no_credentials(monkeypatch, tmp_path)
     with pytest.raises(AwsCallError, match="profile not found"):
         Clients(region="ap-northeast-1", profile="nope").ecs  # noqa: B018
+
+
+def test_sso_profile_without_a_cached_token_says_sso_login(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # botocore raises SSOTokenLoadError (an SSOError, not UnauthorizedSSOTokenError) when
+    # the SSO token cache holds nothing for the profile's sso-session.
+    no_credentials(monkeypatch, tmp_path)
+    config = tmp_path / "sso-config"
+    config.write_text(
+        "[profile sso]\nsso_session = corp\nsso_account_id = 123456789012\n"
+        "sso_role_name = Dev\n[sso-session corp]\nsso_region = ap-northeast-1\n"
+        "sso_start_url = https://example.awsapps.com/start\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    clients = Clients(region="ap-northeast-1", profile="sso")
+    with pytest.raises(AwsCallError) as info:
+        call(clients.cloudformation, "describe_stacks", StackName="x")
+    assert info.value.code == "ExpiredToken"
+    assert info.value.hint is not None and "aws sso login" in info.value.hint

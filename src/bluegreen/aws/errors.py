@@ -24,8 +24,8 @@ from botocore.exceptions import (
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    SSOError,
     TokenRetrievalError,
-    UnauthorizedSSOTokenError,
 )
 
 from bluegreen.errors import AwsError
@@ -104,9 +104,11 @@ def translate(exc: Exception, action: str) -> AwsCallError:
             "ProfileNotFound",
             action,
         )
-    if isinstance(exc, TokenRetrievalError | UnauthorizedSSOTokenError):
+    if isinstance(exc, TokenRetrievalError | SSOError):
+        # SSOError covers UnauthorizedSSOTokenError (expired) and SSOTokenLoadError (no
+        # cached token: never logged in, or the cache was cleared).
         return AwsCallError(
-            f"the AWS SSO session has expired ({action})",
+            f"no valid AWS SSO session for {action} (expired or not logged in)",
             "log in again: aws sso login (with --profile if you use one)",
             "ExpiredToken",
             action,
