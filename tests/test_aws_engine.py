@@ -120,8 +120,45 @@ def test_promote_refuses_without_any_deployment() -> None:
     s = Stubs()
     e = select(s)
     s.add("codedeploy", "list_deployments", {"deployments": []})
+    s.add("codedeploy", "list_deployments", {"deployments": []})
     with pytest.raises(StateError, match="has no deployments yet"):
         e.promote()
+
+
+def test_promote_finds_the_active_deployment_whatever_the_history_order() -> None:
+    # ListDeployments promises no order: in a long history the waiting deployment need
+    # not be among the first 25 ids of the first page. It is found by status instead.
+    from test_aws_support import ACTIVE, APP, DG
+
+    s = Stubs()
+    e = select(s)
+    s.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": ["d-WAIT00002"]},
+        {"applicationName": APP, "deploymentGroupName": DG, "includeOnlyStatuses": ACTIVE},
+    )
+    s.add(
+        "codedeploy",
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                {"deploymentId": "d-WAIT00002", "status": "Ready", "createTime": datetime.now(UTC)}
+            ]
+        },
+        {"deploymentIds": ["d-WAIT00002"]},
+    )
+    s.add(
+        "codedeploy", "list_deployment_targets", {"targetIds": []}, {"deploymentId": "d-WAIT00002"}
+    )
+    s.add(
+        "codedeploy",
+        "continue_deployment",
+        {},
+        {"deploymentId": "d-WAIT00002", "deploymentWaitType": "READY_WAIT"},
+    )
+    assert e.promote().deployment_id == "d-WAIT00002"
+    s.done()
 
 
 def test_finish_ends_the_termination_wait() -> None:

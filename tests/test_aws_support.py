@@ -308,6 +308,9 @@ def service(s: Stubs, task_sets: list[dict[str, Any]], controller: str = "CODE_D
     )
 
 
+ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+"""The non-final CodeDeploy statuses latest_deployment filters ListDeployments with."""
+
 LIFECYCLE = (
     "BeforeInstall",
     "Install",
@@ -343,21 +346,39 @@ def deployment(
     }
     if error:
         info["errorInformation"] = {"code": error[0], "message": error[1]}
+    active = status not in ("Succeeded", "Failed", "Stopped")
     s.add(
         "codedeploy",
         "list_deployments",
-        {"deployments": [dep_id, "d-OLDER0000"]},
-        {"applicationName": APP, "deploymentGroupName": DG},
+        {"deployments": [dep_id] if active else []},
+        {"applicationName": APP, "deploymentGroupName": DG, "includeOnlyStatuses": ACTIVE},
     )
-    older = dict(
-        info, deploymentId="d-OLDER0000", status="Succeeded", createTime=T0 - timedelta(days=1)
-    )
-    s.add(
-        "codedeploy",
-        "batch_get_deployments",
-        {"deploymentsInfo": [older, info]},
-        {"deploymentIds": [dep_id, "d-OLDER0000"]},
-    )
+    if active:
+        s.add(
+            "codedeploy",
+            "batch_get_deployments",
+            {"deploymentsInfo": [info]},
+            {"deploymentIds": [dep_id]},
+        )
+    else:
+        s.add(
+            "codedeploy",
+            "list_deployments",
+            {"deployments": [dep_id, "d-OLDER0000"]},
+            {"applicationName": APP, "deploymentGroupName": DG},
+        )
+        older = dict(
+            info,
+            deploymentId="d-OLDER0000",
+            status="Succeeded",
+            createTime=T0 - timedelta(days=1),
+        )
+        s.add(
+            "codedeploy",
+            "batch_get_deployments",
+            {"deploymentsInfo": [older, info]},
+            {"deploymentIds": [dep_id, "d-OLDER0000"]},
+        )
     target_id = f"{CLUSTER}:{SERVICE}"
     s.add(
         "codedeploy",

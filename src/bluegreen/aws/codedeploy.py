@@ -1,8 +1,11 @@
 """CodeDeploy: the deployment group's deployments, their ECS target, continue and stop.
 
-Only the calls the blue/green engine needs. A deployment group's latest deployment is
-found from one ListDeployments page and one BatchGetDeployments call (ListDeployments
-does not promise an order, so the newest is picked by createTime).
+Only the calls the blue/green engine needs. ListDeployments promises no order and pages
+through the group's whole history, so the deployment a command acts on is looked up by
+status first: the group's active deployment (CodeDeploy runs at most one per deployment
+group) from a ListDeployments filtered with includeOnlyStatuses. Only when none is active
+is the newest of the first unfiltered page taken (by createTime, from one
+BatchGetDeployments of at most 25 ids), for ``status`` to show the last result.
 """
 
 from __future__ import annotations
@@ -11,15 +14,27 @@ from typing import Any
 
 from bluegreen.aws.errors import call
 
+ACTIVE_STATUSES = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+"""Every DeploymentStatus that is not final (Succeeded, Failed, Stopped)."""
+
 
 def latest_deployment(codedeploy: Any, application: str, group: str) -> dict[str, Any] | None:
-    """The newest deployment of the deployment group, or None if it never deployed."""
+    """The active deployment of the group, else the newest of the first page of its
+    history; None if it never deployed."""
     ids: list[str] = call(
         codedeploy,
         "list_deployments",
         applicationName=application,
         deploymentGroupName=group,
+        includeOnlyStatuses=ACTIVE_STATUSES,
     ).get("deployments", [])
+    if not ids:
+        ids = call(
+            codedeploy,
+            "list_deployments",
+            applicationName=application,
+            deploymentGroupName=group,
+        ).get("deployments", [])
     if not ids:
         return None
     infos: list[dict[str, Any]] = call(

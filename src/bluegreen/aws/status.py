@@ -2,7 +2,8 @@
 
 The number of API calls is bounded whatever the number of tasks: one describe_stacks
 per stack for the names, get_pipeline_state + list_pipeline_executions, the engine's
-deployment (list + batch get + target), one describe_listeners for both listeners,
+deployment (one or two list_deployments + batch get + target), one describe_listeners
+for both listeners,
 one describe_target_health per target group (two), one describe_services (task sets)
 and one describe_task_definition per distinct task definition (at most two during a
 release). Nothing is called per task.
