@@ -77,8 +77,9 @@ def test_release_one_phases_read_back(default: Rehearsal) -> None:
     assert test_traffic.production == {PROD: 100} and test_traffic.test == {GREEN: 100}
     shifted = _step(release, "AllowTraffic")
     assert shifted.production == {GREEN: 100}
-    # CONTINUE_DEPLOYMENT after the default 10-minute wait: health 2 x 15 s + 10 min.
-    assert shifted.seconds - install.seconds == 600
+    # reroute = "auto" is CONTINUE_DEPLOYMENT, which CodeDeploy accepts only without a wait:
+    # traffic moves as soon as green is ready.
+    assert shifted.seconds - install.seconds == 0
     primary = _step(release, "Replacement task set PRIMARY")
     assert [t.target_group for t in _primary(primary)] == [GREEN]
     done = _step(release, "Original task set terminated")
@@ -108,8 +109,8 @@ def test_second_release_goes_to_the_other_target_group(default: Rehearsal) -> No
 
 
 def test_simulated_time_comes_from_the_system(default: Rehearsal) -> None:
-    # per release: 30 s health + 10 min wait + 15 min termination wait
-    assert default.simulated_seconds == 2 * (30 + 600 + 900)
+    # per release: 30 s health + 15 min termination wait (auto reroute: no wait)
+    assert default.simulated_seconds == 2 * (30 + 900)
     assert default.wall_seconds < 30
 
 

@@ -16,7 +16,7 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert "Release 1" in captured.out and "Release 2" in captured.out
     assert "こんにちは、あばしり" in captured.out
     assert "Rehearsed 2 releases: all succeeded" in captured.out
-    assert "AllowTestTraffic" in captured.out and "T+00:51:00" in captured.out
+    assert "AllowTestTraffic" in captured.out and "T+00:31:00" in captured.out
     assert "provisioned 2-service.yaml" in captured.err  # progress goes to stderr
 
 

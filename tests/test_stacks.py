@@ -471,11 +471,15 @@ def test_deployment_group_as_code(system: Any) -> None:
         assert listeners[value["Ref"]]["Properties"]["Port"] == port
 
     blue_green = group["BlueGreenDeploymentConfiguration"]
-    expected = "CONTINUE_DEPLOYMENT" if config.deployment.reroute == "auto" else "STOP_DEPLOYMENT"
-    assert blue_green["DeploymentReadyOption"] == {
-        "ActionOnTimeout": expected,
-        "WaitTimeInMinutes": config.deployment.wait_minutes,
-    }
+    # CodeDeploy refuses CONTINUE_DEPLOYMENT with a wait ("Deployment ready action cannot be
+    # set to 'CONTINUE_DEPLOYMENT' when timeout is specified"); the wait is STOP_DEPLOYMENT's.
+    if config.deployment.reroute == "auto":
+        assert blue_green["DeploymentReadyOption"] == {"ActionOnTimeout": "CONTINUE_DEPLOYMENT"}
+    else:
+        assert blue_green["DeploymentReadyOption"] == {
+            "ActionOnTimeout": "STOP_DEPLOYMENT",
+            "WaitTimeInMinutes": config.deployment.wait_minutes,
+        }
     assert blue_green["TerminateBlueInstancesOnDeploymentSuccess"] == {
         "Action": "TERMINATE",
         "TerminationWaitTimeInMinutes": config.deployment.termination_wait_minutes,

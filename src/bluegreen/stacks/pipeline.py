@@ -258,11 +258,20 @@ def build_pipeline(config: Config) -> Template:
             managed_policy_arns=[aws_managed_policy("AWSCodeDeployRoleForECS")],
         )
     )
-    # auto: reroute after the wait by itself (or earlier on `bluegreen promote`);
-    # manual: reroute only on promote, stop the deployment if nobody does in time.
-    # (The CodeDeploy API reference describes the wait for STOP_DEPLOYMENT only; for
-    # ECS, CONTINUE_DEPLOYMENT with a wait holds green on the test listener that long.)
-    action_on_timeout = "CONTINUE_DEPLOYMENT" if deployment.reroute == "auto" else "STOP_DEPLOYMENT"
+    # auto: CONTINUE_DEPLOYMENT, production traffic moves as soon as the green tasks are
+    # ready; manual: STOP_DEPLOYMENT, reroute only on promote, stop the deployment if nobody
+    # does within WaitTimeInMinutes. The wait applies to STOP_DEPLOYMENT only, and CodeDeploy
+    # refuses a deployment group with CONTINUE_DEPLOYMENT and a wait ("Deployment ready
+    # action cannot be set to 'CONTINUE_DEPLOYMENT' when timeout is specified"), so auto
+    # sends none.
+    auto_reroute = deployment.reroute == "auto"
+    ready_option = (
+        codedeploy.DeploymentReadyOption(ActionOnTimeout="CONTINUE_DEPLOYMENT")
+        if auto_reroute
+        else codedeploy.DeploymentReadyOption(
+            ActionOnTimeout="STOP_DEPLOYMENT", WaitTimeInMinutes=deployment.wait_minutes
+        )
+    )
     deployment_group = t.add_resource(
         codedeploy.DeploymentGroup(
             "DeploymentGroup",
@@ -300,10 +309,7 @@ def build_pipeline(config: Config) -> Template:
                 ]
             ),
             BlueGreenDeploymentConfiguration=codedeploy.BlueGreenDeploymentConfiguration(
-                DeploymentReadyOption=codedeploy.DeploymentReadyOption(
-                    ActionOnTimeout=action_on_timeout,
-                    WaitTimeInMinutes=deployment.wait_minutes,
-                ),
+                DeploymentReadyOption=ready_option,
                 TerminateBlueInstancesOnDeploymentSuccess=codedeploy.BlueInstanceTerminationOption(
                     Action="TERMINATE",
                     TerminationWaitTimeInMinutes=deployment.termination_wait_minutes,
