@@ -11,64 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from configs import CONFIGS
 
 from bluegreen import config as config_mod
 from bluegreen.errors import UsageError
 from bluegreen.lint import Finding, lint_template
 from bluegreen.stacks import build
-
-CONFIGS = {
-    "default": "",
-    "shop-prod-us-east-1": """
-[project]
-name = "shop"
-environment = "prod"
-region = "us-east-1"
-[source]
-branch = "release/1.x"
-[app]
-name = "api"
-directory = "service"
-port = 8080
-[router]
-name = "fluentbit"
-directory = "logrouter"
-[task]
-cpu = 1024
-memory = 3072
-desired_count = 2
-[listeners]
-production_port = 8000
-test_port = 9000
-test_cidrs = ["203.0.113.0/24", "198.51.100.7/32"]
-[health_check]
-path = "/healthz"
-[deployment]
-config = "CodeDeployDefault.ECSCanary10Percent5Minutes"
-reroute = "manual"
-wait_minutes = 60
-auto_rollback = false
-[network]
-vpc_cidr = "10.20.0.0/24"
-[logs]
-retention_days = 30
-""",
-    "eu-linear": """
-[project]
-name = "blog"
-environment = "stg"
-region = "eu-west-1"
-[task]
-cpu = 512
-memory = 1024
-[listeners]
-test_port = 8443
-[deployment]
-config = "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"
-wait_minutes = 0
-termination_wait_minutes = 0
-""",
-}
 
 
 @pytest.fixture(scope="module", params=sorted(CONFIGS))

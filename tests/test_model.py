@@ -28,7 +28,7 @@ def test_defaults_reproduce_the_seed() -> None:
     assert (c.app.name, c.app.port, c.app.greeting) == ("webapp", 80, "Hello, 網走")
     assert (c.listeners.production_port, c.listeners.test_port) == (80, 8080)
     assert c.source.branch == "main"
-    assert c.deployment.wait_minutes == 10
+    assert (c.deployment.reroute, c.deployment.wait_minutes) == ("manual", 10)
     assert c.deployment.termination_wait_minutes > 0
     assert c.deployment.config == "CodeDeployDefault.ECSAllAtOnce"
 
@@ -64,6 +64,11 @@ def test_names_are_derived_from_project_and_environment() -> None:
             '[deployment]\nreroute = "manual"\nwait_minutes = 0',
             "deployment.wait_minutes",
             "promote",
+        ),
+        (
+            '[deployment]\nreroute = "auto"\nwait_minutes = 10',
+            "deployment.wait_minutes",
+            "does not apply",
         ),
         ('[router]\nname = "webapp"', "router.name", "distinct"),
         ("[logs]\nretention_days = 10", "logs.retention_days", "14"),

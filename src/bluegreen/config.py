@@ -280,7 +280,9 @@ class DeploymentConfig(_Section):
     """How CodeDeploy shifts traffic from blue to green."""
 
     config: str = "CodeDeployDefault.ECSAllAtOnce"
-    reroute: Literal["auto", "manual"] = "auto"
+    # The seed's setting: green waits on the test listener for a person to reroute
+    # (`bluegreen promote`); CodeDeploy stops the deployment if nobody does in time.
+    reroute: Literal["auto", "manual"] = "manual"
     wait_minutes: int = 10
     termination_wait_minutes: int = 15
     auto_rollback: bool = True
@@ -308,6 +310,14 @@ class DeploymentConfig(_Section):
 
     @model_validator(mode="after")
     def _manual_needs_window(self) -> DeploymentConfig:
+        if self.reroute == "auto" and "wait_minutes" in self.model_fields_set:
+            raise _KeyedError(
+                "deployment.wait_minutes",
+                f"{self.wait_minutes} does not apply with reroute = \"auto\": CodeDeploy "
+                "reroutes as soon as green is ready and offers no timed automatic reroute for "
+                'ECS; remove the key, or use reroute = "manual" for a window to run '
+                "`bluegreen promote`",
+            )
         if self.reroute == "manual" and self.wait_minutes < 1:
             raise _KeyedError(
                 "deployment.wait_minutes",

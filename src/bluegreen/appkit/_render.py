@@ -131,6 +131,8 @@ def render_config(config: Config) -> str:
             f"#   cpu {cpu:>5}: {_sizes(memory)}" for cpu, memory in FARGATE_SIZES.items()
         ),
         deployment_configs="\n".join(f"#   {name}" for name in DEPLOYMENT_CONFIGS),
+        # With reroute = "auto" the wait does not apply (config rejects it): show it unset.
+        deployment_wait_minutes_comment="# " if config.deployment.reroute == "auto" else "",
         retention_days="\n".join(
             textwrap.wrap(
                 ", ".join(map(str, RETENTION_DAYS)),
@@ -169,7 +171,11 @@ def _values(config: Config) -> dict[str, str]:
         "wait_minutes": str(config.deployment.wait_minutes),
         "termination_wait_minutes": str(config.deployment.termination_wait_minutes),
         "reroute_text": (
-            "automatic" if config.deployment.reroute == "auto" else "only on `bluegreen promote`"
+            "Production traffic moves as soon as the green tasks are ready (reroute = auto)"
+            if config.deployment.reroute == "auto"
+            else "Production traffic moves on `bluegreen promote`; if nobody promotes within "
+            f"{config.deployment.wait_minutes} minutes the release is stopped and blue keeps "
+            "serving"
         ),
         "app_log_group": names.app_log_group,
         "python_image": PYTHON_IMAGE,

@@ -7,8 +7,9 @@ the real one). It follows CodeDeploy's documented ECS blue/green lifecycle:
 BeforeInstall -> Install (replacement task set on the target group not serving
 production, healthy after the health check's interval x healthy threshold) ->
 AfterInstall -> AllowTestTraffic (test listener to the replacement) ->
-AfterAllowTestTraffic -> wait for reroute (ActionOnTimeout CONTINUE_DEPLOYMENT: after
-WaitTimeInMinutes; STOP_DEPLOYMENT: a manual reroute, i.e. ``bluegreen promote``) ->
+AfterAllowTestTraffic -> reroute (ActionOnTimeout CONTINUE_DEPLOYMENT: at once;
+STOP_DEPLOYMENT: a manual reroute, i.e. ``bluegreen promote``, within WaitTimeInMinutes,
+else the deployment is stopped) ->
 BeforeAllowTraffic -> AllowTraffic (production shifted per the deployment config:
 all at once, canary or linear, as weighted forwards) -> AfterAllowTraffic -> the
 replacement made PRIMARY -> the termination wait -> the original task set removed.
@@ -422,12 +423,12 @@ class Deployment:
             )
 
     def _reroute(self) -> None:
-        wait = self.group.wait_minutes * 60
         if self.group.reroute == "CONTINUE_DEPLOYMENT":
-            self.clock.advance(wait)
-            if wait:
-                self.step("Reroute", f"wait time of {span(wait)} elapsed: traffic rerouted")
+            # CodeDeploy reroutes at once: ECS offers no timed automatic reroute, and it
+            # refuses a wait time with CONTINUE_DEPLOYMENT.
+            self.step("Reroute", "reroute = auto: traffic rerouted as soon as green is ready")
             return
+        wait = self.group.wait_minutes * 60
         if self.promote:
             self.step(
                 "Reroute",
