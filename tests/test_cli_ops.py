@@ -471,3 +471,14 @@ def test_deploy_dry_run_json_on_an_empty_account(
     assert [s["action"] for s in data["stacks"]] == ["would-create"] * 3
     assert data["would_commit_files"] > 10 and data["links"] is None
     assert "sample3-dev-service: CREATE" in captured.err  # the changes went to stderr
+
+
+def test_first_release_hint_says_when_to_promote() -> None:
+    from bluegreen.cli.deploy import _first_release_hint
+    from bluegreen.config import parse
+
+    assert _first_release_hint(parse("")) == (
+        "the first release is running: follow it with `bluegreen status --watch`; when green "
+        'answers on :8080, run `bluegreen promote` within 10 min (deployment.reroute = "manual")'
+    )
+    assert _first_release_hint(parse('[deployment]\nreroute = "auto"')).endswith("--watch`")

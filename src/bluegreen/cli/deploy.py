@@ -27,6 +27,7 @@ from bluegreen.cli.common import (
     err,
     out,
 )
+from bluegreen.config import Config
 from bluegreen.errors import OperationError, UsageError
 
 
@@ -152,6 +153,17 @@ def result_lines(result: deploy_mod.DeployResult) -> list[str]:
     return lines
 
 
+def _first_release_hint(cfg: Config) -> str:
+    """What happens next: the pipeline's first run is releasing the first commit."""
+    hint = "the first release is running: follow it with `bluegreen status --watch`"
+    if cfg.deployment.reroute == "manual":
+        hint += (
+            f"; when green answers on :{cfg.listeners.test_port}, run `bluegreen promote` "
+            f"within {cfg.deployment.wait_minutes} min (deployment.reroute = \"manual\")"
+        )
+    return hint
+
+
 @app.command()
 def deploy(
     config: ConfigOpt = None,
@@ -189,6 +201,8 @@ def deploy(
     else:
         for line in result_lines(result):
             out.print(line, markup=False)
+        if result.ok and not dry_run and result.first_commit and result.first_commit.commits:
+            err.print(_first_release_hint(cfg), markup=False)
     if result.failed:
         names = ", ".join(s.stack for s in result.failed)
         raise OperationError(
