@@ -313,7 +313,7 @@ class DeploymentConfig(_Section):
         if self.reroute == "auto" and "wait_minutes" in self.model_fields_set:
             raise _KeyedError(
                 "deployment.wait_minutes",
-                f"{self.wait_minutes} does not apply with reroute = \"auto\": CodeDeploy "
+                f'{self.wait_minutes} does not apply with reroute = "auto": CodeDeploy '
                 "reroutes as soon as green is ready and offers no timed automatic reroute for "
                 'ECS; remove the key, or use reroute = "manual" for a window to run '
                 "`bluegreen promote`",

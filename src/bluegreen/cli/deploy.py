@@ -159,7 +159,7 @@ def _first_release_hint(cfg: Config) -> str:
     if cfg.deployment.reroute == "manual":
         hint += (
             f"; when green answers on :{cfg.listeners.test_port}, run `bluegreen promote` "
-            f"within {cfg.deployment.wait_minutes} min (deployment.reroute = \"manual\")"
+            f'within {cfg.deployment.wait_minutes} min (deployment.reroute = "manual")'
         )
     return hint
 
