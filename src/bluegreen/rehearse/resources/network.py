@@ -137,6 +137,10 @@ def subnet_route_table_association(ctx: Context, res: Resource) -> Provisioned:
     return Provisioned(created["AssociationId"], {"Id": created["AssociationId"]})
 
 
+# The rule property naming the peer group, by direction.
+_PEER = {"ingress": "SourceSecurityGroupId", "egress": "DestinationSecurityGroupId"}
+
+
 def _permission(rule: dict[str, Any], peer: str) -> dict[str, Any]:
     """A CloudFormation ingress/egress rule as an EC2 IpPermission."""
     perm: dict[str, Any] = {"IpProtocol": str(rule["IpProtocol"])}
@@ -151,6 +155,18 @@ def _permission(rule: dict[str, Any], peer: str) -> dict[str, Any]:
     if peer in rule:
         perm["UserIdGroupPairs"] = [{"GroupId": rule[peer], **described}]
     return perm
+
+
+def _authorize(ec2: Any, direction: str, group_id: str, rules: list[dict[str, Any]]) -> None:
+    """Authorize CloudFormation ingress or egress ``rules`` on a group in one call (none, no
+    call): for a group's inline rules and for the standalone rule resources alike."""
+    permissions = [_permission(rule, _PEER[direction]) for rule in rules]
+    if not permissions:
+        return
+    if direction == "ingress":
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=permissions)
+    else:
+        ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=permissions)
 
 
 @provisioner(
@@ -168,41 +184,32 @@ def security_group(ctx: Context, res: Resource) -> Provisioned:
         TagSpecifications=_tag_spec("security-group", p),
         **pick(p, "VpcId"),
     )["GroupId"]
-    ingress = [
-        _permission(rule, "SourceSecurityGroupId") for rule in p.get("SecurityGroupIngress", [])
-    ]
-    if ingress:
-        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=ingress)
-    egress = [
-        _permission(rule, "DestinationSecurityGroupId") for rule in p.get("SecurityGroupEgress", [])
-    ]
-    if egress:
-        ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=egress)
+    _authorize(ec2, "ingress", group_id, p.get("SecurityGroupIngress", []))
+    _authorize(ec2, "egress", group_id, p.get("SecurityGroupEgress", []))
     return Provisioned(group_id, {"GroupId": group_id, "VpcId": p.get("VpcId", "")})
 
 
 _RULE = "GroupId IpProtocol FromPort ToPort CidrIp CidrIpv6 Description"
 
 
-@provisioner("AWS::EC2::SecurityGroupIngress", _RULE + " SourceSecurityGroupId")
+@provisioner("AWS::EC2::SecurityGroupIngress", f"{_RULE} {_PEER['ingress']}")
 def security_group_ingress(ctx: Context, res: Resource) -> Provisioned:
-    p = res.properties
-    ctx.clients.ec2.authorize_security_group_ingress(
-        GroupId=p["GroupId"], IpPermissions=[_permission(p, "SourceSecurityGroupId")]
-    )
+    _authorize(ctx.clients.ec2, "ingress", res.properties["GroupId"], [res.properties])
     return Provisioned(ctx.physical_name(res))
 
 
-@provisioner("AWS::EC2::SecurityGroupEgress", _RULE + " DestinationSecurityGroupId")
+@provisioner("AWS::EC2::SecurityGroupEgress", f"{_RULE} {_PEER['egress']}")
 def security_group_egress(ctx: Context, res: Resource) -> Provisioned:
-    p = res.properties
-    ctx.clients.ec2.authorize_security_group_egress(
-        GroupId=p["GroupId"], IpPermissions=[_permission(p, "DestinationSecurityGroupId")]
-    )
+    _authorize(ctx.clients.ec2, "egress", res.properties["GroupId"], [res.properties])
     return Provisioned(ctx.physical_name(res))
 
 
 # --------------------------------------------------------------------------- ELBv2
+
+
+def _attributes(items: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Load balancer or target group attributes as the API takes them (string values)."""
+    return [{"Key": a["Key"], "Value": str(a["Value"])} for a in items]
 
 
 @provisioner(
@@ -220,10 +227,7 @@ def load_balancer(ctx: Context, res: Resource) -> Provisioned:
     arn = created["LoadBalancerArn"]
     if p.get("LoadBalancerAttributes"):
         elb.modify_load_balancer_attributes(
-            LoadBalancerArn=arn,
-            Attributes=[
-                {"Key": a["Key"], "Value": str(a["Value"])} for a in p["LoadBalancerAttributes"]
-            ],
+            LoadBalancerArn=arn, Attributes=_attributes(p["LoadBalancerAttributes"])
         )
     return Provisioned(
         arn,
@@ -281,10 +285,7 @@ def target_group(ctx: Context, res: Resource) -> Provisioned:
     arn = created["TargetGroupArn"]
     if p.get("TargetGroupAttributes"):
         elb.modify_target_group_attributes(
-            TargetGroupArn=arn,
-            Attributes=[
-                {"Key": a["Key"], "Value": str(a["Value"])} for a in p["TargetGroupAttributes"]
-            ],
+            TargetGroupArn=arn, Attributes=_attributes(p["TargetGroupAttributes"])
         )
     return Provisioned(
         arn,
