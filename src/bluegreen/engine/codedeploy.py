@@ -162,15 +162,19 @@ class CodeDeployEngine:
             )
         return view
 
-    # -- acting -----------------------------------------------------------------------
-    def promote(self) -> ActionResult:
-        view = self._require("promote")
-        if view.phase != Phase.WAITING:
+    def _require_phase(self, verb: str, phase: Phase, expected: str) -> DeploymentView:
+        """The latest deployment, which must be in ``phase`` (described as ``expected``)."""
+        view = self._require(verb)
+        if view.phase != phase:
             raise StateError(
-                f"cannot promote: deployment {view.id} is {_describe(view)}, not waiting "
-                "for reroute",
+                f"cannot {verb}: deployment {view.id} is {_describe(view)}, not {expected}",
                 hint=_hint(view),
             )
+        return view
+
+    # -- acting -----------------------------------------------------------------------
+    def promote(self) -> ActionResult:
+        view = self._require_phase("promote", Phase.WAITING, "waiting for reroute")
         codedeploy.continue_deployment(self._clients.codedeploy, view.id, "READY_WAIT")
         return ActionResult(
             "promote",
@@ -180,13 +184,7 @@ class CodeDeployEngine:
         )
 
     def finish(self) -> ActionResult:
-        view = self._require("finish")
-        if view.phase != Phase.TERMINATION_WAIT:
-            raise StateError(
-                f"cannot finish: deployment {view.id} is {_describe(view)}, not in the "
-                "termination wait",
-                hint=_hint(view),
-            )
+        view = self._require_phase("finish", Phase.TERMINATION_WAIT, "in the termination wait")
         codedeploy.continue_deployment(self._clients.codedeploy, view.id, "TERMINATION_WAIT")
         return ActionResult(
             "finish",
