@@ -209,16 +209,28 @@ def _firelens_config_path(taskdef: dict[str, Any] | None, config: Config) -> str
 # --- appspec.yml ----------------------------------------------------------------------
 
 
-def _check_appspec(text: str, config: Config) -> list[str]:
+def _load_spec(
+    text: str, contents: str, version: str, fix: str
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """An appspec or buildspec: a YAML mapping with ``contents``, of ``version`` (``fix``
+    says how to set it). None when it is no mapping at all, with the problems either way."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        return [f"not valid YAML ({_yaml_where(exc)}); fix the syntax"]
+        return None, [f"not valid YAML ({_yaml_where(exc)}); fix the syntax"]
     if not isinstance(data, dict):
-        return ["must be a YAML mapping with version and Resources"]
-    problems: list[str] = []
-    if str(data.get("version")) != "0.0":
-        problems.append(f"version is {data.get('version')!r}; CodeDeploy requires version: 0.0")
+        return None, [f"must be a YAML mapping with {contents}"]
+    if str(data.get("version")) != version:
+        return data, [f"version is {data.get('version')!r}; {fix}"]
+    return data, []
+
+
+def _check_appspec(text: str, config: Config) -> list[str]:
+    data, problems = _load_spec(
+        text, "version and Resources", "0.0", "CodeDeploy requires version: 0.0"
+    )
+    if data is None:
+        return problems
     resources = data.get("Resources")
     targets = (
         [
@@ -260,15 +272,9 @@ def _check_appspec(text: str, config: Config) -> list[str]:
 
 
 def _check_buildspec(text: str, directory: str, app: bool) -> list[str]:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return [f"not valid YAML ({_yaml_where(exc)}); fix the syntax"]
-    if not isinstance(data, dict):
-        return ["must be a YAML mapping with version, phases and artifacts"]
-    problems: list[str] = []
-    if str(data.get("version")) != "0.2":
-        problems.append(f"version is {data.get('version')!r}; write version: 0.2")
+    data, problems = _load_spec(text, "version, phases and artifacts", "0.2", "write version: 0.2")
+    if data is None:
+        return problems
     commands = list(_commands(data.get("phases")))
     artifacts = _mapping(data.get("artifacts"))
     files = artifacts.get("files")
