@@ -12,9 +12,9 @@ at the end as what was left behind, with their names, so the user can remove the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bluegreen.aws import cfn
 from bluegreen.aws.cfn import StackEvent
@@ -247,6 +247,15 @@ def _image_count(ecr: Any, repository: str) -> int:
     return len(page.get("imageIds", []))
 
 
+_T = TypeVar("_T")
+
+
+def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
+    """``items`` in order, at most ``size`` at a time (a batch API's limit per call)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def empty_bucket_versions(s3: Any, bucket: str) -> int:
     """Delete every object version and delete marker; returns how many were deleted."""
     removed = 0
@@ -255,8 +264,7 @@ def empty_bucket_versions(s3: Any, bucket: str) -> int:
             {"Key": v["Key"], "VersionId": v["VersionId"]}
             for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
         ]
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
+        for chunk in _chunks(keys, 1000):
             answer = call(
                 s3, "delete_objects", Bucket=bucket, Delete={"Objects": chunk, "Quiet": True}
             )
@@ -280,8 +288,7 @@ def delete_all_images(ecr: Any, repository: str) -> int:
     # One digest can carry several tags; delete by digest once.
     unique = list({i.get("imageDigest", i.get("imageTag", "")): i for i in ids}.values())
     by_digest = [{"imageDigest": i["imageDigest"]} if "imageDigest" in i else i for i in unique]
-    for start in range(0, len(by_digest), 100):
-        chunk = by_digest[start : start + 100]
+    for chunk in _chunks(by_digest, 100):
         answer = call(ecr, "batch_delete_image", repositoryName=repository, imageIds=chunk)
         failures = [
             f for f in answer.get("failures", []) if f.get("failureCode") != "ImageNotFound"
