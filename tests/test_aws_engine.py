@@ -38,12 +38,37 @@ BOTH = [
     task_set("ecs-svc/1111", "PRIMARY", 3, BLUE_TG),
     task_set("ecs-svc/2222", "ACTIVE", 4, GREEN_TG),
 ]
+# After a success: green (rev 4, on the green TG) is primary; blue (rev 3) still ACTIVE.
+SWAPPED = [
+    task_set("ecs-svc/2222", "PRIMARY", 4, GREEN_TG),
+    task_set("ecs-svc/1111", "ACTIVE", 3, BLUE_TG),
+]
 
 
 def select(s: Stubs, task_sets: list[dict[str, object]] | None = None) -> engine.DeploymentEngine:
     refs(s)
     service(s, BOTH if task_sets is None else task_sets)
     return engine.select(s.clients, CFG)
+
+
+def expect_continue(s: Stubs, deployment_id: str, wait_type: str) -> None:
+    """The engine continues ``deployment_id`` past its ``wait_type`` wait."""
+    s.add(
+        "codedeploy",
+        "continue_deployment",
+        {},
+        {"deploymentId": deployment_id, "deploymentWaitType": wait_type},
+    )
+
+
+def expect_stop(s: Stubs, deployment_id: str, answer: dict[str, object]) -> None:
+    """The engine stops ``deployment_id`` with CodeDeploy's automatic rollback."""
+    s.add(
+        "codedeploy",
+        "stop_deployment",
+        answer,
+        {"deploymentId": deployment_id, "autoRollbackEnabled": True},
+    )
 
 
 # ---- phases ----------------------------------------------------------------------------
@@ -91,12 +116,7 @@ def test_promote_continues_a_deployment_waiting_for_reroute() -> None:
     s = Stubs()
     e = select(s)
     deployment(s, "d-WAIT00001", "Ready", 5, target_status="Ready")
-    s.add(
-        "codedeploy",
-        "continue_deployment",
-        {},
-        {"deploymentId": "d-WAIT00001", "deploymentWaitType": "READY_WAIT"},
-    )
+    expect_continue(s, "d-WAIT00001", "READY_WAIT")
     result = e.promote()
     s.done()
     assert result.deployment_id == "d-WAIT00001"
@@ -151,12 +171,7 @@ def test_promote_finds_the_active_deployment_whatever_the_history_order() -> Non
     s.add(
         "codedeploy", "list_deployment_targets", {"targetIds": []}, {"deploymentId": "d-WAIT00002"}
     )
-    s.add(
-        "codedeploy",
-        "continue_deployment",
-        {},
-        {"deploymentId": "d-WAIT00002", "deploymentWaitType": "READY_WAIT"},
-    )
+    expect_continue(s, "d-WAIT00002", "READY_WAIT")
     assert e.promote().deployment_id == "d-WAIT00002"
     s.done()
 
@@ -165,12 +180,7 @@ def test_finish_ends_the_termination_wait() -> None:
     s = Stubs()
     e = select(s)
     deployment(s, "d-TERM00001", "InProgress", 8, target_status="Succeeded", weights=(0, 100))
-    s.add(
-        "codedeploy",
-        "continue_deployment",
-        {},
-        {"deploymentId": "d-TERM00001", "deploymentWaitType": "TERMINATION_WAIT"},
-    )
+    expect_continue(s, "d-TERM00001", "TERMINATION_WAIT")
     assert "terminating the original (blue) task set" in e.finish().message
     s.done()
 
@@ -188,12 +198,7 @@ def test_rollback_in_progress_stops_with_auto_rollback() -> None:
     s = Stubs()
     e = select(s)
     deployment(s, "d-SHIFT0001", "InProgress", 6, running="AllowTraffic", weights=(50, 50))
-    s.add(
-        "codedeploy",
-        "stop_deployment",
-        {"status": "Pending", "statusMessage": "Stopping"},
-        {"deploymentId": "d-SHIFT0001", "autoRollbackEnabled": True},
-    )
+    expect_stop(s, "d-SHIFT0001", {"status": "Pending", "statusMessage": "Stopping"})
     result = e.rollback()
     s.done()
     assert result.message.startswith(
@@ -206,26 +211,14 @@ def test_rollback_during_termination_wait_uses_codedeploy() -> None:
     s = Stubs()
     e = select(s)
     deployment(s, "d-TERM00001", "InProgress", 8, target_status="Succeeded", weights=(0, 100))
-    s.add(
-        "codedeploy",
-        "stop_deployment",
-        {"status": "Pending"},
-        {"deploymentId": "d-TERM00001", "autoRollbackEnabled": True},
-    )
+    expect_stop(s, "d-TERM00001", {"status": "Pending"})
     assert "production returns to the original task set" in e.rollback().message
     s.done()
 
 
 def test_rollback_after_success_reroutes_listeners_to_healthy_original() -> None:
     s = Stubs()
-    # green (rev 4, on the green TG) is primary now; blue (rev 3) still ACTIVE and running
-    e = select(
-        s,
-        [
-            task_set("ecs-svc/2222", "PRIMARY", 4, GREEN_TG),
-            task_set("ecs-svc/1111", "ACTIVE", 3, BLUE_TG),
-        ],
-    )
+    e = select(s, SWAPPED)
     deployment(s, "d-DONE00001", "Succeeded", 8, target_status="Succeeded", weights=(0, 100))
     health(s, BLUE_TG, ["healthy"])
     for listener in (PROD_LISTENER, TEST_LISTENER):
@@ -254,13 +247,7 @@ def test_rollback_after_success_reroutes_listeners_to_healthy_original() -> None
 
 def test_rollback_after_success_refuses_unhealthy_original() -> None:
     s = Stubs()
-    e = select(
-        s,
-        [
-            task_set("ecs-svc/2222", "PRIMARY", 4, GREEN_TG),
-            task_set("ecs-svc/1111", "ACTIVE", 3, BLUE_TG),
-        ],
-    )
+    e = select(s, SWAPPED)
     deployment(s, "d-DONE00001", "Succeeded", 8, target_status="Succeeded")
     health(s, BLUE_TG, ["draining"])
     with pytest.raises(StateError, match="no healthy targets"):
