@@ -318,34 +318,43 @@ def test_access_denied_names_the_action(
     )
 
 
-def test_release_waits_and_says_how_to_promote(
-    project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
+def started_release(
+    s: Stubs, execution: str, status: str, stage: str, action: dict[str, Any]
 ) -> None:
-    stubs.add("codepipeline", "start_pipeline_execution", {"pipelineExecutionId": "exec-1"})
-    stubs.add(
+    """`release` starts ``execution``, which is ``status`` with one ``stage`` (and that
+    stage's one ``action`` state) in the pipeline state."""
+    s.add("codepipeline", "start_pipeline_execution", {"pipelineExecutionId": execution})
+    s.add(
         "codepipeline",
         "get_pipeline_execution",
-        {"pipelineExecution": {"pipelineExecutionId": "exec-1", "status": "InProgress"}},
+        {"pipelineExecution": {"pipelineExecutionId": execution, "status": status}},
     )
-    stubs.add(
+    s.add(
         "codepipeline",
         "get_pipeline_state",
         {
             "stageStates": [
                 {
-                    "stageName": "Deploy",
-                    "latestExecution": {"pipelineExecutionId": "exec-1", "status": "InProgress"},
-                    "actionStates": [
-                        {
-                            "actionName": "Deploy",
-                            "latestExecution": {
-                                "status": "InProgress",
-                                "externalExecutionId": "d-WAIT00001",
-                            },
-                        }
-                    ],
+                    "stageName": stage,
+                    "latestExecution": {"pipelineExecutionId": execution, "status": status},
+                    "actionStates": [action],
                 }
             ]
+        },
+    )
+
+
+def test_release_waits_and_says_how_to_promote(
+    project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started_release(
+        stubs,
+        "exec-1",
+        "InProgress",
+        "Deploy",
+        {
+            "actionName": "Deploy",
+            "latestExecution": {"status": "InProgress", "externalExecutionId": "d-WAIT00001"},
         },
     )
     refs(stubs)
@@ -367,31 +376,17 @@ def test_release_waits_and_says_how_to_promote(
 def test_release_failed_exits_1(
     project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stubs.add("codepipeline", "start_pipeline_execution", {"pipelineExecutionId": "exec-2"})
-    stubs.add(
-        "codepipeline",
-        "get_pipeline_execution",
-        {"pipelineExecution": {"pipelineExecutionId": "exec-2", "status": "Failed"}},
-    )
-    stubs.add(
-        "codepipeline",
-        "get_pipeline_state",
+    started_release(
+        stubs,
+        "exec-2",
+        "Failed",
+        "Build",
         {
-            "stageStates": [
-                {
-                    "stageName": "Build",
-                    "latestExecution": {"pipelineExecutionId": "exec-2", "status": "Failed"},
-                    "actionStates": [
-                        {
-                            "actionName": "BuildApp",
-                            "latestExecution": {
-                                "status": "Failed",
-                                "errorDetails": {"code": "JobFailed", "message": "exit status 1"},
-                            },
-                        }
-                    ],
-                }
-            ]
+            "actionName": "BuildApp",
+            "latestExecution": {
+                "status": "Failed",
+                "errorDetails": {"code": "JobFailed", "message": "exit status 1"},
+            },
         },
     )
     code, _, err = run(capsys, "release", "--config", str(project), "--output", "json")
