@@ -117,6 +117,18 @@ def links(s: Stubs) -> None:
     stack(s, PIPELINE, "CREATE_COMPLETE", PIPELINE_OUTPUTS)
 
 
+def first_commit(message: str, **more: str) -> dict[str, Any]:
+    """The create_commit request that fills the empty main branch of REPO."""
+    return {
+        "repositoryName": REPO,
+        "branchName": "main",
+        "authorName": "bluegreen",
+        "commitMessage": message,
+        "putFiles": ANY,
+        **more,
+    }
+
+
 def test_create_from_an_empty_account_commits_the_repository_before_the_pipeline(
     cfg: config_mod.Config, repo: Path
 ) -> None:
@@ -134,13 +146,7 @@ def test_create_from_an_empty_account_commits_the_repository_before_the_pipeline
         "codecommit",
         "create_commit",
         {"commitId": "c0ffee00" * 5, "treeId": "t", "filesAdded": []},
-        {
-            "repositoryName": REPO,
-            "branchName": "main",
-            "authorName": "bluegreen",
-            "commitMessage": "Initial commit by bluegreen deploy",
-            "putFiles": ANY,
-        },
+        first_commit("Initial commit by bluegreen deploy"),
     )
     create_ok(s, SERVICE)
     create_ok(s, PIPELINE)
@@ -213,14 +219,7 @@ def test_chained_commits_name_their_parent(tmp_path: Path) -> None:
         "codecommit",
         "create_commit",
         {"commitId": "b" * 40},
-        {
-            "repositoryName": REPO,
-            "branchName": "main",
-            "authorName": "bluegreen",
-            "commitMessage": "Initial commit by bluegreen deploy (2/2)",
-            "putFiles": ANY,
-            "parentCommitId": "a" * 40,
-        },
+        first_commit("Initial commit by bluegreen deploy (2/2)", parentCommitId="a" * 40),
     )
     done = codecommit.commit_if_empty(s.client("codecommit"), REPO, "main", files)
     s.done()
