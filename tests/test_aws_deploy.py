@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from botocore.stub import ANY
 from test_aws_support import (
     PIPELINE_OUTPUTS,
@@ -16,6 +18,7 @@ from test_aws_support import (
     event,
     execute,
     missing_stack,
+    service_template,
     stack,
     stack_id,
     write_repo,
@@ -26,7 +29,8 @@ from bluegreen.aws import cfn, codecommit
 from bluegreen.aws import deploy as deploy_mod
 from bluegreen.aws import destroy as destroy_mod
 from bluegreen.aws.cfn import Change, StackEvent
-from bluegreen.errors import OperationError, RepositoryError, StateError
+from bluegreen.errors import OperationError, RepositoryError, StateError, UsageError
+from bluegreen.stacks import build
 
 SOURCE, SERVICE, PIPELINE = "sample3-dev-source", "sample3-dev-service", "sample3-dev-pipeline"
 REPO = "sample3-dev-webappservice"
@@ -70,6 +74,11 @@ def repo(tmp_path: Path) -> Path:
     (tmp_path / "webapp" / "__pycache__").mkdir(parents=True)
     (tmp_path / "webapp" / "__pycache__" / "x.pyc").write_bytes(b"\0")
     return tmp_path
+
+
+def deployed_service(config: config_mod.Config) -> str:
+    """The service stack's template as the last deploy left it: what synth makes now."""
+    return next(s for s in build(config) if s.name == SERVICE).to_yaml()
 
 
 def no_sleep(seconds: float) -> None:
@@ -133,6 +142,7 @@ def test_create_from_an_empty_account_commits_the_repository_before_the_pipeline
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
+    service_template(s, None)
     create_ok(s, SOURCE)
     s.error(
         "codecommit",
@@ -230,6 +240,7 @@ def test_no_changes_is_success_and_deletes_the_change_sets(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
+    service_template(s, deployed_service(cfg))
     no_changes(s, SOURCE)
     s.add("codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": "f" * 40}})
     no_changes(s, SERVICE)
@@ -247,6 +258,7 @@ def test_no_changes_is_success_and_deletes_the_change_sets(
 
 def test_failed_change_set_stops_with_its_reason(cfg: config_mod.Config, repo: Path) -> None:
     s = Stubs()
+    service_template(s, None)
     stack(s, SOURCE, "UPDATE_COMPLETE")
     change_set(
         s,
@@ -270,6 +282,7 @@ def test_failed_change_set_stops_with_its_reason(cfg: config_mod.Config, repo: P
 
 def test_failed_update_collects_resource_reasons(cfg: config_mod.Config, repo: Path) -> None:
     s = Stubs()
+    service_template(s, deployed_service(cfg))
     no_changes(s, SOURCE)
     s.add("codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": "f" * 40}})
     stack(s, SERVICE, "UPDATE_COMPLETE")
@@ -324,6 +337,7 @@ def test_declined_create_deletes_change_set_and_the_empty_stack(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
+    service_template(s, None)
     missing_stack(s, SOURCE)
     change_set(s, SOURCE, "CREATE", [("Add", "Repository", "AWS::CodeCommit::Repository", "")])
     delete_change_set(s, SOURCE)
@@ -340,6 +354,7 @@ def test_declined_create_deletes_change_set_and_the_empty_stack(
 
 def test_review_in_progress_counts_as_new(cfg: config_mod.Config, repo: Path) -> None:
     s = Stubs()
+    service_template(s, None)
     stack(s, SOURCE, "REVIEW_IN_PROGRESS")
     change_set(s, SOURCE, "CREATE", [("Add", "Repository", "AWS::CodeCommit::Repository", "")])
     delete_change_set(s, SOURCE)
@@ -356,6 +371,7 @@ def test_dry_run_creates_no_stack_and_deletes_update_change_sets(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
+    service_template(s, None)
     stack(s, SOURCE, "UPDATE_COMPLETE")
     change_set(
         s, SOURCE, "UPDATE", [("Modify", "AppImageRepository", "AWS::ECR::Repository", "False")]
@@ -382,6 +398,7 @@ def test_dry_run_creates_no_stack_and_deletes_update_change_sets(
 
 def test_busy_stack_is_refused(cfg: config_mod.Config, repo: Path) -> None:
     s = Stubs()
+    service_template(s, None)
     stack(s, SOURCE, "UPDATE_IN_PROGRESS")
     with pytest.raises(StateError, match="busy"):
         deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
@@ -563,3 +580,107 @@ def test_destroy_cancelled_deletes_nothing(cfg: config_mod.Config) -> None:
     result = destroy_mod.destroy(s.clients, cfg, RecordingUI(answer=False), sleep=no_sleep)
     s.done()
     assert result.cancelled and not result.ok
+
+
+def _service_yaml(text: str) -> dict[str, Any]:
+    config = config_mod.parse(text)
+    return yaml.safe_load(next(s for s in build(config) if s.key == "service").to_yaml())
+
+
+def test_task_changes_keep_the_deployed_task_definition() -> None:
+    """ECS refuses to update a CODE_DEPLOY service's task definition: keep the deployed one."""
+    deployed = _service_yaml("")
+    bigger = _service_yaml("[task]\ncpu = 512\nmemory = 1024")
+    kept, notes = deploy_mod.keep_codedeploy_owned(deployed, bigger)
+    task = next(k for k, r in kept["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition")
+    assert kept["Resources"][task] == deployed["Resources"][task]
+    assert [n.split(" kept as deployed")[0] for n in notes] == [task]
+    assert "taskdef.json" in notes[0]
+
+
+def test_changes_codedeploy_does_not_own_go_through() -> None:
+    deployed = _service_yaml("")
+    wider = _service_yaml(
+        '[listeners]\ntest_cidrs = ["203.0.113.0/24"]\n[logs]\nretention_days = 30'
+    )
+    kept, notes = deploy_mod.keep_codedeploy_owned(deployed, copy.deepcopy(wider))
+    assert kept == wider and notes == []
+
+
+def test_listener_routing_is_left_to_codedeploy() -> None:
+    deployed = _service_yaml("")
+    new = _service_yaml("")
+    listener = next(
+        r for r in new["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"
+    )
+    listener["Properties"]["DefaultActions"][0]["TargetGroupArn"] = {"Ref": "GreenTargetGroup"}
+    kept, _ = deploy_mod.keep_codedeploy_owned(deployed, new)
+    assert kept == deployed
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("[listeners]\nproduction_port = 8000", "port 80 -> 8000"),
+        ("[app]\nport = 8080", "container name or port"),
+    ],
+)
+def test_in_place_impossible_changes_are_refused_before_any_change(
+    cfg: config_mod.Config, repo: Path, text: str, what: str
+) -> None:
+    s = Stubs()
+    service_template(s, deployed_service(cfg))
+    changed = config_mod.parse(text)
+    with pytest.raises(UsageError, match="cannot change in place") as info:
+        deploy_mod.deploy(s.clients, changed, repo, RecordingUI(), sleep=no_sleep)
+    s.done()  # only the template was read
+    assert what in str(info.value) and "nothing was changed" in str(info.value)
+
+
+def test_a_task_change_deploys_the_service_with_its_deployed_task_definition(
+    cfg: config_mod.Config, repo: Path
+) -> None:
+    s = Stubs()
+    service_template(s, deployed_service(cfg))
+    bigger = config_mod.parse("[task]\ncpu = 512\nmemory = 1024")
+    no_changes(s, SOURCE)
+    s.add("codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": "f" * 40}})
+    stack(s, SERVICE, "UPDATE_COMPLETE")
+    # The body sent keeps cpu 256: CloudFormation finds nothing to change in the service.
+    change_set(
+        s,
+        SERVICE,
+        "UPDATE",
+        [],
+        status="FAILED",
+        reason="The submitted information didn't contain changes. Submit different "
+        "information to create a change set.",
+        body=KeepsCpu("256"),
+    )
+    delete_change_set(s, SERVICE)
+    no_changes(s, PIPELINE)
+    links(s)
+    ui = RecordingUI()
+
+    result = deploy_mod.deploy(s.clients, bigger, repo, ui, sleep=no_sleep)
+
+    s.done()
+    assert [o.action for o in result.stacks] == ["no-changes"] * 3
+    assert any("kept as deployed" in line for line in ui.lines)
+
+
+class KeepsCpu:
+    """Matches a template body whose task definition has this Cpu."""
+
+    def __init__(self, cpu: str) -> None:
+        self.cpu = cpu
+
+    def __eq__(self, body: object) -> bool:
+        template = yaml.safe_load(str(body))
+        return any(
+            r["Type"] == "AWS::ECS::TaskDefinition" and r["Properties"]["Cpu"] == self.cpu
+            for r in template["Resources"].values()
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.cpu)

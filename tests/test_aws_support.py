@@ -142,6 +142,7 @@ def change_set(
     changes: list[tuple[str, str, str, str]],
     status: str = "CREATE_COMPLETE",
     reason: str = "",
+    body: Any = ANY,
 ) -> None:
     s.add(
         "cloudformation",
@@ -151,7 +152,7 @@ def change_set(
             "StackName": name,
             "ChangeSetName": ANY,
             "ChangeSetType": kind,
-            "TemplateBody": ANY,
+            "TemplateBody": body,
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
             "Description": "bluegreen deploy",
         },
@@ -483,3 +484,18 @@ def task_definition(s: Stubs, revision: int, tag: str) -> None:
         },
         {"taskDefinition": f"{TD}:{revision}"},
     )
+
+
+def service_template(s: Stubs, body: str | None, name: str = SERVICE) -> None:
+    """deploy's first look: the service stack's deployed template (None: no stack yet)."""
+    params = {"StackName": name, "TemplateStage": "Original"}
+    if body is None:
+        s.error(
+            "cloudformation",
+            "get_template",
+            "ValidationError",
+            f"Stack with id {name} does not exist",
+            params,
+        )
+    else:
+        s.add("cloudformation", "get_template", {"TemplateBody": body}, params)

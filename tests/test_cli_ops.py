@@ -451,9 +451,10 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_deploy_dry_run_json_on_an_empty_account(
     tmp_path: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from test_aws_support import missing_stack, write_repo
+    from test_aws_support import missing_stack, service_template, write_repo
 
     write_repo(tmp_path)
+    service_template(stubs, None)
     for name in ("source", "service", "pipeline", "service"):
         missing_stack(stubs, f"sample3-dev-{name}")
     code = main(

@@ -109,6 +109,22 @@ def describe_stack(cfn: Any, name: str) -> dict[str, Any] | None:
     return stack
 
 
+def deployed_template(cfn: Any, name: str) -> dict[str, Any] | None:
+    """The template stack ``name`` runs now, parsed (None when the stack does not exist)."""
+    try:
+        body = call(cfn, "get_template", StackName=name, TemplateStage="Original")
+    except AwsCallError as exc:
+        if exc.code == "ValidationError" and "does not exist" in exc.message:
+            return None
+        raise
+    template = body.get("TemplateBody")
+    if isinstance(template, str):  # YAML (or JSON) text; bluegreen writes plain YAML
+        import yaml
+
+        template = yaml.safe_load(template)
+    return template if isinstance(template, dict) else None
+
+
 def outputs_of(stack: dict[str, Any] | None) -> dict[str, str]:
     """A described stack's outputs as ``{OutputKey: OutputValue}``."""
     if stack is None:

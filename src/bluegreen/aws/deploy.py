@@ -17,6 +17,16 @@ first stack. bluegreen's templates are far below the limit, so instead of a boot
 bucket every template's size is checked before anything is changed and an oversized one
 is a clear error.
 
+What CodeDeploy owns is never changed by CloudFormation. Once the service exists, ECS
+refuses to update a CODE_DEPLOY service's task definition ("Unable to update task
+definition on services with a CODE_DEPLOY deployment controller"), and CodeDeploy moves
+the listeners between the target groups on every release. So before anything changes,
+the service stack's deployed template is read: the new template keeps the deployed task
+definition and the service's task definition (a task change reaches AWS through
+taskdef.json and the next release), and a change that cannot be made in place (a
+listener's port, the container and port the load balancer targets) is refused as bad
+input with nothing changed.
+
 Dry run: UPDATE change sets are created, shown and deleted. For a stack that would be
 new no change set is created (a CREATE change set would itself create a stack in
 REVIEW_IN_PROGRESS); the template's resources are listed as "Add" instead.
@@ -24,6 +34,8 @@ REVIEW_IN_PROGRESS); the template's resources are listed as "Add" instead.
 
 from __future__ import annotations
 
+import copy
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,11 +43,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import yaml
+
 from bluegreen.aws import cfn, codecommit, console
 from bluegreen.aws.cfn import Change, StackEvent
 from bluegreen.aws.codecommit import FirstCommit
 from bluegreen.aws.session import Clients
-from bluegreen.errors import OperationError, StateError
+from bluegreen.errors import OperationError, StateError, UsageError
 from bluegreen.names import Names, Outputs
 
 if TYPE_CHECKING:
@@ -191,18 +205,22 @@ def deploy(
     names = Names.of(config)
     built = stacks_mod.build(config)
     bodies = {s.name: s.to_yaml() for s in built}
-    for s in built:
-        size = len(bodies[s.name].encode("utf-8"))
-        if size > cfn.TEMPLATE_BODY_LIMIT:
-            raise OperationError(
-                f"the {s.name} template is {size} bytes; CloudFormation accepts at most "
-                f"{cfn.TEMPLATE_BODY_LIMIT} bytes inline and bluegreen does not upload "
-                "templates to S3",
-                hint="nothing was changed; report this as a bug (templates should stay small)",
-            )
+    for name, body in bodies.items():
+        _check_size(name, body)
     files = codecommit.collect_files(root, _required_files(config))
 
     client = clients.cloudformation
+    deployed = cfn.deployed_template(client, names.service_stack)
+    if deployed is not None:
+        new = yaml.safe_load(bodies[names.service_stack])
+        kept, notes = keep_codedeploy_owned(deployed, copy.deepcopy(new))
+        if kept != new:
+            body = json.dumps(kept, indent=1, sort_keys=True)
+            _check_size(names.service_stack, body)
+            bodies[names.service_stack] = body
+        for note in notes:
+            ui.step(f"{names.service_stack}: {note}")
+
     result = DeployResult(dry_run=dry_run)
     for s in built:
         outcome = _deploy_one(
@@ -215,6 +233,76 @@ def deploy(
             _first_commit(clients, config, names, files, ui, result, dry_run, outcome)
     result.links = links(clients, config)
     return result
+
+
+def _check_size(stack: str, body: str) -> None:
+    size = len(body.encode("utf-8"))
+    if size > cfn.TEMPLATE_BODY_LIMIT:
+        raise OperationError(
+            f"the {stack} template is {size} bytes; CloudFormation accepts at most "
+            f"{cfn.TEMPLATE_BODY_LIMIT} bytes inline and bluegreen does not upload "
+            "templates to S3",
+            hint="nothing was changed; report this as a bug (templates should stay small)",
+        )
+
+
+_TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+_SERVICE = "AWS::ECS::Service"
+_LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
+
+
+def keep_codedeploy_owned(
+    deployed: dict[str, Any], new: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """``new`` with what CodeDeploy owns kept as ``deployed`` has it, and a note for each.
+
+    Raises UsageError (nothing changed) for a change CloudFormation cannot make to a
+    CODE_DEPLOY service in place: a listener's port or protocol, or the container name
+    and port the service's load balancer targets.
+    """
+    old = deployed.get("Resources", {})
+    resources = new.get("Resources", {})
+    notes: list[str] = []
+    problems: list[str] = []
+    for logical_id, resource in resources.items():
+        before = old.get(logical_id)
+        if before is None or before.get("Type") != resource.get("Type"):
+            continue
+        kind = resource["Type"]
+        props, old_props = resource.get("Properties", {}), before.get("Properties", {})
+        if kind == _TASK_DEFINITION and props != old_props:
+            resources[logical_id] = before
+            notes.append(
+                f"{logical_id} kept as deployed: CodeDeploy owns the task definition, so "
+                "the task change reaches AWS through taskdef.json and the next release "
+                "(`bluegreen verify` lists what taskdef.json must say)"
+            )
+        elif kind == _SERVICE:
+            if props.get("LoadBalancers") != old_props.get("LoadBalancers"):
+                problems.append(
+                    f"{logical_id}: the container name or port the load balancer targets "
+                    "(app.name, app.port)"
+                )
+            if props.get("TaskDefinition") != old_props.get("TaskDefinition"):
+                props["TaskDefinition"] = old_props.get("TaskDefinition")
+        elif kind == _LISTENER:
+            for key in ("Port", "Protocol"):
+                if props.get(key) != old_props.get(key):
+                    problems.append(
+                        f"{logical_id}: its {key.lower()} {old_props.get(key)} -> "
+                        f"{props.get(key)} (listeners.production_port, listeners.test_port)"
+                    )
+            if props.get("DefaultActions") != old_props.get("DefaultActions"):
+                # CodeDeploy points the listeners at blue or green on every release.
+                props["DefaultActions"] = old_props.get("DefaultActions")
+    if problems:
+        raise UsageError(
+            "the config changes what a CODE_DEPLOY service cannot change in place:\n"
+            + "\n".join(f"  {p}" for p in problems),
+            hint="nothing was changed; revert those settings, or recreate the service: "
+            "`bluegreen destroy` then `bluegreen deploy`",
+        )
+    return new, notes
 
 
 def _required_files(config: Config) -> list[str]:
