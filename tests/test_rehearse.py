@@ -229,3 +229,25 @@ def test_a_user_repository_is_copied_and_released_once(tmp_path: Path) -> None:
     assert release.succeeded
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
     assert not (tmp_path / ".git").exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "edit", "cause"),
+    [
+        ("taskdef.json", lambda text: "{", "taskdef.json is not JSON"),
+        ("taskdef.json", lambda text: text.replace('"name": "webapp"', '"name": "web"'), ""),
+        ("appspec.yml", lambda text: text.replace('"webapp"', '"web"'), ""),
+    ],
+)
+def test_a_broken_taskdef_or_appspec_fails_the_release_without_a_crash(
+    tmp_path: Path, path: str, edit: Any, cause: str
+) -> None:
+    from bluegreen.appkit import init
+
+    init(tmp_path, Config())
+    file = tmp_path / path
+    file.write_text(edit(file.read_text(encoding="utf-8")), encoding="utf-8")
+    (release,) = run(Options(Config(), repository=tmp_path)).releases
+    assert release.outcome == "failed"
+    assert cause in (release.cause or "")
+    assert release.steps[-1].event == "Deployment failed"

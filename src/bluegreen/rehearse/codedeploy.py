@@ -468,6 +468,12 @@ class Deployment:
         return int(listener["Port"])
 
     def _roll_back(self, failure: DeploymentFailed) -> None:
+        if self.original is None:
+            # Failed before CodeDeploy created the deployment (a broken taskdef.json or
+            # appspec): nothing was started, so there is nothing to roll back.
+            self.release.outcome = "failed"
+            self.step("Deployment failed", f"{failure.message}; nothing was deployed")
+            return
         if not self.group.auto_rollback:
             self.release.outcome = "failed"
             self.step("Deployment failed", f"{failure.message}; automatic rollback is off")
