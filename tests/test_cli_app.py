@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,14 @@ def test_help_lists_every_command_in_order(capsys: pytest.CaptureFixture[str]) -
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["synthesize"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "bluegreen.toml")
+    assert main(["verify", "--config", missing]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["--debug", "verify", "--config", missing]) == 2
+    captured = capsys.readouterr().err
+    assert "Traceback" in captured and "no such file" in captured

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from typing import Annotated
 
 import typer
@@ -92,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         return code if isinstance(code, int) else (0 if code is None else 1)
     except BluegreenError as exc:
         if debug:
-            raise
-        err.print(f"error: {exc}", markup=False)
+            traceback.print_exc()  # the traceback asked for, with the same exit code
+        else:
+            err.print(f"error: {exc}", markup=False)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
