@@ -325,6 +325,8 @@ def test_readme_describes_the_release_flow() -> None:
     readme = appkit.render(CUSTOM)["README.md"]
     assert "shop-prod" in readme and "release/1.x" in readme and "port 9443" in readme
     assert "`bluegreen promote`" in readme
+    # In the repository, `bluegreen rehearse` without a path plays a fresh scaffold.
+    assert "bluegreen rehearse . " in readme
 
 
 def test_templates_are_package_data() -> None:

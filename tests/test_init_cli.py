@@ -30,7 +30,9 @@ def test_init_writes_the_scaffold_and_says_what_next(
     assert lines[0] == f"wrote {len(expected)} files to {target}"
     assert [line.strip() for line in lines[1 : 1 + len(expected)]] == list(expected)
     assert f"cd {target}" in captured.out
-    assert "bluegreen synth" in captured.out and "bluegreen rehearse" in captured.out
+    assert "bluegreen verify" in captured.out
+    # Inside the repository a bare `bluegreen rehearse` plays a fresh scaffold, not it.
+    assert "bluegreen rehearse . " in captured.out
     assert "sample3-dev (ap-northeast-1)" in captured.err
 
 

@@ -112,6 +112,6 @@ def next_steps(directory: Path) -> list[str]:
     """What to run after init, in order."""
     return [
         f"cd {directory}",
-        "bluegreen synth      # CloudFormation templates, checked offline",
-        "bluegreen rehearse   # the whole system and a release on an embedded AWS emulator",
+        "bluegreen verify     # offline pre-flight: cfn-lint, these files vs bluegreen.toml",
+        "bluegreen rehearse . # a release of this repository on an embedded AWS emulator",
     ]
