@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,3 +50,21 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
 def test_rehearse_refuses_an_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rehearse", "--fault", "meteor"]) == 2
     assert "green-unhealthy" in capsys.readouterr().err
+
+
+def test_no_promote_is_refused_with_automatic_reroute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bluegreen.toml").write_text('[deployment]\nreroute = "auto"\n', encoding="utf-8")
+    assert main(["rehearse", "--config", str(tmp_path / "bluegreen.toml"), "--no-promote"]) == 2
+    captured = capsys.readouterr()
+    assert "--no-promote" in captured.err and 'reroute = "manual"' in captured.err
+    assert captured.out == ""
+
+
+def test_an_injected_build_failure_is_not_called_a_rollback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["rehearse", "--output", "json", "--fault", "build-fails"]) == 1
+    captured = capsys.readouterr()
+    assert "build-fails" in captured.err and "rollback" not in captured.err

@@ -96,6 +96,12 @@ def rehearse(
                 "`bluegreen rehearse .`",
                 markup=False,
             )
+    if no_promote and config.deployment.reroute != "manual":
+        raise typer.BadParameter(
+            f'applies only with deployment.reroute = "manual"; this config has '
+            f'"{config.deployment.reroute}", where there is no promote to withhold',
+            param_hint="--no-promote",
+        )
     what = f"{repository}" if repository else "a fresh scaffold"
     err.print(f"rehearsing {what} on an embedded AWS emulator", markup=False)
     result = run(
@@ -111,14 +117,17 @@ def rehearse(
     if failed is not None:
         raise RehearsalError(
             f"release {failed.number} ({failed.commit[:8]}) {failed.outcome}: {failed.cause}",
-            hint=_hint(failed.fault),
+            hint=_hint(failed.fault, repository is not None),
         )
 
 
-def _hint(fault: str | None) -> str:
+def _hint(fault: str | None, user_repository: bool) -> str:
+    shown = "the timeline above shows the step that failed and the state it left"
     if fault:
-        return "this failure was injected with --fault; the timeline shows the rollback"
-    return "the timeline above shows the step that failed and the state it left"
+        return f"this failure was injected with --fault; {shown}"
+    if user_repository:
+        return f"{shown}; `bluegreen verify` checks the repository's files against the config"
+    return shown
 
 
 # --------------------------------------------------------------------------- rendering
