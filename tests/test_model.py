@@ -73,6 +73,11 @@ def test_names_are_derived_from_project_and_environment() -> None:
         ('[router]\nname = "webapp"', "router.name", "distinct"),
         ("[logs]\nretention_days = 10", "logs.retention_days", "14"),
         ('[app]\nport = "80"', "app.port", "whole number"),
+        ('[listeners]\ntest_cidrs = "0.0.0.0/0"', "listeners.test_cidrs", "list in brackets"),
+        ('[source]\nbranch = "-main"', "source.branch", "git branch name"),
+        ('[source]\nbranch = "release/.x"', "source.branch", "git branch name"),
+        ('[source]\nbranch = "main."', "source.branch", "git branch name"),
+        ('[source]\nbranch = "HEAD"', "source.branch", "git branch name"),
     ],
 )
 def test_each_bad_value_names_its_key(text: str, key: str, fragment: str) -> None:

@@ -99,7 +99,14 @@ class SourceConfig(_Section):
     @field_validator("branch")
     @classmethod
     def _branch(cls, value: str) -> str:
-        if not _BRANCH.match(value) or len(value) > 256:
+        parts = value.split("/")
+        if (
+            not _BRANCH.match(value)
+            or len(value) > 256
+            or value.startswith("-")  # git refuses these (git check-ref-format --branch)
+            or value == "HEAD"
+            or any(part.startswith(".") or part.endswith((".", ".lock")) for part in parts)
+        ):
             raise ValueError("must be a git branch name such as main or release/1.x")
         return value
 
@@ -528,6 +535,8 @@ def _describe(err: Any, data: dict[str, Any]) -> tuple[str, str]:
         message = "must be a string in quotes"
     elif kind in ("bool_type", "bool_parsing"):
         message = "must be true or false"
+    elif kind in ("list_type",):
+        message = 'must be a list in brackets, such as ["203.0.113.0/24"]'
     elif kind in ("model_type", "dict_type"):
         message = "must be a table ([section])"
     return key, f"{shown} {message}"
