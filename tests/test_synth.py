@@ -67,6 +67,8 @@ def test_deploy_plan_and_script(tmp_path: Path) -> None:
 
     script = (tmp_path / "deploy.sh").read_text()
     assert script.startswith("#!/bin/sh\n")
+    # The pain bluegreen deploy removes must not come back silently through the script.
+    assert "makes no first commit" in script and "shop-prod-" in script
     commands = [shlex.split(line) for line in script.splitlines() if line.startswith("aws ")]
     assert len(commands) == 3
     for command, stack in zip(commands, plan["stacks"], strict=True):
