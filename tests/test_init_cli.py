@@ -117,3 +117,16 @@ def test_bad_flags_exit_2_naming_the_key_and_write_nothing(
     assert key in err and "nothing was written" in err
     assert "Traceback" not in err
     assert not target.exists()
+
+
+def test_an_unwritable_target_is_a_message_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert main(["init", str(tmp_path / "app")]) == 1
+    captured = capsys.readouterr().err
+    assert "could not write the repository" in captured and "Permission denied" in captured
+    assert "Traceback" not in captured

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bluegreen.appkit._render import render
 from bluegreen.config import Config
-from bluegreen.errors import RepositoryError
+from bluegreen.errors import OperationError, RepositoryError
 
 
 def init(target: Path, config: Config | None = None, force: bool = False) -> list[Path]:
@@ -40,12 +40,19 @@ def init(target: Path, config: Config | None = None, force: bool = False) -> lis
             "another directory",
         )
     written: list[Path] = []
-    for rel, text in files.items():
-        path = target / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        written.append(path)
+    try:
+        for rel, text in files.items():
+            path = target / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            written.append(path)
+    except OSError as exc:
+        raise OperationError(
+            f"could not write the repository into {target}: {exc.strerror or exc} "
+            f"({exc.filename}); {len(written)} of {len(files)} files were written",
+            hint="choose a directory you can write to",
+        ) from None
     return written
 
 
