@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,14 @@ def test_name_lengths_are_checked_against_aws_limits() -> None:
 def test_load_reports_a_missing_file(tmp_path: pytest.TempPathFactory) -> None:
     with pytest.raises(ConfigError, match="no such file"):
         config.load(f"{tmp_path}/bluegreen.toml")
+
+
+def test_a_directory_named_bluegreen_toml_is_reported_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "bluegreen.toml").mkdir()
+    with pytest.raises(ConfigError, match="cannot read it"):
+        config.load(tmp_path / "bluegreen.toml")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="is not a file"):
+        config.find()

@@ -484,6 +484,11 @@ def load(path: Path | str) -> Config:
         ) from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text", hint="save the file as UTF-8") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise ConfigError(
+            f"{path}: cannot read it: {exc.strerror or exc}",
+            hint="point --config (or the repository path) at a readable bluegreen.toml file",
+        ) from None
     return parse(text, str(path))
 
 
@@ -494,6 +499,12 @@ def find(start: Path | None = None) -> Path:
         candidate = folder / CONFIG_FILE
         if candidate.is_file():
             return candidate
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).exists():
+            raise ConfigError(
+                f"{folder / CONFIG_FILE} is not a file",
+                hint="replace it with the config file, or pass --config PATH",
+            )
     raise ConfigError(
         f"no {CONFIG_FILE} in {here} or its parents",
         hint="run the command inside an application repository, pass --config PATH, "
