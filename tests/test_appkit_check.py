@@ -214,7 +214,7 @@ def test_missing_files_are_reported(repo: Path, rel: str) -> None:
     (repo / rel).unlink()
     assert appkit.check(repo, CFG) == [
         f"{rel}: missing; the pipeline needs it (`bluegreen init NEW_DIR` writes a reference "
-        "copy for this config)"
+        "copy with the default settings; adapt it to bluegreen.toml)"
     ]
 
 

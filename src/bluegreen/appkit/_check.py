@@ -28,7 +28,10 @@ _ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 _ARN = re.compile(r"arn:aws[a-z-]*:[^\"\s]*")
 _APP_IMAGE = f"<{names_mod.APP_IMAGE_PLACEHOLDER}>"
 _ROUTER_IMAGE = f"<{names_mod.ROUTER_IMAGE_PLACEHOLDER}>"
-_REFERENCE = "(`bluegreen init NEW_DIR` writes a reference copy for this config)"
+_REFERENCE = (
+    "(`bluegreen init NEW_DIR` writes a reference copy with the default settings; "
+    "adapt it to bluegreen.toml)"
+)
 
 
 def check(repo_dir: Path, config: Config) -> list[str]:
