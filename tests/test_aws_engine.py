@@ -412,7 +412,8 @@ def test_since_durations() -> None:
     assert logs_mod.parse_since("10m") == timedelta(minutes=10)
     assert logs_mod.parse_since("2h") == timedelta(hours=2)
     assert logs_mod.parse_since("1d") == timedelta(days=1)
-    for bad in ("10", "m", "-1m", "0s", "1w"):
+    assert logs_mod.parse_since("3653d") == timedelta(days=3653)
+    for bad in ("10", "m", "-1m", "0s", "1w", "3654d", "100000d", "99999999999d"):
         with pytest.raises(UsageError):
             logs_mod.parse_since(bad)
 

@@ -41,15 +41,22 @@ class LogEvent:
         }
 
 
+# The longest CloudWatch Logs retention: older events cannot exist.
+_LONGEST = timedelta(days=3653)
+
+
 def parse_since(text: str) -> timedelta:
     """``30s``, ``10m``, ``2h``, ``1d`` -> timedelta; anything else is a UsageError."""
     match = _DURATION.match(text)
-    if not match or int(match.group(1)) == 0:
+    window = None
+    if match and len(match.group(1)) <= 9 and int(match.group(1)) > 0:
+        window = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if window is None or window > _LONGEST:
         raise UsageError(
-            f"--since {text!r} is not a duration",
-            hint="use a number and a unit: 30s, 10m, 2h or 1d",
+            f"--since {text!r} is not a duration from 1s to {_LONGEST.days}d",
+            hint="use a positive number and a unit: 30s, 10m, 2h or 1d",
         )
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    return window
 
 
 def _millis(moment: datetime) -> int:
