@@ -478,3 +478,13 @@ def test_first_release_hint_says_when_to_promote() -> None:
         'answers on :8080, run `bluegreen promote` within 10 min (deployment.reroute = "manual")'
     )
     assert _first_release_hint(parse('[deployment]\nreroute = "auto"')).endswith("--watch`")
+
+
+@pytest.mark.parametrize("command", ["status", "deploy", "destroy", "promote", "logs"])
+def test_a_malformed_region_flag_is_bad_input(
+    capsys: pytest.CaptureFixture[str], project: Path, command: str
+) -> None:
+    # Refused before any client is made: no endpoint lookup, no network timeout.
+    code, lines, err = run(capsys, command, "--config", str(project), "--region", "mars-1")
+    assert code == 2 and lines == []
+    assert "'mars-1' is not an AWS region code" in err

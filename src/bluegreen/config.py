@@ -75,9 +75,14 @@ class ProjectConfig(_Section):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not _REGION.match(value):
+        if not is_region(value):
             raise ValueError("must be an AWS region code such as ap-northeast-1 or us-east-1")
         return value
+
+
+def is_region(value: str) -> bool:
+    """Whether ``value`` has the form of an AWS region code (ap-northeast-1, us-gov-west-1)."""
+    return bool(_REGION.match(value))
 
 
 class SourceConfig(_Section):

@@ -48,9 +48,21 @@ ProfileOpt = Annotated[
     str | None,
     typer.Option("--profile", help="AWS named profile (default: the standard credential chain)."),
 ]
+
+
+def _region(value: str | None) -> str | None:
+    if value is not None and not config_mod.is_region(value):
+        raise typer.BadParameter(f"{value!r} is not an AWS region code such as ap-northeast-1")
+    return value
+
+
 RegionOpt = Annotated[
     str | None,
-    typer.Option("--region", help="AWS region (default: project.region from bluegreen.toml)."),
+    typer.Option(
+        "--region",
+        help="AWS region (default: project.region from bluegreen.toml).",
+        callback=_region,
+    ),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
