@@ -50,3 +50,11 @@ def test_debug_shows_the_traceback_and_keeps_the_exit_code(
     assert main(["--debug", "verify", "--config", missing]) == 2
     captured = capsys.readouterr().err
     assert "Traceback" in captured and "no such file" in captured
+
+
+def test_argument_names_in_usage_match_the_help_text(capsys: pytest.CaptureFixture[str]) -> None:
+    # The docstrings and the README say DIR and PATH.
+    assert main(["init", "--help"]) == 0
+    assert "DIR" in capsys.readouterr().out.splitlines()[0]
+    assert main(["rehearse", "--help"]) == 0
+    assert "[PATH]" in capsys.readouterr().out.splitlines()[0]

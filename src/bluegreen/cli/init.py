@@ -25,7 +25,9 @@ from bluegreen.errors import ConfigError
 def init(
     directory: Annotated[
         Path,
-        typer.Argument(help="Directory to write the repository into (created if missing)."),
+        typer.Argument(
+            help="Directory to write the repository into (created if missing).", metavar="DIR"
+        ),
     ],
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files that already exist.")

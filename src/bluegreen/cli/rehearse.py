@@ -39,6 +39,7 @@ def rehearse(
             "copied, never changed). Default: a fresh `bluegreen init` scaffold.",
             file_okay=False,
             exists=True,
+            metavar="PATH",
         ),
     ] = None,
     config_path: Annotated[
