@@ -68,3 +68,28 @@ def test_an_injected_build_failure_is_not_called_a_rollback(
     assert main(["rehearse", "--output", "json", "--fault", "build-fails"]) == 1
     captured = capsys.readouterr()
     assert "build-fails" in captured.err and "rollback" not in captured.err
+
+
+def test_a_repository_verify_would_reject_is_refused_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bluegreen.appkit import init
+
+    init(tmp_path)
+    taskdef = tmp_path / "taskdef.json"
+    taskdef.write_text(taskdef.read_text().replace('"name": "webapp"', '"name": "web"'))
+    assert main(["rehearse", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "problem" in captured.err and "taskdef.json" in captured.err
+    assert "rehearsing" not in captured.err  # refused before the emulator started
+    assert captured.out == ""
+
+
+def test_path_and_config_together_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bluegreen.appkit import init
+
+    init(tmp_path)
+    assert main(["rehearse", str(tmp_path), "--config", str(tmp_path / "bluegreen.toml")]) == 2
+    assert "not both" in capsys.readouterr().err

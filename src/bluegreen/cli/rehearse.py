@@ -19,7 +19,7 @@ from rich.text import Text
 from bluegreen.cli.app import app
 from bluegreen.cli.common import OutputFormat, OutputOpt, emit_json, err, out
 from bluegreen.config import CONFIG_FILE, Config
-from bluegreen.errors import RehearsalError
+from bluegreen.errors import RehearsalError, RepositoryError
 from bluegreen.rehearse.model import Rehearsal, Step, TaskSetState
 
 _FAULT_HELP = (
@@ -64,7 +64,8 @@ def rehearse(
         typer.Option(
             "--no-promote",
             help='With reroute = "manual": do not promote on your behalf; the wait time runs '
-            "out and the deployment is stopped and rolled back.",
+            "out and the deployment is stopped and rolled back (from the first release on: "
+            "on the scaffold, release 1 stops there).",
         ),
     ] = False,
     output: OutputOpt = OutputFormat.text,
@@ -83,6 +84,11 @@ def rehearse(
     if fault is not None and fault not in FAULTS:
         raise typer.BadParameter(f"choose one of {', '.join(FAULTS)}", param_hint="--fault")
     repository: Path | None = None
+    if config_path is not None and path is not None:
+        raise typer.BadParameter(
+            "give the repository as PATH or its bluegreen.toml as --config, not both",
+            param_hint="--config",
+        )
     if config_path is not None:
         config = config_mod.load(config_path)
         repository = config_path.resolve().parent
@@ -103,6 +109,8 @@ def rehearse(
             f'"{config.deployment.reroute}", where there is no promote to withhold',
             param_hint="--no-promote",
         )
+    if repository is not None:
+        _check_repository(repository, config)
     what = f"{repository}" if repository else "a fresh scaffold"
     err.print(f"rehearsing {what} on an embedded AWS emulator", markup=False)
     result = run(
@@ -119,6 +127,20 @@ def rehearse(
         raise RehearsalError(
             f"release {failed.number} ({failed.commit[:8]}) {failed.outcome}: {failed.cause}",
             hint=_hint(failed.fault, repository is not None),
+        )
+
+
+def _check_repository(repository: Path, config: Config) -> None:
+    """Refuse (exit 2) a repository whose files `bluegreen verify` would reject: the
+    rehearsal would only fail later, at a step far from the mistake."""
+    from bluegreen.appkit import check
+
+    problems = check(repository, config)
+    if problems:
+        raise RepositoryError(
+            f"{repository}: {len(problems)} problem{'s' if len(problems) > 1 else ''} in the "
+            "repository files:\n" + "\n".join(f"  {p}" for p in problems),
+            hint="fix them and rehearse again; `bluegreen verify` runs every pre-flight check",
         )
 
 
