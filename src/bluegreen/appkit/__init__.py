@@ -29,7 +29,7 @@ from bluegreen.appkit._render import (
     render_config,
     router_log_stream_prefix,
 )
-from bluegreen.appkit._scaffold import init
+from bluegreen.appkit._scaffold import init, restore
 from bluegreen.appkit._taskdef import SUBSTITUTIONS, render_taskdef
 
 __all__ = [
@@ -47,5 +47,6 @@ __all__ = [
     "render",
     "render_config",
     "render_taskdef",
+    "restore",
     "router_log_stream_prefix",
 ]

@@ -29,8 +29,8 @@ _ARN = re.compile(r"arn:aws[a-z-]*:[^\"\s]*")
 _APP_IMAGE = f"<{names_mod.APP_IMAGE_PLACEHOLDER}>"
 _ROUTER_IMAGE = f"<{names_mod.ROUTER_IMAGE_PLACEHOLDER}>"
 _REFERENCE = (
-    "(`bluegreen init NEW_DIR` writes a reference copy with the default settings; "
-    "adapt it to bluegreen.toml)"
+    "(`bluegreen init . --restore` writes the missing files from bluegreen.toml, "
+    "leaving every existing file as it is)"
 )
 
 

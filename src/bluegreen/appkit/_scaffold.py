@@ -39,21 +39,7 @@ def init(target: Path, config: Config | None = None, force: bool = False) -> lis
             hint="pass --force to overwrite them (your changes to them are lost), or choose "
             "another directory",
         )
-    written: list[Path] = []
-    try:
-        for rel, text in files.items():
-            path = target / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-            written.append(path)
-    except OSError as exc:
-        raise OperationError(
-            f"could not write the repository into {target}: {exc.strerror or exc} "
-            f"({exc.filename}); {len(written)} of {len(files)} files were written",
-            hint="choose a directory you can write to",
-        ) from None
-    return written
+    return _write(target, files, "choose a directory you can write to")
 
 
 def _blocked(path: Path, force: bool) -> bool:
@@ -66,3 +52,35 @@ def _blocked(path: Path, force: bool) -> bool:
 
 def _parent_is_file(path: Path) -> bool:
     return any(parent.exists() and not parent.is_dir() for parent in path.parents)
+
+
+def restore(target: Path, config: Config) -> list[Path]:
+    """Write the repository files missing from ``target``, rendered from ``config`` (the
+    repository's own bluegreen.toml).
+
+    Existing files are never touched; returns the written paths (empty when nothing was
+    missing).
+    """
+    target = Path(target)
+    files = render(config)
+    missing = {rel: text for rel, text in files.items() if not (target / rel).exists()}
+    return _write(target, missing, "check the directory's permissions")
+
+
+def _write(target: Path, files: dict[str, str], hint: str) -> list[Path]:
+    """Write ``files`` (repository path -> text) under ``target``, LF line ends."""
+    written: list[Path] = []
+    try:
+        for rel, text in files.items():
+            path = target / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+            written.append(path)
+    except OSError as exc:
+        raise OperationError(
+            f"could not write the repository into {target}: {exc.strerror or exc} "
+            f"({exc.filename}); {len(written)} of {len(files)} files were written",
+            hint=hint,
+        ) from None
+    return written

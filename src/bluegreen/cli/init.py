@@ -32,6 +32,14 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files that already exist.")
     ] = False,
+    restore: Annotated[
+        bool,
+        typer.Option(
+            "--restore",
+            help="Write only the files missing from DIR, from DIR's own bluegreen.toml; "
+            "existing files are left as they are.",
+        ),
+    ] = False,
     project: Annotated[
         str | None,
         typer.Option("--project", help="project.name: prefixes every AWS resource name."),
@@ -48,8 +56,18 @@ def init(
 ) -> None:
     """Write bluegreen.toml and the application repository (web app, log router,
     buildspecs, appspec.yml, taskdef.json) into DIR."""
-    config = build_config(project=project, environment=environment, region=region)
-    written = appkit.init(directory, config, force=force)
+    if restore:
+        given = _flags_set(force=force, project=project, environment=environment, region=region)
+        if given:
+            raise typer.BadParameter(
+                f"--restore takes its settings from DIR/bluegreen.toml; drop {', '.join(given)}",
+                param_hint="--restore",
+            )
+        config = config_mod.load(directory / config_mod.CONFIG_FILE)
+        written = appkit.restore(directory, config)
+    else:
+        config = build_config(project=project, environment=environment, region=region)
+        written = appkit.init(directory, config, force=force)
     steps = next_steps(directory)
     if output is OutputFormat.json:
         emit_json(
@@ -63,9 +81,9 @@ def init(
             }
         )
         return
+    what = "restored the missing files" if restore else "wrote the repository"
     err.print(
-        f"wrote the repository for {config.project.name}-{config.project.environment} "
-        f"({config.project.region})",
+        f"{what} for {config.project.name}-{config.project.environment} ({config.project.region})",
         markup=False,
     )
     out.print(f"wrote {len(written)} files to {directory}", markup=False)
@@ -74,6 +92,11 @@ def init(
     out.print("next steps:", markup=False)
     for step in steps:
         out.print(f"  {step}", markup=False)
+
+
+def _flags_set(**flags: object) -> list[str]:
+    """The --flags among ``flags`` that were given."""
+    return [f"--{name}" for name, value in flags.items() if value]
 
 
 def build_config(
