@@ -213,8 +213,8 @@ def test_each_mistake_is_reported_naming_the_file(
 def test_missing_files_are_reported(repo: Path, rel: str) -> None:
     (repo / rel).unlink()
     assert appkit.check(repo, CFG) == [
-        f"{rel}: missing; the pipeline needs it (`bluegreen init NEW_DIR` writes a reference "
-        "copy with the default settings; adapt it to bluegreen.toml)"
+        f"{rel}: missing; the pipeline needs it (`bluegreen init . --restore` writes the "
+        "missing files from bluegreen.toml, leaving every existing file as it is)"
     ]
 
 
