@@ -58,3 +58,10 @@ def test_argument_names_in_usage_match_the_help_text(capsys: pytest.CaptureFixtu
     assert "DIR" in capsys.readouterr().out.splitlines()[0]
     assert main(["rehearse", "--help"]) == 0
     assert "[PATH]" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from bluegreen import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"bluegreen {__version__}\n"

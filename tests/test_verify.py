@@ -75,3 +75,13 @@ def test_bad_config_exits_2_before_any_check(
     path.write_text(path.read_text().replace("port = 80", "port = 99999", 1))
     assert run(repo) == 2
     assert "app.port" in capsys.readouterr().err
+
+
+def test_an_account_id_in_taskdef_fails_both_checks(repo: Path) -> None:
+    taskdef = repo / "taskdef.json"
+    taskdef.write_text(
+        taskdef.read_text().replace("<TASK_ROLE_ARN>", "arn:aws:iam::123456789012:role/x")
+    )
+    report = verify(config.load(repo / "bluegreen.toml"), repo)
+    failed = {c.name for c in report.checks if not c.ok}
+    assert failed == {"repository", "account-ids"}

@@ -74,7 +74,7 @@ def verify(config: Config, repo_dir: Path) -> Report:
     """Run every pre-flight check on the repository at ``repo_dir``."""
     built = stacks.build(config)
     repository = appkit.check(repo_dir, config)
-    # A file the repository check already blamed is not blamed again by the later checks.
+    # A file the repository check already blamed is not blamed again by the wiring check.
     blamed = {problem.split(":", 1)[0] for problem in repository}
     accounts = [
         f"{path}:{line}: account id {account} committed; use the placeholders "
@@ -92,7 +92,8 @@ def verify(config: Config, repo_dir: Path) -> Report:
                 "the pipeline finds what it needs in the repository",
                 _unblamed(_wiring(built, repo_dir), blamed),
             ),
-            Check("account-ids", "no AWS account id is committed", _unblamed(accounts, blamed)),
+            # Never deduplicated: a committed account id fails this check wherever it is.
+            Check("account-ids", "no AWS account id is committed", accounts),
         ]
     )
 

@@ -51,10 +51,24 @@ COMMANDS = (
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from bluegreen import __version__
+
+        typer.echo(f"bluegreen {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks and AWS request details.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_version, is_eager=True
+        ),
     ] = False,
 ) -> None:
     _state["debug"] = debug
