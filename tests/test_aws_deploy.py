@@ -107,7 +107,7 @@ def create_ok(s: Stubs, name: str) -> None:
     )
 
 
-def no_changes(s: Stubs, name: str) -> None:
+def no_changes(s: Stubs, name: str, body: Any = ANY) -> None:
     stack(s, name, "UPDATE_COMPLETE")
     change_set(
         s,
@@ -117,6 +117,7 @@ def no_changes(s: Stubs, name: str) -> None:
         status="FAILED",
         reason="The submitted information didn't contain changes. Submit different "
         "information to create a change set.",
+        body=body,
     )
     delete_change_set(s, name)
 
@@ -645,19 +646,8 @@ def test_a_task_change_deploys_the_service_with_its_deployed_task_definition(
     bigger = config_mod.parse("[task]\ncpu = 512\nmemory = 1024")
     no_changes(s, SOURCE)
     s.add("codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": "f" * 40}})
-    stack(s, SERVICE, "UPDATE_COMPLETE")
     # The body sent keeps cpu 256: CloudFormation finds nothing to change in the service.
-    change_set(
-        s,
-        SERVICE,
-        "UPDATE",
-        [],
-        status="FAILED",
-        reason="The submitted information didn't contain changes. Submit different "
-        "information to create a change set.",
-        body=KeepsCpu("256"),
-    )
-    delete_change_set(s, SERVICE)
+    no_changes(s, SERVICE, body=KeepsCpu("256"))
     no_changes(s, PIPELINE)
     links(s)
     ui = RecordingUI()
