@@ -65,3 +65,13 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"bluegreen {__version__}\n"
+
+
+def test_the_console_script_is_installed_and_runs() -> None:
+    import shutil
+    from pathlib import Path
+
+    script = shutil.which("bluegreen", path=str(Path(sys.executable).parent))
+    assert script is not None, "pip install -e . installs the bluegreen console script"
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("bluegreen ")
