@@ -251,3 +251,39 @@ def test_a_broken_taskdef_or_appspec_fails_the_release_without_a_crash(
     assert release.outcome == "failed"
     assert cause in (release.cause or "")
     assert release.steps[-1].event == "Deployment failed"
+
+
+def test_hooks_run_in_the_documented_order_and_primary_flips_at_its_own_step(
+    tmp_path: Path,
+) -> None:
+    # CodeDeploy user guide, "What happens during an Amazon ECS deployment": BeforeInstall,
+    # Install, AfterInstall, AllowTestTraffic, AfterAllowTestTraffic, BeforeAllowTraffic,
+    # AllowTraffic, AfterAllowTraffic. The timeline step that says the replacement became
+    # PRIMARY must be the first one whose read-back state shows it.
+    from bluegreen.appkit import init
+
+    init(tmp_path, Config())
+    appspec = tmp_path / "appspec.yml"
+    hooks = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic")
+    hooks += ("BeforeAllowTraffic", "AfterAllowTraffic")
+    appspec.write_text(
+        appspec.read_text(encoding="utf-8")
+        + "Hooks:\n"
+        + "".join(f'  - {hook}: "fn{hook}"\n' for hook in hooks),
+        encoding="utf-8",
+    )
+    (release,) = run(Options(Config(), repository=tmp_path)).releases
+    assert release.succeeded
+    lifecycle = (*hooks, "Install", "AllowTestTraffic", "AllowTraffic")
+    assert [s.event for s in release.steps if s.event in lifecycle] == [
+        "BeforeInstall",
+        "Install",
+        "AfterInstall",
+        "AllowTestTraffic",
+        "AfterAllowTestTraffic",
+        "BeforeAllowTraffic",
+        "AllowTraffic",
+        "AfterAllowTraffic",
+    ]
+    flipped = next(s for s in release.steps if [t.target_group for t in _primary(s)] == [GREEN])
+    assert flipped.event == "Replacement task set PRIMARY"

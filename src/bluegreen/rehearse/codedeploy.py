@@ -11,8 +11,8 @@ AfterAllowTestTraffic -> reroute (ActionOnTimeout CONTINUE_DEPLOYMENT: at once;
 STOP_DEPLOYMENT: a manual reroute, i.e. ``bluegreen promote``, within WaitTimeInMinutes,
 else the deployment is stopped) ->
 BeforeAllowTraffic -> AllowTraffic (production shifted per the deployment config:
-all at once, canary or linear, as weighted forwards) -> AfterAllowTraffic -> the
-replacement made PRIMARY -> the termination wait -> the original task set removed.
+all at once, canary or linear, as weighted forwards; then the replacement made PRIMARY) ->
+AfterAllowTraffic -> the termination wait -> the original task set removed.
 
 A failure before production moves rolls back as CodeDeploy does with automatic rollback:
 the test listener back to the original target group, the replacement task set deleted,
@@ -291,8 +291,8 @@ class Deployment:
             service=self.group.service,
             primaryTaskSet=self.replacement["taskSetArn"],
         )
-        self._hook(hooks, "AfterAllowTraffic")
         self.step("Replacement task set PRIMARY", f"{replacement_group} serves production")
+        self._hook(hooks, "AfterAllowTraffic")
 
         # Termination wait, then the original task set goes.
         if self.group.terminate:
