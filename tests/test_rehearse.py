@@ -178,6 +178,26 @@ def test_manual_reroute_not_promoted_times_out_and_rolls_back() -> None:
     assert "7 min" in str(release.cause)
     assert all(step.production == {PROD: 100} for step in release.steps)
     assert release.steps[-1].seconds - _step(release, "AllowTestTraffic").seconds == 7 * 60
+    assert "Reroute stopped" in release.steps[-1].detail
+
+
+def test_without_auto_rollback_a_stopped_deployment_is_left_as_it_is() -> None:
+    # DeploymentReadyOption: when the wait runs out "the deployment status is changed to
+    # Stopped"; without rollback the components stay where they are (user guide, "What
+    # happens during an Amazon ECS deployment"): test on green, green still running.
+    result = run(
+        Options(_config(reroute="manual", wait_minutes=7, auto_rollback=False), promote=False)
+    )
+    (release,) = result.releases
+    assert release.outcome == "failed"
+    final = release.steps[-1]
+    assert final.event == "Deployment stopped"
+    assert all(step.production == {PROD: 100} for step in release.steps)
+    assert final.test == {GREEN: 100}
+    assert [(t.status, t.target_group, t.running) for t in final.task_sets] == [
+        ("PRIMARY", PROD, 1),
+        ("ACTIVE", GREEN, 1),
+    ]
 
 
 # --------------------------------------------------------------------------- template change

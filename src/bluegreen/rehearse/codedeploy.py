@@ -474,9 +474,12 @@ class Deployment:
             self.release.outcome = "failed"
             self.step("Deployment failed", f"{failure.message}; nothing was deployed")
             return
+        # A reroute wait that runs out (STOP_DEPLOYMENT) leaves the deployment Stopped, not
+        # Failed (CodeDeploy API reference, DeploymentReadyOption).
+        ended = "stopped" if failure.event == "Reroute" else "failed"
         if not self.group.auto_rollback:
             self.release.outcome = "failed"
-            self.step("Deployment failed", f"{failure.message}; automatic rollback is off")
+            self.step(f"Deployment {ended}", f"{failure.message}; automatic rollback is off")
             return
         assert self.original is not None
         original_group = self.observer.group_name(
@@ -502,7 +505,7 @@ class Deployment:
         self.release.outcome = "rolled back"
         self.step(
             "Rollback",
-            f"{failure.event} failed: listeners back on {original_group}, replacement task set "
+            f"{failure.event} {ended}: listeners back on {original_group}, replacement task set "
             "deleted",
         )
 
