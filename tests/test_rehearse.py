@@ -77,8 +77,8 @@ def test_release_one_phases_read_back(default: Rehearsal) -> None:
     assert test_traffic.production == {PROD: 100} and test_traffic.test == {GREEN: 100}
     shifted = _step(release, "AllowTraffic")
     assert shifted.production == {GREEN: 100}
-    # reroute = "auto" is CONTINUE_DEPLOYMENT, which CodeDeploy accepts only without a wait:
-    # traffic moves as soon as green is ready.
+    # The default reroute = "manual" (STOP_DEPLOYMENT): the rehearsal promotes on the user's
+    # behalf as soon as green is ready, so traffic moves at once.
     assert shifted.seconds - install.seconds == 0
     primary = _step(release, "Replacement task set PRIMARY")
     assert [t.target_group for t in _primary(primary)] == [GREEN]
@@ -109,7 +109,7 @@ def test_second_release_goes_to_the_other_target_group(default: Rehearsal) -> No
 
 
 def test_simulated_time_comes_from_the_system(default: Rehearsal) -> None:
-    # per release: 30 s health + 15 min termination wait (auto reroute: no wait)
+    # per release: 30 s health + 15 min termination wait (promoted at once: no reroute wait)
     assert default.simulated_seconds == 2 * (30 + 900)
     assert default.wall_seconds < 30
 
