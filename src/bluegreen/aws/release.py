@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bluegreen import engine as engine_mod
 from bluegreen.aws import console, pipeline
 from bluegreen.engine import DeploymentEngine, Phase
+from bluegreen.errors import StateError
 from bluegreen.names import Names
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ Sleep = Callable[[float], None]
 
 FINISHED = {"Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"}
 FAILED = {"Failed", "Stopped", "Cancelled"}
+FIRST_EXECUTION_POLLS = 6
+"""How often deploy looks for the pipeline's first run before giving up (one interval apart)."""
 
 
 class ReleaseUI(Protocol):
@@ -42,6 +45,8 @@ class ReleaseResult:
     failed_action: str = ""
     error: str = ""
     followed: bool = True
+    deployment_phase: str = ""
+    promoted: bool = False
 
     @property
     def failed(self) -> bool:
@@ -56,6 +61,8 @@ class ReleaseResult:
             "waiting_deployment": self.waiting_deployment or None,
             "failed_action": self.failed_action or None,
             "error": self.error or None,
+            "deployment_phase": self.deployment_phase or None,
+            "promoted": self.promoted,
         }
 
 
@@ -70,16 +77,32 @@ def release(
 ) -> ReleaseResult:
     """Start the pipeline and, unless ``follow`` is False, follow it (module docstring)."""
     name = Names.of(config).pipeline
-    client = clients.codepipeline
-    execution_id = pipeline.start(client, name)
-    link = console.pipeline_execution(clients.region, name, execution_id)
+    execution_id = pipeline.start(clients.codepipeline, name)
     ui.step(f"started {name} execution {execution_id}")
-    result = ReleaseResult(name, execution_id, "InProgress", link, followed=follow)
     if not follow:
-        return result
+        link = console.pipeline_execution(clients.region, name, execution_id)
+        return ReleaseResult(name, execution_id, "InProgress", link, followed=False)
+    return follow_execution(clients, config, ui, execution_id, sleep=sleep, interval=interval)
 
+
+def follow_execution(
+    clients: Clients,
+    config: Config,
+    ui: ReleaseUI,
+    execution_id: str,
+    *,
+    until: frozenset[Phase] = frozenset({Phase.WAITING}),
+    sleep: Sleep = time.sleep,
+    interval: float = 10.0,
+    engine: DeploymentEngine | None = None,
+) -> ReleaseResult:
+    """Follow one pipeline execution, reporting what changed, until it ends or its
+    deployment reaches a phase in ``until`` (by default: waiting for reroute)."""
+    name = Names.of(config).pipeline
+    client = clients.codepipeline
+    link = console.pipeline_execution(clients.region, name, execution_id)
+    result = ReleaseResult(name, execution_id, "InProgress", link)
     printed: dict[str, str] = {}
-    engine: DeploymentEngine | None = None
     while True:
         status = pipeline.execution(client, name, execution_id).get("status", "")
         stages = pipeline.state(client, name)
@@ -97,11 +120,66 @@ def release(
             if engine is None:
                 engine = engine_mod.select(clients, config)
             view = engine.status()
-            if view is not None and view.id == deployment_id and view.phase == Phase.WAITING:
+            if view is not None and view.id == deployment_id and view.phase in until:
                 result.status = status
-                result.waiting_deployment = deployment_id
+                if view.phase == Phase.WAITING:
+                    result.waiting_deployment = deployment_id
+                result.deployment_phase = str(view.phase)
                 return result
         sleep(interval)
+
+
+def first_release(
+    clients: Clients,
+    config: Config,
+    ui: ReleaseUI,
+    *,
+    sleep: Sleep = time.sleep,
+    interval: float = 10.0,
+    engine: DeploymentEngine | None = None,
+) -> ReleaseResult:
+    """Follow the pipeline's first run (started when the pipeline was created) until
+    production serves the first release, promoting it when it waits for reroute.
+
+    Promoting needs no person here: production serves only the bootstrap placeholder,
+    so there is nothing on blue to protect. Later releases wait for ``bluegreen promote``
+    as configured.
+    """
+    name = Names.of(config).pipeline
+    # The run CodePipeline starts on creation can take a moment to be listed.
+    latest = pipeline.latest_execution(clients.codepipeline, name)
+    for _ in range(FIRST_EXECUTION_POLLS - 1):
+        if latest is not None:
+            break
+        sleep(interval)
+        latest = pipeline.latest_execution(clients.codepipeline, name)
+    if latest is None:
+        raise StateError(
+            f"pipeline {name} has no execution to follow",
+            hint="start one with `bluegreen release`",
+        )
+    execution_id = str(latest["pipelineExecutionId"])
+    ui.step(f"following the first release: {name} execution {execution_id}")
+    if engine is None:
+        engine = engine_mod.select(clients, config)
+    moved = frozenset({Phase.WAITING, Phase.TERMINATION_WAIT, Phase.SUCCEEDED})
+    result = follow_execution(
+        clients,
+        config,
+        ui,
+        execution_id,
+        until=moved,
+        sleep=sleep,
+        interval=interval,
+        engine=engine,
+    )
+    if result.waiting_deployment:
+        action = engine.promote()
+        ui.step(
+            f"promoted the first release (blue was the bootstrap placeholder): {action.message}"
+        )
+        result.promoted = True
+    return result
 
 
 def _mine(stage: dict[str, Any], execution_id: str) -> bool:

@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 
 from bluegreen.aws import deploy as deploy_mod
+from bluegreen.aws import release as release_mod
 from bluegreen.aws.cfn import Change, StackEvent
 from bluegreen.cli import common
 from bluegreen.cli.app import app
@@ -154,7 +155,7 @@ def result_lines(result: deploy_mod.DeployResult) -> list[str]:
 
 
 def _first_release_hint(cfg: Config) -> str:
-    """What happens next: the pipeline's first run is releasing the first commit."""
+    """What happens next when deploy does not follow the first release (--no-follow)."""
     hint = "the first release is running: follow it with `bluegreen status --watch`"
     if cfg.deployment.reroute == "manual":
         hint += (
@@ -176,6 +177,14 @@ def deploy(
             "stacks that would be new are listed from their templates) and change nothing.",
         ),
     ] = False,
+    no_follow: Annotated[
+        bool,
+        typer.Option(
+            "--no-follow",
+            help="After the first commit, do not follow the first release (and do not "
+            "promote it); return once the stacks are deployed.",
+        ),
+    ] = False,
     output: OutputOpt = OutputFormat.text,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
@@ -184,8 +193,10 @@ def deploy(
 
     Each change set is shown and must be confirmed (or pass --yes). Before the pipeline
     exists the application repository's files are committed to the empty CodeCommit
-    branch, so the first pipeline run succeeds. Ends with the production and test URLs and
-    the pipeline and CodeDeploy console links.
+    branch, so the first pipeline run succeeds; deploy then follows that first release
+    until production serves it, promoting it if it waits for reroute (production only
+    served the bootstrap placeholder). Ends with the production and test URLs and the
+    pipeline and CodeDeploy console links.
     """
     cfg, root = common.load_config(config)
     if not dry_run and not yes and not common.interactive():
@@ -196,12 +207,24 @@ def deploy(
     clients = common.make_clients(cfg, profile, region)
     ui = DeployConsole(err.is_terminal, yes, output)
     result = deploy_mod.deploy(clients, cfg, root, ui, dry_run=dry_run, sleep=common.sleep)
+    made_first_commit = bool(result.first_commit and result.first_commit.commits)
+    follow_first = result.ok and not dry_run and made_first_commit and not no_follow
+    first: release_mod.ReleaseResult | None = None
     if output == OutputFormat.json:
-        common.emit_json(result.to_dict())
+        if follow_first:
+            first = release_mod.first_release(clients, cfg, ui, sleep=common.sleep)
+        data = result.to_dict()
+        data["first_release"] = first.to_dict() if first is not None else None
+        common.emit_json(data)
     else:
+        # The stacks' outcome is shown before following, so a problem while following
+        # never hides what was deployed.
         for line in result_lines(result):
             out.print(line, markup=False)
-        if result.ok and not dry_run and result.first_commit and result.first_commit.commits:
+        if follow_first:
+            first = release_mod.first_release(clients, cfg, ui, sleep=common.sleep)
+            out.print(_first_release_line(first), markup=False)
+        elif result.ok and not dry_run and made_first_commit:
             err.print(_first_release_hint(cfg), markup=False)
     if result.failed:
         names = ", ".join(s.stack for s in result.failed)
@@ -211,3 +234,17 @@ def deploy(
         )
     if result.declined:
         raise OperationError("deploy cancelled: a change set was declined; later stacks untouched")
+    if first is not None and first.failed:
+        raise OperationError(
+            f"the first release failed at {first.failed_action or 'the pipeline'}: "
+            f"{first.error or first.status}",
+            hint=f"the stacks are deployed; fix the cause, push, and `bluegreen release` "
+            f"({first.link})",
+        )
+
+
+def _first_release_line(first: release_mod.ReleaseResult) -> str:
+    if first.failed:
+        return f"first release {first.status}: {first.failed_action} {first.error}".rstrip()
+    state = "promoted" if first.promoted else (first.deployment_phase or first.status)
+    return f"first release {first.execution_id[:8]}: {state}"
