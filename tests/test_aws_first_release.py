@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_aws_support import Stubs
+from test_aws_support import Stubs, pipeline_poll
 
 from bluegreen import config as config_mod
 from bluegreen.aws import release as release_mod
@@ -56,23 +56,8 @@ def latest(s: Stubs, execution: str | None) -> None:
 
 
 def poll(s: Stubs, execution: str, status: str, action: dict[str, Any]) -> None:
-    s.add(
-        "codepipeline",
-        "get_pipeline_execution",
-        {"pipelineExecution": {"pipelineExecutionId": execution, "status": status}},
-    )
-    s.add(
-        "codepipeline",
-        "get_pipeline_state",
-        {
-            "stageStates": [
-                {
-                    "stageName": "Deploy",
-                    "latestExecution": {"pipelineExecutionId": execution, "status": status},
-                    "actionStates": [{"actionName": "Deploy", "latestExecution": action}],
-                }
-            ]
-        },
+    pipeline_poll(
+        s, execution, status, "Deploy", {"actionName": "Deploy", "latestExecution": action}
     )
 
 

@@ -499,3 +499,28 @@ def service_template(s: Stubs, body: str | None, name: str = SERVICE) -> None:
         )
     else:
         s.add("cloudformation", "get_template", {"TemplateBody": body}, params)
+
+
+def pipeline_poll(
+    s: Stubs, execution: str, status: str, stage: str, action: dict[str, Any]
+) -> None:
+    """One round of following ``execution``: its ``status``, then the pipeline state with
+    one ``stage`` holding one ``action`` state."""
+    s.add(
+        "codepipeline",
+        "get_pipeline_execution",
+        {"pipelineExecution": {"pipelineExecutionId": execution, "status": status}},
+    )
+    s.add(
+        "codepipeline",
+        "get_pipeline_state",
+        {
+            "stageStates": [
+                {
+                    "stageName": stage,
+                    "latestExecution": {"pipelineExecutionId": execution, "status": status},
+                    "actionStates": [action],
+                }
+            ]
+        },
+    )

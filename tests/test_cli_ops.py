@@ -22,6 +22,7 @@ from test_aws_support import (
     deployment,
     health,
     listeners,
+    pipeline_poll,
     refs,
     service,
     task_definition,
@@ -324,24 +325,7 @@ def started_release(
     """`release` starts ``execution``, which is ``status`` with one ``stage`` (and that
     stage's one ``action`` state) in the pipeline state."""
     s.add("codepipeline", "start_pipeline_execution", {"pipelineExecutionId": execution})
-    s.add(
-        "codepipeline",
-        "get_pipeline_execution",
-        {"pipelineExecution": {"pipelineExecutionId": execution, "status": status}},
-    )
-    s.add(
-        "codepipeline",
-        "get_pipeline_state",
-        {
-            "stageStates": [
-                {
-                    "stageName": stage,
-                    "latestExecution": {"pipelineExecutionId": execution, "status": status},
-                    "actionStates": [action],
-                }
-            ]
-        },
-    )
+    pipeline_poll(s, execution, status, stage, action)
 
 
 def test_release_waits_and_says_how_to_promote(
