@@ -191,7 +191,7 @@ class Emulator:
                 module, "utcnow", None
             ) is original:
                 self._moto_patches.append((module, "utcnow", original))
-                setattr(module, "utcnow", utcnow)
+                module.utcnow = utcnow  # type: ignore[attr-defined]
 
     def _unpatch_moto_time(self) -> None:
         replaced = {id(module) for module, _, _ in self._moto_patches}
@@ -205,7 +205,7 @@ class Emulator:
                 if (name == "moto" or name.startswith("moto.")) and id(module) not in replaced:
                     current = getattr(module, "utcnow", None)
                     if getattr(current, "__qualname__", "").endswith("<locals>.utcnow"):
-                        setattr(module, "utcnow", original)
+                        module.utcnow = original  # type: ignore[attr-defined]
         self._moto_patches.clear()
 
     # -- clients -----------------------------------------------------------------------------
