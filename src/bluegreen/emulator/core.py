@@ -84,6 +84,10 @@ class Emulator:
         self._session: Any = None
         self._moto_stubber: Any = None
         self.services: dict[str, Service] = {}
+        self.images: dict[str, dict[str, bytes]] = {}
+        """What each pushed image was built from: ``<repository uri>:<tag>`` -> the files of
+        its build context (path -> bytes). A running container reads its files from here
+        (the log router's Fluent Bit config, the app's code)."""
         self._started = False
 
     # -- lifecycle ------------------------------------------------------------------------
