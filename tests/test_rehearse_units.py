@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from bluegreen.errors import RehearsalError
-from bluegreen.rehearse import template as cfn
+from bluegreen.emulator.cloudformation import template as cfn
 from bluegreen.rehearse.codedeploy import PREDEFINED
-from bluegreen.rehearse.resources import Resource, spec_for
+from bluegreen.emulator.cloudformation.resources import Resource, spec_for
 from bluegreen.rehearse.trigger import matches
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from bluegreen.aws.session import Clients
 from bluegreen.errors import AwsError, RehearsalError
-from bluegreen.rehearse import template as cfn
-from bluegreen.rehearse.resources import Context, Resource, spec_for
+from bluegreen.emulator.cloudformation import template as cfn
+from bluegreen.emulator.cloudformation.resources import Context, Resource, spec_for
 
 
 @dataclass(frozen=True)

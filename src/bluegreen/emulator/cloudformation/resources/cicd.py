@@ -15,25 +15,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bluegreen.rehearse.resources.registry import (
+from bluegreen.emulator.cloudformation.resources.registry import (
     Context,
+    Existing,
     Provisioned,
     Resource,
     camel,
+    deleter,
     pick,
     provisioner,
     tag_arg,
     tags,
+    updater,
 )
-
-_ON_DELETE = "only matters when the stack is deleted"
 
 
 @provisioner(
     "AWS::ECR::Repository",
     "RepositoryName ImageTagMutability ImageScanningConfiguration EncryptionConfiguration "
-    "LifecyclePolicy RepositoryPolicyText Tags",
-    {"EmptyOnDelete": _ON_DELETE},
+    "LifecyclePolicy RepositoryPolicyText EmptyOnDelete Tags",
+    name="RepositoryName",
 )
 def ecr_repository(ctx: Context, res: Resource) -> Provisioned:
     ecr = ctx.clients.ecr
@@ -60,7 +61,11 @@ def ecr_repository(ctx: Context, res: Resource) -> Provisioned:
     )
 
 
-@provisioner("AWS::CodeCommit::Repository", "RepositoryName RepositoryDescription Tags")
+@provisioner(
+    "AWS::CodeCommit::Repository",
+    "RepositoryName RepositoryDescription Tags",
+    name="RepositoryName",
+)
 def codecommit_repository(ctx: Context, res: Resource) -> Provisioned:
     p = res.properties
     created = ctx.clients.codecommit.create_repository(
@@ -87,7 +92,8 @@ def codecommit_repository(ctx: Context, res: Resource) -> Provisioned:
 @provisioner(
     "AWS::S3::Bucket",
     "BucketName BucketEncryption VersioningConfiguration PublicAccessBlockConfiguration "
-    "OwnershipControls Tags",
+    "OwnershipControls LifecycleConfiguration Tags",
+    name="BucketName",
 )
 def bucket(ctx: Context, res: Resource) -> Provisioned:
     s3 = ctx.clients.s3
@@ -97,25 +103,7 @@ def bucket(ctx: Context, res: Resource) -> Provisioned:
     if ctx.region != "us-east-1":
         location = {"CreateBucketConfiguration": {"LocationConstraint": ctx.region}}
     s3.create_bucket(Bucket=name, **location)
-    if "BucketEncryption" in p:
-        rules = [
-            {
-                "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-                **pick(rule, "BucketKeyEnabled"),
-            }
-            for rule in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-        ]
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
-    if "VersioningConfiguration" in p:
-        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
-    if "PublicAccessBlockConfiguration" in p:
-        s3.put_public_access_block(
-            Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"]
-        )
-    if "OwnershipControls" in p:
-        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=p["OwnershipControls"])
-    if "Tags" in p:
-        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags(p)})
+    _bucket_settings(s3, name, p, {})
     return Provisioned(
         name,
         {
@@ -124,6 +112,65 @@ def bucket(ctx: Context, res: Resource) -> Provisioned:
             "RegionalDomainName": f"{name}.s3.{ctx.region}.amazonaws.com",
         },
     )
+
+
+def _bucket_settings(s3: Any, name: str, p: dict[str, Any], old: dict[str, Any]) -> None:
+    """Apply the bucket's settings that differ from ``old`` (all of them on create)."""
+
+    def changed(key: str) -> bool:
+        return key in p and p.get(key) != old.get(key)
+
+    if changed("BucketEncryption"):
+        rules = [
+            {
+                "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                **pick(rule, "BucketKeyEnabled"),
+            }
+            for rule in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if changed("VersioningConfiguration"):
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=p["VersioningConfiguration"])
+    if changed("PublicAccessBlockConfiguration"):
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"]
+        )
+    if changed("OwnershipControls"):
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=p["OwnershipControls"])
+    if changed("LifecycleConfiguration"):
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=name,
+            LifecycleConfiguration={
+                "Rules": [_lifecycle_rule(r) for r in p["LifecycleConfiguration"]["Rules"]]
+            },
+        )
+    if changed("Tags"):
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags(p)})
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation S3 lifecycle rule as the PutBucketLifecycleConfiguration API takes
+    it (AWS::S3::Bucket Rule: ExpirationInDays, NoncurrentVersionExpiration,
+    AbortIncompleteMultipartUpload, Prefix)."""
+    api: dict[str, Any] = {"Status": rule.get("Status", "Enabled")}
+    if "Id" in rule:
+        api["ID"] = rule["Id"]
+    api["Filter"] = {"Prefix": rule.get("Prefix", "")}
+    if "ExpirationInDays" in rule:
+        api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    noncurrent = rule.get("NoncurrentVersionExpiration")
+    if noncurrent:
+        api["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(noncurrent["NoncurrentDays"])}
+    if "NoncurrentVersionExpirationInDays" in rule:
+        api["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpirationInDays"])
+        }
+    abort = rule.get("AbortIncompleteMultipartUpload")
+    if abort:
+        api["AbortIncompleteMultipartUpload"] = {
+            "DaysAfterInitiation": int(abort["DaysAfterInitiation"])
+        }
+    return api
 
 
 @provisioner("AWS::S3::BucketPolicy", "Bucket PolicyDocument")
@@ -140,6 +187,7 @@ def bucket_policy(ctx: Context, res: Resource) -> Provisioned:
     "AWS::CodeBuild::Project",
     "Name Description Source Artifacts Environment ServiceRole TimeoutInMinutes "
     "QueuedTimeoutInMinutes LogsConfig Cache EncryptionKey ConcurrentBuildLimit Tags",
+    name="Name",
 )
 def build_project(ctx: Context, res: Resource) -> Provisioned:
     p = camel(res.properties)
@@ -177,7 +225,9 @@ def build_project(ctx: Context, res: Resource) -> Provisioned:
 # --------------------------------------------------------------------------- CodeDeploy
 
 
-@provisioner("AWS::CodeDeploy::Application", "ApplicationName ComputePlatform Tags")
+@provisioner(
+    "AWS::CodeDeploy::Application", "ApplicationName ComputePlatform Tags", name="ApplicationName"
+)
 def codedeploy_application(ctx: Context, res: Resource) -> Provisioned:
     p = res.properties
     name = p.get("ApplicationName") or ctx.physical_name(res, 100)
@@ -205,6 +255,7 @@ def deployment_config(ctx: Context, res: Resource) -> Provisioned:
     "ApplicationName DeploymentGroupName ServiceRoleArn DeploymentConfigName DeploymentStyle "
     "BlueGreenDeploymentConfiguration LoadBalancerInfo ECSServices AutoRollbackConfiguration "
     "AlarmConfiguration Tags",
+    name="DeploymentGroupName",
 )
 def deployment_group(ctx: Context, res: Resource) -> Provisioned:
     p = camel(res.properties)
@@ -265,10 +316,19 @@ def _check_ecs_references(ctx: Context, res: Resource, p: dict[str, Any]) -> Non
     "Name RoleArn ArtifactStore ArtifactStores Stages PipelineType ExecutionMode Variables "
     "Triggers Tags",
     {"RestartExecutionOnUpdate": "a CloudFormation-only switch, no pipeline setting"},
+    name="Name",
 )
 def pipeline(ctx: Context, res: Resource) -> Provisioned:
+    name = str(res.properties.get("Name") or ctx.physical_name(res, 100))
+    body = _pipeline_body(ctx, res, name)
+    created = ctx.clients.codepipeline.create_pipeline(
+        pipeline=body, **tag_arg(res.properties, "tags", lower=True)
+    )["pipeline"]
+    return Provisioned(name, {"Version": str(created.get("version", 1))})
+
+
+def _pipeline_body(ctx: Context, res: Resource, name: str) -> dict[str, Any]:
     p = camel(res.properties)
-    name = p.get("name") or ctx.physical_name(res, 100)
     body = {
         "name": name,
         **pick(
@@ -292,10 +352,7 @@ def pipeline(ctx: Context, res: Resource) -> Provisioned:
             }
     if "roleArn" in body:
         _trust_for_moto(ctx, res, body["roleArn"], "codepipeline.amazonaws.com")
-    created = ctx.clients.codepipeline.create_pipeline(
-        pipeline=body, **tag_arg(res.properties, "tags", lower=True)
-    )["pipeline"]
-    return Provisioned(name, {"Version": str(created.get("version", 1))})
+    return body
 
 
 def _trust_for_moto(ctx: Context, res: Resource, role_arn: str, service: str) -> None:
@@ -333,6 +390,7 @@ def _trust_for_moto(ctx: Context, res: Resource, role_arn: str, service: str) ->
 @provisioner(
     "AWS::Events::Rule",
     "Name Description EventPattern ScheduleExpression State RoleArn EventBusName Targets",
+    name="Name",
 )
 def rule(ctx: Context, res: Resource) -> Provisioned:
     events = ctx.clients.events
@@ -346,3 +404,181 @@ def rule(ctx: Context, res: Resource) -> Provisioned:
     if p.get("Targets"):
         events.put_targets(Rule=name, Targets=p["Targets"], **pick(p, "EventBusName"))
     return Provisioned(name, {"Arn": created["RuleArn"]})
+
+
+# --------------------------------------------------------------------------- updates and
+# deletes (CloudFormation's handlers: what each property change calls, what delete calls)
+
+
+@updater("AWS::ECR::Repository")
+def ecr_repository_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    ecr = ctx.clients.ecr
+    p, before = res.properties, old.properties
+    if p.get("ImageTagMutability") != before.get("ImageTagMutability"):
+        ecr.put_image_tag_mutability(
+            repositoryName=old.ref, imageTagMutability=p.get("ImageTagMutability", "MUTABLE")
+        )
+    if p.get("ImageScanningConfiguration") != before.get("ImageScanningConfiguration"):
+        ecr.put_image_scanning_configuration(
+            repositoryName=old.ref,
+            imageScanningConfiguration=camel(p.get("ImageScanningConfiguration", {})),
+        )
+    lifecycle = p.get("LifecyclePolicy", {})
+    if lifecycle != before.get("LifecyclePolicy", {}) and "LifecyclePolicyText" in lifecycle:
+        ecr.put_lifecycle_policy(
+            repositoryName=old.ref, lifecyclePolicyText=lifecycle["LifecyclePolicyText"]
+        )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::ECR::Repository")
+def ecr_repository_delete(ctx: Context, old: Existing) -> None:
+    # EmptyOnDelete: CloudFormation deletes the images first; without it a repository that
+    # holds images cannot be deleted (RepositoryNotEmptyException).
+    ctx.clients.ecr.delete_repository(
+        repositoryName=old.ref, force=bool(old.properties.get("EmptyOnDelete", False))
+    )
+
+
+@updater("AWS::CodeCommit::Repository")
+def codecommit_repository_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    description = res.properties.get("RepositoryDescription", "")
+    if description != old.properties.get("RepositoryDescription", ""):
+        ctx.clients.codecommit.update_repository_description(
+            repositoryName=old.attrs["Name"], repositoryDescription=description
+        )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::CodeCommit::Repository")
+def codecommit_repository_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.codecommit.delete_repository(repositoryName=old.attrs["Name"])
+
+
+@updater("AWS::S3::Bucket")
+def bucket_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    _bucket_settings(ctx.clients.s3, old.ref, res.properties, old.properties)
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::S3::Bucket")
+def bucket_delete(ctx: Context, old: Existing) -> None:
+    # A bucket that holds objects cannot be deleted (BucketNotEmpty): CloudFormation fails
+    # the delete, as `bluegreen destroy` warns.
+    ctx.clients.s3.delete_bucket(Bucket=old.ref)
+
+
+@updater("AWS::S3::BucketPolicy")
+def bucket_policy_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    return bucket_policy(ctx, res)
+
+
+@deleter("AWS::S3::BucketPolicy")
+def bucket_policy_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.s3.delete_bucket_policy(Bucket=old.properties["Bucket"])
+
+
+@updater("AWS::CodeBuild::Project")
+def build_project_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    p = camel(res.properties)
+    source = dict(p["source"])
+    if "buildSpec" in source:
+        source["buildspec"] = source.pop("buildSpec")
+    artifacts = dict(p.get("artifacts", {}))
+    for part in (source, artifacts):
+        if part.get("type") == "CODEPIPELINE":
+            part.setdefault("location", "CODEPIPELINE")
+    ctx.clients.codebuild.update_project(
+        name=old.ref,
+        source=source,
+        artifacts=artifacts,
+        **pick(
+            p,
+            "description",
+            "environment",
+            "serviceRole",
+            "timeoutInMinutes",
+            "queuedTimeoutInMinutes",
+            "logsConfig",
+            "cache",
+            "encryptionKey",
+            "concurrentBuildLimit",
+        ),
+    )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::CodeBuild::Project")
+def build_project_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.codebuild.delete_project(name=old.ref)
+
+
+@deleter("AWS::CodeDeploy::Application")
+def codedeploy_application_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.codedeploy.delete_application(applicationName=old.ref)
+
+
+@deleter("AWS::CodeDeploy::DeploymentConfig")
+def deployment_config_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.codedeploy.delete_deployment_config(deploymentConfigName=old.ref)
+
+
+@updater("AWS::CodeDeploy::DeploymentGroup")
+def deployment_group_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    p = camel(res.properties)
+    _check_ecs_references(ctx, res, p)
+    ctx.clients.codedeploy.update_deployment_group(
+        applicationName=p["applicationName"],
+        currentDeploymentGroupName=old.ref,
+        serviceRoleArn=p["serviceRoleArn"],
+        **pick(
+            p,
+            "deploymentConfigName",
+            "deploymentStyle",
+            "blueGreenDeploymentConfiguration",
+            "loadBalancerInfo",
+            "ecsServices",
+            "autoRollbackConfiguration",
+            "alarmConfiguration",
+        ),
+    )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::CodeDeploy::DeploymentGroup")
+def deployment_group_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.codedeploy.delete_deployment_group(
+        applicationName=old.properties["ApplicationName"], deploymentGroupName=old.ref
+    )
+
+
+@updater("AWS::CodePipeline::Pipeline")
+def pipeline_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    body = _pipeline_body(ctx, res, old.ref)
+    updated = ctx.clients.codepipeline.update_pipeline(pipeline=body)["pipeline"]
+    return Provisioned(old.ref, {"Version": str(updated.get("version", 1))})
+
+
+@deleter("AWS::CodePipeline::Pipeline")
+def pipeline_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.codepipeline.delete_pipeline(name=old.ref)
+
+
+@updater("AWS::Events::Rule")
+def rule_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    events = ctx.clients.events
+    before = {t["Id"] for t in old.properties.get("Targets", [])}
+    after = {t["Id"] for t in res.properties.get("Targets", [])}
+    gone = sorted(before - after)
+    if gone:
+        events.remove_targets(Rule=old.ref, Ids=gone, **pick(old.properties, "EventBusName"))
+    return rule(ctx, res)
+
+
+@deleter("AWS::Events::Rule")
+def rule_delete(ctx: Context, old: Existing) -> None:
+    events = ctx.clients.events
+    ids = [t["Id"] for t in old.properties.get("Targets", [])]
+    if ids:
+        events.remove_targets(Rule=old.ref, Ids=ids, **pick(old.properties, "EventBusName"))
+    events.delete_rule(Name=old.ref, **pick(old.properties, "EventBusName"))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from bluegreen.rehearse.resources.registry import (
+from bluegreen.emulator.cloudformation.resources.registry import (
     Context,
+    Existing,
     Provisioned,
     Resource,
+    deleter,
     pick,
     provisioner,
     tag_arg,
     tags,
+    updater,
 )
 
 _TAGS_ONLY = {"Tags": "tags do not change behaviour"}
@@ -173,6 +177,7 @@ def _authorize(ec2: Any, direction: str, group_id: str, rules: list[dict[str, An
     "AWS::EC2::SecurityGroup",
     "GroupDescription GroupName VpcId SecurityGroupIngress SecurityGroupEgress",
     _TAGS_ONLY,
+    name="GroupName",
 )
 def security_group(ctx: Context, res: Resource) -> Provisioned:
     ec2 = ctx.clients.ec2
@@ -215,6 +220,7 @@ def _attributes(items: list[dict[str, Any]]) -> list[dict[str, str]]:
 @provisioner(
     "AWS::ElasticLoadBalancingV2::LoadBalancer",
     "Name Scheme Type IpAddressType Subnets SecurityGroups LoadBalancerAttributes Tags",
+    name="Name",
 )
 def load_balancer(ctx: Context, res: Resource) -> Provisioned:
     elb = ctx.clients.elbv2
@@ -257,6 +263,7 @@ _TARGET_GROUP_INTS = (
     "HealthCheckPath HealthCheckPort HealthCheckProtocol HealthCheckIntervalSeconds "
     "HealthCheckTimeoutSeconds HealthyThresholdCount UnhealthyThresholdCount Matcher "
     "TargetGroupAttributes Tags",
+    name="Name",
 )
 def target_group(ctx: Context, res: Resource) -> Provisioned:
     elb = ctx.clients.elbv2
@@ -311,3 +318,212 @@ def listener(ctx: Context, res: Resource) -> Provisioned:
         **pick(p, "Protocol", "Certificates", "SslPolicy", "AlpnPolicy"),
     )["Listeners"][0]
     return Provisioned(created["ListenerArn"], {"ListenerArn": created["ListenerArn"]})
+
+
+# --------------------------------------------------------------------------- updates and
+# deletes (CloudFormation's handlers: what each property change calls, what delete calls)
+
+
+@updater("AWS::EC2::VPC")
+def vpc_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    ec2 = ctx.clients.ec2
+    for prop in ("EnableDnsSupport", "EnableDnsHostnames"):
+        if res.properties.get(prop) != old.properties.get(prop) and prop in res.properties:
+            ec2.modify_vpc_attribute(VpcId=old.ref, **{prop: {"Value": bool(res.properties[prop])}})
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::EC2::VPC")
+def vpc_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.ec2.delete_vpc(VpcId=old.ref)
+
+
+@updater("AWS::EC2::Subnet")
+def subnet_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    wanted = bool(res.properties.get("MapPublicIpOnLaunch", False))
+    if wanted != bool(old.properties.get("MapPublicIpOnLaunch", False)):
+        ctx.clients.ec2.modify_subnet_attribute(
+            SubnetId=old.ref, MapPublicIpOnLaunch={"Value": wanted}
+        )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::EC2::Subnet")
+def subnet_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.ec2.delete_subnet(SubnetId=old.ref)
+
+
+@updater("AWS::EC2::InternetGateway")
+def internet_gateway_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    return Provisioned(old.ref, old.attrs)  # tags only
+
+
+@deleter("AWS::EC2::InternetGateway")
+def internet_gateway_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.ec2.delete_internet_gateway(InternetGatewayId=old.ref)
+
+
+@deleter("AWS::EC2::VPCGatewayAttachment")
+def gateway_attachment_delete(ctx: Context, old: Existing) -> None:
+    p = old.properties
+    ctx.clients.ec2.detach_internet_gateway(
+        InternetGatewayId=p["InternetGatewayId"], VpcId=p["VpcId"]
+    )
+
+
+@updater("AWS::EC2::RouteTable")
+def route_table_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    return Provisioned(old.ref, old.attrs)  # tags only
+
+
+@deleter("AWS::EC2::RouteTable")
+def route_table_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.ec2.delete_route_table(RouteTableId=old.ref)
+
+
+@updater("AWS::EC2::Route")
+def route_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    p = res.properties
+    ctx.clients.ec2.replace_route(
+        **pick(p, "RouteTableId", "DestinationCidrBlock", "GatewayId", "NatGatewayId")
+    )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::EC2::Route")
+def route_delete(ctx: Context, old: Existing) -> None:
+    p = old.properties
+    ctx.clients.ec2.delete_route(
+        RouteTableId=p["RouteTableId"], DestinationCidrBlock=p["DestinationCidrBlock"]
+    )
+
+
+@deleter("AWS::EC2::SubnetRouteTableAssociation")
+def subnet_route_table_association_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.ec2.disassociate_route_table(AssociationId=old.ref)
+
+
+def _rule_set(rules: list[dict[str, Any]], peer: str) -> dict[str, dict[str, Any]]:
+    return {
+        json.dumps(_permission(rule, peer), sort_keys=True): _permission(rule, peer)
+        for rule in rules
+    }
+
+
+def _sync_rules(
+    ec2: Any, direction: str, group_id: str, old: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> None:
+    """Authorize the rules that are new and revoke the ones that went (what CloudFormation
+    does for a security group's inline rules)."""
+    peer = _PEER[direction]
+    before, after = _rule_set(old, peer), _rule_set(new, peer)
+    added = [after[k] for k in after if k not in before]
+    gone = [before[k] for k in before if k not in after]
+    if gone:
+        if direction == "ingress":
+            ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=gone)
+        else:
+            ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=gone)
+    if added:
+        if direction == "ingress":
+            ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=added)
+        else:
+            ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=added)
+
+
+@updater("AWS::EC2::SecurityGroup")
+def security_group_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    ec2 = ctx.clients.ec2
+    for direction, prop in (("ingress", "SecurityGroupIngress"), ("egress", "SecurityGroupEgress")):
+        _sync_rules(
+            ec2, direction, old.ref, old.properties.get(prop, []), res.properties.get(prop, [])
+        )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::EC2::SecurityGroup")
+def security_group_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.ec2.delete_security_group(GroupId=old.ref)
+
+
+@deleter("AWS::EC2::SecurityGroupIngress")
+def security_group_ingress_delete(ctx: Context, old: Existing) -> None:
+    perm = _permission(old.properties, _PEER["ingress"])
+    ctx.clients.ec2.revoke_security_group_ingress(
+        GroupId=old.properties["GroupId"], IpPermissions=[perm]
+    )
+
+
+@deleter("AWS::EC2::SecurityGroupEgress")
+def security_group_egress_delete(ctx: Context, old: Existing) -> None:
+    perm = _permission(old.properties, _PEER["egress"])
+    ctx.clients.ec2.revoke_security_group_egress(
+        GroupId=old.properties["GroupId"], IpPermissions=[perm]
+    )
+
+
+@updater("AWS::ElasticLoadBalancingV2::LoadBalancer")
+def load_balancer_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    elb = ctx.clients.elbv2
+    p, before = res.properties, old.properties
+    if p.get("LoadBalancerAttributes") != before.get("LoadBalancerAttributes"):
+        elb.modify_load_balancer_attributes(
+            LoadBalancerArn=old.ref, Attributes=_attributes(p.get("LoadBalancerAttributes", []))
+        )
+    if p.get("SecurityGroups") != before.get("SecurityGroups"):
+        elb.set_security_groups(LoadBalancerArn=old.ref, SecurityGroups=p["SecurityGroups"])
+    if p.get("Subnets") != before.get("Subnets"):
+        elb.set_subnets(LoadBalancerArn=old.ref, Subnets=p["Subnets"])
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::ElasticLoadBalancingV2::LoadBalancer")
+def load_balancer_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.elbv2.delete_load_balancer(LoadBalancerArn=old.ref)
+
+
+@updater("AWS::ElasticLoadBalancingV2::TargetGroup")
+def target_group_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    elb = ctx.clients.elbv2
+    p = res.properties
+    args = pick(
+        p,
+        "HealthCheckEnabled",
+        "HealthCheckPath",
+        "HealthCheckPort",
+        "HealthCheckProtocol",
+        "Matcher",
+    )
+    for key in _TARGET_GROUP_INTS[1:]:
+        if key in p:
+            args[key] = int(p[key])
+    if "HealthCheckPort" in args:
+        args["HealthCheckPort"] = str(args["HealthCheckPort"])
+    elb.modify_target_group(TargetGroupArn=old.ref, **args)
+    if p.get("TargetGroupAttributes") != old.properties.get("TargetGroupAttributes"):
+        elb.modify_target_group_attributes(
+            TargetGroupArn=old.ref, Attributes=_attributes(p.get("TargetGroupAttributes", []))
+        )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::ElasticLoadBalancingV2::TargetGroup")
+def target_group_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.elbv2.delete_target_group(TargetGroupArn=old.ref)
+
+
+@updater("AWS::ElasticLoadBalancingV2::Listener")
+def listener_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    p = res.properties
+    ctx.clients.elbv2.modify_listener(
+        ListenerArn=old.ref,
+        DefaultActions=p["DefaultActions"],
+        **{"Port": int(p["Port"])} if "Port" in p else {},
+        **pick(p, "Protocol", "Certificates", "SslPolicy", "AlpnPolicy"),
+    )
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::ElasticLoadBalancingV2::Listener")
+def listener_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.elbv2.delete_listener(ListenerArn=old.ref)

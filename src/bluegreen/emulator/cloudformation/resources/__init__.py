@@ -5,8 +5,8 @@ Importing this package registers every provisioner in :data:`REGISTRY`.
 
 from __future__ import annotations
 
-from bluegreen.rehearse.resources import cicd, compute, network
-from bluegreen.rehearse.resources.registry import (
+from bluegreen.emulator.cloudformation.resources import cicd, compute, network
+from bluegreen.emulator.cloudformation.resources.registry import (
     REGISTRY,
     Context,
     Provisioned,

@@ -1,10 +1,14 @@
-"""The provisioner registry: one function per CloudFormation resource type.
+"""The resource handlers of the emulated CloudFormation: one set per resource type.
 
-A provisioner turns one resource's evaluated properties into API calls against the
-emulator and returns what ``Ref`` and ``Fn::GetAtt`` give for it. Each declares the
-properties it plays and the ones it knowingly leaves out (with the reason), so a
-property nobody thought about is an error naming the template, resource and property,
-never a silent no-op: the rehearsal only claims what it really provisioned.
+A handler turns one resource's evaluated properties into API calls against the
+emulated AWS, as CloudFormation's own resource handlers do, and returns what ``Ref`` and
+``Fn::GetAtt`` give for it: ``create`` makes the resource, ``update`` changes it in place
+(properties whose change replaces the resource never reach it: see
+:mod:`bluegreen.emulator.cloudformation.schema`), ``delete`` removes it. Each type
+declares the properties it plays and the ones it knowingly leaves out (with the reason),
+so a property nobody thought about is an error naming the template, resource and
+property, never a silent no-op. A type without an ``update`` fails an in-place change
+with a message saying so, rather than pretending it was made.
 """
 
 from __future__ import annotations
@@ -44,6 +48,17 @@ class Provisioned:
 
 
 @dataclass
+class Existing:
+    """A resource as it exists: its physical id, attributes and the properties applied."""
+
+    logical_id: str
+    type: str
+    ref: Any
+    attrs: dict[str, Any]
+    properties: dict[str, Any]
+
+
+@dataclass
 class Context:
     """What every provisioner may use: the emulator's clients and the account."""
 
@@ -66,30 +81,74 @@ class Context:
 
 
 Create = Callable[[Context, Resource], Provisioned]
+Update = Callable[[Context, Resource, Existing], Provisioned]
+Delete = Callable[[Context, Existing], None]
+Ready = Callable[[Context, Existing], bool]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Spec:
     type: str
     properties: frozenset[str]
     ignored: Mapping[str, str]
     create: Create
+    name_property: str | None = None
+    update: Update | None = None
+    delete: Delete | None = None
+    ready: Ready | None = None
 
 
 REGISTRY: dict[str, Spec] = {}
 
 
 def provisioner(
-    resource_type: str, properties: str, ignored: Mapping[str, str] | None = None
+    resource_type: str,
+    properties: str,
+    ignored: Mapping[str, str] | None = None,
+    *,
+    name: str | None = None,
 ) -> Callable[[Create], Create]:
     """Register ``create`` for ``resource_type``; ``properties`` is a space-separated
-    list of the properties it plays, ``ignored`` maps others to why they don't matter."""
+    list of the properties it plays, ``ignored`` maps others to why they don't matter.
+    ``name`` is the property giving the resource a custom name, unique in the account:
+    CloudFormation cannot replace such a resource while the name stays the same."""
 
     def register(create: Create) -> Create:
         REGISTRY[resource_type] = Spec(
-            resource_type, frozenset(properties.split()), dict(ignored or {}), create
+            resource_type, frozenset(properties.split()), dict(ignored or {}), create, name
         )
         return create
+
+    return register
+
+
+def updater(resource_type: str) -> Callable[[Update], Update]:
+    """Register the in-place update of ``resource_type`` (after its provisioner)."""
+
+    def register(update: Update) -> Update:
+        REGISTRY[resource_type].update = update
+        return update
+
+    return register
+
+
+def deleter(resource_type: str) -> Callable[[Delete], Delete]:
+    """Register the deletion of ``resource_type`` (after its provisioner)."""
+
+    def register(delete: Delete) -> Delete:
+        REGISTRY[resource_type].delete = delete
+        return delete
+
+    return register
+
+
+def readiness(resource_type: str) -> Callable[[Ready], Ready]:
+    """Register what CloudFormation waits for after creating or updating the resource
+    (an ECS service's stability), checked as the emulated AWS moves on."""
+
+    def register(ready: Ready) -> Ready:
+        REGISTRY[resource_type].ready = ready
+        return ready
 
     return register
 
