@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bluegreen.errors import RehearsalError
 from bluegreen.emulator.cloudformation import template as cfn
-from bluegreen.rehearse.codedeploy import PREDEFINED
 from bluegreen.emulator.cloudformation.resources import Resource, spec_for
+from bluegreen.errors import RehearsalError
+from bluegreen.rehearse.codedeploy import PREDEFINED
 from bluegreen.rehearse.trigger import matches
 
 

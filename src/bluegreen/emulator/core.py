@@ -81,8 +81,6 @@ class Emulator:
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._moto_patches: list[tuple[Any, str, Any]] = []
-        self._session: Any = None
-        self._moto_stubber: Any = None
         self.services: dict[str, Service] = {}
         self.images: dict[str, dict[str, bytes]] = {}
         """What each pushed image was built from: ``<repository uri>:<tag>`` -> the files of
@@ -132,17 +130,20 @@ class Emulator:
 
         self._patch_moto_time()
         from moto import mock_aws
-        from moto.core.models import botocore_stubber
 
-        self._moto_stubber = botocore_stubber
         self._mock = mock_aws()
         self._mock.start()
         from bluegreen.emulator.services import install
 
         install(self)
+        if _ACTIVE and _ACTIVE[0] is not self:
+            raise RuntimeError("another emulator is running in this process")
+        _ACTIVE[:] = [self]
         self._started = True
 
     def stop(self) -> None:
+        if _ACTIVE and _ACTIVE[0] is self:
+            _ACTIVE.clear()
         try:
             for service in self.services.values():
                 closer = getattr(service, "close", None)
@@ -213,35 +214,17 @@ class Emulator:
         self._moto_patches.clear()
 
     # -- clients -----------------------------------------------------------------------------
-    def _boto_session(self) -> Any:
-        if self._session is None:
-            import boto3
-
-            session = boto3.session.Session(
-                region_name=self.region,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-            # moto's before-send stub would answer every request after ours (botocore
-            # emits before-send to every handler): it is called from dispatch instead.
-            session._session.unregister("before-send", self._moto_stubber)
-            _share_models(session)
-            self._session = session
-        return self._session
-
     def client(self, service: str, principal: str = USER_ARN, internal: bool = False) -> Any:
-        """A botocore client of the emulated account, acting as ``principal``."""
-        session = self._boto_session()
-        client = session.client(service, region_name=self.region)
-        service_name = client.meta.service_model.service_name
+        """A botocore client of the emulated account, acting as ``principal``.
 
-        def on_send(request: Any, event_name: str = "", **_: Any) -> Any:
-            operation = event_name.rsplit(".", 1)[-1]
-            return self._dispatch_prepared(service_name, operation, request, principal, internal)
-
-        client.meta.events.register_first(
-            f"before-send.{client.meta.service_model.service_id.hyphenize()}", on_send
-        )
+        Clients are made once per process and reused by every emulator (creating a botocore
+        client costs ~0.15 s); each request goes to the emulator running at that moment.
+        """
+        key = (self.region, service, principal, internal)
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _new_client(self.region, service, principal, internal)
+            _CLIENTS[key] = client
         return client
 
     def clients(self, principal: str = USER_ARN) -> Any:
@@ -270,7 +253,7 @@ class Emulator:
             headers,
             principal=principal,
             internal=internal,
-            moto=lambda: self._moto_stubber(event_name="before-send", request=request),
+            moto=lambda: _moto_stubber()(event_name="before-send", request=request),
         )
         if answer is None:
             return None
@@ -312,7 +295,7 @@ class Emulator:
             try:
                 answer = moto()
             except NotImplementedError:
-                protocol = model.service_model.protocol
+                protocol = _protocol(model)
                 return _serialize(
                     service,
                     model,
@@ -346,6 +329,46 @@ class Emulator:
 
 # ------------------------------------------------------------------------------ helpers
 
+_ACTIVE: list[Emulator] = []
+"""The emulator running in this process (moto's mock is process-wide: one at a time)."""
+
+_CLIENTS: dict[tuple[str, str, str, bool], Any] = {}
+_SESSIONS: dict[str, Any] = {}
+
+
+def _moto_stubber() -> Any:
+    from moto.core.models import botocore_stubber
+
+    return botocore_stubber
+
+
+def _new_client(region: str, service: str, principal: str, internal: bool) -> Any:
+    session = _SESSIONS.get(region)
+    if session is None:
+        import boto3
+
+        session = boto3.session.Session(
+            region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        # moto's before-send stub would answer every request after ours (botocore emits
+        # before-send to every handler): dispatch calls it instead, for what moto serves.
+        session._session.unregister("before-send", _moto_stubber())
+        _share_models(session)
+        _SESSIONS[region] = session
+    client = session.client(service, region_name=region)
+    service_name = client.meta.service_model.service_name
+
+    def on_send(request: Any, event_name: str = "", **_: Any) -> Any:
+        if not _ACTIVE:
+            raise RuntimeError("no emulated AWS is running for this client")
+        operation = event_name.rsplit(".", 1)[-1]
+        return _ACTIVE[0]._dispatch_prepared(service_name, operation, request, principal, internal)
+
+    client.meta.events.register_first(
+        f"before-send.{client.meta.service_model.service_id.hyphenize()}", on_send
+    )
+    return client
+
 
 def _operation_model(service: str, operation: str) -> Any:
     from moto.core.utils import get_service_model
@@ -357,7 +380,7 @@ def _parse(model: Any, body: bytes | str, headers: dict[str, str]) -> dict[str, 
     from moto.core.parse import JSONParser, QueryParser
     from werkzeug.datastructures import MultiDict
 
-    protocol = model.service_model.protocol
+    protocol = _protocol(model)
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     request: Any = {
         "body": body,
@@ -384,7 +407,7 @@ def _serialize(service: str, model: Any, result: Any) -> tuple[int, dict[str, st
 
     from moto.core.serialize import get_serializer_class
 
-    serializer = get_serializer_class(service, model.service_model.protocol)(model)
+    serializer = get_serializer_class(service, _protocol(model))(model)
     with warnings.catch_warnings():
         # An error code outside the service's model (UnknownOperationException, common
         # errors such as ThrottlingException) is serialized all the same; moto warns.
@@ -415,3 +438,11 @@ def _share_models(session: Any) -> None:
         return loader.load_service_model(service_name, model_name)
 
     utils._load_service_model = load
+
+
+def _protocol(model: Any) -> str:
+    """The wire protocol botocore's clients use for the service: the first of the model's
+    ``protocols`` in botocore's priority order (JSON before CBOR: codedeploy, codebuild and
+    codepipeline list smithy-rpc-v2-cbor first but clients speak JSON)."""
+    service = model.service_model
+    return str(getattr(service, "resolved_protocol", None) or service.protocol)

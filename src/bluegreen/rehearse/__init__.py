@@ -6,9 +6,10 @@
 
 How it fits together (one module each, in the order a rehearsal uses them):
 
-- :mod:`~bluegreen.emulator.cloudformation.template`: load the synthesized YAML, evaluate intrinsics;
-- :mod:`~bluegreen.rehearse.provision` + :mod:`~bluegreen.emulator.cloudformation.resources`: create every
-  resource through botocore-validated calls against moto (``bluegreen.aws.emulator``);
+- :mod:`~bluegreen.emulator.cloudformation.template`: load the synthesized YAML, evaluate
+  intrinsics;
+- :mod:`~bluegreen.rehearse.provision` + :mod:`~bluegreen.emulator.cloudformation.resources`:
+  create every resource through botocore-validated calls against moto (``bluegreen.aws.emulator``);
 - :mod:`~bluegreen.rehearse.repository`: the application repository as git commits;
 - :mod:`~bluegreen.rehearse.trigger`: does a push start the pipeline (EventBridge rule);
 - :mod:`~bluegreen.rehearse.pipeline` + :mod:`~bluegreen.rehearse.build`: the pipeline read

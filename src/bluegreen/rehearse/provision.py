@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bluegreen.aws.session import Clients
-from bluegreen.errors import AwsError, RehearsalError
 from bluegreen.emulator.cloudformation import template as cfn
 from bluegreen.emulator.cloudformation.resources import Context, Resource, spec_for
+from bluegreen.errors import AwsError, RehearsalError
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from bluegreen.emulator.cloudformation.resources.registry import (
     tags,
     updater,
 )
-from bluegreen.rehearse import fleet
 
 
 @provisioner(
@@ -125,6 +124,8 @@ def service(ctx: Context, res: Resource) -> Provisioned:
         ecs.update_service_primary_task_set(
             cluster=cluster_name, service=name, primaryTaskSet=task_set["taskSetArn"]
         )
+        from bluegreen.rehearse import fleet
+
         fleet.register_targets(ctx.clients, cluster_name, task_set)
     return Provisioned(
         created["serviceArn"], {"Name": created["serviceName"], "ServiceArn": created["serviceArn"]}
