@@ -240,6 +240,21 @@ def test_a_failed_rollback_deployment_is_an_error() -> None:
     )
 
 
+def test_a_previous_release_without_a_revision_is_refused() -> None:
+    # DeploymentInfo.revision is optional in the model; without it CreateDeployment would
+    # fail with RevisionRequiredException, so nothing is created.
+    s = Stubs()
+    e = select(s)
+    current = info("d-DONE00002", "Succeeded", DONE, 4)
+    previous = info("d-PREV00001", "Succeeded", PREV, 3)
+    del previous["revision"]
+    latest_finished(s, current, previous)
+    succeeded_history(s, DONE, [previous, current])
+    with pytest.raises(StateError, match="lists no revision for deployment d-PREV00001"):
+        e.rollback()
+    s.done()
+
+
 def test_a_deployment_started_meanwhile_is_named() -> None:
     # CodeDeploy quotas: one concurrent deployment per deployment group; CreateDeployment
     # lists DeploymentLimitExceededException among its errors (model).

@@ -445,6 +445,12 @@ class CodeDeployEngine:
             )
         source = previous["deploymentId"]
         revision: dict[str, Any] = previous.get("revision") or {}
+        if not revision.get("revisionType"):
+            raise StateError(
+                f"cannot roll back: CodeDeploy lists no revision for deployment {source}, "
+                "the previous release, so there is nothing to redeploy",
+                hint="revert the commit and push: the pipeline releases the reverted code",
+            )
         task_definition = task_definition_of(revision)
         self._check_task_definition(task_definition, source)
         shown = _short(task_definition) or "its revision"
