@@ -1,30 +1,65 @@
-"""The CodeDeploy engine (promote, finish, rollback and their refusals), release, logs,
-and the error translation, against stubbed clients."""
+"""The CodeDeploy engine (phases, promote, finish, rollback while in progress and their
+refusals, service_refs), release, logs, and the error translation, against stubbed
+clients. Rollback after a succeeded deployment is in test_aws_rollback.py.
+
+Every stubbed AWS behaviour names its source in a comment; the short names used below:
+
+- STATUS_ENUM: botocore codedeploy model, DeploymentStatus (Created, Queued, InProgress,
+  Baking, Succeeded, Failed, Stopped, Ready) and its DeploymentSuccessful waiter (final:
+  Succeeded, Failed, Stopped).
+- EVENT_ENUM: botocore codedeploy model, LifecycleEventStatus (Pending, InProgress,
+  Succeeded, Failed, Skipped, Unknown); TargetStatus adds Ready.
+- ECS_STEPS: CodeDeploy user guide, "Deployments on an Amazon ECS compute platform"
+  (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-steps-ecs.html):
+  BeforeInstall, Install, AfterInstall, AllowTestTraffic, AfterAllowTestTraffic,
+  BeforeAllowTraffic, AllowTraffic, AfterAllowTraffic, in that order.
+- ECS_TUTORIAL: ECS developer guide, "Tutorial: Creating a service using a blue/green
+  deployment" (create-blue-green.html), Step 6: get-deployment-target of a deployment
+  without a test listener lists six events (no AllowTestTraffic/AfterAllowTestTraffic),
+  all Succeeded, target Succeeded, the replacement PRIMARY at 100 and the original
+  ACTIVE at 0.
+- READY: botocore model, ContinueDeployment ("rerouting ... can start as soon as all
+  instances have a status of Ready") and DeploymentIsNotInReadyStateException ("The
+  deployment does not have a status of Ready and can't continue yet").
+- ROADMAP_269: aws/containers-roadmap#269, AWS (v1jayr): "the deployment starts waiting
+  (if configured) immediately after marking the target status as Succeeded and when the
+  wait is complete the deployment status will be immediately updated as Succeeded".
+- STOP: CodeDeploy user guide, "Stop a deployment with CodeDeploy" and "Deployments on an
+  Amazon ECS compute platform" (Stopped and failed deployments: StopDeployment answers
+  Succeeded or Pending); StopDeploymentOutput in the botocore model.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.stub import ANY
+from codedeploy_stubs import auto_group, manual_group
 from test_aws_support import (
+    ACTIVE,
+    APP,
     BLUE_TG,
-    CLUSTER,
+    DG,
     GREEN_TG,
     PIPELINE,
-    PROD_LISTENER,
-    SERVICE,
-    TEST_LISTENER,
+    PIPELINE_OUTPUTS,
+    PREFIX,
+    SERVICE_OUTPUTS,
     Stubs,
     deployment,
-    health,
+    missing_stack,
     refs,
     service,
+    stack,
     task_set,
 )
 
 from bluegreen import config as config_mod
 from bluegreen import engine
+from bluegreen.aws import codedeploy as codedeploy_mod
 from bluegreen.aws import logs as logs_mod
 from bluegreen.aws import release as release_mod
 from bluegreen.aws.errors import AwsCallError, call
@@ -38,11 +73,6 @@ BOTH = [
     task_set("ecs-svc/1111", "PRIMARY", 3, BLUE_TG),
     task_set("ecs-svc/2222", "ACTIVE", 4, GREEN_TG),
 ]
-# After a success: green (rev 4, on the green TG) is primary; blue (rev 3) still ACTIVE.
-SWAPPED = [
-    task_set("ecs-svc/2222", "PRIMARY", 4, GREEN_TG),
-    task_set("ecs-svc/1111", "ACTIVE", 3, BLUE_TG),
-]
 
 
 def select(s: Stubs, task_sets: list[dict[str, object]] | None = None) -> engine.DeploymentEngine:
@@ -52,7 +82,8 @@ def select(s: Stubs, task_sets: list[dict[str, object]] | None = None) -> engine
 
 
 def expect_continue(s: Stubs, deployment_id: str, wait_type: str) -> None:
-    """The engine continues ``deployment_id`` past its ``wait_type`` wait."""
+    """The engine continues ``deployment_id`` past its ``wait_type`` wait (READY: accepted
+    when the deployment is Ready; ContinueDeploymentOutput is empty, botocore model)."""
     s.add(
         "codedeploy",
         "continue_deployment",
@@ -62,7 +93,7 @@ def expect_continue(s: Stubs, deployment_id: str, wait_type: str) -> None:
 
 
 def expect_stop(s: Stubs, deployment_id: str, answer: dict[str, object]) -> None:
-    """The engine stops ``deployment_id`` with CodeDeploy's automatic rollback."""
+    """The engine stops ``deployment_id`` with CodeDeploy's automatic rollback (STOP)."""
     s.add(
         "codedeploy",
         "stop_deployment",
@@ -71,51 +102,244 @@ def expect_stop(s: Stubs, deployment_id: str, answer: dict[str, object]) -> None
     )
 
 
+def no_deployments(s: Stubs) -> None:
+    """latest_deployment on a group that never deployed: every ListDeployments is empty
+    (none active, none in the recent window, none at all)."""
+    s.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": []},
+        {"applicationName": APP, "deploymentGroupName": DG, "includeOnlyStatuses": ACTIVE},
+    )
+    s.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": []},
+        {"applicationName": APP, "deploymentGroupName": DG, "createTimeRange": ANY},
+    )
+    s.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": []},
+        {"applicationName": APP, "deploymentGroupName": DG},
+    )
+
+
 # ---- phases ----------------------------------------------------------------------------
 
+WITH_TEST_LISTENER = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)  # ECS_STEPS
+WITHOUT_TEST_LISTENER = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)  # ECS_TUTORIAL
 
-def _target(done: int, status: str = "InProgress", running: str = "") -> dict[str, object]:
-    from test_aws_support import LIFECYCLE
 
+def target(
+    done: int,
+    status: str = "InProgress",
+    running: str = "",
+    *,
+    events: tuple[str, ...] = WITH_TEST_LISTENER,
+    override: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An ECS target: the first ``done`` events Succeeded, ``running`` InProgress, the
+    rest Pending; ``override`` sets single events (Skipped, Unknown, ...)."""
+    states = {
+        name: "Succeeded" if i < done else ("InProgress" if name == running else "Pending")
+        for i, name in enumerate(events)
+    }
+    states.update(override or {})
     return {
         "status": status,
-        "lifecycleEvents": [
-            {
-                "lifecycleEventName": name,
-                "status": "Succeeded"
-                if i < done
-                else ("InProgress" if name == running else "Pending"),
-            }
-            for i, name in enumerate(LIFECYCLE)
-        ],
+        "lifecycleEvents": [{"lifecycleEventName": n, "status": st} for n, st in states.items()],
     }
 
 
+PHASES = [
+    # (deployment status, ECS target, phase, source)
+    ("Created", None, Phase.QUEUED, "STATUS_ENUM: created, not started"),
+    ("Queued", None, Phase.QUEUED, "STATUS_ENUM: queued behind another deployment"),
+    ("InProgress", None, Phase.INSTALLING, "ListDeploymentTargets may list no target yet"),
+    (
+        "InProgress",
+        {"status": "Pending", "lifecycleEvents": []},
+        Phase.INSTALLING,
+        "API_ECSTarget: lifecycleEvents is optional; a target with no events yet",
+    ),
+    ("InProgress", target(0), Phase.INSTALLING, "ECS_STEPS: every event still Pending"),
+    ("InProgress", target(1, running="Install"), Phase.INSTALLING, "ECS_STEPS: Install"),
+    (
+        "InProgress",
+        target(4, running="AfterAllowTestTraffic"),
+        Phase.INSTALLING,
+        "ECS_STEPS: the AfterAllowTestTraffic hook validates green before reroute",
+    ),
+    (
+        "InProgress",
+        target(4, override={"AfterAllowTestTraffic": "Unknown"}),
+        Phase.INSTALLING,
+        "EVENT_ENUM: an Unknown event is not done",
+    ),
+    (
+        "InProgress",
+        target(5),
+        Phase.WAITING,
+        "ECS_STEPS: test-traffic events done, BeforeAllowTraffic not started (heuristic)",
+    ),
+    (
+        "InProgress",
+        target(
+            5,
+            override={"BeforeInstall": "Skipped", "AfterInstall": "Skipped"},
+        ),
+        Phase.WAITING,
+        "EVENT_ENUM: hooks reported Skipped count as done",
+    ),
+    (
+        "InProgress",
+        target(5, override={"BeforeAllowTraffic": "Unknown"}),
+        Phase.WAITING,
+        "EVENT_ENUM: an Unknown traffic event has not started shifting",
+    ),
+    ("Ready", target(5, status="Ready"), Phase.WAITING, "READY: the deployment is Ready"),
+    ("Ready", target(5), Phase.WAITING, "READY: the deployment status decides"),
+    (
+        "InProgress",
+        target(5, status="Ready"),
+        Phase.WAITING,
+        "READY: TargetStatus Ready (all instances Ready) while the deployment is InProgress",
+    ),
+    (
+        "InProgress",
+        target(5, running="BeforeAllowTraffic"),
+        Phase.SHIFTING,
+        "ECS_STEPS: BeforeAllowTraffic runs after reroute started",
+    ),
+    (
+        "InProgress",
+        target(5, running="AllowTraffic", override={"BeforeAllowTraffic": "Skipped"}),
+        Phase.SHIFTING,
+        "ECS_STEPS + EVENT_ENUM: AllowTraffic moves production (hook Skipped)",
+    ),
+    (
+        "InProgress",
+        target(7, running="AfterAllowTraffic"),
+        Phase.SHIFTING,
+        "ECS_STEPS: AfterAllowTraffic runs after production moved",
+    ),
+    (
+        "InProgress",
+        target(8),
+        Phase.SHIFTING,
+        "ROADMAP_269: AfterAllowTraffic done but the target still InProgress: the "
+        "termination wait starts only once the target is Succeeded",
+    ),
+    (
+        "InProgress",
+        target(8, status="Succeeded"),
+        Phase.TERMINATION_WAIT,
+        "ROADMAP_269: target Succeeded, deployment still InProgress",
+    ),
+    (
+        "Succeeded",
+        target(8, status="Succeeded"),
+        Phase.SUCCEEDED,
+        "ROADMAP_269: the deployment is Succeeded when the wait ends",
+    ),
+    (
+        "InProgress",
+        target(1, running="Install", events=WITHOUT_TEST_LISTENER),
+        Phase.INSTALLING,
+        "ECS_TUTORIAL: no test listener, Install",
+    ),
+    (
+        "InProgress",
+        target(3, events=WITHOUT_TEST_LISTENER),
+        Phase.WAITING,
+        "ECS_TUTORIAL: no test listener, installed, BeforeAllowTraffic not started",
+    ),
+    (
+        "InProgress",
+        target(3, running="BeforeAllowTraffic", events=WITHOUT_TEST_LISTENER),
+        Phase.SHIFTING,
+        "ECS_TUTORIAL: no test listener, BeforeAllowTraffic",
+    ),
+    (
+        "Succeeded",
+        target(6, status="Succeeded", events=WITHOUT_TEST_LISTENER),
+        Phase.SUCCEEDED,
+        "ECS_TUTORIAL: the tutorial's final get-deployment-target output",
+    ),
+    (
+        "InProgress",
+        target(1, status="Unknown", running="Install"),
+        Phase.INSTALLING,
+        "EVENT_ENUM: a target status Unknown leaves the events to decide",
+    ),
+    ("Stopped", target(3), Phase.STOPPED, "STATUS_ENUM: final"),
+    ("Failed", target(3, override={"AfterInstall": "Failed"}), Phase.FAILED, "STATUS_ENUM"),
+]
+
+
+@pytest.mark.parametrize(("status", "ecs_target", "phase", "source"), PHASES)
+def test_phase_of(
+    status: str, ecs_target: dict[str, Any] | None, phase: Phase, source: str
+) -> None:
+    assert phase_of({"status": status}, ecs_target) == phase, source
+
+
 @pytest.mark.parametrize(
-    ("status", "target", "phase"),
-    [
-        ("Created", None, Phase.QUEUED),
-        ("InProgress", _target(1, running="Install"), Phase.INSTALLING),
-        ("Ready", _target(5), Phase.WAITING),
-        ("InProgress", _target(5), Phase.WAITING),
-        ("InProgress", _target(6, running="AllowTraffic"), Phase.SHIFTING),
-        ("InProgress", _target(8, status="Succeeded"), Phase.TERMINATION_WAIT),
-        ("Succeeded", _target(8, status="Succeeded"), Phase.SUCCEEDED),
-        ("Stopped", _target(3), Phase.STOPPED),
-        ("Failed", _target(3), Phase.FAILED),
-    ],
+    "events", [WITH_TEST_LISTENER, WITHOUT_TEST_LISTENER], ids=["test-listener", "none"]
 )
-def test_phase_of(status: str, target: dict[str, object] | None, phase: Phase) -> None:
-    assert phase_of({"status": status}, target) == phase
+def test_phases_follow_the_documented_lifecycle_in_order(events: tuple[str, ...]) -> None:
+    # Play the documented sequence (ECS_STEPS, ECS_TUTORIAL): each event InProgress then
+    # Succeeded, the deployment InProgress, then the target Succeeded (ROADMAP_269), then
+    # the deployment Succeeded. The phases only ever move forward, and each appears.
+    order = [Phase.INSTALLING, Phase.WAITING, Phase.SHIFTING, Phase.TERMINATION_WAIT]
+    seen: list[Phase] = []
+    for done in range(len(events) + 1):
+        for running in ("", events[done] if done < len(events) else ""):
+            seen.append(
+                phase_of({"status": "InProgress"}, target(done, running=running, events=events))
+            )
+    seen.append(phase_of({"status": "InProgress"}, target(len(events), "Succeeded", events=events)))
+    seen.append(phase_of({"status": "Succeeded"}, target(len(events), "Succeeded", events=events)))
+    ranks = [order.index(p) if p in order else len(order) for p in seen]
+    assert ranks == sorted(ranks)
+    assert set(seen) == {*order, Phase.SUCCEEDED}
 
 
-# ---- promote / finish / rollback -----------------------------------------------------------
+def test_active_statuses_are_the_model_enum_minus_the_final_ones() -> None:
+    # STATUS_ENUM, derived from the model in test_aws_support (not copied from the code).
+    assert codedeploy_mod.ACTIVE_STATUSES == ACTIVE
+    assert set(codedeploy_mod.FINAL_STATUSES).isdisjoint(ACTIVE)
+    assert all(phase_of({"status": status}, None).active for status in ACTIVE)
+    for final, phase in zip(
+        codedeploy_mod.FINAL_STATUSES, (Phase.SUCCEEDED, Phase.FAILED, Phase.STOPPED), strict=True
+    ):
+        assert phase_of({"status": final}, None) == phase and not phase.active
+
+
+# ---- promote / finish / rollback in progress ------------------------------------------------
 
 
 def test_promote_continues_a_deployment_waiting_for_reroute() -> None:
     s = Stubs()
     e = select(s)
-    deployment(s, "d-WAIT00001", "Ready", 5, target_status="Ready")
+    deployment(s, "d-WAIT00001", "Ready", 5, target_status="Ready")  # READY
     expect_continue(s, "d-WAIT00001", "READY_WAIT")
     result = e.promote()
     s.done()
@@ -126,7 +350,7 @@ def test_promote_continues_a_deployment_waiting_for_reroute() -> None:
 def test_promote_refuses_while_installing() -> None:
     s = Stubs()
     e = select(s)
-    deployment(s, "d-INST00001", "InProgress", 1, running="Install")
+    deployment(s, "d-INST00001", "InProgress", 1, running="Install")  # ECS_STEPS
     with pytest.raises(StateError) as info:
         e.promote()
     s.done()
@@ -136,20 +360,108 @@ def test_promote_refuses_while_installing() -> None:
     )
 
 
+def test_promote_waits_for_the_ready_status_not_the_lifecycle_heuristic() -> None:
+    # The test-traffic hooks are done but CodeDeploy still reports InProgress: READY says
+    # ContinueDeployment would be refused, so promote does not call it (m10). The group
+    # waits for a manual reroute (STOP_DEPLOYMENT, GetDeploymentGroup in the model).
+    s = Stubs()
+    e = select(s)
+    deployment(s, "d-WAIT00001", "InProgress", 5)
+    s.add(
+        "codedeploy",
+        "get_deployment_group",
+        {"deploymentGroupInfo": manual_group()},
+        {"applicationName": APP, "deploymentGroupName": DG},
+    )
+    with pytest.raises(StateError) as info:
+        e.promote()
+    s.done()
+    assert "CodeDeploy does not report it Ready for reroute yet" in info.value.message
+    assert info.value.hint == "run `bluegreen promote` again in a few seconds"
+
+
+def test_promote_refuses_when_the_group_reroutes_by_itself() -> None:
+    # CONTINUE_DEPLOYMENT: CodeDeploy reroutes at once (DeploymentReadyOption, model).
+    s = Stubs()
+    e = select(s)
+    deployment(s, "d-AUTO00001", "InProgress", 5)
+    s.add(
+        "codedeploy",
+        "get_deployment_group",
+        {"deploymentGroupInfo": auto_group()},
+        {"applicationName": APP, "deploymentGroupName": DG},
+    )
+    with pytest.raises(StateError, match="reroutes production by itself"):
+        e.promote()
+    s.done()
+
+
+def test_promote_says_try_again_when_codedeploy_answers_not_ready() -> None:
+    # READY: the status can flip between our read and the call.
+    s = Stubs()
+    e = select(s)
+    deployment(s, "d-WAIT00001", "Ready", 5, target_status="Ready")
+    s.error(
+        "codedeploy",
+        "continue_deployment",
+        "DeploymentIsNotInReadyStateException",
+        "The deployment does not have a status of Ready and can't continue yet",
+        {"deploymentId": "d-WAIT00001", "deploymentWaitType": "READY_WAIT"},
+    )
+    with pytest.raises(StateError) as info:
+        e.promote()
+    s.done()
+    assert (
+        info.value.message
+        == "cannot promote yet: CodeDeploy says deployment d-WAIT00001 is not Ready"
+    )
+
+
 def test_promote_refuses_without_any_deployment() -> None:
     s = Stubs()
     e = select(s)
-    s.add("codedeploy", "list_deployments", {"deployments": []})
-    s.add("codedeploy", "list_deployments", {"deployments": []})
-    with pytest.raises(StateError, match="has no deployments yet"):
+    no_deployments(s)
+    with pytest.raises(StateError, match="has no deployments yet") as info:
         e.promote()
+    s.done()
+    assert info.value.hint == "start one with `bluegreen release`"
+
+
+@pytest.mark.parametrize(
+    "code", ["ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"]
+)
+def test_without_the_pipeline_stack_there_is_no_deployment_group(code: str) -> None:
+    # ListDeployments' errors in the model when the application or the group does not
+    # exist: the pipeline stack (which holds both) is missing.
+    s = Stubs()
+    stack(s, f"{PREFIX}-service", "UPDATE_COMPLETE", SERVICE_OUTPUTS)
+    missing_stack(s, f"{PREFIX}-pipeline")
+    service(s, BOTH)
+    e = engine.select(s.clients, CFG)
+    for _ in range(2):
+        s.error(
+            "codedeploy",
+            "list_deployments",
+            code,
+            "No application found for name: sample3-dev-app",
+            {"applicationName": APP, "deploymentGroupName": DG, "includeOnlyStatuses": ACTIVE},
+        )
+    assert e.status() is None
+    assert e.absent == (
+        "no deployment group yet: sample3-dev-app/sample3-dev-deployment-group (the pipeline "
+        "stack sample3-dev-pipeline is not deployed in ap-northeast-1)"
+    )
+    with pytest.raises(StateError) as info:
+        e.rollback()
+    s.done()
+    assert info.value.message.startswith("cannot roll back: no deployment group yet")
+    assert info.value.hint is not None and "`bluegreen deploy`" in info.value.hint
+    assert "release" not in info.value.hint
 
 
 def test_promote_finds_the_active_deployment_whatever_the_history_order() -> None:
     # ListDeployments promises no order: in a long history the waiting deployment need
     # not be among the first 25 ids of the first page. It is found by status instead.
-    from test_aws_support import ACTIVE, APP, DG
-
     s = Stubs()
     e = select(s)
     s.add(
@@ -179,6 +491,7 @@ def test_promote_finds_the_active_deployment_whatever_the_history_order() -> Non
 def test_finish_ends_the_termination_wait() -> None:
     s = Stubs()
     e = select(s)
+    # ROADMAP_269: target Succeeded while the deployment is InProgress = termination wait.
     deployment(s, "d-TERM00001", "InProgress", 8, target_status="Succeeded", weights=(0, 100))
     expect_continue(s, "d-TERM00001", "TERMINATION_WAIT")
     assert "terminating the original (blue) task set" in e.finish().message
@@ -188,9 +501,10 @@ def test_finish_ends_the_termination_wait() -> None:
 def test_finish_refuses_while_waiting_for_reroute() -> None:
     s = Stubs()
     e = select(s)
-    deployment(s, "d-WAIT00001", "Ready", 5)
+    deployment(s, "d-WAIT00001", "Ready", 5)  # READY
     with pytest.raises(StateError, match="not in the termination wait") as info:
         e.finish()
+    s.done()  # nothing was continued
     assert "bluegreen promote" in str(info.value)
 
 
@@ -198,7 +512,7 @@ def test_rollback_in_progress_stops_with_auto_rollback() -> None:
     s = Stubs()
     e = select(s)
     deployment(s, "d-SHIFT0001", "InProgress", 6, running="AllowTraffic", weights=(50, 50))
-    expect_stop(s, "d-SHIFT0001", {"status": "Pending", "statusMessage": "Stopping"})
+    expect_stop(s, "d-SHIFT0001", {"status": "Pending", "statusMessage": "Stopping"})  # STOP
     result = e.rollback()
     s.done()
     assert result.message.startswith(
@@ -208,6 +522,8 @@ def test_rollback_in_progress_stops_with_auto_rollback() -> None:
 
 
 def test_rollback_during_termination_wait_uses_codedeploy() -> None:
+    # ROADMAP_269: the deployment is still in progress during the termination wait, so
+    # StopDeployment(autoRollbackEnabled) applies (STOP: "Stop and roll back deployment").
     s = Stubs()
     e = select(s)
     deployment(s, "d-TERM00001", "InProgress", 8, target_status="Succeeded", weights=(0, 100))
@@ -216,60 +532,17 @@ def test_rollback_during_termination_wait_uses_codedeploy() -> None:
     s.done()
 
 
-def test_rollback_after_success_reroutes_listeners_to_healthy_original() -> None:
-    s = Stubs()
-    e = select(s, SWAPPED)
-    deployment(s, "d-DONE00001", "Succeeded", 8, target_status="Succeeded", weights=(0, 100))
-    health(s, BLUE_TG, ["healthy"])
-    for listener in (PROD_LISTENER, TEST_LISTENER):
-        s.add(
-            "elbv2",
-            "modify_listener",
-            {},
-            {
-                "ListenerArn": listener,
-                "DefaultActions": [{"Type": "forward", "TargetGroupArn": BLUE_TG}],
-            },
-        )
-    s.add(
-        "ecs",
-        "update_service_primary_task_set",
-        {},
-        {"cluster": CLUSTER, "service": SERVICE, "primaryTaskSet": "ecs-svc/1111"},
-    )
-    result = e.rollback()
-    s.done()
-    assert result.message == (
-        "deployment d-DONE00001 had succeeded: pointed production (:80) and test (:8080) at "
-        "sample3-dev-blue, served by the original task set ecs-svc/1111 (sample3-dev-task:3)"
-    )
-
-
-def test_rollback_after_success_refuses_unhealthy_original() -> None:
-    s = Stubs()
-    e = select(s, SWAPPED)
-    deployment(s, "d-DONE00001", "Succeeded", 8, target_status="Succeeded")
-    health(s, BLUE_TG, ["draining"])
-    with pytest.raises(StateError, match="no healthy targets"):
-        e.rollback()
-    s.done()  # no listener was modified
-
-
-def test_rollback_refuses_when_old_tasks_are_gone() -> None:
-    s = Stubs()
-    e = select(s, [task_set("ecs-svc/2222", "PRIMARY", 4, GREEN_TG)])
-    deployment(s, "d-DONE00001", "Succeeded", 8, target_status="Succeeded")
-    with pytest.raises(StateError, match="original task set is gone") as info:
-        e.rollback()
-    assert "revert" in str(info.value)
-
-
 def test_rollback_refuses_an_already_stopped_deployment() -> None:
     s = Stubs()
     e = select(s)
+    # STATUS_ENUM: Stopped is final; errorInformation is DeploymentInfo's (model).
     deployment(s, "d-STOP00001", "Stopped", 3, error=("DEPLOYMENT_STOPPED", "stopped by user"))
     with pytest.raises(StateError, match="already Stopped"):
         e.rollback()
+    s.done()  # nothing was stopped or created
+
+
+# ---- select and the stacks it reads ------------------------------------------------------
 
 
 def test_select_refuses_a_rolling_service() -> None:
@@ -280,13 +553,84 @@ def test_select_refuses_a_rolling_service() -> None:
         engine.select(s.clients, CFG)
 
 
-def test_select_before_deploy() -> None:
+def test_select_before_deploy_names_the_region() -> None:
+    # DescribeStacks on a missing stack: ValidationError "Stack with id X does not exist"
+    # (CloudFormation API reference, DescribeStacks).
     s = Stubs()
-    s.error(
-        "cloudformation", "describe_stacks", "ValidationError", "Stack with id x does not exist"
-    )
-    with pytest.raises(StateError, match="bluegreen deploy"):
+    missing_stack(s, f"{PREFIX}-service")
+    with pytest.raises(StateError) as info:
         engine.select(s.clients, CFG)
+    s.done()
+    assert (
+        info.value.message
+        == "the service stack sample3-dev-service does not exist in ap-northeast-1"
+    )
+    assert info.value.hint == (
+        "check --region and project.region (ap-northeast-1 is the one used); if it is right, "
+        "create the stacks with `bluegreen deploy`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "hint"),
+    [
+        (
+            "CREATE_IN_PROGRESS",
+            "is being created (CREATE_IN_PROGRESS) and has no outputs yet",
+            "wait until `bluegreen deploy` has finished it",
+        ),
+        (
+            "REVIEW_IN_PROGRESS",
+            "has not been created yet (REVIEW_IN_PROGRESS: its change set was never executed)",
+            "run `bluegreen deploy` to create it",
+        ),
+        (
+            "ROLLBACK_COMPLETE",
+            "failed to create (ROLLBACK_COMPLETE: The following resource(s) failed to create: "
+            "[Service].)",
+            "(it deletes the failed stack and creates it again)",
+        ),
+        (
+            "ROLLBACK_IN_PROGRESS",
+            "failed to create (ROLLBACK_IN_PROGRESS: The following resource(s) failed to "
+            "create: [Service].)",
+            "wait for the rollback to end",
+        ),
+        (
+            "DELETE_IN_PROGRESS",
+            "is being deleted or failed to delete (DELETE_IN_PROGRESS)",
+            "let `bluegreen destroy` finish",
+        ),
+    ],
+)
+def test_a_service_stack_without_outputs_says_why(status: str, message: str, hint: str) -> None:
+    # CloudFormation user guide, "Stack status codes": a stack being created, waiting for
+    # its change set (REVIEW_IN_PROGRESS) or rolled back after a failed create is listed by
+    # DescribeStacks without outputs.
+    s = Stubs()
+    reason = (
+        "The following resource(s) failed to create: [Service]."
+        if status.startswith("ROLLBACK")
+        else ""
+    )
+    stack(s, f"{PREFIX}-service", status, {}, reason=reason)
+    with pytest.raises(StateError) as info:
+        engine.service_refs(s.clients, CFG)
+    s.done()
+    assert (
+        info.value.message == f"the service stack sample3-dev-service in ap-northeast-1 {message}"
+    )
+    assert info.value.hint is not None and hint in info.value.hint
+
+
+def test_service_refs_reads_both_stacks() -> None:
+    s = Stubs()
+    stack(s, f"{PREFIX}-service", "UPDATE_COMPLETE", SERVICE_OUTPUTS)
+    stack(s, f"{PREFIX}-pipeline", "UPDATE_COMPLETE", PIPELINE_OUTPUTS)
+    found = engine.service_refs(s.clients, CFG)
+    s.done()
+    assert (found.application, found.deployment_group, found.pipeline_deployed) == (APP, DG, True)
+    assert found.target_groups == (BLUE_TG, GREEN_TG) and found.region == "ap-northeast-1"
 
 
 # ---- release ----------------------------------------------------------------------------

@@ -309,7 +309,17 @@ def service(s: Stubs, task_sets: list[dict[str, Any]], controller: str = "CODE_D
     )
 
 
-ACTIVE = ["Created", "Queued", "InProgress", "Baking", "Ready"]
+def _active_statuses() -> list[str]:
+    """Every CodeDeploy DeploymentStatus that is not final, from the botocore model: the
+    DeploymentStatus enum minus the states the DeploymentSuccessful waiter ends on."""
+    session = botocore.session.get_session()
+    enum = session.get_service_model("codedeploy").shape_for("DeploymentStatus").enum
+    waiter = session.get_waiter_model("codedeploy").get_waiter("DeploymentSuccessful")
+    final = {a.expected for a in waiter.acceptors if a.argument == "deploymentInfo.status"}
+    return [status for status in enum if status not in final]
+
+
+ACTIVE = _active_statuses()
 """The non-final CodeDeploy statuses latest_deployment filters ListDeployments with."""
 
 LIFECYCLE = (
@@ -362,11 +372,13 @@ def deployment(
             {"deploymentIds": [dep_id]},
         )
     else:
+        # None active: the newest finished one among the recent deployments (the window
+        # itself is checked in test_aws_codedeploy.py).
         s.add(
             "codedeploy",
             "list_deployments",
             {"deployments": [dep_id, "d-OLDER0000"]},
-            {"applicationName": APP, "deploymentGroupName": DG},
+            {"applicationName": APP, "deploymentGroupName": DG, "createTimeRange": ANY},
         )
         older = dict(
             info,

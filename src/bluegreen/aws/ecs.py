@@ -1,4 +1,9 @@
-"""ECS: the service with its task sets, task definitions, and the primary task set."""
+"""ECS: the service with its task sets, and task definitions.
+
+bluegreen never changes task sets itself: on a CODE_DEPLOY service CodeDeploy owns them
+(UpdateServicePrimaryTaskSet is documented for the EXTERNAL controller only, ECS API
+reference), so a rollback is a CodeDeploy deployment (:mod:`bluegreen.engine.codedeploy`).
+"""
 
 from __future__ import annotations
 
@@ -27,11 +32,9 @@ def task_definitions(ecs: Any, arns: Iterable[str]) -> dict[str, dict[str, Any]]
     return found
 
 
-def update_primary_task_set(ecs: Any, cluster: str, service: str, task_set: str) -> None:
-    call(
-        ecs,
-        "update_service_primary_task_set",
-        cluster=cluster,
-        service=service,
-        primaryTaskSet=task_set,
-    )
+def describe_task_definition(ecs: Any, arn: str) -> dict[str, Any]:
+    """One task definition (with its ``status``: ACTIVE, INACTIVE, DELETE_IN_PROGRESS)."""
+    found: dict[str, Any] = call(ecs, "describe_task_definition", taskDefinition=arn)[
+        "taskDefinition"
+    ]
+    return found

@@ -1,4 +1,5 @@
-"""ELBv2: which target groups the listeners forward to, target health, and rerouting."""
+"""ELBv2: which target groups the listeners forward to, and target health (read only:
+CodeDeploy owns the listeners of a CODE_DEPLOY service)."""
 
 from __future__ import annotations
 
@@ -47,13 +48,3 @@ def target_health(elbv2: Any, target_group_arn: str) -> dict[str, int]:
         for d in answer.get("TargetHealthDescriptions", [])
     )
     return dict(sorted(states.items()))
-
-
-def forward_to(elbv2: Any, listener_arn: str, target_group_arn: str) -> None:
-    """Point the listener's default action at one target group (all traffic)."""
-    call(
-        elbv2,
-        "modify_listener",
-        ListenerArn=listener_arn,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group_arn}],
-    )

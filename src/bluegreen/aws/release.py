@@ -2,8 +2,10 @@
 
 Following reads the execution's status and the pipeline state (stage and action
 statuses) every few seconds and reports only what changed. It ends when the execution
-ends, or when the Deploy action's CodeDeploy deployment is waiting for reroute: the
-pipeline stays in progress then, and a person decides (``promote`` or ``rollback``).
+ends, or when the Deploy action's CodeDeploy deployment is waiting for reroute (its
+status is ``Ready``): the pipeline stays in progress then, and a person decides
+(``promote`` or ``rollback``). The Deploy action's ``externalExecutionId`` is the
+CodeDeploy deployment id (``d-...``), which is how the deployment is recognised.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ FINISHED = {"Succeeded", "Failed", "Stopped", "Superseded", "Cancelled"}
 FAILED = {"Failed", "Stopped", "Cancelled"}
 FIRST_EXECUTION_POLLS = 6
 """How often deploy looks for the pipeline's first run before giving up (one interval apart)."""
+MOVED = frozenset({Phase.TERMINATION_WAIT, Phase.SUCCEEDED})
+"""Phases in which production serves the new release (the first release ends there)."""
 
 
 class ReleaseUI(Protocol):
@@ -91,13 +95,20 @@ def follow_execution(
     ui: ReleaseUI,
     execution_id: str,
     *,
-    until: frozenset[Phase] = frozenset({Phase.WAITING}),
+    promote: bool = False,
     sleep: Sleep = time.sleep,
     interval: float = 10.0,
     engine: DeploymentEngine | None = None,
 ) -> ReleaseResult:
     """Follow one pipeline execution, reporting what changed, until it ends or its
-    deployment reaches a phase in ``until`` (by default: waiting for reroute)."""
+    deployment waits for reroute (the engine reports it ready: CodeDeploy status
+    ``Ready``, never the lifecycle heuristic alone).
+
+    With ``promote`` (deploy's first release, see :func:`first_release`) it does not
+    stop there: it promotes the deployment once it is ready (unless the deployment group
+    reroutes by itself) and follows on until production has moved to it (termination
+    wait or succeeded).
+    """
     name = Names.of(config).pipeline
     client = clients.codepipeline
     link = console.pipeline_execution(clients.region, name, execution_id)
@@ -120,12 +131,24 @@ def follow_execution(
             if engine is None:
                 engine = engine_mod.select(clients, config)
             view = engine.status()
-            if view is not None and view.id == deployment_id and view.phase in until:
-                result.status = status
-                if view.phase == Phase.WAITING:
-                    result.waiting_deployment = deployment_id
+            if view is not None and view.id == deployment_id:
                 result.deployment_phase = str(view.phase)
-                return result
+                if not promote and view.ready:
+                    result.status = status
+                    result.waiting_deployment = deployment_id
+                    return result
+                if promote and view.phase in MOVED:
+                    result.status = status
+                    return result
+                if promote and not result.promoted:
+                    action = engine.promote_if_ready(view)
+                    if action is not None:
+                        result.promoted = True
+                        result.waiting_deployment = deployment_id
+                        ui.step(
+                            "promoted the first release (blue was the bootstrap placeholder): "
+                            + action.message
+                        )
         sleep(interval)
 
 
@@ -142,44 +165,48 @@ def first_release(
     production serves the first release, promoting it when it waits for reroute.
 
     Promoting needs no person here: production serves only the bootstrap placeholder,
-    so there is nothing on blue to protect. Later releases wait for ``bluegreen promote``
-    as configured.
+    so there is nothing on blue to protect. It is promoted only when CodeDeploy reports
+    it ``Ready`` and the deployment group does not reroute by itself; a promotion
+    CodeDeploy refuses as not ready yet is tried again on the next poll. Later releases
+    wait for ``bluegreen promote`` as configured.
     """
     name = Names.of(config).pipeline
-    # The run CodePipeline starts on creation can take a moment to be listed.
+    # CodePipeline starts a run when it creates the pipeline (CodePipeline user guide,
+    # "Start a pipeline in CodePipeline": trigger CreatePipeline); it can take a moment
+    # to be listed.
     latest = pipeline.latest_execution(clients.codepipeline, name)
+    if latest is None:
+        ui.step(
+            f"waiting for the pipeline's first run ({name}, started when the pipeline was "
+            f"created) to be listed; checking every {interval:g} s ..."
+        )
     for _ in range(FIRST_EXECUTION_POLLS - 1):
         if latest is not None:
             break
         sleep(interval)
         latest = pipeline.latest_execution(clients.codepipeline, name)
     if latest is None:
+        waited = interval * (FIRST_EXECUTION_POLLS - 1)
         raise StateError(
-            f"pipeline {name} has no execution to follow",
-            hint="start one with `bluegreen release`",
+            f"the stacks are deployed, but pipeline {name} has not listed a first run after "
+            f"{waited:g} s, so there is no release to follow",
+            hint="start the first release with `bluegreen release` (or push to "
+            f"{config.source.branch}), then follow it with `bluegreen status --watch`",
         )
     execution_id = str(latest["pipelineExecutionId"])
     ui.step(f"following the first release: {name} execution {execution_id}")
     if engine is None:
         engine = engine_mod.select(clients, config)
-    moved = frozenset({Phase.WAITING, Phase.TERMINATION_WAIT, Phase.SUCCEEDED})
-    result = follow_execution(
+    return follow_execution(
         clients,
         config,
         ui,
         execution_id,
-        until=moved,
+        promote=True,
         sleep=sleep,
         interval=interval,
         engine=engine,
     )
-    if result.waiting_deployment:
-        action = engine.promote()
-        ui.step(
-            f"promoted the first release (blue was the bootstrap placeholder): {action.message}"
-        )
-        result.promoted = True
-    return result
 
 
 def _mine(stage: dict[str, Any], execution_id: str) -> bool:

@@ -9,10 +9,16 @@ refused with a clear message until it exists.
 
 Vocabulary used everywhere: *blue* is the task set / target group serving production
 (the original), *green* the replacement being deployed and tested on the test listener.
+
+Where an engine's methods need to report progress (``rollback`` following the deployment
+it started), they take a :class:`Progress` (any object with ``step(message)``, such as
+the release UI) and a ``sleep`` seam, as :mod:`bluegreen.aws.release` does.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +31,15 @@ from bluegreen.names import Names, Outputs
 if TYPE_CHECKING:
     from bluegreen.aws.session import Clients
     from bluegreen.config import Config
+
+
+Sleep = Callable[[float], None]
+
+
+class Progress(Protocol):
+    """Where an engine reports what it is doing, one line at a time (stderr in the CLI)."""
+
+    def step(self, message: str) -> None: ...
 
 
 class Phase(StrEnum):
@@ -75,6 +90,14 @@ class DeploymentView:
     lifecycle: list[LifecycleStep] = field(default_factory=list)
     task_sets: list[TrafficSet] = field(default_factory=list)
     error: str = ""
+    auto_reroute: bool | None = None  # reroutes by itself (None: the deployment does not say)
+
+    @property
+    def ready(self) -> bool:
+        """The engine itself reports the deployment waiting for reroute (CodeDeploy: the
+        deployment status is ``Ready``, the only state ContinueDeployment(READY_WAIT)
+        accepts). The phase may also read WAITING from lifecycle events, for display."""
+        return self.status == "Ready"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,11 +125,32 @@ class DeploymentView:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """What promote/finish/rollback did, in one sentence, and to which deployment."""
+    """What promote/finish/rollback did, in one sentence, and to which deployment.
+
+    A rollback that redeploys the previous release also names the deployment it started
+    (``started``), the revision it redeploys (``revision``, the task definition), where
+    that deployment was when the command returned (``phase``) and whether the command
+    promoted it (``promoted``).
+    """
 
     action: str
     deployment_id: str
     message: str
+    started: str = ""
+    revision: str = ""
+    phase: str = ""
+    promoted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "deployment_id": self.deployment_id,
+            "message": self.message,
+            "started_deployment": self.started or None,
+            "revision": self.revision or None,
+            "phase": self.phase or None,
+            "promoted": self.promoted,
+        }
 
 
 @dataclass(frozen=True)
@@ -122,6 +166,9 @@ class ServiceRefs:
     target_groups: tuple[str, ...]
     production_port: int
     test_port: int
+    region: str = ""
+    pipeline_stack: str = ""
+    pipeline_deployed: bool = True  # the pipeline stack exists and has its outputs
 
 
 class DeploymentEngine(Protocol):
@@ -130,35 +177,61 @@ class DeploymentEngine(Protocol):
     name: str
     refs: ServiceRefs
     service: dict[str, Any]
+    absent: str
+    """After :meth:`status` returned None: why there is no deployment to show when the
+    reason is that the engine's own resources do not exist yet (CodeDeploy: no deployment
+    group, the pipeline stack is missing); empty when it simply never deployed."""
 
     def status(self) -> DeploymentView | None:
-        """The current deployment, or the last one; None if the service never deployed."""
+        """The current deployment, or the last one; None if the service never deployed
+        (or the engine's resources do not exist yet: see ``absent``)."""
         ...
 
     def promote(self) -> ActionResult:
         """Shift production to green now (end the wait before reroute)."""
         ...
 
+    def promote_if_ready(self, view: DeploymentView) -> ActionResult | None:
+        """Promote ``view``'s deployment if the engine reports it waiting for reroute and
+        does not reroute by itself; None (nothing done) otherwise, including when the
+        engine answers that it is not ready yet. For commands that follow a deployment
+        and promote it on the user's behalf (deploy's first release, rollback)."""
+        ...
+
     def finish(self) -> ActionResult:
         """Remove blue now (end the termination wait)."""
         ...
 
-    def rollback(self) -> ActionResult:
-        """Put production back on blue and drop green."""
+    def rollback(
+        self,
+        *,
+        follow: bool = False,
+        ui: Progress | None = None,
+        sleep: Sleep = time.sleep,
+        interval: float = 10.0,
+    ) -> ActionResult:
+        """Put production back on the previous release.
+
+        During a deployment: stop it and let the engine route back to blue. After a
+        deployment succeeded: deploy the previous release again through the engine;
+        with ``follow``, report its progress to ``ui`` and promote it when it waits for
+        reroute, until production serves it.
+        """
         ...
 
 
 def service_refs(clients: Clients, config: Config) -> ServiceRefs:
-    """Read the service and pipeline stack outputs; StateError if not deployed yet."""
+    """Read the service and pipeline stack outputs; StateError when the service stack has
+    none, saying why (missing in this region, still being created, failed)."""
     names = Names.of(config)
     client = clients.cloudformation
-    service = cfn.outputs(client, names.service_stack)
+    region = clients.region
+    described = cfn.describe_stack(client, names.service_stack)
+    service = cfn.outputs_of(described)
     if not service:
-        raise StateError(
-            f"the service stack {names.service_stack} does not exist",
-            hint="run `bluegreen deploy` first",
-        )
-    pipeline = cfn.outputs(client, names.pipeline_stack)
+        raise _no_service_outputs(names.service_stack, described, region)
+    pipeline_stack = cfn.describe_stack(client, names.pipeline_stack)
+    pipeline = cfn.outputs_of(pipeline_stack)
     groups = tuple(
         arn
         for arn in (
@@ -177,6 +250,62 @@ def service_refs(clients: Clients, config: Config) -> ServiceRefs:
         target_groups=groups,
         production_port=config.listeners.production_port,
         test_port=config.listeners.test_port,
+        region=region,
+        pipeline_stack=names.pipeline_stack,
+        pipeline_deployed=bool(pipeline),
+    )
+
+
+# CloudFormation stack states (CloudFormation user guide, "Stack status codes"): a stack
+# has its outputs once a create or update completes; before that, or after a failed
+# create, DescribeStacks lists the stack without outputs.
+_FAILED_CREATE = {"CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED"}
+
+
+def _no_service_outputs(stack: str, described: dict[str, Any] | None, region: str) -> StateError:
+    """Why the service stack has no outputs, and what to do about it."""
+    if described is None:
+        return StateError(
+            f"the service stack {stack} does not exist in {region}",
+            hint=f"check --region and project.region ({region} is the one used); "
+            "if it is right, create the stacks with `bluegreen deploy`",
+        )
+    status = str(described.get("StackStatus", ""))
+    reason = str(described.get("StackStatusReason") or "")
+    where = f"the service stack {stack} in {region}"
+    if status == "REVIEW_IN_PROGRESS":
+        return StateError(
+            f"{where} has not been created yet (REVIEW_IN_PROGRESS: its change set was "
+            "never executed)",
+            hint="run `bluegreen deploy` to create it",
+        )
+    if status in _FAILED_CREATE:
+        because = f": {reason}" if reason else ""
+        hint = (
+            "wait for the rollback to end, then run `bluegreen deploy` again"
+            if status == "ROLLBACK_IN_PROGRESS"
+            else "see its events in the CloudFormation console, fix the cause and run "
+            "`bluegreen deploy` again"
+            + (
+                " (it deletes the failed stack and creates it again)"
+                if status == "ROLLBACK_COMPLETE"
+                else " (after `bluegreen destroy` removes the failed stack)"
+            )
+        )
+        return StateError(f"{where} failed to create ({status}{because})", hint=hint)
+    if status.startswith("DELETE_"):
+        return StateError(
+            f"{where} is being deleted or failed to delete ({status})",
+            hint="let `bluegreen destroy` finish, then `bluegreen deploy` creates it again",
+        )
+    if status.endswith("_IN_PROGRESS"):
+        return StateError(
+            f"{where} is being created ({status}) and has no outputs yet",
+            hint="wait until `bluegreen deploy` has finished it, then try again",
+        )
+    return StateError(
+        f"{where} has no outputs ({status})",
+        hint="run `bluegreen deploy` to bring it up to date",
     )
 
 

@@ -1,46 +1,61 @@
 """The CodeDeploy blue/green engine (ECS service with the CODE_DEPLOY controller).
 
-How a CodeDeploy ECS deployment reads from the API, and what each command does:
+How a CodeDeploy ECS deployment reads from the API, and what each command does (the
+sources are named where the behaviour is relied on):
 
-- Lifecycle of the ECS target: BeforeInstall, Install, AfterInstall, AllowTestTraffic,
-  AfterAllowTestTraffic, (wait before reroute), BeforeAllowTraffic, AllowTraffic,
-  AfterAllowTraffic, then the termination wait, then the original task set is deleted.
-- Waiting for reroute: the deployment status is ``Ready`` (or the target is ``Ready``, or
-  the test-traffic hooks are done and BeforeAllowTraffic has not started). ``promote`` =
-  ContinueDeployment(READY_WAIT), the console's "Reroute traffic".
+- Lifecycle of the ECS target, in order (CodeDeploy user guide, "Deployments on an Amazon
+  ECS compute platform"): BeforeInstall, Install, AfterInstall, AllowTestTraffic,
+  AfterAllowTestTraffic, BeforeAllowTraffic, AllowTraffic, AfterAllowTraffic. Without a
+  test listener the two test-traffic events are absent (the ECS developer guide's
+  blue/green tutorial shows get-deployment-target with six events). Then the termination
+  wait, then the original task set is removed.
+- Waiting for reroute: the deployment status is ``Ready``. That is the only state in
+  which ContinueDeployment(READY_WAIT), the console's "Reroute traffic", is accepted
+  (botocore model: DeploymentIsNotInReadyStateException, "The deployment does not have a
+  status of Ready and can't continue yet"). ``promote`` and every promotion made on the
+  user's behalf act on that status only, never on the lifecycle heuristic of
+  :func:`phase_of`, which is for display. A deployment group whose
+  deploymentReadyOption.actionOnTimeout is CONTINUE_DEPLOYMENT reroutes by itself and is
+  never promoted.
 - Termination wait: CodeDeploy marks the ECS target ``Succeeded`` and keeps the
   deployment in progress until the wait ends; only then is the deployment ``Succeeded``
   (AWS's explanation in aws/containers-roadmap#269: ``instanceTerminationWaitTimeStarted``
-  is not reliable for ECS, track the target status). ``finish`` =
+  is not reliable for ECS, "the deployment starts waiting (if configured) immediately
+  after marking the target status as Succeeded", track the target status). ``finish`` =
   ContinueDeployment(TERMINATION_WAIT), the console's "Terminate original task set".
-- ``rollback`` while the deployment is in progress, *including the termination wait*, is
-  StopDeployment(autoRollbackEnabled=true), the console's "Stop and roll back": CodeDeploy
-  itself routes production and test back to the original task set and removes the
-  replacement, keeping its own records consistent. This is the safe path and covers
-  "after traffic shifted while the old tasks still live".
-- If the deployment already reads ``Succeeded`` but an original task set is still ACTIVE
-  (the short window while CodeDeploy removes it), CodeDeploy can no longer roll back.
-  Only then bluegreen reroutes itself, guarded: the original task set must be ACTIVE with
-  all its tasks running and at least one healthy target in its target group; then both
-  listeners are pointed at its target group (that is what moves traffic) and the task set
-  is made primary (UpdateServicePrimaryTaskSet; AWS documents it for the EXTERNAL
-  controller, so if ECS rejects it on a CODE_DEPLOY service, the listeners have still
-  been moved and the refusal is reported). Anything less is refused: routing production
-  to tasks that are draining or unhealthy would be an outage.
+- ``rollback`` while the deployment is in progress, *including the termination wait*
+  (the deployment is still in progress then, containers-roadmap#269), is
+  StopDeployment(autoRollbackEnabled=true), the console's "Stop and roll back
+  deployment" (user guide, "Stop a deployment with CodeDeploy"). For ECS, "CodeDeploy
+  implements rollbacks by rerouting traffic from the replacement task set to the
+  original task set" (user guide, "Deployments on an Amazon ECS compute platform",
+  Redeployments and deployment rollbacks), keeping its own records consistent.
+- ``rollback`` once the deployment reads ``Succeeded`` goes through CodeDeploy too: a new
+  deployment of the previous release's revision (CreateDeployment with the AppSpec of the
+  group's previous Succeeded deployment, as ``aws ecs deploy`` creates its deployments).
+  The user guide, "Redeploy and roll back a deployment with CodeDeploy": a manual
+  rollback is "creating a new deployment that uses any previously deployed application
+  revision". bluegreen never moves listeners or primary task sets itself: ECS documents
+  UpdateServicePrimaryTaskSet for the EXTERNAL controller only, and listeners moved
+  behind CodeDeploy's back can point production at tasks CodeDeploy is deleting.
 """
 
 from __future__ import annotations
 
+import re
+import time
 from typing import TYPE_CHECKING, Any
 
-from bluegreen.aws import codedeploy, console, ecs, elb
+from bluegreen.aws import codedeploy, console, ecs
 from bluegreen.aws.errors import AwsCallError
 from bluegreen.engine import (
     ActionResult,
     DeploymentView,
     LifecycleStep,
     Phase,
+    Progress,
     ServiceRefs,
+    Sleep,
     TrafficSet,
 )
 from bluegreen.errors import StateError
@@ -48,12 +63,26 @@ from bluegreen.errors import StateError
 if TYPE_CHECKING:
     from bluegreen.aws.session import Clients
 
-_TEST_TRAFFIC_DONE = ("AllowTestTraffic", "AfterAllowTestTraffic")
+_TEST_TRAFFIC = ("AllowTestTraffic", "AfterAllowTestTraffic")
+_INSTALL = ("Install", "AfterInstall")
+_TRAFFIC = ("BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")
 _DONE = ("Succeeded", "Skipped")
+_NOT_STARTED = (None, "Pending", "Unknown")
+_MOVED = (Phase.TERMINATION_WAIT, Phase.SUCCEEDED)
+
+ROLLBACK_NOTE = "bluegreen rollback of {current}: redeploys the revision of {source}"
+"""The description of the deployments ``rollback`` creates. It records which release
+they copy, so a rollback of a rollback returns to the release before that one."""
+_ROLLBACK_SOURCE = re.compile(r"^bluegreen rollback of d-\w+: redeploys the revision of (d-\w+)")
 
 
 def phase_of(deployment: dict[str, Any], target: dict[str, Any] | None) -> Phase:
-    """The phase of a CodeDeploy ECS deployment from its status and its ECS target."""
+    """The phase of a CodeDeploy ECS deployment from its status and its ECS target.
+
+    The deployment status decides when it is final, queued or Ready; otherwise the ECS
+    target and its lifecycle events say how far an in-progress deployment got (display
+    only: actions check the status, see the module docstring).
+    """
     status = deployment.get("status", "")
     if status == "Succeeded":
         return Phase.SUCCEEDED
@@ -65,17 +94,20 @@ def phase_of(deployment: dict[str, Any], target: dict[str, Any] | None) -> Phase
         return Phase.WAITING
     if status in ("Created", "Queued"):
         return Phase.QUEUED
-    events = {e.get("lifecycleEventName", ""): e.get("status", "") for e in _events(target)}
+    events = {e.get("lifecycleEventName", ""): e.get("status") for e in _events(target)}
     target_status = (target or {}).get("status", "")
     if target_status == "Ready":
         return Phase.WAITING
     if target_status == "Succeeded" or deployment.get("instanceTerminationWaitTimeStarted"):
+        # The termination wait starts once the target is Succeeded (containers-roadmap#269).
         return Phase.TERMINATION_WAIT
-    if events.get("AfterAllowTraffic") in _DONE:
-        return Phase.TERMINATION_WAIT
-    if any(events.get(e) not in (None, "Pending") for e in ("BeforeAllowTraffic", "AllowTraffic")):
+    if any(events.get(e) not in _NOT_STARTED for e in _TRAFFIC):
+        # Production is moving or has moved; the termination wait has not started yet.
         return Phase.SHIFTING
-    if all(events.get(e) in _DONE for e in _TEST_TRAFFIC_DONE):
+    # Reroute comes after the test-traffic events, or after the install events when
+    # there is no test listener (no test-traffic events at all).
+    before_reroute = [e for e in _TEST_TRAFFIC if e in events] or [e for e in _INSTALL]
+    if all(events.get(e) in _DONE for e in before_reroute):
         return Phase.WAITING
     return Phase.INSTALLING
 
@@ -111,6 +143,52 @@ def _error(deployment: dict[str, Any]) -> str:
     return f"{info.get('code', '')}: {info.get('message', '')}".strip(": ")
 
 
+def task_definition_of(revision: dict[str, Any] | None) -> str:
+    """The TaskDefinition ARN an ECS AppSpec revision names ('' if it names none).
+
+    An ECS AppSpec is ``Resources: [{TargetService: {Type: AWS::ECS::Service, Properties:
+    {TaskDefinition: ARN, LoadBalancerInfo: {...}}}}]`` in YAML or JSON (user guide,
+    "AppSpec 'resources' section for Amazon ECS deployments"); keys are matched without
+    regard to case, as ``aws ecs deploy`` does.
+    """
+    if not revision or revision.get("revisionType") not in ("AppSpecContent", "String"):
+        return ""
+    holder = revision.get("appSpecContent") or revision.get("string") or {}
+    import yaml
+
+    try:
+        spec = yaml.safe_load(str(holder.get("content", "")))
+    except yaml.YAMLError:
+        return ""
+    for resource in _key(spec, "resources") or []:
+        if not isinstance(resource, dict):
+            continue
+        for body in resource.values():
+            found = _key(_key(body, "properties"), "taskdefinition")
+            if isinstance(found, str) and found:
+                return found
+    return ""
+
+
+def _key(mapping: Any, name: str) -> Any:
+    if not isinstance(mapping, dict):
+        return None
+    for key, value in mapping.items():
+        if str(key).lower() == name:
+            return value
+    return None
+
+
+def _short(task_definition: str) -> str:
+    """``arn:...:task-definition/family:3`` -> ``family:3``."""
+    return task_definition.rsplit("/", 1)[-1] if task_definition else ""
+
+
+class _Quiet:
+    def step(self, message: str) -> None:
+        """Report nothing."""
+
+
 class CodeDeployEngine:
     """Blue/green by CodeDeploy; see the module docstring for the state rules."""
 
@@ -120,22 +198,46 @@ class CodeDeployEngine:
         self._clients = clients
         self.refs = refs
         self.service = service
+        self.absent = ""
+        self._group: dict[str, Any] | None = None
 
     # -- reading ----------------------------------------------------------------------
     def _latest(self) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
         client = self._clients.codedeploy
-        found = codedeploy.latest_deployment(
-            client, self.refs.application, self.refs.deployment_group
-        )
+        try:
+            found = codedeploy.latest_deployment(
+                client, self.refs.application, self.refs.deployment_group
+            )
+        except AwsCallError as exc:
+            if exc.code not in codedeploy.MISSING:
+                raise
+            self.absent = self._missing_text()
+            return None
+        self.absent = ""
         if found is None:
             return None
         return found, codedeploy.ecs_target(client, found["deploymentId"])
+
+    def _missing_text(self) -> str:
+        refs = self.refs
+        where = f" in {refs.region}" if refs.region else ""
+        if not refs.pipeline_deployed and refs.pipeline_stack:
+            why = f"the pipeline stack {refs.pipeline_stack} is not deployed{where}"
+        else:
+            why = f"CodeDeploy does not know it{where}"
+        return f"no deployment group yet: {refs.application}/{refs.deployment_group} ({why})"
 
     def status(self) -> DeploymentView | None:
         latest = self._latest()
         if latest is None:
             return None
         return self._view(*latest)
+
+    def deployment(self, deployment_id: str) -> DeploymentView:
+        """One deployment by id (the one a command started and follows)."""
+        client = self._clients.codedeploy
+        info = codedeploy.get_deployment(client, deployment_id)
+        return self._view(info, codedeploy.ecs_target(client, deployment_id))
 
     def _view(self, deployment: dict[str, Any], target: dict[str, Any] | None) -> DeploymentView:
         return DeploymentView(
@@ -150,21 +252,31 @@ class CodeDeployEngine:
             ],
             task_sets=_traffic_sets(target),
             error=_error(deployment),
+            auto_reroute=codedeploy.reroutes_automatically(
+                deployment.get("blueGreenDeploymentConfiguration")
+            ),
         )
 
-    def _require(self, verb: str) -> DeploymentView:
-        view = self.status()
-        if view is None:
+    def _current(self, verb: str) -> tuple[DeploymentView, dict[str, Any]]:
+        """The latest deployment (its view and CodeDeploy's record); StateError if none."""
+        latest = self._latest()
+        if latest is None:
+            if self.absent:
+                raise StateError(
+                    f"cannot {verb}: {self.absent}",
+                    hint="run `bluegreen deploy`: the pipeline stack holds the CodeDeploy "
+                    "application and deployment group",
+                )
             raise StateError(
                 f"cannot {verb}: the deployment group {self.refs.deployment_group} has no "
                 "deployments yet",
                 hint="start one with `bluegreen release`",
             )
-        return view
+        return self._view(*latest), latest[0]
 
     def _require_phase(self, verb: str, phase: Phase, expected: str) -> DeploymentView:
         """The latest deployment, which must be in ``phase`` (described as ``expected``)."""
-        view = self._require(verb)
+        view, _ = self._current(verb)
         if view.phase != phase:
             raise StateError(
                 f"cannot {verb}: deployment {view.id} is {_describe(view)}, not {expected}",
@@ -172,16 +284,71 @@ class CodeDeployEngine:
             )
         return view
 
+    def reroutes_automatically(self, view: DeploymentView) -> bool:
+        """Whether CodeDeploy reroutes ``view``'s deployment by itself: from the
+        deployment's own blue/green configuration, else from its deployment group's."""
+        if view.auto_reroute is not None:
+            return view.auto_reroute
+        if self._group is None:
+            self._group = codedeploy.deployment_group(
+                self._clients.codedeploy, self.refs.application, self.refs.deployment_group
+            )
+        found = codedeploy.reroutes_automatically(
+            self._group.get("blueGreenDeploymentConfiguration")
+        )
+        return bool(found)
+
     # -- acting -----------------------------------------------------------------------
     def promote(self) -> ActionResult:
-        view = self._require_phase("promote", Phase.WAITING, "waiting for reroute")
-        codedeploy.continue_deployment(self._clients.codedeploy, view.id, "READY_WAIT")
+        view, _ = self._current("promote")
+        if not view.ready:
+            if view.phase == Phase.WAITING:
+                # The lifecycle events say green is ready, CodeDeploy does not (yet).
+                if self.reroutes_automatically(view):
+                    raise StateError(
+                        f"cannot promote: deployment {view.id} reroutes production by "
+                        "itself (the deployment group continues without waiting)",
+                        hint="follow it with `bluegreen status --watch`",
+                    )
+                raise StateError(
+                    f"cannot promote yet: deployment {view.id} is {_describe(view)}; "
+                    "CodeDeploy does not report it Ready for reroute yet",
+                    hint="run `bluegreen promote` again in a few seconds",
+                )
+            raise StateError(
+                f"cannot promote: deployment {view.id} is {_describe(view)}, not waiting "
+                "for reroute",
+                hint=_hint(view),
+            )
+        try:
+            codedeploy.continue_deployment(self._clients.codedeploy, view.id, "READY_WAIT")
+        except AwsCallError as exc:
+            if exc.code != codedeploy.NOT_READY:
+                raise
+            raise StateError(
+                f"cannot promote yet: CodeDeploy says deployment {view.id} is not Ready",
+                hint="run `bluegreen promote` again in a few seconds",
+            ) from exc
+        return self._promoted(view.id)
+
+    def _promoted(self, deployment_id: str) -> ActionResult:
         return ActionResult(
             "promote",
-            view.id,
+            deployment_id,
             f"rerouting production (:{self.refs.production_port}) to the green task set of "
-            f"deployment {view.id}; follow with `bluegreen status --watch`",
+            f"deployment {deployment_id}; follow with `bluegreen status --watch`",
         )
+
+    def promote_if_ready(self, view: DeploymentView) -> ActionResult | None:
+        if not view.ready or self.reroutes_automatically(view):
+            return None
+        try:
+            codedeploy.continue_deployment(self._clients.codedeploy, view.id, "READY_WAIT")
+        except AwsCallError as exc:
+            if exc.code == codedeploy.NOT_READY:
+                return None  # not Ready (any more, or yet): keep following
+            raise
+        return self._promoted(view.id)
 
     def finish(self) -> ActionResult:
         view = self._require_phase("finish", Phase.TERMINATION_WAIT, "in the termination wait")
@@ -193,8 +360,15 @@ class CodeDeployEngine:
             "rollback is no longer possible once it is gone",
         )
 
-    def rollback(self) -> ActionResult:
-        view = self._require("roll back")
+    def rollback(
+        self,
+        *,
+        follow: bool = False,
+        ui: Progress | None = None,
+        sleep: Sleep = time.sleep,
+        interval: float = 10.0,
+    ) -> ActionResult:
+        view, info = self._current("roll back")
         if view.phase.active:
             answer = codedeploy.stop_deployment(self._clients.codedeploy, view.id)
             where = (
@@ -211,80 +385,238 @@ class CodeDeployEngine:
                 + (f" ({note})" if note else ""),
             )
         if view.phase == Phase.SUCCEEDED:
-            return self._reroute_to_original(view)
+            return self._redeploy_previous(view, info, follow, ui or _Quiet(), sleep, interval)
         raise StateError(
             f"cannot roll back: deployment {view.id} is already {view.status}"
             + (f" ({view.error})" if view.error else "")
-            + "; production is on the original task set",
-            hint="see `bluegreen status`",
+            + "; CodeDeploy has already rolled it back or stopped it",
+            hint="see `bluegreen status` for what production serves",
         )
 
-    def _reroute_to_original(self, view: DeploymentView) -> ActionResult:
-        task_sets = self.service.get("taskSets", [])
-        primary = next((t for t in task_sets if t.get("status") == "PRIMARY"), None)
-        originals = [t for t in task_sets if t.get("status") == "ACTIVE"]
-        if primary is None or not originals:
+    # -- rollback after success --------------------------------------------------------
+    def previous_release(self, current: dict[str, Any]) -> dict[str, Any] | None:
+        """The Succeeded deployment whose revision production served before ``current``'s.
+
+        Walking back from ``current``: a deployment that only copies an earlier release
+        (a bluegreen rollback, named in its description, or a CodeDeploy rollback
+        deployment, which redeploys the release before the one that triggered it,
+        RollbackInfo in the API reference) stands for that release, so rolling back a
+        rollback goes one release further back instead of forward again. Deployments of
+        the same revision as ``current`` are skipped.
+        """
+        client = self._clients.codedeploy
+        created = current.get("createTime")
+        if created is None:
+            return None
+        history = codedeploy.succeeded_before(
+            client, self.refs.application, self.refs.deployment_group, created
+        )
+        by_id = {d["deploymentId"]: d for d in history}
+        by_id[current["deploymentId"]] = current
+        revision = task_definition_of(current.get("revision"))
+        origin = _origin(current, by_id, history)
+        for candidate in history:
+            if candidate["deploymentId"] == current["deploymentId"]:
+                continue
+            if candidate["createTime"] >= origin["createTime"]:
+                continue
+            if revision and task_definition_of(candidate.get("revision")) == revision:
+                continue
+            return candidate
+        return None
+
+    def _redeploy_previous(
+        self,
+        view: DeploymentView,
+        current: dict[str, Any],
+        follow: bool,
+        ui: Progress,
+        sleep: Sleep,
+        interval: float,
+    ) -> ActionResult:
+        previous = self.previous_release(current)
+        if previous is None:
             raise StateError(
-                f"cannot roll back: deployment {view.id} succeeded and the original task set "
-                "is gone (the termination wait is over)",
-                hint="release the previous version instead: revert the commit and push, "
-                "then `bluegreen release`",
+                f"cannot roll back: deployment {view.id} {self._first_release_text(current)}; "
+                "there is no earlier release to return to (before the first release the "
+                "service ran the bootstrap placeholder)",
+                hint="revert the commit and push: the pipeline releases the reverted code "
+                "(or start it with `bluegreen release`)",
             )
-        original = originals[0]
-        group = _target_group(original)
-        running = int(original.get("runningCount", 0))
-        wanted = int(original.get("computedDesiredCount", 0))
-        if not group or running < 1 or running < wanted:
+        source = previous["deploymentId"]
+        revision: dict[str, Any] = previous.get("revision") or {}
+        if not revision.get("revisionType"):
             raise StateError(
-                f"cannot roll back: the original task set {original.get('id')} runs "
-                f"{running}/{wanted} tasks; routing production to it would be an outage",
-                hint="release the previous version instead (revert, push, `bluegreen release`)",
+                f"cannot roll back: CodeDeploy lists no revision for deployment {source}, "
+                "the previous release, so there is nothing to redeploy",
+                hint="revert the commit and push: the pipeline releases the reverted code",
             )
-        elbv2 = self._clients.elbv2
-        health = elb.target_health(elbv2, group)
-        if health.get("healthy", 0) < 1:
-            raise StateError(
-                f"cannot roll back: target group {elb.target_group_name(group)} of the original "
-                f"task set has no healthy targets ({_health_text(health)})",
-                hint="release the previous version instead (revert, push, `bluegreen release`)",
-            )
-        for listener in (self.refs.production_listener, self.refs.test_listener):
-            if listener:
-                elb.forward_to(elbv2, listener, group)
-        note = ""
+        task_definition = task_definition_of(revision)
+        self._check_task_definition(task_definition, source)
+        shown = _short(task_definition) or "its revision"
         try:
-            ecs.update_primary_task_set(
-                self._clients.ecs, self.refs.cluster, self.refs.service, original["id"]
+            started = codedeploy.create_deployment(
+                self._clients.codedeploy,
+                self.refs.application,
+                self.refs.deployment_group,
+                revision,
+                ROLLBACK_NOTE.format(current=view.id, source=source),
             )
         except AwsCallError as exc:
-            note = (
-                f"; ECS refused to make it the primary task set ({exc.message}), so the next "
-                "release starts from the current primary"
-            )
-        return ActionResult(
-            "rollback",
-            view.id,
-            f"deployment {view.id} had succeeded: pointed production (:"
-            f"{self.refs.production_port}) and test (:{self.refs.test_port}) at "
-            f"{elb.target_group_name(group)}, served by the original task set "
-            f"{original.get('id')} ({original.get('taskDefinition', '').rsplit('/', 1)[-1]})"
-            + note,
+            # One deployment at a time per deployment group (CodeDeploy quotas, "Maximum
+            # number of concurrent deployments to a deployment group: 1"); CreateDeployment
+            # refuses another with DeploymentLimitExceededException (its error list).
+            if exc.code != "DeploymentLimitExceededException":
+                raise
+            raise StateError(
+                f"cannot roll back: another deployment of {self.refs.deployment_group} "
+                "started meanwhile (a pipeline run?), and CodeDeploy runs one at a time",
+                hint="see `bluegreen status`; `bluegreen rollback` stops that one",
+            ) from exc
+        intro = (
+            f"deployment {view.id} had succeeded: started deployment {started}, which "
+            f"redeploys {shown} (the release of deployment {source}) through CodeDeploy"
         )
+        if not follow:
+            return ActionResult(
+                "rollback",
+                view.id,
+                intro + "; " + self._next_steps(),
+                started=started,
+                revision=task_definition,
+                phase=str(Phase.QUEUED),
+            )
+        ui.step(intro)
+        return self._follow_rollback(view.id, started, task_definition, ui, sleep, interval)
+
+    def _first_release_text(self, current: dict[str, Any]) -> str:
+        copied = _ROLLBACK_SOURCE.match(str(current.get("description") or ""))
+        if copied:
+            return f"redeploys the first release (deployment {copied.group(1)})"
+        return f"is the first release of deployment group {self.refs.deployment_group}"
+
+    def _check_task_definition(self, task_definition: str, source: str) -> None:
+        """Refuse before creating anything when the revision's task definition is gone:
+        an INACTIVE revision cannot run new tasks (ECS developer guide, "Deregistering an
+        Amazon ECS task definition revision")."""
+        if not task_definition:
+            return
+        try:
+            found = ecs.describe_task_definition(self._clients.ecs, task_definition)
+        except AwsCallError as exc:
+            # DescribeTaskDefinition's errors (botocore model): ClientException for a
+            # task definition it cannot describe, such as one deleted since.
+            if exc.code != "ClientException":
+                raise
+            found = {"status": "missing"}
+        status = str(found.get("status", "ACTIVE"))
+        if status != "ACTIVE":
+            raise StateError(
+                f"cannot roll back: the task definition of the previous release "
+                f"({_short(task_definition)}, deployment {source}) is {status}, so ECS "
+                "cannot start tasks from it",
+                hint="revert the commit and push: the pipeline builds and releases it again",
+            )
+
+    def _next_steps(self) -> str:
+        if self._group is None:
+            self._group = codedeploy.deployment_group(
+                self._clients.codedeploy, self.refs.application, self.refs.deployment_group
+            )
+        automatic = codedeploy.reroutes_automatically(
+            self._group.get("blueGreenDeploymentConfiguration")
+        )
+        if automatic:
+            return (
+                "CodeDeploy moves production once its tasks are healthy; follow with "
+                "`bluegreen status --watch`"
+            )
+        return (
+            f"when it waits for reroute (green on :{self.refs.test_port}), `bluegreen "
+            f"promote` moves production (:{self.refs.production_port}) to it; follow with "
+            "`bluegreen status --watch`"
+        )
+
+    def _follow_rollback(
+        self,
+        current: str,
+        started: str,
+        task_definition: str,
+        ui: Progress,
+        sleep: Sleep,
+        interval: float,
+    ) -> ActionResult:
+        shown = _short(task_definition) or "the previous release"
+        printed = ""
+        promoted = False
+        while True:
+            view = self.deployment(started)
+            line = f"rollback deployment {started}: {_describe(view)}"
+            if line != printed:
+                ui.step(line)
+                printed = line
+            if view.phase in (Phase.FAILED, Phase.STOPPED):
+                raise StateError(
+                    f"the rollback deployment {started} {view.status.lower()}"
+                    + (f" ({view.error})" if view.error else "")
+                    + f"; production stays where deployment {current} put it",
+                    hint=f"see {console.deployment(self._clients.region, started)}",
+                )
+            if view.phase in _MOVED:
+                return ActionResult(
+                    "rollback",
+                    current,
+                    f"production (:{self.refs.production_port}) serves {shown} again "
+                    f"(deployment {started}); the replaced tasks are kept for the "
+                    "termination wait: `bluegreen finish` removes them now",
+                    started=started,
+                    revision=task_definition,
+                    phase=str(view.phase),
+                    promoted=promoted,
+                )
+            if not promoted and self.promote_if_ready(view) is not None:
+                promoted = True
+                ui.step(
+                    f"rollback deployment {started} waits for reroute: promoting it, as you "
+                    f"asked to roll back (production :{self.refs.production_port} moves to "
+                    f"{shown})"
+                )
+            sleep(interval)
 
     def console_link(self, deployment_id: str) -> str:
         return console.deployment(self._clients.region, deployment_id)
 
 
-def _target_group(task_set: dict[str, Any]) -> str:
-    for lb in task_set.get("loadBalancers", []):
-        if lb.get("targetGroupArn"):
-            arn: str = lb["targetGroupArn"]
-            return arn
-    return ""
+def _origin(
+    deployment: dict[str, Any], by_id: dict[str, dict[str, Any]], history: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The deployment that first released what ``deployment`` deploys (itself unless it
+    is a rollback that copies an earlier release)."""
+    seen: set[str] = set()
+    while deployment["deploymentId"] not in seen:
+        seen.add(deployment["deploymentId"])
+        match = _ROLLBACK_SOURCE.match(str(deployment.get("description") or ""))
+        source: dict[str, Any] | None = by_id.get(match.group(1)) if match else None
+        if source is None:
+            trigger = (deployment.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+            if trigger and trigger in by_id:
+                source = _before(by_id[trigger], history)
+            elif trigger:
+                # The triggering deployment failed or was stopped, so it is not among
+                # the Succeeded ones: the release before it is the newest older one.
+                source = _before(deployment, history)
+        if source is None:
+            return deployment
+        deployment = source
+    return deployment
 
 
-def _health_text(health: dict[str, int]) -> str:
-    return ", ".join(f"{state} {count}" for state, count in health.items()) or "no targets"
+def _before(deployment: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    created = deployment.get("createTime")
+    for candidate in history:  # newest first
+        if created is not None and candidate["createTime"] < created:
+            return candidate
+    return None
 
 
 def _describe(view: DeploymentView) -> str:
