@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             hint="this is a bug in bluegreen: run again with --debug and report the traceback",
         )
         return _report(bug, debug, cause=exc, kind="internal")
-    if code == 130:  # typer >= 0.15 turned a Ctrl-C outside the command into Exit(130)
+    if code == 130:  # newer typer turned a Ctrl-C outside the command into Exit(130)
         return _report(Interrupted(), debug)
     return code if isinstance(code, int) else 0
 
