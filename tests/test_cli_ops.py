@@ -239,7 +239,15 @@ def test_promote_ok(project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[s
     refs(stubs)
     service(stubs, BOTH)
     deployment(stubs, "d-WAIT00001", "Ready", 5)
-    stubs.add("codedeploy", "continue_deployment", {})
+    # ContinueDeployment with deploymentWaitType READY_WAIT ends the wait before reroute
+    # (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ContinueDeployment.html);
+    # it answers with an empty body (no output shape in botocore's codedeploy model).
+    stubs.add(
+        "codedeploy",
+        "continue_deployment",
+        {},
+        {"deploymentId": "d-WAIT00001", "deploymentWaitType": "READY_WAIT"},
+    )
     code, lines, _ = run(capsys, "promote", "--config", str(project))
     stubs.done()
     assert code == 0
@@ -270,12 +278,32 @@ def test_finish_and_rollback(
     refs(stubs)
     service(stubs, BOTH)
     deployment(stubs, "d-TERM00001", "InProgress", 8, target_status="Succeeded")
-    stubs.add("codedeploy", "continue_deployment", {})
-    assert run(capsys, "finish", "--config", str(project))[0] == 0
+    # TERMINATION_WAIT ends the wait that keeps the original task set (same API page as
+    # READY_WAIT above: ContinueDeployment, deploymentWaitType).
+    stubs.add(
+        "codedeploy",
+        "continue_deployment",
+        {},
+        {"deploymentId": "d-TERM00001", "deploymentWaitType": "TERMINATION_WAIT"},
+    )
+    code, lines, _ = run(capsys, "finish", "--config", str(project))
+    assert code == 0
+    assert lines == [
+        "terminating the original (blue) task set of deployment d-TERM00001 now; "
+        "rollback is no longer possible once it is gone"
+    ]
     refs(stubs)
     service(stubs, BOTH)
     deployment(stubs, "d-INST00001", "InProgress", 2, running="AfterInstall")
-    stubs.add("codedeploy", "stop_deployment", {"status": "Pending"})
+    # StopDeployment with autoRollbackEnabled=true rolls back to the original revision and
+    # answers with a status and message
+    # (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_StopDeployment.html).
+    stubs.add(
+        "codedeploy",
+        "stop_deployment",
+        {"status": "Pending"},
+        {"deploymentId": "d-INST00001", "autoRollbackEnabled": True},
+    )
     code, lines, _ = run(capsys, "rollback", "--config", str(project))
     stubs.done()
     assert code == 0
@@ -417,8 +445,10 @@ def test_deploy_without_terminal_needs_yes(
 def test_destroy_without_terminal_needs_yes(
     project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, "destroy", "--config", str(project))
-    assert code == 2
+    code, lines, err = run(capsys, "destroy", "--config", str(project))
+    assert code == 2 and lines == []
+    assert "destroy needs confirmation but no terminal is attached" in err
+    assert "pass --yes" in err
 
 
 @pytest.mark.parametrize(
@@ -472,3 +502,73 @@ def test_a_malformed_region_flag_is_bad_input(
     code, lines, err = run(capsys, command, "--config", str(project), "--region", "mars-1")
     assert code == 2 and lines == []
     assert "'mars-1' is not an AWS region code" in err
+
+
+def test_logs_without_events_say_so_on_stderr(
+    project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # FilterLogEvents over a quiet window: an empty events list
+    # (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html).
+    stubs.add("logs", "filter_log_events", {"events": []})
+    stubs.add("logs", "filter_log_events", {"events": []})
+    code, lines, err = run(capsys, "logs", "--config", str(project), "--since", "2h")
+    assert code == 0 and lines == []
+    assert err.startswith("no events in /bluegreen/sample3-dev/webapp since ")
+    assert err.endswith(" UTC (--since 2h)\n")
+    code, lines, err = run(capsys, "logs", "--config", str(project), "-o", "json")
+    stubs.done()
+    assert code == 0 and lines == ["[]"]
+    assert err.endswith(" UTC (--since 10m)\n")
+
+
+def test_logs_text_strips_terminal_escapes_and_json_keeps_them(
+    project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = "\x1b]0;owned\x07\x1b[31mred\x1b[0m\r\nnext line\x9b2J tab\x00"
+    for _ in range(2):
+        stubs.add(
+            "logs",
+            "filter_log_events",
+            {
+                "events": [
+                    {
+                        "eventId": "e1",
+                        "timestamp": int(T0.timestamp() * 1000),
+                        "logStreamName": "webapp-firelens-\x1b[2Kabc",
+                        "message": message,
+                    }
+                ]
+            },
+        )
+    code, lines, _ = run(capsys, "logs", "--config", str(project))
+    assert code == 0
+    assert lines == [
+        "2026-01-02T03:04:05.000Z webapp-firelens-[2Kabc ]0;owned[31mred[0m\\nnext line2J tab"
+    ]
+    code = main(["logs", "--config", str(project), "-o", "json"])
+    out = capsys.readouterr().out
+    stubs.done()
+    assert code == 0
+    assert "\x1b" not in out and "\x9b" not in out and "\\u009b" in out
+    assert json.loads(out)[0]["message"] == message
+
+
+def test_logs_of_a_missing_group_name_the_region(
+    project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # FilterLogEvents on a group the region does not have: ResourceNotFoundException
+    # ("The specified log group does not exist.", FilterLogEvents API reference, Errors).
+    stubs.error(
+        "logs",
+        "filter_log_events",
+        "ResourceNotFoundException",
+        "The specified log group does not exist.",
+    )
+    code, lines, err = run(capsys, "logs", "--config", str(project))
+    stubs.done()
+    assert code == 1 and lines == []
+    assert err.splitlines() == [
+        "error: log group /bluegreen/sample3-dev/webapp does not exist in ap-northeast-1",
+        "  hint: check --region / project.region (now ap-northeast-1); in the right region, "
+        "run `bluegreen deploy` first (the service stack creates it)",
+    ]

@@ -3,17 +3,19 @@
 Every error a user can act on says what failed, why, and how to fix it. The CLI maps
 them to exit codes: :class:`UsageError` (bad input: config, repository files, flags)
 exits 2 and guarantees nothing was changed; :class:`OperationError` (an operation that
-was attempted and failed) exits 1. Anything else is a bug and shows a traceback only
-with ``--debug``.
+was attempted and failed) exits 1; :class:`Interrupted` (Ctrl-C) exits 130, the shell's
+128 + SIGINT. Anything else is a bug: one line, exit 1, and a traceback only with
+``--debug``.
 
     BluegreenError
     ├── UsageError            exit 2: bad input, nothing changed
     │   ├── ConfigError       bluegreen.toml is malformed or invalid
     │   └── RepositoryError   an application-repository file is missing or inconsistent
-    └── OperationError        exit 1: an operation failed
-        ├── AwsError          an AWS call failed (credentials, access, throttling, ...)
-        ├── StateError        the live state does not allow the operation (refusal)
-        └── RehearsalError    the rehearsal's release failed (fault, unhealthy green, ...)
+    ├── OperationError        exit 1: an operation failed
+    │   ├── AwsError          an AWS call failed (credentials, access, throttling, ...)
+    │   ├── StateError        the live state does not allow the operation (refusal)
+    │   └── RehearsalError    the rehearsal's release failed (fault, unhealthy green, ...)
+    └── Interrupted           exit 130: Ctrl-C (the CLI says what was left and how to resume)
 """
 
 from __future__ import annotations
@@ -79,3 +81,20 @@ class StateError(OperationError):
 
 class RehearsalError(OperationError):
     """A rehearsed release ended in failure (and was rolled back)."""
+
+
+class Interrupted(BluegreenError):
+    """The user pressed Ctrl-C (SIGINT). Exit code 130: 128 + SIGINT, what a shell reports
+    for a command killed by that signal (bash(1), EXIT STATUS), so a calling script or
+    loop stops too. ``left`` says what keeps running or was left half done (empty when
+    nothing was), ``resume`` the command that picks it up again."""
+
+    exit_code = 130
+
+    def __init__(self, left: str = "", resume: str = "") -> None:
+        super().__init__("interrupted" + (f": {left}" if left else ""))
+        self.left = left
+        self.resume = resume
+
+    def __str__(self) -> str:
+        return self.message + (f"; resume with: {self.resume}" if self.resume else "")

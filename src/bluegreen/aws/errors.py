@@ -12,21 +12,27 @@ without importing botocore.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
     SSOError,
     TokenRetrievalError,
 )
+from botocore.parsers import ResponseParserError
 
 from bluegreen.errors import AwsError
 
@@ -70,6 +76,19 @@ _VALIDATION = {
     "InvalidRequestException",
 }
 _PRINCIPAL = re.compile(r"(?:User|Principal):?\s+(arn:[^\s]+)")
+_NETWORK_HINT = (
+    "check the network connection, a VPN or proxy (HTTPS_PROXY, NO_PROXY), "
+    "AWS_ENDPOINT_URL or the profile's endpoint_url, and that the region exists"
+)
+_NOT_AWS_HINT = (
+    "something other than AWS answered (a proxy, a gateway or a wrong endpoint): "
+    "check HTTPS_PROXY/NO_PROXY and AWS_ENDPOINT_URL or the profile's endpoint_url"
+)
+# An AWS XML error body (query protocol), also what some gateways send a JSON service.
+_XML_CODE = re.compile(r"<Code>\s*([^<]+?)\s*</Code>")
+_XML_MESSAGE = re.compile(r"<Message>\s*([^<]*?)\s*</Message>", re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 
 
 class AwsCallError(AwsError):
@@ -91,8 +110,34 @@ def action_name(client: Any, method: str) -> str:
     return f"{prefix}:{operation}"
 
 
-def translate(exc: Exception, action: str) -> AwsCallError:
-    """The tool's error for a botocore exception raised by ``action``."""
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line (whitespace collapsed), at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+def page_summary(body: str) -> str:
+    """What an HTML (or other markup) page says, in a few words: its title, else its text."""
+    match = _TITLE.search(body)
+    text = match.group(1) if match else _TAG.sub(" ", body)
+    return one_line(html.unescape(text), 100) or "an empty page"
+
+
+def _body_of(exc: Exception) -> str:
+    """The body quoted by a ResponseParserError: "Unable to parse response (...), invalid
+    XML received. Further retries may succeed:\\n<the body's bytes, repr'd>"."""
+    quoted = str(exc).split("\n", 1)[-1]
+    return quoted.replace("\\n", " ").replace("\\t", " ")
+
+
+def _endpoint_of(exc: Exception, endpoint: str | None) -> str:
+    url = getattr(exc, "kwargs", {}).get("endpoint_url") or endpoint or ""
+    return str(url)
+
+
+def translate(exc: Exception, action: str, endpoint: str | None = None) -> AwsCallError:
+    """The tool's error for a botocore exception raised by ``action`` (``endpoint``: the
+    client's endpoint URL, named in network and non-AWS-answer errors)."""
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return AwsCallError(
             f"no AWS credentials found for {action}", CREDENTIALS_HINT, "NoCredentials", action
@@ -117,24 +162,80 @@ def translate(exc: Exception, action: str) -> AwsCallError:
         return AwsCallError(
             "no AWS region configured", "pass --region or set project.region", "NoRegion", action
         )
+    if isinstance(exc, ReadTimeoutError):
+        url = _endpoint_of(exc, endpoint)
+        host = urlsplit(url).hostname or url
+        return AwsCallError(
+            f"the AWS endpoint {url} did not answer {action} in time (read timeout)",
+            f"{host} accepts connections but does not answer: {_NETWORK_HINT}",
+            "ReadTimeout",
+            action,
+        )
+    if isinstance(exc, ConnectTimeoutError):
+        url = _endpoint_of(exc, endpoint)
+        host = urlsplit(url).hostname or url
+        return AwsCallError(
+            f"cannot connect to the AWS endpoint {url} for {action} (connect timeout)",
+            f"nothing answers at {host}: {_NETWORK_HINT}",
+            "ConnectTimeout",
+            action,
+        )
     if isinstance(exc, EndpointConnectionError):
         return AwsCallError(
             f"cannot reach the AWS endpoint for {action}: {exc}",
-            "check the network connection, a proxy, and that the region exists",
+            _NETWORK_HINT,
             "EndpointConnectionError",
             action,
         )
+    if isinstance(exc, ConnectionClosedError):
+        return AwsCallError(
+            f"the AWS endpoint {_endpoint_of(exc, endpoint)} closed the connection during {action}",
+            _NETWORK_HINT,
+            "ConnectionClosed",
+            action,
+        )
+    if isinstance(exc, ResponseParserError):
+        # botocore could not parse the body as AWS's XML or JSON (botocore/parsers.py);
+        # the message ends with the body's first bytes.
+        where = f" {endpoint}" if endpoint else ""
+        return AwsCallError(
+            f"{action} failed: the endpoint{where} answered with something that is not an "
+            f"AWS response ({page_summary(_body_of(exc))})",
+            _NOT_AWS_HINT,
+            "UnparsableResponse",
+            action,
+        )
     if isinstance(exc, ClientError):
-        return _client_error(exc, action)
+        return _client_error(exc, action, endpoint)
     if isinstance(exc, BotoCoreError):
-        return AwsCallError(f"{action} failed: {exc}", None, type(exc).__name__, action)
-    return AwsCallError(f"{action} failed: {exc}", None, type(exc).__name__, action)
+        return AwsCallError(
+            f"{action} failed: {one_line(str(exc))}", None, type(exc).__name__, action
+        )
+    return AwsCallError(f"{action} failed: {one_line(str(exc))}", None, type(exc).__name__, action)
 
 
-def _client_error(exc: ClientError, action: str) -> AwsCallError:
+def _client_error(exc: ClientError, action: str, endpoint: str | None = None) -> AwsCallError:
     error = exc.response.get("Error", {})
     code = str(error.get("Code", "Unknown"))
-    message = str(error.get("Message", "")).strip() or code
+    raw = str(error.get("Message", "")).strip()
+    if code.isdigit() and raw.startswith("<"):
+        # botocore could not read an AWS error from the body and fell back to the HTTP
+        # status as the code and the raw body as the message (botocore/parsers.py).
+        found = _XML_CODE.search(raw)
+        if found:  # an AWS XML error where JSON was expected: read it
+            code = found.group(1)
+            said = _XML_MESSAGE.search(raw)
+            raw = html.unescape(said.group(1)) if said else code
+        else:  # an HTML page: a proxy's or a gateway's, not AWS's
+            where = f" from {endpoint}" if endpoint else ""
+            return AwsCallError(
+                f"{action} failed: HTTP {code}{where}: {page_summary(raw)} "
+                "(an HTML page, not an AWS answer)",
+                _NOT_AWS_HINT,
+                code,
+                action,
+            )
+    message = one_line(raw) or code
     if code in _ACCESS_DENIED:
         match = _PRINCIPAL.search(message)
         who = match.group(1) if match else "your credentials"
@@ -169,8 +270,8 @@ def call(client: Any, method: str, **kwargs: Any) -> dict[str, Any]:
     """``client.method(**kwargs)`` with botocore errors turned into :class:`AwsCallError`."""
     try:
         result: dict[str, Any] = getattr(client, method)(**kwargs)
-    except (BotoCoreError, ClientError) as exc:
-        raise translate(exc, action_name(client, method)) from exc
+    except (BotoCoreError, ClientError, ResponseParserError) as exc:
+        raise translate(exc, action_name(client, method), _endpoint(client)) from exc
     return result
 
 
@@ -180,5 +281,10 @@ def pages(client: Any, method: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     try:
         paginator = client.get_paginator(method)
         yield from paginator.paginate(**kwargs)
-    except (BotoCoreError, ClientError) as exc:
-        raise translate(exc, action) from exc
+    except (BotoCoreError, ClientError, ResponseParserError) as exc:
+        raise translate(exc, action, _endpoint(client)) from exc
+
+
+def _endpoint(client: Any) -> str | None:
+    url = getattr(getattr(client, "meta", None), "endpoint_url", None)
+    return url if isinstance(url, str) else None

@@ -82,9 +82,14 @@ def _pages(logs: Any, group: str, start_ms: int) -> Iterator[LogEvent]:
             page = call(logs, "filter_log_events", **kwargs)
         except AwsCallError as exc:
             if exc.code == "ResourceNotFoundException":
+                # FilterLogEvents on a missing group: ResourceNotFoundException
+                # (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html).
+                # Log groups are regional: name the region, a wrong one reads the same.
+                region = getattr(getattr(logs, "meta", None), "region_name", None) or "?"
                 raise StateError(
-                    f"log group {group} does not exist",
-                    hint="run `bluegreen deploy` first (the service stack creates it)",
+                    f"log group {group} does not exist in {region}",
+                    hint=f"check --region / project.region (now {region}); in the right "
+                    "region, run `bluegreen deploy` first (the service stack creates it)",
                 ) from exc
             raise
         for raw in page.get("events", []):

@@ -1,9 +1,12 @@
 """The ``bluegreen`` command: a thin shell over the library.
 
 Each command lives in its own module (``bluegreen.cli.<command>``) and registers itself
-on :data:`app`. This module adds the global options and turns the tool's errors into
-exit codes: 2 for bad input (nothing changed), 1 for a failed operation, no traceback
-unless ``--debug``.
+on :data:`app`. This module adds the global options and turns every way a run can end
+into an exit code and a message: 0 ok, 2 bad input (nothing changed), 1 a failed
+operation, 130 interrupted (Ctrl-C), no traceback unless ``--debug``. With ``--output
+json`` a failure also prints a JSON document; Ctrl-C and errors inside
+:func:`bluegreen.cli.common.in_flight` say what was left behind and how to resume (see
+:mod:`bluegreen.cli.common`).
 """
 
 from __future__ import annotations
@@ -11,14 +14,59 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
+from bluegreen.cli import common
 from bluegreen.cli.common import err
-from bluegreen.errors import BluegreenError
+from bluegreen.errors import BluegreenError, Interrupted, OperationError
+
+# typer 0.29 vendors click as typer._click, older versions use click itself: take the
+# base class of usage errors from typer's own BadParameter, whichever it is.
+_ClickError: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
+class _Commands(TyperGroup):
+    """The root group. A Ctrl-C while a command runs becomes :class:`Interrupted` here,
+    before typer sees it: typer 0.29 turns a KeyboardInterrupt into a silent
+    ``Exit(130)``, older versions into "Aborted!" and exit 1. A click prompt turns Ctrl-C
+    into ``Abort`` (``raise Abort() from None``, the KeyboardInterrupt kept as context);
+    that is an interrupt too."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _interrupted(exc) from exc
+        except typer.Abort as exc:
+            if _by_ctrl_c(exc):
+                raise _interrupted(exc) from exc
+            raise
+
+
+def _by_ctrl_c(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised because of a KeyboardInterrupt (cause or context)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _interrupted(exc: BaseException) -> Interrupted:
+    entry = common.left_behind(exc)
+    return Interrupted(entry.left, entry.resume) if entry else Interrupted()
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="bluegreen",
     help=(
         "One config file (bluegreen.toml) becomes an ECS Fargate blue/green CI/CD system: "
@@ -99,22 +147,97 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    common.begin(args)
     try:
         _register(_command_in(args))
-        app(args=args, prog_name="bluegreen", standalone_mode=True)
-    except SystemExit as exc:
+        # Not standalone: every ending comes back here, whatever the typer version does
+        # in standalone mode.
+        code = app(args=args, prog_name="bluegreen", standalone_mode=False)
+    except SystemExit as exc:  # typer's exit after a broken pipe (EPIPE)
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except _ClickError as exc:  # a bad flag, option value or command
+        usage: Any = exc
+        usage.show()
+        code = int(usage.exit_code)
+        common.emit_failure(_document("usage", usage.format_message(), _usage_hint(args), code))
+        return code
+    except typer.Abort as exc:  # a prompt got end of input (Ctrl-C is above)
+        if _by_ctrl_c(exc):
+            return _report(_interrupted(exc), debug)
+        aborted = OperationError(
+            "aborted: the prompt got no answer (end of input)",
+            hint="answer on a terminal, or pass --yes where the command offers it",
+        )
+        return _report(aborted, debug, cause=exc, kind="aborted")
     except BluegreenError as exc:
-        if debug:
-            traceback.print_exc()  # the traceback asked for, with the same exit code
-        else:
-            err.print(f"error: {exc}", markup=False)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
-        return 130
-    return 0
+        return _report(exc, debug)
+    except KeyboardInterrupt as exc:  # before a command ran (loading it)
+        return _report(_interrupted(exc), debug)
+    except Exception as exc:  # a bug: one line, the traceback with --debug
+        bug = OperationError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="this is a bug in bluegreen: run again with --debug and report the traceback",
+        )
+        return _report(bug, debug, cause=exc, kind="internal")
+    if code == 130:  # newer typer turned a Ctrl-C outside the command into Exit(130)
+        return _report(Interrupted(), debug)
+    return code if isinstance(code, int) else 0
+
+
+def _usage_hint(args: list[str]) -> str:
+    command = _command_in(args)
+    return f"see `bluegreen {command} --help`" if command else "see `bluegreen --help`"
+
+
+def _document(kind: str, error: str, hint: str | None, exit_code: int) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "kind": kind,
+        "error": error,
+        "hint": hint,
+        "exit_code": exit_code,
+        "code": None,
+        "action": None,
+        "problems": [],
+        "left": None,
+        "resume": None,
+    }
+
+
+def _report(
+    exc: BluegreenError,
+    debug: bool,
+    *,
+    cause: BaseException | None = None,
+    kind: str | None = None,
+) -> int:
+    """Tell the user how the run ended (stderr, and the JSON failure document)."""
+    entry = common.left_behind(cause or exc)
+    if isinstance(exc, Interrupted):
+        kind = "interrupted"
+        text = str(exc)
+    else:
+        kind = kind or ("usage" if exc.exit_code == 2 else "operation")
+        text = f"error: {exc}"
+        if entry is not None:
+            text += f"\n  left: {entry.left}"
+            text += f"; resume with: {entry.resume}" if entry.resume else ""
+    if debug:
+        traceback.print_exception(cause or exc)
+    err.print("\n".join(common.printable(line) for line in text.splitlines()), markup=False)
+    document = _document(kind, exc.message, exc.hint, exc.exit_code)
+    if isinstance(exc, Interrupted):
+        document["hint"] = f"resume with: {exc.resume}" if exc.resume else None
+    code, action = getattr(exc, "code", None), getattr(exc, "action", None)
+    document["code"] = code if isinstance(code, str) else None
+    document["action"] = action if isinstance(action, str) else None
+    problems = getattr(exc, "problems", None) or []
+    document["problems"] = [{"key": key, "message": message} for key, message in problems]
+    if entry is not None:
+        document["left"], document["resume"] = entry.left, entry.resume or None
+    common.emit_failure(document)
+    return exc.exit_code
 
 
 def run() -> None:

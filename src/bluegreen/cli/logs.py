@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import sys
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -18,6 +17,7 @@ from bluegreen.cli.common import (
     OutputOpt,
     ProfileOpt,
     RegionOpt,
+    err,
     out,
 )
 from bluegreen.config import Config
@@ -41,11 +41,18 @@ def log_group(config: Config, container: str | None) -> str:
 
 
 def event_line(event: LogEvent) -> str:
+    """One event as one terminal-safe line: the app's message may carry terminal escapes
+    (an app that logs untrusted input), so control characters are removed and a newline
+    inside the message is shown as ``\\n``. ``--output json`` keeps the message exact."""
     stamp = (
         event.timestamp.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{event.timestamp.microsecond // 1000:03d}Z"
     )
-    return f"{stamp} {event.stream} {event.message}"
+    return common.printable(f"{stamp} {event.stream} {event.message}")
+
+
+def _moment(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @app.command()
@@ -71,28 +78,45 @@ def logs(
 ) -> None:
     """Print CloudWatch Logs of the service: one line per event, oldest first.
 
-    --output json prints a JSON array, or with --follow one JSON object per line.
+    --output json prints a JSON array, or with --follow one JSON object per line (JSON
+    Lines). Text output removes control characters (terminal escapes) from messages; JSON
+    keeps them, escaped. With no events, stdout stays empty (json: []) and stderr says so.
+    --follow runs until Ctrl-C, which exits 130 like every interrupted command.
     """
     cfg, _ = common.load_config(config)
     window = logs_mod.parse_since(since)
     group = log_group(cfg, container)
     client = common.make_clients(cfg, profile, region).logs
+    now = datetime.now(UTC)
+    start = _moment(now - window)
     if not follow:
-        events = logs_mod.fetch(client, group, window)
+        events = logs_mod.fetch(client, group, window, now=lambda: now)
         if output == OutputFormat.json:
             common.emit_json([e.to_dict() for e in events])
         else:
             for event in events:
                 out.print(event_line(event), markup=False)
+        if not events:
+            err.print(f"no events in {group} since {start} (--since {since})", markup=False)
         return
-    try:
+
+    seen = False
+
+    def wait(seconds: float) -> None:
+        # Between polls: say once that nothing has come yet, so an empty group does not
+        # look like a command that hangs.
+        nonlocal seen
+        if not seen:
+            err.print(f"no events in {group} since {start} yet; waiting for new ones", markup=False)
+            seen = True
+        common.sleep(seconds)
+
+    with common.in_flight("nothing left running (logs --follow only reads)"):
         for event in logs_mod.follow(
-            client, group, window, sleep=common.sleep, interval=FOLLOW_INTERVAL
+            client, group, window, sleep=wait, interval=FOLLOW_INTERVAL, now=lambda: now
         ):
+            seen = True
             if output == OutputFormat.json:
-                sys.stdout.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
+                common.emit_json_line(event.to_dict())
             else:
                 out.print(event_line(event), markup=False)
-    except KeyboardInterrupt:
-        return

@@ -118,8 +118,9 @@ def status(
         typer.Option(
             "--watch",
             "-w",
-            help="Redraw every few seconds until Ctrl-C (on a terminal; otherwise print "
-            f"{PLAIN_WATCH_POLLS} snapshots).",
+            help="Redraw every few seconds until Ctrl-C (exit 130) on a terminal; otherwise "
+            f"print {PLAIN_WATCH_POLLS} snapshots. With --output json: one JSON document "
+            "per snapshot, one per line (JSON Lines).",
         ),
     ] = False,
     output: OutputOpt = OutputFormat.text,
@@ -135,29 +136,35 @@ def status(
     cfg, _ = common.load_config(config)
     clients = common.make_clients(cfg, profile, region)
 
-    def render(snapshot: SystemStatus) -> None:
+    if not watch:
+        snapshot = status_mod.collect(clients, cfg)
         if output == OutputFormat.json:
             common.emit_json(snapshot.to_dict())
         else:
-            for line in status_lines(snapshot):
-                out.print(line, markup=False)
-
-    if not watch:
-        render(status_mod.collect(clients, cfg))
+            _print(snapshot)
         return
-    if output == OutputFormat.json or not out.is_terminal:
-        for number in range(PLAIN_WATCH_POLLS):
+    with common.in_flight("nothing left running (status --watch only reads)"):
+        if output == OutputFormat.text and out.is_terminal:
+            with Live(console=out, auto_refresh=False) as live:
+                while True:
+                    lines = status_lines(status_mod.collect(clients, cfg))
+                    live.update(Text("\n".join(map(common.printable, lines))), refresh=True)
+                    common.sleep(WATCH_INTERVAL)
+        polls = None if out.is_terminal else PLAIN_WATCH_POLLS
+        number = 0
+        while polls is None or number < polls:
             if number:
                 common.sleep(WATCH_INTERVAL)
-                if output == OutputFormat.text:
+            snapshot = status_mod.collect(clients, cfg)
+            if output == OutputFormat.json:
+                common.emit_json_line(snapshot.to_dict())
+            else:
+                if number:
                     out.print("", markup=False)
-            render(status_mod.collect(clients, cfg))
-        return
-    try:
-        with Live(console=out, auto_refresh=False) as live:
-            while True:
-                text = "\n".join(status_lines(status_mod.collect(clients, cfg)))
-                live.update(Text(text), refresh=True)
-                common.sleep(WATCH_INTERVAL)
-    except KeyboardInterrupt:
-        return
+                _print(snapshot)
+            number += 1
+
+
+def _print(snapshot: SystemStatus) -> None:
+    for line in status_lines(snapshot):
+        out.print(common.printable(line), markup=False)
