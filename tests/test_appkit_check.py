@@ -168,8 +168,26 @@ MUTATIONS: list[tuple[str, str, Callable[[str], str], str]] = [
     (
         "app as root",
         "webapp/Dockerfile",
-        lambda t: t.replace("USER app\n", ""),
+        lambda t: t.replace("USER 10001:10001\n", ""),
         "the app runs as root",
+    ),
+    (
+        "app as uid 0",
+        "webapp/Dockerfile",
+        lambda t: t.replace("USER 10001:10001\n", "USER 0:0\n"),
+        "the app runs as root",
+    ),
+    (
+        "client address trusted from anywhere",
+        "taskdef.json",
+        lambda t: t.replace('"value": "10.0.0.0/16"', '"value": "*"'),
+        'sets FORWARDED_ALLOW_IPS to "*"; set it to "10.0.0.0/16" (network.vpc_cidr',
+    ),
+    (
+        "duplicate container name",
+        "taskdef.json",
+        lambda t: t.replace('"name": "log-router"', '"name": "webapp"', 1),
+        "container name 'webapp' appears 2 times",
     ),
     (
         "wrong EXPOSE",

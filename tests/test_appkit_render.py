@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from configs import CONFIGS
 from pydantic import BaseModel
 
 from bluegreen import appkit, config, names
@@ -82,8 +83,10 @@ def test_render_config_round_trips(cfg: Config) -> None:
 
 
 def test_render_config_round_trips_awkward_strings() -> None:
-    greeting = 'tab\there\nnew "line" \\ del\x7f bell\x07 {{x}} ${y} 網走 \u2028'
-    cfg = config.parse("[app]\ngreeting = " + json.dumps(greeting))
+    # Everything but control characters (config refuses those): quotes, backslashes,
+    # braces, shell and TOML syntax, non-ASCII and astral characters, a zero-width joiner.
+    greeting = """it's "quoted" \\ {{x}} ${y} $(z) `w` # [t] = 網走 é 👩\u200d💻 \u00a0"""
+    cfg = config.parse("[app]\ngreeting = " + json.dumps(greeting, ensure_ascii=False))
     assert cfg.app.greeting == greeting
     assert config.parse(appkit.render_config(cfg)) == cfg
 
@@ -160,7 +163,16 @@ def test_render_is_sorted_deterministic_and_complete() -> None:
     }
     for path, text in files.items():
         assert "{{" not in text and "}}" not in text, path
-        assert text.endswith("\n") or text == "", path
+        assert text.endswith("\n"), path
+
+
+@pytest.mark.parametrize("text", CONFIGS.values(), ids=CONFIGS.keys())
+def test_no_rendered_file_is_empty(text: str) -> None:
+    """CodeCommit's file APIs refuse empty files (botocore codecommit model,
+    FileContentRequiredException: "Empty files cannot be added to the repository with this
+    API"; aws/aws-cdk#19012), and deploy sends the whole scaffold in the first commit."""
+    for path, content in appkit.render(config.parse(text)).items():
+        assert content.strip(), f"{path} is empty"
 
 
 def test_directories_follow_the_config() -> None:
@@ -172,7 +184,9 @@ def test_directories_follow_the_config() -> None:
 @pytest.mark.parametrize("cfg", [DEFAULT, CUSTOM], ids=["default", "custom"])
 def test_no_account_id_or_arn_anywhere(cfg: Config) -> None:
     for path, text in appkit.render(cfg).items():
-        assert not re.search(r"(?<!\d)\d{12}(?!\d)", text), path
+        # A 12-digit number on its own, as an account id stands in an ARN or a registry
+        # host; the sha256 hashes in requirements.txt hold digit runs inside hex words.
+        assert not re.search(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])", text), path
         assert "arn:aws" not in text, path
 
 
@@ -196,6 +210,14 @@ def test_taskdef_holds_placeholders_and_config_values(cfg: Config) -> None:
     assert (router["name"], router["image"]) == (cfg.router.name, "<IMAGE2_NAME>")
     assert app["portMappings"] == [{"containerPort": cfg.app.port, "protocol": "tcp"}]
     assert app["memoryReservation"] + router["memoryReservation"] == cfg.task.memory
+    # The app trusts X-Forwarded-For from the VPC only (where the load balancer is).
+    assert app["environment"] == [{"name": "FORWARDED_ALLOW_IPS", "value": cfg.network.vpc_cidr}]
+    # Hardening: the app writes nothing; the router stays writable (FireLens, see README).
+    assert app["readonlyRootFilesystem"] is True
+    assert "readonlyRootFilesystem" not in router and "linuxParameters" not in router
+    assert set(app["linuxParameters"]) == {"capabilities"}
+    assert set(app["linuxParameters"]["capabilities"]) == {"drop"}  # Fargate adds none
+
     options = app["logConfiguration"]["options"]
     assert app["logConfiguration"]["logDriver"] == "awsfirelens"
     assert options == {
@@ -218,6 +240,45 @@ def test_taskdef_holds_placeholders_and_config_values(cfg: Config) -> None:
             "awslogs-stream-prefix": cfg.router.name,
         },
     }
+
+
+# Docker's default capabilities (github.com/moby/moby oci/caps/defaults.go).
+DOCKER_DEFAULT_CAPABILITIES = {
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FSETID",
+    "FOWNER",
+    "MKNOD",
+    "NET_RAW",
+    "SETGID",
+    "SETUID",
+    "SETFCAP",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "KILL",
+    "AUDIT_WRITE",
+}
+
+
+@pytest.mark.parametrize(
+    ("port", "kept"),
+    [(80, {"NET_BIND_SERVICE"}), (1023, {"NET_BIND_SERVICE"}), (1024, set()), (8000, set())],
+)
+def test_the_app_keeps_only_the_capability_to_bind_a_low_port(port: int, kept: set[str]) -> None:
+    """A port below 1024 needs NET_BIND_SERVICE (the image grants it to python3 as a file
+    capability, which needs it in the bounding set); Fargate cannot add a capability back
+    after "drop ALL" (only SYS_PTRACE may be added: ECS API reference, KernelCapabilities),
+    so the others are dropped by name."""
+    cfg = config.parse(f"[app]\nport = {port}")
+    (app, _) = _taskdef(cfg)["containerDefinitions"]
+    drop = app["linuxParameters"]["capabilities"]["drop"]
+    if drop == ["ALL"]:
+        assert kept == set()
+    else:
+        assert DOCKER_DEFAULT_CAPABILITIES - set(drop) == kept
+        assert set(drop) < DOCKER_DEFAULT_CAPABILITIES
+    assert ("setcap" in appkit.render(cfg)[f"{cfg.app.directory}/Dockerfile"]) is bool(kept)
 
 
 @pytest.mark.parametrize("cfg", [DEFAULT, CUSTOM], ids=["default", "custom"])
@@ -249,8 +310,24 @@ def test_buildspecs_are_valid_and_run_from_the_repository_root(which: str, outpu
         f'docker build --tag "${{IMAGE_REPOSITORY_URI}}:${{IMAGE_TAG}}" "{directory}"' in c
         for c in commands
     )
-    assert any("get-login-password" in c and "docker login" in c for c in commands)
-    assert any("cut -c 1-8" in c for c in commands)
+    # The registry host comes from the repository URI: nothing assumes the aws partition
+    # (ECR in the China regions is <account>.dkr.ecr.<region>.amazonaws.com.cn).
+    (login,) = [c for c in commands if "get-login-password" in c]
+    assert login.endswith(
+        'docker login --username AWS --password-stdin "${IMAGE_REPOSITORY_URI%%/*}"'
+    )
+    assert not any("amazonaws.com" in c or "AWS_ACCOUNT_ID" in c for c in commands)
+    # The tag is the whole commit id, not a prefix of it.
+    assert 'IMAGE_TAG="${CODEBUILD_RESOLVED_SOURCE_VERSION}"' in commands
+    # Whether the tag exists is asked for that one tag (no paged listing).
+    assert not any("list-images" in c for c in commands)
+    assert any(
+        'aws ecr describe-images --repository-name "${IMAGE_REPOSITORY_NAME}" '
+        '--image-ids imageTag="${IMAGE_TAG}"'
+        in c
+        and "ImageNotFoundException" in c
+        for c in commands
+    )
     assert len(data["artifacts"]["files"]) == outputs
     assert data["artifacts"]["files"][0] == "imageDetail.json"
 
@@ -261,7 +338,9 @@ def test_dockerfiles_pin_their_base_images() -> None:
     froms = re.findall(r"^FROM (\S+)", app, flags=re.M)
     assert froms == [appkit.PYTHON_IMAGE, appkit.PYTHON_IMAGE]
     assert re.search(r":3\.12\.\d+-slim", appkit.PYTHON_IMAGE)
-    assert "USER app" in app and "EXPOSE 80" in app and "AS builder" in app
+    assert "\nUSER 10001:10001\n" in app and "EXPOSE 80" in app and "AS builder" in app
+    assert "--uid 10001 --gid 10001" in app and "--gid 10001 app" in app
+    assert "pip wheel --no-cache-dir --require-hashes --only-binary=:all:" in app
     assert "COPY --from=builder /wheels /wheels" in app
     assert "setcap 'cap_net_bind_service=+ep'" in app  # port 80 as a non-root user
     router = files["firelens/Dockerfile"]
@@ -283,8 +362,13 @@ def test_extra_conf_filters_health_checks_and_tags_records() -> None:
     grep, modifier = ({line.split()[0]: line for line in s.splitlines() if line} for s in sections)
     assert grep["Name"].split() == ["Name", "grep"]
     assert grep["Match"].split() == ["Match", "api-firelens-*"]
-    assert r"Exclude log GET\s+/status\.json[\s?]" in conf
-    assert "Exclude log ELB-HealthChecker" in conf
+    # One rule: Fluent Bit splits "Exclude <field> <regex>" at the first space only
+    # (src/flb_grep.c, flb_grep_set_rule_str: flb_utils_split(rule_str, ' ', 1)), so the
+    # regex keeps its spaces.
+    assert [line for line in conf.splitlines() if line.strip().startswith("Exclude")] == [
+        "    Exclude log " + appkit.health_log_regex(CUSTOM)
+    ]
+    assert "ELB-HealthChecker" not in conf
     assert modifier["Name"].split() == ["Name", "record_modifier"]
     assert "Record  project shop" in conf
     assert "Record  environment prod" in conf
@@ -292,15 +376,53 @@ def test_extra_conf_filters_health_checks_and_tags_records() -> None:
     assert "[OUTPUT]" not in conf.replace("[OUTPUT] that", "").replace("no [OUTPUT]", "")
 
 
-def test_health_regex_matches_only_the_health_path() -> None:
-    conf = appkit.render(CUSTOM)["router/extra.conf"]
-    pattern = re.search(r"Exclude log (GET\\s.*)$", conf, flags=re.M)
-    assert pattern is not None
-    regex = re.compile(pattern.group(1))
-    assert regex.search('INFO:     10.0.1.5:41234 - "GET /status.json HTTP/1.1" 200 OK')
-    assert regex.search('"GET /status.json?probe=1 HTTP/1.1" 200')
-    assert not regex.search('"GET /status.jsonx HTTP/1.1" 200')
-    assert not regex.search('"GET /statusXjson HTTP/1.1" 200')
+# uvicorn's access-log lines as it prints them (AccessFormatter, no colours when not on a
+# terminal); tests/test_webapp.py checks the same regex against a running uvicorn.
+def _line(request_line: str, status: str = "200 OK", client: str = "10.20.1.5:41234") -> str:
+    return f'INFO:     {client} - "{request_line}" {status}'
+
+
+@pytest.mark.parametrize(
+    ("path", "dropped", "kept"),
+    [
+        (
+            "/status.json",
+            ["GET /status.json HTTP/1.1", "GET /status.json?probe=1 HTTP/1.1"],
+            ["GET /status.jsonx HTTP/1.1", "GET /statusXjson HTTP/1.1", "GET / HTTP/1.1"],
+        ),
+        (
+            "/health",
+            ["GET /health HTTP/1.1", "GET /health HTTP/1.0", "GET /health?a=1&b=%22 HTTP/1.1"],
+            [
+                "GET /healthz HTTP/1.1",
+                "GET /admin?probe=ELB-HealthChecker HTTP/1.1",
+                "GET /admin?x=/health HTTP/1.1",
+                "GET /health/../admin HTTP/1.1",
+                "POST /health HTTP/1.1",
+                "HEAD /health HTTP/1.1",
+                "GET /Health HTTP/1.1",
+            ],
+        ),
+        # Characters uvicorn percent-encodes in the logged path (urllib.parse.quote).
+        (
+            "/ping;v=1:a@b",
+            ["GET /ping%3Bv%3D1%3Aa%40b HTTP/1.1"],
+            ["GET /ping HTTP/1.1", "GET /ping;v=1:a@b HTTP/1.1"],
+        ),
+    ],
+)
+def test_health_log_regex_drops_only_successful_health_checks(
+    path: str, dropped: list[str], kept: list[str]
+) -> None:
+    regex = re.compile(appkit.health_log_regex(config.parse(f'[health_check]\npath = "{path}"')))
+    for request_line in dropped:
+        assert regex.search(_line(request_line)), request_line
+        # ... but only when it succeeded: a failing health check stays in the log.
+        assert not regex.search(_line(request_line, "503 Service Unavailable")), request_line
+    for request_line in kept:
+        assert not regex.search(_line(request_line)), request_line
+    # Anchored at the start of the line: another line that merely contains one is kept.
+    assert not regex.search("x " + _line(dropped[0]))
 
 
 def test_generated_python_compiles_with_awkward_greetings() -> None:
@@ -311,14 +433,29 @@ def test_generated_python_compiles_with_awkward_greetings() -> None:
     assert json.dumps(CUSTOM.app.greeting, ensure_ascii=False) in files["service/app/main.py"]
 
 
-def test_requirements_are_pinned() -> None:
+def _requirements(text: str) -> list[str]:
+    """The requirement lines of a requirements file, continuation lines joined."""
+    joined = text.replace("\\\n", " ")
+    return [line for line in joined.splitlines() if line and not line.startswith(("#", "-r "))]
+
+
+def test_requirements_are_pinned_with_hashes() -> None:
+    """Every requirement is pinned and carries the sha256 of its files, so pip runs in
+    hash-checking mode (the Dockerfile also passes --require-hashes), and in it every
+    requirement needs a hash, those of requirements-dev.txt too."""
     files = appkit.render(DEFAULT)
     for name in ("webapp/requirements.txt", "webapp/requirements-dev.txt"):
-        for line in files[name].splitlines():
-            if line and not line.startswith(("#", "-r ")):
-                assert re.fullmatch(r"[a-z0-9-]+==[0-9][0-9.]*", line), line
-    assert "fastapi==" in files["webapp/requirements.txt"]
-    assert "uvicorn==" in files["webapp/requirements.txt"]
+        lines = _requirements(files[name])
+        assert lines, name
+        for line in lines:
+            assert re.fullmatch(
+                r"[a-z0-9-]+==[0-9][0-9a-z.]*( ; [^\\]+?)?( +--hash=sha256:[0-9a-f]{64})+", line
+            ), line
+    runtime = {line.split("==")[0] for line in _requirements(files["webapp/requirements.txt"])}
+    assert {"fastapi", "uvicorn", "pydantic-core"} <= runtime
+    dev = {line.split("==")[0] for line in _requirements(files["webapp/requirements-dev.txt"])}
+    assert {"pytest", "httpx"} <= dev and not runtime & dev
+    assert files["webapp/requirements-dev.txt"].count("-r requirements.txt\n") == 1
 
 
 def test_readme_describes_the_release_flow() -> None:

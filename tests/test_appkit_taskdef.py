@@ -34,13 +34,26 @@ BUILD_ENV = {
     "CODEBUILD_RESOLVED_SOURCE_VERSION": "0123456789abcdef0123456789abcdef01234567",
 }
 
+# The AWS CLI as the buildspecs meet it. DescribeImages of a tag that is not there fails
+# with ImageNotFoundException (botocore ecr model, DescribeImages errors), which the CLI
+# prints as "An error occurred (<code>) when calling the <operation> operation: <message>"
+# on stderr and exits 254, as for every error the service returns
+# (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-returncodes.html).
 FAKE_AWS = """#!/usr/bin/env bash
 echo "aws $*" >> "$CALLS"
+failed="An error occurred (%s) when calling the DescribeImages operation: %s\\n"
 case "$*" in
   "ecr get-login-password"*) echo fake-password ;;
-  "ecr list-images"*)
-    if [ -n "$FAKE_ECR_ERROR" ]; then echo "AccessDeniedException" >&2; exit 254; fi
-    echo "${FAKE_EXISTING:-0}" ;;
+  "ecr describe-images"*)
+    if [ -n "$FAKE_ECR_ERROR" ]; then
+      printf "$failed" AccessDeniedException "not authorized to perform ecr:DescribeImages" >&2
+      exit 254
+    fi
+    if [ -z "$FAKE_EXISTING" ]; then
+      printf "$failed" ImageNotFoundException "The image with imageId does not exist" >&2
+      exit 254
+    fi
+    echo '{"imageDetails": [{"imageTags": ["x"]}]}' ;;
   *) echo "unexpected aws call: $*" >&2; exit 2 ;;
 esac
 """
@@ -145,13 +158,17 @@ def test_app_build_pushes_a_new_commit_and_renders_the_deploy_inputs(tmp_path: P
     cfg = Config()
     code, calls, stderr = _play(tmp_path, cfg, "webapp")
     assert code == 0, stderr
-    uri = f"{BUILD_ENV['IMAGE_REPOSITORY_URI']}:01234567"
+    # The tag is the whole commit id.
+    uri = f"{BUILD_ENV['IMAGE_REPOSITORY_URI']}:{BUILD_ENV['CODEBUILD_RESOLVED_SOURCE_VERSION']}"
     assert calls[0].startswith("aws ecr get-login-password --region ap-northeast-1")
     assert calls[1] == (
         "docker login --username AWS --password-stdin "
         "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com password=fake-password"
     )
-    assert calls[2].startswith("aws ecr list-images --repository-name sample3-dev-webapp")
+    assert calls[2] == (
+        "aws ecr describe-images --repository-name sample3-dev-webapp --image-ids "
+        f"imageTag={BUILD_ENV['CODEBUILD_RESOLVED_SOURCE_VERSION']}"
+    )
     assert calls[3:] == [f"docker build --tag {uri} webapp", f"docker push {uri}"]
     repo = tmp_path / "repo"
     assert json.loads((repo / "imageDetail.json").read_text()) == {"ImageURI": uri}
@@ -164,7 +181,7 @@ def test_a_rerun_of_the_same_commit_reuses_the_image(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert not any(c.startswith(("docker build", "docker push")) for c in calls)
     detail = json.loads((tmp_path / "repo" / "imageDetail.json").read_text())
-    assert detail["ImageURI"].endswith(":01234567")
+    assert detail["ImageURI"].endswith(":0123456789abcdef0123456789abcdef01234567")
 
 
 def test_router_build_writes_only_image_detail(tmp_path: Path) -> None:
@@ -179,7 +196,7 @@ def test_router_build_writes_only_image_detail(tmp_path: Path) -> None:
     ("extra", "failed"),
     [
         ({"FAKE_BUILD_FAILS": "1"}, "docker build"),
-        ({"FAKE_ECR_ERROR": "1"}, "aws ecr list-images"),
+        ({"FAKE_ECR_ERROR": "1"}, "AccessDeniedException"),
         ({"TASK_ROLE_ARN": ""}, "TASK_ROLE_ARN"),
         ({"CODEBUILD_RESOLVED_SOURCE_VERSION": ""}, "CODEBUILD_RESOLVED_SOURCE_VERSION"),
     ],
@@ -192,3 +209,15 @@ def test_a_failing_command_fails_the_build_before_image_detail(
     assert failed in stderr
     assert not (tmp_path / "repo" / "imageDetail.json").exists()
     assert not any(c.startswith("docker push") for c in calls)
+
+
+def test_ecr_login_uses_the_registry_of_the_repository_uri(tmp_path: Path) -> None:
+    """In the China regions ECR registries end in .amazonaws.com.cn (aws/aws-cdk#28460);
+    the login host is the repository URI's host, whatever the partition."""
+    registry = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
+    env = {"AWS_REGION": "cn-north-1", "IMAGE_REPOSITORY_URI": f"{registry}/sample3-dev-webapp"}
+    code, calls, stderr = _play(tmp_path, Config(), "webapp", env)
+    assert code == 0, stderr
+    assert calls[1] == (
+        f"docker login --username AWS --password-stdin {registry} password=fake-password"
+    )

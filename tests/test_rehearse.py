@@ -89,7 +89,7 @@ def test_release_one_phases_read_back(default: Rehearsal) -> None:
 
 def test_registered_images_are_the_commit_tags(default: Rehearsal) -> None:
     for release in default.releases:
-        tag = release.commit[:8]
+        tag = release.commit  # the whole commit id, as the buildspecs tag images
         assert set(release.images) == {"webapp", "log-router"}
         assert release.images["webapp"].endswith(f"/sample3-dev-webapp:{tag}")
         assert release.images["log-router"].endswith(f"/sample3-dev-log-router:{tag}")

@@ -42,7 +42,7 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
                 assert task_set["status"] in ("PRIMARY", "ACTIVE")
                 assert set(task_set["images"]) == {"webapp", "log-router"}
                 assert task_set["task_definition"].startswith("sample3-dev-task:")
-    tag = first["commit"][:8]
+    tag = first["commit"]  # the whole commit id, as the buildspecs tag images
     final = first["steps"][-1]["task_sets"][0]
     assert final["images"]["webapp"].endswith(f":{tag}")
 

@@ -25,13 +25,52 @@ def run(repo: Path, *args: str) -> int:
 def test_fresh_scaffold_passes(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(repo) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-1] == "4/4 checks passed"
-    assert [line.split()[:2] for line in lines[:-1]] == [
+    assert lines[-1] == "5/5 checks passed, 1 warning"
+    assert [line.split()[:2] for line in lines[:-1] if not line.startswith(" ")] == [
         ["ok", "templates"],
         ["ok", "repository"],
         ["ok", "wiring"],
         ["ok", "account-ids"],
+        ["warn", "exposure"],
     ]
+
+
+def test_an_open_test_listener_is_a_warning_not_a_failure(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The seed's default test_cidrs (0.0.0.0/0) passes, but verify says what it means."""
+    assert run(repo) == 0
+    out = capsys.readouterr().out
+    (warning,) = [line.strip() for line in out.splitlines() if "warning:" in line]
+    assert warning.startswith("- warning: listeners.test_cidrs contains 0.0.0.0/0")
+    assert "port 8080" in warning and "office or VPN range" in warning
+    assert run(repo, "--output", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True
+    exposure = [c for c in report["checks"] if c["name"] == "exposure"]
+    assert exposure == [
+        {
+            "name": "exposure",
+            "ok": True,
+            "description": "who can reach the test listener (:8080): 0.0.0.0/0",
+            "problems": [],
+            "warnings": [warning.removeprefix("- warning: ")],
+        }
+    ]
+    assert all(c["warnings"] == [] for c in report["checks"] if c["name"] != "exposure")
+
+
+def test_a_narrowed_test_listener_gives_no_warning(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = repo / "bluegreen.toml"
+    path.write_text(path.read_text().replace('["0.0.0.0/0"]', '["203.0.113.0/24", "0.0.0.0/1"]'))
+    assert run(repo) == 0
+    out = capsys.readouterr().out
+    assert "warning" not in out and out.splitlines()[-1] == "5/5 checks passed"
+    path.write_text(path.read_text().replace('"0.0.0.0/1"', '"0.0.0.0/0"'))
+    assert run(repo) == 0
+    assert "contains 0.0.0.0/0" in capsys.readouterr().out
 
 
 def test_account_id_anywhere_in_the_repository_fails(
@@ -60,12 +99,19 @@ def test_missing_image_placeholder_is_a_wiring_problem(repo: Path) -> None:
 
 
 def test_extra_container_differs_from_the_service(repo: Path) -> None:
-    taskdef = json.loads((repo / "taskdef.json").read_text())
-    extra = dict(taskdef["containerDefinitions"][0], name="sidecar")
-    taskdef["containerDefinitions"].append(extra)
-    (repo / "taskdef.json").write_text(json.dumps(taskdef))
-    report = verify(config.load(repo / "bluegreen.toml"), repo)
-    assert report.exit_code == 2
+    """The wiring check compares taskdef.json with the service stack's task definition.
+
+    appkit.check demands exactly app.name and router.name, so a taskdef.json it accepts
+    can only disagree with a service built from another config: here the service's
+    router is called "fluentbit" (the stacks of a config edited after init)."""
+    cfg = config.load(repo / "bluegreen.toml")
+    assert appkit.check(repo, cfg) == []
+    renamed = config.parse('[router]\nname = "fluentbit"')
+    assert _wiring(stacks.build(cfg), repo) == []
+    assert _wiring(stacks.build(renamed), repo) == [
+        "taskdef.json: containers ['log-router', 'webapp'] differ from the service's "
+        "['fluentbit', 'webapp']; CodeDeploy would replace the task with other containers"
+    ]
 
 
 def test_bad_config_exits_2_before_any_check(
@@ -85,3 +131,4 @@ def test_an_account_id_in_taskdef_fails_both_checks(repo: Path) -> None:
     report = verify(config.load(repo / "bluegreen.toml"), repo)
     failed = {c.name for c in report.checks if not c.ok}
     assert failed == {"repository", "account-ids"}
+    assert report.exit_code == 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,15 +45,68 @@ DEPLOYMENT_CONFIGS = (
     "CodeDeployDefault.ECSCanary10Percent15Minutes",
 )
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
-_CONTAINER = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,254}$")
-_BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*\.lock$)[A-Za-z0-9._/-]+(?<!/)$")
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-_DIRECTORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Every pattern is applied with fullmatch: "$" alone would also accept a trailing newline.
+_NAME = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]|[a-z]")
+_CONTAINER = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,254}")
+_BRANCH = re.compile(r"(?!/)(?!.*//)(?!.*\.\.)(?!.*\.lock\Z)[A-Za-z0-9._/-]+(?<!/)")
+_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
+_DIRECTORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+")
+# The health-check path: AWS takes 1 to 1024 characters (HealthCheckPath in the ELBv2 API,
+# shape Path: min 1, max 1024; the CloudFormation schema adds no pattern). bluegreen keeps
+# to RFC 3986's path characters (pchar and "/") without percent-escapes: the generated
+# app's route matches the *decoded* path, so "/a%41" would be requested by the load
+# balancer but answered 404 by the app. The path also reaches Fluent Bit's config, the
+# README, Python literals and YAML, where none of these characters is special.
+_HEALTH_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/-]{0,1023}")
+
+# Unicode bidirectional embeddings, overrides and isolates: invisible, they make a Python
+# literal or a config line read differently from what runs ("Trojan Source",
+# CVE-2021-42574).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+_CONTROL_NAMES = {0x09: "tab", 0x0A: "line feed", 0x0D: "carriage return", 0x1B: "escape"}
+
+
+def control_characters(text: str) -> list[str]:
+    """The control characters in ``text``, sorted, each as ``U+XXXX (name)``.
+
+    Control characters are C0 and C1 controls and DEL (Unicode category Cc, which includes
+    tab and newline), the line and paragraph separators U+2028/U+2029 (YAML and many
+    editors break lines there) and the bidirectional controls. Config strings end up in
+    Fluent Bit config, YAML, JSON, Python literals and shell lines, where a newline
+    starts a new directive; no setting needs any of them.
+    """
+    bad = {
+        char
+        for char in text
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS
+    }
+    return [f"U+{ord(char):04X} ({_control_name(char)})" for char in sorted(bad)]
+
+
+def _control_name(char: str) -> str:
+    return _CONTROL_NAMES.get(ord(char)) or unicodedata.name(char, "control").lower()
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        """Refuse control characters in every string setting (and list of strings)."""
+        texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for text in texts:
+            bad = control_characters(text) if isinstance(text, str) else []
+            if bad:
+                raise ValueError(
+                    f"contains {', '.join(bad)}: remove {'them' if len(bad) > 1 else 'it'}; "
+                    "no setting may hold control characters, which would start a new line "
+                    "or directive in the files generated from it"
+                )
+        return value
 
 
 class ProjectConfig(_Section):
@@ -65,7 +119,7 @@ class ProjectConfig(_Section):
     @field_validator("name", "environment")
     @classmethod
     def _dns_label(cls, value: str) -> str:
-        if not _NAME.match(value) or "--" in value:
+        if not _NAME.fullmatch(value) or "--" in value:
             raise ValueError(
                 "must be lowercase letters, digits and single hyphens, start with a letter "
                 "and not end with a hyphen (it prefixes AWS resource names)"
@@ -82,7 +136,7 @@ class ProjectConfig(_Section):
 
 def is_region(value: str) -> bool:
     """Whether ``value`` has the form of an AWS region code (ap-northeast-1, us-gov-west-1)."""
-    return bool(_REGION.match(value))
+    return bool(_REGION.fullmatch(value))
 
 
 class SourceConfig(_Section):
@@ -94,7 +148,7 @@ class SourceConfig(_Section):
     @field_validator("repository")
     @classmethod
     def _repository(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z0-9_.-]+$", value) or value.endswith(".git"):
+        if not _REPOSITORY.fullmatch(value) or value.endswith(".git"):
             raise ValueError(
                 "must be letters, digits, '.', '_' or '-' and not end in .git "
                 "(CodeCommit repository naming rules)"
@@ -106,7 +160,7 @@ class SourceConfig(_Section):
     def _branch(cls, value: str) -> str:
         parts = value.split("/")
         if (
-            not _BRANCH.match(value)
+            not _BRANCH.fullmatch(value)
             or len(value) > 256
             or value.startswith("-")  # git refuses these (git check-ref-format --branch)
             or value == "HEAD"
@@ -125,7 +179,7 @@ class ContainerConfig(_Section):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _CONTAINER.match(value):
+        if not _CONTAINER.fullmatch(value):
             raise ValueError(
                 "must start with a letter and contain only letters, digits, '_' and '-' "
                 "(ECS container name rules)"
@@ -137,7 +191,7 @@ class ContainerConfig(_Section):
     @field_validator("directory")
     @classmethod
     def _directory(cls, value: str) -> str:
-        if not _DIRECTORY.match(value):
+        if not _DIRECTORY.fullmatch(value):
             raise ValueError("must be a single directory name relative to the repository root")
         return value
 
@@ -252,8 +306,18 @@ class HealthCheckConfig(_Section):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        if not value.startswith("/") or len(value) > 1024 or " " in value:
-            raise ValueError("must be a URL path starting with '/', such as /health")
+        if not _HEALTH_PATH.fullmatch(value):
+            raise ValueError(
+                "must be a URL path starting with '/', such as /health: at most 1024 "
+                "characters, each a letter, digit or one of - . _ ~ ! $ & ' ( ) * + , ; = : @ / "
+                "(no spaces, '%' escapes, '?' or '#')"
+            )
+        if value == "/":
+            raise ValueError(
+                "must not be '/' alone: the app serves the greeting there, and the log router "
+                "drops the lines of successful health checks, which would hide every visit to "
+                "the home page; use a path of its own such as /health"
+            )
         return value
 
     @field_validator("interval_seconds")

@@ -11,7 +11,13 @@ written and no network is used. The checks:
   build's buildspec, the deploy action's taskdef.json and appspec.yml, an image
   placeholder in taskdef.json for every image the deploy action fills, and the same
   containers in taskdef.json as in the service's first task definition;
-- **account ids**: no 12-digit AWS account id is committed anywhere in the repository.
+- **account ids**: no 12-digit AWS account id is committed anywhere in the repository;
+- **exposure**: never fails, but warns when the test listener is open to the whole
+  internet (``listeners.test_cidrs`` holds 0.0.0.0/0, the seed's default): during every
+  release the untested green tasks answer anyone on it.
+
+A check's ``warnings`` never change the exit code; they are printed (marked "warn") and
+listed in ``--output json``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class Check:
     description: str
     problems: list[str] = field(default_factory=list)
     bad_input: bool = True  # problems here are the user's to fix (exit 2), else exit 1
+    warnings: list[str] = field(default_factory=list)  # worth a look; never fail the check
 
     @property
     def ok(self) -> bool:
@@ -64,7 +71,13 @@ class Report:
         return {
             "ok": self.ok,
             "checks": [
-                {"name": c.name, "ok": c.ok, "description": c.description, "problems": c.problems}
+                {
+                    "name": c.name,
+                    "ok": c.ok,
+                    "description": c.description,
+                    "problems": c.problems,
+                    "warnings": c.warnings,
+                }
                 for c in self.checks
             ],
         }
@@ -94,7 +107,28 @@ def verify(config: Config, repo_dir: Path) -> Report:
             ),
             # Never deduplicated: a committed account id fails this check wherever it is.
             Check("account-ids", "no AWS account id is committed", accounts),
+            _exposure(config),
         ]
+    )
+
+
+OPEN_TO_ALL = "0.0.0.0/0"
+
+
+def _exposure(config: Config) -> Check:
+    """Warn (never fail) when the test listener is open to the whole internet."""
+    port = config.listeners.test_port
+    warnings = []
+    if OPEN_TO_ALL in config.listeners.test_cidrs:
+        warnings.append(
+            f"listeners.test_cidrs contains {OPEN_TO_ALL}: during every release the untested "
+            f"green tasks answer anyone on the internet on port {port} until production "
+            'moves to them; narrow it to your office or VPN range, such as ["203.0.113.0/24"]'
+        )
+    return Check(
+        "exposure",
+        f"who can reach the test listener (:{port}): {', '.join(config.listeners.test_cidrs)}",
+        warnings=warnings,
     )
 
 

@@ -17,22 +17,26 @@ from __future__ import annotations
 
 from bluegreen.appkit._check import check
 from bluegreen.appkit._render import (
+    DEFAULT_CAPABILITIES,
     FIRELENS_CONFIG_PATH,
     FLUENT_BIT_IMAGE,
     FLUENT_BIT_VERSION,
     PYTHON_IMAGE,
     ROUTER_MEMORY_RESERVATION,
     RepositoryPaths,
+    app_dropped_capabilities,
     app_log_stream_prefix,
+    health_log_regex,
     memory_reservations,
     render,
     render_config,
     router_log_stream_prefix,
 )
-from bluegreen.appkit._scaffold import init, restore
+from bluegreen.appkit._scaffold import init, restore, symbolic_links
 from bluegreen.appkit._taskdef import SUBSTITUTIONS, render_taskdef
 
 __all__ = [
+    "DEFAULT_CAPABILITIES",
     "FIRELENS_CONFIG_PATH",
     "FLUENT_BIT_IMAGE",
     "FLUENT_BIT_VERSION",
@@ -40,8 +44,10 @@ __all__ = [
     "ROUTER_MEMORY_RESERVATION",
     "SUBSTITUTIONS",
     "RepositoryPaths",
+    "app_dropped_capabilities",
     "app_log_stream_prefix",
     "check",
+    "health_log_regex",
     "init",
     "memory_reservations",
     "render",
@@ -49,4 +55,5 @@ __all__ = [
     "render_taskdef",
     "restore",
     "router_log_stream_prefix",
+    "symbolic_links",
 ]

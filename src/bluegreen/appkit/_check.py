@@ -120,6 +120,12 @@ def _check_taskdef(text: str, config: Config) -> tuple[dict[str, Any] | None, li
     if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
         problems.append('"containerDefinitions" must be a list of container objects')
         return data, problems
+    listed = [str(c.get("name")) for c in containers]
+    for name in sorted({n for n in listed if listed.count(n) > 1}):
+        problems.append(
+            f"container name {name!r} appears {listed.count(name)} times; every container "
+            "of a task needs its own name"
+        )
     by_name = {str(c.get("name")): c for c in containers}
     wanted = {config.app.name: "app.name", config.router.name: "router.name"}
     for name in by_name:
@@ -153,6 +159,7 @@ def _check_taskdef(text: str, config: Config) -> tuple[dict[str, Any] | None, li
                 'use "awsfirelens" so its logs go through the log router'
             )
         problems += _check_region(app, config.app.name, "region")
+        problems += _check_forwarded(app, config)
     if router is not None:
         problems += _check_image(router, _ROUTER_IMAGE, "router")
         firelens = router.get("firelensConfiguration") or {}
@@ -184,6 +191,25 @@ def _check_image(container: dict[str, Any], placeholder: str, which: str) -> lis
     return [
         f"container {container.get('name')!r} has image {json.dumps(image)}; the {which} "
         f'container\'s image must be "{placeholder}" ({why})'
+    ]
+
+
+def _check_forwarded(app: dict[str, Any], config: Config) -> list[str]:
+    """FORWARDED_ALLOW_IPS, when set, is the VPC's range: the app trusts X-Forwarded-For
+    only from there, where the load balancer is."""
+    values = [
+        e.get("value")
+        for e in app.get("environment") or []
+        if isinstance(e, dict) and e.get("name") == "FORWARDED_ALLOW_IPS"
+    ]
+    wanted = config.network.vpc_cidr
+    return [
+        f"container {config.app.name!r} sets FORWARDED_ALLOW_IPS to {json.dumps(value)}; set "
+        f'it to "{wanted}" (network.vpc_cidr in bluegreen.toml): the app believes '
+        "X-Forwarded-For only from the load balancer, which is in the VPC; any wider range "
+        "lets a client choose the address written to the access log"
+        for value in values
+        if value != wanted
     ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+import urllib.parse
 from typing import Any
 
 from bluegreen import names as names_mod
@@ -30,6 +31,57 @@ FLUENT_BIT_IMAGE = f"public.ecr.aws/aws-observability/aws-for-fluent-bit:{FLUENT
 # Where the router image keeps extra.conf; the task definition's firelensConfiguration
 # (config-file-type "file") points FireLens at it.
 FIRELENS_CONFIG_PATH = "/fluent-bit/etc/extra.conf"
+
+# Linux capabilities Docker (and so Fargate) gives a container by default: moby's
+# oci/caps/defaults.go (github.com/moby/moby/blob/master/oci/caps/defaults.go).
+DEFAULT_CAPABILITIES = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+)
+
+
+def app_dropped_capabilities(config: Config) -> list[str]:
+    """linuxParameters.capabilities.drop of the app container.
+
+    The app needs no capability, except NET_BIND_SERVICE to listen on a port below 1024
+    (the image gives it to python3 as a file capability, which works only while the
+    capability stays in the container's bounding set). Fargate lets a task definition
+    drop any capability but add only SYS_PTRACE (ECS API reference, KernelCapabilities:
+    "Tasks launched on Fargate only support adding the SYS_PTRACE kernel capability"), so
+    "drop ALL, add NET_BIND_SERVICE" is not possible: for a low port every other default
+    capability is dropped by name; for a high port, all of them.
+    """
+    if config.app.port < 1024:
+        return [cap for cap in DEFAULT_CAPABILITIES if cap != "NET_BIND_SERVICE"]
+    return ["ALL"]
+
+
+def health_log_regex(config: Config) -> str:
+    """Fluent Bit (Onigmo) regex matching uvicorn's access-log line of a successful health
+    check, and nothing else.
+
+    uvicorn logs ``INFO:     <client> - "GET <path>[?<query>] HTTP/1.1" 200 OK``
+    (uvicorn/logging.py AccessFormatter; uvicorn/protocols/utils.py writes the path
+    percent-encoded with urllib.parse.quote). The pattern is anchored at the start of the
+    line and requires exactly the health path, so no other request can match it: the
+    logged path cannot hold a space, '?' or '"', and h11 refuses spaces in the request
+    target.
+    """
+    logged_path = urllib.parse.quote(config.health_check.path)
+    return r'^INFO:\s+\S+ - "GET ' + _regex(logged_path) + r'(\?[^ ]*)? HTTP/1\.[01]" 200 OK$'
+
 
 # Memory (MiB) the log router reserves (AWS suggests at least 50 for FireLens); the app
 # reserves the rest of the task's memory. Same split as the bootstrap task definition.
@@ -190,8 +242,9 @@ def _values(config: Config) -> dict[str, str]:
         "greeting_literal": _json(config.app.greeting),
         "health_path_literal": _json(config.health_check.path),
         "app_name_literal": _json(config.app.name),
-        # a regular expression (Fluent Bit's grep filter) matching the path literally
-        "health_path_regex": _regex(config.health_check.path),
+        # a regular expression (Fluent Bit's grep filter): a successful health check's
+        # access-log line
+        "health_log_regex": health_log_regex(config),
         # JSON values for taskdef.json
         "task_family_json": _json(names.task_family),
         "task_cpu_json": _json(str(config.task.cpu)),
@@ -204,6 +257,8 @@ def _values(config: Config) -> dict[str, str]:
         "app_image_placeholder_json": _json(f"<{names_mod.APP_IMAGE_PLACEHOLDER}>"),
         "router_image_placeholder_json": _json(f"<{names_mod.ROUTER_IMAGE_PLACEHOLDER}>"),
         "app_memory_reservation": str(app_memory),
+        "app_capabilities_drop_json": json.dumps(app_dropped_capabilities(config)),
+        "vpc_cidr_json": _json(config.network.vpc_cidr),
         "router_memory_reservation": str(router_memory),
         "app_log_group_json": _json(names.app_log_group),
         "router_log_group_json": _json(names.router_log_group),

@@ -27,7 +27,8 @@ def verify_command(
     Lints the three synthesized templates with cfn-lint (zero errors and warnings),
     checks the application repository's files against bluegreen.toml, checks that the
     pipeline finds every file and image placeholder it needs, and that no AWS account id
-    is committed. Exit 0 when all pass, 2 when a file or setting needs fixing, 1 when a
+    is committed. Warns (without failing) when the test listener is open to the whole
+    internet. Exit 0 when all pass, 2 when a file or setting needs fixing, 1 when a
     template fails cfn-lint.
     """
     config, repo = load_config(config_path)
@@ -37,11 +38,17 @@ def verify_command(
         emit_json(report.to_dict())
     else:
         for check in report.checks:
-            mark = "ok  " if check.ok else "FAIL"
+            mark = "FAIL" if not check.ok else "warn" if check.warnings else "ok  "
             out.print(f"{mark} {check.name:<12} {check.description}", markup=False)
             for problem in check.problems:
                 out.print(f"       - {problem}", markup=False)
+            for warning in check.warnings:
+                out.print(f"       - warning: {warning}", markup=False)
         passed = sum(c.ok for c in report.checks)
-        out.print(f"{passed}/{len(report.checks)} checks passed", markup=False)
+        warned = sum(len(c.warnings) for c in report.checks)
+        summary = f"{passed}/{len(report.checks)} checks passed"
+        if warned:
+            summary += f", {warned} warning{'s' if warned > 1 else ''}"
+        out.print(summary, markup=False)
     if not report.ok:
         raise typer.Exit(report.exit_code)

@@ -7,7 +7,7 @@ the emulator and the artifacts, from the settings read back from it:
   checked the way CodeBuild reads it: YAML, ``version: 0.2``, phases with commands,
   ``imageDetail.json`` written and every ``artifacts.files`` entry available;
 - the image is put into the emulated ECR repository the build pushes to (the one its
-  environment names) under the commit's first 8 characters, as the buildspec tags it.
+  environment names) under the whole commit id, as the buildspec tags it.
   ECR's immutable tags apply; a re-run of the same commit reuses the image, as the
   buildspec does. The manifest's digests are derived from git's content hash of the
   build directory, so the same sources give the same image;
@@ -125,7 +125,7 @@ def _play(
         raise BuildFailed(
             f"docker build of {context or '.'}/ exited with status 1 (fault injected: build-fails)"
         )
-    tag = commit.short
+    tag = commit.sha
     result.image_uri = f"{repository['repositoryUri']}:{tag}"
     result.reused = _push(clients, repo, commit, repository["repositoryName"], tag, context)
     for path in listed:
