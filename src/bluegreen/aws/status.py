@@ -2,8 +2,9 @@
 
 The number of API calls is bounded whatever the number of tasks: one describe_stacks
 per stack for the names, get_pipeline_state + list_pipeline_executions, the engine's
-deployment (one or two list_deployments + batch get + target), one describe_listeners
-for both listeners,
+deployment (one filtered ListDeployments; when none is active a 30-day one and only then
+an unbounded one, each paged; one BatchGetDeployments per 25 ids; the target), one
+describe_listeners for both listeners,
 one describe_target_health per target group (two), one describe_services (task sets)
 and one describe_task_definition per distinct task definition (at most two during a
 release). Nothing is called per task.
@@ -91,6 +92,7 @@ class SystemStatus:
     listeners: list[ListenerView]
     target_groups: list[TargetGroupView]
     task_sets: list[TaskSetView]
+    deployment_note: str = ""  # why there is no deployment to show (no deployment group)
 
     def to_dict(self) -> dict[str, Any]:
         p = self.pipeline
@@ -123,6 +125,7 @@ class SystemStatus:
                 ],
             },
             "deployment": self.deployment.to_dict() if self.deployment else None,
+            "deployment_note": self.deployment_note or None,
             "listeners": [
                 {
                     "role": listener.role,
@@ -159,6 +162,7 @@ def collect(clients: Clients, config: Config) -> SystemStatus:
     return SystemStatus(
         pipeline=pipeline_view(clients.codepipeline, names.pipeline),
         deployment=deployment,
+        deployment_note=engine.absent,
         **_traffic(clients, engine, deployment),
     )
 

@@ -1,24 +1,49 @@
-"""``bluegreen rollback``: put production back on the original (blue) tasks."""
+"""``bluegreen rollback``: put production back on the previous release, through CodeDeploy."""
 
 from __future__ import annotations
+
+from typing import Annotated
+
+import typer
 
 from bluegreen import engine
 from bluegreen.cli import common
 from bluegreen.cli.app import app
-from bluegreen.cli.common import ConfigOpt, ProfileOpt, RegionOpt, out
+from bluegreen.cli.common import ConfigOpt, ProfileOpt, RegionOpt, err, out
+
+
+class _Progress:
+    def step(self, message: str) -> None:
+        err.print(message, markup=False)
 
 
 @app.command()
 def rollback(
-    config: ConfigOpt = None, profile: ProfileOpt = None, region: RegionOpt = None
+    config: ConfigOpt = None,
+    no_follow: Annotated[
+        bool,
+        typer.Option(
+            "--no-follow",
+            help="After a succeeded deployment: start the rollback deployment and return "
+            "at once (it then waits for `bluegreen promote` if reroute is manual).",
+        ),
+    ] = False,
+    profile: ProfileOpt = None,
+    region: RegionOpt = None,
 ) -> None:
-    """Stop the deployment in progress and roll back to the original task set.
+    """Put production back on the previous release, through CodeDeploy.
 
-    Works until the original tasks are gone: before reroute, while traffic shifts, and
-    during the termination wait (CodeDeploy's stop-and-roll-back). If the deployment has
-    just succeeded while the original task set still runs healthy, both listeners are
-    pointed back at it. Refuses (exit 1) once the original tasks are gone.
+    While a deployment is in progress (before or during the traffic shift, and during
+    the termination wait): CodeDeploy's stop-and-roll-back, production returns to the
+    original task set. After it succeeded: a new CodeDeploy deployment of the previous
+    release, followed until production serves it and promoted when it waits for reroute
+    (you asked to roll back), unless --no-follow. Refuses (exit 1) when there is no
+    earlier release (the first release: revert the commit and push instead).
     """
     cfg, _ = common.load_config(config)
-    result = engine.select(common.make_clients(cfg, profile, region), cfg).rollback()
+    chosen = engine.select(common.make_clients(cfg, profile, region), cfg)
+    with common.in_flight(
+        "a CodeDeploy rollback may be running on AWS", resume="bluegreen status --watch"
+    ):
+        result = chosen.rollback(follow=not no_follow, ui=_Progress(), sleep=common.sleep)
     out.print(result.message, markup=False)

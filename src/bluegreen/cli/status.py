@@ -66,7 +66,9 @@ def status_lines(status: SystemStatus) -> list[str]:
         lines += _table(rows)
 
     d = status.deployment
-    if d is None:
+    if d is None and status.deployment_note:
+        lines.append(f"deployment: {status.deployment_note}; run `bluegreen deploy`")
+    elif d is None:
         lines.append("deployment: none yet")
     else:
         lines.append(f"deployment {d.id}: {d.status} ({d.phase})")
