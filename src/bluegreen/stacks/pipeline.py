@@ -394,6 +394,10 @@ def build_pipeline(config: Config) -> Template:
             # group's ARN, compared with StringLike): AWS CodeDeploy User Guide,
             # "Cross-service confused deputy prevention",
             # https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html
+            # (The page's other case, the CloudFormation stack ARN, is for ECS blue/green
+            # deployments CloudFormation itself creates through the AWS::CodeDeploy::BlueGreen
+            # hook, which this design does not use; here CodePipeline creates them on the
+            # deployment group.)
             trust_condition=assumed_for(deployment_group_arn, StringLike),
         )
     )
