@@ -1,8 +1,9 @@
 """cfn-lint (the AWS resource schemas) on every synthesized template, and lint.py itself.
 
 Every template of several configs must lint with zero errors and zero warnings in the
-regions the config names; informational findings are allowed. The linter is also shown
-to catch real mistakes, so a silent linter cannot pass these tests.
+regions the config names (what `bluegreen verify` and `synth --lint` enforce, which
+leave informational rules out). The linter is also shown to catch real mistakes, and
+the informational switch to work both ways, so a silent linter cannot pass these tests.
 """
 
 from __future__ import annotations
@@ -21,20 +22,26 @@ from bluegreen.stacks import build
 
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
 def findings(request: pytest.FixtureRequest) -> dict[str, list[Finding]]:
-    """Template file -> findings for one config (informational rules included)."""
+    """Template file -> findings for one config, as verify lints (no informational)."""
     config = config_mod.parse(CONFIGS[request.param])
     return {
-        stack.filename: lint_template(
-            stack.to_yaml(), stack.filename, [config.project.region], include_informational=True
-        )
+        stack.filename: lint_template(stack.to_yaml(), stack.filename, [config.project.region])
         for stack in build(config)
     }
 
 
 def test_no_errors_or_warnings(findings: dict[str, list[Finding]]) -> None:
     assert sorted(findings) == ["1-source.yaml", "2-service.yaml", "3-pipeline.yaml"]
-    bad = [str(f) for found in findings.values() for f in found if f.level != "informational"]
-    assert bad == []
+    assert [str(f) for found in findings.values() for f in found] == []
+
+
+def test_informational_findings_only_when_asked_for() -> None:
+    """A log group without deletion policies is I3011 (informational), reported only
+    with include_informational: the switch works at both edges."""
+    text = "Resources:\n  Logs:\n    Type: AWS::Logs::LogGroup\n"
+    assert lint_template(text, "i.yaml", ["us-east-1"]) == []
+    found = lint_template(text, "i.yaml", ["us-east-1"], include_informational=True)
+    assert {(f.level, f.rule, f.line) for f in found} == {("informational", "I3011", 2)}
 
 
 def _default_service_template() -> dict[str, object]:
@@ -52,9 +59,11 @@ def test_lint_catches_an_invalid_property() -> None:
     found = lint_template(text, "broken.yaml", ["ap-northeast-1"])
     errors = [f for f in found if f.level == "error"]
     assert errors, found
-    line = text.splitlines()[errors[0].line - 1]
-    assert "BLUE_GREEN_NOW" in line or "Type" in line
-    assert all(f.filename == "broken.yaml" and f.rule.startswith("E") for f in errors)
+    # The error points at the bad value itself: the one line that holds it.
+    (bad_line,) = [n for n, line in enumerate(text.splitlines(), 1) if "BLUE_GREEN_NOW" in line]
+    assert [(f.rule[0], f.line) for f in errors] == [("E", bad_line)]  # E3030 in cfn-lint 1.x
+    assert "BLUE_GREEN_NOW" in errors[0].message
+    assert all(f.filename == "broken.yaml" for f in errors)
 
 
 def test_lint_catches_a_dangling_reference() -> None:

@@ -30,6 +30,7 @@ from bluegreen.names import (
     Outputs,
 )
 from bluegreen.stacks import Stack, bootstrap, build
+from bluegreen.stacks import pipeline as pipeline_stack
 from bluegreen.stacks.iam import WILDCARD_ACTIONS
 
 
@@ -70,6 +71,25 @@ def walk(node: Any) -> list[Any]:
         for value in node:
             found += walk(value)
     return found
+
+
+def depends_on(template: dict[str, Any], logical_id: str) -> set[str]:
+    """Every resource ``logical_id`` waits for: its Refs, GetAtts, Sub variables that
+    name resources, and DependsOn (what CloudFormation orders creation and deletion by)."""
+    body = template["Resources"][logical_id]
+    found: set[str] = set()
+    for node in walk(body.get("Properties", {})):
+        if not isinstance(node, dict):
+            continue
+        if "Ref" in node:
+            found.add(node["Ref"])
+        if "Fn::GetAtt" in node:
+            found.add(node["Fn::GetAtt"][0])
+        if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
+            found |= {v.split(".")[0] for v in re.findall(r"\$\{([^}]+)\}", node["Fn::Sub"])}
+    declared = body.get("DependsOn", [])
+    found |= {declared} if isinstance(declared, str) else set(declared)
+    return found & set(template["Resources"])
 
 
 def exports(templates: dict[str, dict[str, Any]]) -> dict[str, tuple[str, Any]]:
@@ -205,6 +225,28 @@ def test_listeners_on_configured_ports_forward_to_blue(system: Any) -> None:
     assert alb["Scheme"] == "internet-facing" and len(alb["Subnets"]) == 2
 
 
+def test_listeners_depend_on_both_target_groups(system: Any) -> None:
+    """Stack deletion removes both listeners before either target group: after an odd
+    number of releases the listeners forward to green, and ELBv2 refuses to delete a
+    target group a listener still uses (ResourceInUse)."""
+    _, _, templates = system
+    service = templates["service"]
+    groups = set(resources(service, "AWS::ElasticLoadBalancingV2::TargetGroup"))
+    assert groups == {"BlueTargetGroup", "GreenTargetGroup"}
+    listeners = resources(service, "AWS::ElasticLoadBalancingV2::Listener")
+    assert len(listeners) == 2
+    for listener in listeners:
+        assert groups <= depends_on(service, listener), listener
+
+
+def test_load_balancer_drops_invalid_header_fields(system: Any) -> None:
+    _, _, templates = system
+    alb = one(templates["service"], "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
+    # ELBv2 takes attribute values as strings: "true", not a YAML boolean.
+    assert attributes == {"routing.http.drop_invalid_header_fields.enabled": "true"}
+
+
 def test_security_groups(system: Any) -> None:
     config, _, templates = system
     groups = resources(templates["service"], "AWS::EC2::SecurityGroup")
@@ -296,6 +338,11 @@ def test_task_definition_with_firelens(system: Any) -> None:
     assert log["Options"]["region"] == {"Ref": "AWS::Region"}
     assert "FirelensConfiguration" not in app
 
+    # The bootstrap app writes nothing, so its root file system is read-only; the Fluent
+    # Bit router writes at start-up and keeps a writable one.
+    assert app["ReadonlyRootFilesystem"] is True
+    assert router.get("ReadonlyRootFilesystem", False) is False
+
     assert router["FirelensConfiguration"]["Type"] == "fluentbit"
     assert router["LogConfiguration"]["LogDriver"] == "awslogs"
     assert router["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "RouterLogGroup"}
@@ -345,7 +392,7 @@ def test_bootstrap_server_answers_the_health_check() -> None:
     """Run the bootstrap app container's command for real (the python image's job)."""
     port = _free_port()
     command = bootstrap.app_command(port, "/healthz")
-    assert command[:2] == ["python", "-c"]
+    assert command[:3] == ["python", "-B", "-c"]
     proc = subprocess.Popen(
         [sys.executable, *command[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -364,6 +411,68 @@ def test_bootstrap_server_answers_the_health_check() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+# Reports every file the server opens for writing and every directory it creates, on
+# stderr, through the interpreter's audit events ("open", "os.mkdir", ...; Python docs,
+# "Audit events table"). Prepended to the bootstrap script it runs before the server's
+# own imports, so bytecode caches written for them would be reported too.
+_WRITE_AUDIT = """\
+import os, sys
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+def _audit(event, args):
+    if event == "open":
+        path, mode, flags = args
+        if (mode and any(c in mode for c in "wax+")) or (flags or 0) & _WRITES:
+            sys.stderr.write("WRITE open %r\\n" % (path,))
+    elif event in ("os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.symlink", "os.link"):
+        sys.stderr.write("WRITE %s %r\\n" % (event, args[0]))
+sys.addaudithook(_audit)
+"""
+
+
+def _run_audited(command: list[str], port: int | None, tmp: Any) -> list[str]:
+    """Run ``command`` (``python [-B] -c SCRIPT``) with the write audit, make two
+    requests if it serves ``port``, and return what it reported writing."""
+    *flags, script = command[1:]
+    err = tmp / "stderr.txt"
+    with err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, *flags, _WRITE_AUDIT + script],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=tmp,
+        )
+        try:
+            if port is not None:
+                deadline = time.monotonic() + 5
+                while True:
+                    try:
+                        assert _get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
+                assert _get(f"http://127.0.0.1:{port}/")[0] == 200
+                proc.terminate()
+            proc.wait(timeout=5)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    return [line for line in err.read_text().splitlines() if line.startswith("WRITE ")]
+
+
+def test_bootstrap_server_writes_nothing(tmp_path: Any) -> None:
+    """The bootstrap container runs with ReadonlyRootFilesystem: its server, asked for
+    the health check and a page, opens no file for writing and creates nothing."""
+    port = _free_port()
+    command = bootstrap.app_command(port, "/healthz")
+    assert _run_audited(command, port, tmp_path) == []
+    # The audit itself sees writes (else the assertion above proves nothing).
+    target = tmp_path / "written.txt"
+    probe = ["python", "-B", "-c", f"open({str(target)!r}, 'w').close()"]
+    assert _run_audited(probe, None, tmp_path) == [f"WRITE open {str(target)!r}"]
 
 
 def test_roles_scoped(system: Any) -> None:
@@ -430,9 +539,22 @@ def test_deployment_group_as_code(system: Any) -> None:
         "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"],
     }
     role = templates["pipeline"]["Resources"][group["ServiceRoleArn"]["Fn::GetAtt"][0]]
+    # The Limited policy: Lambda only CodeDeployHook_*, SNS only CodeDeployTopic_*, S3 only
+    # objects tagged for CodeDeploy (AWS managed policy reference).
     assert role["Properties"]["ManagedPolicyArns"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECS"}
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited"}
     ]
+    # Its iam:PassRole covers only ecsTaskExecutionRole / ECSTaskExecution*; the stacks'
+    # own task and execution roles are passed by an inline statement, to ECS tasks only.
+    (passing,) = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert passing["Action"] == ["iam:PassRole"]
+    assert [imported(r) for r in passing["Resource"]] == [
+        names.export(service_stack, Outputs.TASK_ROLE_ARN),
+        names.export(service_stack, Outputs.EXECUTION_ROLE_ARN),
+    ]
+    assert passing["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
     application = one(templates["pipeline"], "AWS::CodeDeploy::Application")
     assert application == {
         "ApplicationName": names.codedeploy_application,
@@ -459,7 +581,6 @@ def test_pipeline_stages_and_actions(system: Any) -> None:
 
     builds = stages["Build"]
     assert [b["ActionTypeId"]["Provider"] for b in builds] == ["CodeBuild", "CodeBuild"]
-    assert len({b["RunOrder"] for b in builds}) == 1  # parallel
     projects = {b["Configuration"]["ProjectName"]["Ref"]: b for b in builds}
     outputs = {p: b["OutputArtifacts"][0]["Name"] for p, b in projects.items()}
     assert outputs == {
@@ -486,12 +607,67 @@ def test_pipeline_stages_and_actions(system: Any) -> None:
         "taskdef.json",
     )
     assert (c["AppSpecTemplateArtifact"], c["AppSpecTemplatePath"]) == (
-        "SourceOutput",
+        "AppBuildOutput",
         "appspec.yml",
     )
     assert c["DeploymentGroupName"] == {"Ref": "DeploymentGroup"}
     inputs = {a["Name"] for a in deploy["InputArtifacts"]}
-    assert inputs == {"SourceOutput", "AppBuildOutput", "RouterBuildOutput"}
+    assert inputs == {"AppBuildOutput", "RouterBuildOutput"}
+
+
+def test_builds_run_one_at_a_time_app_first(system: Any) -> None:
+    """A new account's CodeBuild concurrent-build quota can be 1: no two CodeBuild
+    actions of a stage share a RunOrder. The list order is the RunOrder order (the
+    rehearsal plays the actions in list order), and the app builds first."""
+    _, _, templates = system
+    pipeline_props = one(templates["pipeline"], "AWS::CodePipeline::Pipeline")
+    codebuild_stages = 0
+    for stage in pipeline_props["Stages"]:
+        builds = [a for a in stage["Actions"] if a["ActionTypeId"]["Provider"] == "CodeBuild"]
+        if not builds:
+            continue
+        codebuild_stages += 1
+        orders = [a["RunOrder"] for a in builds]
+        assert len(set(orders)) == len(orders), (stage["Name"], orders)
+        all_orders = [a["RunOrder"] for a in stage["Actions"]]
+        assert all_orders == sorted(all_orders), stage["Name"]
+        assert builds[0]["Configuration"]["ProjectName"] == {"Ref": "AppBuildProject"}
+        assert orders == [1, 2]
+    assert codebuild_stages == 1
+    assert pipeline_stack.BUILD_RUN_ORDER == {"App": 1, "Router": 2}
+
+
+def test_deploy_reads_only_build_outputs_that_hold_its_files(system: Any) -> None:
+    """CodeDeployToECS input artifacts are at most 3 MB (CodePipeline quotas): the deploy
+    action reads nothing from the repository zip, and every file it reads is one the
+    producing build's buildspec lists among its artifacts."""
+    config, _, templates = system
+    pipeline_props = one(templates["pipeline"], "AWS::CodePipeline::Pipeline")
+    actions = [a for s in pipeline_props["Stages"] for a in s["Actions"]]
+    producers = {
+        o["Name"]: a
+        for a in actions
+        if a["ActionTypeId"]["Category"] == "Build"
+        for o in a["OutputArtifacts"]
+    }
+    (deploy,) = [a for a in actions if a["ActionTypeId"]["Provider"] == "CodeDeployToECS"]
+    assert {a["Name"] for a in deploy["InputArtifacts"]} <= set(producers)
+    c = deploy["Configuration"]
+    reads = {
+        (c["TaskDefinitionTemplateArtifact"], c["TaskDefinitionTemplatePath"]),
+        (c["AppSpecTemplateArtifact"], c["AppSpecTemplatePath"]),
+        (c["Image1ArtifactName"], "imageDetail.json"),
+        (c["Image2ArtifactName"], "imageDetail.json"),
+    }
+    files = appkit.render(config)
+    projects = {
+        name: r["Properties"]
+        for name, r in resources(templates["pipeline"], "AWS::CodeBuild::Project").items()
+    }
+    for artifact, path in reads:
+        project = projects[producers[artifact]["Configuration"]["ProjectName"]["Ref"]]
+        buildspec = yaml.safe_load(files[project["Source"]["BuildSpec"]])
+        assert path in buildspec["artifacts"]["files"], (artifact, path)
 
 
 def test_build_projects(system: Any) -> None:
@@ -552,11 +728,45 @@ def test_artifact_bucket_locked_down(system: Any) -> None:
     assert p["VersioningConfiguration"] == {"Status": "Enabled"}
     assert set(p["PublicAccessBlockConfiguration"].values()) == {True}
     assert len(p["PublicAccessBlockConfiguration"]) == 4
-    assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
+    assert p["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     policy = one(pipeline, "AWS::S3::BucketPolicy")["PolicyDocument"]
     (deny,) = policy["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_artifact_bucket_expires_what_it_keeps(system: Any) -> None:
+    _, _, templates = system
+    (bucket,) = resources(templates["pipeline"], "AWS::S3::Bucket").values()
+    rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules == {
+        "ExpireArtifacts": {
+            "Id": "ExpireArtifacts",
+            "Status": "Enabled",
+            "ExpirationInDays": pipeline_stack.ARTIFACT_EXPIRATION_DAYS,
+            "NoncurrentVersionExpiration": {
+                "NoncurrentDays": pipeline_stack.NONCURRENT_EXPIRATION_DAYS
+            },
+            "AbortIncompleteMultipartUpload": {
+                "DaysAfterInitiation": pipeline_stack.ABORT_MULTIPART_DAYS
+            },
+        },
+        # S3 refuses ExpiredObjectDeleteMarker together with Days in one expiration.
+        "RemoveExpiredDeleteMarkers": {
+            "Id": "RemoveExpiredDeleteMarkers",
+            "Status": "Enabled",
+            "ExpiredObjectDeleteMarker": True,
+        },
+    }
+    # An execution reads its artifacts for at most the reroute wait plus the termination
+    # wait (2880 minutes each at most): expiry must outlast both.
+    longest_execution_days = 2 * 2880 / (60 * 24)
+    assert longest_execution_days < pipeline_stack.ARTIFACT_EXPIRATION_DAYS
+    assert pipeline_stack.ABORT_MULTIPART_DAYS > 0
+    assert pipeline_stack.NONCURRENT_EXPIRATION_DAYS > 0
 
 
 def test_eventbridge_rule_starts_pipeline_on_branch(system: Any) -> None:
@@ -629,6 +839,124 @@ def test_pipeline_role_scoped_to_this_system(system: Any) -> None:
     assert any(a.endswith(f":deploymentconfig:{config.deployment.config}") for a in deploy_arns)
     assert by_action["ecs:RegisterTaskDefinition"] == ["*"]
     assert len(by_action["iam:PassRole"]) == 2
+    # ACLs are disabled on the artifact bucket (BucketOwnerEnforced): no ACL writes.
+    assert not [a for a in by_action if "Acl" in a and a.startswith("s3:Put")]
+    assert by_action["s3:PutObject"] == [{"Fn::Sub": "${ArtifactBucket.Arn}/*"}]
+
+
+def _role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    role = template["Resources"][role_id]["Properties"]
+    return [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_each_build_project_has_its_own_role_scoped_to_its_own_repository(system: Any) -> None:
+    config, stacks, templates = system
+    names = Names.of(config)
+    source_stack = stacks[0].name
+    template = templates["pipeline"]
+    projects = resources(template, "AWS::CodeBuild::Project")
+    role_of = {k: p["Properties"]["ServiceRole"]["Fn::GetAtt"][0] for k, p in projects.items()}
+    assert len(set(role_of.values())) == len(projects) == 2  # one role per project
+    own = {
+        "AppBuildProject": (Outputs.APP_IMAGE_REPOSITORY_ARN, "AppBuildLogGroup"),
+        "RouterBuildProject": (Outputs.ROUTER_IMAGE_REPOSITORY_ARN, "RouterBuildLogGroup"),
+    }
+    for project, role_id in role_of.items():
+        repository_key, log_group = own[project]
+        assert projects[project]["Properties"]["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {
+            "Ref": log_group
+        }
+        statements = _role_statements(template, role_id)
+        ecr = [s for s in statements if any(a.startswith("ecr:") for a in s["Action"])]
+        repositories = [r for s in ecr for r in s["Resource"] if r != "*"]
+        assert [imported(r) for r in repositories] == [names.export(source_stack, repository_key)]
+        assert "ecr:PutImage" in next(s for s in ecr if s["Resource"] != ["*"])["Action"]
+        logs = [s for s in statements if any(a.startswith("logs:") for a in s["Action"])]
+        assert [r for s in logs for r in s["Resource"]] == [{"Fn::GetAtt": [log_group, "Arn"]}]
+        s3_resources = {
+            json.dumps(r, sort_keys=True)
+            for s in statements
+            if any(a.startswith("s3:") for a in s["Action"])
+            for r in s["Resource"]
+        }
+        assert s3_resources == {
+            json.dumps({"Fn::Sub": "${ArtifactBucket.Arn}/*"}),
+            json.dumps({"Fn::GetAtt": ["ArtifactBucket", "Arn"]}, sort_keys=True),
+        }
+
+
+_ACCOUNT = {"Ref": "AWS::AccountId"}
+
+
+def _sub(service: str, resource: str) -> dict[str, str]:
+    here = "${AWS::Region}:${AWS::AccountId}"
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:{here}:{resource}"}
+
+
+def test_trust_policies_carry_the_documented_confused_deputy_conditions(system: Any) -> None:
+    """aws:SourceAccount (and aws:SourceArn naming the resource the role serves) on every
+    role whose service documents the keys for its trust policy; none on the two whose
+    services document none (a key the service does not send makes the role unusable).
+    Every role is listed here, so a new role needs a decision."""
+    config, _, templates = system
+    names = Names.of(config)
+    pipeline_t = templates["pipeline"]
+    rule = one(pipeline_t, "AWS::Events::Rule")
+    (target,) = rule["Targets"]
+    group = one(pipeline_t, "AWS::CodeDeploy::DeploymentGroup")
+    application = one(pipeline_t, "AWS::CodeDeploy::Application")
+    assert group["ApplicationName"] == {"Ref": "CodeDeployApplication"}
+    group_arn = _sub(
+        "codedeploy",
+        f"deploymentgroup:{application['ApplicationName']}/{group['DeploymentGroupName']}",
+    )
+    projects = resources(pipeline_t, "AWS::CodeBuild::Project").values()
+    expected: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
+        ("service", "TaskRole"): (
+            "ecs-tasks.amazonaws.com",
+            {
+                "StringEquals": {"aws:SourceAccount": _ACCOUNT},
+                "ArnLike": {"aws:SourceArn": _sub("ecs", "*")},
+            },
+        ),
+        ("service", "ExecutionRole"): ("ecs-tasks.amazonaws.com", None),
+        ("pipeline", "PipelineRole"): ("codepipeline.amazonaws.com", None),
+        ("pipeline", group["ServiceRoleArn"]["Fn::GetAtt"][0]): (
+            "codedeploy.amazonaws.com",
+            {
+                "StringEquals": {"aws:SourceAccount": _ACCOUNT},
+                "StringLike": {"aws:SourceArn": group_arn},
+            },
+        ),
+        ("pipeline", target["RoleArn"]["Fn::GetAtt"][0]): (
+            "events.amazonaws.com",
+            {
+                "StringEquals": {"aws:SourceAccount": _ACCOUNT},
+                "ArnLike": {"aws:SourceArn": _sub("events", f"rule/{rule['Name']}")},
+            },
+        ),
+    }
+    for project in projects:
+        p = project["Properties"]
+        expected[("pipeline", p["ServiceRole"]["Fn::GetAtt"][0])] = (
+            "codebuild.amazonaws.com",
+            {
+                "StringEquals": {
+                    "aws:SourceAccount": _ACCOUNT,
+                    "aws:SourceArn": _sub("codebuild", f"project/{p['Name']}"),
+                }
+            },
+        )
+    found = {}
+    for key in ("source", "service", "pipeline"):
+        for role_id, role in resources(templates[key], "AWS::IAM::Role").items():
+            (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert statement["Action"] == ["sts:AssumeRole"]
+            (service_name,) = statement["Principal"]["Service"]
+            found[(key, role_id)] = (service_name, statement.get("Condition"))
+    assert found == expected
+    assert rule["Name"] == names.source_rule
+    assert names.source_rule.startswith(names.prefix) and len(names.source_rule) <= 64
 
 
 def test_bootstrap_task_definition_matches_the_repository_taskdef(system: Any) -> None:

@@ -128,7 +128,11 @@ def test_cli_synth_default_out_and_text_output(
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert lines[0] == f"wrote 5 files to {out_dir}"
-    assert "shop-prod-service (23 resources)" in captured.out
+    # Each stack's line counts the resources of the YAML file written for it.
+    for stack in ("source", "service", "pipeline"):
+        written = next(out_dir.glob(f"*-{stack}.yaml")).read_text(encoding="utf-8")
+        count = len(yaml.safe_load(written)["Resources"])
+        assert f"shop-prod-{stack} ({count} resources)" in captured.out
     assert lines[-1].startswith("cfn-lint ") and lines[-1].endswith(
         "(us-east-1): no errors or warnings"
     )

@@ -8,8 +8,8 @@ AWS rules so a config that would fail at deploy time fails at load time instead,
 the config key to change.
 
 Resources whose names AWS must keep unique per account or globally and that nobody types
-(the artifact bucket, IAM roles, the EventBridge rule) are left for CloudFormation to
-name; their names are read from stack outputs.
+(the artifact bucket, IAM roles) are left for CloudFormation to name; their names are
+read from stack outputs.
 """
 
 from __future__ import annotations
@@ -194,11 +194,19 @@ class Names:
     def pipeline(self) -> str:
         return f"{self.prefix}-pipeline"
 
+    @property
+    def source_rule(self) -> str:
+        """The EventBridge rule that starts the pipeline on a push. Named, so the
+        pipeline-start role's trust policy can name the rule's ARN (aws:SourceArn)
+        without a reference cycle between the rule and its role."""
+        return f"{self.prefix}-source-push"
+
 
 # (what, limit, pattern, which config keys make it up)
 _ALB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 _ECR_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _CODEBUILD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]+$")
 _PREFIX_KEYS = "project.name + project.environment"
 
 
@@ -256,6 +264,8 @@ def naming_problems(config: Config) -> list[tuple[str, str]]:
     check("ECS cluster", names.cluster, 255, None, _PREFIX_KEYS)
     check("pipeline", names.pipeline, 100, None, _PREFIX_KEYS)
     check("deployment group", names.deployment_group, 100, None, _PREFIX_KEYS)
+    # EventBridge rule names: 1-64 of [.-_A-Za-z0-9] (EventBridge API reference, PutRule).
+    check("EventBridge rule", names.source_rule, 64, _RULE_NAME, _PREFIX_KEYS)
     # Stack names: letters, digits, hyphens, at most 128; exports "<stack>-<Output>" at most 255.
     check("stack", names.pipeline_stack, 128, None, _PREFIX_KEYS)
     # Fargate task family: up to 255 letters, digits, '-' and '_'.

@@ -10,7 +10,8 @@ written and no network is used. The checks:
 - **wiring**: what the pipeline template expects from the repository is there: each
   build's buildspec, the deploy action's taskdef.json and appspec.yml, an image
   placeholder in taskdef.json for every image the deploy action fills, and the same
-  containers in taskdef.json as in the service's first task definition;
+  containers in taskdef.json as in the service's first task definition; and the deploy
+  action reads only build outputs, never the source (repository) artifact;
 - **account ids**: no 12-digit AWS account id is committed anywhere in the repository;
 - **exposure**: never fails, but warns when the test listener is open to the whole
   internet (``listeners.test_cidrs`` holds 0.0.0.0/0, the seed's default): during every
@@ -36,6 +37,10 @@ from bluegreen.config import Config
 ACCOUNT_ID = re.compile(r"(?:arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):|(\d{12})\.dkr\.ecr\.)")
 _SKIP_DIRS = {".git", ".bluegreen", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache"}
 _MAX_SCAN_BYTES = 1_000_000
+# CodeDeployToECS configuration keys that name an input artifact: TaskDefinitionTemplate-
+# Artifact, AppSpecTemplateArtifact, Image1ArtifactName..Image4ArtifactName (CodePipeline
+# action reference, "Amazon Elastic Container Service and CodeDeploy blue-green").
+_ARTIFACT_KEYS = ("Artifact", "ArtifactName")
 
 
 @dataclass
@@ -156,9 +161,47 @@ def _resources(stack: stacks.Stack, kind: str) -> Iterator[dict[str, Any]]:
             yield resource.get("Properties", {})
 
 
+def _deploy_reads_only_build_outputs(pipeline_stack: stacks.Stack) -> list[str]:
+    """CodeDeployToECS accepts input artifacts of at most 3 MB: "If you are using the
+    CodeDeployToECS action to deploy applications, the maximum artifact size is always
+    3 MB" (CodePipeline quotas,
+    https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html). The source
+    artifact is the whole repository zipped, which outgrows that with the first images or
+    fonts committed; the builds' outputs (taskdef.json, appspec.yml, imageDetail.json)
+    stay small. So every artifact a CodeDeployToECS action reads, as an input or named in
+    its configuration, must be some Build action's output."""
+    problems: list[str] = []
+    for pipeline in _resources(pipeline_stack, "AWS::CodePipeline::Pipeline"):
+        stages = pipeline.get("Stages", [])
+        built = {
+            artifact.get("Name")
+            for stage in stages
+            for action in stage.get("Actions", [])
+            if action.get("ActionTypeId", {}).get("Category") == "Build"
+            for artifact in action.get("OutputArtifacts", [])
+        }
+        for stage in stages:
+            for action in stage.get("Actions", []):
+                if action.get("ActionTypeId", {}).get("Provider") != "CodeDeployToECS":
+                    continue
+                where = f"{stage.get('Name')}/{action.get('Name')}"
+                conf = action.get("Configuration", {})
+                read = [a.get("Name") for a in action.get("InputArtifacts", [])]
+                read += [conf[key] for key in sorted(conf) if key.endswith(_ARTIFACT_KEYS)]
+                for artifact in dict.fromkeys(read):
+                    if artifact not in built:
+                        problems.append(
+                            f"{pipeline_stack.filename}: the deploy action {where} reads "
+                            f"artifact {artifact}, which no build action produces; "
+                            "CodeDeployToECS reads at most 3 MB per input artifact, so it "
+                            "must read only the builds' outputs"
+                        )
+    return problems
+
+
 def _wiring(built: list[stacks.Stack], repo_dir: Path) -> list[str]:
     by_key = {stack.key: stack for stack in built}
-    problems: list[str] = []
+    problems: list[str] = _deploy_reads_only_build_outputs(by_key["pipeline"])
     for project in _resources(by_key["pipeline"], "AWS::CodeBuild::Project"):
         buildspec = project.get("Source", {}).get("BuildSpec")
         if isinstance(buildspec, str) and not (repo_dir / buildspec).is_file():

@@ -52,8 +52,15 @@ def app_memory_reservation(task_memory: int) -> int:
 
 
 def app_command(port: int, health_path: str) -> list[str]:
-    """The bootstrap app container's command: the inline server on ``port``."""
+    """The bootstrap app container's command: the inline server on ``port``.
+
+    The container's root file system is read-only (``ReadonlyRootFilesystem`` in the
+    service stack), so the server must write nothing: ``-B`` stops Python writing
+    ``__pycache__`` files for the modules it imports (Python docs, "Command line and
+    environment", -B: https://docs.python.org/3/using/cmdline.html#cmdoption-B), and the
+    server itself only reads requests and writes to the socket and stderr.
+    """
     script = _SERVER.format(
         path=health_path, health=HEALTH_BODY, waiting=WAITING_BODY, port=int(port)
     )
-    return ["python", "-c", script]
+    return ["python", "-B", "-c", script]

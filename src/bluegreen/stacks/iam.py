@@ -8,14 +8,32 @@ account-global and nobody types them, so the stacks need only CAPABILITY_IAM.
 
 ``Resource: "*"`` appears only for actions that AWS does not scope to a resource;
 :data:`WILDCARD_ACTIONS` lists them and the tests hold every template to that list.
+
+Trust policies carry the cross-service confused-deputy conditions (``aws:SourceAccount``,
+``aws:SourceArn``) where, and only where, the service documents that it sends them when
+it assumes the role (IAM User Guide, "The confused deputy problem",
+https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html): a condition a
+service does not send would make the role unassumable. Each caller of
+:func:`service_role` cites the service's page for the condition it passes (or for
+leaving it out).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from awacs.aws import Action, Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import AWSHelperFn, iam
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnLike,
+    Condition,
+    ConditionElement,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import AWSHelperFn, Ref, iam
 
 POLICY_VERSION = "2012-10-17"
 
@@ -63,27 +81,47 @@ def passed_to(service: str) -> Condition:
     return Condition(StringEquals("iam:PassedToService", service))
 
 
+SOURCE_ACCOUNT = "aws:SourceAccount"
+SOURCE_ARN = "aws:SourceArn"
+
+
+def assumed_for(
+    source_arn: str | AWSHelperFn | None = None,
+    operator: type[ConditionElement] = ArnLike,
+) -> Condition:
+    """Trust condition: the service assumes the role only for this account and, given
+    ``source_arn``, only on behalf of that resource (compared with ``operator``, the one
+    the service's own page uses). The account is the ``AWS::AccountId`` pseudo
+    parameter, never a literal."""
+    account: dict[str, object] = {SOURCE_ACCOUNT: Ref("AWS::AccountId")}
+    if source_arn is None:
+        return Condition(StringEquals(account))
+    if operator is StringEquals:
+        return Condition(StringEquals({**account, SOURCE_ARN: source_arn}))
+    return Condition([StringEquals(account), operator(SOURCE_ARN, source_arn)])
+
+
 def service_role(
     title: str,
     service: str,
     description: str,
     statements: Sequence[Statement] = (),
     managed_policy_arns: Sequence[str | AWSHelperFn] = (),
+    trust_condition: Condition | None = None,
 ) -> iam.Role:
     """A role that ``service`` (e.g. ``codebuild.amazonaws.com``) may assume.
 
-    ``statements`` become one inline policy named after the role's logical id.
+    ``statements`` become one inline policy named after the role's logical id;
+    ``trust_condition`` (see :func:`assumed_for`) restricts the assumption.
     """
-    trust = PolicyDocument(
-        Version=POLICY_VERSION,
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", [service]),
-                Action=actions("sts:AssumeRole"),
-            )
-        ],
+    assume = Statement(
+        Effect=Allow,
+        Principal=Principal("Service", [service]),
+        Action=actions("sts:AssumeRole"),
     )
+    if trust_condition is not None:
+        assume.Condition = trust_condition
+    trust = PolicyDocument(Version=POLICY_VERSION, Statement=[assume])
     role = iam.Role(title, AssumeRolePolicyDocument=trust, Description=description)
     if statements:
         role.Policies = [

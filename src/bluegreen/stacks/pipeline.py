@@ -6,9 +6,10 @@ group are resources of this stack, wired to the service stack's listeners, targe
 groups, cluster and service through Fn::ImportValue, so the first run can succeed.
 
 Flow: Source (CodeCommit, started by an EventBridge rule on the configured branch) ->
-Build (app and log-router images in parallel; each writes imageDetail.json, the app
-build also renders taskdef.json) -> Deploy (CodeDeployToECS, blue/green through the
-test listener, then the production listener).
+Build (the app image, then the log-router image; each writes imageDetail.json, the app
+build also renders taskdef.json and hands on appspec.yml) -> Deploy (CodeDeployToECS,
+blue/green through the test listener, then the production listener; it reads only the
+builds' small outputs, never the repository zip).
 
 ExecutionMode is SUPERSEDED: a blue/green deployment can sit in the Deploy stage for
 the whole reroute wait; pushes arriving meanwhile collapse into one next run of the
@@ -19,8 +20,29 @@ waiting at a stage boundary.
 
 from __future__ import annotations
 
-from awacs.aws import Bool, Condition, Deny, Policy, Principal, Statement
-from troposphere import GetAtt, Ref, Sub, Template, codebuild, codedeploy, codepipeline, events, s3
+from awacs.aws import (
+    ArnLike,
+    Bool,
+    Condition,
+    Deny,
+    Policy,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
+from troposphere import (
+    GetAtt,
+    Ref,
+    Sub,
+    Template,
+    codebuild,
+    codedeploy,
+    codepipeline,
+    events,
+    iam,
+    s3,
+)
 
 from bluegreen.config import Config
 from bluegreen.names import (
@@ -30,7 +52,14 @@ from bluegreen.names import (
     Outputs,
 )
 from bluegreen.stacks.common import add_output, arn, aws_managed_policy, import_value, log_group
-from bluegreen.stacks.iam import POLICY_VERSION, actions, allow, passed_to, service_role
+from bluegreen.stacks.iam import (
+    POLICY_VERSION,
+    actions,
+    allow,
+    assumed_for,
+    passed_to,
+    service_role,
+)
 
 EXECUTION_MODE = "SUPERSEDED"
 BUILD_IMAGE = "aws/codebuild/standard:7.0"
@@ -43,6 +72,38 @@ TASKDEF_FILE = "taskdef.json"
 APPSPEC_FILE = "appspec.yml"
 
 STAGES = ("Source", "Build", "Deploy")
+
+# Build actions run one after the other: app (RunOrder 1), then log router (RunOrder 2).
+# A new account's CodeBuild concurrent-build quota can be 1 ("Internal metrics will
+# determine the default quotas for concurrent running builds", Quotas for AWS CodeBuild,
+# https://docs.aws.amazon.com/codebuild/latest/userguide/limits.html); two builds at the
+# same RunOrder then fail the first release with AccountLimitExceededException "Cannot
+# have more than 1 builds in queue for the account"
+# (aws-samples/aws-gateway-load-balancer-suricata-ids-ips-nsm#12; landing-zone-accelerator
+# PR #335 serialises its stages for the same reason). The app goes first: it is what
+# changes in nearly every commit and the build most likely to fail (pip wheels, the
+# Dockerfile, taskdef.json rendering), so a broken release fails after one build, not two.
+# The cost is the router build's duration on every release (its queue, provisioning and
+# docker build/push: about 1.5-3 minutes; see the README).
+BUILD_RUN_ORDER = {"App": 1, "Router": 2}
+
+ARTIFACT_EXPIRATION_DAYS = 30
+"""Pipeline artifacts (source zips, build outputs) are deleted this long after they are
+written. A pipeline execution reads its artifacts only while it runs (at most the reroute
+wait plus the termination wait, two days each), and a retry of an old execution's stage
+is the only later reader; a release of an old commit is a new execution that re-reads
+CodeCommit. 30 days keeps a month of retries possible."""
+
+NONCURRENT_EXPIRATION_DAYS = 7
+"""The bucket is versioned: an expired or overwritten artifact stays as a noncurrent
+version this long, then it is deleted for good."""
+
+ABORT_MULTIPART_DAYS = 1
+"""Parts of a multipart upload that never completed (an interrupted artifact upload) are
+removed after this many days."""
+
+# The CodeDeploy service role's AWS managed policy (see build_pipeline for the choice).
+CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForECSLimited"
 
 # CodeDeploy's deployment events that trigger a rollback (a stop requested by
 # `bluegreen rollback` included).
@@ -71,6 +132,32 @@ def _artifact_bucket(t: Template) -> tuple[s3.Bucket, Sub]:
             ),
             OwnershipControls=s3.OwnershipControls(
                 Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
+            # S3 lifecycle configuration elements:
+            # https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html
+            # ExpiredObjectDeleteMarker "cannot be specified with Days or Date in a
+            # Lifecycle Expiration Policy" (S3 API LifecycleExpiration), hence the second
+            # rule: it removes the delete markers that expiration leaves behind once
+            # their noncurrent versions are gone.
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="ExpireArtifacts",
+                        Status="Enabled",
+                        ExpirationInDays=ARTIFACT_EXPIRATION_DAYS,
+                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+                            NoncurrentDays=NONCURRENT_EXPIRATION_DAYS
+                        ),
+                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+                            DaysAfterInitiation=ABORT_MULTIPART_DAYS
+                        ),
+                    ),
+                    s3.LifecycleRule(
+                        Id="RemoveExpiredDeleteMarkers",
+                        Status="Enabled",
+                        ExpiredObjectDeleteMarker=True,
+                    ),
+                ]
             ),
         )
     )
@@ -128,43 +215,63 @@ def build_pipeline(config: Config) -> Template:
             )
         ),
     }
-    image_repository_arns = [
-        source(Outputs.APP_IMAGE_REPOSITORY_ARN),
-        source(Outputs.ROUTER_IMAGE_REPOSITORY_ARN),
-    ]
-    build_role = t.add_resource(
-        service_role(
-            "BuildRole",
-            "codebuild.amazonaws.com",
-            "CodeBuild: build and push the app and log-router images",
-            statements=[
-                allow(
-                    ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    [GetAtt(group, "Arn") for group in build_logs.values()],
+    project_names = {"App": names.app_build_project, "Router": names.router_build_project}
+    repository_arns = {
+        "App": source(Outputs.APP_IMAGE_REPOSITORY_ARN),
+        "Router": source(Outputs.ROUTER_IMAGE_REPOSITORY_ARN),
+    }
+
+    def build_role(kind: str, container: str) -> iam.Role:
+        """One CodeBuild service role per project: its own log group and image repository
+        only (a router build cannot push to the app's repository), plus the artifact
+        bucket it reads the source from and writes its output to."""
+        return t.add_resource(
+            service_role(
+                f"{kind}BuildRole",
+                "codebuild.amazonaws.com",
+                f"CodeBuild {project_names[kind]}: build and push the {container} image",
+                statements=[
+                    allow(
+                        ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        [GetAtt(build_logs[kind], "Arn")],
+                    ),
+                    allow(
+                        ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                        [objects],
+                    ),
+                    allow(["s3:GetBucketAcl", "s3:GetBucketLocation"], [GetAtt(bucket, "Arn")]),
+                    allow(["ecr:GetAuthorizationToken"], ["*"]),
+                    allow(
+                        [
+                            "ecr:BatchCheckLayerAvailability",
+                            "ecr:BatchGetImage",
+                            "ecr:CompleteLayerUpload",
+                            "ecr:DescribeImages",
+                            "ecr:GetDownloadUrlForLayer",
+                            "ecr:ListImages",
+                            "ecr:InitiateLayerUpload",
+                            "ecr:PutImage",
+                            "ecr:UploadLayerPart",
+                        ],
+                        [repository_arns[kind]],
+                    ),
+                ],
+                # CodeBuild documents aws:SourceAccount (the project's owner) and
+                # aws:SourceArn (the project's ARN) for its service role's trust, both with
+                # StringEquals: AWS CodeBuild User Guide, "Allow CodeBuild to interact with
+                # other AWS services",
+                # https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html
+                # The ARN is spelled out (not GetAtt) because the project refers to the role.
+                trust_condition=assumed_for(
+                    arn("codebuild", f"project/{project_names[kind]}"), StringEquals
                 ),
-                allow(
-                    ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-                    [objects],
-                ),
-                allow(["s3:GetBucketAcl", "s3:GetBucketLocation"], [GetAtt(bucket, "Arn")]),
-                allow(["ecr:GetAuthorizationToken"], ["*"]),
-                allow(
-                    [
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:CompleteLayerUpload",
-                        "ecr:DescribeImages",
-                        "ecr:GetDownloadUrlForLayer",
-                        "ecr:ListImages",
-                        "ecr:InitiateLayerUpload",
-                        "ecr:PutImage",
-                        "ecr:UploadLayerPart",
-                    ],
-                    image_repository_arns,
-                ),
-            ],
+            )
         )
-    )
+
+    build_roles = {
+        "App": build_role("App", config.app.name),
+        "Router": build_role("Router", config.router.name),
+    }
 
     def project(
         kind: str,
@@ -193,7 +300,7 @@ def build_pipeline(config: Config) -> Template:
                 f"{kind}BuildProject",
                 Name=name,
                 Description=f"Build the {container} image from {directory}/ and push it to ECR",
-                ServiceRole=GetAtt(build_role, "Arn"),
+                ServiceRole=GetAtt(build_roles[kind], "Arn"),
                 Source=codebuild.Source(
                     Type="CODEPIPELINE", BuildSpec=f"{directory}/buildspec.yml"
                 ),
@@ -243,6 +350,10 @@ def build_pipeline(config: Config) -> Template:
     )
 
     # --- CodeDeploy --------------------------------------------------------------------
+    deployment_group_arn = arn(
+        "codedeploy",
+        f"deploymentgroup:{names.codedeploy_application}/{names.deployment_group}",
+    )
     application = t.add_resource(
         codedeploy.Application(
             "CodeDeployApplication",
@@ -250,12 +361,44 @@ def build_pipeline(config: Config) -> Template:
             ComputePlatform="ECS",
         )
     )
+    # AWSCodeDeployRoleForECSLimited, not AWSCodeDeployRoleForECS (which allows
+    # lambda:InvokeFunction, sns:Publish and s3:GetObject on "*"): the Limited policy keeps
+    # the ECS task-set and ELB listener/rule actions a blue/green deployment needs and
+    # narrows the rest to lambda:InvokeFunction on CodeDeployHook_* functions (the naming
+    # lifecycle-hook functions follow), sns:Publish on CodeDeployTopic_* topics and
+    # s3:GetObject on objects tagged UseWithCodeDeploy=true (AWS managed policy reference,
+    # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCodeDeployRoleForECSLimited.html;
+    # CDK review: aws/aws-cdk#22081, "Should be AWSCodeDeployRoleForECSLimited").
+    # A hand-scoped inline policy would be tighter still, but AWS does not document every
+    # call CodeDeploy makes, and a missing action fails only on AWS, mid-deployment; the
+    # AWS-maintained policy follows the service. Its iam:PassRole covers only roles named
+    # ecsTaskExecutionRole or ECSTaskExecution*, so the stacks' own task and execution roles
+    # are passed through the inline statement below, as the ECS guide asks ("you must add
+    # the iam:PassRole permission for each task execution role or task role override to
+    # the CodeDeploy role": Amazon ECS CodeDeploy IAM role,
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/codedeploy_IAM_role.html).
     deploy_role = t.add_resource(
         service_role(
             "CodeDeployRole",
             "codedeploy.amazonaws.com",
             "CodeDeploy: blue/green deployments of the ECS service",
-            managed_policy_arns=[aws_managed_policy("AWSCodeDeployRoleForECS")],
+            statements=[
+                allow(
+                    ["iam:PassRole"],
+                    [service(Outputs.TASK_ROLE_ARN), service(Outputs.EXECUTION_ROLE_ARN)],
+                    condition=passed_to("ecs-tasks.amazonaws.com"),
+                )
+            ],
+            managed_policy_arns=[aws_managed_policy(CODEDEPLOY_MANAGED_POLICY)],
+            # CodeDeploy documents aws:SourceAccount and aws:SourceArn (the deployment
+            # group's ARN, compared with StringLike): AWS CodeDeploy User Guide,
+            # "Cross-service confused deputy prevention",
+            # https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html
+            # (The page's other case, the CloudFormation stack ARN, is for ECS blue/green
+            # deployments CloudFormation itself creates through the AWS::CodeDeploy::BlueGreen
+            # hook, which this design does not use; here CodePipeline creates them on the
+            # deployment group.)
+            trust_condition=assumed_for(deployment_group_arn, StringLike),
         )
     )
     # auto: CONTINUE_DEPLOYMENT, production traffic moves as soon as the green tasks are
@@ -324,20 +467,27 @@ def build_pipeline(config: Config) -> Template:
     # --- pipeline ------------------------------------------------------------------------
     codedeploy_resources = [
         arn("codedeploy", f"application:{names.codedeploy_application}"),
-        arn(
-            "codedeploy",
-            f"deploymentgroup:{names.codedeploy_application}/{names.deployment_group}",
-        ),
+        deployment_group_arn,
         arn("codedeploy", f"deploymentconfig:{deployment.config}"),
     ]
+    # No confused-deputy condition on the pipeline role's trust: the CodePipeline User
+    # Guide documents none for its service role ("Manage the CodePipeline service role",
+    # https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html
+    # conditions only its S3 statements, on aws:ResourceAccount), and a key CodePipeline
+    # does not send would stop every execution.
     pipeline_role = t.add_resource(
         service_role(
             "PipelineRole",
             "codepipeline.amazonaws.com",
             "CodePipeline: source from CodeCommit, run the builds, start the deployment",
             statements=[
+                # No s3:PutObjectAcl: the bucket is BucketOwnerEnforced, ACLs are disabled
+                # and "requests to set ACLs or update ACLs fail" (S3 User Guide, Object
+                # Ownership troubleshooting,
+                # https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html).
+                # CDK's pipelines run without it too (aws/aws-cdk#12391).
                 allow(
-                    ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"],
+                    ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
                     [objects],
                 ),
                 allow(
@@ -416,8 +566,8 @@ def build_pipeline(config: Config) -> Template:
                 Configuration={"ProjectName": Ref(build_project)},
                 InputArtifacts=artifacts(SOURCE_OUTPUT),
                 OutputArtifacts=[codepipeline.OutputArtifacts(Name=output)],
-                # Same RunOrder: the two images build in parallel.
-                RunOrder=1,
+                # Sequential, app first (BUILD_RUN_ORDER: the concurrent-build quota).
+                RunOrder=BUILD_RUN_ORDER[kind],
             )
             for kind, build_project, output in (
                 ("App", app_project, APP_BUILD_OUTPUT),
@@ -436,14 +586,21 @@ def build_pipeline(config: Config) -> Template:
                     "DeploymentGroupName": Ref(deployment_group),
                     "TaskDefinitionTemplateArtifact": APP_BUILD_OUTPUT,
                     "TaskDefinitionTemplatePath": TASKDEF_FILE,
-                    "AppSpecTemplateArtifact": SOURCE_OUTPUT,
+                    # appspec.yml from the app build's output, not the repository zip:
+                    # "If you are using the CodeDeployToECS action ..., the maximum
+                    # artifact size is always 3 MB" (CodePipeline quotas,
+                    # https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html),
+                    # and a repository grows past that; the app buildspec lists
+                    # appspec.yml among its artifacts.
+                    "AppSpecTemplateArtifact": APP_BUILD_OUTPUT,
                     "AppSpecTemplatePath": APPSPEC_FILE,
                     "Image1ArtifactName": APP_BUILD_OUTPUT,
                     "Image1ContainerName": APP_IMAGE_PLACEHOLDER,
                     "Image2ArtifactName": ROUTER_BUILD_OUTPUT,
                     "Image2ContainerName": ROUTER_IMAGE_PLACEHOLDER,
                 },
-                InputArtifacts=artifacts(SOURCE_OUTPUT, APP_BUILD_OUTPUT, ROUTER_BUILD_OUTPUT),
+                # Only the builds' outputs (bluegreen verify's wiring check holds this).
+                InputArtifacts=artifacts(APP_BUILD_OUTPUT, ROUTER_BUILD_OUTPUT),
                 RunOrder=1,
             )
         ],
@@ -468,11 +625,20 @@ def build_pipeline(config: Config) -> Template:
             "events.amazonaws.com",
             "EventBridge: start the pipeline on a push to the release branch",
             statements=[allow(["codepipeline:StartPipelineExecution"], [pipeline_arn])],
+            # EventBridge documents aws:SourceArn = the rule's ARN for event bus rule
+            # targets, with aws:SourceAccount the rule's account: Amazon EventBridge User
+            # Guide, "Cross-service confused deputy prevention in Amazon EventBridge",
+            # https://docs.aws.amazon.com/eventbridge/latest/userguide/cross-service-confused-deputy-prevention.html
+            # and "Using IAM policy conditions in Amazon EventBridge",
+            # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html
+            # The rule is named so its ARN (default event bus: rule/<name>) is known here.
+            trust_condition=assumed_for(arn("events", f"rule/{names.source_rule}"), ArnLike),
         )
     )
     t.add_resource(
         events.Rule(
             "SourceChangeRule",
+            Name=names.source_rule,
             Description=f"Start {names.pipeline} on a push to {config.source.branch}",
             State="ENABLED",
             EventPattern={

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from awacs.aws import ArnLike
 from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Tags, Template, ec2, ecs
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -29,13 +30,21 @@ from bluegreen.config import Config
 from bluegreen.names import Names, Outputs
 from bluegreen.stacks import bootstrap
 from bluegreen.stacks.common import add_output, arn, log_group
-from bluegreen.stacks.iam import allow, service_role
+from bluegreen.stacks.iam import allow, assumed_for, service_role
 
 HEALTH_CHECK_GRACE_SECONDS = 60
 """How long ECS ignores failing ALB health checks of a starting task."""
 
 DEREGISTRATION_DELAY_SECONDS = 30
 """Draining time of a deregistered target (the ALB default of 300 s slows every shift)."""
+
+LOAD_BALANCER_ATTRIBUTES = {
+    # Drop header fields whose names are not valid HTTP tokens instead of passing them to
+    # the app (request smuggling and header confusion; checkov CKV_AWS_131). The app reads
+    # no non-standard header. ELBv2 load balancer attributes:
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#load-balancer-attributes
+    "routing.http.drop_invalid_header_fields.enabled": "true",
+}
 
 SUBNET_COUNT = 2
 
@@ -171,6 +180,10 @@ def build_service(config: Config) -> Template:
             Type="application",
             Subnets=[Ref(s) for s in subnets],
             SecurityGroups=[Ref(alb_sg)],
+            LoadBalancerAttributes=[
+                elb.LoadBalancerAttributes(Key=key, Value=value)
+                for key, value in LOAD_BALANCER_ATTRIBUTES.items()
+            ],
         )
     )
     target_groups = {}
@@ -206,6 +219,14 @@ def build_service(config: Config) -> Template:
         listener_resources[role] = t.add_resource(
             elb.Listener(
                 f"{role}Listener",
+                # Both listeners depend on both target groups (blue through the Ref below),
+                # so a stack delete removes the listeners before either group. CodeDeploy
+                # moves the listeners to green after an odd number of releases, and
+                # DeleteTargetGroup refuses a group a listener still forwards to
+                # (ResourceInUse; ELBv2 API reference, DeleteTargetGroup). CloudFormation
+                # deletes in reverse dependency order:
+                # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html
+                DependsOn=[green.title],
                 LoadBalancerArn=Ref(load_balancer),
                 Port=port,
                 Protocol="HTTP",
@@ -235,12 +256,24 @@ def build_service(config: Config) -> Template:
                     [GetAtt(app_logs, "Arn")],
                 )
             ],
+            # ECS documents aws:SourceAccount and aws:SourceArn for the task role's trust,
+            # with the ARN as a wildcard over the account's ECS resources in the Region
+            # ("Using aws:SourceArn to specify a specific cluster is not currently
+            # supported"): Amazon ECS Developer Guide, "Amazon ECS task IAM role",
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+            trust_condition=assumed_for(arn("ecs", "*"), ArnLike),
         )
     )
     image_repositories = [
         arn("ecr", f"repository/{names.app_image_repository}"),
         arn("ecr", f"repository/{names.router_image_repository}"),
     ]
+    # No confused-deputy condition on the execution role's trust: the ECS page for this
+    # role ("Amazon ECS task execution IAM role",
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html)
+    # shows a trust policy without one and documents no aws:SourceAccount/aws:SourceArn
+    # for the agent that assumes it (only the task role page does). A key the ECS and
+    # Fargate agents do not send would stop every task from pulling its image.
     execution_role = t.add_resource(
         service_role(
             "ExecutionRole",
@@ -277,6 +310,10 @@ def build_service(config: Config) -> Template:
         Image=bootstrap.BOOTSTRAP_APP_IMAGE,
         Essential=True,
         Command=bootstrap.app_command(config.app.port, hc.path),
+        # The inline server writes nothing (python -B: no bytecode caches), so its root
+        # file system is read-only (Security Hub ECS.5,
+        # https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5).
+        ReadonlyRootFilesystem=True,
         PortMappings=[ecs.PortMapping(ContainerPort=config.app.port, Protocol="tcp")],
         MemoryReservation=bootstrap.app_memory_reservation(config.task.memory),
         DependsOn=[ecs.ContainerDependency(ContainerName=config.router.name, Condition="START")],
@@ -291,6 +328,12 @@ def build_service(config: Config) -> Template:
             },
         ),
     )
+    # The router keeps a writable root file system. The aws-for-fluent-bit image as a
+    # FireLens router on Fargate fails at start-up with readonlyRootFilesystem
+    # (fluent/fluent-bit#7308, aws-for-fluent-bit:stable on ECS Fargate), its init variant
+    # writes its generated files under /init and a volume over /init hides the image's
+    # own scripts (aws/aws-for-fluent-bit#824, #928), and AWS documents no read-only mode
+    # for FireLens. Untested here, so not switched on for the router.
     router_container = ecs.ContainerDefinition(
         Name=config.router.name,
         Image=bootstrap.BOOTSTRAP_ROUTER_IMAGE,

@@ -148,28 +148,42 @@ def _bucket_settings(s3: Any, name: str, p: dict[str, Any], old: dict[str, Any])
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags(p)})
 
 
+_LIFECYCLE_PLAYED = frozenset(
+    {
+        "Id",
+        "Status",
+        "Prefix",
+        "ExpirationInDays",
+        "ExpiredObjectDeleteMarker",
+        "NoncurrentVersionExpiration",
+        "AbortIncompleteMultipartUpload",
+    }
+)
+
+
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    """A CloudFormation S3 lifecycle rule as the PutBucketLifecycleConfiguration API takes
-    it (AWS::S3::Bucket Rule: ExpirationInDays, NoncurrentVersionExpiration,
-    AbortIncompleteMultipartUpload, Prefix)."""
-    api: dict[str, Any] = {"Status": rule.get("Status", "Enabled")}
+    """A CloudFormation lifecycle Rule as the PutBucketLifecycleConfiguration API takes it
+    (the API nests Days/ExpiredObjectDeleteMarker under Expiration and wants a Filter)."""
+    unknown = sorted(set(rule) - _LIFECYCLE_PLAYED)
+    if unknown:
+        raise ValueError(f"lifecycle rule properties the rehearsal does not play: {unknown}")
+    api: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
     if "Id" in rule:
         api["ID"] = rule["Id"]
-    api["Filter"] = {"Prefix": rule.get("Prefix", "")}
+    expiration: dict[str, Any] = {}
     if "ExpirationInDays" in rule:
-        api["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
-    noncurrent = rule.get("NoncurrentVersionExpiration")
-    if noncurrent:
-        api["NoncurrentVersionExpiration"] = {"NoncurrentDays": int(noncurrent["NoncurrentDays"])}
-    if "NoncurrentVersionExpirationInDays" in rule:
+        expiration["Days"] = int(rule["ExpirationInDays"])
+    if "ExpiredObjectDeleteMarker" in rule:
+        expiration["ExpiredObjectDeleteMarker"] = bool(rule["ExpiredObjectDeleteMarker"])
+    if expiration:
+        api["Expiration"] = expiration
+    if "NoncurrentVersionExpiration" in rule:
         api["NoncurrentVersionExpiration"] = {
-            "NoncurrentDays": int(rule["NoncurrentVersionExpirationInDays"])
+            key: int(value) for key, value in rule["NoncurrentVersionExpiration"].items()
         }
-    abort = rule.get("AbortIncompleteMultipartUpload")
-    if abort:
-        api["AbortIncompleteMultipartUpload"] = {
-            "DaysAfterInitiation": int(abort["DaysAfterInitiation"])
-        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        api["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": int(days)}
     return api
 
 
