@@ -703,7 +703,7 @@ def test_build_projects(system: Any) -> None:
             True,
         )
         variables = {v["Name"]: v["Value"] for v in env["EnvironmentVariables"]}
-        assert variables["AWS_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
+        assert "AWS_ACCOUNT_ID" not in variables  # the buildspecs use the repository URI
         assert variables["CONTAINER_NAME"] == container
         assert imported(variables["IMAGE_REPOSITORY_URI"]) == names.export(source_stack, uri_key)
         assert "IMAGE_REPOSITORY_NAME" in variables

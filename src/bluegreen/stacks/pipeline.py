@@ -248,7 +248,6 @@ def build_pipeline(config: Config) -> Template:
                             "ecr:CompleteLayerUpload",
                             "ecr:DescribeImages",
                             "ecr:GetDownloadUrlForLayer",
-                            "ecr:ListImages",
                             "ecr:InitiateLayerUpload",
                             "ecr:PutImage",
                             "ecr:UploadLayerPart",
@@ -282,10 +281,9 @@ def build_pipeline(config: Config) -> Template:
         repository_uri: str,
         extra: list[codebuild.EnvironmentVariable],
     ) -> codebuild.Project:
+        # No AWS_ACCOUNT_ID: the buildspecs log in to the registry host of
+        # IMAGE_REPOSITORY_URI, which also holds in the aws-cn partition.
         variables = [
-            codebuild.EnvironmentVariable(
-                Name="AWS_ACCOUNT_ID", Type="PLAINTEXT", Value=Ref("AWS::AccountId")
-            ),
             codebuild.EnvironmentVariable(
                 Name="IMAGE_REPOSITORY_URI", Type="PLAINTEXT", Value=source(repository_uri)
             ),
