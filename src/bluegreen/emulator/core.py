@@ -70,10 +70,12 @@ class Emulator:
         start: datetime | None = None,
         build_quota: int = 1,
         work_dir: Path | None = None,
+        seed: int = 0,
     ) -> None:
         self.region = region
         self.account_id = ACCOUNT_ID
         self.build_quota = build_quota
+        self.seed = seed
         self.clock = Clock(start or datetime.now(UTC).replace(microsecond=0))
         self.lock = threading.RLock()
         self._work_dir = work_dir
@@ -133,6 +135,13 @@ class Emulator:
 
         self._mock = mock_aws()
         self._mock.start()
+        # moto's "random-object used throughout Moto. Can be seeded to make identifiers
+        # deterministic" (moto.moto_api._internal.mock_random): the same story gives the
+        # same VPC, subnet, task and ARN ids every time, which a replay of the emulator's
+        # journal relies on.
+        from moto.moto_api._internal import mock_random
+
+        mock_random.seed(self.seed)
         from bluegreen.emulator.services import install
 
         install(self)
