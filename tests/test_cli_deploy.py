@@ -235,6 +235,24 @@ def test_a_rerun_follows_a_first_release_still_in_progress(
     assert (lines[-1] == "first release exec-123: promoted") is bool(followed)
 
 
+def test_a_rerun_that_cannot_read_the_pipelines_runs_still_succeeds(
+    project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeFirst()
+    monkeypatch.setattr(release_mod, "first_release", fake)
+    rerun(stubs)
+    stubs.error(
+        "codepipeline",
+        "list_pipeline_executions",
+        "AccessDeniedException",
+        "User: arn:aws:iam::123456789012:user/ci is not authorized",
+    )
+    code, _, err = run(capsys, "deploy", "--yes", "--config", str(project))
+    stubs.done()
+    assert code == 0 and fake.calls == 0
+    assert "could not look for the pipeline's first run, so not following it: access denied" in err
+
+
 def test_json_is_printed_when_following_fails(
     project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -319,6 +337,18 @@ def test_ctrl_c_while_cloudformation_executes(
         "to continue: wait for it to finish (`bluegreen status`, or the console), then run "
         f"`bluegreen deploy --config {project} --region ap-northeast-1` again to continue"
     )
+
+
+def test_ctrl_c_before_anything_changed_says_so(
+    project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cfn, "describe_stack", interrupted)
+    code, lines, err = run(capsys, "deploy", "--yes", "--config", str(project))
+    assert code == 130 and lines == []
+    assert err.strip() == "interrupted before anything was changed"
 
 
 def test_ctrl_c_at_the_prompt_is_no(

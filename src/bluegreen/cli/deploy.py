@@ -40,7 +40,7 @@ from bluegreen.cli.common import (
     out,
 )
 from bluegreen.config import Config
-from bluegreen.errors import BluegreenError, OperationError, UsageError
+from bluegreen.errors import AwsError, BluegreenError, OperationError, UsageError
 from bluegreen.names import Names
 
 INTERRUPTED = 130
@@ -208,6 +208,7 @@ def stopped_lines(
     command: str,
     interrupted: bool,
     resume: str = deploy_mod.RESUME,
+    changed: bool = True,
 ) -> list[str]:
     """What a stopped run left in flight and the command that continues (stderr)."""
     lines: list[str] = []
@@ -215,6 +216,8 @@ def stopped_lines(
         word = "interrupted" if interrupted else "stopped"
         lines.append(f"{word}: {in_flight.subject}: {in_flight.state}")
         lines.append(f"to continue: {with_command(in_flight.resume, command)}")
+    elif interrupted and not changed:
+        lines.append("interrupted before anything was changed")
     elif interrupted:
         lines.append(f"interrupted; to continue: {with_command(resume, command)}")
     return lines
@@ -332,7 +335,7 @@ def deploy(
                 and (
                     result.created(Names.of(cfg).pipeline_stack)
                     or bool(result.first_commit and result.first_commit.commits)
-                    or deploy_mod.first_release_pending(clients, cfg)
+                    or _first_run_pending(clients, cfg, ui)
                 )
             )
             if first_run and no_follow:
@@ -387,7 +390,9 @@ class _Deploy:
         elif not self.printed and result.changed_anything:
             for line in result_lines(result):
                 out.print(line, markup=False)
-        for line in stopped_lines(result.in_flight, command, interrupted=error is None):
+        for line in stopped_lines(
+            result.in_flight, command, error is None, changed=result.changed_anything
+        ):
             err.print(line, markup=False)
         if error is not None and result.changed_anything and result.in_flight is None:
             resume = with_command(deploy_mod.RESUME, command)
@@ -414,6 +419,16 @@ class _Deploy:
                 hint=f"the stacks are deployed; fix the cause, push, and `bluegreen release` "
                 f"({first.link})",
             )
+
+
+def _first_run_pending(clients: Any, cfg: Config, ui: DeployConsole) -> bool:
+    """Whether the pipeline's first run is still going; a failure to look is said, and
+    the deploy (its stacks are done) still succeeds."""
+    try:
+        return deploy_mod.first_release_pending(clients, cfg)
+    except AwsError as exc:
+        ui.step(f"could not look for the pipeline's first run, so not following it: {exc.message}")
+        return False
 
 
 def _following(cfg: Config) -> deploy_mod.InFlight:

@@ -157,7 +157,11 @@ def _stopped(result: destroy_mod.DestroyResult, error: BluegreenError | None, co
         for line in result_lines(result):
             out.print(line, markup=False)
     for line in stopped_lines(
-        result.in_flight, command, interrupted=error is None, resume=destroy_mod.RESUME
+        result.in_flight,
+        command,
+        error is None,
+        resume=destroy_mod.RESUME,
+        changed=result.changed_anything,
     ):
         err.print(line, markup=False)
     if error is not None and result.changed_anything and result.in_flight is None:
