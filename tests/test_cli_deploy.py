@@ -295,7 +295,7 @@ def test_ctrl_c_while_following_says_the_release_goes_on_and_how_to_resume(
     ) in err
     assert (
         "to continue: `bluegreen status --watch` shows it; run "
-        f"`bluegreen deploy --config {project}` again to follow and promote it"
+        f"`bluegreen deploy --yes --config {project}` again to follow and promote it"
     ) in err
 
 
@@ -335,7 +335,7 @@ def test_ctrl_c_while_cloudformation_executes(
     )
     assert resume == (
         "to continue: wait for it to finish (`bluegreen status`, or the console), then run "
-        f"`bluegreen deploy --config {project} --region ap-northeast-1` again to continue"
+        f"`bluegreen deploy --yes --config {project} --region ap-northeast-1` again to continue"
     )
 
 
@@ -396,8 +396,8 @@ def test_an_aws_error_mid_deploy_shows_what_was_done_and_how_to_continue(
     assert f"stopped: {SERVICE}: change set {SERVICE}-" in err
     assert "(UPDATE) being created, not executed; stack UPDATE_COMPLETE" in err
     assert (
-        f"to continue: run `bluegreen deploy --config {project}` again to continue (it makes a "
-        "new change set)"
+        f"to continue: run `bluegreen deploy --yes --config {project}` again to continue (it "
+        "makes a new change set)"
     ) in err
     assert "error: AWS throttled cloudformation:CreateChangeSet even after retries" in err
 
@@ -422,7 +422,9 @@ def test_an_error_after_the_stacks_adds_the_resume_command_to_the_hint(
 
     assert code == 1
     assert lines == [f"{SOURCE}: no changes", f"{SERVICE}: no changes", f"{PIPELINE}: no changes"]
-    assert err.rstrip().endswith(f"; run `bluegreen deploy --config {project}` again to continue")
+    assert err.rstrip().endswith(
+        f"; run `bluegreen deploy --yes --config {project}` again to continue"
+    )
 
 
 def test_a_refusal_before_anything_changed_says_only_that(
@@ -679,7 +681,7 @@ def test_ctrl_c_during_destroy_says_what_goes_on(
     assert f"interrupted: {PIPELINE}: CloudFormation keeps deleting it without bluegreen" in err
     assert (
         "to continue: wait for the deletion to finish, then run "
-        f"`bluegreen destroy --config {project}` again to continue"
+        f"`bluegreen destroy --yes --config {project}` again to continue"
     ) in err
 
 

@@ -240,9 +240,12 @@ def json_with_error(data: dict[str, Any], error: BluegreenError | None) -> dict[
     return data
 
 
-def resume_command(name: str, config: Any, profile: str | None, region: str | None) -> str:
-    """``bluegreen <name>`` with the options that chose the config, account and region."""
-    parts = ["bluegreen", name]
+def resume_command(
+    name: str, config: Any, profile: str | None, region: str | None, yes: bool = False
+) -> str:
+    """``bluegreen <name>`` with the options that chose the config, account and region
+    (and ``--yes`` when the run had it)."""
+    parts = ["bluegreen", name] + (["--yes"] if yes else [])
     if config is not None:
         parts += ["--config", str(config)]
     if profile:
@@ -313,7 +316,7 @@ def deploy(
             hint="pass --yes to execute the change sets without asking, or --dry-run",
         )
     clients = common.make_clients(cfg, profile, region)
-    command = resume_command("deploy", config, profile, region)
+    command = resume_command("deploy", config, profile, region, yes=yes and not dry_run)
     result = deploy_mod.DeployResult(dry_run=dry_run)
     state = _Deploy(cfg, output, result)
     try:

@@ -121,7 +121,7 @@ def destroy(
             hint="pass --yes to delete without asking",
         )
     clients = common.make_clients(cfg, profile, region)
-    command = resume_command("destroy", config, profile, region)
+    command = resume_command("destroy", config, profile, region, yes=yes)
     result = destroy_mod.DestroyResult()
     try:
         with DestroyConsole(err.is_terminal, yes) as ui:
