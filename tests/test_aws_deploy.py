@@ -1,64 +1,60 @@
-"""deploy/destroy against stubbed CloudFormation, CodeCommit, S3 and ECR."""
+"""deploy against stubbed CloudFormation, CodeCommit, IAM, ECS and CodePipeline.
+
+The call sequences are the ones deploy must make: look first (every stack's state, the
+CodeCommit, IAM and ECS facts a refusal depends on), then change, stack by stack. Each
+stubbed AWS behaviour cites its source here or in deploy_support.
+"""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from botocore.stub import ANY
+from deploy_support import (
+    CLUSTER,
+    ECS_SERVICE,
+    PIPELINE,
+    REPO,
+    SERVICE,
+    SOURCE,
+    RecordingUI,
+    branch,
+    create_ok,
+    create_role,
+    declined_create,
+    first_commit,
+    links,
+    live_service,
+    look,
+    make_repo,
+    no_changes,
+    no_sleep,
+    repositories,
+    role,
+)
 from test_aws_support import (
-    PIPELINE_OUTPUTS,
     SERVICE_OUTPUTS,
     Stubs,
     change_set,
+    cs_id,
     delete_change_set,
     event,
+    events,
     execute,
     missing_stack,
     service_template,
     stack,
     stack_id,
-    write_repo,
 )
 
 from bluegreen import config as config_mod
-from bluegreen.aws import cfn, codecommit
+from bluegreen.aws import cfn
 from bluegreen.aws import deploy as deploy_mod
-from bluegreen.aws import destroy as destroy_mod
-from bluegreen.aws.cfn import Change, StackEvent
+from bluegreen.aws.cfn import StackEvent
 from bluegreen.errors import OperationError, RepositoryError, StateError, UsageError
 from bluegreen.stacks import build
-
-SOURCE, SERVICE, PIPELINE = "sample3-dev-source", "sample3-dev-service", "sample3-dev-pipeline"
-REPO = "sample3-dev-webappservice"
-
-
-class RecordingUI:
-    def __init__(self, answer: bool = True) -> None:
-        self.answer = answer
-        self.lines: list[str] = []
-        self.shown: list[tuple[str, str, list[Change]]] = []
-        self.events: list[StackEvent] = []
-        self.asked: list[str] = []
-
-    def step(self, message: str) -> None:
-        self.lines.append(message)
-
-    def changes(self, stack: str, change_set_type: str, changes: list[Change]) -> None:
-        self.shown.append((stack, change_set_type, changes))
-
-    def confirm(self, stack: Any) -> bool:
-        self.asked.append(stack if isinstance(stack, str) else "plan")
-        return self.answer
-
-    def event(self, event: StackEvent) -> None:
-        self.events.append(event)
-
-    def stack_done(self, stack: str, status: str) -> None:
-        self.lines.append(f"{stack} done {status}")
 
 
 @pytest.fixture
@@ -68,12 +64,7 @@ def cfg() -> config_mod.Config:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    write_repo(tmp_path)
-    (tmp_path / ".git").mkdir()
-    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    (tmp_path / "webapp" / "__pycache__").mkdir(parents=True)
-    (tmp_path / "webapp" / "__pycache__" / "x.pyc").write_bytes(b"\0")
-    return tmp_path
+    return make_repo(tmp_path / "app")
 
 
 def deployed_service(config: config_mod.Config) -> str:
@@ -81,90 +72,35 @@ def deployed_service(config: config_mod.Config) -> str:
     return next(s for s in build(config) if s.name == SERVICE).to_yaml()
 
 
-def no_sleep(seconds: float) -> None:
-    pass
+def rerun_look(s: Stubs, cfg: config_mod.Config, desired: int = 1) -> None:
+    """A later deploy's first look: all three stacks up, the branch has commits, the
+    service stack's deployed template, the live service."""
+    look(s, "UPDATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_COMPLETE")
+    service_template(s, deployed_service(cfg))
+    branch(s, "f" * 40)
+    live_service(s, desired=desired)
 
 
-def create_ok(s: Stubs, name: str) -> None:
-    missing_stack(s, name)
-    change_set(s, name, "CREATE", [("Add", "Thing", "AWS::SNS::Topic", "")])
-    review = event(name, 0, name, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")
-    execute(
-        s,
-        name,
-        [review],
-        [
-            [
-                event(name, 2, "Thing", "AWS::SNS::Topic", "CREATE_IN_PROGRESS"),
-                event(name, 1, name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS"),
-            ],
-            [
-                event(name, 4, name, "AWS::CloudFormation::Stack", "CREATE_COMPLETE"),
-                event(name, 3, "Thing", "AWS::SNS::Topic", "CREATE_COMPLETE"),
-            ],
-        ],
-        "CREATE_COMPLETE",
-    )
+# ---- from an empty account --------------------------------------------------------------
 
 
-def no_changes(s: Stubs, name: str, body: Any = ANY) -> None:
-    stack(s, name, "UPDATE_COMPLETE")
-    change_set(
-        s,
-        name,
-        "UPDATE",
-        [],
-        status="FAILED",
-        reason="The submitted information didn't contain changes. Submit different "
-        "information to create a change set.",
-        body=body,
-    )
-    delete_change_set(s, name)
-
-
-def links(s: Stubs) -> None:
-    stack(s, SERVICE, "CREATE_COMPLETE", SERVICE_OUTPUTS)
-    stack(s, PIPELINE, "CREATE_COMPLETE", PIPELINE_OUTPUTS)
-
-
-def first_commit(message: str, **more: str) -> dict[str, Any]:
-    """The create_commit request that fills the empty main branch of REPO."""
-    return {
-        "repositoryName": REPO,
-        "branchName": "main",
-        "authorName": "bluegreen",
-        "commitMessage": message,
-        "putFiles": ANY,
-        **more,
-    }
-
-
-def test_create_from_an_empty_account_commits_the_repository_before_the_pipeline(
+def test_an_empty_account_gets_the_role_the_repository_commit_and_three_stacks(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
-    service_template(s, None)
+    look(s)
+    repositories(s, ["another-team-repository"])
+    role(s, exists=False)
     create_ok(s, SOURCE)
-    s.error(
-        "codecommit",
-        "get_branch",
-        "BranchDoesNotExistException",
-        "Branch main does not exist",
-        {"repositoryName": REPO, "branchName": "main"},
-    )
-    s.add("codecommit", "list_branches", {"branches": []}, {"repositoryName": REPO})
-    s.add(
-        "codecommit",
-        "create_commit",
-        {"commitId": "c0ffee00" * 5, "treeId": "t", "filesAdded": []},
-        first_commit("Initial commit by bluegreen deploy"),
-    )
+    first_commit(s)
+    create_role(s)  # right before the service change set executes
     create_ok(s, SERVICE)
     create_ok(s, PIPELINE)
     links(s)
     ui = RecordingUI()
+    slept: list[float] = []
 
-    result = deploy_mod.deploy(s.clients, cfg, repo, ui, sleep=no_sleep)
+    result = deploy_mod.deploy(s.clients, cfg, repo, ui, sleep=slept.append)
 
     s.done()
     assert [(o.stack, o.action, o.status) for o in result.stacks] == [
@@ -172,8 +108,11 @@ def test_create_from_an_empty_account_commits_the_repository_before_the_pipeline
         (SERVICE, "create", "CREATE_COMPLETE"),
         (PIPELINE, "create", "CREATE_COMPLETE"),
     ]
-    assert result.ok
+    assert result.ok and result.in_flight is None
     assert ui.asked == [SOURCE, SERVICE, PIPELINE]
+    assert result.service_linked_role == "created"
+    assert 10.0 in slept  # the new role is given time to propagate before ECS assumes it
+    assert result.notes == []  # the account has a repository: CodeCommit lets it create one
     # only the new events, oldest first, per stack (REVIEW_IN_PROGRESS was there before)
     assert [(e.logical_id, e.status) for e in ui.events if e.stack == SOURCE] == [
         (SOURCE, "CREATE_IN_PROGRESS"),
@@ -185,67 +124,292 @@ def test_create_from_an_empty_account_commits_the_repository_before_the_pipeline
     assert result.first_commit.files > 10 and len(result.first_commit.commits) == 1
     assert result.links is not None
     assert result.links.production_url == SERVICE_OUTPUTS["ProductionUrl"]
-    assert result.links.test_url == SERVICE_OUTPUTS["TestUrl"]
-    assert result.links.pipeline == (
-        "https://ap-northeast-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/"
-        "sample3-dev-pipeline/view?region=ap-northeast-1"
+    # the commit comes between the source stack and the service stack, the role right
+    # before the service stack executes
+    order = [
+        line
+        for line in ui.lines
+        if "committed" in line or "creating change set" in line or "service-linked" in line
+    ]
+    assert [o.split(":")[0].split(" ")[0] for o in order] == [
+        SOURCE,
+        REPO,
+        SERVICE,
+        "created",
+        PIPELINE,
+    ]
+
+
+def test_an_account_without_a_repository_is_told_about_codecommits_restriction(
+    cfg: config_mod.Config, repo: Path
+) -> None:
+    s = Stubs()
+    look(s)
+    repositories(s, [])
+    role(s, exists=True)
+    declined_create(s, SOURCE)
+    ui = RecordingUI(answer=False)
+
+    result = deploy_mod.deploy(s.clients, cfg, repo, ui, sleep=no_sleep)
+
+    s.done()
+    [note] = result.notes
+    assert "no CodeCommit repository in ap-northeast-1" in note
+    assert "2024-07-25" in note and "OperationNotAllowedException" in note
+    assert "ask AWS Support" in note
+    assert ui.lines[0] == f"note: {note}"  # said before the source stack
+    assert result.declined
+
+
+def test_a_region_without_codecommit_is_refused_before_any_stack(
+    cfg: config_mod.Config, repo: Path
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    class NoCodeCommit:
+        """botocore raises EndpointConnectionError when the service has no endpoint to
+        reach (botocore.exceptions; CodeCommit is not offered in every region)."""
+
+        def list_repositories(self) -> dict[str, Any]:
+            raise EndpointConnectionError(
+                endpoint_url="https://codecommit.ca-west-1.amazonaws.com/"
+            )
+
+    from bluegreen.aws.session import Clients
+
+    s = Stubs()
+    look(s)
+    clients = Clients.from_factory(
+        lambda service: NoCodeCommit() if service == "codecommit" else s.client(service),
+        "ap-northeast-1",
     )
-    assert "deployment-groups/sample3-dev-deployment-group" in result.links.deployments
-    # the commit is made between the source stack and the service stack
-    order = [line for line in ui.lines if "committed" in line or "creating change set" in line]
-    assert "committed" in order[1] and SERVICE in order[2]
+
+    with pytest.raises(StateError, match="CodeCommit does not answer in ap-northeast-1") as info:
+        deploy_mod.deploy(clients, cfg, repo, RecordingUI(), sleep=no_sleep)
+
+    s.done()
+    assert "Nothing was changed" in str(info.value)
 
 
-def test_files_committed_exclude_git_and_caches(repo: Path) -> None:
-    files = codecommit.collect_files(repo, ["taskdef.json"])
-    paths = {f.path for f in files}
-    assert "taskdef.json" in paths and "webapp/Dockerfile" in paths
-    assert not any(p.startswith(".git/") or "__pycache__" in p for p in paths)
+def test_a_repository_codecommit_refuses_to_create_is_explained(
+    cfg: config_mod.Config, repo: Path
+) -> None:
+    s = Stubs()
+    look(s)
+    repositories(s, [])
+    role(s, exists=True)
+    missing_stack(s, SOURCE)
+    change_set(s, SOURCE, "CREATE", [("Add", "Repository", "AWS::CodeCommit::Repository", "")])
+    review = event(SOURCE, 0, SOURCE, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")
+    # The resource failure text of aws-containers/ecs-workshop-blue-green-deployments#11.
+    refused = (
+        "CreateRepository request is not allowed because there is no existing repository "
+        "in this AWS account or AWS Organization (Service: AWSCodeCommit; Status Code: 400; "
+        "Error Code: OperationNotAllowedException)"
+    )
+    execute(
+        s,
+        SOURCE,
+        [review],
+        [
+            [
+                event(
+                    SOURCE, 2, "Repository", "AWS::CodeCommit::Repository", "CREATE_FAILED", refused
+                ),
+                event(SOURCE, 1, SOURCE, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS"),
+            ],
+            [event(SOURCE, 3, SOURCE, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE")],
+        ],
+        "ROLLBACK_COMPLETE",
+    )
+
+    result = deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
+
+    s.done()
+    [failed] = result.failed
+    assert failed.stack == SOURCE and failed.status == "ROLLBACK_COMPLETE"
+    assert "CodeCommit refused to create the repository" in failed.hint
+    assert "ask AWS Support" in failed.hint
 
 
-def test_missing_repository_file_is_refused_before_any_call(
+def test_a_role_made_meanwhile_by_someone_else_is_fine(cfg: config_mod.Config, repo: Path) -> None:
+    s = Stubs()
+    look(s, "UPDATE_COMPLETE", None, None)
+    branch(s, "f" * 40)
+    role(s, exists=False)
+    no_changes(s, SOURCE)
+    # Two creators racing: IAM answers InvalidInput "... has been taken in this account"
+    # (bcgov/startup-sample-project-aws-containers#13, Rayraegah/terraform-aws-hasura#17).
+    s.error(
+        "iam",
+        "create_service_linked_role",
+        "InvalidInput",
+        "Service role name AWSServiceRoleForECS has been taken in this account, please try "
+        "a different suffix.",
+        {"AWSServiceName": "ecs.amazonaws.com"},
+    )
+    create_ok(s, SERVICE)
+    declined_create(s, PIPELINE)
+
+    ui = AnsweringUI([True, False])  # yes to the service, no to the pipeline
+    result = deploy_mod.deploy(s.clients, cfg, repo, ui, sleep=no_sleep)
+
+    s.done()
+    assert result.service_linked_role == "exists"
+    assert [o.action for o in result.stacks] == ["no-changes", "create", "declined"]
+    assert any("just created by someone else" in line for line in ui.lines)
+
+
+class AnsweringUI(RecordingUI):
+    def __init__(self, answers: list[bool]) -> None:
+        super().__init__()
+        self.answers = answers
+
+    def confirm(self, stack: Any) -> bool:
+        self.asked.append(stack)
+        return self.answers.pop(0)
+
+
+# ---- the first commit's files: refused before anything changes ----------------------------
+
+
+def test_an_empty_file_is_named_before_anything_changes(cfg: config_mod.Config, repo: Path) -> None:
+    (repo / "webapp" / "tests" / "__init__.py").write_bytes(b"")
+    s = Stubs()
+    look(s)
+    repositories(s, ["x"])
+
+    with pytest.raises(RepositoryError) as info:
+        deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
+
+    s.done()  # only reads: no stack, no commit
+    assert "webapp/tests/__init__.py is empty" in str(info.value)
+    assert "nothing was changed" in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_a_missing_repository_file_is_named_before_anything_changes(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     (repo / "taskdef.json").unlink()
     s = Stubs()
-    with pytest.raises(RepositoryError, match="taskdef.json"):
+    look(s)
+    repositories(s, ["x"])
+    with pytest.raises(RepositoryError, match="missing taskdef.json"):
         deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
     s.done()
 
 
-def test_commits_are_batched_under_the_api_limits() -> None:
-    small = [codecommit.RepoFile(f"f{i}", b"x", False) for i in range(250)]
-    assert [len(b) for b in codecommit.batches(small)] == [100, 100, 50]
-    big = [codecommit.RepoFile(f"b{i}", b"x" * (2 * 1024 * 1024), False) for i in range(5)]
-    assert [len(b) for b in codecommit.batches(big)] == [2, 2, 1]
-
-
-def test_chained_commits_name_their_parent(tmp_path: Path) -> None:
+def test_a_branch_with_commits_needs_no_files(cfg: config_mod.Config, repo: Path) -> None:
+    """Once the branch has commits the local files are not committed, so an empty file
+    (fine for git) does not stop a later deploy."""
+    (repo / "webapp" / "tests" / "__init__.py").write_bytes(b"")
     s = Stubs()
-    files = [codecommit.RepoFile(f"f{i:03}", b"x", i == 0) for i in range(150)]
-    s.error("codecommit", "get_branch", "BranchDoesNotExistException", "no")
-    s.add("codecommit", "list_branches", {"branches": []})
-    s.add("codecommit", "create_commit", {"commitId": "a" * 40})
-    s.add(
-        "codecommit",
-        "create_commit",
-        {"commitId": "b" * 40},
-        first_commit("Initial commit by bluegreen deploy (2/2)", parentCommitId="a" * 40),
-    )
-    done = codecommit.commit_if_empty(s.client("codecommit"), REPO, "main", files)
+    rerun_look(s, cfg)
+    for name in (SOURCE, SERVICE, PIPELINE):
+        no_changes(s, name)
+    links(s)
+
+    result = deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
+
     s.done()
-    assert done.commits == ["a" * 40, "b" * 40] and done.files == 150
+    assert [o.action for o in result.stacks] == ["no-changes"] * 3
+    assert result.first_commit is not None
+    assert result.first_commit.skipped == "the branch already has commits"
+    assert result.out_of_band == []  # desired count 1 as deployed: nothing out of band
+
+
+# ---- state refusals, before anything changes ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("statuses", "match"),
+    [
+        (
+            ("UPDATE_COMPLETE", "UPDATE_IN_PROGRESS", None),
+            "sample3-dev-service in ap-northeast-1 is busy",
+        ),
+        (
+            ("UPDATE_COMPLETE", "UPDATE_ROLLBACK_FAILED", None),
+            "is UPDATE_ROLLBACK_FAILED and cannot",
+        ),
+        ((None, None, "DELETE_FAILED"), "sample3-dev-pipeline in ap-northeast-1 is DELETE_FAILED"),
+    ],
+)
+def test_a_busy_or_failed_stack_is_refused_before_anything_changes(
+    cfg: config_mod.Config,
+    repo: Path,
+    statuses: tuple[str | None, str | None, str | None],
+    match: str,
+) -> None:
+    s = Stubs()
+    look(s, *statuses)
+    with pytest.raises(StateError, match=match) as info:
+        deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
+    s.done()
+    assert "nothing was changed" in str(info.value)
+
+
+def test_a_stack_left_by_a_failed_create_is_deleted_and_created_again(
+    cfg: config_mod.Config, repo: Path
+) -> None:
+    s = Stubs()
+    look(s, "ROLLBACK_COMPLETE", None, None)
+    repositories(s, ["x"])
+    role(s, exists=True)
+    stack(s, SOURCE, "ROLLBACK_COMPLETE")
+    # A stack in ROLLBACK_COMPLETE can only be deleted (CloudFormation user guide,
+    # "Troubleshooting": "Stack ... is in ROLLBACK_COMPLETE state and can not be updated").
+    old = event(SOURCE, 0, SOURCE, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE")
+    events(s, SOURCE, [old])
+    s.add("cloudformation", "delete_stack", {}, {"StackName": stack_id(SOURCE)})
+    gone = [event(SOURCE, 1, SOURCE, "AWS::CloudFormation::Stack", "DELETE_COMPLETE"), old]
+    events(s, SOURCE, gone)
+    stack(s, SOURCE, "DELETE_COMPLETE", key=stack_id(SOURCE))
+    events(s, SOURCE, gone)
+    change_set(s, SOURCE, "CREATE", [("Add", "Repository", "AWS::CodeCommit::Repository", "")])
+    delete_change_set(s, SOURCE)
+    stack(s, SOURCE, "REVIEW_IN_PROGRESS")
+    s.add("cloudformation", "delete_stack", {}, {"StackName": stack_id(SOURCE)})
+    ui = RecordingUI(answer=False)
+
+    result = deploy_mod.deploy(s.clients, cfg, repo, ui, sleep=no_sleep)
+
+    s.done()
+    assert [o.action for o in result.stacks] == ["declined"]
+    assert f"{SOURCE}: deleting the stack left by a failed create (ROLLBACK_COMPLETE)" in ui.lines
+    assert any(
+        line.endswith("declined and deleted with the empty stack it created") for line in ui.lines
+    )
+
+
+def test_review_in_progress_counts_as_new(cfg: config_mod.Config, repo: Path) -> None:
+    s = Stubs()
+    look(s, "REVIEW_IN_PROGRESS", None, None)
+    repositories(s, ["x"])
+    role(s, exists=True)
+    stack(s, SOURCE, "REVIEW_IN_PROGRESS")
+    change_set(s, SOURCE, "CREATE", [("Add", "Repository", "AWS::CodeCommit::Repository", "")])
+    delete_change_set(s, SOURCE)
+    stack(s, SOURCE, "REVIEW_IN_PROGRESS")
+    s.add("cloudformation", "delete_stack", {}, {"StackName": stack_id(SOURCE)})
+
+    result = deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(answer=False), sleep=no_sleep)
+
+    s.done()
+    assert result.declined
+
+
+# ---- change sets ----------------------------------------------------------------------------
 
 
 def test_no_changes_is_success_and_deletes_the_change_sets(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
-    service_template(s, deployed_service(cfg))
-    no_changes(s, SOURCE)
-    s.add("codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": "f" * 40}})
-    no_changes(s, SERVICE)
-    no_changes(s, PIPELINE)
+    rerun_look(s, cfg)
+    for name in (SOURCE, SERVICE, PIPELINE):
+        no_changes(s, name)
     links(s)
     ui = RecordingUI()
 
@@ -259,7 +423,7 @@ def test_no_changes_is_success_and_deletes_the_change_sets(
 
 def test_failed_change_set_stops_with_its_reason(cfg: config_mod.Config, repo: Path) -> None:
     s = Stubs()
-    service_template(s, None)
+    rerun_look(s, cfg)
     stack(s, SOURCE, "UPDATE_COMPLETE")
     change_set(
         s,
@@ -274,20 +438,19 @@ def test_failed_change_set_stops_with_its_reason(cfg: config_mod.Config, repo: P
     result = deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
 
     s.done()
-    assert not result.ok
     [failed] = result.failed
     assert failed.stack == SOURCE
     assert "Unresolved resource dependencies [Nope]" in failed.reason
     assert len(result.stacks) == 1  # nothing after the failed stack
+    assert result.in_flight is None
 
 
 def test_failed_update_collects_resource_reasons(cfg: config_mod.Config, repo: Path) -> None:
     s = Stubs()
-    service_template(s, deployed_service(cfg))
+    rerun_look(s, cfg)
     no_changes(s, SOURCE)
-    s.add("codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": "f" * 40}})
     stack(s, SERVICE, "UPDATE_COMPLETE")
-    change_set(s, SERVICE, "UPDATE", [("Modify", "Service", "AWS::ECS::Service", "Conditional")])
+    change_set(s, SERVICE, "UPDATE", [("Modify", "AppLogGroup", "AWS::Logs::LogGroup", "False")])
     old = event(SERVICE, 0, SERVICE, "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")
     execute(
         s,
@@ -298,27 +461,14 @@ def test_failed_update_collects_resource_reasons(cfg: config_mod.Config, repo: P
                 event(
                     SERVICE,
                     3,
-                    "Service",
-                    "AWS::ECS::Service",
+                    "AppLogGroup",
+                    "AWS::Logs::LogGroup",
                     "UPDATE_FAILED",
-                    "Invalid request provided: Unable to update task definition on services "
-                    "with a CODE_DEPLOY deployment controller.",
+                    "Rate exceeded",
                 ),
-                event(SERVICE, 2, "Service", "AWS::ECS::Service", "UPDATE_IN_PROGRESS"),
+                event(SERVICE, 2, "AppLogGroup", "AWS::Logs::LogGroup", "UPDATE_IN_PROGRESS"),
             ],
-            [
-                event(
-                    SERVICE, 5, SERVICE, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE"
-                ),
-                event(
-                    SERVICE,
-                    4,
-                    SERVICE,
-                    "AWS::CloudFormation::Stack",
-                    "UPDATE_ROLLBACK_IN_PROGRESS",
-                    "The following resource(s) failed to update: [Service].",
-                ),
-            ],
+            [event(SERVICE, 5, SERVICE, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE")],
         ],
         "UPDATE_ROLLBACK_COMPLETE",
         in_progress="UPDATE_IN_PROGRESS",
@@ -329,323 +479,226 @@ def test_failed_update_collects_resource_reasons(cfg: config_mod.Config, repo: P
     s.done()
     [failed] = result.failed
     assert failed.status == "UPDATE_ROLLBACK_COMPLETE"
-    assert [(f.logical_id, f.status) for f in failed.failures] == [("Service", "UPDATE_FAILED")]
-    assert "CODE_DEPLOY deployment controller" in failed.failures[0].reason
+    assert [(f.logical_id, f.status, f.reason) for f in failed.failures] == [
+        ("AppLogGroup", "UPDATE_FAILED", "Rate exceeded")
+    ]
     assert [o.stack for o in result.stacks] == [SOURCE, SERVICE]
+
+
+def test_a_change_set_is_polled_until_computed() -> None:
+    """CREATE_PENDING, then CREATE_IN_PROGRESS, then CREATE_COMPLETE (CloudFormation API
+    reference, DescribeChangeSet Status: CREATE_PENDING | CREATE_IN_PROGRESS |
+    CREATE_COMPLETE | DELETE_PENDING | ... | FAILED)."""
+    s = Stubs()
+    for status in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+        s.add(
+            "cloudformation",
+            "describe_change_set",
+            {"ChangeSetName": "cs", "StackName": SOURCE, "Status": status},
+            {"ChangeSetName": cs_id(SOURCE)},
+        )
+    change_set_done = {
+        "ChangeSetName": "cs",
+        "StackName": SOURCE,
+        "StackId": stack_id(SOURCE),
+        "Status": "CREATE_COMPLETE",
+        "Changes": [
+            {
+                "Type": "Resource",
+                "ResourceChange": {
+                    "Action": "Add",
+                    "LogicalResourceId": "Repository",
+                    "ResourceType": "AWS::CodeCommit::Repository",
+                },
+            }
+        ],
+    }
+    s.add(
+        "cloudformation", "describe_change_set", change_set_done, {"ChangeSetName": cs_id(SOURCE)}
+    )
+    slept: list[float] = []
+
+    computed = cfn.wait_change_set(s.client("cloudformation"), cs_id(SOURCE), sleep=slept.append)
+
+    s.done()
+    assert computed.status == "CREATE_COMPLETE" and slept == [2.0, 2.0]
+    assert [c.logical_id for c in computed.changes] == ["Repository"]
+
+
+def test_a_change_set_still_pending_at_the_timeout_is_an_error() -> None:
+    s = Stubs()
+    for _ in range(3):  # polled at 0 s, 2 s and 4 s; the timeout is 4 s
+        s.add(
+            "cloudformation",
+            "describe_change_set",
+            {"ChangeSetName": "cs-1", "StackName": SOURCE, "Status": "CREATE_PENDING"},
+            {"ChangeSetName": cs_id(SOURCE)},
+        )
+    with pytest.raises(OperationError, match="change set cs-1 still CREATE_PENDING after 4s"):
+        cfn.wait_change_set(
+            s.client("cloudformation"), cs_id(SOURCE), sleep=no_sleep, interval=2.0, timeout=4.0
+        )
+    s.done()
 
 
 def test_declined_create_deletes_change_set_and_the_empty_stack(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
-    service_template(s, None)
-    missing_stack(s, SOURCE)
-    change_set(s, SOURCE, "CREATE", [("Add", "Repository", "AWS::CodeCommit::Repository", "")])
-    delete_change_set(s, SOURCE)
-    stack(s, SOURCE, "REVIEW_IN_PROGRESS")
-    s.add("cloudformation", "delete_stack", {}, {"StackName": stack_id(SOURCE)})
-    ui = RecordingUI(answer=False)
-
-    result = deploy_mod.deploy(s.clients, cfg, repo, ui, sleep=no_sleep)
-
-    s.done()
-    assert result.declined and not result.ok
-    assert [o.action for o in result.stacks] == ["declined"]
-
-
-def test_review_in_progress_counts_as_new(cfg: config_mod.Config, repo: Path) -> None:
-    s = Stubs()
-    service_template(s, None)
-    stack(s, SOURCE, "REVIEW_IN_PROGRESS")
-    change_set(s, SOURCE, "CREATE", [("Add", "Repository", "AWS::CodeCommit::Repository", "")])
-    delete_change_set(s, SOURCE)
-    stack(s, SOURCE, "REVIEW_IN_PROGRESS")
-    s.add("cloudformation", "delete_stack", {}, {"StackName": stack_id(SOURCE)})
+    look(s)
+    repositories(s, ["x"])
+    role(s, exists=True)
+    declined_create(s, SOURCE)
 
     result = deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(answer=False), sleep=no_sleep)
 
     s.done()
-    assert result.declined
+    assert result.declined and not result.ok
+    assert [o.action for o in result.stacks] == ["declined"]
+    assert result.in_flight is None
 
 
-def test_dry_run_creates_no_stack_and_deletes_update_change_sets(
+# ---- dry run -----------------------------------------------------------------------------
+
+
+def test_dry_run_creates_no_stack_lists_the_files_and_the_role_it_would_create(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
-    service_template(s, None)
-    stack(s, SOURCE, "UPDATE_COMPLETE")
-    change_set(
-        s, SOURCE, "UPDATE", [("Modify", "AppImageRepository", "AWS::ECR::Repository", "False")]
-    )
-    delete_change_set(s, SOURCE)
-    s.error("codecommit", "get_branch", "BranchDoesNotExistException", "no")
-    missing_stack(s, SERVICE)
-    missing_stack(s, PIPELINE)
+    look(s)
+    repositories(s, ["x"])
+    role(s, exists=False)
+    for name in (SOURCE, SERVICE, PIPELINE):
+        missing_stack(s, name)
     missing_stack(s, SERVICE)  # links: nothing to link to yet
     ui = RecordingUI()
 
     result = deploy_mod.deploy(s.clients, cfg, repo, ui, dry_run=True, sleep=no_sleep)
 
     s.done()
-    assert [o.action for o in result.stacks] == ["would-update", "would-create", "would-create"]
+    assert [o.action for o in result.stacks] == ["would-create"] * 3
     assert ui.asked == []
-    service_changes = result.stacks[1].changes
-    assert ("Add", "Service", "AWS::ECS::Service") in {
-        (c.action, c.logical_id, c.resource_type) for c in service_changes
-    }
-    assert result.would_commit > 10 and result.first_commit is None
-    assert result.links is None
+    assert result.service_linked_role == "would-create"
+    assert "would create the ECS service-linked role AWSServiceRoleForECS" in " ".join(ui.lines)
+    assert "taskdef.json" in result.would_commit and "webapp/Dockerfile" in result.would_commit
+    assert result.first_commit is None and result.links is None
 
 
-def test_busy_stack_is_refused(cfg: config_mod.Config, repo: Path) -> None:
+def test_dry_run_of_an_update_deletes_its_change_set(cfg: config_mod.Config, repo: Path) -> None:
     s = Stubs()
-    service_template(s, None)
-    stack(s, SOURCE, "UPDATE_IN_PROGRESS")
-    with pytest.raises(StateError, match="busy"):
-        deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
+    look(s, "UPDATE_COMPLETE", None, None)
+    branch(s, None)  # the repository exists but its branch is still empty
+    role(s, exists=True)
+    stack(s, SOURCE, "UPDATE_COMPLETE")
+    change_set(
+        s, SOURCE, "UPDATE", [("Modify", "AppImageRepository", "AWS::ECR::Repository", "False")]
+    )
+    delete_change_set(s, SOURCE)
+    missing_stack(s, SERVICE)
+    missing_stack(s, PIPELINE)
+    missing_stack(s, SERVICE)
 
+    result = deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), dry_run=True, sleep=no_sleep)
 
-def test_oversized_template_is_refused_before_any_change(
-    cfg: config_mod.Config, repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(cfn, "TEMPLATE_BODY_LIMIT", 1000)
-    s = Stubs()
-    with pytest.raises(OperationError, match="bytes") as info:
-        deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
-    assert "nothing was changed" in str(info.value)
     s.done()
+    assert [o.action for o in result.stacks] == ["would-update", "would-create", "would-create"]
+    assert len(result.would_commit) > 10
 
 
-def test_change_set_name_is_stack_and_utc_timestamp() -> None:
-    from datetime import UTC, datetime
-
-    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-    assert deploy_mod.change_set_name("a-source", when) == "a-source-20260304050607"
+# ---- what CodeDeploy owns ------------------------------------------------------------------
 
 
-# ---- destroy -------------------------------------------------------------------------
-
-BUCKET = "sample3-dev-pipeline-artifactbucket-abc"
-
-
-def resources(s: Stubs, name: str, rows: list[tuple[str, str, str]]) -> None:
-    s.add(
-        "cloudformation",
-        "list_stack_resources",
-        {
-            "StackResourceSummaries": [
-                {
-                    "LogicalResourceId": logical,
-                    "PhysicalResourceId": physical,
-                    "ResourceType": rtype,
-                    "LastUpdatedTimestamp": "2026-01-01T00:00:00Z",
-                    "ResourceStatus": "CREATE_COMPLETE",
-                }
-                for logical, rtype, physical in rows
-            ]
-        },
-        {"StackName": name},
-    )
-
-
-def destroy_plan(s: Stubs, objects: int) -> None:
-    stack(s, PIPELINE, "CREATE_COMPLETE")
-    resources(s, PIPELINE, [("ArtifactBucket", "AWS::S3::Bucket", BUCKET)])
-    s.add(
-        "s3",
-        "list_object_versions",
-        {
-            "Versions": [
-                {"Key": f"k{i}", "VersionId": f"v{i}", "IsLatest": True} for i in range(objects)
-            ]
-        },
-        {"Bucket": BUCKET, "MaxKeys": 10},
-    )
-    stack(s, SERVICE, "CREATE_COMPLETE")
-    resources(s, SERVICE, [])
-    stack(s, SOURCE, "CREATE_COMPLETE")
-    resources(
-        s,
-        SOURCE,
-        [("AppImageRepository", "AWS::ECR::Repository", "sample3-dev-webapp")],
-    )
-    s.add(
-        "ecr",
-        "list_images",
-        {"imageIds": [{"imageDigest": "sha256:" + "1" * 64, "imageTag": "abc12345"}]},
-        {"repositoryName": "sample3-dev-webapp", "maxResults": 10},
-    )
-
-
-def delete_ok(s: Stubs, name: str) -> None:
-    stack(s, name, "CREATE_COMPLETE")
-    old = event(name, 0, name, "AWS::CloudFormation::Stack", "CREATE_COMPLETE")
-    events(s, name, [old])
-    s.add("cloudformation", "delete_stack", {}, {"StackName": stack_id(name)})
-    fresh = [event(name, 1, name, "AWS::CloudFormation::Stack", "DELETE_IN_PROGRESS"), old]
-    events(s, name, fresh)
-    stack(s, name, "DELETE_COMPLETE", key=stack_id(name))
-    events(s, name, fresh)
-
-
-def events(s: Stubs, name: str, newest_first: list[dict[str, Any]]) -> None:
-    from test_aws_support import events as add_events
-
-    add_events(s, name, newest_first)
-
-
-def test_destroy_refuses_a_non_empty_bucket_before_deleting_anything(
-    cfg: config_mod.Config,
+def test_a_desired_count_change_goes_to_ecs_after_the_stacks(
+    cfg: config_mod.Config, repo: Path
 ) -> None:
+    three = config_mod.parse("[task]\ndesired_count = 3")
     s = Stubs()
-    destroy_plan(s, objects=3)
-    with pytest.raises(StateError, match=BUCKET) as info:
-        destroy_mod.destroy(s.clients, cfg, RecordingUI(), sleep=no_sleep)
-    assert "--empty-bucket" in str(info.value)
-    s.done()
-
-
-def test_destroy_empties_the_bucket_when_asked_and_deletes_in_reverse_order(
-    cfg: config_mod.Config,
-) -> None:
-    s = Stubs()
-    destroy_plan(s, objects=2)
+    rerun_look(s, cfg, desired=1)
+    no_changes(s, SOURCE)
+    # The service is sent exactly as deployed (DesiredCount 1): CloudFormation finds no change.
+    no_changes(s, SERVICE, body=ServiceDesiredCount(1))
+    no_changes(s, PIPELINE)
+    # UpdateService accepts desiredCount on a CODE_DEPLOY service (ECS API reference,
+    # UpdateService: "only the desired count, deployment configuration, health check grace
+    # period, ... can be updated using this API").
     s.add(
-        "s3",
-        "list_object_versions",
-        {
-            "Versions": [{"Key": "k0", "VersionId": "v0"}],
-            "DeleteMarkers": [{"Key": "k1", "VersionId": "v1"}],
-        },
-        {"Bucket": BUCKET},
+        "ecs",
+        "update_service",
+        {"service": {"serviceName": ECS_SERVICE, "desiredCount": 3}},
+        {"cluster": CLUSTER, "service": ECS_SERVICE, "desiredCount": 3},
     )
-    s.add(
-        "s3",
-        "delete_objects",
-        {},
-        {
-            "Bucket": BUCKET,
-            "Delete": {
-                "Objects": [{"Key": "k0", "VersionId": "v0"}, {"Key": "k1", "VersionId": "v1"}],
-                "Quiet": True,
-            },
-        },
-    )
-    for name in (PIPELINE, SERVICE, SOURCE):
-        delete_ok(s, name)
+    links(s)
     ui = RecordingUI()
 
-    result = destroy_mod.destroy(s.clients, cfg, ui, empty_bucket=True, sleep=no_sleep)
+    result = deploy_mod.deploy(s.clients, three, repo, ui, sleep=no_sleep)
 
     s.done()
-    assert result.ok and result.emptied == [BUCKET]
-    assert [o.stack for o in result.outcomes] == [PIPELINE, SERVICE, SOURCE]
-    # ECR repositories set EmptyOnDelete in the template: not a blocker, not emptied by us
-    assert [h.name for h in result.plan.holders if h.kind == "images"] == ["sample3-dev-webapp"]
-    assert not result.plan.holders[1].blocks
-
-
-def test_destroy_stops_at_a_failed_stack(cfg: config_mod.Config) -> None:
-    s = Stubs()
-    destroy_plan(s, objects=0)
-    stack(s, PIPELINE, "CREATE_COMPLETE")
-    old = event(PIPELINE, 0, PIPELINE, "AWS::CloudFormation::Stack", "CREATE_COMPLETE")
-    events(s, PIPELINE, [old])
-    s.add("cloudformation", "delete_stack", {}, {"StackName": stack_id(PIPELINE)})
-    fresh = [
-        event(
-            PIPELINE,
-            2,
-            "ArtifactBucket",
-            "AWS::S3::Bucket",
-            "DELETE_FAILED",
-            "The bucket you tried to delete is not empty",
-        ),
-        old,
-    ]
-    events(s, PIPELINE, fresh)
-    stack(s, PIPELINE, "DELETE_FAILED", key=stack_id(PIPELINE))
-    events(s, PIPELINE, fresh)
-
-    result = destroy_mod.destroy(s.clients, cfg, RecordingUI(), sleep=no_sleep)
-
-    s.done()
-    assert not result.ok
-    [outcome] = result.outcomes
-    assert outcome.failures[0].reason == "The bucket you tried to delete is not empty"
-
-
-def test_destroy_cancelled_deletes_nothing(cfg: config_mod.Config) -> None:
-    s = Stubs()
-    destroy_plan(s, objects=0)
-    result = destroy_mod.destroy(s.clients, cfg, RecordingUI(answer=False), sleep=no_sleep)
-    s.done()
-    assert result.cancelled and not result.ok
-
-
-def _service_yaml(text: str) -> dict[str, Any]:
-    config = config_mod.parse(text)
-    return yaml.safe_load(next(s for s in build(config) if s.key == "service").to_yaml())
-
-
-def test_task_changes_keep_the_deployed_task_definition() -> None:
-    """ECS refuses to update a CODE_DEPLOY service's task definition: keep the deployed one."""
-    deployed = _service_yaml("")
-    bigger = _service_yaml("[task]\ncpu = 512\nmemory = 1024")
-    kept, notes = deploy_mod.keep_codedeploy_owned(deployed, bigger)
-    task = next(k for k, r in kept["Resources"].items() if r["Type"] == "AWS::ECS::TaskDefinition")
-    assert kept["Resources"][task] == deployed["Resources"][task]
-    assert [n.split(" kept as deployed")[0] for n in notes] == [task]
-    assert "taskdef.json" in notes[0]
-
-
-def test_changes_codedeploy_does_not_own_go_through() -> None:
-    deployed = _service_yaml("")
-    wider = _service_yaml(
-        '[listeners]\ntest_cidrs = ["203.0.113.0/24"]\n[logs]\nretention_days = 30'
+    [change] = result.out_of_band
+    assert (change.setting, change.current, change.wanted, change.applied) == (
+        "DesiredCount",
+        1,
+        3,
+        True,
     )
-    kept, notes = deploy_mod.keep_codedeploy_owned(deployed, copy.deepcopy(wider))
-    assert kept == wider and notes == []
-
-
-def test_listener_routing_is_left_to_codedeploy() -> None:
-    deployed = _service_yaml("")
-    new = _service_yaml("")
-    listener = next(
-        r for r in new["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"
+    assert ui.lines[-1] == (
+        f"{ECS_SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService "
+        "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)"
     )
-    listener["Properties"]["DefaultActions"][0]["TargetGroupArn"] = {"Ref": "GreenTargetGroup"}
-    kept, _ = deploy_mod.keep_codedeploy_owned(deployed, new)
-    assert kept == deployed
+
+
+def test_dry_run_shows_the_desired_count_change_and_sends_nothing(
+    cfg: config_mod.Config, repo: Path
+) -> None:
+    three = config_mod.parse("[task]\ndesired_count = 3")
+    s = Stubs()
+    rerun_look(s, cfg, desired=1)
+    for name in (SOURCE, SERVICE, PIPELINE):
+        no_changes(s, name)
+    links(s)
+    ui = RecordingUI()
+
+    result = deploy_mod.deploy(s.clients, three, repo, ui, dry_run=True, sleep=no_sleep)
+
+    s.done()  # no UpdateService queued, none sent
+    assert [o.applied for o in result.out_of_band] == [False]
+    assert ui.lines[-1].startswith(
+        f"{ECS_SERVICE}: would set desired count (task.desired_count) 1 -> 3"
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "what"),
     [
-        ("[listeners]\nproduction_port = 8000", "port 80 -> 8000"),
-        ("[app]\nport = 8080", "container name or port"),
+        ('[network]\nvpc_cidr = "10.1.0.0/16"', "set by network.vpc_cidr"),
+        (
+            "[app]\nport = 8080",
+            "BlueTargetGroup would be replaced: Port 80 -> 8080; set by app.port",
+        ),
+        ("[listeners]\nproduction_port = 8000", "ProductionListener: its port 80 -> 8000"),
     ],
 )
-def test_in_place_impossible_changes_are_refused_before_any_change(
+def test_a_change_the_service_cannot_take_is_refused_before_anything_changes(
     cfg: config_mod.Config, repo: Path, text: str, what: str
 ) -> None:
     s = Stubs()
+    look(s, "UPDATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_COMPLETE")
+    branch(s, "f" * 40)
     service_template(s, deployed_service(cfg))
     changed = config_mod.parse(text)
     with pytest.raises(UsageError, match="cannot change in place") as info:
         deploy_mod.deploy(s.clients, changed, repo, RecordingUI(), sleep=no_sleep)
-    s.done()  # only the template was read
+    s.done()  # only reads
     assert what in str(info.value) and "nothing was changed" in str(info.value)
+    assert "`bluegreen destroy` then `bluegreen deploy`" in str(info.value)
 
 
 def test_a_task_change_deploys_the_service_with_its_deployed_task_definition(
     cfg: config_mod.Config, repo: Path
 ) -> None:
     s = Stubs()
-    service_template(s, deployed_service(cfg))
+    rerun_look(s, cfg)
     bigger = config_mod.parse("[task]\ncpu = 512\nmemory = 1024")
     no_changes(s, SOURCE)
-    s.add("codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": "f" * 40}})
     # The body sent keeps cpu 256: CloudFormation finds nothing to change in the service.
     no_changes(s, SERVICE, body=KeepsCpu("256"))
     no_changes(s, PIPELINE)
@@ -674,3 +727,135 @@ class KeepsCpu:
 
     def __hash__(self) -> int:
         return hash(self.cpu)
+
+
+class ServiceDesiredCount:
+    """Matches a template body whose ECS service has this DesiredCount."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __eq__(self, body: object) -> bool:
+        template = yaml.safe_load(str(body))
+        return any(
+            r["Type"] == "AWS::ECS::Service" and r["Properties"]["DesiredCount"] == self.count
+            for r in template["Resources"].values()
+        )
+
+    def __hash__(self) -> int:
+        return self.count
+
+
+# ---- what a stopped run leaves ---------------------------------------------------------------
+
+
+class InterruptingUI(RecordingUI):
+    """Ctrl-C while the stack's events are shown."""
+
+    def event(self, event: StackEvent) -> None:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_while_cloudformation_executes_is_recorded(
+    cfg: config_mod.Config, repo: Path
+) -> None:
+    s = Stubs()
+    look(s)
+    repositories(s, ["x"])
+    role(s, exists=True)
+    missing_stack(s, SOURCE)
+    change_set(s, SOURCE, "CREATE", [("Add", "Thing", "AWS::SNS::Topic", "")])
+    events(s, SOURCE, [])
+    s.add("cloudformation", "execute_change_set", {}, {"ChangeSetName": cs_id(SOURCE)})
+    events(
+        s, SOURCE, [event(SOURCE, 1, SOURCE, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS")]
+    )
+    record = deploy_mod.DeployResult(dry_run=False)
+
+    with pytest.raises(KeyboardInterrupt):
+        deploy_mod.deploy(s.clients, cfg, repo, InterruptingUI(), result=record, sleep=no_sleep)
+
+    s.done()
+    assert record.in_flight is not None and record.in_flight.subject == SOURCE
+    assert record.in_flight.state.startswith(
+        "CloudFormation keeps executing change set sample3-dev-source-"
+    )
+    assert "without bluegreen (https://ap-northeast-1.console.aws.amazon.com/cloudformation" in (
+        record.in_flight.state
+    )
+    assert record.in_flight.resume.startswith("wait for it to finish")
+    assert record.changed_anything
+
+
+def test_an_aws_error_after_the_first_stack_keeps_what_was_done(
+    cfg: config_mod.Config, repo: Path
+) -> None:
+    s = Stubs()
+    rerun_look(s, cfg)
+    no_changes(s, SOURCE)
+    stack(s, SERVICE, "UPDATE_COMPLETE")
+    s.error("cloudformation", "create_change_set", "Throttling", "Rate exceeded")
+    record = deploy_mod.DeployResult(dry_run=False)
+
+    with pytest.raises(OperationError, match="throttled"):
+        deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), result=record, sleep=no_sleep)
+
+    assert [o.action for o in record.stacks] == ["no-changes"]
+    assert record.in_flight is not None
+    assert record.in_flight.state.startswith("change set sample3-dev-service-")
+    assert record.in_flight.state.endswith(
+        "(UPDATE) being created, not executed; stack UPDATE_COMPLETE"
+    )
+
+
+# ---- odds and ends ----------------------------------------------------------------------------
+
+
+def test_oversized_template_is_refused_before_any_call(
+    cfg: config_mod.Config, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cfn, "TEMPLATE_BODY_LIMIT", 1000)
+    s = Stubs()
+    with pytest.raises(OperationError, match="bytes") as info:
+        deploy_mod.deploy(s.clients, cfg, repo, RecordingUI(), sleep=no_sleep)
+    assert "nothing was changed" in str(info.value)
+    s.done()
+
+
+def test_change_set_name_is_stack_and_utc_timestamp() -> None:
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    assert deploy_mod.change_set_name("a-source", when) == "a-source-20260304050607"
+
+
+@pytest.mark.parametrize(
+    ("summaries", "pending"),
+    [
+        # CodePipeline starts a run when it creates a pipeline, trigger type CreatePipeline
+        # (botocore CodePipeline model: ExecutionTrigger.triggerType; CodePipeline user
+        # guide, "Start a pipeline in CodePipeline").
+        ([("CreatePipeline", "InProgress")], True),
+        ([("CreatePipeline", "Succeeded")], False),
+        ([("CloudWatchEvent", "InProgress")], False),
+        ([("StartPipelineExecution", "InProgress")], False),
+        ([], False),
+    ],
+)
+def test_the_first_release_is_pending_while_the_creation_run_is_in_progress(
+    cfg: config_mod.Config, summaries: list[tuple[str, str]], pending: bool
+) -> None:
+    s = Stubs()
+    s.add(
+        "codepipeline",
+        "list_pipeline_executions",
+        {
+            "pipelineExecutionSummaries": [
+                {"pipelineExecutionId": "e-1", "status": status, "trigger": {"triggerType": kind}}
+                for kind, status in summaries
+            ]
+        },
+        {"pipelineName": PIPELINE, "maxResults": 1},
+    )
+    assert deploy_mod.first_release_pending(s.clients, cfg) is pending
+    s.done()

@@ -465,12 +465,14 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_deploy_dry_run_json_on_an_empty_account(
     tmp_path: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from test_aws_support import missing_stack, service_template, write_repo
+    from deploy_support import make_repo, repositories, role
+    from test_aws_support import missing_stack
 
-    write_repo(tmp_path)
-    service_template(stubs, None)
-    for name in ("source", "service", "pipeline", "service"):
-        missing_stack(stubs, f"sample3-dev-{name}")
+    make_repo(tmp_path)
+    for name in ("source", "service", "pipeline", "source", "service", "pipeline", "service"):
+        missing_stack(stubs, f"sample3-dev-{name}")  # deploy's first look, the stacks, links
+    repositories(stubs, ["x"])
+    role(stubs, exists=True)
     code = main(
         ["deploy", "--dry-run", "--output", "json", "--config", str(tmp_path / "bluegreen.toml")]
     )

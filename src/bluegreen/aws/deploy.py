@@ -7,9 +7,19 @@ shown and confirmed before anything executes, a declined change set is deleted (
 the empty stack it created). Execution is followed event by event; failed resources are
 collected with their reasons for a final summary.
 
+Look first, then change. Before the first change set every refusal that can be known is
+made, so bad input changes nothing: the templates' sizes; every stack's state (busy or
+``*_FAILED`` is refused); CodeCommit's availability (:mod:`bluegreen.aws.preflight`);
+the files of the first commit when one will be made (:mod:`bluegreen.aws.codecommit`:
+.gitignore honoured, secrets, empty and oversized files refused); and, once the service
+exists, what a stack update may not change (:mod:`bluegreen.aws.owned`: the CODE_DEPLOY
+service is kept as deployed, its desired count is applied with ecs:UpdateService after
+the stacks, and a change that would replace what it depends on is refused).
+
 Between the source and the service stacks the application repository's first commit is
 made (when the branch is empty), so the pipeline's first run, triggered when the
-pipeline stack creates it, finds the taskdef, appspec and Dockerfiles it needs.
+pipeline stack creates it, finds the taskdef, appspec and Dockerfiles it needs. Before
+the service stack the ECS service-linked role is created when the account has none.
 
 Large templates: CloudFormation takes at most 51,200 bytes as TemplateBody. Above that a
 template must be uploaded to S3 first, which needs a bucket that exists before the
@@ -17,15 +27,9 @@ first stack. bluegreen's templates are far below the limit, so instead of a boot
 bucket every template's size is checked before anything is changed and an oversized one
 is a clear error.
 
-What CodeDeploy owns is never changed by CloudFormation. Once the service exists, ECS
-refuses to update a CODE_DEPLOY service's task definition ("Unable to update task
-definition on services with a CODE_DEPLOY deployment controller"), and CodeDeploy moves
-the listeners between the target groups on every release. So before anything changes,
-the service stack's deployed template is read: the new template keeps the deployed task
-definition and the service's task definition (a task change reaches AWS through
-taskdef.json and the next release), and a change that cannot be made in place (a
-listener's port, the container and port the load balancer targets) is refused as bad
-input with nothing changed.
+The run is recorded in a :class:`DeployResult` the caller may pass in: it holds what was
+done so far and what is in flight (:class:`InFlight`), so an interrupted or failed run
+can say what it left and how to continue.
 
 Dry run: UPDATE change sets are created, shown and deleted. For a stack that would be
 new no change set is created (a CREATE change set would itself create a stack in
@@ -34,7 +38,6 @@ REVIEW_IN_PROGRESS); the template's resources are listed as "Add" instead.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable
@@ -45,11 +48,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from bluegreen.aws import cfn, codecommit, console
+from bluegreen.aws import cfn, codecommit, console, ecs, owned, pipeline, preflight
 from bluegreen.aws.cfn import Change, StackEvent
 from bluegreen.aws.codecommit import FirstCommit
+from bluegreen.aws.errors import call
 from bluegreen.aws.session import Clients
-from bluegreen.errors import OperationError, StateError, UsageError
+from bluegreen.errors import OperationError, StateError
 from bluegreen.names import Names, Outputs
 
 if TYPE_CHECKING:
@@ -57,6 +61,8 @@ if TYPE_CHECKING:
 
 Sleep = Callable[[float], None]
 Now = Callable[[], datetime]
+
+RESUME = "run `bluegreen deploy` again to continue"
 
 
 class DeployUI(Protocol):
@@ -102,6 +108,7 @@ class StackOutcome:
     reason: str = ""
     changes: list[Change] = field(default_factory=list)
     failures: list[StackEvent] = field(default_factory=list)
+    hint: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +116,7 @@ class StackOutcome:
             "action": self.action,
             "status": self.status,
             "reason": self.reason,
+            "hint": self.hint or None,
             "changes": [c.to_dict() for c in self.changes],
             "failures": [
                 {
@@ -141,12 +149,55 @@ class Links:
 
 
 @dataclass
+class OutOfBand:
+    """A service setting applied with ecs:UpdateService instead of CloudFormation."""
+
+    setting: str  # the AWS::ECS::Service property
+    parameter: str  # its UpdateService parameter
+    current: Any
+    wanted: Any
+    applied: bool = False
+
+    @property
+    def label(self) -> str:
+        return {
+            "DesiredCount": "desired count (task.desired_count)",
+            "HealthCheckGracePeriodSeconds": "health check grace period",
+        }.get(self.setting, self.setting)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "setting": self.setting,
+            "parameter": self.parameter,
+            "current": self.current,
+            "wanted": self.wanted,
+            "applied": self.applied,
+        }
+
+
+@dataclass
+class InFlight:
+    """What the run was doing when it stopped, and how to continue from there."""
+
+    subject: str  # a stack, repository or role
+    state: str
+    resume: str = RESUME
+
+    def to_dict(self) -> dict[str, str]:
+        return {"subject": self.subject, "state": self.state, "resume": self.resume}
+
+
+@dataclass
 class DeployResult:
     dry_run: bool
     stacks: list[StackOutcome] = field(default_factory=list)
     first_commit: FirstCommit | None = None
-    would_commit: int = 0
+    would_commit: list[str] = field(default_factory=list)
     links: Links | None = None
+    notes: list[str] = field(default_factory=list)
+    service_linked_role: str = ""  # exists, missing, created, would-create
+    out_of_band: list[OutOfBand] = field(default_factory=list)
+    in_flight: InFlight | None = None
 
     @property
     def failed(self) -> list[StackOutcome]:
@@ -159,6 +210,14 @@ class DeployResult:
     @property
     def ok(self) -> bool:
         return not self.failed and not self.declined
+
+    @property
+    def changed_anything(self) -> bool:
+        """Whether the run got past its checks (something may have changed)."""
+        return bool(self.stacks) or self.in_flight is not None
+
+    def created(self, stack: str) -> bool:
+        return any(s.stack == stack and s.action == "create" for s in self.stacks)
 
     def to_dict(self) -> dict[str, Any]:
         commit: dict[str, Any] | None = None
@@ -175,7 +234,12 @@ class DeployResult:
             "ok": self.ok,
             "stacks": [s.to_dict() for s in self.stacks],
             "first_commit": commit,
-            "would_commit_files": self.would_commit,
+            "would_commit_files": len(self.would_commit),
+            "would_commit": self.would_commit,
+            "notes": self.notes,
+            "service_linked_role": self.service_linked_role or None,
+            "out_of_band": [o.to_dict() for o in self.out_of_band],
+            "in_flight": self.in_flight.to_dict() if self.in_flight else None,
             "links": self.links.to_dict() if self.links else None,
         }
 
@@ -189,6 +253,32 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_NOT_LIVE = ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE", "DELETE_COMPLETE")
+_FAILED = ("UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "ROLLBACK_FAILED")
+
+
+def _live(stack: dict[str, Any] | None) -> bool:
+    """Whether the stack's resources exist (not absent, empty or rolled back)."""
+    return stack is not None and stack["StackStatus"] not in _NOT_LIVE
+
+
+def _refuse_unusable(name: str, stack: dict[str, Any] | None, region: str) -> None:
+    status = stack["StackStatus"] if stack else ""
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise StateError(
+            f"stack {name} in {region} is busy ({status})",
+            hint="wait for the running operation to finish (bluegreen status, or the "
+            "CloudFormation console), then deploy again; nothing was changed",
+        )
+    if status in _FAILED:
+        raise StateError(
+            f"stack {name} in {region} is {status} and cannot be updated",
+            hint="fix the resource named in its events, then continue the rollback "
+            "(aws cloudformation continue-update-rollback) or run bluegreen destroy; "
+            "nothing was changed",
+        )
+
+
 def deploy(
     clients: Clients,
     config: Config,
@@ -196,43 +286,312 @@ def deploy(
     ui: DeployUI,
     *,
     dry_run: bool = False,
+    allow_secrets: bool = False,
+    result: DeployResult | None = None,
     sleep: Sleep = time.sleep,
     now: Now = _utcnow,
 ) -> DeployResult:
-    """Create or update the source, service and pipeline stacks; see the module docstring."""
+    """Create or update the source, service and pipeline stacks; see the module docstring.
+
+    ``result``, when given, is filled in as the run goes, so the caller still has it
+    when the run raises (an AWS error, Ctrl-C).
+    """
     from bluegreen import stacks as stacks_mod
 
-    names = Names.of(config)
+    run = _Run(clients, config, ui, result or DeployResult(dry_run), dry_run, sleep, now)
+    run.result.dry_run = dry_run
+    names = run.names
     built = stacks_mod.build(config)
     bodies = {s.name: s.to_yaml() for s in built}
     for name, body in bodies.items():
         _check_size(name, body)
-    files = codecommit.collect_files(root, _required_files(config))
 
+    # ---- look: every refusal that can be known before anything changes -----------------
     client = clients.cloudformation
-    deployed = cfn.deployed_template(client, names.service_stack)
-    if deployed is not None:
-        new = yaml.safe_load(bodies[names.service_stack])
-        kept, notes = keep_codedeploy_owned(deployed, copy.deepcopy(new))
-        if kept != new:
-            body = json.dumps(kept, indent=1, sort_keys=True)
-            _check_size(names.service_stack, body)
-            bodies[names.service_stack] = body
-        for note in notes:
-            ui.step(f"{names.service_stack}: {note}")
+    found = {name: cfn.describe_stack(client, name) for name in names.stacks}
+    for name, stack in found.items():
+        _refuse_unusable(name, stack, clients.region)
+    files = run.look_at_source(root, found[names.source_stack], allow_secrets)
+    bodies[names.service_stack] = run.look_at_service(
+        found[names.service_stack], bodies[names.service_stack]
+    )
 
-    result = DeployResult(dry_run=dry_run)
+    # ---- change --------------------------------------------------------------------------
     for s in built:
-        outcome = _deploy_one(
-            client, s.name, bodies[s.name], _resources(s.template), ui, dry_run, sleep, now
-        )
-        result.stacks.append(outcome)
+        outcome = run.deploy_one(s.name, bodies[s.name], _resources(s.template))
+        run.result.stacks.append(outcome)
         if outcome.action in ("failed", "declined"):
-            return result
+            return run.result
         if s.name == names.source_stack:
-            _first_commit(clients, config, names, files, ui, result, dry_run, outcome)
-    result.links = links(clients, config)
-    return result
+            run.first_commit(files, outcome)
+    run.apply_out_of_band()
+    run.result.links = links(clients, config)
+    return run.result
+
+
+class _Run:
+    """One deploy: the clients, the UI, the record, and the steps that fill it."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        config: Config,
+        ui: DeployUI,
+        result: DeployResult,
+        dry_run: bool,
+        sleep: Sleep,
+        now: Now,
+    ) -> None:
+        self.clients = clients
+        self.config = config
+        self.names = Names.of(config)
+        self.ui = ui
+        self.result = result
+        self.dry_run = dry_run
+        self.sleep = sleep
+        self.now = now
+        self.commit_needed = True
+
+    # ---- look ----------------------------------------------------------------------------
+
+    def look_at_source(
+        self, root: Path, source: dict[str, Any] | None, allow_secrets: bool
+    ) -> list[codecommit.RepoFile]:
+        """CodeCommit's availability and, when a first commit will be made, its files."""
+        names, branch = self.names, self.config.source.branch
+        if _live(source):
+            head = codecommit.branch_head(
+                self.clients.codecommit, names.codecommit_repository, branch
+            )
+            self.commit_needed = head is None
+        else:
+            note = preflight.codecommit_note(self.clients.codecommit, self.clients.region)
+            if note:
+                self.result.notes.append(note)
+                self.ui.step(f"note: {note}")
+        if not self.commit_needed:
+            return []
+        return codecommit.collect_files(
+            root, _required_files(self.config), allow_secrets=allow_secrets
+        )
+
+    def look_at_service(self, service: dict[str, Any] | None, body: str) -> str:
+        """The service stack's body with what CodeDeploy owns kept; the role check."""
+        names = self.names
+        if not _live(service):
+            exists = preflight.ecs_role_exists(self.clients.iam)
+            self.result.service_linked_role = "exists" if exists else "missing"
+            return body
+        deployed = cfn.deployed_template(self.clients.cloudformation, names.service_stack)
+        if deployed is None:
+            return body
+        new = yaml.safe_load(body)
+        kept = owned.keep_codedeploy_owned(deployed, new, self.clients.region)
+        for note in kept.notes:
+            self.ui.step(f"{names.service_stack}: {note}")
+        if kept.out_of_band:
+            live = ecs.describe_service(self.clients.ecs, names.cluster, names.service)
+            for setting, wanted in kept.out_of_band.items():
+                parameter = owned.OUT_OF_BAND[setting]
+                current = live.get(parameter) if live is not None else None
+                if live is not None and current != wanted:
+                    self.result.out_of_band.append(OutOfBand(setting, parameter, current, wanted))
+        if kept.template == new:
+            return body
+        kept_body = json.dumps(kept.template, indent=1, sort_keys=True)
+        _check_size(names.service_stack, kept_body)
+        return kept_body
+
+    # ---- change ----------------------------------------------------------------------------
+
+    def deploy_one(self, stack: str, body: str, resources: list[Change]) -> StackOutcome:
+        client, ui, region = self.clients.cloudformation, self.ui, self.clients.region
+        existing = cfn.describe_stack(client, stack)
+        status = existing["StackStatus"] if existing else ""
+        if status == "ROLLBACK_COMPLETE":
+            # A create that failed and rolled back cannot be updated; it must be recreated.
+            if self.dry_run:
+                ui.step(f"{stack}: ROLLBACK_COMPLETE after a failed create; it would be recreated")
+                self.would_create_role(stack)
+                ui.changes(stack, "CREATE", resources)
+                return StackOutcome(stack, "would-create", status, changes=resources)
+            ui.step(f"{stack}: deleting the stack left by a failed create (ROLLBACK_COMPLETE)")
+            assert existing is not None
+            self.result.in_flight = InFlight(
+                stack,
+                "CloudFormation keeps deleting the stack left by a failed create "
+                f"({console.stack(region, existing['StackId'])})",
+                f"wait for the deletion to finish, then {RESUME}",
+            )
+            tail = cfn.EventTail(client, existing["StackId"], stack)
+            tail.mark()
+            cfn.delete_stack(client, existing["StackId"])
+            final, reason, failures = cfn.wait_stack(
+                client, existing["StackId"], tail, ui.event, sleep=self.sleep
+            )
+            ui.stack_done(stack, final)
+            self.result.in_flight = None
+            if final != "DELETE_COMPLETE":
+                return StackOutcome(stack, "failed", final, reason, failures=failures)
+            existing, status = None, ""
+        _refuse_unusable(stack, existing, region)
+        is_new = existing is None or status == "REVIEW_IN_PROGRESS"
+        kind = "CREATE" if is_new else "UPDATE"
+
+        if self.dry_run and is_new:
+            ui.step(f"{stack}: would be created ({len(resources)} resources)")
+            self.would_create_role(stack)
+            ui.changes(stack, kind, resources)
+            return StackOutcome(stack, "would-create", status, changes=resources)
+
+        name = change_set_name(stack, self.now())
+        left = "stack REVIEW_IN_PROGRESS" if is_new else f"stack {status}"
+        ui.step(f"{stack}: creating change set {name} ({kind})")
+        self.result.in_flight = InFlight(
+            stack,
+            f"change set {name} ({kind}) being created, not executed; {left}",
+            f"{RESUME} (it makes a new change set)",
+        )
+        change_set_id, _ = cfn.create_change_set(client, stack, name, kind, body)
+        computed = cfn.wait_change_set(client, change_set_id, sleep=self.sleep)
+
+        if computed.status == "FAILED":
+            cfn.delete_change_set(client, change_set_id)
+            if is_new:
+                _delete_empty_stack(client, stack)
+            self.result.in_flight = None
+            if computed.no_changes:
+                ui.step(f"{stack}: no changes")
+                return StackOutcome(stack, "no-changes", status)
+            return StackOutcome(
+                stack, "failed", "FAILED", f"change set {name} failed: {computed.reason}"
+            )
+
+        self.result.in_flight = InFlight(
+            stack,
+            f"change set {name} AVAILABLE, not executed; {left}",
+            f"{RESUME} (it makes a new change set)",
+        )
+        ui.changes(stack, kind, computed.changes)
+        if self.dry_run:
+            cfn.delete_change_set(client, change_set_id)
+            self.result.in_flight = None
+            return StackOutcome(stack, "would-update", status, changes=computed.changes)
+        if not ui.confirm(stack):
+            cfn.delete_change_set(client, change_set_id)
+            deleted = ""
+            if is_new and _delete_empty_stack(client, stack):
+                deleted = " with the empty stack it created"
+            self.result.in_flight = None
+            ui.step(f"{stack}: change set {name} declined and deleted{deleted}")
+            return StackOutcome(stack, "declined", status, changes=computed.changes)
+
+        self.ensure_role(stack)
+        stack_id = computed.stack_id or stack
+        tail = cfn.EventTail(client, stack_id, stack)
+        tail.mark()
+        link = console.stack(region, stack_id)
+        after = f"wait for it to finish (`bluegreen status`, or the console), then {RESUME}"
+        self.result.in_flight = InFlight(
+            stack,
+            f"change set {name} sent for execution; CloudFormation may run it ({link})",
+            after,
+        )
+        cfn.execute_change_set(client, change_set_id)
+        self.result.in_flight = InFlight(
+            stack,
+            f"CloudFormation keeps executing change set {name} without bluegreen ({link})",
+            after,
+        )
+        final, reason, failures = cfn.wait_stack(client, stack_id, tail, ui.event, sleep=self.sleep)
+        self.result.in_flight = None
+        ui.stack_done(stack, final)
+        action = "create" if is_new else "update"
+        if final not in cfn.SUCCEEDED:
+            hint = ""
+            if stack == self.names.source_stack:
+                hint = preflight.codecommit_refusal([reason] + [f.reason for f in failures])
+            return StackOutcome(
+                stack, "failed", final, reason, computed.changes, failures, hint=hint
+            )
+        return StackOutcome(stack, action, final, reason, computed.changes, failures)
+
+    def would_create_role(self, stack: str) -> None:
+        if stack == self.names.service_stack and self.result.service_linked_role == "missing":
+            self.result.service_linked_role = "would-create"
+            self.ui.step(
+                f"would create the ECS service-linked role {preflight.ECS_SERVICE_LINKED_ROLE} "
+                "(this account has none yet; ECS needs it for the cluster and the service)"
+            )
+
+    def ensure_role(self, stack: str) -> None:
+        """Create the ECS service-linked role before the service stack, when missing."""
+        if stack != self.names.service_stack or self.result.service_linked_role != "missing":
+            return
+        role = preflight.ECS_SERVICE_LINKED_ROLE
+        self.result.in_flight = InFlight(role, "being created (iam:CreateServiceLinkedRole)")
+        made = preflight.create_ecs_role(self.clients.iam, self.sleep)
+        self.result.service_linked_role = "created" if made else "exists"
+        self.result.in_flight = None
+        if made:
+            self.ui.step(
+                f"created the ECS service-linked role {role} (this account had none; "
+                "ECS needs it for the cluster and the service)"
+            )
+        else:
+            self.ui.step(f"the ECS service-linked role {role} was just created by someone else")
+
+    def first_commit(self, files: list[codecommit.RepoFile], source: StackOutcome) -> None:
+        names, config, ui = self.names, self.config, self.ui
+        repository = names.codecommit_repository
+        branch = config.source.branch
+        if not self.commit_needed:
+            self.result.first_commit = FirstCommit(
+                repository, branch, [], 0, skipped="the branch already has commits"
+            )
+            return
+        if self.dry_run:
+            self.result.would_commit = [f.path for f in files]
+            ui.step(f"{repository}: would commit {len(files)} files to the empty branch {branch}")
+            return
+        self.result.in_flight = InFlight(
+            repository,
+            f"the first commit to {branch} was being made (CreateCommit makes it whole or "
+            "not at all)",
+            f"{RESUME} (it commits if {branch} is still empty)",
+        )
+        done = codecommit.commit_if_empty(self.clients.codecommit, repository, branch, files)
+        self.result.in_flight = None
+        self.result.first_commit = done
+        if done.commits:
+            ui.step(f"{repository}: committed {done.files} files to {branch} (one commit)")
+        elif done.skipped:
+            ui.step(f"{repository}: no commit made: {done.skipped}")
+
+    def apply_out_of_band(self) -> None:
+        """Service settings CloudFormation may not update, set with ecs:UpdateService
+        (allowed on a CODE_DEPLOY service: the ECS UpdateService API reference)."""
+        pending = [o for o in self.result.out_of_band if not o.applied]
+        if not pending:
+            return
+        service = self.names.service
+        said = ", ".join(f"{o.label} {o.current} -> {o.wanted}" for o in pending)
+        why = "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)"
+        if self.dry_run:
+            self.ui.step(f"{service}: would set {said} with ecs:UpdateService {why}")
+            return
+        self.result.in_flight = InFlight(service, f"ecs:UpdateService ({said}) being sent")
+        call(
+            self.clients.ecs,
+            "update_service",
+            cluster=self.names.cluster,
+            service=service,
+            **{o.parameter: o.wanted for o in pending},
+        )
+        self.result.in_flight = None
+        for o in pending:
+            o.applied = True
+        self.ui.step(f"{service}: set {said} with ecs:UpdateService {why}")
 
 
 def _check_size(stack: str, body: str) -> None:
@@ -246,63 +605,11 @@ def _check_size(stack: str, body: str) -> None:
         )
 
 
-_TASK_DEFINITION = "AWS::ECS::TaskDefinition"
-_SERVICE = "AWS::ECS::Service"
-_LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
-
-
 def keep_codedeploy_owned(
-    deployed: dict[str, Any], new: dict[str, Any]
-) -> tuple[dict[str, Any], list[str]]:
-    """``new`` with what CodeDeploy owns kept as ``deployed`` has it, and a note for each.
-
-    Raises UsageError (nothing changed) for a change CloudFormation cannot make to a
-    CODE_DEPLOY service in place: a listener's port or protocol, or the container name
-    and port the service's load balancer targets.
-    """
-    old = deployed.get("Resources", {})
-    resources = new.get("Resources", {})
-    notes: list[str] = []
-    problems: list[str] = []
-    for logical_id, resource in resources.items():
-        before = old.get(logical_id)
-        if before is None or before.get("Type") != resource.get("Type"):
-            continue
-        kind = resource["Type"]
-        props, old_props = resource.get("Properties", {}), before.get("Properties", {})
-        if kind == _TASK_DEFINITION and props != old_props:
-            resources[logical_id] = before
-            notes.append(
-                f"{logical_id} kept as deployed: CodeDeploy owns the task definition, so "
-                "the task change reaches AWS through taskdef.json and the next release "
-                "(`bluegreen verify` lists what taskdef.json must say)"
-            )
-        elif kind == _SERVICE:
-            if props.get("LoadBalancers") != old_props.get("LoadBalancers"):
-                problems.append(
-                    f"{logical_id}: the container name or port the load balancer targets "
-                    "(app.name, app.port)"
-                )
-            if props.get("TaskDefinition") != old_props.get("TaskDefinition"):
-                props["TaskDefinition"] = old_props.get("TaskDefinition")
-        elif kind == _LISTENER:
-            for key in ("Port", "Protocol"):
-                if props.get(key) != old_props.get(key):
-                    problems.append(
-                        f"{logical_id}: its {key.lower()} {old_props.get(key)} -> "
-                        f"{props.get(key)} (listeners.production_port, listeners.test_port)"
-                    )
-            if props.get("DefaultActions") != old_props.get("DefaultActions"):
-                # CodeDeploy points the listeners at blue or green on every release.
-                props["DefaultActions"] = old_props.get("DefaultActions")
-    if problems:
-        raise UsageError(
-            "the config changes what a CODE_DEPLOY service cannot change in place:\n"
-            + "\n".join(f"  {p}" for p in problems),
-            hint="nothing was changed; revert those settings, or recreate the service: "
-            "`bluegreen destroy` then `bluegreen deploy`",
-        )
-    return new, notes
+    deployed: dict[str, Any], new: dict[str, Any], region: str = "us-east-1"
+) -> owned.Kept:
+    """See :func:`bluegreen.aws.owned.keep_codedeploy_owned`."""
+    return owned.keep_codedeploy_owned(deployed, new, region)
 
 
 def _required_files(config: Config) -> list[str]:
@@ -324,133 +631,28 @@ def _resources(template: Any) -> list[Change]:
     ]
 
 
-def _deploy_one(
-    client: Any,
-    stack: str,
-    body: str,
-    resources: list[Change],
-    ui: DeployUI,
-    dry_run: bool,
-    sleep: Sleep,
-    now: Now,
-) -> StackOutcome:
-    existing = cfn.describe_stack(client, stack)
-    status = existing["StackStatus"] if existing else ""
-    if status == "ROLLBACK_COMPLETE":
-        # A create that failed and rolled back cannot be updated; it must be recreated.
-        if dry_run:
-            ui.step(f"{stack}: ROLLBACK_COMPLETE after a failed create; it would be recreated")
-            ui.changes(stack, "CREATE", resources)
-            return StackOutcome(stack, "would-create", status, changes=resources)
-        ui.step(f"{stack}: deleting the stack left by a failed create (ROLLBACK_COMPLETE)")
-        assert existing is not None
-        tail = cfn.EventTail(client, existing["StackId"], stack)
-        tail.mark()
-        cfn.delete_stack(client, existing["StackId"])
-        final, reason, failures = cfn.wait_stack(
-            client, existing["StackId"], tail, ui.event, sleep=sleep
-        )
-        ui.stack_done(stack, final)
-        if final != "DELETE_COMPLETE":
-            return StackOutcome(stack, "failed", final, reason, failures=failures)
-        existing, status = None, ""
-    elif status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-        raise StateError(
-            f"stack {stack} is busy ({status})",
-            hint="wait for the running operation to finish (bluegreen status, or the "
-            "CloudFormation console), then deploy again",
-        )
-    elif status in ("UPDATE_ROLLBACK_FAILED", "DELETE_FAILED", "ROLLBACK_FAILED"):
-        raise StateError(
-            f"stack {stack} is {status} and cannot be updated",
-            hint="fix the resource named in its events, then continue the rollback "
-            "(aws cloudformation continue-update-rollback) or run bluegreen destroy",
-        )
-    is_new = existing is None or status == "REVIEW_IN_PROGRESS"
-    kind = "CREATE" if is_new else "UPDATE"
-
-    if dry_run and is_new:
-        ui.step(f"{stack}: would be created ({len(resources)} resources)")
-        ui.changes(stack, kind, resources)
-        return StackOutcome(stack, "would-create", status, changes=resources)
-
-    name = change_set_name(stack, now())
-    ui.step(f"{stack}: creating change set {name} ({kind})")
-    change_set_id, _ = cfn.create_change_set(client, stack, name, kind, body)
-    computed = cfn.wait_change_set(client, change_set_id, sleep=sleep)
-
-    if computed.status == "FAILED":
-        cfn.delete_change_set(client, change_set_id)
-        if is_new:
-            _delete_empty_stack(client, stack)
-        if computed.no_changes:
-            ui.step(f"{stack}: no changes")
-            return StackOutcome(stack, "no-changes", status)
-        return StackOutcome(
-            stack, "failed", "FAILED", f"change set {name} failed: {computed.reason}"
-        )
-
-    ui.changes(stack, kind, computed.changes)
-    if dry_run:
-        cfn.delete_change_set(client, change_set_id)
-        return StackOutcome(stack, "would-update", status, changes=computed.changes)
-    if not ui.confirm(stack):
-        cfn.delete_change_set(client, change_set_id)
-        if is_new:
-            _delete_empty_stack(client, stack)
-        ui.step(f"{stack}: change set {name} declined and deleted")
-        return StackOutcome(stack, "declined", status, changes=computed.changes)
-
-    tail = cfn.EventTail(client, computed.stack_id or stack, stack)
-    tail.mark()
-    cfn.execute_change_set(client, change_set_id)
-    final, reason, failures = cfn.wait_stack(
-        client, computed.stack_id or stack, tail, ui.event, sleep=sleep
-    )
-    ui.stack_done(stack, final)
-    action = "create" if is_new else "update"
-    if final not in cfn.SUCCEEDED:
-        return StackOutcome(stack, "failed", final, reason, computed.changes, failures)
-    return StackOutcome(stack, action, final, reason, computed.changes, failures)
-
-
-def _delete_empty_stack(client: Any, stack: str) -> None:
+def _delete_empty_stack(client: Any, stack: str) -> bool:
     """Delete a stack that only a never-executed CREATE change set created."""
     described = cfn.describe_stack(client, stack)
     if described is not None and described["StackStatus"] == "REVIEW_IN_PROGRESS":
         cfn.delete_stack(client, described["StackId"])
+        return True
+    return False
 
 
-def _first_commit(
-    clients: Clients,
-    config: Config,
-    names: Names,
-    files: list[codecommit.RepoFile],
-    ui: DeployUI,
-    result: DeployResult,
-    dry_run: bool,
-    source: StackOutcome,
-) -> None:
-    repository = names.codecommit_repository
-    branch = config.source.branch
-    if dry_run:
-        empty = source.action == "would-create" or (
-            codecommit.branch_head(clients.codecommit, repository, branch) is None
-        )
-        if empty:
-            result.would_commit = len(files)
-        if result.would_commit:
-            ui.step(f"{repository}: would commit {len(files)} files to the empty branch {branch}")
-        return
-    done = codecommit.commit_if_empty(clients.codecommit, repository, branch, files)
-    result.first_commit = done
-    if done.commits:
-        ui.step(
-            f"{repository}: committed {done.files} files to {branch} "
-            f"({len(done.commits)} commit{'s' if len(done.commits) > 1 else ''})"
-        )
-    elif done.skipped:
-        ui.step(f"{repository}: no commit made: {done.skipped}")
+def first_release_pending(clients: Clients, config: Config) -> bool:
+    """Whether the pipeline's newest execution is its first run, still in progress.
+
+    CodePipeline starts a run when it creates a pipeline, with trigger type
+    ``CreatePipeline`` (botocore model: ExecutionTrigger.triggerType). A deploy that
+    stopped after the first commit (declined, interrupted, failed) leaves that run going;
+    the next deploy follows it (and promotes it) as if it had created the pipeline.
+    """
+    latest = pipeline.latest_execution(clients.codepipeline, Names.of(config).pipeline)
+    if latest is None:
+        return False
+    trigger = latest.get("trigger", {}).get("triggerType", "")
+    return bool(trigger == "CreatePipeline" and latest.get("status") == "InProgress")
 
 
 def links(clients: Clients, config: Config) -> Links | None:
@@ -460,7 +662,7 @@ def links(clients: Clients, config: Config) -> Links | None:
     service = cfn.outputs(client, names.service_stack)
     if not service:
         return None
-    pipeline = cfn.outputs(client, names.pipeline_stack)
+    pipeline_outputs = cfn.outputs(client, names.pipeline_stack)
     dns = service.get(Outputs.LOAD_BALANCER_DNS, "")
     production = service.get(Outputs.PRODUCTION_URL) or _url(dns, config.listeners.production_port)
     test = service.get(Outputs.TEST_URL) or _url(dns, config.listeners.test_port)
@@ -468,11 +670,13 @@ def links(clients: Clients, config: Config) -> Links | None:
     return Links(
         production_url=production,
         test_url=test,
-        pipeline=console.pipeline(region, pipeline.get(Outputs.PIPELINE_NAME, names.pipeline)),
+        pipeline=console.pipeline(
+            region, pipeline_outputs.get(Outputs.PIPELINE_NAME, names.pipeline)
+        ),
         deployments=console.deployment_group(
             region,
-            pipeline.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
-            pipeline.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
+            pipeline_outputs.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
+            pipeline_outputs.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
         ),
     )
 

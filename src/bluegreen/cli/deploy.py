@@ -2,13 +2,24 @@
 
 Also holds the stack-progress renderer ``destroy`` reuses: on a terminal the resources
 of the stack being changed are redrawn in place (rich Live) with their latest status;
-otherwise each new event is one plain line, so CI logs stay readable.
+otherwise each new event is one plain line, so CI logs stay readable. The renderer is a
+context manager: the live display is stopped (and the cursor shown again) however the
+command ends, before any error is printed.
+
+When the run stops early (Ctrl-C, an AWS error, a failure while following the first
+release) the command says what was done, what was left in flight and the command that
+continues; with ``--output json`` the result document is printed all the same, with an
+``error`` (or ``interrupted``) member. Ctrl-C exits 130. These are local to deploy and
+destroy (:func:`stopped_lines`, :func:`json_with_error`) until the CLI has a shared
+mechanism for every command.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from types import TracebackType
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.live import Live
 from rich.table import Table
@@ -29,7 +40,11 @@ from bluegreen.cli.common import (
     out,
 )
 from bluegreen.config import Config
-from bluegreen.errors import OperationError, UsageError
+from bluegreen.errors import AwsError, BluegreenError, OperationError, UsageError
+from bluegreen.names import Names
+
+INTERRUPTED = 130
+"""The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it."""
 
 
 class StackProgress:
@@ -39,6 +54,17 @@ class StackProgress:
         self._live_enabled = live
         self._live: Live | None = None
         self._rows: dict[tuple[str, str], StackEvent] = {}
+
+    def __enter__(self) -> StackProgress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._stop()  # the cursor is shown again whatever ended the command
 
     def step(self, message: str) -> None:
         self._stop()
@@ -63,6 +89,15 @@ class StackProgress:
         self._rows = {}
         err.print(f"{stack}: {status}", markup=False)
 
+    def ask(self, question: str) -> bool:
+        """A yes/no question; Ctrl-C or end of input at the prompt is a no."""
+        self._stop()
+        try:
+            return typer.confirm(question, default=False, err=True)
+        except click.exceptions.Abort:
+            err.print("(no answer: treated as no)", markup=False)
+            return False
+
     def _table(self) -> Table:
         table = Table(box=None, show_header=True, header_style="bold")
         for column in ("resource", "type", "status", "reason"):
@@ -85,6 +120,9 @@ class DeployConsole(StackProgress):
         self._yes = assume_yes
         self._output = output
 
+    def __enter__(self) -> DeployConsole:
+        return self
+
     def changes(self, stack: str, change_set_type: str, changes: list[Change]) -> None:
         self._stop()
         target = out if self._output == OutputFormat.text else err
@@ -94,7 +132,7 @@ class DeployConsole(StackProgress):
     def confirm(self, stack: str) -> bool:
         if self._yes:
             return True
-        return typer.confirm(f"Execute the change set for {stack}?", default=False, err=True)
+        return self.ask(f"Execute the change set for {stack}?")
 
 
 def change_lines(stack: str, change_set_type: str, changes: list[Change]) -> list[str]:
@@ -135,6 +173,11 @@ def result_lines(result: deploy_mod.DeployResult) -> list[str]:
         lines.append(text)
         for f in s.failures:
             lines.append(f"  {f.logical_id} ({f.resource_type}) {f.status}: {f.reason}")
+        if s.hint:
+            lines.append(f"  hint: {s.hint}")
+    if result.service_linked_role in ("created", "would-create"):
+        verb = "created" if result.service_linked_role == "created" else "would be created"
+        lines.append(f"ECS service-linked role AWSServiceRoleForECS: {verb}")
     commit = result.first_commit
     if commit is not None and commit.commits:
         lines.append(
@@ -142,7 +185,13 @@ def result_lines(result: deploy_mod.DeployResult) -> list[str]:
             f"({commit.files} files)"
         )
     if result.would_commit:
-        lines.append(f"first commit: would push {result.would_commit} files")
+        lines.append(f"first commit: would push {len(result.would_commit)} files:")
+        lines += [f"  {path}" for path in result.would_commit]
+    for change in result.out_of_band:
+        verb = "set" if change.applied else "would set"
+        lines.append(
+            f"{verb} {change.label} {change.current} -> {change.wanted} with ecs:UpdateService"
+        )
     if result.links is not None and result.ok:
         links = result.links
         lines += [
@@ -152,6 +201,58 @@ def result_lines(result: deploy_mod.DeployResult) -> list[str]:
             f"deployments {links.deployments}",
         ]
     return lines
+
+
+def stopped_lines(
+    in_flight: deploy_mod.InFlight | None,
+    command: str,
+    interrupted: bool,
+    resume: str = deploy_mod.RESUME,
+    changed: bool = True,
+) -> list[str]:
+    """What a stopped run left in flight and the command that continues (stderr)."""
+    lines: list[str] = []
+    if in_flight is not None:
+        word = "interrupted" if interrupted else "stopped"
+        lines.append(f"{word}: {in_flight.subject}: {in_flight.state}")
+        lines.append(f"to continue: {with_command(in_flight.resume, command)}")
+    elif interrupted and not changed:
+        lines.append("interrupted before anything was changed")
+    elif interrupted:
+        lines.append(f"interrupted; to continue: {with_command(resume, command)}")
+    return lines
+
+
+def with_command(text: str, command: str) -> str:
+    """``text`` with `bluegreen <command>` given the options of the run that stopped."""
+    base = " ".join(command.split(" ", 2)[:2])
+    options = command[len(base) :]
+    return text.replace(f"`{base}", f"`{base}{options}") if options else text
+
+
+def json_with_error(data: dict[str, Any], error: BluegreenError | None) -> dict[str, Any]:
+    """The result document of a run that stopped: ``error`` (or ``interrupted``) added."""
+    data["ok"] = False
+    if error is None:
+        data["interrupted"] = True
+    else:
+        data["error"] = {"message": error.message, "hint": error.hint, "exit_code": error.exit_code}
+    return data
+
+
+def resume_command(
+    name: str, config: Any, profile: str | None, region: str | None, yes: bool = False
+) -> str:
+    """``bluegreen <name>`` with the options that chose the config, account and region
+    (and ``--yes`` when the run had it)."""
+    parts = ["bluegreen", name] + (["--yes"] if yes else [])
+    if config is not None:
+        parts += ["--config", str(config)]
+    if profile:
+        parts += ["--profile", profile]
+    if region:
+        parts += ["--region", region]
+    return " ".join(parts)
 
 
 def _first_release_hint(cfg: Config) -> str:
@@ -174,15 +275,24 @@ def deploy(
         typer.Option(
             "--dry-run",
             help="Show what would change (UPDATE change sets are created, shown and deleted; "
-            "stacks that would be new are listed from their templates) and change nothing.",
+            "stacks that would be new are listed from their templates; the files of the "
+            "first commit are listed) and change nothing.",
         ),
     ] = False,
     no_follow: Annotated[
         bool,
         typer.Option(
             "--no-follow",
-            help="After the first commit, do not follow the first release (and do not "
-            "promote it); return once the stacks are deployed.",
+            help="Do not follow the first release (and do not promote it); return once the "
+            "stacks are deployed.",
+        ),
+    ] = False,
+    allow_secret_files: Annotated[
+        bool,
+        typer.Option(
+            "--allow-secret-files",
+            help="Let the first commit include files that look like secrets (.env*, *.pem, "
+            "*.key, id_rsa*, .aws/, ...); refused by default.",
         ),
     ] = False,
     output: OutputOpt = OutputFormat.text,
@@ -193,10 +303,11 @@ def deploy(
 
     Each change set is shown and must be confirmed (or pass --yes). Before the pipeline
     exists the application repository's files are committed to the empty CodeCommit
-    branch, so the first pipeline run succeeds; deploy then follows that first release
-    until production serves it, promoting it if it waits for reroute (production only
-    served the bootstrap placeholder). Ends with the production and test URLs and the
-    pipeline and CodeDeploy console links.
+    branch (the files git would commit: .gitignore is honoured), so the first pipeline
+    run succeeds; deploy then follows that first release until production serves it,
+    promoting it if it waits for reroute (production only served the bootstrap
+    placeholder). Ends with the production and test URLs and the pipeline and CodeDeploy
+    console links. Ctrl-C says what was left and how to continue (exit 130).
     """
     cfg, root = common.load_config(config)
     if not dry_run and not yes and not common.interactive():
@@ -205,42 +316,138 @@ def deploy(
             hint="pass --yes to execute the change sets without asking, or --dry-run",
         )
     clients = common.make_clients(cfg, profile, region)
-    ui = DeployConsole(err.is_terminal, yes, output)
-    result = deploy_mod.deploy(clients, cfg, root, ui, dry_run=dry_run, sleep=common.sleep)
-    made_first_commit = bool(result.first_commit and result.first_commit.commits)
-    follow_first = result.ok and not dry_run and made_first_commit and not no_follow
-    first: release_mod.ReleaseResult | None = None
-    if output == OutputFormat.json:
-        if follow_first:
-            first = release_mod.first_release(clients, cfg, ui, sleep=common.sleep)
-        data = result.to_dict()
-        data["first_release"] = first.to_dict() if first is not None else None
-        common.emit_json(data)
-    else:
-        # The stacks' outcome is shown before following, so a problem while following
-        # never hides what was deployed.
-        for line in result_lines(result):
-            out.print(line, markup=False)
-        if follow_first:
-            first = release_mod.first_release(clients, cfg, ui, sleep=common.sleep)
-            out.print(_first_release_line(first), markup=False)
-        elif result.ok and not dry_run and made_first_commit:
-            err.print(_first_release_hint(cfg), markup=False)
-    if result.failed:
-        names = ", ".join(s.stack for s in result.failed)
-        raise OperationError(
-            f"deploy failed: {names}",
-            hint="the reasons are listed above; fix them and run `bluegreen deploy` again",
+    command = resume_command("deploy", config, profile, region, yes=yes and not dry_run)
+    result = deploy_mod.DeployResult(dry_run=dry_run)
+    state = _Deploy(cfg, output, result)
+    try:
+        with DeployConsole(err.is_terminal, yes, output) as ui:
+            deploy_mod.deploy(
+                clients,
+                cfg,
+                root,
+                ui,
+                dry_run=dry_run,
+                allow_secrets=allow_secret_files,
+                result=result,
+                sleep=common.sleep,
+            )
+            state.summarize()
+            first_run = (
+                result.ok
+                and not dry_run
+                and (
+                    result.created(Names.of(cfg).pipeline_stack)
+                    or bool(result.first_commit and result.first_commit.commits)
+                    or _first_run_pending(clients, cfg, ui)
+                )
+            )
+            if first_run and no_follow:
+                err.print(_first_release_hint(cfg), markup=False)
+            elif first_run:
+                result.in_flight = _following(cfg)
+                ui.step("following the first release (its run can take a minute to appear)")
+                state.first = release_mod.first_release(clients, cfg, ui, sleep=common.sleep)
+                result.in_flight = None
+                state.summarize_first()
+    except KeyboardInterrupt:
+        state.stopped(None, command)
+        raise typer.Exit(INTERRUPTED) from None
+    except BluegreenError as exc:
+        state.stopped(exc, command)
+        raise
+    state.finish()
+
+
+class _Deploy:
+    """What the deploy command has printed, and how it reports the end of the run."""
+
+    def __init__(self, cfg: Config, output: OutputFormat, result: deploy_mod.DeployResult):
+        self.cfg = cfg
+        self.output = output
+        self.result = result
+        self.first: release_mod.ReleaseResult | None = None
+        self.printed = False
+
+    def document(self) -> dict[str, Any]:
+        data = self.result.to_dict()
+        data["first_release"] = self.first.to_dict() if self.first is not None else None
+        return data
+
+    def summarize(self) -> None:
+        """The stacks' outcome, shown before following (text), so a problem while
+        following never hides what was deployed."""
+        if self.output == OutputFormat.text:
+            for line in result_lines(self.result):
+                out.print(line, markup=False)
+            self.printed = True
+
+    def summarize_first(self) -> None:
+        if self.output == OutputFormat.text and self.first is not None:
+            out.print(_first_release_line(self.first), markup=False)
+
+    def stopped(self, error: BluegreenError | None, command: str) -> None:
+        """Say what was done and what was left; the JSON document all the same."""
+        result = self.result
+        if self.output == OutputFormat.json:
+            common.emit_json(json_with_error(self.document(), error))
+        elif not self.printed and result.changed_anything:
+            for line in result_lines(result):
+                out.print(line, markup=False)
+        for line in stopped_lines(
+            result.in_flight, command, error is None, changed=result.changed_anything
+        ):
+            err.print(line, markup=False)
+        if error is not None and result.changed_anything and result.in_flight is None:
+            resume = with_command(deploy_mod.RESUME, command)
+            error.hint = f"{error.hint}; {resume}" if error.hint else resume
+
+    def finish(self) -> None:
+        result, first = self.result, self.first
+        if self.output == OutputFormat.json:
+            common.emit_json(self.document())
+        if result.failed:
+            names = ", ".join(s.stack for s in result.failed)
+            raise OperationError(
+                f"deploy failed: {names}",
+                hint="the reasons are listed above; fix them and run `bluegreen deploy` again",
+            )
+        if result.declined:
+            raise OperationError(
+                "deploy cancelled: a change set was declined; later stacks untouched"
+            )
+        if first is not None and first.failed:
+            raise OperationError(
+                f"the first release failed at {first.failed_action or 'the pipeline'}: "
+                f"{first.error or first.status}",
+                hint=f"the stacks are deployed; fix the cause, push, and `bluegreen release` "
+                f"({first.link})",
+            )
+
+
+def _first_run_pending(clients: Any, cfg: Config, ui: DeployConsole) -> bool:
+    """Whether the pipeline's first run is still going; a failure to look is said, and
+    the deploy (its stacks are done) still succeeds."""
+    try:
+        return deploy_mod.first_release_pending(clients, cfg)
+    except AwsError as exc:
+        ui.step(f"could not look for the pipeline's first run, so not following it: {exc.message}")
+        return False
+
+
+def _following(cfg: Config) -> deploy_mod.InFlight:
+    names = Names.of(cfg)
+    state = "its first release keeps running on AWS without bluegreen"
+    if cfg.deployment.reroute == "manual":
+        state += (
+            f"; once green answers on :{cfg.listeners.test_port} it waits "
+            f"{cfg.deployment.wait_minutes} min for `bluegreen promote`"
         )
-    if result.declined:
-        raise OperationError("deploy cancelled: a change set was declined; later stacks untouched")
-    if first is not None and first.failed:
-        raise OperationError(
-            f"the first release failed at {first.failed_action or 'the pipeline'}: "
-            f"{first.error or first.status}",
-            hint=f"the stacks are deployed; fix the cause, push, and `bluegreen release` "
-            f"({first.link})",
-        )
+    return deploy_mod.InFlight(
+        names.pipeline,
+        state,
+        "`bluegreen status --watch` shows it; run `bluegreen deploy` again to follow and "
+        "promote it",
+    )
 
 
 def _first_release_line(first: release_mod.ReleaseResult) -> str:

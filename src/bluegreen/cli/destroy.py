@@ -10,8 +10,14 @@ from bluegreen.aws import destroy as destroy_mod
 from bluegreen.cli import common
 from bluegreen.cli.app import app
 from bluegreen.cli.common import ConfigOpt, ProfileOpt, RegionOpt, YesOpt, err, out
-from bluegreen.cli.deploy import StackProgress
-from bluegreen.errors import OperationError, UsageError
+from bluegreen.cli.deploy import (
+    INTERRUPTED,
+    StackProgress,
+    resume_command,
+    stopped_lines,
+    with_command,
+)
+from bluegreen.errors import BluegreenError, OperationError, UsageError
 
 
 class DestroyConsole(StackProgress):
@@ -19,23 +25,37 @@ class DestroyConsole(StackProgress):
         super().__init__(live)
         self._yes = assume_yes
 
+    def __enter__(self) -> DestroyConsole:
+        return self
+
     def confirm(self, plan: destroy_mod.DestroyPlan) -> bool:
         for line in plan_lines(plan):
             err.print(line, markup=False)
         if self._yes:
             return True
-        return typer.confirm("Delete these stacks?", default=False, err=True)
+        return self.ask(f"Delete these in {plan.region}?" if plan.region else "Delete these?")
 
 
 def plan_lines(plan: destroy_mod.DestroyPlan) -> list[str]:
-    lines = [f"will delete, in order: {', '.join(plan.stacks)}"]
+    lines = []
+    if plan.stacks:
+        where = f" in {plan.region}" if plan.region else ""
+        lines.append(f"will delete{where}, in order: {', '.join(plan.stacks)}")
     for h in plan.to_empty():
         what = "every object version of bucket" if h.kind == "bucket" else "every image of"
         lines.append(f"  and first {what} {h.name}")
     for h in plan.holders:
         if h.retained:
             lines.append(f"  {h.name} is kept (DeletionPolicy Retain in {h.stack})")
-    lines.append("  the CodeCommit repository and its history go with the source stack")
+    if plan.stacks and plan.stacks[-1].endswith("-source"):
+        lines.append("  the CodeCommit repository and its history go with the source stack")
+    after = []
+    if plan.revisions:
+        after.append(f"the {plan.revisions} task-definition revisions of family {plan.family}")
+    if plan.log_group:
+        after.append(f"the Container Insights log group {plan.log_group}")
+    if after:
+        lines.append(f"  then {' and '.join(after)} (made outside the stacks)")
     return lines
 
 
@@ -47,9 +67,20 @@ def result_lines(result: destroy_mod.DestroyResult) -> list[str]:
             lines.append(f"  {o.reason}")
         for f in o.failures:
             lines.append(f"  {f.logical_id} ({f.resource_type}) {f.status}: {f.reason}")
+    cleanup = result.cleanup
+    if cleanup is not None and result.plan is not None:
+        if cleanup.deregistered or cleanup.deleted:
+            lines.append(
+                f"{result.plan.family}: {cleanup.deregistered} task-definition revisions "
+                f"deregistered, {cleanup.deleted} deleted"
+            )
+        if cleanup.log_group_deleted:
+            lines.append(f"{cleanup.log_group_deleted}: deleted")
     for h in result.left:
         kind = "bucket" if h.kind == "bucket" else "ECR repository"
         lines.append(f"left: {kind} {h.name} (retained by its stack; delete it yourself)")
+    if cleanup is not None:
+        lines += [f"left: {item}" for item in cleanup.left]
     return lines
 
 
@@ -79,6 +110,9 @@ def destroy(
 
     Without --empty-bucket / --delete-images a non-empty artifact bucket or image
     repository stops the destroy before anything is deleted, naming the flag to add.
+    Afterwards the task-definition revisions the pipeline registered and the Container
+    Insights log group are removed too. Ctrl-C says what was left and how to continue
+    (exit 130).
     """
     cfg, _ = common.load_config(config)
     if not yes and not common.interactive():
@@ -87,15 +121,25 @@ def destroy(
             hint="pass --yes to delete without asking",
         )
     clients = common.make_clients(cfg, profile, region)
-    ui = DestroyConsole(err.is_terminal, yes)
-    result = destroy_mod.destroy(
-        clients,
-        cfg,
-        ui,
-        empty_bucket=empty_bucket,
-        delete_images=delete_images,
-        sleep=common.sleep,
-    )
+    command = resume_command("destroy", config, profile, region, yes=yes)
+    result = destroy_mod.DestroyResult()
+    try:
+        with DestroyConsole(err.is_terminal, yes) as ui:
+            destroy_mod.destroy(
+                clients,
+                cfg,
+                ui,
+                empty_bucket=empty_bucket,
+                delete_images=delete_images,
+                result=result,
+                sleep=common.sleep,
+            )
+    except KeyboardInterrupt:
+        _stopped(result, None, command)
+        raise typer.Exit(INTERRUPTED) from None
+    except BluegreenError as exc:
+        _stopped(result, exc, command)
+        raise
     for line in result_lines(result):
         out.print(line, markup=False)
     if result.cancelled:
@@ -105,3 +149,21 @@ def destroy(
             "destroy failed; the stacks after the failed one were not deleted",
             hint="fix the reasons above and run `bluegreen destroy` again",
         )
+
+
+def _stopped(result: destroy_mod.DestroyResult, error: BluegreenError | None, command: str) -> None:
+    """What was deleted so far, what was in flight, and the command that continues."""
+    if result.changed_anything:
+        for line in result_lines(result):
+            out.print(line, markup=False)
+    for line in stopped_lines(
+        result.in_flight,
+        command,
+        error is None,
+        resume=destroy_mod.RESUME,
+        changed=result.changed_anything,
+    ):
+        err.print(line, markup=False)
+    if error is not None and result.changed_anything and result.in_flight is None:
+        resume = with_command(destroy_mod.RESUME, command)
+        error.hint = f"{error.hint}; {resume}" if error.hint else resume

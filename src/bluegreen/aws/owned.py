@@ -1,0 +1,290 @@
+"""What a stack update may change once the CODE_DEPLOY service exists, and what it may not.
+
+Once the service stack has run, CodeDeploy owns the service: every release registers a new
+task-definition revision, creates and removes task sets, and points the listeners at the
+blue or the green target group. CloudFormation knows none of that, and an update of the
+service stack must not undo it or trip over it:
+
+* The ECS service is kept in the template exactly as deployed. CloudFormation's
+  AWS::ECS::Service update handler sends every property to UpdateService, and ECS refuses
+  the task definition, load balancers, network configuration and platform version of a
+  CODE_DEPLOY service, so any update of the resource fails, and its rollback (the same
+  call) can fail too, leaving the stack in UPDATE_ROLLBACK_FAILED (aws/aws-cdk#23564, the
+  comment by clareliguori, an AWS engineer: "the CloudFormation handler always fills in
+  all parameters in the ECS UpdateService API call"; pulumi/pulumi-aws#1961 for the
+  network configuration; aws-cloudformation/cloudformation-coverage-roadmap#1529 for a
+  desired-count change). What UpdateService does accept for a CODE_DEPLOY service (the
+  ECS API reference of UpdateService: "only the desired count, deployment configuration,
+  health check grace period, task placement constraints and strategies, enable ECS
+  managed tags option, and propagate tags can be updated") is returned in
+  ``out_of_band`` for :mod:`bluegreen.aws.deploy` to apply with UpdateService directly.
+* The task definition is kept as deployed: CodeDeploy owns the running revision; a task
+  change reaches AWS through taskdef.json and the next release.
+* The listeners keep their deployed default actions (CodeDeploy moved them), and any
+  other change to a listener is refused: updating the resource would send the template's
+  forward action with it and move production to whichever target group the template
+  names (aws/aws-cdk#36649: a stack update resets listener rule actions that a blue/green
+  deployment moved).
+* Nothing the service, a listener or a target group depends on may be replaced: a new
+  subnet, security group, target group, load balancer or task definition changes the
+  service's network, load balancers or task definition (refused, as above), and the
+  target groups and the load balancer have fixed names, which CloudFormation cannot
+  replace ("CloudFormation cannot update a stack when a custom-named resource requires
+  replacing", AWS::ElasticLoadBalancingV2::TargetGroup Name). Whether a change replaces
+  a resource is read from the resource provider schemas cfn-lint ships
+  (``createOnlyProperties``: a change to one of them replaces the resource), and a
+  replacement propagates to every resource whose create-only properties refer to it.
+
+Refused changes raise :class:`UsageError` before anything is changed, naming each one
+and the settings that usually cause it.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bluegreen.errors import UsageError
+
+SERVICE = "AWS::ECS::Service"
+TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
+TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+
+OUT_OF_BAND = {
+    "DesiredCount": "desiredCount",
+    "HealthCheckGracePeriodSeconds": "healthCheckGracePeriodSeconds",
+}
+"""Service properties UpdateService accepts on a CODE_DEPLOY service -> its parameter."""
+
+# The settings of bluegreen.toml behind a changed property, for the refusal's hint.
+_SETTINGS = {
+    ("AWS::EC2::VPC", "CidrBlock"): "network.vpc_cidr",
+    ("AWS::EC2::Subnet", "CidrBlock"): "network.vpc_cidr",
+    (TARGET_GROUP, "Port"): "app.port",
+    (LISTENER, "Port"): "listeners.production_port, listeners.test_port",
+    (SERVICE, "LoadBalancers"): "app.name, app.port",
+    (SERVICE, "NetworkConfiguration"): "network.vpc_cidr",
+}
+
+_SUB_NAME = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+@dataclass
+class Kept:
+    """The template to send, what was kept and why, and the out-of-band service changes."""
+
+    template: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    out_of_band: dict[str, Any] = field(default_factory=dict)
+    """Service property -> the value bluegreen.toml asks for (UpdateService applies it)."""
+
+
+@functools.cache
+def create_only(resource_type: str, region: str) -> frozenset[str] | None:
+    """The top-level properties whose change replaces a ``resource_type``, from the
+    cfn-lint resource schema; None when the schema is unknown (treated as all)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    for where in (region, "us-east-1"):
+        try:
+            schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(where, resource_type).schema
+        except Exception:  # cfn-lint raises KeyError or ResourceNotFoundError when unknown
+            continue
+        pointers = schema.get("createOnlyProperties", []) or []
+        return frozenset(p.split("/")[2] for p in pointers if p.startswith("/properties/"))
+    return None
+
+
+def references(value: Any) -> Iterator[str]:
+    """The logical ids ``value`` refers to with Ref, Fn::GetAtt or Fn::Sub."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                if not inner.startswith("AWS::"):
+                    yield inner
+            elif key == "Fn::GetAtt":
+                target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
+                yield str(target)
+            elif key == "Fn::Sub":
+                text, names = (inner[0], inner[1]) if isinstance(inner, list) else (inner, {})
+                for name in _SUB_NAME.findall(str(text)):
+                    base = name.split(".")[0]
+                    if base not in names and not base.startswith("AWS::"):
+                        yield base
+                yield from references(names)
+            else:
+                yield from references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from references(inner)
+
+
+def _props(resource: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = resource.get("Properties", {}) or {}
+    return props
+
+
+def _depends(resource: dict[str, Any]) -> list[str]:
+    depends = resource.get("DependsOn", [])
+    return [depends] if isinstance(depends, str) else list(depends)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Why CloudFormation would replace (or remove) a resource, down to the root change."""
+
+    reason: str
+    cause: tuple[str, str] = ("", "")  # (type, property) of the change that starts it
+    root: str = ""  # that change, when the replacement is inherited
+
+    @property
+    def setting(self) -> str:
+        """The bluegreen.toml settings behind the root change, when known."""
+        return _SETTINGS.get(self.cause, "")
+
+
+def replacements(
+    deployed: dict[str, Any], new: dict[str, Any], region: str
+) -> dict[str, Replacement]:
+    """Logical id -> why CloudFormation would replace (or remove) it going from
+    ``deployed`` to ``new``."""
+    old = deployed.get("Resources", {})
+    res = new.get("Resources", {})
+    why: dict[str, Replacement] = {}
+    for logical_id, before in old.items():
+        after = res.get(logical_id)
+        if after is None:
+            why[logical_id] = Replacement("it is no longer in the template")
+        elif after.get("Type") != before.get("Type"):
+            why[logical_id] = Replacement(f"its type changes to {after.get('Type')}")
+        else:
+            fixed = create_only(after["Type"], region)
+            a, b = _props(after), _props(before)
+            for key in sorted(set(a) | set(b)):
+                if a.get(key) != b.get(key) and (fixed is None or key in fixed):
+                    why[logical_id] = Replacement(
+                        f"{key} {_show(b.get(key))} -> {_show(a.get(key))}", (after["Type"], key)
+                    )
+                    break
+    changed = True
+    while changed:  # a replaced resource gets a new id: create-only refs to it replace too
+        changed = False
+        for logical_id, after in res.items():
+            if logical_id in why or logical_id not in old:
+                continue
+            fixed = create_only(after["Type"], region)
+            for key, value in _props(after).items():
+                if fixed is not None and key not in fixed:
+                    continue
+                hit = next((r for r in references(value) if r in why), None)
+                if hit is not None:
+                    first = why[hit]
+                    root = first.root or f"{hit} {first.reason}"
+                    why[logical_id] = Replacement(
+                        f"its {key} refers to {hit}, replaced too", first.cause, root
+                    )
+                    changed = True
+                    break
+    return why
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict | list):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return str(value)
+
+
+def keep_codedeploy_owned(
+    deployed: dict[str, Any], new: dict[str, Any], region: str = "us-east-1"
+) -> Kept:
+    """``new`` with what CodeDeploy owns kept as ``deployed`` has it (module docstring).
+
+    Raises UsageError (nothing changed) for a change that cannot be made in place.
+    """
+    new = copy.deepcopy(new)
+    old = deployed.get("Resources", {})
+    res = new.get("Resources", {})
+    kept = Kept(new)
+    problems: list[str] = []
+    protected: list[str] = []
+    for logical_id, resource in list(res.items()):
+        before = old.get(logical_id)
+        if before is None or before.get("Type") != resource.get("Type"):
+            continue
+        kind = resource["Type"]
+        props, old_props = _props(resource), _props(before)
+        if kind == TASK_DEFINITION and resource != before:
+            res[logical_id] = copy.deepcopy(before)
+            kept.notes.append(
+                f"{logical_id} kept as deployed: CodeDeploy owns the task definition, so "
+                "the task change reaches AWS through taskdef.json and the next release "
+                "(`bluegreen verify` lists what taskdef.json must say)"
+            )
+        elif kind == SERVICE:
+            protected.append(logical_id)
+            for key in sorted(set(props) | set(old_props)):
+                if key in OUT_OF_BAND:
+                    if key in props:
+                        kept.out_of_band[key] = props[key]
+                elif props.get(key) != old_props.get(key):
+                    setting = _SETTINGS.get((kind, key))
+                    problems.append(
+                        f"{logical_id}: its {key} changes"
+                        + (f" ({setting})" if setting else "")
+                        + "; ECS refuses that change to a CODE_DEPLOY service"
+                    )
+            if _depends(resource) != _depends(before):
+                problems.append(f"{logical_id}: its DependsOn changes")
+            res[logical_id] = copy.deepcopy(before)
+        elif kind == LISTENER:
+            protected.append(logical_id)
+            # CodeDeploy points the listeners at blue or green on every release.
+            if "DefaultActions" in old_props:
+                props["DefaultActions"] = old_props["DefaultActions"]
+            for key in sorted(set(props) | set(old_props)):
+                if props.get(key) != old_props.get(key):
+                    setting = _SETTINGS.get((kind, key))
+                    label = key.lower() if key in ("Port", "Protocol") else key
+                    problems.append(
+                        f"{logical_id}: its {label} {_show(old_props.get(key))} -> "
+                        f"{_show(props.get(key))}" + (f" ({setting})" if setting else "")
+                    )
+        elif kind == TARGET_GROUP:
+            protected.append(logical_id)
+    replaced = replacements(deployed, new, region)
+    for logical_id in protected:
+        resource = res.get(logical_id, {})
+        if logical_id in replaced:
+            problems.append(f"{logical_id} would be replaced: {_why(replaced[logical_id])}")
+            continue
+        for target in sorted(set(references(_props(resource))) | set(_depends(resource))):
+            if target in replaced and target not in protected:  # those have their own line
+                problems.append(
+                    f"{logical_id} depends on {target}, which would be replaced: "
+                    f"{_why(replaced[target])}"
+                )
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise UsageError(
+            "the config changes what a CODE_DEPLOY service cannot change in place:\n"
+            + "\n".join(f"  {p}" for p in unique),
+            hint="nothing was changed; revert those settings, or recreate the service: "
+            "`bluegreen destroy` then `bluegreen deploy`",
+        )
+    return kept
+
+
+def _why(replacement: Replacement) -> str:
+    text = replacement.reason
+    if replacement.root:
+        text += f" ({replacement.root})"
+    setting = replacement.setting
+    return text + (f"; set by {setting}" if setting else "")

@@ -1,0 +1,189 @@
+"""What a service-stack update may change once the CODE_DEPLOY service exists.
+
+Replacement is decided by the resource provider schemas cfn-lint ships
+(``createOnlyProperties``); the tests read those schemas themselves for the facts they
+rely on, then check the refusal (or the pass) on templates synthesized from real configs.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+from bluegreen import config as config_mod
+from bluegreen.aws import owned
+from bluegreen.errors import UsageError
+from bluegreen.stacks import build
+
+REGION = "ap-northeast-1"
+
+
+def service_template(text: str = "") -> dict[str, Any]:
+    config = config_mod.parse(text)
+    template: dict[str, Any] = yaml.safe_load(
+        next(s for s in build(config) if s.key == "service").to_yaml()
+    )
+    return template
+
+
+def create_only(resource_type: str) -> list[str]:
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+    return list(schema["createOnlyProperties"])
+
+
+def refused(text: str, deployed: dict[str, Any] | None = None) -> str:
+    with pytest.raises(UsageError) as info:
+        owned.keep_codedeploy_owned(deployed or service_template(), service_template(text), REGION)
+    assert "nothing was changed" in str(info.value)
+    assert "`bluegreen destroy` then `bluegreen deploy`" in str(info.value)
+    return str(info.value)
+
+
+def test_the_same_config_changes_nothing() -> None:
+    kept = owned.keep_codedeploy_owned(service_template(), service_template(), REGION)
+    assert kept.template == service_template() and kept.notes == []
+    assert kept.out_of_band == {"DesiredCount": 1, "HealthCheckGracePeriodSeconds": 60}
+
+
+def test_the_service_is_sent_as_deployed_and_its_desired_count_goes_out_of_band() -> None:
+    deployed = service_template()
+    kept = owned.keep_codedeploy_owned(
+        deployed, service_template("[task]\ndesired_count = 3"), REGION
+    )
+    assert kept.template["Resources"]["Service"] == deployed["Resources"]["Service"]
+    assert kept.template == deployed  # the only change left to make is out of band
+    assert kept.out_of_band["DesiredCount"] == 3
+
+
+def test_a_task_change_keeps_the_deployed_task_definition() -> None:
+    """ECS refuses to update a CODE_DEPLOY service's task definition: keep the deployed one."""
+    deployed = service_template()
+    kept = owned.keep_codedeploy_owned(
+        deployed, service_template("[task]\ncpu = 512\nmemory = 1024"), REGION
+    )
+    assert kept.template["Resources"]["TaskDefinition"] == deployed["Resources"]["TaskDefinition"]
+    [note] = kept.notes
+    assert note.startswith("TaskDefinition kept as deployed") and "taskdef.json" in note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[listeners]\ntest_cidrs = ["203.0.113.0/24"]',  # a security group rule, in place
+        "[logs]\nretention_days = 30",  # a log group property, in place
+        '[health_check]\npath = "/healthz"',  # target-group health check, in place
+        "[health_check]\nhealthy_threshold = 3",
+    ],
+)
+def test_changes_made_in_place_go_through(text: str) -> None:
+    new = service_template(text)
+    kept = owned.keep_codedeploy_owned(service_template(), new, REGION)
+    # Everything but the task definition (CodeDeploy's) is sent as the config says.
+    for logical_id, resource in new["Resources"].items():
+        if resource["Type"] != "AWS::ECS::TaskDefinition":
+            assert kept.template["Resources"][logical_id] == resource, logical_id
+
+
+def test_listener_routing_is_left_to_codedeploy() -> None:
+    deployed = service_template()
+    new = service_template()
+    listener = new["Resources"]["ProductionListener"]
+    listener["Properties"]["DefaultActions"][0]["TargetGroupArn"] = {"Ref": "GreenTargetGroup"}
+    kept = owned.keep_codedeploy_owned(deployed, new, REGION)
+    assert kept.template == deployed
+
+
+def test_a_vpc_cidr_change_is_refused() -> None:
+    """Subnet and VPC CidrBlock are create-only, and the target groups' VpcId too, so the
+    subnets, the task security group and both (named) target groups would be replaced."""
+    assert "/properties/CidrBlock" in create_only("AWS::EC2::Subnet")
+    assert "/properties/VpcId" in create_only("AWS::ElasticLoadBalancingV2::TargetGroup")
+    text = refused('[network]\nvpc_cidr = "10.1.0.0/16"')
+    assert (
+        "Service depends on PublicSubnet1, which would be replaced: CidrBlock 10.0.0.0/18 -> "
+        "10.1.0.0/18; set by network.vpc_cidr"
+    ) in text
+    assert (
+        "BlueTargetGroup would be replaced: its VpcId refers to Vpc, replaced too (Vpc "
+        "CidrBlock 10.0.0.0/16 -> 10.1.0.0/16); set by network.vpc_cidr"
+    ) in text
+    assert "Service depends on TaskSecurityGroup, which would be replaced" in text
+
+
+def test_an_app_port_change_is_refused() -> None:
+    assert "/properties/Port" in create_only("AWS::ElasticLoadBalancingV2::TargetGroup")
+    text = refused("[app]\nport = 8080")
+    assert "BlueTargetGroup would be replaced: Port 80 -> 8080; set by app.port" in text
+    assert "Service: its LoadBalancers changes (app.name, app.port)" in text
+
+
+def test_an_app_name_change_is_refused() -> None:
+    text = refused('[app]\nname = "web"')
+    assert "Service: its LoadBalancers changes (app.name, app.port)" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("[listeners]\nproduction_port = 8000", "ProductionListener: its port 80 -> 8000"),
+        ("[listeners]\ntest_port = 9000", "TestListener: its port 8080 -> 9000"),
+    ],
+)
+def test_a_listener_port_change_is_refused(text: str, line: str) -> None:
+    """Not create-only, but updating the listener would send the template's forward
+    action with it and move production off the group CodeDeploy chose (aws/aws-cdk#36649)."""
+    assert "/properties/Port" not in create_only("AWS::ElasticLoadBalancingV2::Listener")
+    assert line in refused(text)
+
+
+def test_a_replaced_role_replaces_the_kept_task_definition_and_is_refused() -> None:
+    """TaskRole's RoleName is create-only; the task definition (every property create-only)
+    refers to the role's ARN, so it would be replaced and the service with it."""
+    assert "/properties/RoleName" in create_only("AWS::IAM::Role")
+    deployed = service_template()
+    new = copy.deepcopy(deployed)
+    new["Resources"]["TaskRole"]["Properties"]["RoleName"] = "renamed-task-role"
+    with pytest.raises(UsageError) as info:
+        owned.keep_codedeploy_owned(deployed, new, REGION)
+    assert (
+        "Service depends on TaskDefinition, which would be replaced: its TaskRoleArn refers to "
+        "TaskRole, replaced too (TaskRole RoleName (none) -> renamed-task-role)"
+    ) in str(info.value)
+
+
+def test_a_resource_the_service_uses_removed_from_the_template_is_refused() -> None:
+    deployed = service_template()
+    new = copy.deepcopy(deployed)
+    del new["Resources"]["TaskSecurityGroup"]
+    with pytest.raises(
+        UsageError, match="TaskSecurityGroup, which would be replaced: it is no longer"
+    ):
+        owned.keep_codedeploy_owned(deployed, new, REGION)
+
+
+def test_an_unknown_region_uses_the_us_east_1_schemas() -> None:
+    assert owned.create_only("AWS::EC2::Subnet", "mars-1") == owned.create_only(
+        "AWS::EC2::Subnet", "us-east-1"
+    )
+    assert owned.create_only("AWS::Not::AType", REGION) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "refs"),
+    [
+        ({"Ref": "Vpc"}, ["Vpc"]),
+        ({"Ref": "AWS::Region"}, []),
+        ({"Fn::GetAtt": ["TaskRole", "Arn"]}, ["TaskRole"]),
+        ({"Fn::GetAtt": "LoadBalancer.DNSName"}, ["LoadBalancer"]),
+        ({"Fn::Sub": "http://${LoadBalancer.DNSName}:${AWS::Region}"}, ["LoadBalancer"]),
+        ({"Fn::Sub": ["${Name}-${Bucket}", {"Name": {"Ref": "Thing"}}]}, ["Bucket", "Thing"]),
+        ({"Fn::Sub": "literal ${!NotARef}"}, []),
+        ([{"Ref": "A"}, {"x": [{"Ref": "B"}]}], ["A", "B"]),
+    ],
+)
+def test_references(value: Any, refs: list[str]) -> None:
+    assert sorted(owned.references(value)) == refs
