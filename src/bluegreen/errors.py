@@ -91,10 +91,11 @@ class Interrupted(BluegreenError):
 
     exit_code = 130
 
-    def __init__(self, left: str = "", resume: str = "") -> None:
+    def __init__(self, left: str = "", resume: str = "", *, reported: bool = False) -> None:
         super().__init__("interrupted" + (f": {left}" if left else ""))
         self.left = left
         self.resume = resume
+        self.reported = reported  # the command has already said what was left
 
     def __str__(self) -> str:
         return self.message + (f"; resume with: {self.resume}" if self.resume else "")

@@ -225,6 +225,9 @@ def _report(
             text += f"; resume with: {entry.resume}" if entry.resume else ""
     if debug:
         traceback.print_exception(cause or exc)
+    if isinstance(exc, Interrupted) and exc.reported:
+        common.emit_failure(_document("interrupted", exc.message, None, exc.exit_code))
+        return exc.exit_code
     err.print("\n".join(common.printable(line) for line in text.splitlines()), markup=False)
     document = _document(kind, exc.message, exc.hint, exc.exit_code)
     if isinstance(exc, Interrupted):

@@ -40,10 +40,9 @@ from bluegreen.cli.common import (
     out,
 )
 from bluegreen.config import Config
-from bluegreen.errors import AwsError, BluegreenError, OperationError, UsageError
+from bluegreen.errors import AwsError, BluegreenError, Interrupted, OperationError, UsageError
 from bluegreen.names import Names
 
-INTERRUPTED = 130
 """The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it."""
 
 
@@ -349,9 +348,9 @@ def deploy(
                 state.first = release_mod.first_release(clients, cfg, ui, sleep=common.sleep)
                 result.in_flight = None
                 state.summarize_first()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         state.stopped(None, command)
-        raise typer.Exit(INTERRUPTED) from None
+        raise Interrupted(reported=True) from None
     except BluegreenError as exc:
         state.stopped(exc, command)
         raise

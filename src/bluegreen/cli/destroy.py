@@ -11,13 +11,12 @@ from bluegreen.cli import common
 from bluegreen.cli.app import app
 from bluegreen.cli.common import ConfigOpt, ProfileOpt, RegionOpt, YesOpt, err, out
 from bluegreen.cli.deploy import (
-    INTERRUPTED,
     StackProgress,
     resume_command,
     stopped_lines,
     with_command,
 )
-from bluegreen.errors import BluegreenError, OperationError, UsageError
+from bluegreen.errors import BluegreenError, Interrupted, OperationError, UsageError
 
 
 class DestroyConsole(StackProgress):
@@ -134,9 +133,9 @@ def destroy(
                 result=result,
                 sleep=common.sleep,
             )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         _stopped(result, None, command)
-        raise typer.Exit(INTERRUPTED) from None
+        raise Interrupted(reported=True) from None
     except BluegreenError as exc:
         _stopped(result, exc, command)
         raise
