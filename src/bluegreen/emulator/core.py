@@ -19,6 +19,7 @@ every process that is due run (a stack creating its resources, a deployment movi
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from bluegreen.emulator.clock import Clock
+from bluegreen.emulator.journal import Journal, changes_state
 from bluegreen.emulator.service import PASS, Call, Service, ServiceError
 
 ACCOUNT_ID = "123456789012"
@@ -84,6 +86,9 @@ class Emulator:
         self._saved_env: dict[str, str | None] = {}
         self._moto_patches: list[tuple[Any, str, Any]] = []
         self.services: dict[str, Service] = {}
+        self.journal: Journal | None = None
+        """Where requests, clock moves and outside events are recorded (the sandbox's
+        kept state), if anywhere."""
         self.images: dict[str, dict[str, bytes]] = {}
         """What each pushed image was built from: ``<repository uri>:<tag>`` -> the files of
         its build context (path -> bytes). A running container reads its files from here
@@ -179,7 +184,21 @@ class Emulator:
     def sleep(self, seconds: float) -> None:
         """What a command's sleep between polls becomes: simulated time passes."""
         with self.lock:
-            self.clock.advance(seconds)
+            self.advance_to(self.clock.seconds + max(0.0, seconds))
+
+    def advance_to(self, seconds: float) -> None:
+        """Move the clock to ``seconds`` since its start (journaled; never backwards)."""
+        with self.lock:
+            if seconds <= self.clock.seconds:
+                return
+            if self.journal is not None:
+                self.journal.advance(seconds)
+            self.clock.advance_to(seconds)
+
+    def record(self, name: str, **data: Any) -> None:
+        """An outside event a service saw (a git push), kept in the journal."""
+        if self.journal is not None:
+            self.journal.event(self.clock.seconds, name, **data)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -236,11 +255,14 @@ class Emulator:
             _CLIENTS[key] = client
         return client
 
-    def clients(self, principal: str = USER_ARN) -> Any:
-        """:class:`~bluegreen.aws.session.Clients` of the emulated account, for commands."""
+    def clients(self, principal: str = USER_ARN, *, internal: bool = False) -> Any:
+        """:class:`~bluegreen.aws.session.Clients` of the emulated account: the commands'
+        (the operator), or ``internal`` ones a service uses on the caller's behalf."""
         from bluegreen.aws.session import Clients
 
-        return Clients.from_factory(lambda service: self.client(service, principal), self.region)
+        return Clients.from_factory(
+            lambda service: self.client(service, principal, internal), self.region
+        )
 
     # -- dispatch --------------------------------------------------------------------------------
     def _dispatch_prepared(
@@ -287,6 +309,10 @@ class Emulator:
         Returns (status, headers, body) for an answer made here, or moto's own answer.
         """
         with self.lock:
+            if self.journal is not None and not internal and changes_state(operation):
+                self.journal.request(
+                    self.clock.seconds, service, operation, body, headers, principal
+                )
             self.clock.run_due()
             handler = self.services.get(service)
             model = _operation_model(service, operation)
@@ -319,6 +345,44 @@ class Emulator:
     def service(self, name: str) -> Any:
         return self.services[name]
 
+    def replay(self, journal: Journal) -> int:
+        """Play ``journal``'s story into this (fresh) emulator; the entries played."""
+        import base64
+
+        played = 0
+        journal.replaying = True
+        try:
+            for entry in journal.entries():
+                kind = entry["kind"]
+                if kind == "advance":
+                    with self.lock:
+                        self.clock.advance_to(float(entry["to"]))
+                elif kind == "request":
+                    with self.lock:
+                        self.clock.advance_to(float(entry["at"]))
+                    body = base64.b64decode(entry["body"])
+                    service, operation = entry["service"], entry["operation"]
+                    headers = dict(entry["headers"])
+                    self.dispatch(
+                        service,
+                        operation,
+                        body,
+                        headers,
+                        principal=entry["principal"],
+                        moto=functools.partial(moto_answer, service, body, headers, "/"),
+                    )
+                elif kind == "event":
+                    with self.lock:
+                        self.clock.advance_to(float(entry["at"]))
+                    owner = self.services.get(str(entry["name"]).split(".", 1)[0])
+                    replay_event = getattr(owner, "replay_event", None)
+                    if replay_event is not None:
+                        replay_event(entry["name"], entry["data"])
+                played += 1
+        finally:
+            journal.replaying = False
+        return played
+
     # -- moto access -------------------------------------------------------------------------
     def backend(self, name: str) -> Any:
         """moto's backend of service ``name`` for this account and region."""
@@ -337,6 +401,45 @@ class Emulator:
 
 
 # ------------------------------------------------------------------------------ helpers
+
+
+def moto_answer(
+    service: str,
+    body: bytes,
+    headers: dict[str, str],
+    path: str,
+    method: str = "POST",
+    query: str = "",
+    region: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """moto's answer to a request, through the request stub its in-process mock uses, with
+    the URL the request would have had on AWS."""
+    from botocore.awsrequest import AWSPreparedRequest
+    from botocore.compat import HTTPHeaders
+    from moto.core.models import botocore_stubber
+    from moto.core.utils import get_service_model
+
+    prefix = get_service_model(service).endpoint_prefix
+    where = region or (_ACTIVE[0].region if _ACTIVE else "us-east-1")
+    host = (
+        f"{prefix}.amazonaws.com" if prefix in ("iam", "sts") else f"{prefix}.{where}.amazonaws.com"
+    )
+    url = f"https://{host}{path}" + (f"?{query}" if query else "")
+    prepared = HTTPHeaders()
+    for key, value in headers.items():
+        if key.lower() != "host":
+            prepared[key] = value
+    prepared["Host"] = host
+    request = AWSPreparedRequest(
+        method=method, url=url, headers=prepared, body=body, stream_output=False
+    )
+    answer = botocore_stubber.process_request(request)
+    if answer is None:
+        raise NotImplementedError(f"the emulated AWS does not serve {service} at {url}")
+    status, out_headers, out_body = answer
+    data = out_body.encode("utf-8") if isinstance(out_body, str) else (out_body or b"")
+    return int(status), {str(k): str(v) for k, v in dict(out_headers).items()}, data
+
 
 _ACTIVE: list[Emulator] = []
 """The emulator running in this process (moto's mock is process-wide: one at a time)."""

@@ -127,38 +127,24 @@ def _call_moto(
     service: str, environ: dict[str, Any], body: bytes
 ) -> tuple[int, dict[str, str], bytes]:
     """moto's answer to the request, as its in-process stub gives it."""
-    from botocore.awsrequest import AWSPreparedRequest
-    from botocore.compat import HTTPHeaders
-    from moto.core.models import botocore_stubber
-    from moto.core.utils import get_service_model
+    from bluegreen.emulator.core import moto_answer
 
-    prefix = get_service_model(service).endpoint_prefix
-    region = environ.get("HTTP_AUTHORIZATION", "").split("Credential=", 1)[-1].split("/")[2:3]
-    host = f"{prefix}.{region[0] if region else 'us-east-1'}.amazonaws.com"
-    if service in ("iam", "sts") or prefix in ("iam",):
-        host = f"{prefix}.amazonaws.com"
-    query = environ.get("QUERY_STRING", "")
-    url = f"https://{host}{environ.get('PATH_INFO', '/')}" + (f"?{query}" if query else "")
-    headers = HTTPHeaders()
+    headers: dict[str, str] = {}
     for key, value in environ.items():
         if key.startswith("HTTP_"):
             headers[key[5:].replace("_", "-").title()] = value
     if environ.get("CONTENT_TYPE"):
         headers["Content-Type"] = environ["CONTENT_TYPE"]
-    headers.replace_header("Host", host) if "Host" in headers else headers.add_header("Host", host)
-    request = AWSPreparedRequest(
+    scope = environ.get("HTTP_AUTHORIZATION", "").split("Credential=", 1)[-1].split("/")
+    return moto_answer(
+        service,
+        body,
+        headers,
+        environ.get("PATH_INFO", "/"),
         method=environ.get("REQUEST_METHOD", "GET"),
-        url=url,
-        headers=headers,
-        body=body,
-        stream_output=False,
+        query=environ.get("QUERY_STRING", ""),
+        region=scope[2] if len(scope) > 2 else None,
     )
-    answer = botocore_stubber.process_request(request)
-    if answer is None:
-        raise NotImplementedError(f"the emulated AWS does not serve {service} at {url}")
-    status, out_headers, out_body = answer
-    data = out_body.encode("utf-8") if isinstance(out_body, str) else (out_body or b"")
-    return int(status), {str(k): str(v) for k, v in dict(out_headers).items()}, data
 
 
 def _identify(environ: dict[str, Any], body: bytes) -> tuple[str | None, str | None]:

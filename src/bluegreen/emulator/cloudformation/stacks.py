@@ -327,7 +327,7 @@ class _Operation:
         self.emulator = engine.emulator
         self.principal = principal
         self.failed = ""
-        clients = self.emulator.clients(principal)
+        clients = self.emulator.clients(principal, internal=True)
         self.ctx = Context(
             clients=clients, region=self.emulator.region, account_id=self.emulator.account_id
         )

@@ -1,0 +1,126 @@
+"""The emulator's journal: what happened to it, so its state can be kept and resumed.
+
+The emulator is deterministic: the same requests at the same simulated times give the
+same state (moto's ids are seeded, bluegreen's services derive their ids from counters
+and content, the clock only moves when told). So a state is kept as the story that made
+it: every request a client made that could change something, every move of the clock,
+and every outside event (a ``git push`` to an emulated repository). Resuming replays that
+story into a fresh emulator, then carries on recording.
+
+One JSON object per line in ``journal.jsonl``; the first line holds what the emulator was
+started with (region, clock start, seed, build quota).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+FILENAME = "journal.jsonl"
+
+# Operations that never change state: not journaled (prefixes of AWS operation names).
+_READS = ("Describe", "Get", "List", "BatchGet", "Head", "Select", "Filter", "Lookup", "Test")
+
+
+def changes_state(operation: str) -> bool:
+    """Whether a request of ``operation`` may change state (and so is journaled)."""
+    return not operation.startswith(_READS)
+
+
+@dataclass(frozen=True)
+class Header:
+    region: str
+    start: datetime
+    seed: int
+    build_quota: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "emulator",
+            "region": self.region,
+            "start": self.start.isoformat(),
+            "seed": self.seed,
+            "build_quota": self.build_quota,
+        }
+
+
+class Journal:
+    """Appends entries to ``<directory>/journal.jsonl`` (flushed line by line)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / FILENAME
+        self._file: TextIO | None = None
+        self.replaying = False
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_file() and self.path.stat().st_size > 0
+
+    def header(self) -> Header:
+        with self.path.open(encoding="utf-8") as f:
+            first = json.loads(f.readline())
+        return Header(
+            region=first["region"],
+            start=datetime.fromisoformat(first["start"]),
+            seed=int(first["seed"]),
+            build_quota=int(first["build_quota"]),
+        )
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        with self.path.open(encoding="utf-8") as f:
+            f.readline()
+            for line in f:
+                if line.strip():
+                    yield json.loads(line)
+
+    def open(self, header: Header | None = None) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+        if header is not None:
+            self._write(header.to_dict())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        if self._file is None or self.replaying:
+            return
+        self._file.write(json.dumps(entry, separators=(",", ":"), sort_keys=True) + "\n")
+        self._file.flush()
+
+    def request(
+        self,
+        at: float,
+        service: str,
+        operation: str,
+        body: bytes | str,
+        headers: dict[str, str],
+        principal: str,
+    ) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        kept = {k: v for k, v in headers.items() if k.lower() in ("content-type", "x-amz-target")}
+        self._write(
+            {
+                "kind": "request",
+                "at": at,
+                "service": service,
+                "operation": operation,
+                "body": base64.b64encode(data).decode("ascii"),
+                "headers": kept,
+                "principal": principal,
+            }
+        )
+
+    def advance(self, to: float) -> None:
+        self._write({"kind": "advance", "to": to})
+
+    def event(self, at: float, name: str, **data: Any) -> None:
+        """An outside event (a git push) the emulator saw, replayed by its service."""
+        self._write({"kind": "event", "at": at, "name": name, "data": data})
