@@ -312,7 +312,7 @@ class Emulator:
             try:
                 answer = moto()
             except NotImplementedError:
-                protocol = model.service_model.protocol
+                protocol = _protocol(model)
                 return _serialize(
                     service,
                     model,
@@ -353,11 +353,19 @@ def _operation_model(service: str, operation: str) -> Any:
     return get_service_model(service).operation_model(operation)
 
 
+def _protocol(model: Any) -> str:
+    """The protocol botocore's clients speak to the service: the first of the model's
+    ``protocols`` that botocore supports (codedeploy, codepipeline and codebuild list
+    smithy-rpc-v2-cbor first and json second; botocore prefers json)."""
+    service_model = model.service_model
+    return str(getattr(service_model, "resolved_protocol", None) or service_model.protocol)
+
+
 def _parse(model: Any, body: bytes | str, headers: dict[str, str]) -> dict[str, Any]:
     from moto.core.parse import JSONParser, QueryParser
     from werkzeug.datastructures import MultiDict
 
-    protocol = model.service_model.protocol
+    protocol = _protocol(model)
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     request: Any = {
         "body": body,
@@ -382,9 +390,13 @@ def _parse(model: Any, body: bytes | str, headers: dict[str, str]) -> dict[str, 
 def _serialize(service: str, model: Any, result: Any) -> tuple[int, dict[str, str], str | bytes]:
     import warnings
 
-    from moto.core.serialize import get_serializer_class
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 
-    serializer = get_serializer_class(service, model.service_model.protocol)(model)
+    # The picker moto's own responses use: a result may hold moto's model objects (a
+    # service answering with moto's ECS Service), read by their snake_case attributes.
+    serializer = get_serializer_class(service, _protocol(model))(
+        model, value_picker=XFormedAttributePicker()
+    )
     with warnings.catch_warnings():
         # An error code outside the service's model (UnknownOperationException, common
         # errors such as ThrottlingException) is serialized all the same; moto warns.
@@ -407,6 +419,9 @@ def _share_models(session: Any) -> None:
     from moto.core import utils
 
     if "loader" in _shared_loader:
+        # Later emulators' sessions read the models through the same loader: parsed once
+        # per process (~50 ms per client otherwise).
+        session._session.register_component("data_loader", _shared_loader["loader"])
         return
     loader = session._session.get_component("data_loader")
     _shared_loader["loader"] = loader
