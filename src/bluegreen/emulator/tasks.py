@@ -29,7 +29,7 @@ when a task's containers start and stop, and may give a prober for its target.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from moto.ecs.models import Task
 
 from bluegreen.emulator import timing
-from bluegreen.emulator.clock import Until, Wait
+from bluegreen.emulator.clock import Body, Until, Wait
 
 if TYPE_CHECKING:
     from bluegreen.emulator.services.elbv2 import Prober
@@ -109,6 +109,8 @@ class EmulatedContainer:
 class EmulatedTask(Task):
     """An ECS task of the emulator, stored in moto's backend (a moto ``Task`` subclass,
     so moto's ListTasks/DescribeTasks/StopTask keep working on it)."""
+
+    containers: list[EmulatedContainer]  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -211,9 +213,9 @@ class EmulatedTask(Task):
         self.registered: list[tuple[str, int]] = []  # (target group ARN, port)
 
     # moto's ManagedState reads transitions on every access: the emulator sets the state.
-    @property  # type: ignore[override]
+    @property
     def status(self) -> str:
-        return self._status
+        return str(self._status)
 
     @status.setter
     def status(self, value: str) -> None:
@@ -267,7 +269,7 @@ class Host(Protocol):
     def task_changed(self, task: EmulatedTask) -> None: ...
 
 
-def lifecycle(host: Host, task: EmulatedTask) -> Iterator[Wait | Until]:
+def lifecycle(host: Host, task: EmulatedTask) -> Body:
     """The task from PROVISIONING to STOPPED (a clock process)."""
     yield Wait(timing.FARGATE_PROVISIONING)
     failure: str | None = None

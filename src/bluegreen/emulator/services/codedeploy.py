@@ -49,17 +49,17 @@ emulator does not run hooks yet (issue 9 will invoke them).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from bluegreen.emulator import internal, timing
-from bluegreen.emulator.clock import Process, Until, Wait
+from bluegreen.emulator.clock import Body, Process, Until, Wait
 from bluegreen.emulator.service import Call, Params, Result, Service, ServiceError, operation
 
 if TYPE_CHECKING:
@@ -526,14 +526,14 @@ class CodeDeploy(Service):
             candidates = [d for d in candidates if d.status in statuses]
         window = params.get("createTimeRange") or {}
         start, end = window.get("start"), window.get("end")
-        if start is not None and end is not None and start > end:
+        if start is not None and end is not None and _aware(start) > _aware(end):
             raise ServiceError(
                 "InvalidTimeRangeException", "The start time must be earlier than the end time."
             )
         if start is not None:
-            candidates = [d for d in candidates if d.created >= start]
+            candidates = [d for d in candidates if d.created >= _aware(start)]
         if end is not None:
-            candidates = [d for d in candidates if d.created <= end]
+            candidates = [d for d in candidates if d.created <= _aware(end)]
         page, token = _page([d.id for d in candidates], params.get("nextToken"))
         return {"deployments": page, **({"nextToken": token} if token else {})}
 
@@ -634,7 +634,7 @@ class CodeDeploy(Service):
         return {"status": "Succeeded", "statusMessage": f"Deployment {deployment.id} stopped{note}"}
 
     # ========================================================= the deployment process
-    def _run(self, d: Deployment) -> Iterator[Wait | Until]:
+    def _run(self, d: Deployment) -> Body:
         yield Wait(timing.CODEDEPLOY_START)
         d.status = "InProgress"
         d.started = self.emulator.now()
@@ -742,10 +742,8 @@ class CodeDeploy(Service):
                 yield Until(lambda: d.terminate_now, timeout=minutes * 60)
                 d.in_termination_wait = False
                 self._snapshot(d)
-                try:
+                with contextlib.suppress(ServiceError):  # already gone
                     self._ecs().delete_task_set(d.cluster, d.service, d.original)
-                except ServiceError:
-                    pass  # already gone
             self._finish(d, "Succeeded")
         except DeploymentFailure as failure:
             self._fail(d, failure)
@@ -850,7 +848,7 @@ class CodeDeploy(Service):
             "hooks": appspec["hooks"],
         }
 
-    def _hook(self, d: Deployment, event: str, plan: dict[str, Any]) -> Iterator[Wait]:
+    def _hook(self, d: Deployment, event: str, plan: dict[str, Any]) -> Body:
         if d.event(event) is None:
             return
         self._begin(d, event)
@@ -939,12 +937,12 @@ class CodeDeploy(Service):
             elif event["status"] == "Pending" and status != "Succeeded":
                 event["status"] = "Skipped"
         if failure is not None and failure.event:
-            event = d.event(failure.event)
-            if event is not None:
-                event["status"] = "Failed"
-                event.setdefault("startTime", now)
-                event["endTime"] = now
-                event["diagnostics"] = {
+            failed = d.event(failure.event)
+            if failed is not None:
+                failed["status"] = "Failed"
+                failed.setdefault("startTime", now)
+                failed["endTime"] = now
+                failed["diagnostics"] = {
                     "errorCode": "UnknownError",
                     "scriptName": "",
                     "message": failure.message[:1000],
@@ -978,7 +976,9 @@ class CodeDeploy(Service):
         rollback.rollback_of = d
         d.rollback_info = {
             "rollbackDeploymentId": rollback.id,
-            "rollbackMessage": f"Deployment {d.id} was rolled back by deployment {rollback.id}: {why}",
+            "rollbackMessage": (
+                f"Deployment {d.id} was rolled back by deployment {rollback.id}: {why}"
+            ),
         }
         for name in (
             "cluster",
@@ -996,7 +996,7 @@ class CodeDeploy(Service):
         )
         return rollback
 
-    def _run_rollback(self, r: Deployment, d: Deployment) -> Iterator[Wait]:
+    def _run_rollback(self, r: Deployment, d: Deployment) -> Body:
         yield Wait(timing.CODEDEPLOY_START)
         r.status = "InProgress"
         r.started = self.emulator.now()
@@ -1018,17 +1018,14 @@ class CodeDeploy(Service):
             self._forward(r, str(test[0]), 0)
         r.share = 0
         ecs = self._ecs()
-        try:
+        # The original task set may be gone already (the termination wait ended).
+        with contextlib.suppress(ServiceError):
             ecs.make_primary(r.cluster, r.service, r.original)
-        except ServiceError:
-            pass  # the original task set is gone (the termination wait ended)
         yield Wait(timing.CODEDEPLOY_EVENT)
         self._snapshot(r)
         if r.replacement:
-            try:
+            with contextlib.suppress(ServiceError):
                 ecs.delete_task_set(r.cluster, r.service, r.replacement)
-            except ServiceError:
-                pass
         self._end(r, "AllowTraffic")
         self._finish(r, "Succeeded")
 
@@ -1346,7 +1343,8 @@ class CodeDeploy(Service):
         ):
             raise ServiceError(
                 "InvalidDeploymentStyleException",
-                "An ECS deployment group needs deploymentStyle BLUE_GREEN with WITH_TRAFFIC_CONTROL.",
+                "An ECS deployment group needs deploymentStyle BLUE_GREEN with "
+                "WITH_TRAFFIC_CONTROL.",
             )
         ready = (info.get("blueGreenDeploymentConfiguration") or {}).get(
             "deploymentReadyOption"
@@ -1357,7 +1355,8 @@ class CodeDeploy(Service):
             # hashicorp/terraform-provider-aws#9653 quotes this refusal.
             raise ServiceError(
                 "InvalidBlueGreenDeploymentConfigurationException",
-                "Deployment ready action cannot be set to 'CONTINUE_DEPLOYMENT' when timeout is specified",
+                "Deployment ready action cannot be set to 'CONTINUE_DEPLOYMENT' when timeout is "
+                "specified",
             )
         services = info.get("ecsServices") or []
         if len(services) != 1:
@@ -1548,7 +1547,8 @@ def _appspec(revision: dict[str, Any]) -> dict[str, Any]:
                 raise DeploymentFailure(
                     "BeforeInstall",
                     "INVALID_REVISION",
-                    f"The AppSpec hook {event} is not an ECS lifecycle hook ({', '.join(HOOK_EVENTS)}).",
+                    f"The AppSpec hook {event} is not an ECS lifecycle hook "
+                    f"({', '.join(HOOK_EVENTS)}).",
                 )
             hooks[str(event)] = str(function)
     return {"properties": properties, "hooks": hooks}
@@ -1565,6 +1565,11 @@ def _network(network: dict[str, Any]) -> dict[str, Any]:
             ),
         }
     }
+
+
+def _aware(moment: datetime) -> datetime:
+    """A request's timestamp (parsed naive, in UTC) comparable with the clock's."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _target_id(d: Deployment) -> str:

@@ -46,6 +46,7 @@ what ECS does by itself and the refusals moto does not make:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import math
@@ -58,7 +59,7 @@ from typing import TYPE_CHECKING, Any
 from moto.ecs.models import TaskSet
 
 from bluegreen.emulator import internal, timing
-from bluegreen.emulator.clock import Until, Wait
+from bluegreen.emulator.clock import Body, Wait
 from bluegreen.emulator.service import PASS, Call, Params, Result, Service, ServiceError, operation
 from bluegreen.emulator.tasks import (
     PRE_RUNNING,
@@ -74,6 +75,9 @@ from bluegreen.emulator.tasks import (
 if TYPE_CHECKING:
     from bluegreen.emulator.core import Emulator
     from bluegreen.emulator.services.elbv2 import CheckEvent, Elbv2, TargetState
+
+_PASS: Result = PASS
+"""Let moto serve the request (typed for the handlers' return)."""
 
 SERVICE_LINKED_ROLE = "AWSServiceRoleForECS"
 SLR_MESSAGE = (
@@ -294,7 +298,7 @@ class Ecs(Service):
     @operation("CreateCluster")
     def create_cluster(self, params: Params, call: Call) -> Result:
         self._require_service_linked_role(call)
-        return PASS
+        return _PASS
 
     @operation("DeleteCluster")
     def delete_cluster(self, params: Params, call: Call) -> Result:
@@ -312,7 +316,7 @@ class Ecs(Service):
                     "ClusterContainsTasksException",
                     "The Cluster cannot be deleted while Tasks are active.",
                 )
-        return PASS
+        return _PASS
 
     @operation("CreateService")
     def create_service(self, params: Params, call: Call) -> Result:
@@ -374,7 +378,7 @@ class Ecs(Service):
         svc = self.get_service(str(params.get("cluster", "default")), str(params["service"]))
         controller = svc.deployment_controller.get("type", "ECS")
         if controller == "ECS":
-            return PASS
+            return _PASS
         if controller == "CODE_DEPLOY":
             for key, what in _CODE_DEPLOY_REFUSED:
                 if params.get(key) is not None:
@@ -457,7 +461,7 @@ class Ecs(Service):
                 task.stop("UserInitiated", str(params.get("reason") or "Task stopped by user"))
                 self._refresh_for(task)
                 return {"task": task}
-        return PASS
+        return _PASS
 
     @operation("ListTasks")
     def list_tasks(self, params: Params, call: Call) -> Result:
@@ -536,7 +540,7 @@ class Ecs(Service):
             definition = backend.describe_task_definition(task_definition)
         self._task_sets_made += 1
         digest = hashlib.sha256(f"{svc.arn}/{self._task_sets_made}".encode()).hexdigest()
-        found = TaskSet(
+        found: Any = TaskSet(
             svc.name,
             svc.cluster_name,
             definition.arn,
@@ -579,6 +583,7 @@ class Ecs(Service):
                 desired = math.ceil(int(svc.desired_count or 0) * value / 100.0)
             found.computed_desired_count = desired
             self._reconcile(svc, found)
+        self._finish_draining(svc)
         self._sync(svc)
 
     def _reconcile(self, svc: Any, found: Any) -> None:
@@ -677,10 +682,10 @@ class Ecs(Service):
         start = self.emulator.clock.start
         backend = self._backend()
         for arn, task in list(self._tasks.items()):
-            if task.stopped and task.stopped_at is not None:
-                if (task.stopped_at - start).total_seconds() < horizon:
-                    del self._tasks[arn]
-                    backend.tasks.get(task.cluster_name, {}).pop(arn, None)
+            stopped_at = task.stopped_at
+            if stopped_at is not None and (stopped_at - start).total_seconds() < horizon:
+                del self._tasks[arn]
+                backend.tasks.get(task.cluster_name, {}).pop(arn, None)
 
     # -- the task lifecycle's host (bluegreen.emulator.tasks.Host) --------------------------------
     def pull_error(self, task: EmulatedTask) -> str | None:
@@ -818,12 +823,11 @@ class Ecs(Service):
         elbv2 = internal.client(self.emulator, "elbv2", self._slr_arn())
         svc = self._backend().services.get(f"{task.cluster_name}:{task.service}")
         for arn, port in task.registered:
-            try:
+            # The group may be gone, or the target may have left it already.
+            with contextlib.suppress(ClientError):
                 elbv2.deregister_targets(
                     TargetGroupArn=arn, Targets=[{"Id": task.ip, "Port": port}]
                 )
-            except ClientError:
-                pass  # the group is gone, or the target already left it
         if svc is not None:
             self._event(
                 svc,
@@ -837,10 +841,8 @@ class Ecs(Service):
 
     def release_address(self, task: EmulatedTask) -> None:
         ec2 = self.emulator.backend("ec2")
-        try:
+        with contextlib.suppress(Exception):  # already gone with its subnet
             ec2.delete_network_interface(task.eni_id)
-        except Exception:  # noqa: BLE001 - already gone with its subnet
-            pass
         self._used_ips.discard(task.ip)
         if self._by_ip.get(task.ip) is task:
             del self._by_ip[task.ip]
@@ -865,7 +867,6 @@ class Ecs(Service):
             ):
                 self._throttle(svc, found)
         self._refresh(svc)
-        self._finish_draining(svc)
 
     def _refresh_for(self, task: EmulatedTask) -> None:
         svc = self._backend().services.get(f"{task.cluster_name}:{task.service}")
@@ -884,7 +885,7 @@ class Ecs(Service):
         arn = found.task_set_arn
         self._retrying.add(arn)
 
-        def retry() -> Iterator[Wait]:
+        def retry() -> Body:
             yield Wait(delay)
             self._retrying.discard(arn)
             current = self._backend().services.get(f"{svc.cluster_name}:{svc.name}")
@@ -1005,7 +1006,7 @@ class Ecs(Service):
         if left > 0:
             # ECS ignores unhealthy load balancer checks during the grace period
             # (Service.healthCheckGracePeriodSeconds); it looks again when it ends.
-            def later() -> Iterator[Wait | Until]:
+            def later() -> Body:
                 yield Wait(left)
                 if state.state == "unhealthy" and task.status == "RUNNING" and not state.gone:
                     self._unhealthy(svc, task, state)

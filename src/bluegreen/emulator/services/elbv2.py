@@ -36,19 +36,23 @@ is not registered; deleting a target group a listener or rule still forwards to.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.emulator import timing
-from bluegreen.emulator.clock import Process, Until, Wait
+from bluegreen.emulator.clock import Body, Process, Until, Wait
 from bluegreen.emulator.service import PASS, Call, Params, Result, Service, ServiceError, operation
 
 if TYPE_CHECKING:
     from bluegreen.emulator.core import Emulator
+
+_PASS: Result = PASS
+"""Let moto serve the request (typed for the handlers' return)."""
 
 # Reason codes and descriptions: ALB guide, "Health check reason codes".
 _REASONS = {
@@ -282,51 +286,51 @@ class Elbv2(Service):
             self._forget(state)
         self._probers = {k: v for k, v in self._probers.items() if k[0] != arn}
         self.changed()
-        return PASS
+        return _PASS
 
     @operation("DeleteListener")
     def delete_listener(self, params: Params, call: Call) -> Result:
         self.changed()
-        return PASS
+        return _PASS
 
     @operation("DeleteRule")
     def delete_rule(self, params: Params, call: Call) -> Result:
         self.changed()
-        return PASS
+        return _PASS
 
     @operation("DeleteLoadBalancer")
     def delete_load_balancer(self, params: Params, call: Call) -> Result:
         self.changed()
-        return PASS
+        return _PASS
 
     @operation("SetSubnets")
     def set_subnets(self, params: Params, call: Call) -> Result:
         self.changed()
-        return PASS
+        return _PASS
 
     @operation("CreateListener")
     def create_listener(self, params: Params, call: Call) -> Result:
         _check_actions(params.get("DefaultActions", []), "defaultActions")
         self.changed()
-        return PASS
+        return _PASS
 
     @operation("ModifyListener")
     def modify_listener(self, params: Params, call: Call) -> Result:
         _check_actions(params.get("DefaultActions", []), "defaultActions")
         self.changed()
-        return PASS
+        return _PASS
 
     @operation("CreateRule")
     def create_rule(self, params: Params, call: Call) -> Result:
         _check_actions(params.get("Actions", []), "actions")
         self.changed()
-        return PASS
+        return _PASS
 
     @operation("ModifyRule")
     def modify_rule(self, params: Params, call: Call) -> Result:
         _check_actions(params.get("Actions", []), "actions")
         self.changed()
-        return PASS
+        return _PASS
 
     # -- internals ---------------------------------------------------------------------------
     def _backend(self) -> Any:
@@ -362,16 +366,14 @@ class Elbv2(Service):
             f"elbv2 drain {state.id}:{state.port}", self._drained(state, delay)
         )
 
-    def _drained(self, state: TargetState, delay: float) -> Iterator[Wait]:
+    def _drained(self, state: TargetState, delay: float) -> Body:
         yield Wait(delay)
         state.process = None  # this process: it ends here
         self._forget(state)
-        try:
+        with contextlib.suppress(Exception):  # moto already forgot it (a deleted group)
             self._backend().deregister_targets(
                 state.group_arn, [{"Id": state.id, "Port": state.port}]
             )
-        except Exception:  # noqa: BLE001 - moto already forgot it (a deleted group)
-            pass
 
     def _forget(self, state: TargetState) -> None:
         state.gone = True
@@ -425,7 +427,7 @@ class Elbv2(Service):
             self._zones[subnet_id] = "" if found is None else str(found.availability_zone)
         return self._zones[subnet_id]
 
-    def _health(self, state: TargetState) -> Iterator[Wait | Until]:
+    def _health(self, state: TargetState) -> Body:
         """Register, then check every interval while the group is in use."""
         serving, why = self._serving(state)
         if not serving:

@@ -26,6 +26,7 @@ event keeps the simulated time it was written at.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,9 @@ from bluegreen.emulator.service import PASS, Call, Params, Result, Service, oper
 
 if TYPE_CHECKING:
     from bluegreen.emulator.core import Emulator
+
+_PASS: Result = PASS
+"""Let moto serve the request (typed for the handlers' return)."""
 
 BATCH = 1000
 """Events per PutLogEvents (the API allows 10,000 and 1 MB: CloudWatch Logs API
@@ -142,24 +146,29 @@ class Logs(Service):
             self._writers.remove(writer)
 
     def flush(self) -> None:
-        """Write every buffered line (called before any read of log events)."""
-        for writer in list(self._writers):
-            writer.flush()
+        """Write every buffered line (called before any read of log events). A writer
+        that fails writes an error line to its router's stream: flush until quiet."""
+        for _ in range(3):
+            pending = [w for w in self._writers if w.events]
+            if not pending:
+                return
+            for writer in pending:
+                writer.flush()
 
     @operation("FilterLogEvents")
     def filter_log_events(self, params: Params, call: Call) -> Result:
         self.flush()
-        return PASS
+        return _PASS
 
     @operation("GetLogEvents")
     def get_log_events(self, params: Params, call: Call) -> Result:
         self.flush()
-        return PASS
+        return _PASS
 
     @operation("DescribeLogStreams")
     def describe_log_streams(self, params: Params, call: Call) -> Result:
         self.flush()
-        return PASS
+        return _PASS
 
 
 @dataclass(frozen=True)
@@ -233,10 +242,8 @@ class TaskLogging:
             writer = self._writer(route)
             error = writer.create()
             if error == "ResourceNotFoundException" and route.create_group:
-                try:
+                with contextlib.suppress(Exception):  # created meanwhile
                     self.logs.client(route.principal).create_log_group(logGroupName=route.group)
-                except Exception:  # noqa: BLE001 - created meanwhile
-                    pass
                 error = writer.create()
             if error == "ResourceNotFoundException":
                 # Reported on Fargate for an awslogs group that does not exist (quoted in
