@@ -697,3 +697,70 @@ def test_applications_and_groups_can_be_read_updated_and_deleted(system: System)
         "ApplicationDoesNotExistException",
         f"No application found for name: {APP}",
     )
+
+
+def test_applications_and_groups_take_tags(system: System) -> None:
+    codedeploy = system.clients.codedeploy
+    arn = f"arn:aws:codedeploy:{REGION}:123456789012:deploymentgroup:{APP}/{GROUP}"
+    codedeploy.tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "blue"}])
+    assert codedeploy.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "team", "Value": "blue"}
+    ]
+    codedeploy.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    assert codedeploy.list_tags_for_resource(ResourceArn=arn)["Tags"] == []
+
+
+def test_a_listener_deleted_under_a_deployment_fails_it(system: System) -> None:
+    # A deployment whose listener disappears fails in the event that needed it (the
+    # emulator never crashes on it); CodeDeploy quotes the ELB error.
+    deployment = _new_release(system)
+    system.aws.sleep(10)
+    system.clients.elbv2.delete_listener(ListenerArn=system.test)
+    system.wait_for(lambda: system.deployment(deployment)["status"] == "Failed", step=5)
+    info = system.deployment(deployment)
+    assert info["errorInformation"]["code"] == "ELASTIC_LOAD_BALANCING_INVALID"
+    assert system.events(deployment)["AllowTestTraffic"] == "Failed"
+
+
+def test_bluegreens_engine_operates_the_emulated_deployment(system: System) -> None:
+    # The operating commands' engine (promote, finish, rollback, status) against the
+    # emulated CodeDeploy instead of canned responses.
+    from bluegreen.engine import ServiceRefs
+    from bluegreen.engine.codedeploy import CodeDeployEngine
+
+    refs = ServiceRefs(
+        cluster=CLUSTER,
+        service=SERVICE,
+        application=APP,
+        deployment_group=GROUP,
+        production_listener=system.production,
+        test_listener=system.test,
+        target_groups=(system.blue, system.green),
+        production_port=80,
+        test_port=8080,
+    )
+
+    def engine() -> CodeDeployEngine:
+        return CodeDeployEngine(system.clients, refs, system.service())
+
+    first = _new_release(system)
+    system.wait_for(lambda: system.deployment(first)["status"] == "Ready", step=5)
+    view = engine().status()
+    assert view is not None and (view.id, view.phase) == (first, Phase.WAITING)
+    assert {s.label: s.weight for s in view.task_sets} == {"blue": 100.0, "green": 0.0}
+    engine().promote()
+    system.wait_for(lambda: engine().status().phase == Phase.TERMINATION_WAIT, step=1)  # type: ignore[union-attr]
+    engine().finish()
+    system.aws.sleep(1)
+    assert engine().status().phase == Phase.SUCCEEDED  # type: ignore[union-attr]
+
+    second = _new_release(system)
+    system.wait_for(lambda: system.deployment(second)["status"] == "Ready", step=5)
+    system.clients.codedeploy.continue_deployment(deploymentId=second)
+    system.wait_for(lambda: engine().status().phase == Phase.TERMINATION_WAIT, step=1)  # type: ignore[union-attr]
+    result = engine().rollback()
+    assert result.deployment_id == second
+    rollback = system.deployment(second)["rollbackInfo"]["rollbackDeploymentId"]
+    system.wait_for(lambda: system.deployment(rollback)["status"] == "Succeeded", step=1)
+    # Production is back on the first release's green group, which served it before.
+    assert system.forwards(system.production) == {"demo-green": 100, "demo-blue": 0}

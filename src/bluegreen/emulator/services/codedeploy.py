@@ -57,6 +57,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from botocore.exceptions import ClientError
 
 from bluegreen.emulator import internal, timing
 from bluegreen.emulator.clock import Body, Process, Until, Wait
@@ -253,12 +254,13 @@ class CodeDeploy(Service):
             "createTime": self.emulator.now(),
             "linkedToGitHub": False,
             "computePlatform": platform,
+            "_tags": [dict(t) for t in params.get("tags") or []],
         }
         return {"applicationId": self._applications[name]["applicationId"]}
 
     @operation("GetApplication")
     def get_application(self, params: Params, call: Call) -> Result:
-        return {"application": dict(self._application(str(params["applicationName"])))}
+        return {"application": _public(self._application(str(params["applicationName"])))}
 
     @operation("BatchGetApplications")
     def batch_get_applications(self, params: Params, call: Call) -> Result:
@@ -268,7 +270,7 @@ class CodeDeploy(Service):
                 "BatchLimitExceededException",
                 "The maximum number of names or IDs allowed for this request (100) was exceeded.",
             )
-        return {"applicationsInfo": [dict(self._application(n)) for n in names]}
+        return {"applicationsInfo": [_public(self._application(n)) for n in names]}
 
     @operation("ListApplications")
     def list_applications(self, params: Params, call: Call) -> Result:
@@ -373,6 +375,43 @@ class CodeDeploy(Service):
         # that is gone succeeds.
         self._groups.pop((str(params["applicationName"]), str(params["deploymentGroupName"])), None)
         return {"hooksNotCleanedUp": []}
+
+    # ==================================================================== tags
+    # Resource ARNs: arn:aws:codedeploy:<region>:<account>:application:<name> and
+    # ...:deploymentgroup:<application>/<group> (CodeDeploy user guide, "Resources and
+    # operations": ARN formats).
+    @operation("TagResource")
+    def tag_resource(self, params: Params, call: Call) -> Result:
+        tags = self._tags_of(str(params["ResourceArn"]))
+        for tag in params.get("Tags") or []:
+            tags[:] = [t for t in tags if t["Key"] != tag["Key"]] + [dict(tag)]
+        return {}
+
+    @operation("UntagResource")
+    def untag_resource(self, params: Params, call: Call) -> Result:
+        tags = self._tags_of(str(params["ResourceArn"]))
+        tags[:] = [t for t in tags if t["Key"] not in (params.get("TagKeys") or [])]
+        return {}
+
+    @operation("ListTagsForResource")
+    def list_tags_for_resource(self, params: Params, call: Call) -> Result:
+        return {"Tags": list(self._tags_of(str(params["ResourceArn"])))}
+
+    def _tags_of(self, arn: str) -> list[dict[str, str]]:
+        prefix = f"arn:aws:codedeploy:{self.region}:{self.account_id}:"
+        if not arn.startswith(prefix):
+            raise ServiceError("InvalidArnException", f"The ARN {arn} is not a CodeDeploy ARN.")
+        kind, _, name = arn[len(prefix) :].partition(":")
+        if kind == "application":
+            found: dict[str, Any] = self._application(name)
+        elif kind == "deploymentgroup" and "/" in name:
+            found = self._group(*name.split("/", 1))
+        else:
+            raise ServiceError(
+                "ArnNotSupportedException", f"The ARN {arn} is not supported for tagging."
+            )
+        tags: list[dict[str, str]] = found.setdefault("_tags", [])
+        return tags
 
     # ============================================================= deployment configs
     @operation("GetDeploymentConfig")
@@ -747,6 +786,20 @@ class CodeDeploy(Service):
             self._finish(d, "Succeeded")
         except DeploymentFailure as failure:
             self._fail(d, failure)
+        except ServiceError as exc:
+            # The ECS service or its task sets went away under the deployment.
+            self._fail(d, DeploymentFailure(_current(d), "ECS_UPDATE_ERROR", exc.message))
+        except ClientError as exc:
+            # A listener or target group went away under the deployment.
+            message = str(exc.response["Error"]["Message"])
+            self._fail(
+                d,
+                DeploymentFailure(
+                    _current(d),
+                    "ELASTIC_LOAD_BALANCING_INVALID",
+                    f"The ELB could not be updated due to the following error: {message}",
+                ),
+            )
 
     def _plan(self, d: Deployment, appspec: dict[str, Any]) -> dict[str, Any]:
         """What BeforeInstall establishes: the service, the pair, who is original."""
@@ -854,8 +907,6 @@ class CodeDeploy(Service):
         self._begin(d, event)
         function = plan["hooks"].get(event)
         if function:
-            from botocore.exceptions import ClientError
-
             client = internal.client(
                 self.emulator, "lambda", str(d.group_info.get("serviceRoleArn", ""))
             )
@@ -1009,13 +1060,25 @@ class CodeDeploy(Service):
             if event["lifecycleEventName"] != "AllowTraffic":
                 event["status"] = "Skipped"
         self._begin(r, "AllowTraffic")
-        plan_group = self._group(r.application, r.group)
-        pair = plan_group["loadBalancerInfo"]["targetGroupPairInfoList"][0]
-        if d.production_moved:
-            self._forward(r, str(pair["prodTrafficRoute"]["listenerArns"][0]), 0)
+        pair = r.group_info["loadBalancerInfo"]["targetGroupPairInfoList"][0]
         test = (pair.get("testTrafficRoute") or {}).get("listenerArns") or []
-        if d.test_moved and test:
-            self._forward(r, str(test[0]), 0)
+        try:
+            if d.production_moved:
+                self._forward(r, str(pair["prodTrafficRoute"]["listenerArns"][0]), 0)
+            if d.test_moved and test:
+                self._forward(r, str(test[0]), 0)
+        except ClientError as exc:
+            message = str(exc.response["Error"]["Message"])
+            self._finish(
+                r,
+                "Failed",
+                DeploymentFailure(
+                    "AllowTraffic",
+                    "ELASTIC_LOAD_BALANCING_INVALID",
+                    f"The ELB could not be updated due to the following error: {message}",
+                ),
+            )
+            return
         r.share = 0
         ecs = self._ecs()
         # The original task set may be gone already (the termination wait ended).
@@ -1296,8 +1359,6 @@ class CodeDeploy(Service):
         return _shift(routing)
 
     def _target_groups(self, group: dict[str, Any], names: list[str]) -> dict[str, str]:
-        from botocore.exceptions import ClientError
-
         elbv2 = internal.client(self.emulator, "elbv2", str(group.get("serviceRoleArn", "")))
         try:
             found = elbv2.describe_target_groups(Names=names)["TargetGroups"]
@@ -1390,8 +1451,6 @@ class CodeDeploy(Service):
         # The references, checked as the service role (resources/cicd.py in the rehearsal
         # made the same checks): the ECS service with the CODE_DEPLOY controller, the two
         # target groups, the listeners.
-        from botocore.exceptions import ClientError
-
         ecs = internal.client(self.emulator, "ecs", role)
         service = services[0]
         try:
@@ -1565,6 +1624,15 @@ def _network(network: dict[str, Any]) -> dict[str, Any]:
             ),
         }
     }
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def _current(d: Deployment) -> str:
+    """The lifecycle event in progress (where a failure belongs)."""
+    return next((e["lifecycleEventName"] for e in d.events if e["status"] == "InProgress"), "")
 
 
 def _aware(moment: datetime) -> datetime:

@@ -352,6 +352,9 @@ class Ecs(Service):
         svc.created_at = self.emulator.now()
         svc.created_by = call.principal
         svc.events = []
+        # A CODE_DEPLOY service shows task sets, never ECS deployments: "deployments ...
+        # for the CODE_DEPLOY type will always be empty" (boto/botocore#2865); moto keeps
+        # them empty too.
         for key, attribute in _UPDATABLE.items():
             if key in params:
                 setattr(svc, attribute, params[key])
@@ -793,6 +796,8 @@ class Ecs(Service):
         return next((ts for ts in svc.task_sets if ts.id == task.task_set_id), None)
 
     def register_targets(self, task: EmulatedTask) -> None:
+        from botocore.exceptions import ClientError
+
         found = self._task_set_of(task)
         if found is None:
             return
@@ -807,7 +812,10 @@ class Ecs(Service):
             port = int(lb.get("containerPort") or 80)
             if prober is not None:
                 elb.set_prober(arn, task.ip, port, prober)
-            elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": task.ip, "Port": port}])
+            try:
+                elbv2.register_targets(TargetGroupArn=arn, Targets=[{"Id": task.ip, "Port": port}])
+            except ClientError:
+                continue  # the target group is gone: the task runs, unregistered
             task.registered.append((arn, port))
             self._event(
                 svc,
