@@ -488,6 +488,14 @@ def _operation_model(service: str, operation: str) -> Any:
     return get_service_model(service).operation_model(operation)
 
 
+def _protocol(model: Any) -> str:
+    """The protocol botocore's clients speak to the service: the first of the model's
+    ``protocols`` that botocore supports (codedeploy, codepipeline and codebuild list
+    smithy-rpc-v2-cbor first and json second; botocore prefers json)."""
+    service_model = model.service_model
+    return str(getattr(service_model, "resolved_protocol", None) or service_model.protocol)
+
+
 def _parse(model: Any, body: bytes | str, headers: dict[str, str]) -> dict[str, Any]:
     from moto.core.parse import JSONParser, QueryParser
     from werkzeug.datastructures import MultiDict
@@ -517,9 +525,13 @@ def _parse(model: Any, body: bytes | str, headers: dict[str, str]) -> dict[str, 
 def _serialize(service: str, model: Any, result: Any) -> tuple[int, dict[str, str], str | bytes]:
     import warnings
 
-    from moto.core.serialize import get_serializer_class
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 
-    serializer = get_serializer_class(service, _protocol(model))(model)
+    # The picker moto's own responses use: a result may hold moto's model objects (a
+    # service answering with moto's ECS Service), read by their snake_case attributes.
+    serializer = get_serializer_class(service, _protocol(model))(
+        model, value_picker=XFormedAttributePicker()
+    )
     with warnings.catch_warnings():
         # An error code outside the service's model (UnknownOperationException, common
         # errors such as ThrottlingException) is serialized all the same; moto warns.
@@ -542,6 +554,9 @@ def _share_models(session: Any) -> None:
     from moto.core import utils
 
     if "loader" in _shared_loader:
+        # Later emulators' sessions read the models through the same loader: parsed once
+        # per process (~50 ms per client otherwise).
+        session._session.register_component("data_loader", _shared_loader["loader"])
         return
     loader = session._session.get_component("data_loader")
     _shared_loader["loader"] = loader
@@ -550,11 +565,3 @@ def _share_models(session: Any) -> None:
         return loader.load_service_model(service_name, model_name)
 
     utils._load_service_model = load
-
-
-def _protocol(model: Any) -> str:
-    """The wire protocol botocore's clients use for the service: the first of the model's
-    ``protocols`` in botocore's priority order (JSON before CBOR: codedeploy, codebuild and
-    codepipeline list smithy-rpc-v2-cbor first but clients speak JSON)."""
-    service = model.service_model
-    return str(getattr(service, "resolved_protocol", None) or service.protocol)

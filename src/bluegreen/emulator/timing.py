@@ -108,3 +108,113 @@ def resource_seconds(resource_type: str, operation: str) -> float:
     (before any readiness it waits for, such as an ECS service's stability)."""
     create, update, delete = _RESOURCE_SECONDS.get(resource_type, _DEFAULT_RESOURCE_SECONDS)
     return {"create": create, "update": update, "delete": delete}[operation]
+
+
+# -- ECS, ELBv2, CodeDeploy (emulator/services/ecs.py, elbv2.py, codedeploy.py) ----------
+# The one real end-to-end figure published for an ECS blue/green deployment is the ECS
+# tutorial's get-deployment-target output (awsdocs/amazon-ecs-developer-guide,
+# doc_source/create-blue-green.md): Install took 123.6 s for one Fargate task (startTime
+# 1543431361.678, endTime 1543431485.275) and every other lifecycle event ~0.5 s. The task
+# start-up figures below are chosen so that a task pulled from ECR, registered and passing
+# two 15-second health checks lands close to that total.
+
+FARGATE_PROVISIONING = duration(
+    "ecs.fargate_provisioning",
+    30,
+    "a Fargate task in PROVISIONING (its elastic network interface is created and attached)",
+    "observed: ECS task lifecycle doc names the ENI as the PROVISIONING step "
+    "(awsdocs/amazon-ecs-developer-guide task-lifecycle.md); the duration is typical, "
+    "aws/containers-roadmap#358 reports 20-40 s to start a Fargate task pulling in-VPC",
+)
+IMAGE_PULL = duration(
+    "ecs.image_pull",
+    30,
+    "a Fargate task in PENDING: its container images are pulled (pullStartedAt..pullStoppedAt)",
+    "observed: aws/containers-roadmap#358 (20-40 s from within a VPC, 1+ min from docker.io)",
+)
+IMAGE_PULL_FAILURE = duration(
+    "ecs.image_pull_failure",
+    30,
+    "a pull of an image that does not exist, retried before the task stops with "
+    "CannotPullContainerError ('pull image manifest has been retried 5 time(s)')",
+    "observed: the retry count is in the error text (ECS stopped-task errors, "
+    "#pull-request-image-tag); the time the retries take is not documented",
+)
+CONTAINER_START = duration(
+    "ecs.container_start",
+    5,
+    "the containers of a task are created and started (the log router first: dependsOn START)",
+    "observed: typical container start; no AWS figure",
+)
+ACTIVATING = duration(
+    "ecs.activating",
+    10,
+    "a task in ACTIVATING: ECS registers it with its target group before RUNNING",
+    "observed: ECS task lifecycle doc (ACTIVATING: target group registration happens here); "
+    "duration typical",
+)
+CONTAINER_STOP = duration(
+    "ecs.container_stop",
+    2,
+    "a task in STOPPING: the app exits on SIGTERM (uvicorn shuts down at once; ECS would "
+    "SIGKILL after the task's stopTimeout, 30 s by default)",
+    "observed: uvicorn's graceful shutdown; the 30 s bound is documented (UpdateService API "
+    "reference: 'SIGTERM and a 30-second timeout')",
+)
+DEPROVISIONING = duration(
+    "ecs.deprovisioning",
+    10,
+    "a task in DEPROVISIONING: its elastic network interface is detached and deleted",
+    "observed: ECS task lifecycle doc names the ENI as the DEPROVISIONING step; duration typical",
+)
+SCHEDULER_RETRY = duration(
+    "ecs.scheduler_retry",
+    15,
+    "the first delay before the service scheduler replaces a task that failed to start "
+    "(doubled after each failure)",
+    "observed: ECS 'Service throttle logic' documents the increasing delay but not its start",
+)
+SCHEDULER_RETRY_MAX = duration(
+    "ecs.scheduler_retry_max",
+    900,
+    "the longest delay between the service scheduler's attempts to start a failing task",
+    "ECS developer guide, 'Service throttle logic': 'incrementally increased up to a "
+    "maximum of 15 minutes'",
+    documented=True,
+)
+STOPPED_TASK_RETENTION = duration(
+    "ecs.stopped_task_retention",
+    3600,
+    "how long a stopped task stays visible to ListTasks/DescribeTasks",
+    "ECS API reference, DescribeTasks/ListTasks: stopped tasks appear for at least 1 hour",
+    documented=True,
+)
+ELB_REGISTRATION = duration(
+    "elb.registration",
+    10,
+    "a newly registered target is initial/Elb.RegistrationInProgress before its first health check",
+    "observed: ALB guide lists Elb.RegistrationInProgress; awsdocs/"
+    "elb-network-load-balancers-user-guide PR #11 reports registration delays",
+)
+CODEDEPLOY_START = duration(
+    "codedeploy.start",
+    1,
+    "a CodeDeploy deployment moves from Created to InProgress",
+    "observed: the ECS tutorial's output (create-blue-green.md) starts BeforeInstall right away",
+)
+CODEDEPLOY_EVENT = duration(
+    "codedeploy.event",
+    0.5,
+    "one lifecycle event without work (a hook event with no Lambda function, a listener "
+    "change), and the gap before the next one",
+    "observed: the ECS tutorial's get-deployment-target output (create-blue-green.md): "
+    "BeforeInstall 0.41 s, AfterInstall 0.51 s, AllowTraffic 0.74 s, gaps 0.25-0.8 s",
+)
+CODEDEPLOY_INSTALL_TIMEOUT = duration(
+    "codedeploy.install_timeout",
+    3600,
+    "how long Install waits for the replacement task set to become healthy before the "
+    "deployment fails",
+    "observed: CircleCI-Public/aws-ecs-orb#134 ('times out in the Install lifecycle phase "
+    "(defaults to 60 minutes)')",
+)
