@@ -262,7 +262,12 @@ class Emulator:
         }
         body = request.body or b""
         if hasattr(body, "read"):
-            body = body.read()
+            stream = body
+            body = stream.read()
+            if hasattr(stream, "seek"):
+                # moto reads the same request after us (S3 PutObject bodies are streams:
+                # botocore's aws-chunked wrapper); leave it at the start for moto.
+                stream.seek(0)
         answer = self.dispatch(
             service,
             operation,
@@ -312,7 +317,7 @@ class Emulator:
             try:
                 answer = moto()
             except NotImplementedError:
-                protocol = model.service_model.protocol
+                protocol = _protocol(model)
                 return _serialize(
                     service,
                     model,
@@ -357,7 +362,7 @@ def _parse(model: Any, body: bytes | str, headers: dict[str, str]) -> dict[str, 
     from moto.core.parse import JSONParser, QueryParser
     from werkzeug.datastructures import MultiDict
 
-    protocol = model.service_model.protocol
+    protocol = _protocol(model)
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     request: Any = {
         "body": body,
@@ -384,7 +389,7 @@ def _serialize(service: str, model: Any, result: Any) -> tuple[int, dict[str, st
 
     from moto.core.serialize import get_serializer_class
 
-    serializer = get_serializer_class(service, model.service_model.protocol)(model)
+    serializer = get_serializer_class(service, _protocol(model))(model)
     with warnings.catch_warnings():
         # An error code outside the service's model (UnknownOperationException, common
         # errors such as ThrottlingException) is serialized all the same; moto warns.
@@ -415,3 +420,11 @@ def _share_models(session: Any) -> None:
         return loader.load_service_model(service_name, model_name)
 
     utils._load_service_model = load
+
+
+def _protocol(model: Any) -> str:
+    """The wire protocol botocore's clients use for the service: the first of the model's
+    ``protocols`` in botocore's priority order (JSON before CBOR: codedeploy, codebuild and
+    codepipeline list smithy-rpc-v2-cbor first but clients speak JSON)."""
+    service = model.service_model
+    return str(getattr(service, "resolved_protocol", None) or service.protocol)
