@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 # Modules whose Service subclasses are installed, in the order they are created (a
 # service may look up the ones before it when it is created).
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("codecommit", "events", "codebuild", "codepipeline")
 
 
 def install(emulator: Emulator) -> None:
