@@ -57,7 +57,7 @@ PIPELINE_SOURCE = duration(
 )
 PIPELINE_JOB_POLL = duration(
     "codepipeline.job_poll",
-    10.0,
+    15.0,
     "how often CodePipeline checks an action's external job (a build, a deployment)",
     "modelled: CodePipeline documents no interval for its own action types",
 )
