@@ -396,6 +396,27 @@ def test_queued_mode_runs_waiting_executions_in_order() -> None:
         assert len(system.codedeploy.deployments) == 3
 
 
+def test_parallel_mode_runs_executions_side_by_side_without_stage_locks() -> None:
+    # "In PARALLEL mode, executions run simultaneously and independently of one another"
+    # (How pipeline executions work): two executions build at once, so at quota 1 the
+    # second one's StartBuild is refused, as on AWS.
+    with Emulator(REGION, start=T0) as aws:
+        system = build_system(aws)
+        name = system.names.pipeline
+        codepipeline = aws.clients().codepipeline
+        codepipeline.create_pipeline(pipeline=system.declaration(mode="PARALLEL"))
+        first = _executions(aws, name)[0]["pipelineExecutionId"]
+        second = codepipeline.start_pipeline_execution(name=name)["pipelineExecutionId"]
+        assert settle(aws, name, first) == "Succeeded"
+        assert settle(aws, name, second) == "Failed"
+        details = codepipeline.list_action_executions(
+            pipelineName=name, filter={"pipelineExecutionId": second}
+        )["actionExecutionDetails"]
+        failed = [d for d in details if d["status"] == "Failed"]
+        message = failed[0]["output"]["executionResult"]["errorDetails"]["message"]
+        assert "Cannot have more than 1 builds in queue for the account" in message
+
+
 def test_stop_and_abandon_and_stop_and_wait(aws: Emulator, system: System) -> None:
     name = system.names.pipeline
     codepipeline = aws.clients().codepipeline

@@ -973,13 +973,19 @@ class CodeCommit(OwnedService):
         """Modification times of everything a ref update touches (cheap: a few stats).
 
         git moves a ref by renaming ``<ref>.lock`` over it, which changes the mtime of
-        the directory holding it; nested branch names (``feature/x``) have their own
-        directories, all listed here; ``packed-refs`` is rewritten when refs are packed.
+        the directory holding it and gives the ref file a new inode; nested branch names
+        (``feature/x``) have their own directories, all listed here; ``packed-refs`` is
+        rewritten when refs are packed. Inodes catch two moves within one mtime tick.
         """
         times: list[int] = []
         for folder in repo.folders:
             try:
                 times.append(os.stat(folder).st_mtime_ns)
+            except FileNotFoundError:
+                times.append(-1)
+        for ref in repo.known:
+            try:
+                times.append(os.stat(repo.git.path / ref).st_ino)
             except FileNotFoundError:
                 times.append(-1)
         try:

@@ -1105,10 +1105,17 @@ class CodePipeline(OwnedService):
 
     # ==================================================================== polling
     def _poll(self, pipeline: _Pipeline) -> Body:
-        """PollForSourceChanges: start an execution when a polled branch moved."""
+        """PollForSourceChanges: start an execution when a polled branch moved.
+
+        A pipeline whose sources do not poll (bluegreen's: an EventBridge rule starts it)
+        waits for an update instead of waking every minute.
+        """
         for action in pipeline.declaration["stages"][0]["actions"]:
             pipeline.polled[action["name"]] = self._head(action)
         while not pipeline.deleted:
+            if not _polls(pipeline.declaration):
+                yield Until(_updated(pipeline, pipeline.version))
+                continue
             yield Wait(timing.PIPELINE_SOURCE_POLLING)
             moved = False
             for action in pipeline.declaration["stages"][0]["actions"]:
@@ -1197,6 +1204,20 @@ class CodePipeline(OwnedService):
         for pipeline in self.pipelines.values():
             if pipeline.poller is not None:
                 pipeline.poller.cancel()
+
+
+def _updated(pipeline: _Pipeline, version: int) -> Callable[[], bool]:
+    return lambda: pipeline.deleted or pipeline.version != version
+
+
+def _polls(declaration: dict[str, Any]) -> bool:
+    """Whether a source action polls (PollForSourceChanges defaults to true for a
+    CodeCommit source: CodeCommit source action reference)."""
+    return any(
+        str((action.get("configuration") or {}).get("PollForSourceChanges", "true")).lower()
+        != "false"
+        for action in declaration["stages"][0]["actions"]
+    )
 
 
 def _all_done(runs: list[_Run]) -> Callable[[], bool]:
