@@ -479,3 +479,21 @@ def test_an_operation_codecommit_does_not_serve_is_refused_naming_it(cc: Any) ->
         )
     assert _code(caught) == "UnknownOperationException"
     assert "codecommit:MergeBranchesByFastForward" in caught.value.response["Error"]["Message"]
+
+
+def test_repository_tags(aws: Emulator) -> None:
+    codecommit = aws.clients().codecommit
+    arn = codecommit.create_repository(repositoryName="app", tags={"team": "a"})[
+        "repositoryMetadata"
+    ]["Arn"]
+    codecommit.tag_resource(resourceArn=arn, tags={"stage": "dev"})
+    codecommit.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert codecommit.list_tags_for_resource(resourceArn=arn)["tags"] == {"stage": "dev"}
+    # Quotas: at most 50 tags per resource; aws: is reserved.
+    codecommit.tag_resource(resourceArn=arn, tags={f"k{i}": "v" for i in range(49)})
+    with pytest.raises(ClientError) as caught:
+        codecommit.tag_resource(resourceArn=arn, tags={"one-more": "v"})
+    assert _code(caught) == "TooManyTagsException"
+    with pytest.raises(ClientError) as caught:
+        codecommit.tag_resource(resourceArn=arn, tags={"aws:x": "v"})
+    assert _code(caught) == "InvalidSystemTagUsageException"

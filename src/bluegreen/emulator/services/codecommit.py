@@ -233,6 +233,46 @@ class CodeCommit(OwnedService):
         repo.description = description
         return {}
 
+    # -- tags (CloudFormation propagates stack tags) ----------------------------------------
+    @operation("TagResource")
+    def tag_resource(self, params: Params, call: Call) -> Result:
+        repo = self._by_arn(params.get("resourceArn"))
+        tags = dict(params.get("tags") or {})
+        for key in tags:
+            if key.lower().startswith("aws:"):
+                raise ServiceError(
+                    "InvalidSystemTagUsageException",
+                    "The tag key contains a prefix that is reserved for system tags.",
+                )
+        merged = {**repo.tags, **tags}
+        if len(merged) > 50:  # quotas: "Maximum of 50 per resource"
+            raise ServiceError("TooManyTagsException", "The maximum number of tags was exceeded.")
+        repo.tags = merged
+        return {}
+
+    @operation("UntagResource")
+    def untag_resource(self, params: Params, call: Call) -> Result:
+        repo = self._by_arn(params.get("resourceArn"))
+        for key in params.get("tagKeys") or []:
+            repo.tags.pop(key, None)
+        return {}
+
+    @operation("ListTagsForResource")
+    def list_tags_for_resource(self, params: Params, call: Call) -> Result:
+        return {"tags": dict(self._by_arn(params.get("resourceArn")).tags)}
+
+    def _by_arn(self, arn: str | None) -> _Repo:
+        if not arn:
+            raise ServiceError(
+                "ResourceArnRequiredException", "A valid Amazon Resource Name (ARN) is required."
+            )
+        for repo in self.repos.values():
+            if repo.arn == arn:
+                return repo
+        raise ServiceError(
+            "RepositoryDoesNotExistException", f"{arn.rsplit(':', 1)[-1]} does not exist"
+        )
+
     # ==================================================================== branches
     @operation("GetBranch")
     def get_branch(self, params: Params, call: Call) -> Result:
