@@ -13,7 +13,8 @@ the project's service role (ported from the rehearsal's ``bluegreen.rehearse.bui
   CODEBUILD_RESOLVED_SOURCE_VERSION. A tag that exists is reused (the scaffold's
   buildspec checks ListImages first), so immutable tags are never overwritten. The
   manifest's digests hash the build context, so the same sources give the same image;
-  the context's files are recorded in ``emulator.images[uri]``;
+  the context's files are recorded in ``emulator.images[uri]`` (paths relative to the
+  context: ``Dockerfile``, ``app/main.py``, ``extra.conf``);
 - ``imageDetail.json`` is ``{"ImageURI":"<uri>"}`` (the buildspec's printf); a
   ``taskdef.json`` with the stack placeholders is rendered with
   :func:`bluegreen.appkit.render_taskdef`, exactly the buildspec's ``sed``; every other

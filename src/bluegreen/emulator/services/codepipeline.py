@@ -762,7 +762,9 @@ class CodePipeline(OwnedService):
             if execution in gate.waiting:
                 gate.waiting.remove(execution)
             if execution.stages.get(stage) in ("InProgress", "Stopping"):
-                execution.stages[stage] = "Stopped" if status == "Stopped" else status
+                # StageExecutionStatus has no Superseded: a stage left unfinished stops.
+                ended = status in ("Failed", "Cancelled", "Succeeded")
+                execution.stages[stage] = status if ended else "Stopped"
 
     def _stage(
         self, pipeline: _Pipeline, execution: _Execution, stage: dict[str, Any]
