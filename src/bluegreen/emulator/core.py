@@ -276,7 +276,12 @@ class Emulator:
         }
         body = request.body or b""
         if hasattr(body, "read"):
-            body = body.read()
+            stream = body
+            body = stream.read()
+            if hasattr(stream, "seek"):
+                # moto reads the same request after us (S3 PutObject bodies are streams:
+                # botocore's aws-chunked wrapper); leave it at the start for moto.
+                stream.seek(0)
         answer = self.dispatch(
             service,
             operation,

@@ -17,7 +17,18 @@ if TYPE_CHECKING:
 
 # Modules whose Service subclasses are installed, in the order they are created (a
 # service may look up the ones before it when it is created).
-MODULES: tuple[str, ...] = ("iam", "logs", "elbv2", "ecs", "codedeploy", "cloudformation")
+MODULES: tuple[str, ...] = (
+    "iam",
+    "logs",
+    "elbv2",
+    "ecs",
+    "codedeploy",
+    "codecommit",
+    "events",
+    "codebuild",
+    "codepipeline",
+    "cloudformation",
+)
 
 
 def install(emulator: Emulator) -> None:

@@ -1,0 +1,228 @@
+"""EventBridge: rules and targets in moto; matching and delivery here.
+
+moto keeps rules and targets (PutRule, PutTargets, ListRules, ListTargetsByRule, ...).
+This service adds what moto lacks for this system:
+
+- PutRule's pattern is checked as EventBridge checks it (InvalidEventPatternException,
+  :mod:`bluegreen.emulator.eventpattern`), then moto stores the rule;
+- :meth:`Events.emit` is how AWS services (the emulated CodeCommit) send their events;
+  PutEvents and TestEventPattern use the same matching;
+- every ENABLED rule of the bus whose pattern matches an event gets it delivered to its
+  targets. A CodePipeline target is started with StartPipelineExecution acting as the
+  target's RoleArn (a pipeline target needs a role: EventBridge user guide, "Amazon
+  EventBridge targets"; CodePipeline user guide, "CodeCommit source actions and
+  EventBridge"), and the execution's trigger says so: CloudWatchEvent, with the rule's
+  ARN as its detail. Other target types are recorded as not delivered.
+
+Every delivery attempt is recorded in :attr:`Events.deliveries`, as EventBridge's
+Invocations / FailedInvocations metrics would count them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bluegreen.emulator import eventpattern, internal, timing
+from bluegreen.emulator.clock import Wait
+from bluegreen.emulator.core import Emulator
+from bluegreen.emulator.service import PASS, Call, Params, Result, Service, ServiceError, operation
+from bluegreen.emulator.services.codepipeline import CodePipeline
+
+# TestEventPattern's Event "must follow the format specified in AWS Events, and the
+# following fields are mandatory: id, account, source, time, region, resources,
+# detail-type" (EventBridge API reference, TestEventPattern).
+_TEST_EVENT_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to deliver an event to a rule's target."""
+
+    time: datetime
+    event_id: str
+    rule: str
+    target: str
+    arn: str
+    delivered: bool
+    detail: str
+    """The started execution's id, or why the delivery failed."""
+
+
+class Events(Service):
+    name = "events"
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator)
+        self.deliveries: list[Delivery] = []
+        self.emitted: list[dict[str, Any]] = []
+        """Every event put on a bus, in order (what a catch-all rule would see)."""
+        self._count = 0
+
+    # ==================================================================== Python API
+    def emit(self, event: dict[str, Any], bus: str = "default") -> str:
+        """Put an AWS service's event on ``bus``; deliver it to the matching rules.
+
+        ``event`` needs ``source``, ``detail-type`` and ``detail``; the envelope
+        (version, id, time, account, region, resources) is filled in. Returns the id.
+        """
+        self._count += 1
+        full = {
+            "version": "0",
+            "id": internal.stable_uuid("events", self.account_id, self._count),
+            "detail-type": event["detail-type"],
+            "source": event["source"],
+            "account": self.account_id,
+            "time": self.emulator.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": list(event.get("resources", [])),
+            "detail": event.get("detail", {}),
+        }
+        self.emitted.append(full)
+        matched = self.matching_rules(full, bus)
+        if matched:
+            self.emulator.clock.spawn(f"events: deliver {full['id']}", self._deliver(full, matched))
+        return str(full["id"])
+
+    def matching_rules(self, event: dict[str, Any], bus: str = "default") -> list[Any]:
+        """moto's rules of ``bus`` that are enabled and whose pattern matches ``event``."""
+        backend = self.emulator.backend("events")
+        found = backend.event_buses.get(bus)
+        if found is None:
+            return []
+        matched = []
+        for rule in found.rules.values():
+            raw = rule.event_pattern.dump() if rule.event_pattern else None
+            if not str(rule.state).startswith("ENABLED") or not raw:
+                continue
+            try:
+                pattern = eventpattern.parse(raw)
+            except eventpattern.PatternError:
+                continue  # stored before bluegreen checked patterns; EventBridge has none
+            if eventpattern.matches(pattern, event):
+                matched.append(rule)
+        return matched
+
+    # ==================================================================== operations
+    @operation("PutRule")
+    def put_rule(self, params: Params, call: Call) -> Result:
+        raw = params.get("EventPattern")
+        if raw:
+            _checked(raw)
+        result: Result = PASS
+        return result
+
+    @operation("TestEventPattern")
+    def test_event_pattern(self, params: Params, call: Call) -> Result:
+        pattern = _checked(params.get("EventPattern") or "")
+        try:
+            event = json.loads(params.get("Event") or "")
+        except json.JSONDecodeError:
+            raise ServiceError("InvalidEventPatternException", "Event is not valid JSON.") from None
+        if not isinstance(event, dict):
+            raise ServiceError("ValidationException", "Parameter Event is not valid.")
+        missing = [key for key in _TEST_EVENT_FIELDS if key not in event]
+        if missing:
+            raise ServiceError(
+                "ValidationException",
+                f"Parameter Event is not valid. Reason: Provided Event must have {missing[0]}",
+            )
+        return {"Result": eventpattern.matches(pattern, event)}
+
+    @operation("PutEvents")
+    def put_events(self, params: Params, call: Call) -> Result:
+        results: list[dict[str, Any]] = []
+        for entry in params.get("Entries") or []:
+            error = _entry_error(entry)
+            if error:
+                results.append({"ErrorCode": error[0], "ErrorMessage": error[1]})
+                continue
+            bus = str(entry.get("EventBusName") or "default").rsplit("/", 1)[-1]
+            event_id = self.emit(
+                {
+                    "source": entry["Source"],
+                    "detail-type": entry["DetailType"],
+                    "resources": entry.get("Resources") or [],
+                    "detail": json.loads(entry["Detail"]),
+                },
+                bus,
+            )
+            results.append({"EventId": event_id})
+        failed = sum(1 for r in results if "ErrorCode" in r)
+        return {"FailedEntryCount": failed, "Entries": results}
+
+    # ==================================================================== delivery
+    def _deliver(self, event: dict[str, Any], rules: list[Any]) -> Generator[Wait, Any, None]:
+        yield Wait(timing.EVENT_DELIVERY)
+        for rule in rules:
+            for target in list(rule.targets):
+                self.deliveries.append(self._one(event, rule, target))
+
+    def _one(self, event: dict[str, Any], rule: Any, target: dict[str, Any]) -> Delivery:
+        arn = str(target.get("Arn", ""))
+        role = target.get("RoleArn")
+
+        def record(delivered: bool, detail: str) -> Delivery:
+            return Delivery(
+                self.emulator.now(),
+                event["id"],
+                rule.name,
+                str(target.get("Id")),
+                arn,
+                delivered,
+                detail,
+            )
+
+        if arn.startswith("arn:aws:codepipeline:"):
+            if not role:
+                return record(False, "a CodePipeline target needs a RoleArn")
+            name = arn.rsplit(":", 1)[-1]
+            client = internal.client(self.emulator, "codepipeline", str(role))
+            pipelines = self.emulator.services.get("codepipeline")
+            attribution: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+            if isinstance(pipelines, CodePipeline):
+                attribution = pipelines.triggered_by("CloudWatchEvent", rule.arn)
+            try:
+                with attribution:
+                    started = client.start_pipeline_execution(name=name)
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                return record(False, f"{error.get('Code')}: {error.get('Message')}")
+            return record(True, str(started["pipelineExecutionId"]))
+        return record(False, "the emulated EventBridge delivers to CodePipeline targets only")
+
+
+def _checked(raw: str) -> dict[str, Any]:
+    try:
+        return eventpattern.parse(raw)
+    except eventpattern.PatternError as exc:
+        # moto's text for the same exception: "Event pattern is not valid. Reason: ..."
+        raise ServiceError(
+            "InvalidEventPatternException", f"Event pattern is not valid. Reason: {exc}"
+        ) from None
+
+
+def _entry_error(entry: dict[str, Any]) -> tuple[str, str] | None:
+    for key in ("Source", "DetailType", "Detail"):
+        if not entry.get(key):
+            return (
+                "InvalidArgument",
+                f"Parameter {key} is not valid. Reason: {key} is a required argument.",
+            )
+    if str(entry["Source"]).startswith("aws."):
+        # Only AWS services put events with an aws.* source (EventBridge user guide,
+        # "Sending events with PutEvents": NotAuthorizedForSourceException).
+        return "NotAuthorizedForSourceException", "Not authorized for the source."
+    try:
+        detail = json.loads(entry["Detail"])
+    except json.JSONDecodeError:
+        return "MalformedDetail", "Detail is malformed."
+    if not isinstance(detail, dict):
+        return "MalformedDetail", "Detail is malformed."
+    return None
