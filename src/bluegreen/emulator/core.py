@@ -147,8 +147,10 @@ class Emulator:
         from moto.moto_api._internal import mock_random
 
         mock_random.seed(self.seed)
+        from bluegreen.emulator import motofix
         from bluegreen.emulator.services import install
 
+        self._restores = motofix.install()
         install(self)
         if _ACTIVE and _ACTIVE[0] is not self:
             raise RuntimeError("another emulator is running in this process")
@@ -166,6 +168,9 @@ class Emulator:
             if self._mock is not None:
                 self._mock.stop()
                 self._mock = None
+            for restore in getattr(self, "_restores", []):
+                restore()
+            self._restores = []
         finally:
             self._unpatch_moto_time()
             for key, value in self._saved_env.items():

@@ -1,0 +1,48 @@
+"""Where moto's behaviour differs from AWS's in a way the system depends on, corrected
+while an emulator runs (and restored when it stops). moto is pinned to its tested minor
+(pyproject) because these reach into its models; tests/test_emulator_motofix.py holds
+each correction to AWS's documented behaviour.
+
+- S3 bucket policies: moto evaluates them without the request's context, so a Deny
+  conditioned on ``aws:SecureTransport = false`` (AWS's recommended TLS-only policy,
+  S3 User Guide, "Bucket policy examples") denies every request. Evaluated here with
+  the context of a request AWS would receive over TLS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bluegreen.emulator.policy import Decision, evaluate
+
+Restore = Callable[[], None]
+
+# What every request to the emulated AWS carries as global condition keys: SDK and CLI
+# requests reach AWS over TLS (the sandbox's loopback HTTP is the emulator's own link).
+REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+def install() -> list[Restore]:
+    from moto.iam.access_control import PermissionResult
+    from moto.s3 import models
+
+    original = models.FakeBucket.get_permission
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        text = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+        decision = evaluate([text], action, resource, REQUEST_CONTEXT, principal="*")
+        return {
+            Decision.ALLOW: PermissionResult.PERMITTED,
+            Decision.DENY: PermissionResult.DENIED,
+            Decision.NEUTRAL: PermissionResult.NEUTRAL,
+        }[decision]
+
+    models.FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+    def restore() -> None:
+        models.FakeBucket.get_permission = original  # type: ignore[method-assign]
+
+    return [restore]
