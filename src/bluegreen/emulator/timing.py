@@ -65,6 +65,15 @@ STABILIZATION_TIMEOUT = duration(
     documented=True,
 )
 
+STABILIZATION_POLL = duration(
+    "cloudformation.stabilization_poll",
+    15,
+    "how often CloudFormation's handler checks a resource it waits for (an ECS service's "
+    "stability)",
+    "modelled: the ECS services-stable waiter polls every 15 s (botocore ecs waiters-2.json, "
+    "ServicesStable delay)",
+)
+
 _RESOURCE_SECONDS: dict[str, tuple[float, float, float]] = {
     # type: (create, update, delete) seconds
     "AWS::EC2::VPC": (15, 5, 5),

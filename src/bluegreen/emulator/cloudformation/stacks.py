@@ -460,11 +460,15 @@ class _Operation:
         if spec.ready is None:
             return True
         existing = state.existing()
-        ready = spec.ready
-        met = yield Until(
-            lambda: self._safe_ready(ready, existing), timeout=timing.STABILIZATION_TIMEOUT
-        )
-        return bool(met)
+        # CloudFormation's handler polls the resource (an ECS service's DescribeServices)
+        # until it is stable, or the operation times out.
+        waited = 0.0
+        while not self._safe_ready(spec.ready, existing):
+            if waited >= timing.STABILIZATION_TIMEOUT:
+                return False
+            yield Wait(timing.STABILIZATION_POLL)
+            waited += timing.STABILIZATION_POLL
+        return True
 
     def _safe_ready(self, ready: Callable[[Context, Existing], bool], existing: Existing) -> bool:
         try:
