@@ -20,7 +20,7 @@ from emulator_cicd import REGION, T0, commit_files
 
 from bluegreen.appkit import render
 from bluegreen.config import Config
-from bluegreen.emulator import USER_ARN, Emulator
+from bluegreen.emulator import USER_ARN, Emulator, timing
 
 MB = 1024 * 1024
 
@@ -465,9 +465,9 @@ def test_a_git_push_to_the_local_remote_is_seen_and_emits_reference_updated(
     assert event["event"] == "referenceUpdated"
     assert (event["commitId"], event["oldCommitId"]) == (pushed, head)
     assert cc.get_commit(repositoryName="app", commitId=pushed)["commit"]["message"] == "second\n"
-    # A push of a new branch, seen by the clock alone.
+    # A push of a new branch, seen by the clock alone (CodeCommit's next poll).
     _git(work, "push", "-q", "origin", "main:refs/heads/release")
-    aws.sleep(1)
+    aws.sleep(timing.CODECOMMIT_PUSH_POLL)
     assert _events(aws)[-1]["detail"]["event"] == "referenceCreated"
     assert _events(aws)[-1]["detail"]["referenceName"] == "release"
 

@@ -23,7 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 from emulator_cicd import REGION, T0, System, build_system, commit_files, scaffold, settle
 
-from bluegreen.emulator import USER_ARN, Emulator
+from bluegreen.emulator import USER_ARN, Emulator, timing
 from bluegreen.emulator.artifacts import zip_files
 from bluegreen.emulator.services.codepipeline import MAX_ECS_ARTIFACT_BYTES
 
@@ -569,7 +569,8 @@ def test_a_git_push_to_the_local_remote_starts_the_pipeline_through_the_eventbri
     git("commit", "-qam", "Change the greeting", cwd=work)
     pushed = git("rev-parse", "HEAD", cwd=work).strip()
     git("push", "-q", "origin", system.branch, cwd=work)
-    aws.sleep(5)  # the next tick sees the push; EventBridge delivers to the rule's target
+    # CodeCommit sees the push at its next poll; EventBridge delivers to the rule's target.
+    aws.sleep(timing.CODECOMMIT_PUSH_POLL + 5)
     latest = _executions(aws, name)[0]
     assert latest["trigger"] == {"triggerType": "CloudWatchEvent", "triggerDetail": rule}
     assert settle(aws, name, latest["pipelineExecutionId"]) == "Succeeded"

@@ -17,39 +17,55 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert "Release 1" in captured.out and "Release 2" in captured.out
     assert "こんにちは、あばしり" in captured.out
     assert "Rehearsed 2 releases: all succeeded" in captured.out
-    assert "AllowTestTraffic" in captured.out and "T+00:31:00" in captured.out
-    assert "provisioned 2-service.yaml" in captured.err  # progress goes to stderr
+    assert "AllowTestTraffic: Succeeded" in captured.out
+    assert "$ bluegreen deploy" in captured.out and "$ git push" in captured.out
+    assert "$ bluegreen promote" in captured.out
+    assert "release 2: succeeded" in captured.err  # progress goes to stderr
 
 
 def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["rehearse", "--output", "json", "--fault", "green-unhealthy"]) == 1
+    assert main(["rehearse", "--output", "json", "--fault", "test-traffic-fails"]) == 1
     captured = capsys.readouterr()
     data: dict[str, Any] = json.loads(captured.out)
-    assert "release 2" in captured.err and "green-unhealthy" in captured.err
+    assert "release 2" in captured.err and "test-traffic-fails" in captured.err
     assert data["outcome"] == "failed"
     assert set(data["summary"]) >= {"releases", "succeeded", "simulated_seconds", "wall_seconds"}
     assert data["summary"]["releases"] == 2 and data["summary"]["succeeded"] == 1
     first, second = data["releases"]
     assert first["outcome"] == "succeeded" and second["outcome"] == "rolled back"
-    assert second["fault"] == "green-unhealthy"
+    assert second["fault"] == "test-traffic-fails"
     for release in data["releases"]:
         assert len(release["commit"]) == 40
         for step in release["steps"]:
-            assert set(step) >= {"time", "seconds", "event", "production", "test", "task_sets"}
+            assert set(step) >= {
+                "time",
+                "seconds",
+                "kind",
+                "event",
+                "production",
+                "test",
+                "task_sets",
+            }
+            assert step["kind"] in ("operation", "status")
             assert step["time"].startswith("T+")
             assert all(isinstance(w, int) for w in step["production"].values())
             for task_set in step["task_sets"]:
-                assert task_set["status"] in ("PRIMARY", "ACTIVE")
+                assert task_set["status"] in ("PRIMARY", "ACTIVE", "DRAINING")
                 assert set(task_set["images"]) == {"webapp", "log-router"}
                 assert task_set["task_definition"].startswith("sample3-dev-task:")
     tag = first["commit"]  # the whole commit id, as the buildspecs tag images
     final = first["steps"][-1]["task_sets"][0]
-    assert final["images"]["webapp"].endswith(f":{tag}")
+    assert final["images"]["webapp"] == tag
 
 
 def test_rehearse_refuses_an_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rehearse", "--fault", "meteor"]) == 2
     assert "green-unhealthy" in capsys.readouterr().err
+
+
+def test_rehearse_refuses_an_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rehearse", "--scenario", "chaos"]) == 2
+    assert "rollback-after-success" in capsys.readouterr().err
 
 
 def test_no_promote_is_refused_with_automatic_reroute(

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bluegreen.aws.errors import call, pages
+from bluegreen.aws.errors import AwsCallError, call, pages
 
 FINAL_STATUSES = ("Succeeded", "Failed", "Stopped")
 """The DeploymentStatus values a deployment ends in (botocore's DeploymentSuccessful
@@ -161,10 +161,17 @@ def reroutes_automatically(blue_green: dict[str, Any] | None) -> bool | None:
 
 
 def ecs_target(codedeploy: Any, deployment_id: str) -> dict[str, Any] | None:
-    """The deployment's ECS target (lifecycle events, task sets with traffic weights)."""
-    ids: list[str] = call(codedeploy, "list_deployment_targets", deploymentId=deployment_id).get(
-        "targetIds", []
-    )
+    """The deployment's ECS target (lifecycle events, task sets with traffic weights);
+    None while the deployment has not started (a deployment just created, a rollback
+    deployment CodeDeploy queues: ListDeploymentTargets answers
+    DeploymentNotStartedException then, botocore codedeploy model)."""
+    try:
+        listed = call(codedeploy, "list_deployment_targets", deploymentId=deployment_id)
+    except AwsCallError as exc:
+        if exc.code == "DeploymentNotStartedException":
+            return None
+        raise
+    ids: list[str] = listed.get("targetIds", [])
     if not ids:
         return None
     target = call(

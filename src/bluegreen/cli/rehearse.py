@@ -1,9 +1,9 @@
-"""``bluegreen rehearse``: the whole system and real releases on an embedded AWS emulator.
+"""``bluegreen rehearse``: the whole system and real releases on the emulated AWS.
 
-A thin shell over :func:`bluegreen.rehearse.runner.run`: pick the repository (a fresh
-scaffold, or the user's), run, render the timeline. Progress goes to stderr, the
-timeline tables (or ``--output json``) to stdout. A release that fails or rolls back
-exits 1 after the timeline, with the cause on stderr.
+A thin shell over :func:`bluegreen.rehearse.story.run`: pick the repository (a fresh
+scaffold, or the user's) and the scenario, run, render the timeline. Progress goes to
+stderr, the timeline tables (or ``--output json``) to stdout. A release that fails or
+rolls back exits 1 after the timeline, with the cause on stderr.
 """
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ from bluegreen.cli.common import OutputFormat, OutputOpt, emit_json, err, out
 from bluegreen.config import CONFIG_FILE, Config
 from bluegreen.errors import RehearsalError, RepositoryError
 from bluegreen.rehearse.model import Rehearsal, Step, TaskSetState
+
+_SCENARIO_HELP = (
+    "What to rehearse after deploying: releases (the default: the scaffold's two releases, "
+    "or your repository's one), rollback-in-termination-wait (the last release promoted, "
+    "then `bluegreen rollback` while blue is still kept), rollback-after-success "
+    "(`bluegreen rollback` once the last release succeeded: a new deployment of the "
+    "previous revision), config-change (task.desired_count 1 -> 3 deployed to the running "
+    "system, then a listener port change that deploy refuses)."
+)
 
 _FAULT_HELP = (
     "Inject a failure into the last release (the second one on the scaffold): "
@@ -59,6 +68,14 @@ def rehearse(
             "--fault", help=_FAULT_HELP, metavar="green-unhealthy|test-traffic-fails|build-fails"
         ),
     ] = None,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario",
+            help=_SCENARIO_HELP,
+            metavar="releases|rollback-in-termination-wait|rollback-after-success|config-change",
+        ),
+    ] = "releases",
     no_promote: Annotated[
         bool,
         typer.Option(
@@ -70,19 +87,22 @@ def rehearse(
     ] = False,
     output: OutputOpt = OutputFormat.text,
 ) -> None:
-    """Rehearse the whole system offline: provision the synthesized stacks into an
-    embedded AWS emulator and push releases through the pipeline (build, blue/green on
-    :8080, reroute, :80 switched, old tasks terminated), on a simulated clock.
+    """Rehearse the whole system offline, through the same code as the commands: deploy
+    the stacks on an emulated AWS (bluegreen deploy), then push releases (git push; the
+    pipeline builds, blue/green on :8080, promote, :80 switched, old tasks terminated),
+    reading the system with the code of bluegreen status, on a simulated clock.
 
     With no PATH: two releases on a fresh scaffold, the second being the seed's change
     of the greeting ("Hello, 網走" -> "こんにちは、あばしり"). With PATH or --config: one
     release of that repository's current files.
     """
     from bluegreen import config as config_mod
-    from bluegreen.rehearse.runner import FAULTS, Options, run
+    from bluegreen.rehearse.story import FAULTS, SCENARIOS, Options, run
 
     if fault is not None and fault not in FAULTS:
         raise typer.BadParameter(f"choose one of {', '.join(FAULTS)}", param_hint="--fault")
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"choose one of {', '.join(SCENARIOS)}", param_hint="--scenario")
     repository: Path | None = None
     if config_path is not None and path is not None:
         raise typer.BadParameter(
@@ -112,9 +132,15 @@ def rehearse(
     if repository is not None:
         _check_repository(repository, config)
     what = f"{repository}" if repository else "a fresh scaffold"
-    err.print(f"rehearsing {what} on an embedded AWS emulator", markup=False)
+    err.print(f"rehearsing {what} on an emulated AWS", markup=False)
     result = run(
-        Options(config, repository=repository, fault=fault, promote=not no_promote),
+        Options(
+            config,
+            repository=repository,
+            fault=fault,
+            promote=not no_promote,
+            scenario=scenario,
+        ),
         progress=lambda message: err.print(f"  {message}", markup=False),
     )
 
@@ -188,7 +214,10 @@ def _table(steps: list[Step], result: Rehearsal, prefix: str) -> Table:
     table.add_column(f":{result.test_port} →", no_wrap=True)
     table.add_column("task sets", no_wrap=True)
     for step in steps:
-        event = Text(step.event, style="bold")
+        if step.kind == "operation":
+            event = Text(f"$ {step.event}", style="bold cyan")
+        else:
+            event = Text(step.event, style="bold")
         if step.detail:
             event.append("\n" + step.detail.replace(prefix, ""), style="dim")
         table.add_row(
@@ -260,7 +289,11 @@ def _summary(console: Console, result: Rehearsal) -> None:
     console.print(line)
     stacks = ", ".join(f"{s['file']} {s['resources']}" for s in result.stacks)
     rows = [
-        ("emulator", f"moto in this process, {result.region}: nothing left behind"),
+        (
+            "emulator",
+            f"emulated AWS in this process (moto and bluegreen's services), {result.region}: "
+            "nothing left behind",
+        ),
         ("resources", stacks),
         ("deployment", result.deployment_config),
         ("simulated", f"{span(result.simulated_seconds)} ({stamp(result.simulated_seconds)})"),

@@ -310,3 +310,14 @@ BUILD_PHASES: dict[str, float] = {
         "codebuild.finalizing", 2.0, "finalizing the build", "modelled: no public figure"
     ),
 }
+
+
+# -- CodeCommit --------------------------------------------------------------------------------
+
+CODECOMMIT_PUSH_POLL = duration(
+    "codecommit.push_seen",
+    5,
+    "longest between a git push to an emulated repository and its state-change event",
+    "modelled: CodeCommit emits the EventBridge event within seconds of a push (CodeCommit "
+    "User Guide, 'Monitoring CodeCommit events in Amazon EventBridge' gives no figure)",
+)

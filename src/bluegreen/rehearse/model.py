@@ -1,8 +1,9 @@
 """The rehearsal's result: releases, their steps, and the state read back at each step.
 
 Plain dataclasses with ``to_dict()`` for ``--output json``; the CLI renders the same data
-as tables. Every listener forward and task set here was read from the emulator
-(:mod:`bluegreen.rehearse.observe`), never carried over from what the rehearsal did.
+as tables. Every listener forward and task set here was read from the emulated AWS with
+the code of ``bluegreen status`` (:mod:`bluegreen.rehearse.recorder`), never carried over
+from what the rehearsal did.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Step:
     production: dict[str, int]
     test: dict[str, int]
     task_sets: tuple[TaskSetState, ...]
+    kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read
 
     @property
     def time(self) -> str:
@@ -50,6 +52,7 @@ class Step:
         return {
             "time": self.time,
             "seconds": self.seconds,
+            "kind": self.kind,
             "event": self.event,
             "detail": self.detail,
             "production": dict(self.production),
@@ -68,6 +71,7 @@ class Release:
     outcome: str = "pending"  # succeeded | rolled back | failed
     cause: str | None = None
     deployment_id: str | None = None
+    execution: str = ""
     images: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
 

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bluegreen.emulator import artifacts, internal
-from bluegreen.emulator.clock import Until
+from bluegreen.emulator import artifacts, internal, timing
+from bluegreen.emulator.clock import Wait
 from bluegreen.emulator.core import USER_ARN, Emulator
 from bluegreen.emulator.git import (
     EXECUTABLE,
@@ -145,10 +145,44 @@ class CodeCommit(OwnedService):
         return self._repo(name).arn
 
     def check_pushes(self) -> None:
-        """Emit the events of refs moved outside the API (a ``git push``)."""
-        for repo in list(self.repos.values()):
+        """Emit the events of refs moved outside the API (a ``git push``).
+
+        The push is kept in the emulator's journal as a git bundle of the new refs, so a
+        resumed sandbox replays it (the repository is made again from the journal, and
+        the pushed objects come from the bundle)."""
+        for name, repo in list(self.repos.items()):
             if self._stamp(repo) != repo.stamp:
+                if self.emulator.journal is not None and not self.emulator.journal.replaying:
+                    refs = repo.git.refs("refs/heads/") | repo.git.refs("refs/tags/")
+                    bundle = self._bundle(repo, refs)
+                    self.emulator.record(
+                        "codecommit.push", repository=name, refs=refs, bundle=bundle
+                    )
                 self._sync(repo, USER_ARN)
+
+    def _bundle(self, repo: _Repo, refs: dict[str, str]) -> str:
+        folder = self.emulator.work_dir.parent / "pushes"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{len(list(folder.iterdir())) + 1:04d}.bundle"
+        if refs:
+            repo.git.run("bundle", "create", "-q", str(path), *sorted(refs))
+        return str(path)
+
+    def replay_event(self, name: str, data: dict[str, Any]) -> None:
+        """Play a journaled push again: fetch its objects, move the refs, emit events."""
+        if name != "codecommit.push":
+            return
+        repo = self.repos.get(str(data["repository"]))
+        if repo is None:
+            return
+        bundle = Path(str(data["bundle"]))
+        refs: dict[str, str] = dict(data["refs"])
+        if refs and bundle.is_file():
+            repo.git.run("fetch", "-q", str(bundle), *(f"+{r}:{r}" for r in sorted(refs)))
+        for ref, sha in repo.git.refs("refs/heads/").items():
+            if ref not in refs:
+                repo.git.delete_ref(ref, sha)
+        self._sync(repo, USER_ARN)
 
     # ==================================================================== repositories
     @operation("CreateRepository")
@@ -1110,14 +1144,12 @@ class CodeCommit(OwnedService):
             }
         )
 
-    def _watch(self) -> Generator[Until, Any, None]:
-        """A process that notices pushes whenever the clock runs."""
+    def _watch(self) -> Generator[Wait, Any, None]:
+        """A process that notices pushes: CodeCommit emits the event within seconds of a
+        push (modelled: PUSH_POLL), and a few stats per repository are cheap."""
         while True:
-            yield Until(self._pushed)
+            yield Wait(timing.CODECOMMIT_PUSH_POLL)
             self.check_pushes()
-
-    def _pushed(self) -> bool:
-        return any(self._stamp(repo) != repo.stamp for repo in self.repos.values())
 
     def close(self) -> None:
         self._watcher.cancel()

@@ -237,6 +237,9 @@ class CodeDeploy(Service):
         self._deployments: dict[str, Deployment] = {}
         self._order: list[str] = []
         self._ids = 0
+        self.faults: dict[str, str] = {}
+        """Injected failures for rehearsals: lifecycle event -> the message the next
+        deployment fails with at that event (as a failing hook would)."""
 
     # =================================================================== applications
     @operation("CreateApplication")
@@ -905,6 +908,10 @@ class CodeDeploy(Service):
         if d.event(event) is None:
             return
         self._begin(d, event)
+        fault = self.faults.pop(event, None)
+        if fault is not None:
+            yield Wait(timing.CODEDEPLOY_EVENT)
+            raise DeploymentFailure(event, "HOOK_EXECUTION_FAILURE", fault)
         function = plan["hooks"].get(event)
         if function:
             client = internal.client(

@@ -184,6 +184,10 @@ class Elbv2(Service):
         """Decide the health checks of one target (issue 9: a real HTTP check)."""
         self._probers[(target_group_arn, target_id, int(port))] = prober
 
+    def all_targets(self) -> list[TargetState]:
+        """Every registered target of every target group."""
+        return [t for targets in self._targets.values() for t in targets.values() if not t.gone]
+
     def targets(self, target_group_arn: str) -> list[TargetState]:
         """The registered and draining targets of a group, in registration order."""
         return [t for t in self._targets.get(target_group_arn, {}).values() if not t.gone]

@@ -110,23 +110,7 @@ def service(ctx: Context, res: Resource) -> Provisioned:
     wanted = p.get("deploymentController", {}).get("type", "ECS")
     if controller != wanted:
         raise res.fail(f"the emulator kept deployment controller {controller}, not {wanted}")
-    cluster_name = args.get("cluster", "default")
-    if controller == "CODE_DEPLOY" and not _task_sets(ecs, cluster_name, name):
-        # AWS gives a CODE_DEPLOY service its first task set itself; plain moto does not.
-        # (The emulated ECS does; this fallback keeps a bare moto working.)
-        task_set = ecs.create_task_set(
-            cluster=cluster_name,
-            service=name,
-            taskDefinition=args["taskDefinition"],
-            scale={"value": 100.0, "unit": "PERCENT"},
-            **pick(args, "launchType", "platformVersion", "loadBalancers", "networkConfiguration"),
-        )["taskSet"]
-        ecs.update_service_primary_task_set(
-            cluster=cluster_name, service=name, primaryTaskSet=task_set["taskSetArn"]
-        )
-        from bluegreen.rehearse import fleet
-
-        fleet.register_targets(ctx.clients, cluster_name, task_set)
+    # A CODE_DEPLOY service gets its first task set from ECS itself (the emulated ECS).
     return Provisioned(
         created["serviceArn"], {"Name": created["serviceName"], "ServiceArn": created["serviceArn"]}
     )
@@ -198,11 +182,6 @@ def log_group(ctx: Context, res: Resource) -> Provisioned:
     if "RetentionInDays" in p:
         logs.put_retention_policy(logGroupName=name, retentionInDays=int(p["RetentionInDays"]))
     return Provisioned(name, {"Arn": ctx.arn("logs", f"log-group:{name}:*")})
-
-
-def _task_sets(ecs: Any, cluster: str, service: str) -> list[dict[str, Any]]:
-    found = ecs.describe_services(cluster=cluster, services=[service])["services"]
-    return list(found[0].get("taskSets", [])) if found else []
 
 
 # --------------------------------------------------------------------------- updates and

@@ -1,5 +1,5 @@
-"""The rehearsal's building blocks without the emulator: template evaluation, dependency
-order, provisioner strictness, EventBridge matching, the traffic-shift schedules."""
+"""The emulated CloudFormation's building blocks without AWS: template evaluation,
+dependency order, resource-handler strictness."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import pytest
 from bluegreen.emulator.cloudformation import template as cfn
 from bluegreen.emulator.cloudformation.resources import Resource, spec_for
 from bluegreen.errors import RehearsalError
-from bluegreen.rehearse.codedeploy import PREDEFINED
-from bluegreen.rehearse.trigger import matches
 
 
 def _scope(**kwargs: Any) -> cfn.Scope:
@@ -94,28 +92,3 @@ def test_a_property_no_provisioner_plays_is_an_error() -> None:
     resource = Resource("s", "2-service.yaml", "Cluster", "AWS::ECS::Cluster", {"Banana": 1})
     with pytest.raises(RehearsalError, match="2-service.yaml: Cluster .* Banana"):
         spec_for(resource)
-
-
-def test_event_pattern_matching() -> None:
-    pattern = {
-        "source": ["aws.codecommit"],
-        "detail": {"referenceName": ["main"], "event": [{"prefix": "reference"}]},
-    }
-    event = {
-        "source": "aws.codecommit",
-        "detail": {"referenceName": "main", "event": "referenceUpdated"},
-    }
-    assert matches(pattern, event)
-    event["detail"]["referenceName"] = "feature/x"
-    assert not matches(pattern, event)
-    assert matches({"detail": {"referenceName": [{"anything-but": "main"}]}}, event)
-
-
-def test_traffic_shift_schedules() -> None:
-    assert PREDEFINED["CodeDeployDefault.ECSAllAtOnce"].steps() == [(0, 100)]
-    assert PREDEFINED["CodeDeployDefault.ECSCanary10Percent15Minutes"].steps() == [
-        (0, 10),
-        (900, 100),
-    ]
-    linear = PREDEFINED["CodeDeployDefault.ECSLinear10PercentEvery3Minutes"].steps()
-    assert linear[0] == (0, 10) and linear[-1] == (9 * 180, 100) and len(linear) == 10

@@ -1,0 +1,268 @@
+"""The rehearsal's timeline: what the operations did, and what ``bluegreen status`` read.
+
+Two kinds of rows:
+
+- *operations*: what the rehearsal ran, with the same code as the commands (``deploy``,
+  a ``git push``, ``promote``, ``rollback``, a config change), one row each;
+- *status reads*: between operations the rehearsal reads the system with the code of
+  ``bluegreen status`` (:func:`bluegreen.aws.status.collect`) every poll interval of
+  simulated time, as ``status --watch`` would, and writes a row whenever what it read
+  changed: a pipeline action, the deployment and its lifecycle events, the listeners'
+  forwards, the task sets.
+
+Every row carries what the status read showed at that moment: both listeners' forwards
+and the task sets. Nothing shown is the rehearsal's own idea of the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bluegreen.errors import StateError
+from bluegreen.rehearse.model import Release, Step, TaskSetState
+
+if TYPE_CHECKING:
+    from bluegreen.aws.cfn import Change, StackEvent
+    from bluegreen.aws.status import SystemStatus
+    from bluegreen.config import Config
+    from bluegreen.emulator import Emulator
+
+POLL_SECONDS = 15.0
+"""How often the rehearsal reads the system while something happens (status --watch reads
+every 5 s; 15 s keeps the rehearsal fast and shows every lifecycle step, each lasting
+longer). While nothing changes the interval doubles, up to :data:`QUIET_POLL_SECONDS`."""
+
+QUIET_POLL_SECONDS = 120.0
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class _Seen:
+    """The parts of a status read that make a row when they change."""
+
+    actions: dict[str, str] = field(default_factory=dict)
+    deployment: str = ""
+    deployment_status: str = ""
+    phase: str = ""
+    lifecycle: dict[str, str] = field(default_factory=dict)
+    production: dict[str, int] = field(default_factory=dict)
+    test: dict[str, int] = field(default_factory=dict)
+    task_sets: tuple[tuple[str, str, str, int], ...] = ()
+
+
+class Recorder:
+    """Runs the rehearsal's waits on the emulator's clock and writes the timeline."""
+
+    def __init__(self, aws: Emulator, config: Config, say: Progress) -> None:
+        self.aws = aws
+        self.config = config
+        self.clients = aws.clients()
+        self.say = say
+        self.release: Release | None = None
+        self.observing = False
+        self.last: SystemStatus | None = None
+        self._seen = _Seen()
+        self._interval = POLL_SECONDS
+        self._prefix = f"{config.project.name}-{config.project.environment}-"
+
+    # -- time -----------------------------------------------------------------------------
+    @property
+    def seconds(self) -> int:
+        return int(self.aws.clock.seconds)
+
+    def sleep(self, seconds: float) -> None:
+        """What the operating code's sleep between polls becomes: simulated time passes
+        (at least the current poll interval: while nothing changes the commands poll less
+        often, and what they follow keeps its own timestamps), then ``status`` reads."""
+        self.aws.advance_to(self.aws.clock.seconds + max(seconds, self._interval))
+        self.observe()
+
+    def wait(self, until: Callable[[SystemStatus], bool], limit: float) -> bool:
+        """Let time pass, reading ``status``, until ``until`` holds (True) or ``limit``
+        seconds have passed (False)."""
+        end = self.aws.clock.seconds + limit
+        status = self.observe()
+        while not (status is not None and until(status)):
+            if self.aws.clock.seconds >= end:
+                return False
+            self.aws.advance_to(min(end, self.aws.clock.seconds + self._interval))
+            status = self.observe()
+        return True
+
+    # -- rows ---------------------------------------------------------------------------
+    def operation(self, event: str, detail: str = "") -> None:
+        """A row for something the rehearsal ran (with the state just after it)."""
+        self._row("operation", event, detail)
+        self._interval = POLL_SECONDS
+
+    def observe(self) -> SystemStatus | None:
+        """Read the system as ``bluegreen status`` does; a row when something changed."""
+        if not self.observing:
+            return None
+        from bluegreen.aws.status import collect
+
+        try:
+            status = collect(self.clients, self.config)
+        except StateError:
+            return None  # the service stack is not there (yet)
+        self.last = status
+        changes = self._changes(status)
+        if changes:
+            self._row("status", changes[0], "; ".join(changes[1:]))
+            self._interval = POLL_SECONDS
+        else:
+            self._interval = min(QUIET_POLL_SECONDS, self._interval * 2)
+        return status
+
+    def _changes(self, status: SystemStatus) -> list[str]:
+        seen = self._seen
+        changes: list[str] = []
+        pipeline = status.pipeline
+        if pipeline is not None:
+            for stage in pipeline.stages:
+                for action in stage.actions:
+                    key = f"{stage.name}/{action.name}"
+                    if action.status and seen.actions.get(key) != action.status:
+                        if action.status != "NotStarted":
+                            text = f"{key}: {action.status}"
+                            if action.error:
+                                text += f" ({action.error})"
+                            changes.append(text)
+                        seen.actions[key] = action.status
+        deployment = status.deployment
+        if deployment is not None:
+            if deployment.id != seen.deployment:
+                seen.deployment, seen.lifecycle = deployment.id, {}
+                if self.release is not None and not self.release.deployment_id:
+                    self.release.deployment_id = deployment.id  # the release's own
+                changes.append(f"Deployment {deployment.id}: {deployment.status}")
+                seen.deployment_status, seen.phase = deployment.status, str(deployment.phase)
+            elif (deployment.status, str(deployment.phase)) != (
+                seen.deployment_status,
+                seen.phase,
+            ):
+                text = f"Deployment {deployment.id}: {deployment.status} ({deployment.phase})"
+                if deployment.error:
+                    text += f": {deployment.error}"
+                changes.append(text)
+                seen.deployment_status, seen.phase = deployment.status, str(deployment.phase)
+            for step in deployment.lifecycle:
+                if seen.lifecycle.get(step.name) != step.status:
+                    if step.status not in ("Pending", ""):
+                        changes.append(f"{step.name}: {step.status}")
+                    seen.lifecycle[step.name] = step.status
+        production, test = _forwards(status, "production"), _forwards(status, "test")
+        if production != seen.production and seen.production:
+            changes.append(f"production :{self._port('production')} → {self._weights(production)}")
+        if test != seen.test and seen.test:
+            changes.append(f"test :{self._port('test')} → {self._weights(test)}")
+        seen.production, seen.test = production, test
+        sets = tuple(
+            sorted((t.id, t.status, t.task_definition, t.running) for t in status.task_sets)
+        )
+        if sets != seen.task_sets:
+            before = {s[0]: s for s in seen.task_sets}
+            for task_set in sets:
+                old = before.get(task_set[0])
+                name = task_set[2].removeprefix(self._prefix)
+                if old is None or old[1:] != task_set[1:]:
+                    changes.append(f"task set {name}: {task_set[1]}, {task_set[3]} running")
+            now = {s[0] for s in sets}
+            for gone in sorted(set(before) - now):
+                changes.append(f"task set {before[gone][2].removeprefix(self._prefix)}: gone")
+            seen.task_sets = sets
+        return changes
+
+    def _port(self, role: str) -> int:
+        listeners = self.config.listeners
+        return listeners.production_port if role == "production" else listeners.test_port
+
+    def _weights(self, weights: dict[str, int]) -> str:
+        live = {k: v for k, v in weights.items() if v}
+        if len(live) == 1:
+            (name,) = live
+            return name.removeprefix(self._prefix)
+        return ", ".join(f"{k.removeprefix(self._prefix)} {v}%" for k, v in weights.items())
+
+    def _row(self, kind: str, event: str, detail: str) -> None:
+        if self.release is None:
+            return
+        status = self.last
+        self.release.steps.append(
+            Step(
+                seconds=self.seconds,
+                event=event,
+                detail=detail,
+                production=_forwards(status, "production") if status else {},
+                test=_forwards(status, "test") if status else {},
+                task_sets=_task_sets(status) if status else (),
+                kind=kind,
+            )
+        )
+
+
+def _forwards(status: SystemStatus, role: str) -> dict[str, int]:
+    for listener in status.listeners:
+        if listener.role == role:
+            return dict(listener.forwards)
+    return {}
+
+
+def _task_sets(status: SystemStatus) -> tuple[TaskSetState, ...]:
+    sets = [
+        TaskSetState(
+            id=t.id,
+            status=t.status,
+            task_definition=t.task_definition,
+            target_group=t.target_group,
+            running=t.running,
+            images=dict(t.images),
+        )
+        for t in status.task_sets
+    ]
+    sets.sort(key=lambda s: (s.status != "PRIMARY", s.task_definition))
+    return tuple(sets)
+
+
+class DeployRecorder:
+    """The deploy UI of a rehearsal: approves every change set and writes a row per
+    stack and per notable step (the first commit, the service-linked role)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.stacks: dict[str, int] = {}
+
+    def step(self, message: str) -> None:
+        notable = ("committed", "created the ECS service-linked role", "desired count", "set ")
+        if any(word in message for word in notable):
+            self.recorder.operation("deploy", message)
+
+    def changes(self, stack: str, change_set_type: str, changes: list[Change]) -> None:
+        self.stacks[stack] = len(changes)
+
+    def confirm(self, stack: str) -> bool:
+        return True
+
+    def event(self, event: StackEvent) -> None:
+        pass
+
+    def stack_done(self, stack: str, status: str) -> None:
+        count = self.stacks.get(stack, 0)
+        self.recorder.operation(
+            "deploy", f"{stack}: {status} ({count} change{'s' if count != 1 else ''})"
+        )
+
+
+class ReleaseRecorder:
+    """The release UI of a rehearsal: follow-up lines become operation rows only when they
+    are actions the code took (a promote)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def step(self, message: str) -> None:
+        if message.startswith(("promoted", "promoting")):
+            self.recorder.operation("promote", message)

@@ -1,0 +1,519 @@
+"""The rehearsal's story, played through the operating code against the emulated AWS.
+
+Everything the rehearsal does is what a user's commands do, with the same code:
+
+1. ``bluegreen deploy`` (:func:`bluegreen.aws.deploy.deploy`): the three stacks through
+   change sets, the repository's first commit through CodeCommit's API, then the first
+   release followed and promoted (:func:`bluegreen.aws.release.first_release`);
+2. each later release is a ``git commit`` and a ``git push`` to the emulated CodeCommit
+   repository; the pipeline starts by itself (the EventBridge rule), is followed as
+   ``bluegreen release`` follows it, and promoted with the code of ``bluegreen promote``;
+3. between operations the system is read with the code of ``bluegreen status``.
+
+What AWS does by itself (stacks, builds, the blue/green deployment, tasks starting and
+passing their health checks) is the emulator's (:mod:`bluegreen.emulator`), on its
+simulated clock. The scenarios add what users do next: a rollback during the termination
+wait or after a release succeeded, a config change applied to the running system.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bluegreen.config import Config
+from bluegreen.errors import BluegreenError, RehearsalError, UsageError
+from bluegreen.rehearse.clock import EPOCH, span
+from bluegreen.rehearse.model import Rehearsal, Release
+from bluegreen.rehearse.recorder import DeployRecorder, Recorder, ReleaseRecorder
+from bluegreen.rehearse.repository import Repository, copy_tree, replace_text
+
+FAULTS = ("green-unhealthy", "test-traffic-fails", "build-fails")
+SCENARIOS = ("releases", "rollback-in-termination-wait", "rollback-after-success", "config-change")
+SEED_GREETING = "Hello, 網走"
+SEED_NEW_GREETING = "こんにちは、あばしり"
+
+Progress = Callable[[str], None]
+
+# How long the rehearsal lets a step take before it calls the release stuck (simulated).
+_PIPELINE_START_LIMIT = 5 * 60
+_DEPLOYMENT_LIMIT = 4 * 3600
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to rehearse.
+
+    ``repository``: the user's application repository (None: a fresh scaffold).
+    ``fault``: one of :data:`FAULTS`, injected into the last release.
+    ``promote``: with manual reroute, promote on the user's behalf (False: let the wait
+    time run out, which stops the deployment).
+    ``scenario``: one of :data:`SCENARIOS` (the releases only, by default).
+    """
+
+    config: Config
+    repository: Path | None = None
+    fault: str | None = None
+    promote: bool = True
+    scenario: str = "releases"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    message: str
+    change: Callable[[Path], list[str]] | None
+
+
+def run(options: Options, progress: Progress | None = None) -> Rehearsal:
+    """Rehearse; the result holds every release, failed or not (never raises for a
+    failed release, only for a system that cannot be rehearsed at all)."""
+    started = time.perf_counter()
+    say = progress or (lambda _message: None)
+    if options.fault is not None and options.fault not in FAULTS:
+        raise UsageError(f"unknown fault {options.fault!r}; choose one of {', '.join(FAULTS)}")
+    if options.scenario not in SCENARIOS:
+        raise UsageError(
+            f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}"
+        )
+    from bluegreen.emulator import ACCOUNT_ID, Emulator
+
+    config = options.config
+    rehearsal = Rehearsal(
+        region=config.project.region,
+        account_id=ACCOUNT_ID,
+        stacks=[],
+        production_port=config.listeners.production_port,
+        test_port=config.listeners.test_port,
+        deployment_config=config.deployment.config,
+    )
+    with tempfile.TemporaryDirectory(prefix="bluegreen-rehearse-") as tmp:
+        work = Path(tmp)
+        repo, plans = _repository(config, work / "repo", options.repository)
+        with Emulator(config.project.region, start=EPOCH, work_dir=work / "aws") as aws:
+            say(f"emulated AWS started in {config.project.region} (account {ACCOUNT_ID})")
+            story = _Story(aws, config, repo, options, rehearsal, say)
+            story.play(plans)
+            rehearsal.simulated_seconds = int(aws.clock.seconds)
+    rehearsal.wall_seconds = time.perf_counter() - started
+    return rehearsal
+
+
+def _repository(config: Config, path: Path, source: Path | None) -> tuple[Repository, list[_Plan]]:
+    repo = Repository.create(path, config.source.branch)
+    if source is not None:
+        copy_tree(source, path)
+        return repo, [_Plan(f"Release the working tree of {source.name or source}", None)]
+    from bluegreen.appkit import init
+
+    init(path, config)
+    old = config.app.greeting
+    new = SEED_NEW_GREETING if old != SEED_NEW_GREETING else SEED_GREETING
+    directory = config.app.directory
+
+    def change(root: Path) -> list[str]:
+        changed = replace_text(root, directory, old, new)
+        if not changed:
+            raise RehearsalError(
+                f"the scaffold's {directory}/ does not contain the greeting {old!r}; "
+                "the rehearsal cannot make the seed's change"
+            )
+        return changed
+
+    return repo, [
+        _Plan("Initial commit: the bluegreen scaffold", None),
+        _Plan(f"Change the greeting: {old} -> {new}", change),
+    ]
+
+
+class _Story:
+    def __init__(
+        self,
+        aws: object,
+        config: Config,
+        repo: Repository,
+        options: Options,
+        rehearsal: Rehearsal,
+        say: Progress,
+    ) -> None:
+        from bluegreen.emulator import Emulator
+
+        assert isinstance(aws, Emulator)
+        self.aws = aws
+        self.config = config
+        self.repo = repo
+        self.options = options
+        self.rehearsal = rehearsal
+        self.say = say
+        self.recorder = Recorder(aws, config, say)
+        self.clients = self.recorder.clients
+
+    # -- the story ------------------------------------------------------------------------
+    def play(self, plans: list[_Plan]) -> None:
+        scenario = self.options.scenario
+        for number, plan in enumerate(plans, start=1):
+            last = number == len(plans)
+            fault = self.options.fault if last else None
+            release = Release(number, "", plan.message, (), fault)
+            self.rehearsal.releases.append(release)
+            self.recorder.release = release
+            self.say(f"release {number}: {plan.message}")
+            try:
+                if number == 1:
+                    self._first(release, fault)
+                else:
+                    self._push(release, plan, fault)
+                    self._follow(release, last and scenario == "rollback-in-termination-wait")
+            except BluegreenError as exc:
+                release.outcome = release.outcome if release.outcome != "pending" else "failed"
+                release.cause = release.cause or exc.message
+                self.recorder.operation("stopped", exc.message)
+            self.say(f"release {number}: {release.outcome}")
+            if not release.succeeded:
+                return
+        if scenario == "rollback-after-success":
+            self._rollback_after_success()
+        elif scenario == "config-change":
+            self._config_change()
+
+    # -- release 1: deploy --------------------------------------------------------------
+    def _first(self, release: Release, fault: str | None) -> None:
+        from bluegreen.aws import deploy as deploy_mod
+        from bluegreen.aws import release as release_mod
+
+        self._inject(fault)
+        self.recorder.operation("bluegreen deploy", "the three stacks, then the first release")
+        ui = DeployRecorder(self.recorder)
+        result = deploy_mod.deploy(
+            self.clients,
+            self.config,
+            self.repo.path,
+            ui,
+            sleep=self._deploy_sleep,
+            now=self.aws.now,
+        )
+        self.rehearsal.stacks = self._stacks()
+        if not result.ok:
+            failed = result.failed[0] if result.failed else None
+            release.outcome = "failed"
+            release.cause = (
+                f"deploy: {failed.stack} {failed.status}: {failed.reason}"
+                if failed
+                else "deploy was declined"
+            )
+            return
+        commit = result.first_commit
+        if commit is not None and commit.commits:
+            release.commit = commit.commits[-1]
+            release.changed = tuple(sorted(self._tracked()))
+            self._adopt(release.commit)
+        self.recorder.observing = True
+        self.recorder.observe()
+        first = release_mod.first_release(
+            self.clients, self.config, ReleaseRecorder(self.recorder), sleep=self.recorder.sleep
+        )
+        self._settle(release, first.failed_action, first.error)
+
+    def _deploy_sleep(self, seconds: float) -> None:
+        # deploy waits on CloudFormation: polled every 5 s by the command; the status
+        # reads between them start once the service stack answers.
+        self.recorder.observing = self._service_ready()
+        self.recorder.sleep(seconds)
+
+    def _service_ready(self) -> bool:
+        from bluegreen.aws import cfn
+        from bluegreen.names import Names
+
+        stack = cfn.describe_stack(self.clients.cloudformation, Names.of(self.config).service_stack)
+        return bool(stack and stack.get("Outputs"))
+
+    # -- later releases: git push -------------------------------------------------------
+    def _push(self, release: Release, plan: _Plan, fault: str | None) -> None:
+        from bluegreen.aws import pipeline as pipeline_api
+        from bluegreen.names import Names
+
+        changed = plan.change(self.repo.path) if plan.change else []
+        commit = self.repo.commit(plan.message, self.aws.now())
+        release.commit = commit.sha
+        release.changed = tuple(changed or commit.files)
+        name = Names.of(self.config).pipeline
+        before = pipeline_api.latest_execution(self.clients.codepipeline, name)
+        self._inject(fault)
+        remote = self.aws.service("codecommit").local_remote(
+            Names.of(self.config).codecommit_repository
+        )
+        self.repo.git("push", "-q", str(remote), f"HEAD:refs/heads/{self.repo.branch}")
+        self.aws.service("codecommit").check_pushes()  # seen at once, not at its next poll
+        self.recorder.operation(
+            "git push", f"{commit.short} to {self.repo.branch} ({len(release.changed)} changed)"
+        )
+        waited = 0.0
+        latest = before
+        while latest is None or (
+            before is not None and latest["pipelineExecutionId"] == before["pipelineExecutionId"]
+        ):
+            if waited >= _PIPELINE_START_LIMIT:
+                raise RehearsalError(
+                    f"the push of {commit.short} started no pipeline execution within "
+                    f"{span(_PIPELINE_START_LIMIT)}: the EventBridge rule did not match it"
+                )
+            self.recorder.sleep(5)
+            waited += 5
+            latest = pipeline_api.latest_execution(self.clients.codepipeline, name)
+        release.execution = str(latest["pipelineExecutionId"])
+
+    def _follow(self, release: Release, roll_back_in_termination_wait: bool) -> None:
+        from bluegreen import engine as engine_mod
+        from bluegreen.aws import release as release_mod
+        from bluegreen.engine import Phase
+
+        followed = release_mod.follow_execution(
+            self.clients,
+            self.config,
+            ReleaseRecorder(self.recorder),
+            release.execution,
+            sleep=self.recorder.sleep,
+        )
+        if followed.waiting_deployment:
+            if self.options.promote:
+                engine = engine_mod.select(self.clients, self.config)
+                action = engine.promote()
+                self.recorder.operation("bluegreen promote", action.message)
+            else:
+                self.recorder.operation(
+                    "no promote (--no-promote)",
+                    f"nobody reroutes within {self.config.deployment.wait_minutes} min",
+                )
+        if roll_back_in_termination_wait:
+            in_wait = self.recorder.wait(
+                lambda s: s.deployment is not None and s.deployment.phase == Phase.TERMINATION_WAIT,
+                _DEPLOYMENT_LIMIT,
+            )
+            if in_wait:
+                engine = engine_mod.select(self.clients, self.config)
+                action = engine.rollback()
+                self.recorder.operation("bluegreen rollback", action.message)
+        self._settle(release, followed.failed_action, followed.error)
+
+    # -- endings ----------------------------------------------------------------------------
+    def _settle(self, release: Release, failed_action: str = "", error: str = "") -> None:
+        """Wait until the release is over (no deployment active, the pipeline done), then
+        its outcome from what CodeDeploy and the pipeline say."""
+        from bluegreen.aws import codedeploy
+
+        recorder = self.recorder
+        recorder.wait(
+            lambda s: (
+                (s.deployment is None or not s.deployment.phase.active)
+                and (s.pipeline is None or s.pipeline.status != "InProgress")
+                and len(s.task_sets) <= 1
+            ),  # CodeDeploy has removed what it replaced
+            _DEPLOYMENT_LIMIT,
+        )
+        status = recorder.last
+        self._images(release)
+        pipeline = status.pipeline if status else None
+        failed = [
+            f"{stage.name}/{action.name}: {action.error or action.status}"
+            for stage in (pipeline.stages if pipeline else [])
+            for action in stage.actions
+            if action.status == "Failed"
+        ]
+        if not release.deployment_id:
+            release.outcome = "failed"
+            release.cause = (
+                failed[0]
+                if failed
+                else (f"{failed_action}: {error}" if failed_action else "no deployment started")
+            )
+            return
+        info = codedeploy.get_deployment(self.clients.codedeploy, release.deployment_id)
+        state = str(info.get("status", ""))
+        problem = info.get("errorInformation") or {}
+        reason = str(problem.get("message") or "") or (failed[0] if failed else state)
+        rolled_back = bool((info.get("rollbackInfo") or {}).get("rollbackDeploymentId"))
+        if state == "Succeeded":
+            release.outcome = "succeeded"
+        elif rolled_back:
+            release.outcome, release.cause = "rolled back", reason
+        elif state == "Stopped":
+            release.outcome, release.cause = "stopped", reason
+        else:
+            release.outcome, release.cause = "failed", reason
+
+    def _images(self, release: Release) -> None:
+        status = self.recorder.last
+        if status is None:
+            return
+        for task_set in status.task_sets:
+            if task_set.status == "PRIMARY":
+                release.images = dict(task_set.images)
+
+    # -- scenarios ------------------------------------------------------------------------------
+    def _rollback_after_success(self) -> None:
+        from bluegreen import engine as engine_mod
+
+        number = len(self.rehearsal.releases) + 1
+        release = Release(number, "", "Roll back the release that succeeded", ())
+        self.rehearsal.releases.append(release)
+        self.recorder.release = release
+        engine = engine_mod.select(self.clients, self.config)
+        try:
+            action = engine.rollback(
+                follow=True, ui=ReleaseRecorder(self.recorder), sleep=self.recorder.sleep
+            )
+        except BluegreenError as exc:
+            release.outcome, release.cause = "failed", exc.message
+            self.recorder.operation("bluegreen rollback", f"refused: {exc.message}")
+            return
+        self.recorder.operation("bluegreen rollback", action.message)
+        self._settle(release)
+
+    def _config_change(self) -> None:
+        from bluegreen.aws import deploy as deploy_mod
+
+        number = len(self.rehearsal.releases) + 1
+        release = Release(number, "", "Change the config: task.desired_count 1 -> 3", ())
+        self.rehearsal.releases.append(release)
+        self.recorder.release = release
+        wanted = 3
+        config = self.config.model_copy(
+            update={"task": self.config.task.model_copy(update={"desired_count": wanted})}
+        )
+        self.recorder.operation("bluegreen deploy", "with task.desired_count = 3")
+        result = deploy_mod.deploy(
+            self.clients,
+            config,
+            self.repo.path,
+            DeployRecorder(self.recorder),
+            sleep=self.recorder.sleep,
+            now=self.aws.now,
+        )
+        if not result.ok:
+            release.outcome, release.cause = "failed", "deploy failed"
+            return
+        running = self.recorder.wait(
+            lambda s: any(t.status == "PRIMARY" and t.running == wanted for t in s.task_sets),
+            30 * 60,
+        )
+        release.outcome = "succeeded" if running else "failed"
+        if not running:
+            release.cause = f"the service never ran {wanted} tasks"
+            return
+        # A change CloudFormation cannot make in place to a CODE_DEPLOY service: refused.
+        number += 1
+        refused = Release(
+            number,
+            "",
+            f"Change the config: listeners.test_port {self.config.listeners.test_port} -> 9090",
+            (),
+        )
+        self.rehearsal.releases.append(refused)
+        self.recorder.release = refused
+        moved = config.model_copy(
+            update={"listeners": config.listeners.model_copy(update={"test_port": 9090})}
+        )
+        before = {
+            s["StackName"]: s.get("LastUpdatedTime")
+            for s in self.clients.cloudformation.describe_stacks()["Stacks"]
+        }
+        self.recorder.operation("bluegreen deploy", "with listeners.test_port = 9090")
+        try:
+            deploy_mod.deploy(
+                self.clients,
+                moved,
+                self.repo.path,
+                DeployRecorder(self.recorder),
+                sleep=self.recorder.sleep,
+                now=self.aws.now,
+            )
+        except UsageError as exc:
+            after = {
+                s["StackName"]: s.get("LastUpdatedTime")
+                for s in self.clients.cloudformation.describe_stacks()["Stacks"]
+            }
+            unchanged = before == after
+            self.recorder.operation(
+                "refused (exit 2)",
+                exc.message.splitlines()[0]
+                + ("; nothing was changed" if unchanged else "; BUT a stack changed"),
+            )
+            refused.outcome = "succeeded" if unchanged else "failed"
+            refused.cause = None if unchanged else "a stack changed although deploy refused"
+            return
+        refused.outcome, refused.cause = "failed", "deploy accepted a listener port change"
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _inject(self, fault: str | None) -> None:
+        """Arm the emulator for ``fault`` (the release about to start fails that way)."""
+        if fault is None:
+            return
+        from bluegreen.names import Names
+
+        names = Names.of(self.config)
+        if fault == "build-fails":
+            self.aws.service("codebuild").faults[names.app_build_project] = (
+                "docker build exited with status 1 (fault injected: build-fails)"
+            )
+        elif fault == "test-traffic-fails":
+            self.aws.service("codedeploy").faults["AfterAllowTestTraffic"] = (
+                "the validation of the test listener reported Failed "
+                "(fault injected: test-traffic-fails)"
+            )
+        elif fault == "green-unhealthy":
+            self._unhealthy_from_now()
+
+    def _unhealthy_from_now(self) -> None:
+        """Every target registered from now on fails its health checks (the release's
+        green tasks); the ones serving already keep passing."""
+        from bluegreen.emulator.services.elbv2 import ProbeResult, TargetRef
+
+        elb = self.aws.service("elbv2")
+        healthy = {(t.group_arn, t.id, t.port) for t in elb.all_targets()}
+        passing = elb.default_prober
+
+        def prober(target: TargetRef, when: datetime) -> ProbeResult:
+            key = (target.target_group_arn, target.id, target.port)
+            if key in healthy:
+                answer: ProbeResult = passing(target, when)
+                return answer
+            return ProbeResult(
+                ok=False,
+                status=500,
+                reason="Target.ResponseCodeMismatch",
+                description="Health checks failed with these codes: [500] "
+                "(fault injected: green-unhealthy)",
+            )
+
+        elb.default_prober = prober
+
+    def _stacks(self) -> list[dict[str, object]]:
+        from bluegreen import stacks as stacks_mod
+        from bluegreen.aws import cfn
+
+        found = []
+        for stack in stacks_mod.build(self.config):
+            try:
+                resources = len(cfn.stack_resources(self.clients.cloudformation, stack.name))
+            except BluegreenError:
+                resources = 0
+            found.append({"name": stack.name, "file": stack.filename, "resources": resources})
+        return found
+
+    def _tracked(self) -> list[str]:
+        listed = self.repo.git("ls-files", "--cached", "--others", "--exclude-standard")
+        return [line for line in listed.splitlines() if line]
+
+    def _adopt(self, sha: str) -> None:
+        """Make the local repository's branch the commit deploy made through CodeCommit's
+        API (what a user does with `git fetch` and `git reset` after the first deploy)."""
+        from bluegreen.names import Names
+
+        remote = self.aws.service("codecommit").local_remote(
+            Names.of(self.config).codecommit_repository
+        )
+        self.repo.git("fetch", "-q", str(remote), sha)
+        self.repo.git("reset", "-q", "--mixed", sha)
