@@ -409,6 +409,7 @@ def test_release_failed_exits_1(
 def test_logs_text_and_bad_input(
     project: Path, stubs: Stubs, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    stubs.add("logs", "describe_log_groups", {"logGroups": []})  # the service's clock
     stubs.add(
         "logs",
         "filter_log_events",
@@ -511,8 +512,9 @@ def test_logs_without_events_say_so_on_stderr(
 ) -> None:
     # FilterLogEvents over a quiet window: an empty events list
     # (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html).
-    stubs.add("logs", "filter_log_events", {"events": []})
-    stubs.add("logs", "filter_log_events", {"events": []})
+    for _ in range(2):
+        stubs.add("logs", "describe_log_groups", {"logGroups": []})  # the service's clock
+        stubs.add("logs", "filter_log_events", {"events": []})
     code, lines, err = run(capsys, "logs", "--config", str(project), "--since", "2h")
     assert code == 0 and lines == []
     assert err.startswith("no events in /bluegreen/sample3-dev/webapp since ")
@@ -528,6 +530,7 @@ def test_logs_text_strips_terminal_escapes_and_json_keeps_them(
 ) -> None:
     message = "\x1b]0;owned\x07\x1b[31mred\x1b[0m\r\nnext line\x9b2J tab\x00"
     for _ in range(2):
+        stubs.add("logs", "describe_log_groups", {"logGroups": []})  # the service's clock
         stubs.add(
             "logs",
             "filter_log_events",
@@ -560,6 +563,7 @@ def test_logs_of_a_missing_group_name_the_region(
 ) -> None:
     # FilterLogEvents on a group the region does not have: ResourceNotFoundException
     # ("The specified log group does not exist.", FilterLogEvents API reference, Errors).
+    stubs.add("logs", "describe_log_groups", {"logGroups": []})  # the service's clock
     stubs.error(
         "logs",
         "filter_log_events",

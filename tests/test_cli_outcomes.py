@@ -218,6 +218,7 @@ def test_status_watch_and_logs_follow_exit_130_on_ctrl_c_leaving_nothing(
 
     # FilterLogEvents with no events: an empty list
     # (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html).
+    stubs.add("logs", "describe_log_groups", {"logGroups": []})  # the service's clock
     stubs.add("logs", "filter_log_events", {"events": []})
     code, out, err = run(capsys, "logs", "--follow", "--config", str(project))
     stubs.done()

@@ -99,6 +99,22 @@ def _pages(logs: Any, group: str, start_ms: int) -> Iterator[LogEvent]:
             return
 
 
+def service_now(logs: Any, group: str) -> datetime:
+    """The time by CloudWatch Logs' own clock: the ``Date`` header of its answer (every
+    HTTP response carries one, RFC 9110), so ``--since`` measures the service's window
+    even when this machine's clock is off. The local clock when the header is missing."""
+    from email.utils import parsedate_to_datetime
+
+    answer = call(logs, "describe_log_groups", logGroupNamePrefix=group, limit=1)
+    header = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if header:
+        try:
+            return parsedate_to_datetime(str(header)).astimezone(UTC)
+        except (TypeError, ValueError):
+            pass
+    return datetime.now(UTC)
+
+
 def fetch(logs: Any, group: str, since: timedelta, *, now: Now | None = None) -> list[LogEvent]:
     """Every event of ``group`` from ``since`` ago until now, oldest first."""
     moment = (now or (lambda: datetime.now(UTC)))()

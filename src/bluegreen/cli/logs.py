@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -87,7 +87,7 @@ def logs(
     window = logs_mod.parse_since(since)
     group = log_group(cfg, container)
     client = common.make_clients(cfg, profile, region).logs
-    now = datetime.now(UTC)
+    now = logs_mod.service_now(client, group)  # the window by the service's clock
     start = _moment(now - window)
     if not follow:
         events = logs_mod.fetch(client, group, window, now=lambda: now)

@@ -299,9 +299,18 @@ class Emulator:
         if answer is None:
             return None
         if isinstance(answer, AWSResponse):
+            answer.headers["Date"] = self.http_date()
             return answer
         status, out_headers, out_body = answer
+        out_headers = {**out_headers, "Date": self.http_date()}
         return AWSResponse(request.url, status, out_headers, MockRawResponse(out_body))
+
+    def http_date(self) -> str:
+        """The simulated time as an HTTP ``Date`` header (RFC 9110, IMF-fixdate): every
+        answer carries it, as AWS's do, so a command can take "now" from the service."""
+        from email.utils import format_datetime
+
+        return format_datetime(self.clock.now(), usegmt=True)
 
     def dispatch(
         self,

@@ -101,8 +101,12 @@ class Endpoint:
         data = out_body.encode("utf-8") if isinstance(out_body, str) else out_body
         start_response(
             f"{status} {_REASONS.get(status, 'OK')}",
-            [(k, str(v)) for k, v in out_headers.items() if k.lower() != "content-length"]
-            + [("Content-Length", str(len(data)))],
+            [
+                (k, str(v))
+                for k, v in out_headers.items()
+                if k.lower() not in ("content-length", "date")
+            ]
+            + [("Content-Length", str(len(data))), ("Date", self.emulator.http_date())],
         )
         return [data]
 
@@ -117,8 +121,8 @@ class Endpoint:
                 return _error(start_response, 400, "InvalidAction", str(exc))
         start_response(
             f"{status} {_REASONS.get(status, 'OK')}",
-            [(k, str(v)) for k, v in headers.items() if k.lower() != "content-length"]
-            + [("Content-Length", str(len(data)))],
+            [(k, str(v)) for k, v in headers.items() if k.lower() not in ("content-length", "date")]
+            + [("Content-Length", str(len(data))), ("Date", self.emulator.http_date())],
         )
         return [data]
 

@@ -921,6 +921,15 @@ class _Operation:
                         failed.append(key)
                         return
                 yield Wait(timing.resource_seconds(state.type, "delete"))
+                if spec.gone is not None:
+                    existing, waited = state.existing(), 0.0
+                    while not self._safe_ready(spec.gone, existing):
+                        if waited >= timing.STABILIZATION_TIMEOUT:
+                            self._event(state, "DELETE_FAILED", "Resource did not stabilize")
+                            failed.append(key)
+                            return
+                        yield Wait(timing.STABILIZATION_POLL)
+                        waited += timing.STABILIZATION_POLL
                 state.ref = None
                 self._event(state, "DELETE_COMPLETE")
 

@@ -19,6 +19,7 @@ from bluegreen.emulator.cloudformation.resources.registry import (
     Resource,
     camel,
     deleter,
+    deletion,
     pick,
     provisioner,
     readiness,
@@ -243,6 +244,16 @@ def service_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
 def service_delete(ctx: Context, old: Existing) -> None:
     cluster_name = old.properties.get("Cluster", "default")
     ctx.clients.ecs.delete_service(cluster=cluster_name, service=old.attrs["Name"], force=True)
+
+
+@deletion("AWS::ECS::Service")
+def service_gone(ctx: Context, old: Existing) -> bool:
+    """CloudFormation's delete of a service completes once ECS reports it INACTIVE (its
+    tasks drained and stopped); until then the cluster still holds an active service
+    (DeleteCluster: ClusterContainsServicesException)."""
+    cluster_name = old.properties.get("Cluster", "default")
+    found = ctx.clients.ecs.describe_services(cluster=cluster_name, services=[old.attrs["Name"]])
+    return all(s.get("status") == "INACTIVE" for s in found["services"])
 
 
 @readiness("AWS::ECS::Service")

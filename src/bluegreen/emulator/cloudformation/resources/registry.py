@@ -96,6 +96,7 @@ class Spec:
     update: Update | None = None
     delete: Delete | None = None
     ready: Ready | None = None
+    gone: Ready | None = None
 
 
 REGISTRY: dict[str, Spec] = {}
@@ -138,6 +139,17 @@ def deleter(resource_type: str) -> Callable[[Delete], Delete]:
     def register(delete: Delete) -> Delete:
         REGISTRY[resource_type].delete = delete
         return delete
+
+    return register
+
+
+def deletion(resource_type: str) -> Callable[[Ready], Ready]:
+    """Register what CloudFormation waits for after deleting the resource (an ECS service
+    draining to INACTIVE), checked as the emulated AWS moves on."""
+
+    def register(gone: Ready) -> Ready:
+        REGISTRY[resource_type].gone = gone
+        return gone
 
     return register
 
