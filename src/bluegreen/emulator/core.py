@@ -26,6 +26,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -58,6 +59,17 @@ _CLEARED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFI
 _UNKNOWN_OPERATION = {"json": "UnknownOperationException", "query": "InvalidAction"}
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A request an emulated service refused, as AWS would have."""
+
+    at: float
+    service: str
+    operation: str
+    code: str
+    message: str
+
+
 class Emulator:
     """An emulated AWS account in one region; a context manager.
 
@@ -86,6 +98,9 @@ class Emulator:
         self._saved_env: dict[str, str | None] = {}
         self._moto_patches: list[tuple[Any, str, Any]] = []
         self.services: dict[str, Service] = {}
+        self.refusals: list[Refusal] = []
+        """Every request bluegreen's services refused, with AWS's error code: what a test
+        reads to show a command never trips a refusal AWS would make."""
         self.journal: Journal | None = None
         """Where requests, clock moves and outside events are recorded (the sandbox's
         kept state), if anywhere."""
@@ -341,6 +356,9 @@ class Emulator:
                     params = _parse(model, body, headers)
                     result = handler.handle(operation, params, call)
                 except ServiceError as error:
+                    self.refusals.append(
+                        Refusal(self.clock.seconds, service, operation, error.code, error.message)
+                    )
                     return _serialize(service, model, error)
                 if result is not PASS:
                     answer = _serialize(service, model, result)
