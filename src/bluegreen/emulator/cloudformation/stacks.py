@@ -360,11 +360,10 @@ class _Operation:
             exports=exports,
             mappings=self.stack.template.get("Mappings", {}),
             azs=azs,
+            condition_defs=self.stack.template.get("Conditions") or {},
         )
         scope.refs.update(self.stack.parameters)
-        for name, expression in (self.stack.template.get("Conditions") or {}).items():
-            scope.where = f"condition {name}"
-            scope.conditions[name] = bool(cfn.evaluate(expression, scope))
+        scope.evaluate_conditions()
         return scope
 
     def _wanted(self, scope: cfn.Scope) -> dict[str, dict[str, Any]]:

@@ -109,35 +109,11 @@ class CloudFormation(Service):
 
     @staticmethod
     def _parameters(template: dict[str, Any], given: list[dict[str, Any]]) -> dict[str, Any]:
-        declared = template.get("Parameters") or {}
         values = {p["ParameterKey"]: p.get("ParameterValue") for p in given}
-        unknown = sorted(set(values) - set(declared))
-        if unknown:
-            raise _validation(f"Parameters: [{', '.join(unknown)}] do not exist in the template")
-        resolved: dict[str, Any] = {}
-        missing = []
-        for name, spec in declared.items():
-            if name in values and values[name] is not None:
-                value: Any = values[name]
-            elif "Default" in spec:
-                value = spec["Default"]
-            else:
-                missing.append(name)
-                continue
-            kind = str(spec.get("Type", "String"))
-            if kind == "CommaDelimitedList" or kind.startswith("List<"):
-                value = (
-                    [v.strip() for v in str(value).split(",")] if isinstance(value, str) else value
-                )
-            else:
-                value = cfn_text(value)
-            allowed = spec.get("AllowedValues")
-            if allowed is not None and value not in [cfn_text(v) for v in allowed]:
-                raise _validation(f"Parameter '{name}' must be one of AllowedValues")
-            resolved[name] = value
-        if missing:
-            raise _validation(f"Parameters: [{', '.join(missing)}] must have values")
-        return resolved
+        try:
+            return cfn.resolve_parameters(template.get("Parameters") or {}, values)
+        except cfn.ParameterError as exc:
+            raise _validation(str(exc)) from None
 
     # -- change sets --------------------------------------------------------------------
     @operation("CreateChangeSet")
@@ -204,7 +180,7 @@ class CloudFormation(Service):
             "Changes": page,
             "Capabilities": list(stack.capabilities),
             "Parameters": [
-                {"ParameterKey": k, "ParameterValue": cfn_text(v)}
+                {"ParameterKey": k, "ParameterValue": cfn.held(v)}
                 for k, v in change_set.parameters.items()
             ],
         }
@@ -361,7 +337,7 @@ class CloudFormation(Service):
             "Capabilities": list(stack.capabilities),
             "Outputs": [dict(o) for o in stack.outputs],
             "Parameters": [
-                {"ParameterKey": k, "ParameterValue": cfn_text(v)}
+                {"ParameterKey": k, "ParameterValue": cfn.held(v)}
                 for k, v in stack.parameters.items()
             ],
             "Tags": [],
@@ -492,7 +468,7 @@ class CloudFormation(Service):
                 {
                     "ParameterKey": k,
                     "NoEcho": bool(v.get("NoEcho", False)),
-                    **({"DefaultValue": cfn_text(v["Default"])} if "Default" in v else {}),
+                    **({"DefaultValue": cfn.held(v["Default"])} if "Default" in v else {}),
                     **({"Description": v["Description"]} if "Description" in v else {}),
                 }
                 for k, v in (template.get("Parameters") or {}).items()
@@ -506,13 +482,6 @@ class CloudFormation(Service):
                 "[" + ", ".join(sorted(t for t in types if t.startswith("AWS::IAM::"))) + "]"
             )
         return result
-
-
-def cfn_text(value: Any) -> str:
-    """A parameter value as CloudFormation holds it: a string (numbers and booleans too)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _uuid(seed: str) -> str:
