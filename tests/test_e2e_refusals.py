@@ -259,13 +259,28 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert not deploy_mod.first_release_pending(aws.clients(), config)
 
     # ---- a config change: task.desired_count 1 -> 3 (M1), first as a dry run ------------------
+    # The dry run also carries a change CloudFormation makes in place (the log groups'
+    # retention): its UPDATE change set is made, shown and deleted.
     set_config(e2e, task__desired_count=3)
     before = snapshot(aws)
-    done = e2e.cli("deploy", "--dry-run")
+    with config_edited(e2e, logs__retention_days=30):
+        done = e2e.cli("deploy", "--dry-run")
     assert done.code == 0, done.err
-    assert "would set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService" in (
-        done.out.splitlines()
-    )
+    lines = done.out.splitlines()
+    assert lines[: lines.index(f"{SOURCE}: no changes")] == [
+        f"{SERVICE}: UPDATE 2 changes",
+        "  Modify  AppLogGroup     AWS::Logs::LogGroup  replacement: False",
+        "  Modify  RouterLogGroup  AWS::Logs::LogGroup  replacement: False",
+        f"{PIPELINE}: UPDATE 2 changes",
+        "  Modify  AppBuildLogGroup     AWS::Logs::LogGroup  replacement: False",
+        "  Modify  RouterBuildLogGroup  AWS::Logs::LogGroup  replacement: False",
+    ]
+    assert lines[lines.index(f"{SOURCE}: no changes") :][:4] == [
+        f"{SOURCE}: no changes",
+        f"{SERVICE}: would be updated",
+        f"{PIPELINE}: would be updated",
+        "would set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService",
+    ]
     assert snapshot(aws) == before and _ecs_service(e2e)["desiredCount"] == 1
     done = e2e.cli("deploy", "--yes")
     assert done.code == 0, done.err
