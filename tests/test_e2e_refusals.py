@@ -22,10 +22,12 @@ import inspect
 import json
 import random
 import re
+from typing import Any
 
 import click
 import pytest
 import typer
+import yaml
 from e2e_support import (
     CLUSTER,
     ECS_SERVICE,
@@ -54,6 +56,7 @@ from emulated import Emulated, emulated  # noqa: F401 (the fixture e2e builds on
 from bluegreen.aws import deploy as deploy_mod
 from bluegreen.cli import common
 from bluegreen.emulator.services.codepipeline import MAX_ECS_ARTIFACT_BYTES
+from bluegreen.stacks import build
 
 REFUSALS = {
     # name: (service, operation, AWS error code, the emulator test showing the refusal)
@@ -140,6 +143,14 @@ def _ecs_service(e2e: Emulated) -> dict[str, object]:
     return dict(services[0])
 
 
+def _resource(state: dict[str, Any], logical_id: str) -> Any:
+    """A resource of the service stack's deployed template (GetTemplate's body: botocore
+    hands a JSON body over parsed, a YAML one as text)."""
+    body = state[SERVICE]["template"]
+    template = yaml.safe_load(body) if isinstance(body, str) else body
+    return template["Resources"][logical_id]
+
+
 def _answering(answer: object) -> object:
     def confirm(*args: object, **kwargs: object) -> bool:
         if isinstance(answer, BaseException):
@@ -186,6 +197,23 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
         f"{REPO}: first commit {head[:8]} on main ({len(expected)} files)",
         *links,
     ]
+    # Each CREATE change set listed every resource of its template, to be added.
+    shown: dict[str, set[tuple[str, str, str]]] = {}
+    current = ""
+    for line in lines[: lines.index(f"{SOURCE}: created")]:
+        if line.startswith("  "):
+            action, logical_id, resource_type = line.split()
+            shown[current].add((action, logical_id, resource_type))
+        else:
+            current = line.split(":")[0]
+            shown[current] = set()
+    assert shown == {
+        built.name: {
+            ("Add", logical_id, body["Type"])
+            for logical_id, body in built.template.to_dict()["Resources"].items()
+        }
+        for built in build(e2e.config)
+    }
     # The first commit holds what git would commit: .gitignore honoured, the 4 MB asset in.
     assert _committed_files(e2e) == expected
     assert "debug.log" not in expected and "assets/photo.bin" in expected
@@ -258,16 +286,15 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     # A release pushed with git is no first release: a rerun of deploy does not follow it.
     assert not deploy_mod.first_release_pending(aws.clients(), config)
 
-    # ---- a config change: task.desired_count 1 -> 3 (M1), first as a dry run ------------------
-    # The dry run also carries a change CloudFormation makes in place (the log groups'
-    # retention): its UPDATE change set is made, shown and deleted.
-    set_config(e2e, task__desired_count=3)
+    # ---- a config change: task.desired_count 1 -> 3 (M1), with a change CloudFormation ------
+    # makes in place (the log groups' retention 14 -> 30). First as a dry run: the UPDATE
+    # change sets are made, shown and deleted, and nothing is sent to ECS.
+    set_config(e2e, task__desired_count=3, logs__retention_days=30)
     before = snapshot(aws)
-    with config_edited(e2e, logs__retention_days=30):
-        done = e2e.cli("deploy", "--dry-run")
+    done = e2e.cli("deploy", "--dry-run")
     assert done.code == 0, done.err
     lines = done.out.splitlines()
-    assert lines[: lines.index(f"{SOURCE}: no changes")] == [
+    changes = [
         f"{SERVICE}: UPDATE 2 changes",
         "  Modify  AppLogGroup     AWS::Logs::LogGroup  replacement: False",
         "  Modify  RouterLogGroup  AWS::Logs::LogGroup  replacement: False",
@@ -275,19 +302,23 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
         "  Modify  AppBuildLogGroup     AWS::Logs::LogGroup  replacement: False",
         "  Modify  RouterBuildLogGroup  AWS::Logs::LogGroup  replacement: False",
     ]
-    assert lines[lines.index(f"{SOURCE}: no changes") :][:4] == [
+    assert lines == [
+        *changes,
         f"{SOURCE}: no changes",
         f"{SERVICE}: would be updated",
         f"{PIPELINE}: would be updated",
         "would set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService",
+        *links,
     ]
     assert snapshot(aws) == before and _ecs_service(e2e)["desiredCount"] == 1
+
     done = e2e.cli("deploy", "--yes")
     assert done.code == 0, done.err
     assert done.out.splitlines() == [
+        *changes,
         f"{SOURCE}: no changes",
-        f"{SERVICE}: no changes",
-        f"{PIPELINE}: no changes",
+        f"{SERVICE}: updated",
+        f"{PIPELINE}: updated",
         "set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService",
         *links,
     ]
@@ -296,8 +327,14 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
         "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)"
     )
     assert wait_until(e2e, lambda: _ecs_service(e2e)["runningCount"] == 3)
-    # The stack's template keeps the count it was created with; the stack was not updated.
-    assert snapshot(aws)[SERVICE] == before[SERVICE]
+    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix="/bluegreen/")
+    assert {g["retentionInDays"] for g in groups["logGroups"]} == {30}
+    # CloudFormation changed the log groups only: the service (CodeDeploy's) was sent as
+    # deployed, its template keeping the count it was created with.
+    after = snapshot(aws)
+    assert after[SERVICE]["status"] == "UPDATE_COMPLETE"
+    assert _resource(after, "Service") == _resource(before, "Service")
+    assert _resource(after, "Service")["Properties"]["DesiredCount"] == 1
     # Applied once: the next run has nothing to do (the JSON document says so).
     done = e2e.cli("deploy", "--yes", "-o", "json")
     assert done.code == 0, done.err
@@ -351,6 +388,10 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert len(sizes) == 2 and min(sizes) > MAX_ECS_ARTIFACT_BYTES
 
     # ---- destroy: declined, refused, failed, interrupted, done -------------------------------
+    # The builds pushed images: the image repositories go with them (EmptyOnDelete).
+    ecr = aws.client("ecr")
+    assert ecr.list_images(repositoryName="sample3-dev-webapp")["imageIds"]
+    assert ecr.list_images(repositoryName="sample3-dev-log-router")["imageIds"]
     # CloudWatch makes the Container Insights log group by itself (destroy's docstring);
     # the emulator does not, so it is made here as CloudWatch would.
     aws.client("logs").create_log_group(logGroupName=INSIGHTS)
@@ -406,7 +447,7 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert "error: destroy failed; the stacks after the failed one were not deleted" in done.err
     assert stack_statuses(aws) == {
         SOURCE: "CREATE_COMPLETE",
-        SERVICE: "CREATE_COMPLETE",
+        SERVICE: "UPDATE_COMPLETE",
         PIPELINE: "DELETE_FAILED",
     }
     assert leftovers(aws)["task definitions"]  # nothing cleaned while the service may run
