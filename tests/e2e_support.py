@@ -236,14 +236,16 @@ def ctrl_c() -> None:
     raise KeyboardInterrupt
 
 
-def wait_until(emulated: Emulated, condition: Callable[[], bool], limit: float = 3600) -> bool:
-    """Let simulated time pass (10 s at a time) until ``condition()`` holds."""
+def wait_until(
+    emulated: Emulated, condition: Callable[[], bool], limit: float = 3600, step: float = 30
+) -> bool:
+    """Let simulated time pass (``step`` s at a time) until ``condition()`` holds."""
     waited = 0.0
     while not condition():
         if waited >= limit:
             return False
-        emulated.sleep(10)
-        waited += 10
+        emulated.sleep(step)
+        waited += step
     return True
 
 

@@ -269,11 +269,16 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert change_sets(aws) == {SOURCE: [], SERVICE: [], PIPELINE: []}
 
     # ---- a second release: git push, promote, finish -------------------------------------------
+    # The first release waits in its termination wait (blue, the placeholder, kept):
+    # finish ends it, so the next release's deployment need not wait for it.
+    config = e2e.config
+    assert deployment_phase(aws, config) == "termination-wait"
+    done = e2e.cli("finish")
+    assert done.code == 0, done.err
     main = root / "webapp" / "app" / "main.py"
     commit = e2e.push(
         "Say hi", {"webapp/app/main.py": main.read_text(encoding="utf-8").replace("Hello", "Hi")}
     )
-    config = e2e.config
     assert wait_until(e2e, lambda: deployment_phase(aws, config) == "waiting-for-reroute")
     done = e2e.cli("promote")
     assert done.code == 0, done.err
