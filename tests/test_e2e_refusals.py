@@ -6,10 +6,11 @@ Each refusal has two tests. The emulator's side is in the emulator's own test mo
 :func:`test_the_emulator_makes_each_refusal_in_its_own_tests` keeps the references
 honest. bluegreen's side is :func:`test_a_whole_life_triggers_none_of_them`: the real CLI
 from an empty account through a deploy that follows and promotes the first release, a
-second release (git push, promote, finish), a config change (task.desired_count 1 -> 3
-through `bluegreen deploy`), changes the service cannot take (refused, nothing changed),
-and `destroy` (refused, declined, failed, interrupted and resumed) until nothing is left;
-the account's record of refusals and pipeline failures then holds none of them.
+second release (git push, promote, finish), a rollback after it succeeded, a config
+change (task.desired_count 1 -> 3 through `bluegreen deploy`), changes the service cannot
+take (refused, nothing changed), and `destroy` (refused, declined, failed, interrupted
+and resumed) until nothing is left; the account's record of refusals and pipeline
+failures then holds none of them.
 
 One run serves every assertion of that life (a full deploy and two releases take ~10 s),
 so it is one test whose steps say what they check.
@@ -101,11 +102,14 @@ REFUSALS = {
 LOOKUPS = {
     # What the life's commands ask about things that are not there (yet), and the answer
     # AWS gives: a stack that does not exist is a ValidationError (boto/boto3#2807), an
-    # empty repository has no branch (botocore CodeCommit model, GetBranch errors).
+    # empty repository has no branch (botocore CodeCommit model, GetBranch errors), a
+    # deployment just created has no targets yet (DeploymentNotStartedException, botocore
+    # CodeDeploy model, ListDeploymentTargets; bluegreen.aws.codedeploy reads it as none).
     # (The record holds what bluegreen's emulated services refuse, every refusal of
     # issue 7 among them; errors moto itself answers are not in it.)
     ("cloudformation", "DescribeStacks", "ValidationError"),
     ("codecommit", "GetBranch", "BranchDoesNotExistException"),
+    ("codedeploy", "ListDeploymentTargets", "DeploymentNotStartedException"),
 }
 
 
@@ -290,6 +294,17 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert done.code == 0 and f"revision {commit[:8]} Say hi" in done.out
     # A release pushed with git is no first release: a rerun of deploy does not follow it.
     assert not deploy_mod.first_release_pending(aws.clients(), config)
+
+    # ---- a rollback after the release succeeded: a CodeDeploy deployment of the previous
+    # revision (M3), never UpdateServicePrimaryTaskSet ------------------------------------------
+    task_definition = _ecs_service(e2e)["taskDefinition"]
+    done = e2e.cli("rollback")
+    assert done.code == 0, done.err
+    assert wait_until(e2e, lambda: deployment_phase(aws, config) == "termination-wait")
+    done = e2e.cli("finish")
+    assert done.code == 0, done.err
+    assert wait_until(e2e, lambda: deployment_phase(aws, config) == "succeeded")
+    assert _ecs_service(e2e)["taskDefinition"] != task_definition
 
     # ---- a config change: task.desired_count 1 -> 3 (M1), with a change CloudFormation ------
     # makes in place (the log groups' retention 14 -> 30). First as a dry run: the UPDATE
