@@ -20,7 +20,6 @@ from emulated import Emulated
 from bluegreen.emulator import Emulator
 
 SOURCE, SERVICE, PIPELINE = "sample3-dev-source", "sample3-dev-service", "sample3-dev-pipeline"
-STACKS = (SOURCE, SERVICE, PIPELINE)
 REPO = "sample3-dev-webappservice"
 CLUSTER = "sample3-dev-cluster"
 ECS_SERVICE = "sample3-dev-service"
@@ -201,15 +200,6 @@ def failed_actions(aws: Emulator) -> list[str]:
         for execution in pipeline.executions
         for run in execution.runs
         if run.status == "Failed"
-    ]
-
-
-def refused(aws: Emulator, service: str, operation: str, code: str = "") -> list[str]:
-    """The requests the emulated services refused with that operation (and code)."""
-    return [
-        f"{r.service}:{r.operation} {r.code}: {r.message}"
-        for r in aws.refusals
-        if r.service == service and r.operation == operation and (not code or r.code == code)
     ]
 
 
