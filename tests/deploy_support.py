@@ -1,8 +1,11 @@
-"""Stub scenarios for deploy and destroy (no tests here).
+"""Stub scenarios for the deploy tests that still need canned answers (no tests here).
 
-Every stubbed AWS behaviour names its source next to it. Stubs are queued per service in
-the order the code calls them, so each test asserts the exact call sequence per service
-(botocore Stubber also checks every request's parameters when they are given).
+Only error shapes the emulated AWS cannot produce are tested against botocore Stubber
+(test_aws_deploy.py, test_cli_deploy.py); everything else runs end to end on the
+emulated AWS (test_e2e_deploy.py, test_e2e_refusals.py). Every stubbed AWS behaviour
+names its source next to it. Stubs are queued per service in the order the code calls
+them, so each test asserts the exact call sequence per service (botocore Stubber also
+checks every request's parameters when they are given).
 """
 
 from __future__ import annotations
@@ -18,11 +21,8 @@ from test_aws_support import (
     Stubs,
     change_set,
     delete_change_set,
-    event,
-    execute,
     missing_stack,
     stack,
-    stack_id,
     write_repo,
 )
 
@@ -137,17 +137,6 @@ def role(s: Stubs, exists: bool) -> None:
         )
 
 
-def create_role(s: Stubs) -> None:
-    """iam:CreateServiceLinkedRole for ECS (ECS developer guide, "Using service-linked
-    roles for Amazon ECS": create-service-linked-role --aws-service-name ecs.amazonaws.com)."""
-    s.add(
-        "iam",
-        "create_service_linked_role",
-        {"Role": ROLE},
-        {"AWSServiceName": "ecs.amazonaws.com"},
-    )
-
-
 def branch(s: Stubs, head: str | None) -> None:
     """GetBranch; an empty repository has no branch: BranchDoesNotExistException
     (botocore CodeCommit model, GetBranch errors)."""
@@ -158,26 +147,6 @@ def branch(s: Stubs, head: str | None) -> None:
         s.add(
             "codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": head}}, params
         )
-
-
-def first_commit(s: Stubs, commit_id: str = "c0ffee00" * 5, files: Any = ANY) -> None:
-    """commit_if_empty on an empty repository: no branch, no other branch (ListBranches
-    answers an empty list), one CreateCommit without a parent (botocore model:
-    parentCommitId "Not required if this is an empty repository")."""
-    branch(s, None)
-    s.add("codecommit", "list_branches", {"branches": []}, {"repositoryName": REPO})
-    s.add(
-        "codecommit",
-        "create_commit",
-        {"commitId": commit_id, "treeId": "t", "filesAdded": []},
-        {
-            "repositoryName": REPO,
-            "branchName": "main",
-            "authorName": "bluegreen",
-            "commitMessage": "Initial commit by bluegreen deploy",
-            "putFiles": files,
-        },
-    )
 
 
 def live_service(s: Stubs, desired: int = 1, grace: int = 60) -> None:
@@ -203,29 +172,6 @@ def live_service(s: Stubs, desired: int = 1, grace: int = 60) -> None:
 # ---- one stack -------------------------------------------------------------------------
 
 
-def create_ok(s: Stubs, name: str) -> None:
-    """A CREATE change set computed, executed and followed to CREATE_COMPLETE."""
-    missing_stack(s, name)
-    change_set(s, name, "CREATE", [("Add", "Thing", "AWS::SNS::Topic", "")])
-    review = event(name, 0, name, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS")
-    execute(
-        s,
-        name,
-        [review],
-        [
-            [
-                event(name, 2, "Thing", "AWS::SNS::Topic", "CREATE_IN_PROGRESS"),
-                event(name, 1, name, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS"),
-            ],
-            [
-                event(name, 4, name, "AWS::CloudFormation::Stack", "CREATE_COMPLETE"),
-                event(name, 3, "Thing", "AWS::SNS::Topic", "CREATE_COMPLETE"),
-            ],
-        ],
-        "CREATE_COMPLETE",
-    )
-
-
 def no_changes(s: Stubs, name: str, body: Any = ANY) -> None:
     """An UPDATE change set that CloudFormation finds nothing to do for (FAILED with the
     no-changes reason, then deleted)."""
@@ -237,24 +183,3 @@ def no_changes(s: Stubs, name: str, body: Any = ANY) -> None:
 def links(s: Stubs) -> None:
     stack(s, SERVICE, "CREATE_COMPLETE", SERVICE_OUTPUTS)
     stack(s, PIPELINE, "CREATE_COMPLETE", PIPELINE_OUTPUTS)
-
-
-def declined_create(s: Stubs, name: str) -> None:
-    """A CREATE change set shown and declined: it and the empty stack are deleted."""
-    missing_stack(s, name)
-    change_set(s, name, "CREATE", [("Add", "Thing", "AWS::SNS::Topic", "")])
-    delete_change_set(s, name)
-    stack(s, name, "REVIEW_IN_PROGRESS")
-    s.add("cloudformation", "delete_stack", {}, {"StackName": stack_id(name)})
-
-
-__all__ = [
-    "ANY",
-    "change_set",
-    "delete_change_set",
-    "event",
-    "execute",
-    "missing_stack",
-    "stack",
-    "stack_id",
-]

@@ -1,5 +1,6 @@
 """The first commit: which files (git's own rules), which are refused, and the one
-CreateCommit.
+CreateCommit (on the emulated CodeCommit; deploy's first commit end to end is in
+test_e2e_refusals.py and test_e2e_deploy.py).
 
 The limits are written here from their sources, not read from the implementation:
 botocore's CodeCommit model (FileContent max 6291456 bytes; FileContentRequiredException
@@ -15,15 +16,22 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 import pytest
-from deploy_support import REPO
-from test_aws_support import Stubs
 
 from bluegreen.aws import codecommit
+from bluegreen.emulator import Emulator
+from bluegreen.emulator.services.codecommit import MAX_FILE_ENTRIES
 from bluegreen.errors import OperationError, RepositoryError
+
+REGION = "ap-northeast-1"
+REPO = "sample3-dev-webappservice"
+T0 = datetime(2021, 9, 19, 1, 0, tzinfo=UTC)
 
 SIX_MB = 6 * 1024 * 1024
 """6 MB as CodeCommit counts it: botocore's FileContent maximum is 6291456 bytes."""
@@ -253,62 +261,103 @@ def test_tool_directories_and_caches_are_left_out(tmp_path: Path) -> None:
     assert [f.path for f in codecommit.collect_files(root)] == ["a.py"]
 
 
-# ---- the commit ---------------------------------------------------------------------------------
+# ---- the commit, on the emulated CodeCommit --------------------------------------------------
 
 
-def test_the_first_commit_is_one_create_commit_with_every_file() -> None:
-    s = Stubs()
-    files = [codecommit.RepoFile(f"f{i:03}", b"x", i == 0) for i in range(150)]
-    s.error("codecommit", "get_branch", "BranchDoesNotExistException", "no branch")
-    s.add("codecommit", "list_branches", {"branches": []})
-    s.add(
-        "codecommit",
-        "create_commit",
-        {"commitId": "a" * 40},
-        {
-            "repositoryName": REPO,
-            "branchName": "main",
-            "authorName": "bluegreen",
-            "commitMessage": "Initial commit by bluegreen deploy",
-            "putFiles": [
-                {
-                    "filePath": f.path,
-                    "fileContent": b"x",
-                    "fileMode": "EXECUTABLE" if i == 0 else "NORMAL",
-                }
-                for i, f in enumerate(files)
-            ],
-        },
-    )
-    done = codecommit.commit_if_empty(s.client("codecommit"), REPO, "main", files)
-    s.done()
-    assert done.commits == ["a" * 40] and done.files == 150
+@pytest.fixture
+def cc(tmp_path: Path) -> Iterator[Any]:
+    """The emulated account's CodeCommit with the application repository, still empty."""
+    with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
+        client = aws.client("codecommit")
+        client.create_repository(repositoryName=REPO)
+        yield client
 
 
-def test_a_commit_codecommit_refuses_leaves_the_branch_empty_and_says_what_to_do() -> None:
-    s = Stubs()
-    s.error("codecommit", "get_branch", "BranchDoesNotExistException", "no branch")
-    s.add("codecommit", "list_branches", {"branches": []})
-    # CreateCommit raises MaximumFileEntriesExceededException beyond its (unpublished)
-    # file count (botocore CodeCommit model); a CreateCommit makes a commit or none.
-    s.error(
-        "codecommit",
-        "create_commit",
-        "MaximumFileEntriesExceededException",
-        "The number of specified files to change as part of this commit exceeds the maximum",
-    )
-    files = [codecommit.RepoFile(f"f{i}", b"x", False) for i in range(3)]
+def _tree(cc: Any, commit_id: str) -> dict[str, str]:
+    """Every file of a commit with its mode (GetFolder, folder by folder)."""
+    found: dict[str, str] = {}
+    folders = ["/"]
+    while folders:
+        listed = cc.get_folder(
+            repositoryName=REPO, commitSpecifier=commit_id, folderPath=folders.pop()
+        )
+        found.update({f["absolutePath"]: f["fileMode"] for f in listed.get("files", [])})
+        folders += [f["absolutePath"] for f in listed.get("subFolders", [])]
+    return found
+
+
+def test_the_first_commit_is_one_create_commit_with_every_file(cc: Any) -> None:
+    # As many files as the emulated CodeCommit takes in one CreateCommit (AWS gives no
+    # number: MaximumFileEntriesExceededException only says there is one).
+    files = [
+        codecommit.RepoFile(f"dir{i % 3}/f{i:03}", f"{i}\n".encode(), i == 0)
+        for i in range(MAX_FILE_ENTRIES)
+    ]
+
+    done = codecommit.commit_if_empty(cc, REPO, "main", files)
+
+    [commit_id] = done.commits
+    assert done.files == MAX_FILE_ENTRIES and done.skipped == ""
+    commit = cc.get_commit(repositoryName=REPO, commitId=commit_id)["commit"]
+    assert commit["parents"] == [] and commit["message"] == "Initial commit by bluegreen deploy"
+    assert commit["author"]["name"] == "bluegreen"
+    assert cc.get_branch(repositoryName=REPO, branchName="main")["branch"] == {
+        "branchName": "main",
+        "commitId": commit_id,
+    }
+    tree = _tree(cc, commit_id)
+    assert sorted(tree) == sorted(f.path for f in files)
+    assert tree["dir0/f000"] == "EXECUTABLE" and set(tree.values()) == {"EXECUTABLE", "NORMAL"}
+    assert cc.get_file(repositoryName=REPO, filePath="dir1/f001")["fileContent"] == b"1\n"
+
+
+def test_a_commit_codecommit_refuses_leaves_the_branch_empty_and_says_what_to_do(
+    cc: Any,
+) -> None:
+    # One file more than the emulated CodeCommit takes in a CreateCommit: it refuses with
+    # MaximumFileEntriesExceededException (botocore CodeCommit model), and a CreateCommit
+    # makes a commit or none.
+    files = [codecommit.RepoFile(f"f{i:03}", b"x\n", False) for i in range(MAX_FILE_ENTRIES + 1)]
+
     with pytest.raises(OperationError) as info:
-        codecommit.commit_if_empty(s.client("codecommit"), REPO, "main", files)
-    s.done()
+        codecommit.commit_if_empty(cc, REPO, "main", files)
+
     text = str(info.value)
-    assert "nothing was committed (CreateCommit is atomic)" in text
+    assert text.startswith(
+        f"CodeCommit refused the first commit of {MAX_FILE_ENTRIES + 1} files to {REPO}: the "
+        "commit has more files than CreateCommit takes (MaximumFileEntriesExceededException); "
+        "nothing was committed (CreateCommit is atomic)"
+    )
     assert "git push codecommit HEAD:main" in text
+    assert cc.list_branches(repositoryName=REPO)["branches"] == []
 
 
-def test_a_branch_with_commits_is_left_alone() -> None:
-    s = Stubs()
-    s.add("codecommit", "get_branch", {"branch": {"branchName": "main", "commitId": "f" * 40}})
-    done = codecommit.commit_if_empty(s.client("codecommit"), REPO, "main", [])
-    s.done()
+def test_a_branch_with_commits_is_left_alone(cc: Any) -> None:
+    head = cc.create_commit(
+        repositoryName=REPO,
+        branchName="main",
+        putFiles=[{"filePath": "README.md", "fileContent": b"mine\n"}],
+    )["commitId"]
+
+    done = codecommit.commit_if_empty(cc, REPO, "main", [])
+
     assert done.commits == [] and done.skipped == "the branch already has commits"
+    assert cc.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"] == (head)
+
+
+def test_a_repository_with_only_other_branches_is_left_to_git(cc: Any) -> None:
+    """CreateCommit cannot start a branch from another one, so the user pushes it."""
+    cc.create_commit(
+        repositoryName=REPO,
+        branchName="develop",
+        putFiles=[{"filePath": "README.md", "fileContent": b"mine\n"}],
+    )
+    files = [codecommit.RepoFile("a.py", b"a\n", False)]
+
+    done = codecommit.commit_if_empty(cc, REPO, "main", files)
+
+    assert done.commits == []
+    assert done.skipped == (
+        "the repository has other branches (develop) but not main: push main with git"
+    )
+    assert cc.list_branches(repositoryName=REPO)["branches"] == ["develop"]

@@ -50,6 +50,13 @@ class StackEvent:
     def failed(self) -> bool:
         return self.status.endswith("_FAILED")
 
+    @property
+    def of_the_stack(self) -> bool:
+        """The stack's own status event (CloudFormation lists it among the resources, as
+        LogicalResourceId the stack's name and ResourceType AWS::CloudFormation::Stack),
+        whose reason is the stack's StackStatusReason."""
+        return self.resource_type == "AWS::CloudFormation::Stack" and self.logical_id == self.stack
+
 
 @dataclass(frozen=True)
 class Change:
@@ -299,20 +306,22 @@ def wait_stack(
 ) -> tuple[str, str, list[StackEvent]]:
     """Follow a stack until its status is terminal.
 
-    Returns (final status, status reason, failed events). Every new event is passed to
-    ``on_event`` as it appears. A stack that disappears (deleted) reads DELETE_COMPLETE.
+    Returns (final status, status reason, failed resource events). Every new event is
+    passed to ``on_event`` as it appears. A stack that disappears (deleted) reads
+    DELETE_COMPLETE. The stack's own *_FAILED event (DELETE_FAILED, ROLLBACK_FAILED, ...)
+    is not a failed resource: its reason is the status reason returned.
     """
     failures: list[StackEvent] = []
     while True:
         for event in tail.poll():
-            if event.failed:
+            if event.failed and not event.of_the_stack:
                 failures.append(event)
             on_event(event)
         stack = describe_stack(cfn, stack_id)
         status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
         if is_terminal(status):
             for event in tail.poll():
-                if event.failed:
+                if event.failed and not event.of_the_stack:
                     failures.append(event)
                 on_event(event)
             reason = stack.get("StackStatusReason", "") if stack else ""

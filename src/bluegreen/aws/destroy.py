@@ -416,13 +416,32 @@ def _chunks(items: list[_T], size: int) -> Iterator[list[_T]]:
 
 
 def empty_bucket_versions(s3: Any, bucket: str) -> int:
-    """Delete every object version and delete marker; returns how many were deleted."""
+    """Delete every object version and delete marker; returns how many were deleted.
+
+    Each page is deleted, then the listing starts again from the beginning rather than
+    from the page's NextKeyMarker/NextVersionIdMarker: those name a version that is gone
+    by then, and the next page must not depend on how a listing treats such a marker
+    (moto's lists nothing after it). S3 lists what a delete left strongly consistently
+    ("Amazon S3 data consistency model", S3 user guide), so a fresh listing holds only
+    what remains.
+    """
     removed = 0
-    for page in pages(s3, "list_object_versions", Bucket=bucket):
+    deleted: set[tuple[str, str]] = set()
+    while True:
+        page = call(s3, "list_object_versions", Bucket=bucket)
         keys = [
             {"Key": v["Key"], "VersionId": v["VersionId"]}
             for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
         ]
+        if not keys:
+            return removed
+        if any((k["Key"], k["VersionId"]) in deleted for k in keys):
+            raise StateError(
+                f"could not empty bucket {bucket}: versions deleted without an error are "
+                "still listed",
+                hint="look at the bucket's object lock and lifecycle settings",
+            )
+        deleted.update((k["Key"], k["VersionId"]) for k in keys)
         for chunk in _chunks(keys, DELETE_OBJECTS_BATCH):
             answer = call(
                 s3, "delete_objects", Bucket=bucket, Delete={"Objects": chunk, "Quiet": True}
@@ -436,7 +455,6 @@ def empty_bucket_versions(s3: Any, bucket: str) -> int:
                     hint="check s3:DeleteObjectVersion permission and object lock settings",
                 )
             removed += len(chunk)
-    return removed
 
 
 def delete_all_images(ecr: Any, repository: str) -> int:

@@ -5,6 +5,13 @@ moto can load its whole catalogue of ~1,600 AWS managed policies, once per parti
 in that same catalogue and added just before moto serves the call, so attaching a real
 managed policy works and a misspelt one fails ("does not exist or is not attachable") as
 on AWS.
+
+A service-linked role exists once per account (and custom suffix): a second
+CreateServiceLinkedRole is refused with AWS's code and text, ``InvalidInput`` "Service role
+name AWSServiceRoleForECS has been taken in this account, please try a different suffix."
+(bcgov/startup-sample-project-aws-containers#13, Rayraegah/terraform-aws-hasura#17; the
+botocore IAM model lists InvalidInputException for CreateServiceLinkedRole), where moto
+answers EntityAlreadyExists as for CreateRole.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import json
 import re
 from pathlib import Path
 
-from bluegreen.emulator.service import PASS, Call, Params, Result, Service, operation
+from bluegreen.emulator.service import PASS, Call, Params, Result, Service, ServiceError, operation
 
 _MANAGED = re.compile(r"^arn:aws:iam::aws:policy(/(?:[^/]+/)*)([^/]+)$")
 
@@ -34,6 +41,23 @@ class Iam(Service):
     @operation("AttachGroupPolicy")
     def attach_group_policy(self, params: Params, call: Call) -> Result:
         return self.attach_role_policy(params, call)
+
+    @operation("CreateServiceLinkedRole")
+    def create_service_linked_role(self, params: Params, call: Call) -> Result:
+        from moto.iam import models
+
+        name = service_linked_role_name(
+            str(params.get("AWSServiceName", "")), params.get("CustomSuffix")
+        )
+        backend = models.iam_backends[self.account_id]["aws"]
+        if any(role.name == name for role in backend.roles.values()):
+            raise ServiceError(
+                "InvalidInput",
+                f"Service role name {name} has been taken in this account, please try a "
+                "different suffix.",
+            )
+        result: Result = PASS
+        return result
 
     def load_managed_policy(self, arn: str) -> None:
         """Add AWS managed policy ``arn`` to moto's IAM if it is one (else nothing: the
@@ -57,3 +81,19 @@ class Iam(Service):
         policy = models.AWSManagedPolicy.from_data(name, self.account_id, "us-east-1", data)
         if policy.arn == arn:
             backend.managed_policies.setdefault(policy.arn, policy)
+
+
+def service_linked_role_name(service_name: str, suffix: str | None) -> str:
+    """The role CreateServiceLinkedRole makes for ``service_name``: AWSServiceRoleFor<Service>
+    (ecs.amazonaws.com -> AWSServiceRoleForECS), ``_<suffix>`` appended; the naming moto
+    applies when it creates the role (moto.iam.models.create_service_linked_role)."""
+    from moto.iam.models import SERVICE_NAME_CONVERSION
+
+    parts = service_name.split(".")
+    service = parts[-3] if len(parts) >= 3 else parts[0]
+    prefix = parts[0]
+    converted = SERVICE_NAME_CONVERSION.get(service, service)
+    if service != prefix:
+        converted += "_" + "".join(x.capitalize() for x in prefix.split("-"))
+    name = f"AWSServiceRoleFor{converted}"
+    return f"{name}_{suffix}" if suffix else name
