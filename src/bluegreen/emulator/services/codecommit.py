@@ -52,8 +52,11 @@ MAX_COMMIT_BYTES = 7 * 1024 * 1024
 MAX_FOLDER_BYTES = 6 * 1024 * 1024
 MAX_FILE_ENTRIES = 100
 """Files changed by one CreateCommit. AWS documents MaximumFileEntriesExceededException
-but no number; 100 is the figure bluegreen's own batching assumes
-(``bluegreen.aws.codecommit.MAX_FILES_PER_COMMIT``)."""
+("exceeds the maximum number of files that can be changed in a single commit. Consider
+using a Git client") but no number. The emulator assumes 100, CodeCommit's figure for its
+other batch limits (CommitIdsLimitExceededException), so the refusal is reachable: bluegreen
+answers it by telling the user to push with git (aws/codecommit.py AWS_REFUSALS). It may
+refuse a first commit AWS would accept; never one AWS would refuse for its count."""
 MAX_PATH_DEPTH = 20  # "File paths cannot exceed 20 directories in depth" (quotas)
 MAX_PATH_LENGTH = 4096
 MAX_NAME_LENGTH = 1024  # user names in commits (quotas)
