@@ -12,7 +12,8 @@ account is 123456789012 in ap-northeast-1 (tests/emulated.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -211,3 +212,69 @@ def wait_until_green_is_tested(e: Emulated, deployment_id: str) -> None:
         step=0.25,
         limit=3600,
     )
+
+
+# -- answers the emulated AWS does not give ----------------------------------------------------
+
+
+@contextmanager
+def answered(
+    e: Emulated,
+    service: str,
+    operation: str,
+    *,
+    error: tuple[str, str] | None = None,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    after: int = 0,
+    calls: int | None = 1,
+) -> Iterator[list[int]]:
+    """Within the block, the commands' ``service`` client answers ``operation`` its own
+    way for ``calls`` calls (None: all) after the first ``after`` ones: with ``error``
+    (code, message) instead of asking the emulated AWS, or with the emulated answer
+    passed through ``edit``. Every other call is the emulated AWS's.
+
+    This is for what the emulated AWS cannot produce: a state that changes between two
+    calls of one command (AWS answering "not Ready" right after reporting Ready, a
+    deployment started meanwhile), error shapes (throttling, access denied), a field AWS
+    may leave out. It is botocore's own ``before-call``/``after-call`` hook, the one
+    botocore's Stubber answers through, used for one operation in an otherwise real run.
+    Yields a one-item list: how many calls were answered this way.
+    """
+    from botocore.awsrequest import AWSResponse
+
+    client = e.aws.client(service)
+    service_id = client.meta.service_model.service_id.hyphenize()
+    seen = [0]
+    done = [0]
+
+    def mine() -> bool:
+        seen[0] += 1
+        if seen[0] <= after or (calls is not None and done[0] >= calls):
+            return False
+        done[0] += 1
+        return True
+
+    def before(**_: Any) -> Any:
+        if error is None or not mine():
+            return None
+        code, message = error
+        body = {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+        return AWSResponse("https://emulated.invalid", 400, {}, None), body
+
+    def after_call(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+        if edit is not None and http_response.status_code < 300 and mine():
+            edit(parsed)
+
+    events = client.meta.events
+    before_event = f"before-call.{service_id}.{operation}"
+    after_event = f"after-call.{service_id}.{operation}"
+    events.register_first(before_event, before, unique_id="tests-operations-answered")
+    events.register_first(after_event, after_call, unique_id="tests-operations-edited")
+    try:
+        yield done
+    finally:
+        events.unregister(before_event, unique_id="tests-operations-answered")
+        events.unregister(after_event, unique_id="tests-operations-edited")

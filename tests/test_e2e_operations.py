@@ -30,6 +30,7 @@ from operations import (
     LIFECYCLE,
     REGION,
     SERVICE,
+    answered,
     deployment,
     deployments,
     empty_artifact_bucket,
@@ -89,6 +90,33 @@ def test_an_empty_account_refuses_every_operation_and_deploy_changes_nothing_una
         "region": REGION,
         "result": None,
     }
+
+    # IAM refusing DescribeStacks: AccessDenied naming the principal (CloudFormation API
+    # reference, "Common errors"; the wording of ops-live review run 55). The emulated
+    # AWS does not evaluate the operator's policies, so the answer is given here.
+    denied = (
+        "AccessDenied",
+        "User: arn:aws:sts::123456789012:assumed-role/ci/bot is not authorized to perform: "
+        "cloudformation:DescribeStacks",
+    )
+    with answered(ops, "cloudformation", "DescribeStacks", error=denied):
+        result = ops.cli("rollback")
+    assert (result.code, result.out) == (1, "")
+    assert result.err.splitlines()[0] == (
+        "error: access denied: arn:aws:sts::123456789012:assumed-role/ci/bot may not call "
+        "cloudformation:DescribeStacks"
+    )
+    with answered(ops, "cloudformation", "DescribeStacks", error=denied):
+        result = ops.cli("status", "--output=json")
+    document = json.loads(result.out)
+    assert result.code == 1
+    assert (document["kind"], document["code"], document["action"]) == (
+        "operation",
+        "AccessDenied",
+        "cloudformation:DescribeStacks",
+    )
+    assert document["error"] == result.err.splitlines()[0].removeprefix("error: ")
+    assert document["hint"].startswith("grant cloudformation:DescribeStacks to ")
 
     # FilterLogEvents on a missing group: ResourceNotFoundException (CloudWatch Logs API
     # reference, FilterLogEvents, Errors); moto answers it for the emulated account.
@@ -387,8 +415,21 @@ def _refused(ops: Emulated, command: str) -> list[str]:
     return result.err.splitlines()
 
 
+NOT_READY = (
+    "DeploymentIsNotInReadyStateException",
+    "The deployment does not have a status of Ready and can't continue yet",
+)
+"""ContinueDeployment's error for a deployment that is not Ready (botocore codedeploy
+model), answered by AWS when the status changes between a command's read and its call:
+the emulated AWS cannot time that, so it is given (operations.answered)."""
+
+
 def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emulated) -> None:
-    deployed = ops.cli("deploy", "--yes")
+    # deploy's first promotion is answered "not Ready" once: it keeps following and
+    # promotes on its next poll.
+    with answered(ops, "codedeploy", "ContinueDeployment", error=NOT_READY) as refused:
+        deployed = ops.cli("deploy", "--yes")
+    assert refused == [1]
     assert deployed.code == 0
     d1 = latest(ops)["deploymentId"]
     first_run = execution(ops)["pipelineExecutionId"]
@@ -554,6 +595,11 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "termination wait",
         "  hint: `bluegreen promote` shifts production to green; `bluegreen rollback` drops it",
     ]
+    with answered(ops, "codedeploy", "ContinueDeployment", error=NOT_READY):
+        assert _refused(ops, "promote") == [
+            f"error: cannot promote yet: CodeDeploy says deployment {d2} is not Ready",
+            "  hint: run `bluegreen promote` again in a few seconds",
+        ]
     # promote = ContinueDeployment(READY_WAIT), the console's "Reroute traffic" (API
     # reference, ContinueDeployment).
     result = ops.cli("promote")
@@ -856,9 +902,37 @@ def test_logs_ctrl_c_and_a_missing_pipeline_stack(
     assert result.out.splitlines()[0].startswith("pipeline sample3-dev-pipeline: InProgress")
     assert result.err == "interrupted: nothing left running (status --watch only reads)\n"
 
+    # Throttled beyond botocore's retries while following (ThrottlingException, CodePipeline
+    # API reference, "Common errors"; the emulated AWS never throttles, so it is given):
+    # the error, and the execution left running.
+    monkeypatch.setattr(common, "sleep", ops.sleep)
+    throttled = ("ThrottlingException", "Rate exceeded")
+    with answered(ops, "codepipeline", "GetPipelineExecution", error=throttled):
+        result = ops.cli("release")
+    run = execution(ops)["pipelineExecutionId"]
+    keeps_running = f"execution {run} of sample3-dev-pipeline keeps running on AWS: {link(run)}"
+    assert (result.code, result.out) == (1, "")
+    assert result.err.splitlines() == [
+        f"started sample3-dev-pipeline execution {run}",
+        "error: AWS throttled codepipeline:GetPipelineExecution even after retries "
+        "(ThrottlingException)",
+        "  hint: wait a minute and run the command again; other tools may be calling the same API",
+        f"  left: {keeps_running}; resume with: bluegreen status --watch",
+    ]
+    # status --watch -o json: a JSON document per snapshot, then the failure document.
+    with answered(ops, "cloudformation", "DescribeStacks", error=throttled, after=2):
+        result = ops.cli("status", "--watch", "-o", "json")
+    assert result.code == 1
+    first, last = (json.loads(line) for line in result.out.splitlines())
+    assert first["pipeline"]["execution_id"] == run
+    assert (last["ok"], last["code"], last["action"]) == (
+        False,
+        "ThrottlingException",
+        "cloudformation:DescribeStacks",
+    )
+
     # The newest execution (each run supersedes the one before, the pipeline's SUPERSEDED
     # mode) deploys; rollback while green waits for reroute keeps production on blue.
-    monkeypatch.setattr(common, "sleep", ops.sleep)
     d2 = wait_for_deployment(ops, after=1)
     wait_for_status(ops, d2, "Ready")
     result = ops.cli("rollback")
@@ -918,10 +992,26 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
         wait_minutes=None,
         termination_wait_minutes=5,
     )
-    deployed = ops.cli("deploy", "--yes")
+
+    # CodePipeline starts a run when it creates the pipeline (user guide, "Start a pipeline
+    # in CodePipeline"); ListPipelineExecutions may list it only a moment later, which
+    # the emulated CodePipeline never does: its first two answers are given empty.
+    def none_yet(answer: dict[str, Any]) -> None:
+        answer["pipelineExecutionSummaries"].clear()
+
+    with answered(ops, "codepipeline", "ListPipelineExecutions", edit=none_yet, calls=2):
+        deployed = ops.cli("deploy", "--yes")
     assert deployed.code == 0
     d1 = latest(ops)["deploymentId"]
     first_run = execution(ops)["pipelineExecutionId"]
+    progress = deployed.err.splitlines()
+    waiting = progress.index(
+        "waiting for the pipeline's first run (sample3-dev-pipeline, started when the pipeline "
+        "was created) to be listed; checking every 10 s ..."
+    )
+    assert progress[waiting + 1] == (
+        f"following the first release: sample3-dev-pipeline execution {first_run}"
+    )
     # Not promoted: the group reroutes by itself; deploy follows until production moved.
     assert deployed.out.splitlines()[-1] == f"first release {first_run[:8]}: termination-wait"
     assert not any("promot" in line for line in deployed.err.splitlines())
@@ -1241,6 +1331,19 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         f"deployment {d1}) is INACTIVE, so ECS cannot start tasks from it",
         "  hint: revert the commit and push: the pipeline builds and releases it again",
     ]
+
+    # DeleteTaskDefinitions moves a revision to DELETE_IN_PROGRESS until nothing uses it
+    # (ECS API reference, DeleteTaskDefinitions); the emulated ECS (moto) deletes it at
+    # once, so that status is given here.
+    def deleting(answer: dict[str, Any]) -> None:
+        answer["taskDefinition"]["status"] = "DELETE_IN_PROGRESS"
+
+    with answered(ops, "ecs", "DescribeTaskDefinition", edit=deleting):
+        assert _refused(ops, "rollback")[0] == (
+            f"error: cannot roll back: the task definition of the previous release "
+            f"({previous}, deployment {d1}) is DELETE_IN_PROGRESS, so ECS cannot start tasks "
+            "from it"
+        )
     ecs.delete_task_definitions(taskDefinitions=[previous])
     assert _refused(ops, "rollback")[0] == (
         f"error: cannot roll back: the task definition of the previous release ({previous}, "
@@ -1325,6 +1428,33 @@ def test_rollbacks_walk_back_through_the_releases(ops: Emulated) -> None:
     assert deployment(ops, auto)["rollbackInfo"]["rollbackTriggeringDeploymentId"] == r4
     assert task_definition(ops, auto) == task_definition(ops, r3)
 
+    # Another deployment started between rollback's reads and its CreateDeployment (a
+    # pipeline run): CodeDeploy runs one deployment per group at a time and refuses with
+    # DeploymentLimitExceededException (CreateDeployment's errors, API reference). A
+    # race the emulated AWS cannot time, so the answer is given.
+    limit = ("DeploymentLimitExceededException", "The number of allowed deployments was exceeded.")
+    with answered(ops, "codedeploy", "CreateDeployment", error=limit):
+        assert _refused(ops, "rollback")[:2] == [
+            "error: cannot roll back: another deployment of sample3-dev-deployment-group "
+            "started meanwhile (a pipeline run?), and CodeDeploy runs one at a time",
+            "  hint: see `bluegreen status`; `bluegreen rollback` stops that one",
+        ]
+
+    # DeploymentInfo.revision is optional (botocore model): a previous release listed
+    # without it cannot be redeployed, and nothing is created.
+    def without_revision(answer: dict[str, Any]) -> None:
+        for info in answer["deploymentsInfo"]:
+            if info["deploymentId"] == r2:
+                del info["revision"]
+
+    with answered(ops, "codedeploy", "BatchGetDeployments", edit=without_revision, calls=None):
+        assert _refused(ops, "rollback")[:2] == [
+            f"error: cannot roll back: CodeDeploy lists no revision for deployment {r2}, the "
+            "previous release, so there is nothing to redeploy",
+            "  hint: revert the commit and push: the pipeline releases the reverted code",
+        ]
+    assert latest(ops)["deploymentId"] == auto  # nothing was created
+
     # Rolling back `auto`: it stands for the release before r4, so the release before
     # that is wanted: r3's revision, redeployed by `again`, is skipped; r2's it is.
     result = ops.cli("rollback", "--no-follow")
@@ -1343,8 +1473,11 @@ def test_rollbacks_walk_back_through_the_releases(ops: Emulated) -> None:
     _promote_and_finish(ops, b1)
 
     # Rolling back that rollback goes one release further back (r1), not forward to r3;
-    # followed, and promoted when it waits for reroute, as the user asked to roll back.
-    result = ops.cli("rollback")
+    # followed, and promoted when it waits for reroute, as the user asked to roll back
+    # (a "not Ready" answer to the first try only delays the promotion to the next poll).
+    with answered(ops, "codedeploy", "ContinueDeployment", error=NOT_READY) as refused:
+        result = ops.cli("rollback")
+    assert refused == [1]
     b2 = latest(ops)["deploymentId"]
     first = task_definition(ops, r1)
     assert result.code == 0
