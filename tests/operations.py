@@ -154,7 +154,7 @@ def link(execution_id: str) -> str:
 def wait_for_deployment(e: Emulated, after: int, limit: float = 1800) -> str:
     """Simulated time passes until the group has more than ``after`` deployments; the
     newest one's id."""
-    e.until(lambda: len(deployments(e)) > after, limit=limit)
+    e.until(lambda: len(deployments(e)) > after, limit=limit, step=10)
     return str(latest(e)["deploymentId"])
 
 
@@ -203,14 +203,18 @@ def stack_gone(e: Emulated, name: str) -> Callable[[], bool]:
 
 
 def wait_until_green_is_tested(e: Emulated, deployment_id: str) -> None:
-    """Simulated time passes, in quarter seconds once green installs, until the test
-    traffic hook is done (AfterAllowTestTraffic Succeeded): the moment before CodeDeploy
-    reports the deployment Ready (or, rerouting by itself, starts BeforeAllowTraffic)."""
-    e.until(lambda: events(e, deployment_id).get("Install") in ("InProgress", "Succeeded"))
+    """Simulated time passes until the test traffic hook is done (AfterAllowTestTraffic
+    Succeeded): the half second before CodeDeploy reports the deployment Ready (or,
+    rerouting by itself, starts BeforeAllowTraffic).
+
+    The emulated CodeDeploy takes half a second per event and between events
+    (timing ``codedeploy.event``): AfterAllowTestTraffic ends 3 s after Install does. So
+    2 s steps until Install has ended, then quarter seconds."""
+    e.until(lambda: events(e, deployment_id).get("Install") == "Succeeded", step=2)
     e.until(
         lambda: events(e, deployment_id).get("AfterAllowTestTraffic") == "Succeeded",
         step=0.25,
-        limit=3600,
+        limit=10,
     )
 
 

@@ -1472,7 +1472,28 @@ def test_rollbacks_walk_back_through_the_releases(ops: Emulated) -> None:
     assert deployment(ops, b1)["status"] in ("Created", "InProgress")  # not followed
     _promote_and_finish(ops, b1)
 
-    # Rolling back that rollback goes one release further back (r1), not forward to r3;
+    # A rollback deployment that fails (its test traffic hook reports Failed): the command
+    # says so, production stays where b1 put it, and CodeDeploy rolls the failed one back
+    # by itself (the group's auto-rollback on DEPLOYMENT_FAILURE).
+    ops.aws.service("codedeploy").faults["AfterAllowTestTraffic"] = (
+        "the validation of the test listener reported Failed (fault injected)"
+    )
+    result = ops.cli("rollback")
+    failed = [d["deploymentId"] for d in deployments(ops) if d["status"] == "Failed"][-1]
+    assert (result.code, result.out) == (1, "")
+    assert result.err.splitlines()[-3:-1] == [
+        f"error: the rollback deployment {failed} failed (HOOK_EXECUTION_FAILURE: the "
+        "validation of the test listener reported Failed (fault injected)); production stays "
+        f"where deployment {b1} put it",
+        f"  hint: see https://{REGION}.console.aws.amazon.com/codesuite/codedeploy/deployments/"
+        f"{failed}?region={REGION}",
+    ]
+    restored = latest(ops)["deploymentId"]
+    wait_for_status(ops, restored, "Succeeded")
+    assert deployment(ops, restored)["rollbackInfo"]["rollbackTriggeringDeploymentId"] == failed
+
+    # Rolling back again (the restored b1, which copies r2) goes one release further back
+    # (r1), not forward to r3;
     # followed, and promoted when it waits for reroute, as the user asked to roll back
     # (a "not Ready" answer to the first try only delays the promotion to the next poll).
     with answered(ops, "codedeploy", "ContinueDeployment", error=NOT_READY) as refused:
@@ -1482,8 +1503,8 @@ def test_rollbacks_walk_back_through_the_releases(ops: Emulated) -> None:
     first = task_definition(ops, r1)
     assert result.code == 0
     assert result.err.splitlines() == [
-        f"deployment {b1} had succeeded: started deployment {b2}, which redeploys {first} (the "
-        f"release of deployment {r1}) through CodeDeploy",
+        f"deployment {restored} had succeeded: started deployment {b2}, which redeploys "
+        f"{first} (the release of deployment {r1}) through CodeDeploy",
         f"rollback deployment {b2}: Created (queued)",
         f"rollback deployment {b2}: InProgress (installing, Install in progress)",
         f"rollback deployment {b2}: InProgress (waiting-for-reroute)",  # not Ready yet
@@ -1497,7 +1518,7 @@ def test_rollbacks_walk_back_through_the_releases(ops: Emulated) -> None:
         "for the termination wait: `bluegreen finish` removes them now"
     ]
     assert deployment(ops, b2)["description"] == (
-        f"bluegreen rollback of {b1}: redeploys the revision of {r1}"
+        f"bluegreen rollback of {restored}: redeploys the revision of {r1}"
     )
     assert ops.cli("finish").code == 0
     wait_for_status(ops, b2, "Succeeded")
