@@ -10,9 +10,15 @@ bluegreen's code. Simulated time moves through the commands' sleep seam and
 What AWS does by itself (CloudFormation, the pipeline, CodeDeploy's blue/green
 lifecycle, ECS tasks, health checks, FireLens) is the emulator's, each behaviour citing
 its AWS source in src/bluegreen/emulator/; where a test relies on a specific AWS
-behaviour it names the source next to it. What the emulator cannot produce (throttling,
-credentials, SSO, access denied, a state flipping between two calls) stays in the
-Stubber tests of test_aws_engine.py, test_cli_ops.py and test_cli_outcomes.py.
+behaviour it names the source next to it.
+
+What the emulated AWS cannot produce is given for one call inside an otherwise real run
+(operations.answered): a state changing between two calls of a command (CodeDeploy
+answering "not Ready" right after reporting Ready, a deployment started meanwhile),
+throttling, access denied, a field AWS may leave out. What needs no run at all stays on
+botocore Stubber: credential and SSO failures and error kinds (test_aws_engine.py),
+ListDeployments answers arranged adversarially (test_aws_codedeploy.py), a pipeline that
+never lists its first run (test_aws_first_release.py).
 """
 
 from __future__ import annotations
@@ -326,9 +332,10 @@ def test_logs_page_sort_and_keep_the_terminal_safe(ops: Emulated) -> None:
     assert (result.code, result.out) == (0, "[]\n")
     assert result.err.endswith(" UTC (--since 10m)\n")
 
-    # 10 001 events in two streams, interleaved in time: FilterLogEvents answers at most
-    # 10 000 per page ("up to 1 MB (up to 10,000 log events)", API reference) and orders
-    # them by stream, so the command pages with nextToken and sorts by time.
+    # 10 001 events in two streams, interleaved in time. FilterLogEvents answers at most
+    # 10 000 per page ("up to 1 MB (up to 10,000 log events)", API reference), so the
+    # command follows nextToken; the emulated Logs (moto) answers stream by stream where
+    # AWS sorts by time, and the command shows them in time order either way.
     t0 = int(ops.aws.now().timestamp() * 1000) - 60_000
     written: list[tuple[int, str]] = []
     for stream, first, count in (("webapp/a", 0, 6000), ("webapp/b", 1, 4001)):
@@ -352,7 +359,8 @@ def test_logs_page_sort_and_keep_the_terminal_safe(ops: Emulated) -> None:
     ]
 
     # An app that logs untrusted input: text output drops control characters (terminal
-    # escapes) and shows newlines as \\n; JSON keeps the message exact, C1 escaped.
+    # escapes) and shows a newline as a backslash and n; JSON keeps the message exact,
+    # the C1 controls escaped.
     message = "\x1b]0;owned\x07\x1b[31mred\x1b[0m\r\nnext line\x9b2J tab"
     logs.create_log_stream(logGroupName=group, logStreamName="webapp/\x1b[2Kc")
     logs.put_log_events(
