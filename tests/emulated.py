@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +124,56 @@ class Emulated:
 
     def sleep(self, seconds: float) -> None:
         self.aws.sleep(seconds)
+
+    def configure(self, section: str, **values: object) -> None:
+        """Set keys of ``[section]`` in bluegreen.toml, as a user edits the scaffold's file
+        (a value of None removes the key). Strings are quoted, numbers written as is."""
+        lines = (self.root / "bluegreen.toml").read_text(encoding="utf-8").splitlines()
+        current = ""
+        out: list[str] = []
+        pending = dict(values)
+        for line in lines:
+            stripped = line.strip()
+            if stripped.startswith("[") and stripped.endswith("]"):
+                if current == section:
+                    out += [_toml(k, v) for k, v in pending.items() if v is not None]
+                    pending = {}
+                current = stripped[1:-1]
+            key = stripped.split("=", 1)[0].strip() if "=" in stripped else ""
+            if current == section and key in pending and not stripped.startswith("#"):
+                value = pending.pop(key)
+                if value is not None:
+                    out.append(_toml(key, value))
+                continue
+            out.append(line)
+        if pending and current == section:
+            out += [_toml(k, v) for k, v in pending.items() if v is not None]
+        elif pending:
+            out += ["", f"[{section}]", *(_toml(k, v) for k, v in pending.items() if v is not None)]
+        (self.root / "bluegreen.toml").write_text("\n".join(out) + "\n", encoding="utf-8")
+
+    def until(self, condition: Callable[[], bool], limit: float = 3600, step: float = 5) -> float:
+        """Let simulated time pass, ``step`` seconds at a time, until ``condition()`` holds
+        (read it through the emulated API, not through bluegreen's code); the seconds
+        waited. AssertionError after ``limit`` seconds."""
+        waited = 0.0
+        while not condition():
+            if waited >= limit:
+                raise AssertionError(f"still not the case after {waited:g} simulated seconds")
+            self.aws.sleep(step)
+            waited += step
+        return waited
+
+
+def _toml(key: str, value: object) -> str:
+    text = (
+        f'"{value}"'
+        if isinstance(value, str)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+    )
+    return f"{key} = {text}"
 
 
 @pytest.fixture

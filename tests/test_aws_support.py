@@ -1,9 +1,12 @@
-"""Helpers for the aws/ and operating-command tests (no tests here).
+"""Helpers for the Stubber tests of aws/ and the CLI (no tests here).
 
 ``Stubs`` makes real botocore clients with a Stubber each: every response is validated
 against the AWS service model and every request against the expected parameters, so a
-wrong call shape fails the test. Scenario builders below queue the call sequences that
-CloudFormation, CodeDeploy, ECS and ELB answer in typical states.
+wrong call shape fails the test. The builders below queue CloudFormation's answers for
+the deploy and destroy tests. The operating commands (status, promote, finish,
+rollback, release, logs) run against the emulated AWS instead (tests/emulated.py,
+tests/operations.py); what is left of their Stubber tests answers only what the emulated
+AWS cannot produce.
 """
 
 from __future__ import annotations
@@ -235,7 +238,7 @@ def write_repo(root: Any) -> None:
     (root / "bluegreen.toml").write_text(CONFIG_TOML, encoding="utf-8")
 
 
-# ---- service-side scenario pieces (names follow bluegreen.names for the default config)
+# ---- names and stack outputs (bluegreen.names for the default config) the deploy tests stub
 
 PREFIX = "sample3-dev"
 CLUSTER = f"{PREFIX}-cluster"
@@ -248,8 +251,6 @@ PROD_LISTENER = f"{ELB_ARN}:listener/app/{PREFIX}-alb/50dc6c495c0c9188/f2f7dc8ef
 TEST_LISTENER = f"{ELB_ARN}:listener/app/{PREFIX}-alb/50dc6c495c0c9188/0467ef3c8400ae65"
 BLUE_TG = f"{ELB_ARN}:targetgroup/{PREFIX}-blue/73e2d6bc24d8a067"
 GREEN_TG = f"{ELB_ARN}:targetgroup/{PREFIX}-green/2453ed029918f21f"
-TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{PREFIX}-task"
-ECR = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{PREFIX}"
 
 SERVICE_OUTPUTS = {
     "ClusterName": CLUSTER,
@@ -270,45 +271,6 @@ PIPELINE_OUTPUTS = {
 }
 
 
-def refs(s: Stubs) -> None:
-    """service_refs: the service and pipeline stack outputs."""
-    stack(s, f"{PREFIX}-service", "UPDATE_COMPLETE", SERVICE_OUTPUTS)
-    stack(s, f"{PREFIX}-pipeline", "UPDATE_COMPLETE", PIPELINE_OUTPUTS)
-
-
-def task_set(
-    ident: str, status: str, revision: int, tg: str, running: int = 1, desired: int = 1
-) -> dict[str, Any]:
-    return {
-        "id": ident,
-        "taskSetArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-set/{CLUSTER}/{SERVICE}/{ident}",
-        "status": status,
-        "taskDefinition": f"{TD}:{revision}",
-        "computedDesiredCount": desired,
-        "runningCount": running,
-        "pendingCount": 0,
-        "loadBalancers": [{"targetGroupArn": tg, "containerName": "webapp", "containerPort": 80}],
-    }
-
-
-def service(s: Stubs, task_sets: list[dict[str, Any]], controller: str = "CODE_DEPLOY") -> None:
-    s.add(
-        "ecs",
-        "describe_services",
-        {
-            "services": [
-                {
-                    "serviceName": SERVICE,
-                    "status": "ACTIVE",
-                    "deploymentController": {"type": controller},
-                    "taskSets": task_sets,
-                }
-            ]
-        },
-        {"cluster": CLUSTER, "services": [SERVICE]},
-    )
-
-
 def _active_statuses() -> list[str]:
     """Every CodeDeploy DeploymentStatus that is not final, from the botocore model: the
     DeploymentStatus enum minus the states the DeploymentSuccessful waiter ends on."""
@@ -321,181 +283,6 @@ def _active_statuses() -> list[str]:
 
 ACTIVE = _active_statuses()
 """The non-final CodeDeploy statuses latest_deployment filters ListDeployments with."""
-
-LIFECYCLE = (
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "AllowTestTraffic",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
-)
-
-
-def deployment(
-    s: Stubs,
-    dep_id: str,
-    status: str,
-    done: int,
-    *,
-    target_status: str = "InProgress",
-    running: str | None = None,
-    weights: tuple[float, float] = (100.0, 0.0),
-    error: tuple[str, str] | None = None,
-) -> None:
-    """latest_deployment + ecs_target: ``done`` lifecycle events Succeeded, then
-    ``running`` (if given) InProgress, the rest Pending."""
-    info: dict[str, Any] = {
-        "deploymentId": dep_id,
-        "applicationName": APP,
-        "deploymentGroupName": DG,
-        "status": status,
-        "createTime": T0,
-        "computePlatform": "ECS",
-    }
-    if error:
-        info["errorInformation"] = {"code": error[0], "message": error[1]}
-    active = status not in ("Succeeded", "Failed", "Stopped")
-    s.add(
-        "codedeploy",
-        "list_deployments",
-        {"deployments": [dep_id] if active else []},
-        {"applicationName": APP, "deploymentGroupName": DG, "includeOnlyStatuses": ACTIVE},
-    )
-    if active:
-        s.add(
-            "codedeploy",
-            "batch_get_deployments",
-            {"deploymentsInfo": [info]},
-            {"deploymentIds": [dep_id]},
-        )
-    else:
-        # None active: the newest finished one among the recent deployments (the window
-        # itself is checked in test_aws_codedeploy.py).
-        s.add(
-            "codedeploy",
-            "list_deployments",
-            {"deployments": [dep_id, "d-OLDER0000"]},
-            {"applicationName": APP, "deploymentGroupName": DG, "createTimeRange": ANY},
-        )
-        older = dict(
-            info,
-            deploymentId="d-OLDER0000",
-            status="Succeeded",
-            createTime=T0 - timedelta(days=1),
-        )
-        s.add(
-            "codedeploy",
-            "batch_get_deployments",
-            {"deploymentsInfo": [older, info]},
-            {"deploymentIds": [dep_id, "d-OLDER0000"]},
-        )
-    target_id = f"{CLUSTER}:{SERVICE}"
-    s.add(
-        "codedeploy",
-        "list_deployment_targets",
-        {"targetIds": [target_id]},
-        {"deploymentId": dep_id},
-    )
-    lifecycle = []
-    for i, name in enumerate(LIFECYCLE):
-        state = "Succeeded" if i < done else ("InProgress" if name == running else "Pending")
-        lifecycle.append({"lifecycleEventName": name, "status": state})
-    s.add(
-        "codedeploy",
-        "get_deployment_target",
-        {
-            "deploymentTarget": {
-                "deploymentTargetType": "ECSTarget",
-                "ecsTarget": {
-                    "deploymentId": dep_id,
-                    "targetId": target_id,
-                    "status": target_status,
-                    "lifecycleEvents": lifecycle,
-                    "taskSetsInfo": [
-                        {
-                            "identifer": "ecs-svc/1111",
-                            "taskSetLabel": "Blue",
-                            "status": "PRIMARY",
-                            "trafficWeight": weights[0],
-                            "targetGroup": {"name": f"{PREFIX}-blue"},
-                            "desiredCount": 1,
-                            "runningCount": 1,
-                        },
-                        {
-                            "identifer": "ecs-svc/2222",
-                            "taskSetLabel": "Green",
-                            "status": "ACTIVE",
-                            "trafficWeight": weights[1],
-                            "targetGroup": {"name": f"{PREFIX}-green"},
-                            "desiredCount": 1,
-                            "runningCount": 1,
-                        },
-                    ],
-                },
-            }
-        },
-        {"deploymentId": dep_id, "targetId": target_id},
-    )
-
-
-def listeners(s: Stubs, production: list[tuple[str, int]], test: list[tuple[str, int]]) -> None:
-    def action(pairs: list[tuple[str, int]]) -> dict[str, Any]:
-        if len(pairs) == 1:
-            return {"Type": "forward", "TargetGroupArn": pairs[0][0]}
-        return {
-            "Type": "forward",
-            "ForwardConfig": {
-                "TargetGroups": [{"TargetGroupArn": a, "Weight": w} for a, w in pairs]
-            },
-        }
-
-    s.add(
-        "elbv2",
-        "describe_listeners",
-        {
-            "Listeners": [
-                {"ListenerArn": PROD_LISTENER, "Port": 80, "DefaultActions": [action(production)]},
-                {"ListenerArn": TEST_LISTENER, "Port": 8080, "DefaultActions": [action(test)]},
-            ]
-        },
-        {"ListenerArns": [PROD_LISTENER, TEST_LISTENER]},
-    )
-
-
-def health(s: Stubs, tg: str, states: list[str]) -> None:
-    s.add(
-        "elbv2",
-        "describe_target_health",
-        {
-            "TargetHealthDescriptions": [
-                {"Target": {"Id": f"10.0.0.{i}", "Port": 80}, "TargetHealth": {"State": st}}
-                for i, st in enumerate(states)
-            ]
-        },
-        {"TargetGroupArn": tg},
-    )
-
-
-def task_definition(s: Stubs, revision: int, tag: str) -> None:
-    s.add(
-        "ecs",
-        "describe_task_definition",
-        {
-            "taskDefinition": {
-                "taskDefinitionArn": f"{TD}:{revision}",
-                "family": f"{PREFIX}-task",
-                "revision": revision,
-                "containerDefinitions": [
-                    {"name": "webapp", "image": f"{ECR}-webapp:{tag}"},
-                    {"name": "log-router", "image": f"{ECR}-log-router:{tag}"},
-                ],
-            }
-        },
-        {"taskDefinition": f"{TD}:{revision}"},
-    )
 
 
 def service_template(s: Stubs, body: str | None, name: str = SERVICE) -> None:
@@ -511,28 +298,3 @@ def service_template(s: Stubs, body: str | None, name: str = SERVICE) -> None:
         )
     else:
         s.add("cloudformation", "get_template", {"TemplateBody": body}, params)
-
-
-def pipeline_poll(
-    s: Stubs, execution: str, status: str, stage: str, action: dict[str, Any]
-) -> None:
-    """One round of following ``execution``: its ``status``, then the pipeline state with
-    one ``stage`` holding one ``action`` state."""
-    s.add(
-        "codepipeline",
-        "get_pipeline_execution",
-        {"pipelineExecution": {"pipelineExecutionId": execution, "status": status}},
-    )
-    s.add(
-        "codepipeline",
-        "get_pipeline_state",
-        {
-            "stageStates": [
-                {
-                    "stageName": stage,
-                    "latestExecution": {"pipelineExecutionId": execution, "status": status},
-                    "actionStates": [action],
-                }
-            ]
-        },
-    )
