@@ -189,6 +189,8 @@ def emulated(
     with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
 
         def make_clients(config: Config, profile: str | None, region: str | None) -> Any:
+            # as the real seam does: JSON failure documents name the region
+            common.invocation().region = region or config.project.region
             return aws.clients()
 
         monkeypatch.setattr(common, "make_clients", make_clients)

@@ -48,19 +48,8 @@ an ECS deployment with a test listener, in order."""
 
 
 @pytest.fixture(name="ops")
-def ops_fixture(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Emulated:
-    """tests/emulated.py's ``emulated`` (import it into the test module too), its client
-    seam also recording the region as the real ``common.make_clients`` does (JSON failure
-    documents name it)."""
-    from bluegreen.cli import common
-
-    emulated: Emulated = request.getfixturevalue("emulated")
-
-    def make_clients(config: Any, profile: str | None, region: str | None) -> Any:
-        common.invocation().region = region or config.project.region
-        return emulated.aws.clients()
-
-    monkeypatch.setattr(common, "make_clients", make_clients)
+def ops_fixture(emulated: Emulated) -> Emulated:
+    """tests/emulated.py's ``emulated`` (import it into the test module too)."""
     return emulated
 
 

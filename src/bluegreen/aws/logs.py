@@ -119,7 +119,10 @@ def fetch(logs: Any, group: str, since: timedelta, *, now: Now | None = None) ->
     """Every event of ``group`` from ``since`` ago until now, oldest first."""
     moment = (now or (lambda: datetime.now(UTC)))()
     events = list(_pages(logs, group, _millis(moment - since)))
-    events.sort(key=lambda e: (e.timestamp, e.event_id))
+    # Stable, on the timestamp only: within one millisecond FilterLogEvents' own order
+    # (ingestion time, then PutLogEvents request: API reference, "FilterLogEvents") is the
+    # right one; eventId is an opaque string, not a sequence.
+    events.sort(key=lambda e: e.timestamp)
     return events
 
 
@@ -139,7 +142,7 @@ def follow(
     seen: dict[str, int] = {}
     done = 0
     while polls is None or done < polls:
-        batch = sorted(_pages(logs, group, start), key=lambda e: (e.timestamp, e.event_id))
+        batch = sorted(_pages(logs, group, start), key=lambda e: e.timestamp)
         for event in batch:
             if event.event_id in seen:
                 continue

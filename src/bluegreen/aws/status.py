@@ -201,7 +201,9 @@ def pipeline_view(codepipeline: Any, name: str) -> PipelineView | None:
             actions.append(
                 ActionView(
                     name=action.get("actionName", ""),
-                    status=last.get("status", "") if mine else "NotStarted",
+                    # an action of this execution that never ran (a later runOrder
+                    # after a failure) has no latestExecution status
+                    status=(last.get("status") or "NotStarted") if mine else "NotStarted",
                     summary=(last.get("summary") or "") if mine else "",
                     external_id=(last.get("externalExecutionId") or "") if mine else "",
                     error=error.get("message", ""),

@@ -57,6 +57,7 @@ from rich.console import Console
 
 from bluegreen import config as config_mod
 from bluegreen.config import Config
+from bluegreen.errors import StateError
 
 if TYPE_CHECKING:
     from bluegreen.aws.session import Clients
@@ -137,10 +138,14 @@ def in_flight(left: str, resume: str = "") -> Iterator[InFlight]:
 
     The entry travels with the exception, so it is reported even if the exception is
     wrapped into another one on its way out (``raise OperationError(...) from exc``).
+    A StateError is not marked: it reports the state as it is (a refusal made before
+    anything changed, or an operation AWS ended), so nothing is left in flight.
     """
     entry = InFlight(left, resume)
     try:
         yield entry
+    except StateError:
+        raise
     except BaseException as exc:
         if left_behind(exc) is None:  # the innermost block wins
             setattr(exc, _IN_FLIGHT, entry)

@@ -389,8 +389,10 @@ class CodeDeployEngine:
         raise StateError(
             f"cannot roll back: deployment {view.id} is already {view.status}"
             + (f" ({view.error})" if view.error else "")
-            + "; CodeDeploy has already rolled it back or stopped it",
-            hint="see `bluegreen status` for what production serves",
+            + ": it is over, so there is nothing to stop (CodeDeploy rolls a failed "
+            "deployment back only when the deployment group's auto-rollback is on)",
+            hint="see `bluegreen status` for what production serves; to release an "
+            "earlier commit, revert and push",
         )
 
     # -- rollback after success --------------------------------------------------------
