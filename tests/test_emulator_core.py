@@ -82,3 +82,20 @@ def test_the_emulator_leaves_the_environment_as_it_found_it(monkeypatch: Any) ->
     import os
 
     assert os.environ["AWS_PROFILE"] == "production"
+
+
+@pytest.mark.parametrize(("days", "refused"), [(3653, False), (7, False), (7777, True), (2, True)])
+def test_log_retention_is_one_of_the_values_aws_accepts(days: int, refused: bool) -> None:
+    # CloudWatch Logs API reference, PutRetentionPolicy: retentionInDays Valid Values
+    with Emulator("ap-northeast-1", start=T0) as aws:
+        logs = aws.client("logs")
+        logs.create_log_group(logGroupName="/app")
+        if refused:
+            with pytest.raises(ClientError) as caught:
+                logs.put_retention_policy(logGroupName="/app", retentionInDays=days)
+            assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+            assert f"Value '{days}' at 'retentionInDays'" in str(caught.value)
+        else:
+            logs.put_retention_policy(logGroupName="/app", retentionInDays=days)
+            (group,) = logs.describe_log_groups()["logGroups"]
+            assert group["retentionInDays"] == days

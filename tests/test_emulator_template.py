@@ -28,6 +28,8 @@ def _scope(**kwargs: Any) -> cfn.Scope:
 def test_short_and_long_forms_evaluate_alike() -> None:
     text = """
 Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
   A:
     Type: X
     Properties:
@@ -201,3 +203,38 @@ def test_parameter_constraints_are_enforced(given: dict[str, str], message: str)
 @pytest.mark.parametrize(("count", "name"), [("1", "ab"), ("10", "abcd")])
 def test_parameter_constraints_accept_their_edges(count: str, name: str) -> None:
     assert cfn.resolve_parameters(PARAMETERS, {"Count": count, "Name": name})["Count"] == count
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "Resources:\n  A:\n    Type: X\n    Properties: {P: !Ref Nope}\n",
+            r"Unresolved resource dependencies \[Nope\] in the Resources block",
+        ),
+        (
+            "Resources:\n  A:\n    Type: X\n    DependsOn: [Gone]\n",
+            r"\[Gone\] in the Resources block",
+        ),
+        (
+            "Resources:\n  A: {Type: X}\nOutputs:\n  O: {Value: !GetAtt B.Arn}\n",
+            r"\[B\] in the Outputs block",
+        ),
+        (
+            "Resources:\n  A:\n    Type: X\n    Properties: {P: !Sub '${Missing}-x'}\n",
+            r"\[Missing\] in the Resources block",
+        ),
+    ],
+)
+def test_a_reference_to_nothing_is_refused_before_anything_is_made(text: str, message: str) -> None:
+    with pytest.raises(RehearsalError, match=message):
+        cfn.load(text, "t.yaml")
+
+
+def test_references_to_parameters_resources_and_pseudo_parameters_resolve() -> None:
+    text = (
+        "Parameters:\n  Env: {Type: String}\n"
+        "Resources:\n  A: {Type: X}\n  B:\n    Type: X\n    DependsOn: A\n"
+        "    Properties: {P: !Sub '${Env}-${A}-${AWS::Region}', Q: !GetAtt A.Arn}\n"
+    )
+    assert set(cfn.load(text, "t.yaml")["Resources"]) == {"A", "B"}

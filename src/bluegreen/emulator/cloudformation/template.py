@@ -57,6 +57,13 @@ def load(text: str, filename: str) -> dict[str, Any]:
             "CloudFormation (macros such as AWS::Serverless and AWS::LanguageExtensions "
             "expand the template on AWS); rehearse the expanded template instead",
         )
+    for block in ("Resources", "Outputs"):
+        missing = unresolved(data, block)
+        if missing:
+            raise RehearsalError(
+                f"{filename}: Unresolved resource dependencies [{', '.join(missing)}] in the "
+                f"{block} block of the template"
+            )
     found = _dynamic_reference(data)
     if found:
         raise RehearsalError(
@@ -551,6 +558,24 @@ def references(node: Any, pseudo: Mapping[str, Any]) -> set[str]:
 
     walk(node)
     return found
+
+
+def unresolved(template: Mapping[str, Any], block: str) -> list[str]:
+    """Names that ``block`` refers to (Ref, Fn::GetAtt, Fn::Sub, DependsOn) and that are
+    neither a resource nor a parameter: CloudFormation refuses such a template before it
+    creates anything ("Template format error: Unresolved resource dependencies [...] in the
+    Resources block of the template", a ValidationError of CreateStack/CreateChangeSet)."""
+    resources = template.get("Resources") or {}
+    known = set(resources) | set(template.get("Parameters") or {})
+    found: set[str] = set()
+    for body in (template.get(block) or {}).values():
+        if not isinstance(body, dict):
+            continue
+        found |= references({k: v for k, v in body.items() if k != "DependsOn"}, {})
+        if block == "Resources":
+            depends_on = body.get("DependsOn", [])
+            found |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
+    return sorted(found - known)
 
 
 def order(resources: Mapping[str, Mapping[str, Any]], filename: str) -> list[str]:

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.emulator import firelens, internal
-from bluegreen.emulator.service import PASS, Call, Params, Result, Service, operation
+from bluegreen.emulator.service import PASS, Call, Params, Result, Service, ServiceError, operation
 
 if TYPE_CHECKING:
     from bluegreen.emulator.core import Emulator
@@ -155,6 +155,20 @@ class Logs(Service):
             for writer in pending:
                 writer.flush()
 
+    @operation("PutRetentionPolicy")
+    def put_retention_policy(self, params: Params, call: Call) -> Result:
+        days = params.get("retentionInDays")
+        if days not in RETENTION_DAYS:
+            # moto stores any integer; AWS refuses what is not in the enum (API reference,
+            # "PutRetentionPolicy": retentionInDays Valid Values).
+            raise ServiceError(
+                "InvalidParameterException",
+                f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to "
+                "satisfy constraint: Member must satisfy enum value set: "
+                f"[{', '.join(map(str, RETENTION_DAYS))}]",
+            )
+        return _PASS
+
     @operation("FilterLogEvents")
     def filter_log_events(self, params: Params, call: Call) -> Result:
         self.flush()
@@ -169,6 +183,11 @@ class Logs(Service):
     def describe_log_streams(self, params: Params, call: Call) -> Result:
         self.flush()
         return _PASS
+
+
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
+RETENTION_DAYS += (2192, 2557, 2922, 3288, 3653)
+"""PutRetentionPolicy's retentionInDays Valid Values (CloudWatch Logs API reference)."""
 
 
 @dataclass(frozen=True)
