@@ -185,8 +185,8 @@ class Logs(Service):
         return _PASS
 
 
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
-RETENTION_DAYS += (2192, 2557, 2922, 3288, 3653)
+RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545)
+RETENTION_DAYS += (731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 """PutRetentionPolicy's retentionInDays Valid Values (CloudWatch Logs API reference)."""
 
 
