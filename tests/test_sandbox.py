@@ -802,3 +802,21 @@ def test_a_kept_state_is_used_by_one_sandbox_at_a_time_in_its_region(tmp_path: P
         UsageError, match=r"--region us-east-1 differs from the kept state's region"
     ):
         Sandbox(Settings(port=0, state=state, region="us-east-1")).open()
+
+
+def test_answers_carry_the_simulated_date_only(box: Sandbox) -> None:
+    """Every answer's Date is the emulator's clock (RFC 9110 Date: the service's "now",
+    which `bluegreen logs --since` measures from), with no real-time Date of the HTTP
+    server's own beside it."""
+    from email.utils import parsedate_to_datetime
+
+    clients = http_clients(box.url, REGION)
+    before = datetime_of(box.status()["clock"]).replace(microsecond=0)
+    answer = clients.logs.describe_log_groups()
+    after = datetime_of(box.status()["clock"])
+    dates = answer["ResponseMetadata"]["HTTPHeaders"]["date"]
+    assert "," in dates and dates.count("GMT") == 1, dates  # one Date header
+    assert before <= parsedate_to_datetime(dates) <= after
+    assert "server" not in {k.lower() for k in answer["ResponseMetadata"]["HTTPHeaders"]} or (
+        answer["ResponseMetadata"]["HTTPHeaders"]["server"] != "Werkzeug"
+    )

@@ -185,20 +185,27 @@ def _introduce(box: Sandbox) -> None:
     ]
     if any(os.environ.get(k) for k in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy")):
         lines.append("  export NO_PROXY=127.0.0.1,localhost,::1   # a proxy must not carry it")
+    repositories = status["repositories"]
+    remote = next(iter(repositories.values()), "<the path it prints once deploy made it>")
     lines += [
         "",
         "then, in an application repository (bluegreen init myapp && cd myapp):",
         "",
         "  bluegreen deploy --yes            the stacks, then the first release on :80",
         "  bluegreen status                  pipeline, deployment, listeners, task sets",
-        "  git push sandbox HEAD:main        a release (the remote is printed below)",
         "  bluegreen promote                 production to green; then finish or rollback",
         "  bluegreen logs --follow           the app's logs",
         "  aws cloudformation describe-stacks",
         "  bluegreen sandbox advance 10m     let 10 minutes pass now",
+        "",
+        "A release is a git push to the emulated CodeCommit repository:",
+        "",
+        f"  git init -b main && git remote add sandbox {remote}",
+        "  git fetch sandbox && git reset sandbox/main     deploy's first commit, as yours",
+        '  git commit -am "..." && git push sandbox HEAD:main',
     ]
-    for name, path in status["repositories"].items():
-        lines.append(f"  git remote add sandbox {path}   # {name}")
+    if len(repositories) > 1:
+        lines += [f"  (repository {name}: {path})" for name, path in repositories.items()]
     lines += ["", "Ctrl-C stops the sandbox.", ""]
     for line in lines:
         _say(line)

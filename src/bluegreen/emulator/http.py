@@ -225,6 +225,14 @@ class Endpoint:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 pass  # the sandbox reports what happens, not every request
 
+            def send_response(self, code: int, message: str | None = None) -> None:
+                # Without the HTTP server's own Server and Date headers (http.server's
+                # send_response adds them): the answer's Date is the emulator's, the
+                # simulated time a command takes as the service's "now" (logs --since);
+                # a second, real-time Date would be joined to it and read first.
+                self.log_request(code)
+                self.send_response_only(code, message)
+
         # The socket is bound here, not by werkzeug: werkzeug prints a message and exits
         # the process when the port is taken (werkzeug/serving.py, BaseWSGIServer), where
         # the caller wants the OSError. SO_REUSEADDR as socketserver sets it: a port left
@@ -272,14 +280,14 @@ class Endpoint:
             return self._control(environ, path, body, start_response)
         service, operation = _identify(environ, body)
         if service is None:
-            return _reply(
+            return self._fail(
                 start_response,
                 Failure(403, "MissingAuthenticationToken", "the request is not signed (SigV4)"),
                 "json",
             )
         protocol = service_protocol(service)
         if protocol is None:
-            return _reply(
+            return self._fail(
                 start_response,
                 Failure(400, "UnrecognizedClientException", f"no AWS service {service!r}"),
                 "json",
@@ -291,14 +299,14 @@ class Endpoint:
             # No X-Amz-Target / Action: AWS's MissingAction ("The request is missing an
             # action or a required parameter", HTTP 400; API references, "Common Errors").
             failure = Failure(400, "MissingAction", f"the {service} request names no action")
-            return _reply(start_response, failure, protocol)
+            return self._fail(start_response, failure, protocol)
         if operation is None:
             operation = rest_operation(service, method, path, query, _headers(environ))
             if operation is None:  # moto may still know it (a URL form not modelled here)
                 return self._unidentified(service, protocol, environ, body, start_response)
             route = {"method": method, "path": path, "query": query}
         if not _known(service, operation):
-            return _reply(start_response, _not_served(service, operation, protocol), protocol)
+            return self._fail(start_response, _not_served(service, operation, protocol), protocol)
         headers = _headers(environ)
 
         def moto() -> tuple[int, dict[str, str], bytes]:
@@ -309,16 +317,19 @@ class Endpoint:
                 service, operation, body, headers, moto=moto, route=route
             )
         except (NotImplementedError, ImportError):
-            return _reply(start_response, _not_served(service, operation, protocol), protocol)
+            return self._fail(start_response, _not_served(service, operation, protocol), protocol)
         except Exception as exc:  # noqa: BLE001 - never a traceback page for a client
             failure = Failure(
                 500,
                 "InternalFailure",
                 f"the emulated AWS failed on {service}:{operation}: {type(exc).__name__}: {exc}",
             )
-            return _reply(start_response, failure, protocol)
+            return self._fail(start_response, failure, protocol)
         status, out_headers, out_body = answer
         return self._answer(start_response, status, out_headers, out_body)
+
+    def _fail(self, start_response: StartResponse, failure: Failure, protocol: str) -> list[bytes]:
+        return _reply(start_response, failure, protocol, self.emulator.http_date())
 
     def _answer(
         self,
@@ -351,12 +362,12 @@ class Endpoint:
             try:
                 status, headers, data = _call_moto(service, environ, body)
             except (NotImplementedError, ImportError):
-                return _reply(start_response, _not_served(service, what, protocol), protocol)
+                return self._fail(start_response, _not_served(service, what, protocol), protocol)
             except Exception as exc:  # noqa: BLE001 - never a traceback page for a client
                 failure = Failure(
                     500, "InternalFailure", f"the emulated AWS failed on {service} {what}: {exc}"
                 )
-                return _reply(start_response, failure, protocol)
+                return self._fail(start_response, failure, protocol)
         return self._answer(start_response, status, headers, data)
 
     def _control(
@@ -407,7 +418,9 @@ def _not_served(service: str, operation: str, protocol: str) -> Failure:
     )
 
 
-def _reply(start_response: StartResponse, failure: Failure, protocol: str) -> list[bytes]:
+def _reply(
+    start_response: StartResponse, failure: Failure, protocol: str, date: str = ""
+) -> list[bytes]:
     """``failure`` in ``protocol``'s error format, as botocore's parsers read it
     (botocore/parsers.py: the JSON ``__type``, the REST JSON ``x-amzn-ErrorType`` header,
     the query ``ErrorResponse/Error``, the EC2 ``Response/Errors/Error``, the REST XML
@@ -439,6 +452,8 @@ def _reply(start_response: StartResponse, failure: Failure, protocol: str) -> li
             "<RequestId>bluegreen-sandbox</RequestId></ErrorResponse>"
         ).encode()
         headers.append(("Content-Type", "text/xml"))
+    if date:
+        headers.append(("Date", date))
     start_response(
         f"{failure.status} {_REASONS.get(failure.status, 'Error')}",
         [*headers, ("Content-Length", str(len(data)))],

@@ -182,12 +182,12 @@ class Sandbox:
                     "stop it or pass --port N",
                 ) from None
             self._start_emulator(header)
+            self.observe()  # what exists already (a resumed state) is not news
             self.endpoint.start()
             self._ticker = threading.Thread(
                 target=self._pace, name="bluegreen-sandbox-clock", daemon=True
             )
             self._ticker.start()
-            self.observe()  # what exists already (a resumed state) is not news
         except BaseException:
             self.close()
             raise
