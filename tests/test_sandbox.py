@@ -438,7 +438,7 @@ def test_a_port_in_use_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err
     assert "pass --port N" in err
-    assert not (state / "journal.jsonl").exists()  # nothing started, nothing journaled
+    assert not state.exists()  # nothing started, nothing kept
 
 
 def test_out_of_range_ports_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -769,10 +769,22 @@ def test_rest_requests_are_kept_and_replayed(tmp_path: Path) -> None:
         s3.create_bucket(Bucket="kept", CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_object(Bucket="kept", Key="a/b.txt", Body=b"hello")
         s3.put_object(Bucket="kept", Key="gone.txt", Body=b"bye")
-        s3.list_objects_v2(Bucket="kept")  # reads between writes change nothing replayed
+        listed = s3.list_objects_v2(Bucket="kept")["Contents"]  # a read between writes
+        assert sorted(o["Key"] for o in listed) == ["a/b.txt", "gone.txt"]
         s3.delete_object(Bucket="kept", Key="gone.txt")
     finally:
         stopped = first.close()
+    kept = [
+        (entry.get("operation"), (entry.get("route") or {}).get("path"))
+        for entry in map(json.loads, (state / "journal.jsonl").read_text().splitlines()[1:])
+        if entry["kind"] == "request"
+    ]
+    assert kept == [
+        ("CreateBucket", "/kept"),
+        ("PutObject", "/kept/a/b.txt"),
+        ("PutObject", "/kept/gone.txt"),
+        ("DeleteObject", "/kept/gone.txt"),
+    ]
     again = Sandbox(Settings(port=0, state=state, region=REGION))
     again.open()
     try:

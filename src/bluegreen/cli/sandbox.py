@@ -275,8 +275,13 @@ def status_command(
         emit_json(found)
         return
     clock = datetime.fromisoformat(found["clock"])
-    out.print(f"sandbox  {found['endpoint']} ({found['region']}, process {found['pid']})")
-    out.print(f"clock    {clock.strftime('%Y-%m-%d %H:%M:%S UTC')}, {found['speed']:g}x real time")
+    out.print(
+        f"sandbox  {found['endpoint']} ({found['region']}, process {found['pid']})", markup=False
+    )
+    out.print(
+        f"clock    {clock.strftime('%Y-%m-%d %H:%M:%S UTC')}, {found['speed']:g}x real time",
+        markup=False,
+    )
     out.print(f"state    {found['state'] or 'not kept'}", markup=False)
     for name, path in found["repositories"].items():
         out.print(f"remote   git remote add sandbox {path}   # {name}", markup=False)

@@ -3,8 +3,11 @@
 The emulator is deterministic: the same requests at the same simulated times give the
 same state (moto's ids are seeded, bluegreen's services derive their ids from counters
 and content, the clock only moves when told). So a state is kept as the story that made
-it: every request a client made that could change something, every move of the clock,
-and every outside event (a ``git push`` to an emulated repository). Resuming replays that
+it: every request a client made that could change something (a REST API's with its
+method, path, query and headers), every move of the clock, and every outside event (a
+``git push`` to an emulated repository). Reads are not kept: nothing they do may change
+what a later request makes (moto's request ids, drawn from its seeded random, did; see
+``Emulator._patch_moto_request_ids``). Resuming replays that
 story into a fresh emulator, then carries on recording.
 
 One JSON object per line in ``journal.jsonl``; the first line holds what the emulator was

@@ -168,6 +168,7 @@ class Sandbox:
         if not 0 <= settings.port <= 65535:
             raise UsageError(f"--port {settings.port} is not a TCP port (0 to 65535)")
         header = self._check_state()
+        made = self.state is not None and not self.state.exists()
         try:
             self._lock_state()
             self.emulator = self._emulator(header)  # made, not started: nothing runs yet
@@ -190,6 +191,9 @@ class Sandbox:
             self._ticker.start()
         except BaseException:
             self.close()
+            if made and self.state is not None:
+                with suppress(OSError):  # refused: the directory it made goes too
+                    self.state.rmdir()
             raise
 
     def close(self) -> datetime | None:
