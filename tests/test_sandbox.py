@@ -765,8 +765,15 @@ def test_rest_requests_are_kept_and_replayed(tmp_path: Path) -> None:
     first = Sandbox(Settings(port=0, state=state, default_region=REGION))
     first.open()
     try:
+        # An S3 client in this process has called CreateBucket (the emulator's own, as
+        # a pipeline's would): botocore then strips /{Bucket} from the operation's
+        # requestUri in the shared model (botocore/handlers.py, remove_bucket_from_url_
+        # paths_from_model); the endpoint must still tell CreateBucket from the rest.
+        own = first.emulator.client("s3", internal=True)
+        where = {"LocationConstraint": REGION}
+        own.create_bucket(Bucket="the-emulators-own", CreateBucketConfiguration=where)
         s3 = http_clients(first.url, REGION).s3
-        s3.create_bucket(Bucket="kept", CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.create_bucket(Bucket="kept", CreateBucketConfiguration=where)
         s3.put_object(Bucket="kept", Key="a/b.txt", Body=b"hello")
         s3.put_object(Bucket="kept", Key="gone.txt", Body=b"bye")
         listed = s3.list_objects_v2(Bucket="kept")["Contents"]  # a read between writes

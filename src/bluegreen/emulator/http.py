@@ -465,12 +465,25 @@ def _reply(
 
 
 @cache
+def _loader() -> Any:
+    """A botocore loader of our own. The models botocore's clients use are shared and
+    changed in place: an S3 client strips ``/{Bucket}`` from every requestUri the first
+    time it calls an operation (botocore/handlers.py, remove_bucket_from_url_paths_
+    from_model), after which CreateBucket's route reads ``/``. Routes are read from
+    copies nobody changes."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+@cache
 def _model(service: str) -> Any:
-    from moto.core.utils import get_service_model
+    from botocore.exceptions import DataNotFoundError, UnknownServiceError
+    from botocore.model import ServiceModel
 
     try:
-        return get_service_model(service)
-    except Exception:  # noqa: BLE001 - botocore has no such service
+        return ServiceModel(_loader().load_service_model(service, "service-2"), service)
+    except (DataNotFoundError, UnknownServiceError):  # botocore has no such service
         return None
 
 
