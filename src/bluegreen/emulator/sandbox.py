@@ -51,9 +51,9 @@ following a release) would miss whole states between two reads: the 10-minute re
 wait would pass between two polls."""
 MAX_ADVANCE = 7 * 24 * 3600.0
 """The longest single move of ``bluegreen sandbox advance``: CodeDeploy's longest wait
-(the termination wait, up to 2880 minutes; CodeDeploy API reference,
-BlueGreenDeploymentConfiguration) several times over, while a move stays a few seconds
-of work."""
+(the termination wait, "The maximum setting is 2880 minutes (2 days)": CodeDeploy API
+reference, BlueInstanceTerminationOption.terminationWaitTimeInMinutes) several times
+over, while a move stays a few seconds of work (a day: ~2 s, bench/sandbox.py)."""
 TICK = 0.1
 """Real seconds between two moves of the clock."""
 OBSERVE_EVERY = 1.0
