@@ -55,8 +55,13 @@ _CLEARED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFI
 
 # The API error code an unknown operation gets, by protocol (what AWS answers for an
 # action it does not know: UnknownOperationException for JSON APIs, InvalidAction for the
-# query APIs; AWS General Reference, "Common errors").
-_UNKNOWN_OPERATION = {"json": "UnknownOperationException", "query": "InvalidAction"}
+# query APIs; AWS General Reference, "Common errors"). REST APIs have no common code:
+# the JSON one for REST JSON, InvalidAction for REST XML (as bluegreen.emulator.http).
+_UNKNOWN_OPERATION = {
+    "json": "UnknownOperationException",
+    "rest-json": "UnknownOperationException",
+    "query": "InvalidAction",
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class Emulator:
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._moto_patches: list[tuple[Any, str, Any]] = []
+        self._request_ids: tuple[Any, Any] | None = None
         self.services: dict[str, Service] = {}
         self.refusals: list[Refusal] = []
         """Every request bluegreen's services refused, with AWS's error code: what a test
@@ -151,6 +157,7 @@ class Emulator:
         os.environ.update(env)
 
         self._patch_moto_time()
+        self._patch_moto_request_ids()
         from moto import mock_aws
 
         self._mock = mock_aws()
@@ -188,6 +195,7 @@ class Emulator:
             self._restores = []
         finally:
             self._unpatch_moto_time()
+            self._unpatch_moto_request_ids()
             for key, value in self._saved_env.items():
                 if value is None:
                     os.environ.pop(key, None)
@@ -245,6 +253,41 @@ class Emulator:
             ) is original:
                 self._moto_patches.append((module, "utcnow", original))
                 module.utcnow = utcnow  # type: ignore[attr-defined]
+
+    def _patch_moto_request_ids(self) -> None:
+        """Give moto's answers request ids that do not come from its seeded random.
+
+        moto stamps every answer, reads included, with a request id drawn from the seeded
+        ``mock_random`` (``moto.core.responses`` calls ``gen_amzn_requestid_long``): each
+        read then shifts every id made after it (a VPC's, a task's). The journal keeps
+        no reads, so a resumed sandbox would make other ids than the first run did.
+        Request ids come from their own generator here (seeded too: the same calls give
+        the same ids).
+        """
+        import random
+        import string
+
+        from moto.core import responses
+
+        original = getattr(responses, "gen_amzn_requestid_long")  # noqa: B009 - not exported
+        ids = random.Random(self.seed)
+        alphabet = string.ascii_uppercase + string.digits
+
+        def request_id(headerdict: dict[str, Any] | None = None) -> str:
+            value = "".join(ids.choices(alphabet, k=52))
+            if headerdict is not None:
+                headerdict["x-amzn-requestid"] = value
+            return value
+
+        setattr(responses, "gen_amzn_requestid_long", request_id)  # noqa: B010
+        self._request_ids = (responses, original)
+
+    def _unpatch_moto_request_ids(self) -> None:
+        saved = self._request_ids
+        if saved is not None:
+            module, original = saved
+            module.gen_amzn_requestid_long = original
+            self._request_ids = None
 
     def _unpatch_moto_time(self) -> None:
         replaced = {id(module) for module, _, _ in self._moto_patches}
@@ -337,15 +380,18 @@ class Emulator:
         principal: str = USER_ARN,
         internal: bool = False,
         moto: Callable[[], Any],
+        route: dict[str, str] | None = None,
     ) -> Any:
         """Serve one request: bluegreen's service if it serves the operation, else moto.
 
         Returns (status, headers, body) for an answer made here, or moto's own answer.
+        ``route`` (``method``, ``path``, ``query``) is where a REST API's request went,
+        kept in the journal to replay it.
         """
         with self.lock:
             if self.journal is not None and not internal and changes_state(operation):
                 self.journal.request(
-                    self.clock.seconds, service, operation, body, headers, principal
+                    self.clock.seconds, service, operation, body, headers, principal, route
                 )
             self.clock.run_due()
             handler = self.services.get(service)
@@ -366,7 +412,10 @@ class Emulator:
                     return answer
             try:
                 answer = moto()
-            except NotImplementedError:
+            except (NotImplementedError, ImportError):
+                # ImportError: moto's module for the service needs an optional dependency
+                # this installation lacks (moto's CloudFormation imports openapi_spec_
+                # validator through its API Gateway models): not served either.
                 protocol = _protocol(model)
                 return _serialize(
                     service,
@@ -400,13 +449,22 @@ class Emulator:
                     body = base64.b64decode(entry["body"])
                     service, operation = entry["service"], entry["operation"]
                     headers = dict(entry["headers"])
+                    route = entry.get("route") or {}
                     self.dispatch(
                         service,
                         operation,
                         body,
                         headers,
                         principal=entry["principal"],
-                        moto=functools.partial(moto_answer, service, body, headers, "/"),
+                        moto=functools.partial(
+                            moto_answer,
+                            service,
+                            body,
+                            headers,
+                            route.get("path", "/"),
+                            route.get("method", "POST"),
+                            route.get("query", ""),
+                        ),
                     )
                 elif kind == "event":
                     with self.lock:

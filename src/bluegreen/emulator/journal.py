@@ -3,8 +3,11 @@
 The emulator is deterministic: the same requests at the same simulated times give the
 same state (moto's ids are seeded, bluegreen's services derive their ids from counters
 and content, the clock only moves when told). So a state is kept as the story that made
-it: every request a client made that could change something, every move of the clock,
-and every outside event (a ``git push`` to an emulated repository). Resuming replays that
+it: every request a client made that could change something (a REST API's with its
+method, path, query and headers), every move of the clock, and every outside event (a
+``git push`` to an emulated repository). Reads are not kept: nothing they do may change
+what a later request makes (moto's request ids, drawn from its seeded random, did; see
+``Emulator._patch_moto_request_ids``). Resuming replays that
 story into a fresh emulator, then carries on recording.
 
 One JSON object per line in ``journal.jsonl``; the first line holds what the emulator was
@@ -25,6 +28,37 @@ FILENAME = "journal.jsonl"
 
 # Operations that never change state: not journaled (prefixes of AWS operation names).
 _READS = ("Describe", "Get", "List", "BatchGet", "Head", "Select", "Filter", "Lookup", "Test")
+
+
+# Headers of a REST request that say nothing about what it asks (the signature, the
+# connection, the client): not journaled.
+_TRANSPORT_HEADERS = frozenset(
+    (
+        "authorization",
+        "x-amz-date",
+        "x-amz-security-token",
+        "user-agent",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "host",
+        "content-length",
+        "connection",
+        "accept-encoding",
+        "expect",
+    )
+)
+
+
+def _unsigned(authorization: str) -> str:
+    """A SigV4 ``Authorization`` header with its key id and signature blanked.
+
+    A REST request is replayed signed: moto serves an unsigned one as an anonymous
+    caller's (S3 then refuses to delete an object whose ACL is private). The journal
+    keeps the credential scope (date, region, service) but no key id or signature.
+    """
+    scope = authorization.split("Credential=", 1)[-1].split(",", 1)[0].split("/", 1)
+    rest = scope[1] if len(scope) > 1 else "19700101/us-east-1/s3/aws4_request"
+    return f"AWS4-HMAC-SHA256 Credential=journaled/{rest}, SignedHeaders=host, Signature=0"
 
 
 def changes_state(operation: str) -> bool:
@@ -103,20 +137,34 @@ class Journal:
         body: bytes | str,
         headers: dict[str, str],
         principal: str,
+        route: dict[str, str] | None = None,
     ) -> None:
+        """A request that may change state. ``route`` (``method``, ``path``, ``query``) is
+        where a REST API's request went: its parameters are in the path, the query and
+        the headers, so those are kept too (all headers but the signature's and the
+        transport's)."""
         data = body.encode("utf-8") if isinstance(body, str) else body
-        kept = {k: v for k, v in headers.items() if k.lower() in ("content-type", "x-amz-target")}
-        self._write(
-            {
-                "kind": "request",
-                "at": at,
-                "service": service,
-                "operation": operation,
-                "body": base64.b64encode(data).decode("ascii"),
-                "headers": kept,
-                "principal": principal,
+        if route is None:
+            kept = {
+                k: v for k, v in headers.items() if k.lower() in ("content-type", "x-amz-target")
             }
-        )
+        else:
+            kept = {k: v for k, v in headers.items() if k.lower() not in _TRANSPORT_HEADERS}
+            signed = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+            if signed is not None:
+                kept["Authorization"] = _unsigned(signed)
+        entry: dict[str, Any] = {
+            "kind": "request",
+            "at": at,
+            "service": service,
+            "operation": operation,
+            "body": base64.b64encode(data).decode("ascii"),
+            "headers": kept,
+            "principal": principal,
+        }
+        if route is not None:
+            entry["route"] = dict(route)
+        self._write(entry)
 
     def advance(self, to: float) -> None:
         self._write({"kind": "advance", "to": to})

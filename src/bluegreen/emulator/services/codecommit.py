@@ -1041,9 +1041,10 @@ class CodeCommit(OwnedService):
 
     # -- refs, pushes and events ----------------------------------------------------------
     def _refs(self, repo: _Repo) -> dict[str, str]:
-        """The branches now; a move nobody has reported yet (a push) is reported first."""
+        """The branches now; a move nobody has reported yet (a push) is reported first
+        (and journaled, as the watcher does: a resumed sandbox replays it)."""
         if self._stamp(repo) != repo.stamp:
-            self._sync(repo, USER_ARN)
+            self.check_pushes()
         return {k: v for k, v in repo.known.items() if k.startswith("refs/heads/")}
 
     def _stamp(self, repo: _Repo) -> tuple[int, ...]:
