@@ -44,6 +44,7 @@ from operations import (
     latest,
     link,
     ops_fixture,  # noqa: F401 (fixture)
+    revision,
     stack_gone,
     stamp,
     task_definition,
@@ -1419,7 +1420,7 @@ def test_rollbacks_walk_back_through_the_releases(ops: Emulated) -> None:
     again = codedeploy.create_deployment(
         applicationName="sample3-dev-app",
         deploymentGroupName="sample3-dev-deployment-group",
-        revision=deployment(ops, r3)["revision"],
+        revision=revision(ops, r3),
     )["deploymentId"]
     _promote_and_finish(ops, again)
     # A fourth release, rolled back during its termination wait: CodeDeploy's rollback

@@ -764,3 +764,22 @@ def test_bluegreens_engine_operates_the_emulated_deployment(system: System) -> N
     system.wait_for(lambda: system.deployment(rollback)["status"] == "Succeeded", step=1)
     # Production is back on the first release's green group, which served it before.
     assert system.forwards(system.production) == {"demo-green": 100, "demo-blue": 0}
+
+
+def test_a_deployments_appspec_is_read_through_get_application_revision(system: System) -> None:
+    # GetDeployment: "The content property of the appSpecContent object in the returned
+    # revision is always null. Use GetApplicationRevision and the sha256 property of the
+    # returned appSpecContent object to get the content" (API reference).
+    deployment = _new_release(system)
+    located = system.deployment(deployment)["revision"]
+    assert located["revisionType"] == "AppSpecContent"
+    assert "content" not in located["appSpecContent"]
+    codedeploy = system.clients.codedeploy
+    answer = codedeploy.get_application_revision(applicationName=APP, revision=located)
+    content = answer["revision"]["appSpecContent"]["content"]
+    assert "TaskDefinition" in content
+    assert answer["revisionInfo"]["deploymentGroups"] == [GROUP]
+    unknown = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "0" * 64}}
+    with pytest.raises(ClientError) as caught:
+        codedeploy.get_application_revision(applicationName=APP, revision=unknown)
+    assert _error(caught)[0] == "RevisionDoesNotExistException"

@@ -521,6 +521,48 @@ class CodeDeploy(Service):
         )
         return {"deploymentId": deployment.id}
 
+    @operation("GetApplicationRevision")
+    def get_application_revision(self, params: Params, call: Call) -> Result:
+        """The revision a deployment of the application deployed, found by its sha256:
+        the way to read an AppSpecContent revision's content, which GetDeployment does not
+        return (GetDeployment, API reference note)."""
+        name = str(params["applicationName"])
+        self._application(name)
+        wanted = params.get("revision") or {}
+        sha = str((wanted.get("appSpecContent") or {}).get("sha256") or "")
+        for d in sorted(self._deployments.values(), key=lambda d: d.created):
+            spec = d.revision.get("appSpecContent") or {}
+            if d.application == name and sha and spec.get("sha256") == sha:
+                first = d.created
+                last = max(
+                    x.created
+                    for x in self._deployments.values()
+                    if x.application == name
+                    and (x.revision.get("appSpecContent") or {}).get("sha256") == sha
+                )
+                return {
+                    "applicationName": name,
+                    "revision": d.revision,
+                    "revisionInfo": {
+                        "description": "Application revision registered by Deployment ID: " + d.id,
+                        "deploymentGroups": sorted(
+                            {
+                                x.group
+                                for x in self._deployments.values()
+                                if x.application == name
+                                and (x.revision.get("appSpecContent") or {}).get("sha256") == sha
+                            }
+                        ),
+                        "firstUsedTime": first,
+                        "lastUsedTime": last,
+                        "registerTime": first,
+                    },
+                }
+        raise ServiceError(
+            "RevisionDoesNotExistException",
+            f"No application revision found for revision {json.dumps(wanted)}",
+        )
+
     @operation("GetDeployment")
     def get_deployment(self, params: Params, call: Call) -> Result:
         return {"deploymentInfo": self._info(self._deployment(str(params["deploymentId"])))}
@@ -1106,7 +1148,7 @@ class CodeDeploy(Service):
             "deploymentGroupName": d.group,
             "deploymentConfigName": d.config,
             "deploymentId": d.id,
-            "revision": d.revision,
+            "revision": _located(d.revision),
             "status": d.status,
             "createTime": d.created,
             "creator": d.creator,
@@ -1122,7 +1164,7 @@ class CodeDeploy(Service):
             "computePlatform": d.group_info.get("computePlatform", "ECS"),
         }
         if d.previous_revision:
-            info["previousRevision"] = d.previous_revision
+            info["previousRevision"] = _located(d.previous_revision)
         if d.description:
             info["description"] = d.description
         if d.started:
@@ -1194,7 +1236,7 @@ class CodeDeploy(Service):
         succeeded = next((d for d in deployments if d.status == "Succeeded"), None)
         if succeeded is not None:
             out["lastSuccessfulDeployment"] = _last(succeeded)
-            out["targetRevision"] = succeeded.revision
+            out["targetRevision"] = _located(succeeded.revision)
         return out
 
     # ======================================================================= helpers
@@ -1577,6 +1619,17 @@ def _shift(routing: dict[str, Any]) -> Shift:
         "InvalidTrafficRoutingConfigurationException",
         f"The traffic routing type {kind} is not AllAtOnce, TimeBasedCanary or TimeBasedLinear.",
     )
+
+
+def _located(revision: dict[str, Any]) -> dict[str, Any]:
+    """A revision as GetDeployment answers it: "The content property of the
+    appSpecContent object in the returned revision is always null. Use
+    GetApplicationRevision and the sha256 property" (GetDeployment, API reference; the
+    same DeploymentInfo shape in BatchGetDeployments and a group's targetRevision)."""
+    if revision.get("revisionType") != "AppSpecContent":
+        return revision
+    spec = revision.get("appSpecContent") or {}
+    return {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": spec.get("sha256")}}
 
 
 def _appspec(revision: dict[str, Any]) -> dict[str, Any]:
