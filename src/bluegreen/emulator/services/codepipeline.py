@@ -53,7 +53,7 @@ from bluegreen import names
 from bluegreen.emulator import artifacts, internal, pipeline_structure, timing
 from bluegreen.emulator.artifacts import Location
 from bluegreen.emulator.clock import Process, Until, Wait
-from bluegreen.emulator.core import Emulator
+from bluegreen.emulator.core import Emulator, Refusal
 from bluegreen.emulator.owned import OwnedService
 from bluegreen.emulator.service import Call, Params, Result, ServiceError, operation
 from bluegreen.emulator.services.codebuild import CodeBuild, PipelineJob
@@ -1017,10 +1017,20 @@ class CodePipeline(OwnedService):
                 # "Exception while trying to read the task definition artifact file from:
                 # <artifact>"; reviews-2026-11 aws-fidelity.md M2). The 3 MB limit: the
                 # CodePipeline quotas page (MAX_ECS_ARTIFACT_BYTES).
+                # AWS's text only; why (the size) is the emulator's to tell: tests and the
+                # rehearsal read it from the refusal record.
+                self.emulator.refusals.append(
+                    Refusal(
+                        self.emulator.clock.seconds,
+                        "codepipeline",
+                        "CodeDeployToECS",
+                        "ArtifactTooLarge",
+                        f"{artifact} is {len(data)} bytes; the action reads at most 3 MB",
+                    )
+                )
                 raise ActionFailed(
                     f"Exception while trying to read the {roles.get(artifact, 'input')} "
-                    f"artifact file from: {artifact}. The CodeDeployToECS action accepts input "
-                    f"artifacts of at most 3 MB; {artifact} is {len(data)} bytes."
+                    f"artifact file from: {artifact}"
                 )
             contents[artifact] = artifacts.unzip(data)
         taskdef_path = config.get("TaskDefinitionTemplatePath") or "taskdef.json"
