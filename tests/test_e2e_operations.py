@@ -1166,8 +1166,12 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
     # The emulated CodeBuild fails the project's next build with this message (as a
     # failing command in the buildspec does).
     ops.aws.service("codebuild").faults["sample3-dev-webapp-build"] = BUILD_FAILED
-    deployed = ops.cli("deploy", "--yes")
+    deployed = ops.cli("deploy", "--yes", "-o", "json")
     assert deployed.code == 1
+    document = json.loads(deployed.out)  # the stacks are deployed, the run still failed
+    assert (document["ok"], document["kind"], document["exit_code"]) == (False, "operation", 1)
+    assert document["first_release"]["status"] == "Failed"
+    assert document["error"].startswith("the first release failed at Build/BuildApp")
     run1 = execution(ops)["pipelineExecutionId"]
     build_error = (
         "Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, "
