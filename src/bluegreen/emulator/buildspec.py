@@ -321,9 +321,9 @@ class Player:
 
     @staticmethod
     def shell_timeout() -> float:
-        from bluegreen.emulator.standins.shell import COMMAND_TIMEOUT
+        from bluegreen.emulator.standins import shell
 
-        return COMMAND_TIMEOUT
+        return shell.COMMAND_TIMEOUT
 
     def exported(self) -> list[dict[str, str]]:
         """``env/exported-variables`` with their values at the end of the build's commands

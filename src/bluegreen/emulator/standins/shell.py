@@ -100,7 +100,7 @@ class Shell:
         self._keep = os.open(self._fifo, os.O_WRONLY)
 
     # -- running ---------------------------------------------------------------------------
-    def run(self, command: str, set_after: dict[str, str], timeout: float = COMMAND_TIMEOUT) -> Ran:
+    def run(self, command: str, set_after: dict[str, str], timeout: float | None = None) -> Ran:
         """Run ``command`` in the session; ``set_after`` are exported first (CodeBuild's
         own variables, such as CODEBUILD_BUILD_SUCCEEDING)."""
         if self._closed:
@@ -122,7 +122,7 @@ class Shell:
             self._commands.flush()
         except OSError:
             pass  # the shell is gone: its exit status is the command's
-        status, timed_out = self._wait(timeout)
+        status, timed_out = self._wait(COMMAND_TIMEOUT if timeout is None else timeout)
         text = out.read_bytes().decode("utf-8", "replace") if out.exists() else ""
         with contextlib.suppress(OSError):
             out.unlink()
