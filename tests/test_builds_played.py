@@ -246,7 +246,7 @@ def test_a_failing_command_fails_its_phase_with_codebuilds_message(aws: Emulator
         aws,
         _spec(
             {
-                "pre_build": {"commands": ["echo before", "ls /no/such/path", "echo never"]},
+                "pre_build": {"commands": ["echo before", "cat /no/such/file", "echo never"]},
                 "build": {"commands": ["echo not reached"]},
             }
         ),
@@ -262,13 +262,13 @@ def test_a_failing_command_fails_its_phase_with_codebuilds_message(aws: Emulator
     ]
     assert _context(build, "PRE_BUILD") == {
         "statusCode": "COMMAND_EXECUTION_ERROR",
-        "message": "Error while executing command: ls /no/such/path. Reason: exit status 2",
+        "message": "Error while executing command: cat /no/such/file. Reason: exit status 1",
     }
     lines = _log(aws, build)
     assert "before" in _output(lines) and "never" not in _output(lines)
-    assert any(line.startswith("ls: cannot access") for line in _output(lines))
+    assert any("No such file or directory" in line for line in _output(lines))
     assert any(
-        line.endswith("Command did not exit successfully ls /no/such/path exit status 2")
+        line.endswith("Command did not exit successfully cat /no/such/file exit status 1")
         for line in lines
     )
 
@@ -1185,3 +1185,18 @@ def test_an_aws_call_the_build_role_may_not_make_fails_the_build(ops: Emulated) 
         and "ecr:GetAuthorizationToken" in line
         for line in output
     ), output
+
+
+def test_without_bash_the_stand_ins_run_the_python_client(
+    aws: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found = shell_module.shutil.which
+
+    def which(program: str, *args: Any, **kwargs: Any) -> str | None:
+        return None if program == "bash" else found(program, *args, **kwargs)
+
+    monkeypatch.setattr(shell_module.shutil, "which", which)
+    build = _play(aws, _spec({"build": {"commands": ["head -2 $(command -v aws)", LOGIN]}}))
+    output = _output(_log(aws, build))
+    assert output[0] == "#!/bin/sh"
+    assert "Login Succeeded" in output

@@ -445,10 +445,15 @@ class CodeBuild(OwnedService):
                 failure = ("YAML_FILE_ERROR", str(exc))
             except buildspec.Unplayable as exc:
                 failure = ("CLIENT_ERROR", f"the emulated CodeBuild does not play {exc}")
+        root = self.emulator.work_dir / "codebuild" / build.id.split(":", 1)[1]
         if failure is None and spec is not None:
+            src = root / "src"
+            build.env["CODEBUILD_SRC_DIR"] = str(src)
+            self._agent(build, f"CODEBUILD_SRC_DIR={src}")
+            self._agent(build, f"YAML location is {src / spec.path if spec.path else 'inline'}")
             failure = self._variables(build, spec)
         if failure is None and spec is not None:
-            self._prepare(build, spec, source, modes)
+            self._prepare(build, spec, root, source, modes)
         if failure is not None or spec is None or build.played is None:
             code, message = failure or ("CLIENT_ERROR", "no buildspec")
             self._end_phase(build, "FAILED", code, message)
@@ -536,18 +541,15 @@ class CodeBuild(OwnedService):
         self,
         build: _Build,
         spec: buildspec.Buildspec,
+        root: Path,
         source: dict[str, bytes],
         modes: dict[str, int],
     ) -> None:
         """The build's directory holding the source, its shell and stand-ins."""
-        uid = build.id.split(":", 1)[1]
-        root = self.emulator.work_dir / "codebuild" / uid
+        uid = root.name
         shutil.rmtree(root, ignore_errors=True)
         src = root / "src"
         src.mkdir(parents=True)
-        build.env["CODEBUILD_SRC_DIR"] = str(src)
-        self._agent(build, f"CODEBUILD_SRC_DIR={src}")
-        self._agent(build, f"YAML location is {src / spec.path if spec.path else 'inline'}")
         for path, data in source.items():
             target = (src / path).resolve()
             if src.resolve() not in target.parents:

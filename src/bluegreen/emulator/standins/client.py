@@ -73,6 +73,12 @@ exit "$__bg_status"
 """
 
 
+PYTHON_SCRIPT = """#!/bin/sh
+# bluegreen: the emulated {tool} of this build (the command runs in the emulated AWS).
+exec {python} -I -S {client} {endpoint} {tool} "$@"
+"""
+
+
 def _main() -> int:
     import _socket
 

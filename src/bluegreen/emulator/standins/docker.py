@@ -353,7 +353,7 @@ class Docker:
             f"#1 transferring dockerfile: {len(text.encode())}B done\n#1 DONE 0.0s\n\n"
         )
         try:
-            image = _image(text, context, build_args, target, response)
+            image, step = _image(text, context, build_args, target, response)
         except df.DockerfileError as exc:
             return response.fail(f"ERROR: {exc}")
         if dockerfile_arg is not None:
@@ -364,7 +364,6 @@ class Docker:
             return response.fail(f"ERROR: failed to solve: {fault}")
         for reference in references:
             self.images[reference] = image
-        step = len(image.config.files) + 2
         response.err(f"#{step} exporting to image\n#{step} writing image {image.id} done\n")
         for reference in references:
             response.err(f"#{step} naming to {_display(reference)} done\n")
@@ -608,7 +607,8 @@ def _image(
     build_args: dict[str, str],
     target: str | None,
     response: Response,
-) -> LocalImage:
+) -> tuple[LocalImage, int]:
+    """The image the Dockerfile describes, and the next BuildKit step number."""
     instructions = df.parse(text)
     global_args, all_stages = df.stages(instructions)
     names = {s.name: s for s in all_stages if s.name}
@@ -682,7 +682,7 @@ def _image(
         healthcheck=result.healthcheck,
         files=dict(sorted(result.files.items())),
     )
-    return _local(visible, config)
+    return _local(visible, config), step
 
 
 def _local(context: dict[str, bytes], config: image_records.ImageConfig) -> LocalImage:
