@@ -361,6 +361,28 @@ def test_commands_share_one_shell_session_across_phases(aws: Emulator) -> None:
     assert _output(_log(aws, build)) == ["hello world", "tag=abc123 in sub", "still here: 1"]
 
 
+def test_buildspec_version_0_1_runs_each_command_in_its_own_shell(aws: Emulator) -> None:
+    # "In version 0.1, AWS CodeBuild runs each build command in a separate instance of the
+    # default shell" (buildspec reference, Buildspec versions).
+    build = _play(
+        aws,
+        {
+            "version": 0.1,
+            "phases": {
+                "build": {
+                    "commands": [
+                        "mkdir -p sub && cd sub",
+                        "basename $PWD",
+                        "X=1",
+                        'echo "${X-unset}"',
+                    ]
+                }
+            },
+        },
+    )
+    assert _output(_log(aws, build)) == ["src", "unset"]
+
+
 def test_the_build_environment_is_codebuilds(aws: Emulator) -> None:
     names = [
         "AWS_REGION",

@@ -80,6 +80,7 @@ class Buildspec:
     path: str
     """Where it was read from in the source ("" for an inline buildspec)."""
     data: dict[str, Any]
+    version: str = "0.2"
     shell: str = "/bin/sh"
     variables: dict[str, str] = field(default_factory=dict)
     parameter_store: dict[str, str] = field(default_factory=dict)
@@ -136,6 +137,7 @@ def read_buildspec(ref: str, source: dict[str, bytes]) -> Buildspec:
     return Buildspec(
         path=path,
         data=data,
+        version=str(data.get("version")),
         shell=shell,
         variables=_strings(where, "env/variables", env.get("variables")),
         parameter_store=_strings(where, "env/parameter-store", env.get("parameter-store")),
@@ -276,6 +278,13 @@ class Player:
         result = PhaseResult()
         if phase is None:
             return result
+        run_as = phase.run_as or self.spec.run_as
+        if run_as:
+            self.log(
+                f"run-as {run_as} is not played by the emulated CodeBuild: the commands run as "
+                "this machine's user",
+                True,
+            )
         if phase.runtime_versions:
             chosen = ", ".join(f"{k} {v}" for k, v in phase.runtime_versions.items())
             self.log(

@@ -573,7 +573,7 @@ class CodeBuild(OwnedService):
         )
         listener = Listener(standins)
         try:
-            shell = Shell(root, spec.shell, build.env, listener)
+            shell = Shell(root, spec.shell, build.env, listener, isolated=spec.version == "0.1")
         except BaseException:
             listener.close()
             raise

@@ -63,8 +63,19 @@ class Ran:
 class Shell:
     """The shell session of one build, rooted at ``root`` (its ``src`` is the source)."""
 
-    def __init__(self, root: Path, shell: str, env: dict[str, str], listener: Listener) -> None:
+    def __init__(
+        self,
+        root: Path,
+        shell: str,
+        env: dict[str, str],
+        listener: Listener,
+        isolated: bool = False,
+    ) -> None:
         self.root = root
+        self.isolated = isolated
+        """Buildspec version 0.1: "each build command in a separate instance of the default
+        shell" (buildspec reference, Buildspec versions): every command starts from the
+        build's initial environment and directory."""
         self.src = root / "src"
         self.listener = listener
         self.bash = shell == "bash"
@@ -106,7 +117,7 @@ class Shell:
         own variables, such as CODEBUILD_BUILD_SUCCEEDING)."""
         if self._closed:
             raise RuntimeError("the build's shell is closed")
-        if self._process is None or self._process.poll() is not None:
+        if self.isolated or self._process is None or self._process.poll() is not None:
             self._start()
         assert self._process is not None and self._commands is not None
         self._count += 1
@@ -134,7 +145,7 @@ class Shell:
     def _keep_latest_state(self) -> None:
         """The session's state is the last dump (``env.N``, ``cwd.N``); older ones go."""
         dumped = self._state / f"env.{self._count}"
-        if not dumped.exists():
+        if self.isolated or not dumped.exists():
             return
         previous = self._state_file
         self._state_file = dumped
