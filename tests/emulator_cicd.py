@@ -33,10 +33,17 @@ def make_role(aws: Emulator, name: str, service: str) -> str:
             {"Effect": "Allow", "Principal": {"Service": [service]}, "Action": ["sts:AssumeRole"]}
         ],
     }
-    role = aws.clients().iam.create_role(
-        RoleName=name, AssumeRolePolicyDocument=json.dumps(document)
-    )
+    iam = aws.clients().iam
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))
+    # These fixtures test the services, not IAM: the role may do anything (IAM's
+    # evaluation of the stacks' own roles: tests/test_iam_enforced.py).
+    iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=ALLOW_ALL)
     return str(role["Role"]["Arn"])
+
+
+ALLOW_ALL = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
 
 
 def scaffold(config: Config | None = None) -> dict[str, bytes]:

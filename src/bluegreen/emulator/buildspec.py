@@ -262,7 +262,12 @@ class _CommandFailed(Exception):
 
 def _push_image(build: BuildInput, commands: list[str], outcome: BuildOutcome) -> None:
     ecr = internal.client(build.emulator, "ecr", build.role)
-    repositories = ecr.describe_repositories()["repositories"]
+    # Which repository the commands push to is read from the environment, not asked of
+    # ECR (docker takes the URI as given): moto's records, no call as the build role.
+    repositories = [
+        {"repositoryName": r.name, "repositoryUri": r.uri}
+        for r in build.emulator.backend("ecr").repositories.values()
+    ]
     values = set(build.env.values())
     named = [
         r for r in repositories if r["repositoryUri"] in values or r["repositoryName"] in values
@@ -296,10 +301,26 @@ def _push_image(build: BuildInput, commands: list[str], outcome: BuildOutcome) -
         for path, data in build.source.items()
         if not context or path.startswith(f"{context}/")
     }
-    existing = ecr.list_images(
-        repositoryName=repository["repositoryName"], filter={"tagStatus": "TAGGED"}
-    )
-    if any(image.get("imageTag") == tag for image in existing["imageIds"]):
+    # The calls the scaffold's buildspec makes as the build role: `aws ecr
+    # get-login-password` (GetAuthorizationToken), then `aws ecr describe-images` for the
+    # one tag (only ImageNotFoundException means "not pushed yet"); issue 9's played builds
+    # make them from the shell.
+    try:
+        ecr.get_authorization_token()
+        ecr.describe_images(
+            repositoryName=repository["repositoryName"], imageIds=[{"imageTag": tag}]
+        )
+        exists = True
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        if error.get("Code") != "ImageNotFoundException":
+            raise _CommandFailed(
+                "PRE_BUILD" if exc.operation_name == "GetAuthorizationToken" else "BUILD",
+                f"Error while executing command: aws ecr {exc.operation_name}. Reason: exit "
+                f"status 1 ({error.get('Code')}: {error.get('Message')})",
+            ) from None
+        exists = False
+    if exists:
         outcome.reused = True
         outcome.log.append(f"{uri} already exists; not building it again")
     else:
