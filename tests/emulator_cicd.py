@@ -107,6 +107,24 @@ class FakeCodeDeploy(Service):
         }
         return {"deploymentId": deployment_id}
 
+    # The other calls the Deploy action makes (CodePipeline's action reference, service
+    # role permissions); the fake answers them as a CodeDeploy with the application would.
+    @operation("GetApplication")
+    def get_application(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        return {"application": {"applicationName": params["applicationName"]}}
+
+    @operation("RegisterApplicationRevision")
+    def register_application_revision(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        return {}
+
+    @operation("GetApplicationRevision")
+    def get_application_revision(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        return {"applicationName": params["applicationName"], "revision": params["revision"]}
+
+    @operation("GetDeploymentConfig")
+    def get_deployment_config(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        return {"deploymentConfigInfo": {"deploymentConfigName": params["deploymentConfigName"]}}
+
     @operation("GetDeployment")
     def get_deployment(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
         found = self.deployments.get(params["deploymentId"])
@@ -118,6 +136,7 @@ class FakeCodeDeploy(Service):
             "deploymentId": params["deploymentId"],
             "applicationName": found["params"]["applicationName"],
             "deploymentGroupName": found["params"]["deploymentGroupName"],
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
             "status": status,
             "createTime": found["created"],
         }

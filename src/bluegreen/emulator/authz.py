@@ -357,3 +357,88 @@ def authorizer(emulator: Emulator) -> Authorizer:
     if found is None:
         found = _AUTHORIZERS[emulator] = Authorizer(emulator)
     return found
+
+
+# ------------------------------------------------------------------------- image pulls
+
+_ECR_IMAGE = re.compile(
+    r"^(?P<host>(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)/"
+    r"(?P<repository>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>.+))?$"
+)
+
+
+def image_pull_refusal(task: Any) -> str | None:
+    """Why a task's execution role may not pull its images from ECR: the task's stopped
+    reason, or None. The pull needs ecr:GetAuthorizationToken, then ecr:BatchGetImage
+    and ecr:GetDownloadUrlForLayer on each image's repository, as the task execution role
+    on Fargate (ECR User Guide, "Using Amazon ECR images with Amazon ECS": "the Amazon
+    ECS, or Fargate, container agent must have permissions to make the ecr:BatchGetImage,
+    ecr:GetDownloadUrlForLayer, and ecr:GetAuthorizationToken APIs"). The full
+    AccessDenied text, naming the role and the action, is kept in ``emulator.refusals``;
+    the reason is what ECS shows:
+
+    - no registry auth: "ResourceInitializationError: unable to pull secrets or registry
+      auth: execution resource retrieval failed: unable to retrieve ecr registry auth:
+      service call has been retried 3 time(s): AccessDeniedException: User: ..." (the
+      Fargate agent's wording, aws/aws-app-mesh-examples#413 and aws/copilot-cli#3104);
+    - no manifest: "CannotPullContainerError: pull image manifest has been retried 5
+      time(s): failed to resolve ref <image>: pulling from host <registry> failed with
+      status code [manifests <tag>]: 403 Forbidden" (aws/aws-cdk#29876, an ECR pull
+      refused with 403);
+    - no layers: "CannotPullContainerError: ref pull has been retried 1 time(s): failed to
+      copy: httpReaderSeeker: failed open: unexpected status code ..." (ECS developer
+      guide, "CannotPullContainer task errors": "Fail to copy image").
+    """
+    from bluegreen.emulator.core import _ACTIVE
+
+    if not _ACTIVE:
+        return None
+    emulator = _ACTIVE[0]
+    definition = getattr(task, "task_definition", None)
+    role = str(getattr(definition, "execution_role_arn", "") or "")
+    if not role or not evaluated(role):
+        return None
+    pulls = []
+    for container in getattr(task, "containers", []):
+        match = _ECR_IMAGE.match(str(getattr(container, "image", "")))
+        if match and match["account"] == emulator.account_id and match["region"] == emulator.region:
+            pulls.append((str(container.image), match))
+    if not pulls:
+        return None
+    auth = authorizer(emulator)
+    session = str(getattr(task, "task_id", "") or "") or None
+    denied = auth.require(
+        role, "ecr:GetAuthorizationToken", "*", operation="GetAuthorizationToken", session=session
+    )
+    if denied is not None:
+        return (
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution "
+            "resource retrieval failed: unable to retrieve ecr registry auth: service call "
+            f"has been retried 3 time(s): AccessDeniedException: {denied}"
+        )
+    for image, match in pulls:
+        repository = (
+            f"arn:aws:ecr:{emulator.region}:{emulator.account_id}:repository/{match['repository']}"
+        )
+        if auth.require(
+            role, "ecr:BatchGetImage", repository, operation="BatchGetImage", session=session
+        ):
+            reference = match["tag"] or match["digest"] or "latest"
+            return (
+                "CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+                f"failed to resolve ref {image}: pulling from host {match['host']} failed "
+                f"with status code [manifests {reference}]: 403 Forbidden"
+            )
+        if auth.require(
+            role,
+            "ecr:GetDownloadUrlForLayer",
+            repository,
+            operation="GetDownloadUrlForLayer",
+            session=session,
+        ):
+            return (
+                "CannotPullContainerError: ref pull has been retried 1 time(s): failed to "
+                "copy: httpReaderSeeker: failed open: unexpected status code "
+                f"https://{match['host']}/v2/{match['repository']}/blobs/: 403 Forbidden"
+            )
+    return None
