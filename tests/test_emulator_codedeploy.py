@@ -583,8 +583,9 @@ def test_a_hook_of_unknown_code_fails_saying_the_emulator_cannot_run_it(system: 
     info = system.deployment(deployment)
     assert info["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
     # tests/test_hooks.py plays hooks (registered code, declared plays).
-    assert "the emulator cannot run Lambda function validate's code" in (
-        info["errorInformation"]["message"]
+    assert (
+        "the emulator cannot run Lambda function validate's code"
+        in (info["errorInformation"]["message"])
     )
 
 

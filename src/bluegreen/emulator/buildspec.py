@@ -253,6 +253,10 @@ def image_tag(spec: Buildspec, env: dict[str, str]) -> str:
     raise UnknownTag(f"{variable} is never assigned")
 
 
+_CLI = {"GetAuthorizationToken": "get-login-password", "DescribeImages": "describe-images"}
+"""The AWS CLI commands of the scaffold's buildspec, by the operation they call."""
+
+
 class _CommandFailed(Exception):
     def __init__(self, phase: str, message: str) -> None:
         super().__init__(message)
@@ -316,8 +320,8 @@ def _push_image(build: BuildInput, commands: list[str], outcome: BuildOutcome) -
         if error.get("Code") != "ImageNotFoundException":
             raise _CommandFailed(
                 "PRE_BUILD" if exc.operation_name == "GetAuthorizationToken" else "BUILD",
-                f"Error while executing command: aws ecr {exc.operation_name}. Reason: exit "
-                f"status 1 ({error.get('Code')}: {error.get('Message')})",
+                f"Error while executing command: aws ecr {_CLI[exc.operation_name]}. Reason: "
+                f"exit status 1 ({error.get('Code')}: {error.get('Message')})",
             ) from None
         exists = False
     if exists:
