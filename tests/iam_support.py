@@ -94,6 +94,7 @@ class Outcome:
     refusals: list[Refusal] = field(default_factory=list)  # denials during the release
     production_before: dict[str, int] = field(default_factory=dict)
     production_after: dict[str, int] = field(default_factory=dict)
+    statuses: list[str] = field(default_factory=list)  # the deployment's, as polled
 
     @property
     def status(self) -> str:
@@ -127,12 +128,16 @@ def release(system: Emulated, label: str, limit: float = 4 * 3600) -> Outcome:
                 break
             for deployment_id in set(_deployments(codedeploy)) - deployments:
                 info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+                if info["creator"] == "user" and info["status"] not in outcome.statuses[-1:]:
+                    outcome.statuses.append(info["status"])
                 if info["status"] == "Ready":  # `bluegreen promote`
                     codedeploy.continue_deployment(
                         deploymentId=deployment_id, deploymentWaitType="READY_WAIT"
                     )
-            aws.sleep(15)
-            waited += 15
+            # Every 15 s until a deployment runs, then every minute (its steps take minutes).
+            step = 60.0 if outcome.statuses else 15.0
+            aws.sleep(step)
+            waited += step
         outcome.execution = execution
         outcome.failed_action, outcome.error = _failed_action(pipeline)
     new = [d for d in _deployments(codedeploy) if d not in deployments]
@@ -146,12 +151,14 @@ def release(system: Emulated, label: str, limit: float = 4 * 3600) -> Outcome:
         in ("Created", "InProgress", "Ready")
         for d in _deployments(codedeploy)
     ):
-        aws.sleep(30)
-        waited += 30
+        aws.sleep(60)
+        waited += 60
     if outcome.deployment is not None:
         outcome.deployment = codedeploy.get_deployment(
             deploymentId=outcome.deployment["deploymentId"]
         )["deploymentInfo"]
+        if outcome.deployment["status"] not in outcome.statuses[-1:]:
+            outcome.statuses.append(outcome.deployment["status"])
     outcome.refusals = denials(aws.refusals[refusals:])
     outcome.production_after = production(system)
     return outcome
