@@ -179,13 +179,38 @@ def _check_the_build_role_needs_the_artifacts_and_the_registry(
     assert outcome.error.startswith(
         f"Build terminated with state: FAILED. Phase: {phase}, Code: {code}, Message: "
     )
-    # CodeBuild names its session AWSCodeBuild-<build uuid> (juspay/hyperswitch-cdk#37).
-    assert f"{session_of('AppBuildRole', system)}AWSCodeBuild-" in outcome.error
-    assert f"is not authorized to perform: {action}" in outcome.error
-    assert f"because no identity-based policy allows the {action} action" in outcome.error
     (refusal,) = outcome.refusals
-    assert refusal.message in outcome.error
+    # CodeBuild names its session AWSCodeBuild-<build uuid> (juspay/hyperswitch-cdk#37).
+    assert f"{session_of('AppBuildRole', system)}AWSCodeBuild-" in refusal.message
+    assert f"is not authorized to perform: {action}" in refusal.message
+    assert f"because no identity-based policy allows the {action} action" in refusal.message
+    if code != "COMMAND_EXECUTION_ERROR":  # CodeBuild's own call: its text is the context
+        assert refusal.message in outcome.error
+        return
+    # A command's failure: the phase context names the command only ("Error while
+    # executing command: ... Reason: exit status 1"); the refusal is in the build's log.
+    assert outcome.error.endswith("Reason: exit status 1")
+    logged = _build_log_lines(system, f"is not authorized to perform: {action}")
+    # The AWS CLI prints "An error occurred (<Code>) when calling the <Op> operation: ...",
+    # docker push "denied: <message>".
+    assert any(refusal.message in line for line in logged), logged
     assert outcome.production_after == outcome.production_before
+
+
+def _build_log_lines(system: Emulated, text: str) -> list[str]:
+    """The lines of the builds' CloudWatch logs that hold ``text``."""
+    logs = system.aws.clients().logs
+    groups = logs.get_paginator("describe_log_groups").paginate()
+    return [
+        event["message"]
+        for page in groups
+        for group in page["logGroups"]
+        for events in logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group["logGroupName"]
+        )
+        for event in events["events"]
+        if text in event["message"]
+    ]
 
 
 def _check_a_role_back_in_shape_releases_again(system: Emulated) -> None:

@@ -593,48 +593,6 @@ class CodeDeploy(Service):
         )
         return {"deploymentId": deployment.id}
 
-    @operation("GetApplicationRevision")
-    def get_application_revision(self, params: Params, call: Call) -> Result:
-        """The revision a deployment of the application deployed, found by its sha256:
-        the way to read an AppSpecContent revision's content, which GetDeployment does not
-        return (GetDeployment, API reference note)."""
-        name = str(params["applicationName"])
-        self._application(name)
-        wanted = params.get("revision") or {}
-        sha = str((wanted.get("appSpecContent") or {}).get("sha256") or "")
-        for d in sorted(self._deployments.values(), key=lambda d: d.created):
-            spec = d.revision.get("appSpecContent") or {}
-            if d.application == name and sha and spec.get("sha256") == sha:
-                first = d.created
-                last = max(
-                    x.created
-                    for x in self._deployments.values()
-                    if x.application == name
-                    and (x.revision.get("appSpecContent") or {}).get("sha256") == sha
-                )
-                return {
-                    "applicationName": name,
-                    "revision": d.revision,
-                    "revisionInfo": {
-                        "description": "Application revision registered by Deployment ID: " + d.id,
-                        "deploymentGroups": sorted(
-                            {
-                                x.group
-                                for x in self._deployments.values()
-                                if x.application == name
-                                and (x.revision.get("appSpecContent") or {}).get("sha256") == sha
-                            }
-                        ),
-                        "firstUsedTime": first,
-                        "lastUsedTime": last,
-                        "registerTime": first,
-                    },
-                }
-        raise ServiceError(
-            "RevisionDoesNotExistException",
-            f"No application revision found for revision {json.dumps(wanted)}",
-        )
-
     @operation("GetDeployment")
     def get_deployment(self, params: Params, call: Call) -> Result:
         return {"deploymentInfo": self._info(self._deployment(str(params["deploymentId"])))}
@@ -1969,7 +1927,12 @@ def _revision_key(revision: dict[str, Any]) -> str:
     if revision.get("revisionType") == "String":
         content = str((revision.get("string") or {}).get("content", ""))
     else:
-        content = str((revision.get("appSpecContent") or {}).get("content", ""))
+        spec = revision.get("appSpecContent") or {}
+        if spec.get("sha256") and not spec.get("content"):
+            # GetDeployment returns the revision without its content (API reference,
+            # GetDeployment note), so a caller names it by the sha256 it was given.
+            return str(spec["sha256"])
+        content = str(spec.get("content", ""))
     return hashlib.sha256(content.encode()).hexdigest()
 
 
