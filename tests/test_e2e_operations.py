@@ -483,7 +483,8 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  green  sample3-dev-green  initial 1",
         "task sets",
         f"  green  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
-        "  blue   ACTIVE   sample3-dev-task:1  1/1 running  webapp:3.12.8-slim log-router:3.2.1",
+        "  blue   ACTIVE   sample3-dev-task:1  1/1 running  "
+        "webapp:3.12.11-slim-bookworm log-router:3.2.1",
     ]
     # finish ends the termination wait: ContinueDeployment(TERMINATION_WAIT)
     # (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ContinueDeployment.html).
@@ -1218,7 +1219,8 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        "  blue  PRIMARY  sample3-dev-task:1  1/1 running  webapp:3.12.8-slim log-router:3.2.1",
+        "  blue  PRIMARY  sample3-dev-task:1  1/1 running  "
+        "webapp:3.12.11-slim-bookworm log-router:3.2.1",
     ]  # the bootstrap placeholder serves production
     for command, verb in (("promote", "promote"), ("finish", "finish"), ("rollback", "roll back")):
         assert _refused(ops, command)[:2] == [

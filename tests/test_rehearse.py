@@ -93,7 +93,7 @@ def test_images_are_the_commit_tags_and_the_bootstrap_is_replaced(default: Rehea
     first, second = default.releases
     # status shows image tags: the bootstrap's pinned public image, then the commits.
     bootstrap = next(s for s in first.steps if s.task_sets)
-    assert bootstrap.task_sets[0].images["webapp"] == "3.12.8-slim"
+    assert bootstrap.task_sets[0].images["webapp"] == "3.12.11-slim-bookworm"
     assert first.images["webapp"] == first.commit
     assert second.images["webapp"] == second.commit
 

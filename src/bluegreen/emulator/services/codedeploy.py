@@ -1680,7 +1680,9 @@ class CodeDeploy(Service):
     def _validate_group(self, info: dict[str, Any]) -> None:
         """What CreateDeploymentGroup/UpdateDeploymentGroup check (moto checks nothing)."""
         role = str(info.get("serviceRoleArn") or "")
-        if not role.startswith("arn:aws:iam::") or ":role/" not in role:
+        # Any partition (arn:aws:, arn:aws-cn:, arn:aws-us-gov:; "ARN format", IAM User
+        # Guide, "IAM identifiers").
+        if not re.match(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/", role):
             raise ServiceError("InvalidRoleException", f"The service role ARN {role} is not valid.")
         if not self._role_trusts_codedeploy(role):
             raise ServiceError(
