@@ -212,8 +212,8 @@ class Shell:
                 # `exit` in a command, or the old shell of a version 0.1 build being
                 # replaced) reports through its EXIT trap, possibly after the next
                 # command was sent; a status of another command is not this one's.
-                f"  printf '%s %s %s\\n' \"$__bluegreen_n\" \"$__bluegreen_status\" "
-                f"\"${{2:-}}\" > {_quote(str(self._fifo))}",
+                f'  printf \'%s %s %s\\n\' "$__bluegreen_n" "$__bluegreen_status" '
+                f'"${{2:-}}" > {_quote(str(self._fifo))}',
                 "}",
                 "trap '__bluegreen_done $? exit' EXIT",
                 "",
