@@ -347,3 +347,26 @@ def test_derived_names_that_break_the_ecr_and_load_balancer_patterns() -> None:
     assert accepted({"app": {"name": "web_app"}})
     message = refused({"app": {"name": "webapp_"}}, "project.name + project.environment + app.name")
     assert "ECR repository name 'sample3-dev-webapp_' breaks AWS naming rules" in message
+
+
+# --- [rehearse.hooks] ---------------------------------------------------------------------
+# A Lambda function name is 1 to 64 letters, digits, hyphens or underscores (Lambda API
+# reference, CreateFunction: FunctionName); a play is succeed, fail or timeout.
+
+
+def test_rehearse_hooks_names_from_1_to_64_characters_and_the_three_plays() -> None:
+    for name in ("a", "CodeDeployHook_" + "x" * 49, "with-hyphen_and_9"):
+        for play in ("succeed", "fail", "timeout"):
+            cfg = accepted({"rehearse": {"hooks": {name: play}}})
+            assert cfg.rehearse.hooks == {name: play}
+    for name in ("", "CodeDeployHook_" + "x" * 50, "arn:aws:lambda:x", "a.b"):
+        message = refused({"rehearse": {"hooks": {name: "succeed"}}}, "rehearse.hooks")
+        assert "not a Lambda function name" in message
+    message = refused({"rehearse": {"hooks": {"CodeDeployHook_x": "pass"}}}, "rehearse.hooks")
+    assert "'succeed', 'fail', 'timeout'" in message
+
+
+def test_the_config_and_the_emulator_know_the_same_plays() -> None:
+    from bluegreen.emulator import hooks
+
+    assert hooks.PLAYS == config.HOOK_PLAYS

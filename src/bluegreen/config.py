@@ -461,6 +461,39 @@ RETENTION_DAYS = (
 )
 
 
+HOOK_PLAYS = ("succeed", "fail", "timeout")
+"""How the rehearsal plays a hook function whose code it cannot run
+(:mod:`bluegreen.emulator.hooks`)."""
+
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A Lambda function name: "1 to 64 characters ... letters, numbers, hyphens, or
+underscores" (Lambda API reference, CreateFunction: FunctionName)."""
+
+
+class RehearseConfig(_Section):
+    """How `bluegreen rehearse` plays what the emulator cannot run."""
+
+    hooks: dict[str, str] = Field(default_factory=dict)
+    """AppSpec hook function name -> succeed | fail | timeout, for a Lambda function of the
+    user's own (the emulator runs bluegreen's hooks itself; any other hook named in
+    appspec.yml fails the rehearsed release until it is declared here)."""
+
+    @field_validator("hooks")
+    @classmethod
+    def _hooks(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, play in value.items():
+            if not _FUNCTION_NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a Lambda function name (1 to 64 letters, digits, "
+                    "hyphens or underscores; the name, not the ARN)"
+                )
+            if play not in HOOK_PLAYS:
+                raise ValueError(
+                    f"hook {name} = {play!r}: choose one of " + ", ".join(map(repr, HOOK_PLAYS))
+                )
+        return value
+
+
 class Config(_Section):
     """The whole bluegreen.toml."""
 
@@ -474,6 +507,7 @@ class Config(_Section):
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    rehearse: RehearseConfig = Field(default_factory=RehearseConfig)
 
     @model_validator(mode="after")
     def _cross(self) -> Config:

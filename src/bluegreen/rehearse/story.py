@@ -18,6 +18,7 @@ wait or after a release succeeded, a config change applied to the running system
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -79,7 +80,7 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         raise UsageError(
             f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}"
         )
-    from bluegreen.emulator import ACCOUNT_ID, Emulator
+    from bluegreen.emulator import ACCOUNT_ID, Emulator, hooks
 
     config = options.config
     rehearsal = Rehearsal(
@@ -95,6 +96,11 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         repo, plans = _repository(config, work / "repo", options.repository)
         with Emulator(config.project.region, start=EPOCH, work_dir=work / "aws") as aws:
             say(f"emulated AWS started in {config.project.region} (account {ACCOUNT_ID})")
+            # Hooks of the user's own code, played as bluegreen.toml's [rehearse.hooks] says.
+            aws.service("codedeploy").play_hooks(dict(config.rehearse.hooks))
+            for function, play in sorted(config.rehearse.hooks.items()):
+                if hooks.provide(aws, function):
+                    say(f"hook function {function} (yours, outside the stacks) stands in: {play}")
             story = _Story(aws, config, repo, options, rehearsal, say)
             story.play(plans)
             rehearsal.simulated_seconds = int(aws.clock.seconds)
@@ -333,7 +339,7 @@ class _Story:
         info = codedeploy.get_deployment(self.clients.codedeploy, release.deployment_id)
         state = str(info.get("status", ""))
         problem = info.get("errorInformation") or {}
-        reason = str(problem.get("message") or "") or (failed[0] if failed else state)
+        reason = _hook_hint(str(problem.get("message") or "") or (failed[0] if failed else state))
         rolled_back = bool((info.get("rollbackInfo") or {}).get("rollbackDeploymentId"))
         if state == "Succeeded":
             release.outcome = "succeeded"
@@ -517,3 +523,18 @@ class _Story:
         )
         self.repo.git("fetch", "-q", str(remote), sha)
         self.repo.git("reset", "-q", "--mixed", sha)
+
+
+def _hook_hint(reason: str) -> str:
+    """A hook function missing from the emulated account may be one made outside the
+    stacks: say how to declare it (``[rehearse] hooks``)."""
+    missing = re.match(
+        r"The Lambda function (\S+) named in the AppSpec file's .* Function not found", reason
+    )
+    if not missing:
+        return reason
+    return (
+        f"{reason}; if you make {missing.group(1)} outside bluegreen's stacks, declare how the "
+        f"rehearsal plays it in bluegreen.toml: [rehearse] hooks = {{ {missing.group(1)} = "
+        '"succeed" }} (or "fail", "timeout")'
+    )

@@ -1090,8 +1090,8 @@ class CodeDeploy(Service):
                 event,
                 "HOOK_EXECUTION_FAILURE",
                 f"the emulator cannot run Lambda function {name}'s code (the {event} hook); "
-                f'declare how the rehearsal plays it: [rehearse.hooks] {name} = "succeed", '
-                '"fail" or "timeout"',
+                "declare how the rehearsal plays it in bluegreen.toml: "
+                f'[rehearse] hooks = {{ {name} = "succeed" }} (or "fail", "timeout")',
             )
         execution = internal.stable_uuid("codedeploy hook", d.id, event)
         run = HookRun(d, event, name)
