@@ -19,13 +19,15 @@ from bluegreen.rehearse.story import Options, run
 HOOK = "CodeDeployHook_smoke"
 
 
-def _repository(path: Path, config: Config, function: str) -> None:
+def _repository(
+    path: Path, config: Config, function: str, event: str = "AfterAllowTestTraffic"
+) -> None:
     from bluegreen.appkit import init
 
     init(path, config)
     appspec = path / "appspec.yml"
     appspec.write_text(
-        appspec.read_text(encoding="utf-8") + f'Hooks:\n  - AfterAllowTestTraffic: "{function}"\n',
+        appspec.read_text(encoding="utf-8") + f'Hooks:\n  - {event}: "{function}"\n',
         encoding="utf-8",
     )
 
@@ -57,3 +59,23 @@ def test_a_hook_of_the_users_own_is_played_as_declared(
             weights.get("sample3-dev-green", 0) == 0
             for weights in (step.production for step in release.steps)
         )
+
+
+def test_a_failure_after_production_moved_returns_production_to_the_old_tasks(
+    tmp_path: Path,
+) -> None:
+    # AfterAllowTraffic runs once production is on the replacement; a failed hook there
+    # fails the deployment and, with automatic rollback, CodeDeploy reroutes production
+    # back to the original task set ("Redeploy and roll back a deployment with
+    # CodeDeploy": a rolled-back ECS deployment shifts traffic back to the original).
+    config = Config.model_validate({"rehearse": {"hooks": {HOOK: "fail"}}})
+    _repository(tmp_path, config, HOOK, event="AfterAllowTraffic")
+    (release,) = run(Options(config, repository=tmp_path)).releases
+    assert release.outcome == "rolled back", release.cause
+    assert release.cause is not None and "AfterAllowTraffic" in release.cause
+    # The hook runs after AllowTraffic (the AppSpec hooks reference's order), so the
+    # release had production; the rollback deployment gave it back to blue.
+    assert release.cause.startswith("The AfterAllowTraffic hook CodeDeployHook_smoke")
+    production = [step.production for step in release.steps if step.production]
+    assert production[-1].get("sample3-dev-blue") == 100
+    assert production[-1].get("sample3-dev-green", 0) == 0
