@@ -23,7 +23,9 @@ from bluegreen.cli.common import (
     OutputFormat,
     OutputOpt,
     emit_json,
+    emit_result,
     err,
+    json_with_error,
     load_config,
     out,
 )
@@ -68,8 +70,20 @@ def synth(
         err.print(f"checking templates with cfn-lint ({config.project.region})", markup=False)
     result = synthesize(config, target, lint=lint)
 
+    error: OperationError | None = None
+    if not result.ok:
+        count = len(result.findings)
+        error = OperationError(
+            f"cfn-lint reported {count} finding{'s' if count != 1 else ''} in the synthesized "
+            "templates",
+            hint="this is a bluegreen bug unless the config asks for something AWS rejects; "
+            "report it with the findings above (the files are in place for inspection)",
+        )
     if output is OutputFormat.json:
-        emit_json(result.to_dict())
+        if error is None:
+            emit_result(result.to_dict())
+        else:
+            emit_json(json_with_error(result.to_dict(), error))
     else:
         out.print(f"wrote {len(result.files)} files to {result.out_dir}", markup=False)
         width = max(len(p.name) for p in result.files)
@@ -92,11 +106,5 @@ def synth(
                 for finding in result.findings:
                     out.print(f"  {finding}", markup=False)
 
-    if not result.ok:
-        count = len(result.findings)
-        raise OperationError(
-            f"cfn-lint reported {count} finding{'s' if count != 1 else ''} in the synthesized "
-            "templates",
-            hint="this is a bluegreen bug unless the config asks for something AWS rejects; "
-            "report it with the findings above (the files are in place for inspection)",
-        )
+    if error is not None:
+        raise error
