@@ -178,3 +178,42 @@ def test_path_and_config_together_are_refused(
     init(tmp_path)
     assert main(["rehearse", str(tmp_path), "--config", str(tmp_path / "bluegreen.toml")]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
+    """`kill` (SIGTERM) while the rehearsal runs: its temporary directory goes, and the run
+    ends as interrupted, exit 130, as after Ctrl-C (bluegreen.cli.app)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bluegreen", "rehearse"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = []
+        for line in process.stderr:  # wait until the emulated AWS runs in its temp dir
+            seen.append(line)
+            if "release 1:" in line:
+                break
+        assert [p.name for p in tmp.iterdir() if p.name.startswith("bluegreen-rehearse-")]
+        process.send_signal(signal.SIGTERM)
+        rest = process.stderr.read()
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 130, "".join(seen) + rest
+    assert rest.splitlines()[-1] == "interrupted"
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("bluegreen-rehearse-")] == []

@@ -8,7 +8,7 @@ release rolled back by the scenario's own `bluegreen rollback` included), 1 when
 release failed or was rolled back unexpectedly (after the timeline, with the cause on
 stderr; with ``--output json`` the document carries ``ok``/``kind``/``error``/``hint``/
 ``exit_code``, and nothing else goes to stdout). SIGTERM ends it as Ctrl-C does,
-removing its temporary directory (bluegreen.cli.app: exit 143).
+removing its temporary directory (bluegreen.cli.app: exit 130).
 """
 
 from __future__ import annotations
