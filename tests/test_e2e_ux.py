@@ -127,3 +127,36 @@ def test_destroy_says_in_one_line_that_it_keeps_the_service_linked_role(ops: Emu
     assert result.code == 0, result.err
     data = _document(result.out)
     assert data["ok"] is True and data["stacks"] == []
+
+
+def test_the_sandbox_log_names_the_revision_and_who_promotes_the_first_release(
+    ops: Emulated,
+) -> None:
+    """The sandbox's log (emulator/sandbox.py observe), read as a system changes: the
+    execution's end names the commit it released, and the first release's reroute wait
+    says deploy promotes it, not that someone must run `bluegreen promote`."""
+    from bluegreen.emulator.sandbox import Sandbox, Settings
+
+    watcher = Sandbox(Settings(port=0, default_region="ap-northeast-1"))
+    watcher.emulator = ops.aws  # observe reads through the account's API, in process
+    log: list[str] = []
+
+    def observed(text: str) -> bool:
+        log.extend(line.split("  ", 1)[1] for line in watcher.observe())
+        return any(text in line for line in log)
+
+    assert ops.cli("deploy", "--yes", "--no-follow").code == 0
+    ops.until(lambda: observed("waits for reroute"), step=15)
+    d1 = latest(ops)["deploymentId"]
+    assert (
+        f"deployment {d1}: waits for reroute: the first release, which `bluegreen deploy` "
+        "promotes as it follows it (after `deploy --no-follow`: `bluegreen promote`)"
+    ) in log
+    assert ops.cli("promote").code == 0
+    ops.until(lambda: observed("Succeeded (revision"), step=30)
+    run1 = execution(ops)
+    commit = run1["sourceRevisions"][0]["revisionId"]
+    assert (
+        f"pipeline sample3-dev-pipeline: execution {run1['pipelineExecutionId'][:8]} "
+        f"Succeeded (revision {commit[:8]})"
+    ) in log
