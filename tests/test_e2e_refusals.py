@@ -497,6 +497,8 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
         f"{SOURCE}: deleted",
         "sample3-dev-task: 2 task-definition revisions deregistered, 3 deleted",
         f"{INSIGHTS}: deleted",
+        f"kept on purpose: {SLR}, the ECS service-linked role every ECS service in the "
+        "account shares (delete it only once the account runs nothing on ECS)",
     ]
     # Nothing left but the ECS service-linked role: account-wide, kept on purpose.
     assert leftovers(aws) == {"roles": [SLR]}

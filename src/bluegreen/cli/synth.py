@@ -12,6 +12,7 @@ start fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +30,7 @@ from bluegreen.cli.common import (
     load_config,
     out,
 )
-from bluegreen.errors import OperationError
+from bluegreen.errors import OperationError, UsageError
 
 DEFAULT_OUT = Path(".bluegreen") / "synth"
 
@@ -37,6 +38,27 @@ _DESCRIPTIONS = {
     "deploy.json": "deploy order, parameters and capabilities",
     "deploy.sh": "aws cloudformation deploy, in order",
 }
+
+
+def _check_out(target: Path) -> None:
+    """Refuse (exit 2, nothing written) an output path that cannot be a directory: a
+    file, a path through a file, or under a directory this user cannot write to."""
+    problem = ""
+    if target.exists() and not target.is_dir():
+        problem = "it exists and is not a directory"
+    else:
+        existing = target
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            problem = f"{existing} is a file, not a directory"
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problem = f"{existing} is not writable"
+    if problem:
+        raise UsageError(
+            f"--out {target}: {problem}",
+            hint="pass --out with a directory you can write to, or a path where one can be made",
+        )
 
 
 @app.command()
@@ -65,6 +87,7 @@ def synth(
 
     from bluegreen.synth import synthesize
 
+    _check_out(target)
     err.print(f"synthesizing into {target}", markup=False)
     if lint:
         err.print(f"checking templates with cfn-lint ({config.project.region})", markup=False)
