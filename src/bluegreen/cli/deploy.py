@@ -249,9 +249,12 @@ def _first_release_hint(cfg: Config) -> str:
     """What happens next when deploy does not follow the first release (--no-follow)."""
     hint = "the first release is running: follow it with `bluegreen status --watch`"
     if cfg.deployment.reroute == "manual":
+        # Without --no-follow deploy promotes the first release itself (production only
+        # served the placeholder); with it, the reroute wait is the user's.
         hint += (
             f"; when green answers on :{cfg.listeners.test_port}, run `bluegreen promote` "
-            f'within {cfg.deployment.wait_minutes} min (deployment.reroute = "manual")'
+            f'within {cfg.deployment.wait_minutes} min (deployment.reroute = "manual"), '
+            "or run `bluegreen deploy` again: it follows the first release and promotes it"
         )
     return hint
 
