@@ -135,9 +135,18 @@ def test_an_empty_account_refuses_every_operation_and_deploy_changes_nothing_una
     assert (result.code, result.out) == (1, "")
     assert result.err.splitlines() == [
         "error: log group /bluegreen/sample3-dev/webapp does not exist in ap-northeast-1",
-        "  hint: check --region / project.region (now ap-northeast-1); in the right region, "
-        "run `bluegreen deploy` first (the service stack creates it)",
+        "  hint: project.region in bluegreen.toml chose it (ap-northeast-1); pass --region "
+        "REGION if the stacks are in another one; in the right region, run `bluegreen deploy` "
+        "first (the service stack makes the log group)",
     ]
+    # With --region, the hint says the flag chose the region (the emulated account has one
+    # region: the test seam gives its clients whatever --region says).
+    result = ops.cli("logs", "--region", "ap-southeast-2")
+    assert result.err.splitlines()[1] == (
+        "  hint: --region ap-southeast-2 chose it (project.region is ap-northeast-1); drop "
+        "--region or pass the region the stacks are in; in the right region, run `bluegreen "
+        "deploy` first (the service stack makes the log group)"
+    )
 
     # StartPipelineExecution on a missing pipeline: PipelineNotFoundException naming the
     # account (botocore codepipeline model; the emulated CodePipeline's wording).

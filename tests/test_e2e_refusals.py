@@ -238,7 +238,8 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert positions == sorted(positions)
     assert done.err.rstrip().endswith(
         "the first release is running: follow it with `bluegreen status --watch`; when green "
-        'answers on :8080, run `bluegreen promote` within 10 min (deployment.reroute = "manual")'
+        'answers on :8080, run `bluegreen promote` within 10 min (deployment.reroute = "manual"), '
+        "or run `bluegreen deploy` again: it follows the first release and promotes it"
     )
     assert stack_statuses(aws) == {s: "CREATE_COMPLETE" for s in (SOURCE, SERVICE, PIPELINE)}
     assert aws.client("iam").get_role(RoleName=SLR)["Role"]["Path"] == (
@@ -497,6 +498,8 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
         f"{SOURCE}: deleted",
         "sample3-dev-task: 2 task-definition revisions deregistered, 3 deleted",
         f"{INSIGHTS}: deleted",
+        f"kept on purpose: {SLR}, the ECS service-linked role every ECS service in the "
+        "account shares (delete it only once the account runs nothing on ECS)",
     ]
     # Nothing left but the ECS service-linked role: account-wide, kept on purpose.
     assert leftovers(aws) == {"roles": [SLR]}

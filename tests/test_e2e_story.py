@@ -271,6 +271,8 @@ def test_the_story_of_one_system_from_an_empty_account_to_nothing_left(ops: Emul
         "sample3-dev-service: deleted",
         "sample3-dev-source: deleted",
         "sample3-dev-task: 4 task-definition revisions deregistered, 5 deleted",
+        "kept on purpose: AWSServiceRoleForECS, the ECS service-linked role every ECS service "
+        "in the account shares (delete it only once the account runs nothing on ECS)",
     ]
     # Left: the ECS service-linked role deploy created, which every ECS service of the
     # account shares (ECS developer guide, "Using service-linked roles for Amazon ECS").

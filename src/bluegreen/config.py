@@ -373,8 +373,8 @@ class DeploymentConfig(_Section):
     @field_validator("wait_minutes")
     @classmethod
     def _wait(cls, value: int) -> int:
-        if not 0 <= value <= 2880:
-            raise ValueError("must be from 0 to 2880 minutes (CodeDeploy allows up to 2 days)")
+        if not 1 <= value <= 2880:
+            raise ValueError(_WAIT_RANGE)
         return value
 
     @field_validator("termination_wait_minutes")
@@ -394,13 +394,13 @@ class DeploymentConfig(_Section):
                 'ECS; remove the key, or use reroute = "manual" for a window to run '
                 "`bluegreen promote`",
             )
-        if self.reroute == "manual" and self.wait_minutes < 1:
-            raise _KeyedError(
-                "deployment.wait_minutes",
-                'must be at least 1 with reroute = "manual": it is how long a person has to '
-                "run `bluegreen promote` before the deployment is stopped",
-            )
         return self
+
+
+_WAIT_RANGE = (
+    "must be from 1 to 2880 minutes (CodeDeploy allows up to 2 days): how long a person "
+    'has to run `bluegreen promote` (reroute = "manual") before the deployment is stopped'
+)
 
 
 class NetworkConfig(_Section):

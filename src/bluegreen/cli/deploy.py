@@ -10,8 +10,8 @@ When the run stops early (Ctrl-C, an AWS error, a failure while following the fi
 release) the command says what was done, what was left in flight and the command that
 continues; with ``--output json`` the result document is printed all the same, with an
 ``error`` (or ``interrupted``) member. Ctrl-C exits 130. These are local to deploy and
-destroy (:func:`stopped_lines`, :func:`json_with_error`) until the CLI has a shared
-mechanism for every command.
+destroy (:func:`stopped_lines`; :func:`bluegreen.cli.common.json_with_error` builds the
+stopped run's document) until the CLI has a shared mechanism for every command.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from bluegreen.cli.common import (
     RegionOpt,
     YesOpt,
     err,
+    json_with_error,
     out,
 )
 from bluegreen.config import Config
@@ -229,20 +230,6 @@ def with_command(text: str, command: str) -> str:
     return text.replace(f"`{base}", f"`{base}{options}") if options else text
 
 
-def json_with_error(data: dict[str, Any], error: BluegreenError | None) -> dict[str, Any]:
-    """The result document of a run that stopped, with the members every failure
-    document has (``ok``, ``kind``, ``error``, ``hint``, ``exit_code``: cli/common.py);
-    ``error`` None means interrupted."""
-    data["ok"] = False
-    data["interrupted"] = error is None
-    if error is None:
-        data.update(kind="interrupted", error="interrupted", hint=None, exit_code=130)
-    else:
-        kind = "usage" if error.exit_code == 2 else "operation"
-        data.update(kind=kind, error=error.message, hint=error.hint, exit_code=error.exit_code)
-    return data
-
-
 def resume_command(
     name: str, config: Any, profile: str | None, region: str | None, yes: bool = False
 ) -> str:
@@ -262,9 +249,12 @@ def _first_release_hint(cfg: Config) -> str:
     """What happens next when deploy does not follow the first release (--no-follow)."""
     hint = "the first release is running: follow it with `bluegreen status --watch`"
     if cfg.deployment.reroute == "manual":
+        # Without --no-follow deploy promotes the first release itself (production only
+        # served the placeholder); with it, the reroute wait is the user's.
         hint += (
             f"; when green answers on :{cfg.listeners.test_port}, run `bluegreen promote` "
-            f'within {cfg.deployment.wait_minutes} min (deployment.reroute = "manual")'
+            f'within {cfg.deployment.wait_minutes} min (deployment.reroute = "manual"), '
+            "or run `bluegreen deploy` again: it follows the first release and promotes it"
         )
     return hint
 

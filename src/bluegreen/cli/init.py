@@ -16,7 +16,7 @@ import typer
 from bluegreen import appkit
 from bluegreen import config as config_mod
 from bluegreen.cli.app import app
-from bluegreen.cli.common import OutputFormat, OutputOpt, emit_json, err, out
+from bluegreen.cli.common import OutputFormat, OutputOpt, emit_result, err, out
 from bluegreen.config import Config
 from bluegreen.errors import ConfigError
 
@@ -70,7 +70,7 @@ def init(
         written = appkit.init(directory, config, force=force)
     steps = next_steps(directory)
     if output is OutputFormat.json:
-        emit_json(
+        emit_result(
             {
                 "directory": str(directory),
                 "project": config.project.name,

@@ -141,7 +141,7 @@ def status(
     if not watch:
         snapshot = status_mod.collect(clients, cfg)
         if output == OutputFormat.json:
-            common.emit_json(snapshot.to_dict())
+            common.emit_result(snapshot.to_dict())
         else:
             _print(snapshot)
         return

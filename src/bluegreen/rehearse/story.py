@@ -28,6 +28,7 @@ from pathlib import Path
 
 from bluegreen.config import Config
 from bluegreen.errors import BluegreenError, RehearsalError, UsageError
+from bluegreen.names import Names
 from bluegreen.rehearse.clock import EPOCH, span
 from bluegreen.rehearse.model import Rehearsal, Release
 from bluegreen.rehearse.recorder import DeployRecorder, Recorder, ReleaseRecorder
@@ -90,6 +91,7 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         production_port=config.listeners.production_port,
         test_port=config.listeners.test_port,
         deployment_config=config.deployment.config,
+        deployment_group=Names.of(config).deployment_group,
     )
     with tempfile.TemporaryDirectory(prefix="bluegreen-rehearse-") as tmp:
         work = Path(tmp)
@@ -178,7 +180,7 @@ class _Story:
                 release.cause = release.cause or exc.message
                 self.recorder.operation("stopped", exc.message)
             self.say(f"release {number}: {release.outcome}")
-            if not release.succeeded:
+            if not release.as_designed:
                 return
         if scenario == "rollback-after-success":
             self._rollback_after_success()
@@ -219,7 +221,10 @@ class _Story:
         self.recorder.observing = True
         self.recorder.observe()
         first = release_mod.first_release(
-            self.clients, self.config, ReleaseRecorder(self.recorder), sleep=self.recorder.sleep
+            self.clients,
+            self.config,
+            ReleaseRecorder(self.recorder, "bluegreen deploy"),
+            sleep=self.recorder.sleep,
         )
         self._settle(release, first.failed_action, first.error)
 
@@ -279,7 +284,7 @@ class _Story:
         followed = release_mod.follow_execution(
             self.clients,
             self.config,
-            ReleaseRecorder(self.recorder),
+            ReleaseRecorder(self.recorder, "bluegreen release"),
             release.execution,
             sleep=self.recorder.sleep,
         )
@@ -289,6 +294,7 @@ class _Story:
                 action = engine.promote()
                 self.recorder.operation("bluegreen promote", action.message)
             else:
+                release.expected = "rolled back"  # the wait runs out: what was asked for
                 self.recorder.operation(
                     "no promote (--no-promote)",
                     f"nobody reroutes within {self.config.deployment.wait_minutes} min",
@@ -301,6 +307,7 @@ class _Story:
             if in_wait:
                 engine = engine_mod.select(self.clients, self.config)
                 action = engine.rollback()
+                release.expected = "rolled back"  # what the scenario asked for
                 self.recorder.operation("bluegreen rollback", action.message)
         self._settle(release, followed.failed_action, followed.error)
 
@@ -369,7 +376,9 @@ class _Story:
         engine = engine_mod.select(self.clients, self.config)
         try:
             action = engine.rollback(
-                follow=True, ui=ReleaseRecorder(self.recorder), sleep=self.recorder.sleep
+                follow=True,
+                ui=ReleaseRecorder(self.recorder, "bluegreen rollback"),
+                sleep=self.recorder.sleep,
             )
         except BluegreenError as exc:
             release.outcome, release.cause = "failed", exc.message
