@@ -38,6 +38,7 @@ from e2e_support import (
     SERVICE,
     SLR,
     SOURCE,
+    WHERE,
     change_sets,
     config_edited,
     ctrl_c,
@@ -191,9 +192,9 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     head = e2e.git("rev-parse", "HEAD").strip()
     lines = done.out.splitlines()
     assert [line for line in lines if not line.startswith("  ")] == [
-        f"{SOURCE}: CREATE 3 changes",
-        f"{SERVICE}: CREATE 23 changes",
-        f"{PIPELINE}: CREATE 15 changes",
+        f"{SOURCE}{WHERE}: CREATE 3 changes",
+        f"{SERVICE}{WHERE}: CREATE 23 changes",
+        f"{PIPELINE}{WHERE}: CREATE 15 changes",
         f"{SOURCE}: created",
         f"{SERVICE}: created",
         f"{PIPELINE}: created",
@@ -209,7 +210,7 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
             action, logical_id, resource_type = line.split()
             shown[current].add((action, logical_id, resource_type))
         else:
-            current = line.split(":")[0]
+            current = line.split(":")[0].removesuffix(WHERE)
             shown[current] = set()
     assert shown == {
         built.name: {
@@ -316,10 +317,10 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert done.code == 0, done.err
     lines = done.out.splitlines()
     changes = [
-        f"{SERVICE}: UPDATE 2 changes",
+        f"{SERVICE}{WHERE}: UPDATE 2 changes",
         "  Modify  AppLogGroup     AWS::Logs::LogGroup  replacement: False",
         "  Modify  RouterLogGroup  AWS::Logs::LogGroup  replacement: False",
-        f"{PIPELINE}: UPDATE 2 changes",
+        f"{PIPELINE}{WHERE}: UPDATE 2 changes",
         "  Modify  AppBuildLogGroup     AWS::Logs::LogGroup  replacement: False",
         "  Modify  RouterBuildLogGroup  AWS::Logs::LogGroup  replacement: False",
     ]

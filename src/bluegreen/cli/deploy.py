@@ -16,6 +16,7 @@ stopped run's document) until the CLI has a shared mechanism for every command.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Annotated, Any
 
@@ -115,10 +116,25 @@ class StackProgress:
 class DeployConsole(StackProgress):
     """The deploy's UI: change sets to stdout (text) or stderr (json), prompts on stderr."""
 
-    def __init__(self, live: bool, assume_yes: bool, output: OutputFormat) -> None:
+    def __init__(
+        self,
+        live: bool,
+        assume_yes: bool,
+        output: OutputFormat,
+        where: Callable[[], str] = lambda: "",
+    ) -> None:
         super().__init__(live)
         self._yes = assume_yes
         self._output = output
+        self._where = where
+        self._where_text: str | None = None
+
+    def where(self) -> str:
+        """`` in <region> (account <id>)``: said with every change set and prompt, so
+        nobody confirms a change in the wrong account (ops-live P10)."""
+        if self._where_text is None:
+            self._where_text = self._where()
+        return self._where_text
 
     def __enter__(self) -> DeployConsole:
         return self
@@ -126,19 +142,21 @@ class DeployConsole(StackProgress):
     def changes(self, stack: str, change_set_type: str, changes: list[Change]) -> None:
         self._stop()
         target = out if self._output == OutputFormat.text else err
-        for line in change_lines(stack, change_set_type, changes):
+        for line in change_lines(stack, change_set_type, changes, self.where()):
             target.print(line, markup=False)
 
     def confirm(self, stack: str) -> bool:
         if self._yes:
             return True
-        return self.ask(f"Execute the change set for {stack}?")
+        return self.ask(f"Execute the change set for {stack}{self.where()}?")
 
 
-def change_lines(stack: str, change_set_type: str, changes: list[Change]) -> list[str]:
+def change_lines(
+    stack: str, change_set_type: str, changes: list[Change], where: str = ""
+) -> list[str]:
     """A change set as aligned text: action, logical id, type, replacement."""
     count = f"{len(changes)} change{'s' if len(changes) != 1 else ''}"
-    lines = [f"{stack}: {change_set_type} {count}"]
+    lines = [f"{stack}{where}: {change_set_type} {count}"]
     if not changes:
         return lines
     wa = max(len(c.action) for c in changes)
@@ -313,7 +331,7 @@ def deploy(
     result = deploy_mod.DeployResult(dry_run=dry_run)
     state = _Deploy(cfg, output, result)
     try:
-        with DeployConsole(err.is_terminal, yes, output) as ui:
+        with DeployConsole(err.is_terminal, yes, output, lambda: _where(clients)) as ui:
             deploy_mod.deploy(
                 clients,
                 cfg,
@@ -456,3 +474,14 @@ def _first_release_line(first: release_mod.ReleaseResult) -> str:
         return f"first release {first.status}: {first.failed_action} {first.error}".rstrip()
     state = "promoted" if first.promoted else (first.deployment_phase or first.status)
     return f"first release {first.execution_id[:8]}: {state}"
+
+
+def _where(clients: Any) -> str:
+    """`` in <region> (account <id>)``; the account from STS GetCallerIdentity, which
+    needs no permission ("No permissions are required to perform this operation", STS API
+    reference, GetCallerIdentity); left out if the call fails (the next call reports why)."""
+    try:
+        account = str(clients.sts.get_caller_identity()["Account"])
+    except Exception:  # noqa: BLE001 - only an embellishment of the prompt
+        return f" in {clients.region}"
+    return f" in {clients.region} (account {account})"
