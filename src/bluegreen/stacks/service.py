@@ -26,6 +26,7 @@ from awacs.aws import ArnLike
 from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Tags, Template, ec2, ecs
 from troposphere import elasticloadbalancingv2 as elb
 
+from bluegreen.appkit import app_dropped_capabilities
 from bluegreen.config import Config
 from bluegreen.names import Names, Outputs
 from bluegreen.stacks import bootstrap
@@ -314,6 +315,13 @@ def build_service(config: Config) -> Template:
         # file system is read-only (Security Hub ECS.5,
         # https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5).
         ReadonlyRootFilesystem=True,
+        # The same capabilities as the app's own taskdef.json (every default one dropped
+        # but NET_BIND_SERVICE for a port below 1024), and no root for a higher port: the
+        # stock image's python has no file capability, so only root binds a low port.
+        LinuxParameters=ecs.LinuxParameters(
+            Capabilities=ecs.KernelCapabilities(Drop=app_dropped_capabilities(config))
+        ),
+        **({"User": bootstrap.NOBODY} if config.app.port >= 1024 else {}),
         PortMappings=[ecs.PortMapping(ContainerPort=config.app.port, Protocol="tcp")],
         MemoryReservation=bootstrap.app_memory_reservation(config.task.memory),
         DependsOn=[ecs.ContainerDependency(ContainerName=config.router.name, Condition="START")],
