@@ -507,7 +507,28 @@ def _percent(value: float, bounds: tuple[float, float]) -> float:
     tenths = value * 10
     if not low <= value <= high or abs(tenths - round(tenths)) > 1e-9:
         raise ValueError(f"must be a multiple of 0.1 from {low:g} to {high:g} (percent)")
-    return round(value, 1)
+    value = round(value, 1)
+    if not _lint_multiple_of_tenth(value):
+        neighbours = [
+            f"{v:g}"
+            for v in (round(value - 0.1, 1), round(value + 0.1, 1))
+            if low <= v <= high and _lint_multiple_of_tenth(v)
+        ]
+        raise ValueError(
+            f"is a multiple of 0.1 for ECS, but cfn-lint (which `bluegreen verify` and "
+            f"`synth --lint` run on the templates) computes {value:g} / 0.1 in floating "
+            f"point as {value / 0.1!r} and rejects it (E3002 'not a multiple of 0.1'); use "
+            + (" or ".join(neighbours) if neighbours else "a whole percent")
+        )
+    return value
+
+
+def _lint_multiple_of_tenth(value: float) -> bool:
+    """cfn-lint's multipleOf check of a float (cfnlint.jsonschema._keywords.multipleOf:
+    ``int(value / 0.1) == value / 0.1``), which the resource schema applies to
+    StepPercent and CanaryPercent."""
+    quotient = value / 0.1
+    return int(quotient) == quotient
 
 
 class DeploymentConfig(_Section):
@@ -537,7 +558,7 @@ class DeploymentConfig(_Section):
             low, high = ECS_PAUSE_MINUTES
             if not 0 <= value <= high:
                 raise ValueError(
-                    f"must be from {low} to {high} minutes with engine = \"ecs\" (the PAUSE "
+                    f'must be from {low} to {high} minutes with engine = "ecs" (the PAUSE '
                     "hook's timeout: ECS allows up to 14 days)"
                 )
             return value

@@ -182,9 +182,7 @@ def render_config(config: Config) -> str:
     ``config.parse(render_config(c)) == c`` for every valid ``c``: each key is written
     explicitly (never left to its default), so the file also shows what is in force.
     """
-    values = {
-        key: _toml(value) for key, value in _flat(config.model_dump()).items()
-    }
+    values = {key: _toml(value) for key, value in _flat(config.model_dump()).items()}
     values.update(
         fargate_cpus=", ".join(str(cpu) for cpu in FARGATE_SIZES),
         fargate_memory_table="\n".join(
