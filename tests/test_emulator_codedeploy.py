@@ -565,7 +565,7 @@ def test_a_hook_naming_a_missing_function_fails_the_deployment_at_its_event(syst
     assert system.forwards(system.test) == {"demo-blue": 100, "demo-green": 0}
 
 
-def test_a_hook_naming_an_existing_function_says_hooks_do_not_run_yet(system: System) -> None:
+def test_a_hook_of_unknown_code_fails_saying_the_emulator_cannot_run_it(system: System) -> None:
     role = system.clients.iam.create_role(
         RoleName="hook",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
@@ -582,7 +582,11 @@ def test_a_hook_naming_an_existing_function_says_hooks_do_not_run_yet(system: Sy
     system.wait_for(lambda: system.deployment(deployment)["status"] == "Failed", step=5)
     info = system.deployment(deployment)
     assert info["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
-    assert "does not run Lambda hooks yet" in info["errorInformation"]["message"]
+    # tests/test_hooks.py plays hooks (registered code, declared plays).
+    assert (
+        "the emulator cannot run Lambda function validate's code"
+        in (info["errorInformation"]["message"])
+    )
 
 
 def _zip(source: str) -> bytes:
