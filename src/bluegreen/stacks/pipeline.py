@@ -147,7 +147,8 @@ DEPLOY_POLL_SECONDS = 15
 DEPLOYMENT_FOUND_ATTEMPTS = 24
 """How many times (5 s apart) the deploy step looks for the service deployment its
 UpdateService started before it gives up: ListServiceDeployments may list it a moment
-after the call."""
+after the call. The new deployment is the one listed that was not listed before the
+call (no clock comparison: the build's clock and ECS's createdAt need not agree)."""
 
 # The deploy step (engine "ecs"). Inputs: the app build's output as the primary source
 # (taskdef.json rendered with the stack's roles and region, imageDetail.json of the app
@@ -171,12 +172,12 @@ phases:
       - sed -e "s|<%(image1)s>|${APP_IMAGE}|g" -e "s|<%(image2)s>|${ROUTER_IMAGE}|g" taskdef.json > taskdef.deploy.json
       - TASK_DEFINITION="$(aws ecs register-task-definition --cli-input-json file://taskdef.deploy.json --query taskDefinition.taskDefinitionArn --output text)"
       - echo "registered ${TASK_DEFINITION}"
-      - SINCE="$(date -u -d '-1 minute' +%%Y-%%m-%%dT%%H:%%M:%%SZ)"
+      - BEFORE="$(aws ecs list-service-deployments --cluster "${CLUSTER}" --service "${SERVICE}" --output json | jq -r '.serviceDeployments[].serviceDeploymentArn')"
       - aws ecs update-service --cluster "${CLUSTER}" --service "${SERVICE}" --task-definition "${TASK_DEFINITION}" --query service.serviceArn --output text
       - |
         DEPLOYMENT=""
         for attempt in $(seq 1 %(attempts)d); do
-          DEPLOYMENT="$(aws ecs list-service-deployments --cluster "${CLUSTER}" --service "${SERVICE}" --created-at after="${SINCE}" --output json | jq -r '.serviceDeployments | sort_by(.createdAt) | last | .serviceDeploymentArn // empty')"
+          DEPLOYMENT="$(aws ecs list-service-deployments --cluster "${CLUSTER}" --service "${SERVICE}" --output json | jq -r '.serviceDeployments[].serviceDeploymentArn' | grep -vxF -e "${BEFORE:-none}" | head -n 1 || true)"
           if [ -n "${DEPLOYMENT}" ]; then break; fi
           sleep 5
         done
@@ -184,7 +185,7 @@ phases:
         RESULT=failed
         while [ -n "${DEPLOYMENT}" ]; do
           read -r STATUS STAGE < <(aws ecs describe-service-deployments --service-deployment-arns "${DEPLOYMENT}" --query 'serviceDeployments[0].[status,lifecycleStage]' --output text)
-          echo "$(date -u +%%H:%%M:%%S) ${STATUS} ${STAGE}"
+          echo "${STATUS} ${STAGE}"
           case "${STATUS}" in
             SUCCESSFUL) RESULT=succeeded; break ;;
             STOPPED|STOP_REQUESTED|ROLLBACK_REQUESTED|ROLLBACK_IN_PROGRESS|ROLLBACK_SUCCESSFUL|ROLLBACK_FAILED)

@@ -480,6 +480,10 @@ class Ecs(Service):
     def continue_service_deployment(self, params: Params, call: Call) -> Result:
         return self.native.continue_(params)
 
+    @operation("DescribeServiceRevisions")
+    def describe_service_revisions(self, params: Params, call: Call) -> Result:
+        return self.native.describe_revisions(params)
+
     @operation("StopTask")
     def stop_task(self, params: Params, call: Call) -> Result:
         wanted = str(params["task"])

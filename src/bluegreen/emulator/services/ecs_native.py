@@ -73,7 +73,7 @@ import hashlib
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.emulator import internal, timing
@@ -253,7 +253,7 @@ class NativeDeployments:
         svc = self.ecs.get_service(str(params.get("cluster", "default")), str(params["service"]))
         statuses = set(params.get("status") or [])
         window = params.get("createdAt") or {}
-        after, before = window.get("after"), window.get("before")
+        after, before = _aware(window.get("after")), _aware(window.get("before"))
         found = [
             d
             for d in reversed(self._by_service.get(self._key(svc), []))
@@ -669,13 +669,25 @@ class NativeDeployments:
             "requestedTestTrafficWeight": test,
         }
 
-    def task_definition_of(self, revision_arn: str) -> str:
-        """The task definition a revision runs (what DescribeServiceRevisions shows)."""
-        for d in self.deployments.values():
-            for revision in (d.target, d.source):
-                if revision is not None and revision.arn == revision_arn:
-                    return revision.task_definition
-        return ""
+    def describe_revisions(self, params: Params) -> Result:
+        """DescribeServiceRevisions: what each revision runs (ServiceRevision, ECS API
+        reference); an unknown ARN is a failure with reason MISSING."""
+        found, failures = [], []
+        for arn in list(params.get("serviceRevisionArns") or []):
+            deployment = next((d for d in self.deployments.values() if d.target.arn == arn), None)
+            if deployment is None:
+                failures.append({"arn": arn, "reason": "MISSING"})
+                continue
+            found.append(
+                {
+                    "serviceRevisionArn": arn,
+                    "serviceArn": deployment.service_arn,
+                    "clusterArn": deployment.cluster_arn,
+                    "taskDefinition": deployment.target.task_definition,
+                    "createdAt": deployment.created,
+                }
+            )
+        return {"serviceRevisions": found, "failures": failures}
 
     # --------------------------------------------------------------------------- helpers
     def _deployment(self, arn: str) -> Deployment:
@@ -737,6 +749,13 @@ class NativeDeployments:
                     + ", ".join(missing)
                     + " for a service with a BLUE_GREEN, LINEAR or CANARY deployment strategy.",
                 )
+
+
+def _aware(moment: Any) -> datetime | None:
+    """A request's timestamp as an aware UTC datetime (the parser may give naive UTC)."""
+    if not isinstance(moment, datetime):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _acted_on(hook: Hook, d: Deployment) -> Callable[[], bool]:
