@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from emulated import REGION, T0, Emulated
+from e2e_support import e2e_fixture, snapshot  # noqa: F401 (fixture)
+from emulated import REGION, T0, Emulated, emulated  # noqa: F401 (fixture)
 
 from bluegreen import config as config_mod
 from bluegreen.config import Config
@@ -292,3 +293,28 @@ def test_rollback_after_success_redeploys_the_previous_revision(native: Emulated
         "sample3-dev-blue": 1,
         "sample3-dev-green": 0,
     }
+
+
+def test_switching_a_live_codedeploy_system_to_ecs_is_refused_with_the_steps(
+    e2e: Emulated,
+) -> None:
+    """Issue 10 item 5, the refusal route: `deploy` of engine = "ecs" over a running
+    CodeDeploy system exits 2 and changes nothing (the stacks, their templates and
+    change sets, the service), naming the ways to move."""
+    deployed = e2e.cli("deploy", "--yes")
+    assert deployed.code == 0, deployed.err
+    before = snapshot(e2e.aws)
+    # The user switches the engine, dropping the CodeDeploy-only keys the config refuses
+    # under "ecs" (config.py).
+    e2e.configure("deployment", engine="ecs", config=None, termination_wait_minutes=None)
+    refused = e2e.cli("deploy", "--yes")
+    assert refused.code == 2, refused.err
+    assert (
+        'deployment.engine changes from "codedeploy" to "ecs", but the live service '
+        "(Service) runs the CODE_DEPLOY deployment controller"
+    ) in refused.err
+    assert '`bluegreen destroy`, set deployment.engine = "ecs", `bluegreen deploy`' in (
+        " ".join(refused.err.split())
+    )
+    assert "migrate-codedeploy-to-ecs-bluegreen.html" in refused.err.replace("\n", "")
+    assert snapshot(e2e.aws) == before
