@@ -35,17 +35,33 @@ SERVICE = "sample3-dev-service"
 ECS_CONFIG = '[deployment]\nengine = "ecs"\n'
 
 
+SHIFTS = {
+    "linear": (
+        ECS_CONFIG + 'reroute = "auto"\n[deployment.ecs]\nstrategy = "LINEAR"\n'
+        "step_percent = 50.0\nstep_bake_minutes = 2\nbake_minutes = 1\n"
+    ),
+    "canary": (
+        ECS_CONFIG + 'reroute = "auto"\n[deployment.ecs]\nstrategy = "CANARY"\n'
+        "canary_percent = 10.0\ncanary_bake_minutes = 3\nbake_minutes = 1\n"
+    ),
+}
+
+
 @pytest.fixture
 def native(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> Iterator[Emulated]:
-    """tests/emulated.py's fixture with the `bluegreen init --engine ecs` scaffold, its
-    source and service stacks created."""
+    """tests/emulated.py's fixture with the `bluegreen init --engine ecs` scaffold (or the
+    config a test names by indirect parametrization), its source and service stacks
+    created."""
     from bluegreen.appkit import init
     from bluegreen.cli import common
 
     root = tmp_path / "app"
-    config = config_mod.parse(ECS_CONFIG)
+    config = config_mod.parse(getattr(request, "param", ECS_CONFIG))
     init(root, config)
     with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
 
@@ -318,3 +334,38 @@ def test_switching_a_live_codedeploy_system_to_ecs_is_refused_with_the_steps(
     )
     assert "migrate-codedeploy-to-ecs-bluegreen.html" in refused.err.replace("\n", "")
     assert snapshot(e2e.aws) == before
+
+
+@pytest.mark.parametrize(
+    ("native", "steps"),
+    [
+        # LINEAR 50 %: half, a 2-minute step bake, then all (ECS API reference,
+        # LinearConfiguration); CANARY 10 %: a tenth, a 3-minute bake, then the rest
+        # (CanaryConfiguration). The emulator writes percentages x 10 as rule weights.
+        (SHIFTS["linear"], [(500, 500), (0, 1)]),
+        (SHIFTS["canary"], [(900, 100), (0, 1)]),
+    ],
+    indirect=["native"],
+    ids=["linear", "canary"],
+)
+def test_linear_and_canary_shift_production_in_steps_without_a_pause(
+    native: Emulated, steps: list[tuple[int, int]]
+) -> None:
+    aws = native.aws
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
+    _release(aws, "two")
+    seen: list[tuple[int, int]] = []
+
+    def shifted() -> bool:
+        weights = _weights(aws, "ProductionListenerRuleArn")
+        pair = (weights["sample3-dev-blue"], weights["sample3-dev-green"])
+        if pair != (100, 0) and (not seen or seen[-1] != pair):
+            seen.append(pair)
+        return _latest(aws)["status"] == "SUCCESSFUL"
+
+    native.until(shifted, limit=3600, step=10)
+    assert seen == steps
+    found = _latest(aws)
+    # reroute = "auto": no PAUSE hook, nobody promoted
+    assert "lifecycleHookDetails" not in found
+    assert found["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100.0

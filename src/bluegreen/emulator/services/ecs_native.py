@@ -69,6 +69,7 @@ CODE_DEPLOY services (a known difference of the emulator).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 from collections.abc import Callable, Generator
@@ -473,8 +474,11 @@ class NativeDeployments:
             digest = hashlib.sha256(f"{d.arn}/{stage}/{index}".encode()).hexdigest()
             timeout = spec.get("timeoutConfiguration") or {}
             minutes = int(timeout.get("timeoutInMinutes") or DEFAULT_HOOK_TIMEOUT_MINUTES)
+            # Pause hook ids look like "ecs-pause-e7tK9G_WRJqNF_EOMjztDXfKenlJuEUVjsNStf4WLKw"
+            # (ECS developer guide, "Pause hooks for Amazon ECS service deployments").
+            token = base64.urlsafe_b64encode(bytes.fromhex(digest)).decode().rstrip("=")
             hook = Hook(
-                hook_id=digest[:32],
+                hook_id=f"ecs-pause-{token}" if target_type == "PAUSE" else token,
                 target_type=target_type,
                 target_arn=str(spec.get("hookTargetArn") or ""),
                 stage=stage,
