@@ -361,7 +361,7 @@ def test_linear_and_canary_shift_production_in_steps_without_a_pause(
         pair = (weights["sample3-dev-blue"], weights["sample3-dev-green"])
         if pair != (100, 0) and (not seen or seen[-1] != pair):
             seen.append(pair)
-        return _latest(aws)["status"] == "SUCCESSFUL"
+        return bool(_latest(aws)["status"] == "SUCCESSFUL")
 
     native.until(shifted, limit=3600, step=10)
     assert seen == steps
