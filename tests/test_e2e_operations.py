@@ -280,10 +280,10 @@ def test_a_service_stack_without_outputs_says_why_and_what_to_run(ops: Emulated)
     ]
 
 
-def test_a_service_that_is_not_codedeploy_blue_green_is_refused(ops: Emulated) -> None:
-    # An ECS service with the rolling (ECS) controller, and one with ECS's built-in
-    # blue/green (deploymentConfiguration.strategy BLUE_GREEN, ECS developer guide,
-    # "Amazon ECS blue/green deployments"), behind a stack with the service stack's name.
+def test_a_service_that_is_not_blue_green_is_refused(ops: Emulated) -> None:
+    # An ECS service with the rolling (ECS) controller, once with no strategy and once
+    # with strategy ROLLING (ECS API reference, DeploymentConfiguration.strategy), behind a
+    # stack with the service stack's name.
     aws = ops.aws
     aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
     ecs = aws.client("ecs")
@@ -300,17 +300,22 @@ def test_a_service_that_is_not_codedeploy_blue_green_is_refused(ops: Emulated) -
         serviceName="builtin",
         taskDefinition="other",
         desiredCount=0,
-        deploymentConfiguration={"strategy": "BLUE_GREEN"},
+        deploymentConfiguration={"strategy": "ROLLING"},
     )
     cf = aws.client("cloudformation")
     refused = {
         "rolling": [
             "error: rolling uses the ECS deployment controller, not blue/green",
-            "  hint: deploy the service stack with `bluegreen deploy` (it sets CODE_DEPLOY)",
+            "  hint: deploy the service stack with `bluegreen deploy` (deployment.engine sets "
+            'CODE_DEPLOY for "codedeploy", built-in blue/green for "ecs")',
         ],
+        # ECS built-in blue/green (strategy BLUE_GREEN, LINEAR, CANARY) is operated by the
+        # ECS engine (tests/test_e2e_ecs_engine.py); an explicit ROLLING strategy is not.
         "builtin": [
-            "error: builtin uses ECS built-in blue/green, which bluegreen does not operate yet",
-            "  hint: use the ECS console or aws ecs continue-service-deployment for now",
+            "error: builtin uses the ECS deployment controller with strategy ROLLING, not "
+            "blue/green",
+            "  hint: deploy the service stack with `bluegreen deploy` (deployment.engine sets "
+            'CODE_DEPLOY for "codedeploy", built-in blue/green for "ecs")',
         ],
     }
     for service, lines in refused.items():

@@ -137,12 +137,13 @@ def follow_execution(
             if status in FAILED:
                 result.failed_action, result.error = _failure(stages, execution_id)
             return result
-        deployment_id = _deploying(stages, execution_id)
-        if deployment_id:
+        external = _deploying(stages, execution_id)
+        if external:
             if engine is None:
                 engine = engine_mod.select(clients, config)
-            view = engine.status()
-            if view is not None and view.id == deployment_id:
+            view = engine.following(external)
+            deployment_id = view.id if view is not None else ""
+            if view is not None:
                 result.deployment_phase = str(view.phase)
                 if not promote and view.ready:
                     result.status = status
@@ -289,14 +290,16 @@ def _changes(stages: list[dict[str, Any]], execution_id: str) -> list[tuple[str,
 
 
 def _deploying(stages: list[dict[str, Any]], execution_id: str) -> str:
-    """The CodeDeploy deployment id of an in-progress action of this execution, if any."""
+    """The external execution id of an in-progress action of this execution's Deploy
+    stage, if any (a CodeDeploy deployment id, or the ECS engine's deploy build id); the
+    engine says which deployment it runs (``DeploymentEngine.following``)."""
     for stage in stages:
-        if not _mine(stage, execution_id):
+        if not _mine(stage, execution_id) or stage.get("stageName") != "Deploy":
             continue
         for action in stage.get("actionStates", []):
             last = action.get("latestExecution", {})
             external = last.get("externalExecutionId") or ""
-            if last.get("status") == "InProgress" and external.startswith("d-"):
+            if last.get("status") == "InProgress" and external:
                 return str(external)
     return ""
 
