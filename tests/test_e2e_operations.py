@@ -175,7 +175,9 @@ def test_an_empty_account_refuses_every_operation_and_deploy_changes_nothing_una
         ("sample3-dev-pipeline", "would-create"),
     ]
     assert data["would_commit_files"] == 20 and data["links"] is None
-    assert "sample3-dev-service: CREATE" in result.err  # the changes went to stderr
+    assert (
+        "sample3-dev-service in ap-northeast-1 (account 123456789012): CREATE" in result.err
+    )  # the changes went to stderr
     assert stacks(ops) == []  # a dry run of new stacks makes no change set at all
     assert ops.aws.client("codecommit").list_repositories()["repositories"] == []
 
