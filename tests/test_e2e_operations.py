@@ -492,14 +492,15 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         *SUCCEEDED_EVENTS,
         "  traffic: blue 0%, green 100%",
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-green 100%, sample3-dev-blue 0%",
+        "  production  :80    green (sample3-dev-green) 100%, blue (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-green) 100%, blue (sample3-dev-blue) 0%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  initial 1",
         "task sets",
-        f"  green  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
-        "  blue   ACTIVE   sample3-dev-task:1  1/1 running  "
+        f"  green (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        "  blue (sample3-dev-blue)    ACTIVE   sample3-dev-task:1  1/1 running  "
         "webapp:3.12.11-slim-bookworm log-router:3.2.1",
     ]
     # finish ends the termination wait: ContinueDeployment(TERMINATION_WAIT)
@@ -525,13 +526,14 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         f"deployment {d1}: Succeeded (succeeded)",
         *SUCCEEDED_EVENTS,
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-green 100%, sample3-dev-blue 0%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
         "target groups",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]
     assert _refused(ops, "promote") == [
         f"error: cannot promote: deployment {d1} is Succeeded (succeeded), not waiting for reroute",
@@ -582,14 +584,16 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  AfterAllowTraffic      Pending",
         "  traffic: blue 100%, green 0%",
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
         "target groups",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]
     assert _shown(ops, "status") == waiting
 
@@ -679,14 +683,16 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         *(f"  {name:<21}  Pending" for name in LIFECYCLE[2:]),
         "  traffic: blue 100%, green 0%",
         "listeners",
-        "  production  :80    sample3-dev-blue 100%, sample3-dev-green 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
+        "  test        :8080  blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:3  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  ACTIVE   sample3-dev-task:4  0/1 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-blue)    PRIMARY  sample3-dev-task:3  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-green)  ACTIVE   sample3-dev-task:4  0/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]
     installing = f"deployment {d3} is InProgress (installing, Install in progress)"
     wait_hint = (
@@ -719,14 +725,16 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  AllowTraffic           Succeeded",
         "  AfterAllowTraffic      Skipped",
         "listeners",
-        "  production  :80    sample3-dev-blue 100%, sample3-dev-green 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
+        "  test        :8080  blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        f"  blue   PRIMARY   sample3-dev-task:3  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  DRAINING  sample3-dev-task:4  0/0 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-blue)    PRIMARY   sample3-dev-task:3  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-green)  DRAINING  sample3-dev-task:4  0/0 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]  # CodeDeploy removes the replacement task set
 
 
@@ -999,13 +1007,14 @@ def test_logs_ctrl_c_and_a_missing_pipeline_stack(
         "pipeline: not deployed",
         f"deployment: {absent}; run `bluegreen deploy`",
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-blue 0%, sample3-dev-green 100%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
         "target groups",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} log-router:{sha}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} "
+        f"log-router:{sha}",
     ]
     for command, verb in (("promote", "promote"), ("finish", "finish"), ("rollback", "roll back")):
         assert _refused(ops, command)[:2] == [
@@ -1082,14 +1091,16 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
         "  AfterAllowTraffic      Pending",
         "  traffic: blue 90%, green 10%",
         "listeners",
-        "  production  :80    sample3-dev-blue 10%, sample3-dev-green 90%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    green (sample3-dev-blue) 10%, blue (sample3-dev-green) 90%",
+        "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
         "target groups",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha2} log-router:{sha2}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha2} "
+        f"log-router:{sha2}",
     ]
     assert _refused(ops, "promote") == [
         f"error: cannot promote: deployment {d2} is InProgress (shifting, AllowTraffic in "
@@ -1114,13 +1125,14 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
     ops.sleep(300)  # the replacement's targets drain, its task set goes
     assert _shown(ops, "status")[-8:] == [
         "listeners",
-        "  production  :80    sample3-dev-blue 0%, sample3-dev-green 100%",
-        "  test        :8080  sample3-dev-blue 0%, sample3-dev-green 100%",
+        "  production  :80    green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
+        "  test        :8080  green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
         "target groups",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]
 
     # release follows an automatic reroute to its end: nothing to promote.
@@ -1229,14 +1241,14 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "    Deploy       NotStarted",
         "deployment: none yet",
         "listeners",
-        "  production  :80    sample3-dev-blue 100%",
-        "  test        :8080  sample3-dev-blue 100%",
+        "  production  :80    blue (sample3-dev-blue) 100%",
+        "  test        :8080  blue (sample3-dev-blue) 100%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        "  blue  PRIMARY  sample3-dev-task:1  1/1 running  "
-        "webapp:3.12.11-slim-bookworm log-router:3.2.1",
+        "  blue (sample3-dev-blue)  PRIMARY  sample3-dev-task:1  1/1 running  webapp:3.12.11-slim-bookworm "
+        "log-router:3.2.1",
     ]  # the bootstrap placeholder serves production
     for command, verb in (("promote", "promote"), ("finish", "finish"), ("rollback", "roll back")):
         assert _refused(ops, command)[:2] == [
@@ -1321,14 +1333,16 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "  AllowTraffic           Skipped",
         "  AfterAllowTraffic      Skipped",
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
         "target groups",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} log-router:{sha}",
-        f"  green  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha} log-router:{sha}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} "
+        f"log-router:{sha}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha} "
+        f"log-router:{sha}",
     ]  # production never moved; without auto-rollback the replacement stays as it was
     assert _refused(ops, "rollback") == [
         f"error: cannot roll back: deployment {d2} is already Failed ({hook_error}): " + OVER,

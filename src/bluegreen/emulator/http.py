@@ -18,7 +18,8 @@ credential scoped to the wrong region (``Credential should be scoped to a valid 
 not '<region>'.``: InvalidSignatureException for JSON APIs, SignatureDoesNotMatch for
 query APIs, HTTP 403; S3 answers AuthorizationHeaderMalformed, HTTP 400, naming the
 region it expected; aws/aws-sdk-ruby#508, aws/aws-sdk-java#1097,
-cognitect-labs/aws-api#27, versity/versitygw#192). Services with one global endpoint
+cognitect-labs/aws-api#27, versity/versitygw#192, and for S3 aws/aws-cli#2954,
+minio/s3verify#128). Services with one global endpoint
 (IAM, STS, S3, Route 53, CloudFront, Organizations) are signed for us-east-1 too ("If
 you use a service like IAM that uses a globally unique endpoint, use the default region
 (us-east-1)": AWS General Reference, "Elements of an AWS API request signature"), so
