@@ -93,7 +93,9 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
     with tempfile.TemporaryDirectory(prefix="bluegreen-rehearse-") as tmp:
         work = Path(tmp)
         repo, plans = _repository(config, work / "repo", options.repository)
-        with Emulator(config.project.region, start=EPOCH, work_dir=work / "aws") as aws:
+        with Emulator(
+            config.project.region, start=EPOCH, work_dir=work / "aws", data_plane=True
+        ) as aws:
             say(f"emulated AWS started in {config.project.region} (account {ACCOUNT_ID})")
             story = _Story(aws, config, repo, options, rehearsal, say)
             story.play(plans)
