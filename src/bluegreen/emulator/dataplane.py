@@ -96,6 +96,9 @@ capped): a hung app costs the rehearsal this much per check, not up to 120 s."""
 STOP_WAIT = 3.0
 """Real seconds a stopped app has to exit after SIGTERM before it gets SIGKILL."""
 
+STOP_SETTLE = 0.02
+"""Real seconds a task's stop waits for its app to exit (more is not waited for)."""
+
 PRELOAD = (
     "asyncio",
     "http.server",
@@ -170,6 +173,8 @@ class Running:
     partial: dict[str, bytes] = field(default_factory=lambda: {"stdout": b"", "stderr": b""})
     replayed: bool = False
     stopping: bool = False
+    stop_at: datetime | None = None
+    kill_at: float | None = None
     checkers: dict[tuple[tuple[str, int], bool], HealthChecker] = field(default_factory=dict)
     handles: dict[str, Any] = field(default_factory=dict)
 
@@ -311,6 +316,7 @@ class ProcessRunner:
         self._by_ident: dict[str, Running] = {}
         self._static: dict[str, Static] = {}  # task ARN -> why it is not run
         self._tasks_by_ip: dict[str, EmulatedTask] = {}
+        self._ending: dict[str, Running] = {}  # stopped tasks' processes shutting down
         self._plans: dict[tuple[str, str, str], Plan | Static] = {}
         self._memo: dict[str, tuple[int, bytes, bytes]] = {}
         self._roots: dict[str, Path] = {}
@@ -462,6 +468,7 @@ class ProcessRunner:
             )
 
     def exit_code(self, task: EmulatedTask) -> tuple[str, int] | None:
+        self._reap()
         running = self._running.get(task.task_arn)
         if running is None or running.stopping:
             return None
@@ -483,22 +490,27 @@ class ProcessRunner:
             return
         running.stopping = True
         self._drain(running)
+        running.stop_at = self.emulator.now()
         if not running.exited:
             self._signal(running, signal.SIGTERM)
 
-    def stopped(self, task: EmulatedTask) -> tuple[str, int] | None:
+    def stopped(self, task: EmulatedTask) -> tuple[str, int | None] | None:
+        """The app container's exit code after SIGTERM. An app that takes a while to shut
+        down (uvicorn: ~0.1-0.2 s) is not waited for: its exit code is set on the task
+        when it exits, and its last lines are stamped with the time it was stopped."""
         running = self._running.pop(task.task_arn, None)
         self._static.pop(task.task_arn, None)
         if self._tasks_by_ip.get(task.ip) is task:
             del self._tasks_by_ip[task.ip]
         if running is None:
             return None
-        self._finish(running, STOP_WAIT)
-        self._drain(running)
-        running.close_files()
-        self._by_ident.pop(running.ident, None)
-        code = running.exit_code()
-        return (running.plan.container, code) if code is not None else None
+        self._wait_exit(running, STOP_SETTLE)
+        if running.exited:
+            self._end(running)
+            return running.plan.container, running.exit_code()
+        running.kill_at = time.monotonic() + STOP_WAIT
+        self._ending[running.ident] = running
+        return running.plan.container, None
 
     def prober(self, task: EmulatedTask) -> Prober | None:
         arn = task.task_arn
@@ -634,6 +646,8 @@ class ProcessRunner:
                 found.first_listen = time.monotonic()
         elif kind == "exit":
             found.status = int(event["status"])
+            if found.ident in self._ending:
+                self._end(found)
 
     def _signal(self, running: Running, signum: int) -> None:
         if running.pid is not None:
@@ -643,8 +657,8 @@ class ProcessRunner:
             with contextlib.suppress(StarterError):
                 self.starter.send({"op": "kill", "id": running.ident, "signal": int(signum)})
 
-    def _finish(self, running: Running, wait: float) -> None:
-        """Wait for the process to exit (SIGKILL after ``wait`` real seconds)."""
+    def _wait_exit(self, running: Running, wait: float) -> None:
+        """Wait up to ``wait`` real seconds for the process to exit."""
         if running.exited or self.starter is None:
             return
         deadline = time.monotonic() + wait
@@ -653,16 +667,32 @@ class ProcessRunner:
             if left <= 0:
                 break
             self.starter.pump(left)
-        if not running.exited:
-            self._signal(running, signal.SIGKILL)
-            deadline = time.monotonic() + 2.0
-            while not running.exited and not self.starter.dead:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self.starter.pump(left)
-        if not running.exited:
-            running.status = -int(signal.SIGKILL)
+
+    def _end(self, running: Running) -> None:
+        """The process of a stopped task has exited: its last lines, its exit code."""
+        self._ending.pop(running.ident, None)
+        self._drain(running, running.stop_at)
+        running.close_files()
+        self._by_ident.pop(running.ident, None)
+        found = running.task.container(running.plan.container)
+        code = running.exit_code()
+        if found is not None and found.exit_code is None and code is not None:
+            found.exit_code = code
+
+    def _reap(self) -> None:
+        """SIGKILL what has not exited STOP_WAIT real seconds after its SIGTERM (ECS's
+        stopTimeout: "the container is forcefully killed" after it, 30 s by default)."""
+        if not self._ending:
+            return
+        if self.starter is not None:
+            self.starter.pump(0)
+        now = time.monotonic()
+        for running in list(self._ending.values()):
+            if running.exited:
+                self._end(running)
+            elif running.kill_at is not None and now >= running.kill_at:
+                running.kill_at = None
+                self._signal(running, signal.SIGKILL)
 
     def _drain(self, running: Running, at: datetime | None = None) -> None:
         """Copy what the process printed since the last time into the task's logs."""
@@ -744,8 +774,8 @@ class ProcessRunner:
             return Static(
                 name,
                 ports,
-                f"the files of its image {uri} are not known to the emulator (not built by "
-                "the emulated CodeBuild)",
+                f"its image {uri} is not the official Python image, nor built by the "
+                "emulated CodeBuild: bluegreen cannot run it",
             )
         for note in image.notes:
             self._note(f"{uri}: {note}")

@@ -107,8 +107,9 @@ class NoRunner:
     def stop(self, task: EmulatedTask) -> None:
         return None
 
-    def stopped(self, task: EmulatedTask) -> tuple[str, int] | None:
-        """After the stop: (container, exit code) of the app container, if it ran."""
+    def stopped(self, task: EmulatedTask) -> tuple[str, int | None] | None:
+        """After the stop: (container, exit code or None: not known yet) of the app
+        container, if it ran."""
         return None
 
     def prober(self, task: EmulatedTask) -> Prober | None:
@@ -374,6 +375,8 @@ def lifecycle(host: Host, task: EmulatedTask) -> Body:
         yield Wait(timing.CONTAINER_STOP)
         ended = hook(host.runner, "stopped", task)
         if ended is not None:
+            # The runner's app container: its exit code (None: the runner sets it when the
+            # process has finished shutting down).
             name, code = ended
             found = task.container(name)
             if found is not None and found.last_status == "RUNNING":
