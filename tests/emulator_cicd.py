@@ -33,10 +33,17 @@ def make_role(aws: Emulator, name: str, service: str) -> str:
             {"Effect": "Allow", "Principal": {"Service": [service]}, "Action": ["sts:AssumeRole"]}
         ],
     }
-    role = aws.clients().iam.create_role(
-        RoleName=name, AssumeRolePolicyDocument=json.dumps(document)
-    )
+    iam = aws.clients().iam
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))
+    # These fixtures test the services, not IAM: the role may do anything (IAM's
+    # evaluation of the stacks' own roles: tests/test_iam_enforced.py).
+    iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=ALLOW_ALL)
     return str(role["Role"]["Arn"])
+
+
+ALLOW_ALL = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
 
 
 def scaffold(config: Config | None = None) -> dict[str, bytes]:
@@ -100,6 +107,24 @@ class FakeCodeDeploy(Service):
         }
         return {"deploymentId": deployment_id}
 
+    # The other calls the Deploy action makes (CodePipeline's action reference, service
+    # role permissions); the fake answers them as a CodeDeploy with the application would.
+    @operation("GetApplication")
+    def get_application(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        return {"application": {"applicationName": params["applicationName"]}}
+
+    @operation("RegisterApplicationRevision")
+    def register_application_revision(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        return {}
+
+    @operation("GetApplicationRevision")
+    def get_application_revision(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        return {"applicationName": params["applicationName"], "revision": params["revision"]}
+
+    @operation("GetDeploymentConfig")
+    def get_deployment_config(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
+        return {"deploymentConfigInfo": {"deploymentConfigName": params["deploymentConfigName"]}}
+
     @operation("GetDeployment")
     def get_deployment(self, params: dict[str, Any], call: Call) -> dict[str, Any]:
         found = self.deployments.get(params["deploymentId"])
@@ -111,6 +136,7 @@ class FakeCodeDeploy(Service):
             "deploymentId": params["deploymentId"],
             "applicationName": found["params"]["applicationName"],
             "deploymentGroupName": found["params"]["deploymentGroupName"],
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
             "status": status,
             "createTime": found["created"],
         }

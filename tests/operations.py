@@ -121,9 +121,20 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def revision(e: Emulated, deployment_id: str) -> dict[str, Any]:
+    """A deployment's revision with its AppSpec: GetDeployment leaves the content out
+    ("always null. Use GetApplicationRevision and the sha256 property", its API
+    reference), so it is read as the note says."""
+    info = deployment(e, deployment_id)
+    found: dict[str, Any] = e.aws.client("codedeploy").get_application_revision(
+        applicationName=info["applicationName"], revision=info["revision"]
+    )["revision"]
+    return found
+
+
 def task_definition(e: Emulated, deployment_id: str) -> str:
     """``family:revision`` of the task definition a deployment deploys (its AppSpec)."""
-    content = deployment(e, deployment_id)["revision"]["appSpecContent"]["content"]
+    content = revision(e, deployment_id)["appSpecContent"]["content"]
     for line in content.splitlines():
         if line.strip().startswith("TaskDefinition:"):
             return line.split('"')[1].rsplit("/", 1)[-1]

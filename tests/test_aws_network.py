@@ -135,14 +135,12 @@ def test_a_black_hole_fails_the_call_after_two_read_timeouts(
     with black_hole() as hole:
         aws_env.setenv("AWS_ENDPOINT_URL", hole.url)
         clients = Clients(REGION, connect_timeout=1.0, read_timeout=0.5)
-        started = time.monotonic()
         with pytest.raises(AwsCallError) as info:
             call(clients.cloudformation, "describe_stacks", StackName="x")
-        elapsed = time.monotonic() - started
         attempts = hole.accepted
-    # A timed-out connection is dropped, so every attempt is a new connection.
+    # A timed-out connection is dropped, so every attempt is a new connection: the call
+    # gives up after NETWORK_ATTEMPTS reads (how long that takes is bench/ business).
     assert attempts == NETWORK_ATTEMPTS == 2
-    assert elapsed < 4.0  # 2 x 0.5 s and a backoff under 0.1 s, with room for a slow CI
     assert info.value.code == "ReadTimeout"
     assert info.value.message == (
         f"the AWS endpoint {hole.url}/ did not answer cloudformation:DescribeStacks in time "
@@ -166,10 +164,8 @@ def test_the_default_budget_fails_an_unresponsive_endpoint_within_a_minute() -> 
 def test_a_closed_port_fails_fast(aws_env: pytest.MonkeyPatch) -> None:
     url = closed_port()
     aws_env.setenv("AWS_ENDPOINT_URL", url)
-    started = time.monotonic()
     with pytest.raises(AwsCallError) as info:
         call(Clients(REGION).ecs, "list_clusters")
-    assert time.monotonic() - started < 3.0
     assert info.value.code == "EndpointConnectionError"
     assert info.value.message == (
         f"cannot reach the AWS endpoint for ecs:ListClusters: Could not connect to the "

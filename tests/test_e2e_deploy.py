@@ -149,6 +149,7 @@ def test_files_codecommit_would_refuse_are_named_before_anything_changes(
     (root / "assets").mkdir()
     (root / "assets" / "big.bin").write_bytes(b"x" * (SIX_MB + 1))
     (root / ".env").write_text("DB_PASSWORD=hunter2\n", encoding="utf-8")
+    taskdef = (root / "taskdef.json").read_text(encoding="utf-8")
     (root / "taskdef.json").unlink()
 
     done = e2e.cli("deploy", "--yes")
@@ -165,11 +166,33 @@ def test_files_codecommit_would_refuse_are_named_before_anything_changes(
     # Fixed but for the secret, which is allowed: the dry run lists it to be committed.
     (root / "webapp" / "tests" / "__init__.py").write_text('"""Tests."""\n', encoding="utf-8")
     (root / "assets" / "big.bin").unlink()
-    (root / "taskdef.json").write_text("{}\n", encoding="utf-8")
+    (root / "taskdef.json").write_text(taskdef, encoding="utf-8")
     done = e2e.cli("deploy", "--dry-run", "--allow-secret-files")
     assert done.code == 0, done.err
     assert "  .env" in done.out.splitlines()
     assert leftovers(aws) == {}
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_a_repository_verify_would_fail_is_never_the_first_commit(
+    e2e: Emulated, output: str
+) -> None:
+    """The first commit is made once: a taskdef.json the first release would fail on
+    (found by `bluegreen verify`'s repository checks) is refused before anything changes,
+    in a dry run too."""
+    (e2e.root / "taskdef.json").write_text('{"family": \n', encoding="utf-8")
+    for args in (["--dry-run"], ["--yes"]):
+        done = e2e.cli("deploy", *args, *(["-o", "json"] if output == "json" else []))
+        assert done.code == 2
+        if output == "json":
+            document = json.loads(done.out)
+            assert document["ok"] is False and document["exit_code"] == 2
+            assert "taskdef.json: not valid JSON" in document["error"]
+        else:
+            assert "is not ready to be the first commit" in done.err
+            assert "taskdef.json: not valid JSON" in done.err
+            assert "`bluegreen verify` checks them offline" in done.err
+    assert leftovers(e2e.aws) == {}
 
 
 def test_an_oversized_template_is_refused_before_any_call(
@@ -405,11 +428,13 @@ def test_every_stop_says_what_goes_on_and_a_rerun_continues(
     assert [s["action"] for s in document["stacks"]] == ["no-changes", "create", "create"]
     assert document["first_commit"]["commits"] and document["first_release"] is None
     assert document["ok"] is False
-    assert document["error"] == {
-        "message": never_listed.message,
-        "hint": "start the first release with `bluegreen release`",
-        "exit_code": 1,
-    }
+    # the members every failure document has (cli/common.py), beside the result
+    assert (document["kind"], document["error"], document["hint"], document["exit_code"]) == (
+        "operation",
+        never_listed.message,
+        "start the first release with `bluegreen release`",
+        1,
+    )
     assert document["in_flight"]["subject"] == PIPELINE
     assert f"error: {never_listed.message}" in done.err
     monkeypatch.setattr(release_mod, "first_release", following)

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 import typer
+import yaml
 from emulated import Emulated, emulated  # noqa: F401 (the fixture ops builds on)
 from operations import (
     ALB,
@@ -44,6 +45,7 @@ from operations import (
     latest,
     link,
     ops_fixture,  # noqa: F401 (fixture)
+    revision,
     stack_gone,
     stamp,
     task_definition,
@@ -53,6 +55,9 @@ from operations import (
     wait_for_termination_wait,
     wait_until_green_is_tested,
 )
+
+from bluegreen.appkit import render
+from bluegreen.config import Config
 
 NO_SERVICE_STACK = [
     "error: the service stack sample3-dev-service does not exist in ap-northeast-1",
@@ -1154,6 +1159,15 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
 # ---- failures: a build, a lifecycle hook, a reroute nobody made ------------------------------
 
 BUILD_FAILED = "docker build exited with status 1 (fault injected)"
+# The command of the scaffold's app buildspec that runs docker build: the fault makes its
+# docker build exit 1, and CodeBuild's message names the whole command.
+DOCKER_BUILD = next(
+    command
+    for command in yaml.safe_load(render(Config())["webapp/buildspec.yml"])["phases"]["build"][
+        "commands"
+    ]
+    if "docker build" in command
+)
 HOOK_FAILED = "the validation of the test listener reported Failed (fault injected)"
 
 
@@ -1165,12 +1179,16 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
     # The emulated CodeBuild fails the project's next build with this message (as a
     # failing command in the buildspec does).
     ops.aws.service("codebuild").faults["sample3-dev-webapp-build"] = BUILD_FAILED
-    deployed = ops.cli("deploy", "--yes")
+    deployed = ops.cli("deploy", "--yes", "-o", "json")
     assert deployed.code == 1
+    document = json.loads(deployed.out)  # the stacks are deployed, the run still failed
+    assert (document["ok"], document["kind"], document["exit_code"]) == (False, "operation", 1)
+    assert document["first_release"]["status"] == "Failed"
+    assert document["error"].startswith("the first release failed at Build/BuildApp")
     run1 = execution(ops)["pipelineExecutionId"]
     build_error = (
         "Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, "
-        "Message: Error while executing command: docker build. Reason: exit status 1 "
+        f"Message: Error while executing command: {DOCKER_BUILD}. Reason: exit status 1 "
         f"({BUILD_FAILED})"
     )
     assert f"error: the first release failed at Build/BuildApp: {build_error}" in deployed.err
@@ -1419,7 +1437,7 @@ def test_rollbacks_walk_back_through_the_releases(ops: Emulated) -> None:
     again = codedeploy.create_deployment(
         applicationName="sample3-dev-app",
         deploymentGroupName="sample3-dev-deployment-group",
-        revision=deployment(ops, r3)["revision"],
+        revision=revision(ops, r3),
     )["deploymentId"]
     _promote_and_finish(ops, again)
     # A fourth release, rolled back during its termination wait: CodeDeploy's rollback

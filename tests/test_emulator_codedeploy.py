@@ -565,7 +565,7 @@ def test_a_hook_naming_a_missing_function_fails_the_deployment_at_its_event(syst
     assert system.forwards(system.test) == {"demo-blue": 100, "demo-green": 0}
 
 
-def test_a_hook_naming_an_existing_function_says_hooks_do_not_run_yet(system: System) -> None:
+def test_a_hook_of_unknown_code_fails_saying_the_emulator_cannot_run_it(system: System) -> None:
     role = system.clients.iam.create_role(
         RoleName="hook",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
@@ -582,7 +582,11 @@ def test_a_hook_naming_an_existing_function_says_hooks_do_not_run_yet(system: Sy
     system.wait_for(lambda: system.deployment(deployment)["status"] == "Failed", step=5)
     info = system.deployment(deployment)
     assert info["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
-    assert "does not run Lambda hooks yet" in info["errorInformation"]["message"]
+    # tests/test_hooks.py plays hooks (registered code, declared plays).
+    assert (
+        "the emulator cannot run Lambda function validate's code"
+        in (info["errorInformation"]["message"])
+    )
 
 
 def _zip(source: str) -> bytes:
@@ -764,3 +768,22 @@ def test_bluegreens_engine_operates_the_emulated_deployment(system: System) -> N
     system.wait_for(lambda: system.deployment(rollback)["status"] == "Succeeded", step=1)
     # Production is back on the first release's green group, which served it before.
     assert system.forwards(system.production) == {"demo-green": 100, "demo-blue": 0}
+
+
+def test_a_deployments_appspec_is_read_through_get_application_revision(system: System) -> None:
+    # GetDeployment: "The content property of the appSpecContent object in the returned
+    # revision is always null. Use GetApplicationRevision and the sha256 property of the
+    # returned appSpecContent object to get the content" (API reference).
+    deployment = _new_release(system)
+    located = system.deployment(deployment)["revision"]
+    assert located["revisionType"] == "AppSpecContent"
+    assert "content" not in located["appSpecContent"]
+    codedeploy = system.clients.codedeploy
+    answer = codedeploy.get_application_revision(applicationName=APP, revision=located)
+    content = answer["revision"]["appSpecContent"]["content"]
+    assert "TaskDefinition" in content
+    assert answer["revisionInfo"]["deploymentGroups"] == [GROUP]
+    unknown = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "0" * 64}}
+    with pytest.raises(ClientError) as caught:
+        codedeploy.get_application_revision(applicationName=APP, revision=unknown)
+    assert _error(caught)[0] == "RevisionDoesNotExistException"

@@ -229,7 +229,8 @@ def test_a_missing_app_log_group_is_an_error_in_the_routers_log(system: System) 
         if e["logStreamName"].endswith(task.task_id)
     ]
     assert any(
-        "[error] [output:cloudwatch_logs:cloudwatch_logs.0] ResourceNotFoundException" in m
+        "[error] [output:cloudwatch_logs:cloudwatch_logs.0] CreateLogStream API responded "
+        "with error='ResourceNotFoundException'" in m
         for m in mine
     )
     assert task.status == "RUNNING"  # the app runs; only its logs are lost

@@ -294,9 +294,11 @@ def test_a_deploy_input_artifact_over_3_mb_fails_the_deploy_action(over: bool) -
             return
         assert status == "Failed"
         assert deploy["status"] == "Failed"
-        assert deploy["errorDetails"]["message"].startswith(
-            "Exception while trying to read the AppSpec artifact file from: SourceOutput."
+        assert deploy["errorDetails"]["message"] == (
+            "Exception while trying to read the AppSpec artifact file from: SourceOutput"
         )
+        (why,) = [r for r in aws.refusals if r.code == "ArtifactTooLarge"]
+        assert why.message == f"SourceOutput is {size} bytes; the action reads at most 3 MB"
         assert system.codedeploy.deployments == {}
 
 

@@ -25,13 +25,30 @@ def run(repo: Path, *args: str) -> int:
 def test_fresh_scaffold_passes(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(repo) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-1] == "5/5 checks passed, 1 warning"
+    assert lines[-1] == "6/6 checks passed, 1 warning"
     assert [line.split()[:2] for line in lines[:-1] if not line.startswith(" ")] == [
         ["ok", "templates"],
         ["ok", "repository"],
         ["ok", "wiring"],
         ["ok", "account-ids"],
+        ["ok", "first-commit"],
         ["warn", "exposure"],
+    ]
+
+
+def test_files_deploys_first_commit_would_refuse_are_a_warning(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """deploy's first commit goes through CodeCommit's API, which refuses empty files
+    (B1); a first push with git would not, so verify warns and still passes."""
+    (repo / "webapp" / "app" / "__init__.py").write_bytes(b"")
+    assert run(repo, "--output", "json") == 0
+    report = json.loads(capsys.readouterr().out)
+    (first,) = [c for c in report["checks"] if c["name"] == "first-commit"]
+    assert first["ok"] is True
+    assert first["warnings"] == [
+        "webapp/app/__init__.py is empty; CodeCommit's API refuses empty files (bluegreen "
+        "deploy's first commit would refuse it; a first push with git would not)"
     ]
 
 
@@ -67,7 +84,7 @@ def test_a_narrowed_test_listener_gives_no_warning(
     path.write_text(path.read_text().replace('["0.0.0.0/0"]', '["203.0.113.0/24", "0.0.0.0/1"]'))
     assert run(repo) == 0
     out = capsys.readouterr().out
-    assert "warning" not in out and out.splitlines()[-1] == "5/5 checks passed"
+    assert "warning" not in out and out.splitlines()[-1] == "6/6 checks passed"
     path.write_text(path.read_text().replace('"0.0.0.0/1"', '"0.0.0.0/0"'))
     assert run(repo) == 0
     assert "contains 0.0.0.0/0" in capsys.readouterr().out

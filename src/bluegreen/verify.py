@@ -13,6 +13,8 @@ written and no network is used. The checks:
   containers in taskdef.json as in the service's first task definition; and the deploy
   action reads only build outputs, never the source (repository) artifact;
 - **account ids**: no 12-digit AWS account id is committed anywhere in the repository;
+- **first commit**: never fails, but warns about files ``deploy``'s first commit through
+  CodeCommit's API would refuse (empty, over 6 MB, secrets);
 - **exposure**: never fails, but warns when the test listener is open to the whole
   internet (``listeners.test_cidrs`` holds 0.0.0.0/0, the seed's default): during every
   release the untested green tasks answer anyone on it.
@@ -91,6 +93,22 @@ class Report:
 def verify(config: Config, repo_dir: Path) -> Report:
     """Run every pre-flight check on the repository at ``repo_dir``."""
     built = stacks.build(config)
+    return Report(
+        [
+            _templates(config, built),
+            *repository_checks(config, repo_dir, built),
+            _first_commit(repo_dir),
+            _exposure(config),
+        ]
+    )
+
+
+def repository_checks(
+    config: Config, repo_dir: Path, built: list[stacks.Stack] | None = None
+) -> list[Check]:
+    """The checks of the repository's files (no cfn-lint): what ``deploy`` also runs
+    before it makes the first commit, which it never redoes."""
+    built = stacks.build(config) if built is None else built
     repository = appkit.check(repo_dir, config)
     # A file the repository check already blamed is not blamed again by the wiring check.
     blamed = {problem.split(":", 1)[0] for problem in repository}
@@ -99,21 +117,39 @@ def verify(config: Config, repo_dir: Path) -> Report:
         "bluegreen fills at build time instead"
         for path, line, account in _account_ids(repo_dir)
     ]
-    return Report(
-        [
-            _templates(config, built),
-            Check(
-                "repository", "application repository files agree with bluegreen.toml", repository
-            ),
-            Check(
-                "wiring",
-                "the pipeline finds what it needs in the repository",
-                _unblamed(_wiring(built, repo_dir), blamed),
-            ),
-            # Never deduplicated: a committed account id fails this check wherever it is.
-            Check("account-ids", "no AWS account id is committed", accounts),
-            _exposure(config),
+    return [
+        Check("repository", "application repository files agree with bluegreen.toml", repository),
+        Check(
+            "wiring",
+            "the pipeline finds what it needs in the repository",
+            _unblamed(_wiring(built, repo_dir), blamed),
+        ),
+        # Never deduplicated: a committed account id fails this check wherever it is.
+        Check("account-ids", "no AWS account id is committed", accounts),
+    ]
+
+
+def _first_commit(repo_dir: Path) -> Check:
+    """Warn (never fail) about files ``deploy``'s first commit cannot carry: it goes
+    through CodeCommit's API (empty files, files over 6 MB, secrets refused), where a
+    first push with git has none of these limits."""
+    from bluegreen.aws import codecommit
+    from bluegreen.errors import RepositoryError
+
+    warnings: list[str] = []
+    try:
+        codecommit.collect_files(repo_dir)
+    except RepositoryError as exc:
+        lines = [line.strip() for line in exc.message.splitlines()[1:] if line.strip()]
+        warnings = [
+            f"{line} (bluegreen deploy's first commit would refuse it; a first push with "
+            "git would not)"
+            for line in lines
         ]
+    return Check(
+        "first-commit",
+        "the files can be deploy's first commit (CodeCommit's API limits)",
+        warnings=warnings,
     )
 
 

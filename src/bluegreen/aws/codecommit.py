@@ -320,7 +320,8 @@ def file_problems(
     missing = sorted(p for p in required if p not in present)
     if missing:
         problems.append(
-            f"missing {', '.join(missing)} (run `bluegreen init --restore` to write them)"
+            f"missing {', '.join(missing)} (run `bluegreen init . --restore` in the "
+            "repository to write them)"
         )
     for f in files:
         size = len(f.content)

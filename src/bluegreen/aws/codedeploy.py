@@ -20,7 +20,12 @@ Only the calls the blue/green engine needs. What the code relies on, with its so
   RevisionLocation and AppSpecContent; CodeDeploy user guide, "AppSpec 'resources'
   section for Amazon ECS deployments"). Redeploying it is a manual rollback (user guide,
   "Redeploy and roll back a deployment with CodeDeploy": "creating a new deployment that
-  uses any previously deployed application revision").
+  uses any previously deployed application revision"). GetDeployment (and the same
+  DeploymentInfo in BatchGetDeployments) leaves the AppSpec itself out: "The content
+  property of the appSpecContent object in the returned revision is always null. Use
+  GetApplicationRevision and the sha256 property of the returned appSpecContent object to
+  get the content of the deployment's AppSpec file" (GetDeployment, API reference), so
+  :func:`with_content` reads it that way.
 """
 
 from __future__ import annotations
@@ -194,6 +199,25 @@ def continue_deployment(codedeploy: Any, deployment_id: str, wait_type: str) -> 
 def stop_deployment(codedeploy: Any, deployment_id: str) -> dict[str, Any]:
     """Stop the deployment and let CodeDeploy roll back to the original task set."""
     return call(codedeploy, "stop_deployment", deploymentId=deployment_id, autoRollbackEnabled=True)
+
+
+def with_content(codedeploy: Any, application: str, revision: dict[str, Any]) -> dict[str, Any]:
+    """``revision`` (as GetDeployment gives it) with its AppSpec content; unchanged when it
+    already has it or is not an AppSpecContent revision. Raises AwsCallError
+    (RevisionDoesNotExistException) when CodeDeploy no longer knows it."""
+    spec = revision.get("appSpecContent") or {}
+    if revision.get("revisionType") != "AppSpecContent" or spec.get("content"):
+        return revision
+    if not spec.get("sha256"):
+        return revision
+    answer = call(
+        codedeploy,
+        "get_application_revision",
+        applicationName=application,
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": spec["sha256"]}},
+    )
+    found: dict[str, Any] = answer.get("revision") or revision
+    return found
 
 
 def create_deployment(

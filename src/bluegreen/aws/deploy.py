@@ -53,7 +53,7 @@ from bluegreen.aws.cfn import Change, StackEvent
 from bluegreen.aws.codecommit import FirstCommit
 from bluegreen.aws.errors import call
 from bluegreen.aws.session import Clients
-from bluegreen.errors import OperationError, StateError
+from bluegreen.errors import OperationError, RepositoryError, StateError
 from bluegreen.names import Names, Outputs
 
 if TYPE_CHECKING:
@@ -371,9 +371,26 @@ class _Run:
                 self.ui.step(f"note: {note}")
         if not self.commit_needed:
             return []
-        return codecommit.collect_files(
+        files = codecommit.collect_files(
             root, _required_files(self.config), allow_secrets=allow_secrets
         )
+        self.check_repository(root)
+        return files
+
+    def check_repository(self, root: Path) -> None:
+        """Refuse a first commit whose files ``bluegreen verify`` would fail (bad
+        taskdef.json, buildspec, wiring, an account id): deploy makes that commit once and
+        never again, and the first release would fail on it."""
+        from bluegreen import verify
+
+        problems = [p for c in verify.repository_checks(self.config, root) for p in c.problems]
+        if problems:
+            raise RepositoryError(
+                f"the repository in {root} is not ready to be the first commit:\n"
+                + "\n".join(f"  {p}" for p in problems),
+                hint="nothing was changed; fix the files named above (`bluegreen verify` "
+                "checks them offline), then run deploy again",
+            )
 
     def look_at_service(self, service: dict[str, Any] | None, body: str) -> str:
         """The service stack's body with what CodeDeploy owns kept; the role check."""

@@ -126,6 +126,11 @@ def fetch(logs: Any, group: str, since: timedelta, *, now: Now | None = None) ->
     return events
 
 
+LATE_MILLIS = 30_000
+"""How far back ``follow`` looks for lines that arrived late: FireLens routes by Fluent
+Bit, which flushes every few seconds (its Flush setting) and retries failed sends."""
+
+
 def follow(
     logs: Any,
     group: str,
@@ -139,6 +144,7 @@ def follow(
     """Yield events as they arrive, forever (or ``polls`` times, for tests)."""
     moment = (now or (lambda: datetime.now(UTC)))()
     start = _millis(moment - since)
+    newest = start
     seen: dict[str, int] = {}
     done = 0
     while polls is None or done < polls:
@@ -148,8 +154,13 @@ def follow(
                 continue
             stamp = _millis(event.timestamp)
             seen[event.event_id] = stamp
-            start = max(start, stamp)
+            newest = max(newest, stamp)
             yield event
+        # A line can reach CloudWatch after newer ones (another task's FireLens flush;
+        # PutLogEvents takes timestamps up to 14 days old, API reference), so the next
+        # poll reaches back LATE_MILLIS before the newest line seen; the ids seen in that
+        # window are kept so nothing is printed twice.
+        start = max(start, newest - LATE_MILLIS)
         seen = {k: v for k, v in seen.items() if v >= start}
         done += 1
         if polls is None or done < polls:

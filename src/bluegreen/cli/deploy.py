@@ -230,12 +230,16 @@ def with_command(text: str, command: str) -> str:
 
 
 def json_with_error(data: dict[str, Any], error: BluegreenError | None) -> dict[str, Any]:
-    """The result document of a run that stopped: ``error`` (or ``interrupted``) added."""
+    """The result document of a run that stopped, with the members every failure
+    document has (``ok``, ``kind``, ``error``, ``hint``, ``exit_code``: cli/common.py);
+    ``error`` None means interrupted."""
     data["ok"] = False
+    data["interrupted"] = error is None
     if error is None:
-        data["interrupted"] = True
+        data.update(kind="interrupted", error="interrupted", hint=None, exit_code=130)
     else:
-        data["error"] = {"message": error.message, "hint": error.hint, "exit_code": error.exit_code}
+        kind = "usage" if error.exit_code == 2 else "operation"
+        data.update(kind=kind, error=error.message, hint=error.hint, exit_code=error.exit_code)
     return data
 
 
@@ -401,26 +405,34 @@ class _Deploy:
             error.hint = f"{error.hint}; {resume}" if error.hint else resume
 
     def finish(self) -> None:
-        result, first = self.result, self.first
+        error = self._error()
         if self.output == OutputFormat.json:
-            common.emit_json(self.document())
+            document = self.document()
+            common.emit_json(json_with_error(document, error) if error else document)
+        if error is not None:
+            raise error
+
+    def _error(self) -> OperationError | None:
+        result, first = self.result, self.first
         if result.failed:
             names = ", ".join(s.stack for s in result.failed)
-            raise OperationError(
+            return OperationError(
                 f"deploy failed: {names}",
                 hint="the reasons are listed above; fix them and run `bluegreen deploy` again",
             )
         if result.declined:
-            raise OperationError(
+            return OperationError(
                 "deploy cancelled: a change set was declined; later stacks untouched"
             )
         if first is not None and first.failed:
-            raise OperationError(
+            return OperationError(
                 f"the first release failed at {first.failed_action or 'the pipeline'}: "
                 f"{first.error or first.status}",
-                hint=f"the stacks are deployed; fix the cause, push, and `bluegreen release` "
+                hint="the stacks are deployed; fix the cause and push it to the repository "
+                f"(a push starts the pipeline), or `bluegreen release` to run it again "
                 f"({first.link})",
             )
+        return None
 
 
 def _first_run_pending(clients: Any, cfg: Config, ui: DeployConsole) -> bool:

@@ -1,61 +1,78 @@
-"""What a build does: the buildspec read as CodeBuild reads it, and its effects simulated.
+"""What a build does: the buildspec read as CodeBuild reads it, and played for real.
 
-:func:`read_buildspec` is CodeBuild's own reading of the buildspec (a YAML_FILE_ERROR in
-the DOWNLOAD_SOURCE phase when it is not one). :func:`run_buildspec` is the one boundary
-issue 9 replaces with real shell execution: today no command runs and no container
-starts; what a build of bluegreen's buildspecs *leaves behind* is made real, acting as
-the project's service role (ported from the rehearsal's ``bluegreen.rehearse.build``):
+Sources: CodeBuild user guide, "Build specification reference"
+(https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html), "Build
+phase transitions" (view-build-details-phases.html), "Environment variables in build
+environments" (build-env-ref-env-vars.html).
 
-- ``${VAR:?message}`` checks fail the phase they are in when the variable is empty;
-- when the buildspec builds and pushes an image (``docker build`` / ``docker push``), the
-  image is put into the ECR repository its environment names (IMAGE_REPOSITORY_URI or
-  IMAGE_REPOSITORY_NAME), under the tag :func:`image_tag` computes from the commands and
-  CODEBUILD_RESOLVED_SOURCE_VERSION. A tag that exists is reused (the scaffold's
-  buildspec checks ListImages first), so immutable tags are never overwritten. The
-  manifest's digests hash the build context, so the same sources give the same image;
-  the context's files are recorded in ``emulator.images[uri]`` (paths relative to the
-  context: ``Dockerfile``, ``app/main.py``, ``extra.conf``);
-- ``imageDetail.json`` is ``{"ImageURI":"<uri>"}`` (the buildspec's printf); a
-  ``taskdef.json`` with the stack placeholders is rendered with
-  :func:`bluegreen.appkit.render_taskdef`, exactly the buildspec's ``sed``; every other
-  listed artifact is copied from the source. A listed file that is neither fails
-  UPLOAD_ARTIFACTS with CodeBuild's "CLIENT_ERROR: no matching artifact paths found".
+:func:`read_buildspec` is CodeBuild's reading of the buildspec (a YAML_FILE_ERROR in
+DOWNLOAD_SOURCE when it cannot be used). :class:`Player` plays its phases in the build's
+shell (:mod:`bluegreen.emulator.standins.shell`), with its ``aws`` and ``docker``
+stand-ins (:mod:`bluegreen.emulator.standins`):
+
+- each phase's ``commands`` run one at a time, in order; the first that exits non-zero
+  ends them and fails the phase with CodeBuild's context ``COMMAND_EXECUTION_ERROR``,
+  "Error while executing command: <command>. Reason: exit status <N>" (the texts of
+  CodeBuild's logs, e.g. awslabs/aws-deployment-framework#471,
+  aws-containers/hello-app-runner-nodejs#1); then the phase's ``finally`` commands run
+  ("executed even if a command in the commands block fails");
+- which phase comes after a failure is :func:`after_failure`: ``on-failure: ABORT`` ends
+  the build, ``CONTINUE`` goes on to the next phase; without it, the build phase
+  transitions: a failed INSTALL or PRE_BUILD ends the build (FINALIZING), a failed BUILD
+  goes on to POST_BUILD, a failed POST_BUILD to UPLOAD_ARTIFACTS ("The UPLOAD_ARTIFACTS
+  phase is always attempted, even if the BUILD phase fails"); CODEBUILD_BUILD_SUCCEEDING
+  is 1, then 0 once a phase failed;
+- the artifacts are the files the build directory holds afterwards that
+  ``artifacts.files`` names (:func:`collect`): globs relative to ``base-directory`` (or the
+  source directory), ``discard-paths``, ``exclude-paths``; a listed path that matches
+  nothing is skipped ("Skipping invalid file path"), and when nothing matches at all
+  UPLOAD_ARTIFACTS fails with ``CLIENT_ERROR`` "no matching artifact paths found"
+  (aws-samples/amazon-ecs-fargate-cdk-cicd#13, aws/copilot-cli#2780).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
+import os
 import posixpath
 import re
-import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import yaml
-from botocore.exceptions import ClientError
 
-from bluegreen import names
-from bluegreen.emulator import internal
-from bluegreen.errors import BluegreenError
+from bluegreen.emulator.standins.shell import SHELLS, Ran, Shell
 
-if TYPE_CHECKING:
-    from bluegreen.emulator.core import Emulator
-
-IMAGE_DETAIL = "imageDetail.json"
 COMMAND_PHASES = ("install", "pre_build", "build", "post_build")
-_MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
-_REQUIRED_VAR = re.compile(r"\$\{(\w+):\?([^}]*)\}")
-_ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([A-Za-z_]\w*)=(.*)$")
+ON_FAILURE = ("ABORT", "CONTINUE")
 
 
 class BuildspecError(Exception):
     """The buildspec cannot be used (YAML_FILE_ERROR in DOWNLOAD_SOURCE)."""
 
 
-class UnknownTag(Exception):
-    """The simulated build cannot tell which tag the buildspec pushes."""
+class Unplayable(Exception):
+    """A buildspec feature AWS has and the emulated CodeBuild does not play."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    commands: tuple[str, ...]
+    finally_: tuple[str, ...] = ()
+    on_failure: str | None = None
+    runtime_versions: dict[str, str] = field(default_factory=dict)
+    run_as: str | None = None
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    files: tuple[str, ...]
+    base_directory: str = ""
+    discard_paths: bool = False
+    exclude_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,24 +80,19 @@ class Buildspec:
     path: str
     """Where it was read from in the source ("" for an inline buildspec)."""
     data: dict[str, Any]
+    version: str = "0.2"
+    shell: str = "/bin/sh"
+    variables: dict[str, str] = field(default_factory=dict)
+    parameter_store: dict[str, str] = field(default_factory=dict)
+    secrets_manager: dict[str, str] = field(default_factory=dict)
+    exported: tuple[str, ...] = ()
+    phases: dict[str, Phase] = field(default_factory=dict)
+    artifacts: Artifacts | None = None
+    run_as: str | None = None
 
     def commands(self, phase: str) -> list[str]:
-        block = (self.data.get("phases") or {}).get(phase) or {}
-        return [str(c) for c in (block.get("commands") or [])]
-
-    def all_commands(self) -> list[tuple[str, str]]:
-        return [(phase, c) for phase in COMMAND_PHASES for c in self.commands(phase)]
-
-    def variables(self) -> dict[str, str]:
-        env = self.data.get("env") or {}
-        return {str(k): str(v) for k, v in (env.get("variables") or {}).items()}
-
-    def artifact_files(self) -> tuple[str, list[str]]:
-        """(base-directory, file patterns) of the primary artifact."""
-        artifacts = self.data.get("artifacts") or {}
-        files = artifacts.get("files") or []
-        files = [files] if isinstance(files, str) else files
-        return str(artifacts.get("base-directory") or ""), [str(f) for f in files]
+        found = self.phases.get(phase)
+        return list(found.commands) if found else []
 
 
 def read_buildspec(ref: str, source: dict[str, bytes]) -> Buildspec:
@@ -88,7 +100,7 @@ def read_buildspec(ref: str, source: dict[str, bytes]) -> Buildspec:
     if "\n" in ref or ref.lstrip().startswith("version"):
         text, path = ref, ""
     else:
-        path = ref.lstrip("./") if ref.startswith("./") else ref
+        path = ref[2:] if ref.startswith("./") else ref
         found = source.get(path)
         if found is None:
             # CodeBuild's message for a missing buildspec file (build logs, DOWNLOAD_SOURCE).
@@ -96,283 +108,315 @@ def read_buildspec(ref: str, source: dict[str, bytes]) -> Buildspec:
                 f"stat /codebuild/output/src/src/{path}: no such file or directory"
             )
         text = found.decode("utf-8", errors="replace")
+    where = path or "inline"
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise BuildspecError(f"Invalid buildspec {path or 'inline'}: {exc}") from None
+        raise BuildspecError(f"Invalid buildspec {where}: {exc}") from None
     if not isinstance(data, dict):
-        raise BuildspecError(f"Invalid buildspec {path or 'inline'}: not a YAML mapping")
+        raise BuildspecError(f"Invalid buildspec {where}: not a YAML mapping")
     if str(data.get("version")) not in ("0.1", "0.2"):
         raise BuildspecError(f"invalid buildspec version {data.get('version')!r}: use 0.2")
     if not isinstance(data.get("phases"), dict) or not data["phases"]:
-        raise BuildspecError(f"Invalid buildspec {path or 'inline'}: phases are required")
-    return Buildspec(path, data)
+        raise BuildspecError(f"Invalid buildspec {where}: phases are required")
+    env = data.get("env") or {}
+    if not isinstance(env, dict):
+        raise BuildspecError(f"Invalid buildspec {where}: env must be a mapping")
+    shell = str(env.get("shell") or "/bin/sh")
+    if shell not in SHELLS:
+        raise BuildspecError(
+            f"Invalid buildspec {where}: env/shell {shell!r} is not a Linux shell CodeBuild "
+            "supports (bash, /bin/sh)"
+        )
+    phases: dict[str, Phase] = {}
+    for name, block in data["phases"].items():
+        if name not in COMMAND_PHASES:
+            raise BuildspecError(f"Invalid buildspec {where}: unknown phase {name!r}")
+        phases[name] = _phase(where, str(name), block)
+    exported = env.get("exported-variables") or []
+    return Buildspec(
+        path=path,
+        data=data,
+        version=str(data.get("version")),
+        shell=shell,
+        variables=_strings(where, "env/variables", env.get("variables")),
+        parameter_store=_strings(where, "env/parameter-store", env.get("parameter-store")),
+        secrets_manager=_strings(where, "env/secrets-manager", env.get("secrets-manager")),
+        exported=tuple(str(v) for v in (exported if isinstance(exported, list) else [exported])),
+        phases=phases,
+        artifacts=_artifacts(where, data.get("artifacts")),
+        run_as=str(data["run-as"]) if data.get("run-as") else None,
+    )
+
+
+def _phase(where: str, name: str, block: Any) -> Phase:
+    block = block or {}
+    if not isinstance(block, dict):
+        raise BuildspecError(f"Invalid buildspec {where}: phases/{name} must be a mapping")
+    commands = block.get("commands")
+    if commands is None and not block.get("runtime-versions"):
+        # "commands: Required sequence if <phase> is specified" (buildspec reference).
+        raise BuildspecError(f"Invalid buildspec {where}: phases/{name}/commands is required")
+    on_failure = block.get("on-failure")
+    if on_failure is not None and str(on_failure) not in ON_FAILURE:
+        if str(on_failure).startswith("RETRY"):
+            raise Unplayable(f"phases/{name}/on-failure {on_failure} (RETRY is not played)")
+        raise BuildspecError(
+            f"Invalid buildspec {where}: phases/{name}/on-failure must be ABORT or CONTINUE"
+        )
+    runtimes = block.get("runtime-versions") or {}
+    return Phase(
+        name=name,
+        commands=tuple(_command_list(where, f"phases/{name}/commands", commands)),
+        finally_=tuple(_command_list(where, f"phases/{name}/finally", block.get("finally"))),
+        on_failure=str(on_failure) if on_failure is not None else None,
+        runtime_versions={str(k): str(v) for k, v in runtimes.items()}
+        if isinstance(runtimes, dict)
+        else {},
+        run_as=str(block["run-as"]) if block.get("run-as") else None,
+    )
+
+
+def _command_list(where: str, key: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise BuildspecError(f"Invalid buildspec {where}: {key} must be a list of commands")
+    return [_scalar(v) for v in value]
+
+
+def _strings(where: str, key: str, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BuildspecError(f"Invalid buildspec {where}: {key} must be a mapping")
+    return {str(k): _scalar(v) for k, v in value.items()}
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _artifacts(where: str, value: Any) -> Artifacts | None:
+    if not value:
+        return None
+    if not isinstance(value, dict):
+        raise BuildspecError(f"Invalid buildspec {where}: artifacts must be a mapping")
+    files = value.get("files") or []
+    files = [files] if isinstance(files, str) else files
+    excludes = value.get("exclude-paths") or []
+    excludes = [excludes] if isinstance(excludes, str) else excludes
+    discard = value.get("discard-paths")
+    return Artifacts(
+        files=tuple(_scalar(f) for f in files),
+        base_directory=_scalar(value.get("base-directory") or ""),
+        discard_paths=discard is True or str(discard).lower() == "yes",
+        exclude_paths=tuple(_scalar(e) for e in excludes),
+    )
+
+
+# ----------------------------------------------------------------------------- playing
 
 
 @dataclass
-class BuildInput:
-    """Everything a build runs with."""
-
-    emulator: Emulator
-    role: str
-    """The project's service role: every AWS call of the build acts as it."""
-    project: dict[str, Any]
-    env: dict[str, str]
-    source: dict[str, bytes]
-    modes: dict[str, int]
-    spec: Buildspec
-    fault: str | None = None
-    """Fail the BUILD phase with this message (for rehearsing a failing build)."""
-
-
-@dataclass
-class BuildOutcome:
-    failed_phase: str | None = None
-    """The phase that failed (PRE_BUILD, BUILD, POST_BUILD, UPLOAD_ARTIFACTS), or None."""
+class PhaseResult:
+    status: str = "SUCCEEDED"
+    """SUCCEEDED or FAILED."""
     code: str = ""
     message: str = ""
-    artifacts: dict[str, bytes] = field(default_factory=dict)
-    modes: dict[str, int] = field(default_factory=dict)
-    image_uri: str | None = None
-    reused: bool = False
-    log: list[str] = field(default_factory=list)
 
-    def fail(self, phase: str, code: str, message: str) -> BuildOutcome:
-        self.failed_phase, self.code, self.message = phase, code, message
-        self.log.append(f"Phase complete: {phase} State: FAILED")
-        self.log.append(f"Phase context status code: {code} Message: {message}")
-        return self
+    @property
+    def failed(self) -> bool:
+        return self.status != "SUCCEEDED"
 
 
-def run_buildspec(build: BuildInput) -> BuildOutcome:
-    """Run the buildspec's commands (simulated; see the module docstring)."""
-    outcome = BuildOutcome()
-    shell = dict(build.env)
-    for phase, command in build.spec.all_commands():
-        outcome.log.append(f"Running command {command}")
-        for match in _REQUIRED_VAR.finditer(command):
-            if not shell.get(match.group(1)):
-                message = (
-                    f"Error while executing command: {command}. Reason: exit status 1 "
-                    f"({match.group(1)}: {match.group(2)})"
-                )
-                return outcome.fail(phase.upper(), "COMMAND_EXECUTION_ERROR", message)
-        assigned = _ASSIGNMENT.match(command)
-        if assigned:
-            # A shell variable the buildspec sets: empty when what it is computed from
-            # is (the only input the simulation can judge).
-            value = assigned.group(2)
-            used = re.findall(r"\$\{?(\w+)", value)
-            shell[assigned.group(1)] = "" if used and not all(shell.get(u) for u in used) else "set"
-    commands = [c for _, c in build.spec.all_commands()]
-    builds_image = any("docker build" in c or "docker push" in c for c in commands)
-    if builds_image:
-        try:
-            _push_image(build, commands, outcome)
-        except _CommandFailed as exc:
-            return outcome.fail(exc.phase, "COMMAND_EXECUTION_ERROR", exc.message)
-    if build.fault:
-        return outcome.fail(
-            "BUILD",
-            "COMMAND_EXECUTION_ERROR",
-            f"Error while executing command: docker build. Reason: exit status 1 ({build.fault})",
-        )
-    base, patterns = build.spec.artifact_files()
-    if not patterns:
-        return outcome
-    try:
-        made = _made_files(build, commands, outcome)
-    except BluegreenError as exc:
-        return outcome.fail(
-            "POST_BUILD",
-            "COMMAND_EXECUTION_ERROR",
-            "Error while executing command: sed ... taskdef.json. Reason: exit status 1 "
-            f"({exc.message})",
-        )
-    available = dict(build.source)
-    available.update(made)
-    for pattern in patterns:
-        full = posixpath.normpath(posixpath.join(base, pattern)) if base else pattern
-        hits = [p for p in available if fnmatch.fnmatchcase(p, full) or p == full]
-        if not hits:
-            # CodeBuild's error when a listed artifact is missing (its build logs and
-            # phase context: "CLIENT_ERROR: no matching artifact paths found").
-            return outcome.fail(
-                "UPLOAD_ARTIFACTS", "CLIENT_ERROR", "no matching artifact paths found"
-            )
-        for path in hits:
-            name = posixpath.relpath(path, base) if base else path
-            outcome.artifacts[name] = available[path]
-            outcome.modes[name] = build.modes.get(path, 0o644)
-    return outcome
+def after_failure(phase: str, on_failure: str | None) -> str:
+    """Where a build goes when ``phase`` (INSTALL, PRE_BUILD, BUILD, POST_BUILD) failed:
+    ``next`` (the next phase), ``upload`` (UPLOAD_ARTIFACTS) or ``end`` (FINALIZING).
 
-
-def image_tag(spec: Buildspec, env: dict[str, str]) -> str:
-    """The tag the buildspec pushes, computed from its commands.
-
-    The one rule for the simulated build; issue 9 replaces it by running the shell.
-    It understands the assignment of the tag variable used in ``docker build --tag``
-    when it is derived from CODEBUILD_RESOLVED_SOURCE_VERSION: the full id
-    (``"${CODEBUILD_RESOLVED_SOURCE_VERSION}"``), its first N characters with
-    ``cut -c 1-N`` (the original scaffold) or ``${CODEBUILD_RESOLVED_SOURCE_VERSION:0:N}``,
-    or a literal tag.
+    ``on-failure`` (buildspec reference, phases/*/on-failure): ABORT "abort the build",
+    CONTINUE "continue to the next build phase"; without it "the failure process follows
+    the transition phases" ("Build phase transitions": INSTALL and PRE_BUILD failures end
+    the build, BUILD goes on to POST_BUILD, POST_BUILD to UPLOAD_ARTIFACTS).
     """
-    commands = [c for _, c in spec.all_commands()]
-    variable = None
-    for command in commands:
-        found = re.search(r"--tag\s+\"?\$\{?\w+\}?:\$\{?(\w+)\}?\"?", command) or re.search(
-            r"\s-t\s+\"?\$\{?\w+\}?:\$\{?(\w+)\}?\"?", command
-        )
-        if found:
-            variable = found.group(1)
-            break
-    if variable is None:
-        raise UnknownTag("no docker build --tag <repository>:${TAG} command")
-    version = env.get("CODEBUILD_RESOLVED_SOURCE_VERSION", "")
-    for command in commands:
-        assigned = re.match(rf"\s*(?:export\s+)?{variable}=(.*)$", command)
-        if not assigned:
-            continue
-        value = assigned.group(1).strip()
-        if "CODEBUILD_RESOLVED_SOURCE_VERSION" not in value:
-            literal = value.strip("\"'")
-            if re.fullmatch(r"[\w][\w.-]{0,127}", literal):
-                return literal
-            raise UnknownTag(f"cannot evaluate {command!r}")
-        cut = re.search(r"cut\s+-c\s*1-(\d+)", value)
-        if cut:
-            return version[: int(cut.group(1))]
-        substring = re.search(r"CODEBUILD_RESOLVED_SOURCE_VERSION:0:(\d+)", value)
-        if substring:
-            return version[: int(substring.group(1))]
-        if re.fullmatch(r"\"?\$\{?CODEBUILD_RESOLVED_SOURCE_VERSION\}?\"?", value):
-            return version
-        raise UnknownTag(f"cannot evaluate {command!r}")
-    if variable in env:
-        return env[variable]
-    raise UnknownTag(f"{variable} is never assigned")
+    if on_failure == "ABORT":
+        return "end"
+    if on_failure == "CONTINUE":
+        return "next"
+    return {"INSTALL": "end", "PRE_BUILD": "end", "BUILD": "next", "POST_BUILD": "upload"}[phase]
 
 
-class _CommandFailed(Exception):
-    def __init__(self, phase: str, message: str) -> None:
-        super().__init__(message)
-        self.phase = phase
-        self.message = message
+LogLine = Callable[[str, bool], None]
+"""Where the build's log lines go: (text, from CodeBuild's agent rather than a command)."""
 
 
-def _push_image(build: BuildInput, commands: list[str], outcome: BuildOutcome) -> None:
-    ecr = internal.client(build.emulator, "ecr", build.role)
-    repositories = ecr.describe_repositories()["repositories"]
-    values = set(build.env.values())
-    named = [
-        r for r in repositories if r["repositoryUri"] in values or r["repositoryName"] in values
-    ]
-    if len(named) != 1:
-        listed = ", ".join(r["repositoryName"] for r in named) or "none"
-        raise _CommandFailed(
-            "BUILD",
-            "Error while executing command: docker push. Reason: exit status 1 (the build's "
-            f"environment names {len(named)} ECR repositories: {listed})",
-        )
-    repository = named[0]
-    if not build.env.get("CODEBUILD_RESOLVED_SOURCE_VERSION"):
-        raise _CommandFailed(
-            "PRE_BUILD",
-            "Error while executing command: IMAGE_TAG. Reason: exit status 1 "
-            "(CODEBUILD_RESOLVED_SOURCE_VERSION is empty)",
-        )
-    try:
-        tag = image_tag(build.spec, build.env)
-    except UnknownTag as exc:
-        raise _CommandFailed(
-            "PRE_BUILD",
-            f"the simulated build cannot compute the image tag: {exc} (issue 9 runs the shell)",
-        ) from None
-    uri = f"{repository['repositoryUri']}:{tag}"
-    outcome.image_uri = uri
-    context = _context(build, commands)
-    files = {
-        path[len(context) + 1 :] if context else path: data
-        for path, data in build.source.items()
-        if not context or path.startswith(f"{context}/")
-    }
-    existing = ecr.list_images(
-        repositoryName=repository["repositoryName"], filter={"tagStatus": "TAGGED"}
-    )
-    if any(image.get("imageTag") == tag for image in existing["imageIds"]):
-        outcome.reused = True
-        outcome.log.append(f"{uri} already exists; not building it again")
-    else:
-        digest = hashlib.sha256()
-        for path in sorted(files):
-            digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
-        content = digest.hexdigest()
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": _MANIFEST_TYPE,
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1024,
-                "digest": "sha256:" + hashlib.sha256(f"config {content}".encode()).hexdigest(),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": 4096,
-                    "digest": "sha256:" + hashlib.sha256(f"layer {content}".encode()).hexdigest(),
-                }
-            ],
-        }
-        try:
-            ecr.put_image(
-                repositoryName=repository["repositoryName"],
-                imageManifest=json.dumps(manifest),
-                imageManifestMediaType=_MANIFEST_TYPE,
-                imageTag=tag,
+class Player:
+    """Plays a buildspec's phases in a build's shell."""
+
+    def __init__(
+        self,
+        spec: Buildspec,
+        shell: Shell,
+        log: LogLine,
+        fault: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.spec = spec
+        self.shell = shell
+        self.log = log
+        self.fault = fault
+        """The failure the rehearsal injected, once it fired (its message is added to the
+        failed command's context)."""
+        self.succeeding = True
+
+    def play(self, phase_type: str) -> PhaseResult:
+        """Run the commands of ``phase_type`` (INSTALL, PRE_BUILD, BUILD, POST_BUILD)."""
+        phase = self.spec.phases.get(phase_type.lower())
+        result = PhaseResult()
+        if phase is None:
+            return result
+        run_as = phase.run_as or self.spec.run_as
+        if run_as:
+            self.log(
+                f"run-as {run_as} is not played by the emulated CodeBuild: the commands run as "
+                "this machine's user",
+                True,
             )
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise _CommandFailed(
-                "BUILD",
-                f"Error while executing command: docker push {uri}. Reason: exit status 1 "
-                f"({error.get('Code')}: {error.get('Message')})",
-            ) from None
-        outcome.log.append(f"pushed {uri}")
-    build.emulator.images[uri] = files
+        if phase.runtime_versions:
+            chosen = ", ".join(f"{k} {v}" for k, v in phase.runtime_versions.items())
+            self.log(
+                f"runtime-versions ({chosen}) are not installed by the emulated CodeBuild: the "
+                "commands use this machine's tools",
+                True,
+            )
+        for command in phase.commands:
+            if not self._command(command, result):
+                break
+        for command in phase.finally_:
+            if not self._command(command, result):
+                break
+        if result.failed:
+            self.succeeding = False
+        return result
+
+    def _command(self, command: str, result: PhaseResult) -> bool:
+        self.log(f"Running command {command}", True)
+        ran: Ran = self.shell.run(
+            command, {"CODEBUILD_BUILD_SUCCEEDING": "1" if self.succeeding else "0"}
+        )
+        for line in ran.output:
+            self.log(line, False)
+        if ran.status == 0:
+            return True
+        if ran.timed_out:
+            reason = (
+                "the emulator stopped it after its limit of real time "
+                f"({int(self.shell_timeout())} s)"
+            )
+        else:
+            reason = f"exit status {ran.status}"
+            self.log(f"Command did not exit successfully {command} exit status {ran.status}", True)
+        if not result.failed:
+            result.status = "FAILED"
+            result.code = "COMMAND_EXECUTION_ERROR"
+            result.message = f"Error while executing command: {command}. Reason: {reason}"
+            injected = self.fault()
+            if injected:
+                result.message += f" ({injected})"
+        return False
+
+    @staticmethod
+    def shell_timeout() -> float:
+        from bluegreen.emulator.standins import shell
+
+        return shell.COMMAND_TIMEOUT
+
+    def exported(self) -> list[dict[str, str]]:
+        """``env/exported-variables`` with their values at the end of the build's commands
+        (the Build's ``exportedEnvironmentVariables``)."""
+        names = [n for n in self.spec.exported if n]
+        values = self.shell.values(names)
+        return [{"name": n, "value": values.get(n, "")} for n in names]
 
 
-def _context(build: BuildInput, commands: list[str]) -> str:
-    """The docker build context: the last argument of ``docker build``, else the
-    buildspec's directory."""
-    for command in commands:
-        if "docker build" not in command:
-            continue
-        segment = command[command.index("docker build") :].split(";")[0]
-        try:
-            words = shlex.split(segment)
-        except ValueError:
-            continue
-        if words and not words[-1].startswith("-"):
-            last = words[-1].strip("/")
-            return "" if last in (".", "") else last
-    return posixpath.dirname(build.spec.path)
+# ----------------------------------------------------------------------------- artifacts
 
 
-def _made_files(build: BuildInput, commands: list[str], outcome: BuildOutcome) -> dict[str, bytes]:
-    """The files the commands write that are not in the source."""
-    made: dict[str, bytes] = {}
-    text = "\n".join(commands)
-    if outcome.image_uri and IMAGE_DETAIL in text:
-        # printf '{"ImageURI":"%s"}' "${IMAGE_REPOSITORY_URI}:${IMAGE_TAG}" > imageDetail.json
-        made[IMAGE_DETAIL] = json.dumps(
-            {"ImageURI": outcome.image_uri}, separators=(",", ":")
-        ).encode()
-    for path, data in build.source.items():
-        if posixpath.basename(path) != "taskdef.json":
-            continue
-        source = data.decode("utf-8", errors="replace")
-        if names.TASK_ROLE_PLACEHOLDER in source and "sed" in text and "taskdef" in text:
-            from bluegreen.appkit import render_taskdef
+class NoArtifacts(Exception):
+    """Nothing matched: UPLOAD_ARTIFACTS fails with CLIENT_ERROR."""
 
-            made[path] = render_taskdef(source, build.env).encode()
-    return made
+
+def collect(
+    src: Path, artifacts: Artifacts, log: Callable[[str], None]
+) -> tuple[dict[str, bytes], dict[str, int]]:
+    """The files ``artifacts`` names in the build's source directory ``src`` (what the
+    commands left there), with their modes; the log lines CodeBuild writes meanwhile."""
+    base = artifacts.base_directory.strip("/") or "."
+    log(f"Expanding base directory path: {base}")
+    log("Assembling file list")
+    log(f"Expanding {base}")
+    log(f"Expanding file paths for base directory {base}")
+    log("Assembling file list")
+    root = (src / base).resolve() if base != "." else src.resolve()
+    available = _files(root) if root.is_dir() and _inside(root, src.resolve()) else []
+    chosen: dict[str, str] = {}
+    for pattern in artifacts.files:
+        log(f"Expanding {pattern}")
+        clean = posixpath.normpath(pattern[2:] if pattern.startswith("./") else pattern)
+        hits = [p for p in available if match_path(clean, p)]
+        if not hits:
+            log(f"Skipping invalid file path {pattern}")
+        for path in hits:
+            if any(match_path(posixpath.normpath(e), path) for e in artifacts.exclude_paths):
+                continue
+            name = posixpath.basename(path) if artifacts.discard_paths else path
+            chosen[name] = path
+    if not chosen:
+        raise NoArtifacts("no matching artifact paths found")
+    files: dict[str, bytes] = {}
+    modes: dict[str, int] = {}
+    for name, path in sorted(chosen.items()):
+        full = root / path
+        files[name] = full.read_bytes()
+        modes[name] = full.stat().st_mode & 0o777
+    return files, modes
+
+
+def _files(root: Path) -> list[str]:
+    found: list[str] = []
+    for directory, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(directory) / name
+            if path.is_file():
+                found.append(path.relative_to(root).as_posix())
+    return found
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def match_path(pattern: str, path: str) -> bool:
+    """A buildspec artifact path pattern: ``*`` and ``?`` within one path part, ``**``
+    for any number of parts (``**/*`` is every file)."""
+    return _parts(pattern.split("/"), path.split("/"))
+
+
+def _parts(pattern: list[str], parts: list[str]) -> bool:
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_parts(rest, parts[i:]) for i in range(len(parts) + 1))
+    if not parts:
+        return False
+    return fnmatch.fnmatchcase(parts[0], head) and _parts(rest, parts[1:])
+
+
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can be a shell variable (CodeBuild's variables become them)."""
+    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) is not None

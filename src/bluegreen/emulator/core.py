@@ -359,6 +359,7 @@ class Emulator:
             principal=principal,
             internal=internal,
             moto=lambda: _moto_stubber()(event_name="before-send", request=request),
+            url=str(request.url),
         )
         if answer is None:
             return None
@@ -387,12 +388,18 @@ class Emulator:
         internal: bool = False,
         moto: Callable[[], Any],
         route: dict[str, str] | None = None,
+        url: str = "",
     ) -> Any:
         """Serve one request: bluegreen's service if it serves the operation, else moto.
 
         Returns (status, headers, body) for an answer made here, or moto's own answer.
         ``route`` (``method``, ``path``, ``query``) is where a REST API's request went,
-        kept in the journal to replay it.
+        kept in the journal to replay it; ``url`` is an in-process request's URL.
+
+        A request made as a role (a service acting on the system's behalf) is first
+        authorized against that role's policies (:mod:`bluegreen.emulator.authz`); the
+        operator's own requests are not evaluated: the emulated account's user is its
+        administrator.
         """
         with self.lock:
             if self.journal is not None and not internal and changes_state(operation):
@@ -402,6 +409,12 @@ class Emulator:
             self.clock.run_due()
             handler = self.services.get(service)
             model = _operation_model(service, operation)
+            if principal != USER_ARN:
+                denied = self._authorize(
+                    service, operation, model, body, headers, principal, url or route
+                )
+                if denied is not None:
+                    return denied
             if handler is not None and handler.serves(operation):
                 call = Call(service, operation, self.region, principal, internal, headers)
                 try:
@@ -433,6 +446,35 @@ class Emulator:
                 )
             self.clock.run_due()
             return answer
+
+    def _authorize(
+        self,
+        service: str,
+        operation: str,
+        model: Any,
+        body: bytes | str,
+        headers: dict[str, str],
+        principal: str,
+        where: str | dict[str, str] | None,
+    ) -> tuple[int, dict[str, str], str | bytes] | None:
+        """AWS's AccessDenied answer if ``principal`` (a role) may not make the call."""
+        from bluegreen.emulator import authz
+
+        if not authz.evaluated(principal):
+            return None
+        try:
+            params = _parse(model, body, headers)
+        except Exception:  # noqa: BLE001 - a REST API: its location says what it targets
+            params = {}
+        location = where if isinstance(where, str) else (where or {}).get("path", "")
+        error = authz.authorizer(self).check_call(principal, service, operation, params, location)
+        if error is None:
+            return None
+        self.refusals.append(
+            Refusal(self.clock.seconds, service, operation, error.code, error.message)
+        )
+        status, out_headers, out_body = _serialize(service, model, error)
+        return int(getattr(error, "http_status", status)), out_headers, out_body
 
     def service(self, name: str) -> Any:
         return self.services[name]

@@ -7,6 +7,12 @@ each correction to AWS's documented behaviour.
   conditioned on ``aws:SecureTransport = false`` (AWS's recommended TLS-only policy,
   S3 User Guide, "Bucket policy examples") denies every request. Evaluated here with
   the context of a request AWS would receive over TLS.
+
+And one that only costs time: moto asks a fresh ``boto3.Session`` for the regions of a
+service each time it builds a backend (and three times when its EC2 models are
+imported); every fresh session parses botocore's endpoints and EC2 API model again
+(~1 s per rehearsal). The answers are static data of the installed botocore, so they are
+kept for the process.
 """
 
 from __future__ import annotations
@@ -21,6 +27,37 @@ Restore = Callable[[], None]
 # What every request to the emulated AWS carries as global condition keys: SDK and CLI
 # requests reach AWS over TLS (the sandbox's loopback HTTP is the emulator's own link).
 REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
+
+
+_SHARED: list[Any] = []
+
+
+def _remember_regions() -> Restore:
+    """Answer every session's region questions from one session, whose loader parses
+    botocore's data files once."""
+    from boto3.session import Session
+
+    regions, partitions = Session.get_available_regions, Session.get_available_partitions
+
+    def shared() -> Any:
+        if not _SHARED:
+            _SHARED.append(Session())
+        return _SHARED[0]
+
+    def get_available_regions(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return regions(shared(), *args, **kwargs)
+
+    def get_available_partitions(self: Any) -> Any:
+        return partitions(shared())
+
+    Session.get_available_regions = get_available_regions
+    Session.get_available_partitions = get_available_partitions
+
+    def restore() -> None:
+        Session.get_available_regions = regions
+        Session.get_available_partitions = partitions
+
+    return restore
 
 
 def install() -> list[Restore]:
@@ -45,4 +82,4 @@ def install() -> list[Restore]:
     def restore() -> None:
         models.FakeBucket.get_permission = original  # type: ignore[method-assign]
 
-    return [restore]
+    return [restore, _remember_regions()]

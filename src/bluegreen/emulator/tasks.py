@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from moto.ecs.models import Task
 
-from bluegreen.emulator import timing
+from bluegreen.emulator import authz, timing
 from bluegreen.emulator.clock import Body, Until, Wait
 
 if TYPE_CHECKING:
@@ -322,7 +322,8 @@ def lifecycle(host: Host, task: EmulatedTask) -> Body:
     if task.desired_status == "RUNNING":
         _state(host, task, "PENDING")
         task.pull_started_at = host.now()
-        failure = host.pull_error(task)
+        # The execution role's permission to pull (issue 9, bluegreen.emulator.authz).
+        failure = authz.image_pull_refusal(task) or host.pull_error(task)
         yield Wait(timing.IMAGE_PULL_FAILURE if failure else timing.IMAGE_PULL)
         task.pull_stopped_at = host.now()
         if failure is None and task.desired_status == "RUNNING":

@@ -200,6 +200,7 @@ class CodeDeployEngine:
         self.service = service
         self.absent = ""
         self._group: dict[str, Any] | None = None
+        self._contents: dict[str, dict[str, Any]] = {}  # AppSpec revisions by sha256
 
     # -- reading ----------------------------------------------------------------------
     def _latest(self) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
@@ -415,17 +416,35 @@ class CodeDeployEngine:
         )
         by_id = {d["deploymentId"]: d for d in history}
         by_id[current["deploymentId"]] = current
-        revision = task_definition_of(current.get("revision"))
+        revision = task_definition_of(self._revision(current))
         origin = _origin(current, by_id, history)
         for candidate in history:
             if candidate["deploymentId"] == current["deploymentId"]:
                 continue
             if candidate["createTime"] >= origin["createTime"]:
                 continue
-            if revision and task_definition_of(candidate.get("revision")) == revision:
+            if revision and task_definition_of(self._revision(candidate)) == revision:
                 continue
             return candidate
         return None
+
+    def _revision(self, deployment: dict[str, Any]) -> dict[str, Any]:
+        """A deployment's revision with its AppSpec content (GetDeployment leaves it out:
+        aws.codedeploy.with_content), read once per revision; {} when CodeDeploy lists no
+        revision or no longer knows it."""
+        located: dict[str, Any] = deployment.get("revision") or {}
+        sha = str((located.get("appSpecContent") or {}).get("sha256") or "")
+        if sha and sha in self._contents:
+            return self._contents[sha]
+        try:
+            full = codedeploy.with_content(self._clients.codedeploy, self.refs.application, located)
+        except AwsCallError as exc:
+            if exc.code != "RevisionDoesNotExistException":
+                raise
+            full = {}
+        if sha:
+            self._contents[sha] = full
+        return full
 
     def _redeploy_previous(
         self,
@@ -446,7 +465,7 @@ class CodeDeployEngine:
                 "(or start it with `bluegreen release`)",
             )
         source = previous["deploymentId"]
-        revision: dict[str, Any] = previous.get("revision") or {}
+        revision = self._revision(previous)
         if not revision.get("revisionType"):
             raise StateError(
                 f"cannot roll back: CodeDeploy lists no revision for deployment {source}, "

@@ -25,6 +25,7 @@ MODULES: tuple[str, ...] = (
     "codedeploy",
     "codecommit",
     "events",
+    "ecr",
     "codebuild",
     "codepipeline",
     "cloudformation",

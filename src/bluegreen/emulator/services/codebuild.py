@@ -12,10 +12,19 @@ CODEPIPELINE sources, which AWS does not, and moto has no UpdateProject) and bui
 - a build moves through SUBMITTED, QUEUED, PROVISIONING, DOWNLOAD_SOURCE, INSTALL,
   PRE_BUILD, BUILD, POST_BUILD, UPLOAD_ARTIFACTS, FINALIZING, COMPLETED (the API's
   BuildPhaseType), each taking the time registered in :mod:`bluegreen.emulator.timing`;
-- what the build does is :func:`bluegreen.emulator.buildspec.run_buildspec` (issue 9
-  replaces it with real shell execution); everything it reads and writes goes through
-  the APIs as the project's service role: the source artifact from S3, images to ECR,
-  the output artifact to S3, its log lines to CloudWatch Logs.
+- what the build does is played for real (:mod:`bluegreen.emulator.buildspec`): the
+  source is unpacked into the build's own directory, the buildspec's commands run in a
+  shell there with CodeBuild's environment variables, its ``aws`` and ``docker`` are
+  stand-ins that act on the emulated AWS as the project's service role
+  (:mod:`bluegreen.emulator.standins`), and the artifacts are the files the commands
+  left; everything the build reads and writes goes through the APIs as that role: the
+  source artifact from S3, the images to ECR, the output artifact to S3, its log lines
+  to CloudWatch Logs. The commands run when their phase starts on the simulated clock;
+  the phases take the durations of :mod:`bluegreen.emulator.timing`.
+
+The rehearsal's ``faults[project]`` (a message) makes that project's next build's
+``docker build`` fail with exit status 1; the failed command's context then ends with the
+message in parentheses, so a reader can tell an injected failure from a real one.
 
 Builds started by CodePipeline get their input and output artifact locations from the
 pipeline's job (:meth:`CodeBuild.register_job`): on AWS, CodeBuild reads them from the
@@ -25,10 +34,13 @@ CodePipeline job, which has no public API of its own for AWS-owned actions.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
+import shutil
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -39,6 +51,9 @@ from bluegreen.emulator.clock import Process, Wait
 from bluegreen.emulator.core import Emulator
 from bluegreen.emulator.owned import OwnedService
 from bluegreen.emulator.service import Call, Params, Result, ServiceError, operation
+from bluegreen.emulator.standins import Standins
+from bluegreen.emulator.standins.server import Listener
+from bluegreen.emulator.standins.shell import Shell
 
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_]{1,149}")  # the model's ProjectName
 _SOURCE_TYPES_WITH_LOCATION = {
@@ -74,7 +89,11 @@ class _Build:
     job: PipelineJob | None
     env: dict[str, str]
     process: Process | None = None
-    log: list[tuple[datetime, str]] = field(default_factory=list)
+    log: list[tuple[datetime, str, bool]] = field(default_factory=list)
+    """(when, text, from CodeBuild's agent): agent lines get CodeBuild's prefix."""
+    typed: list[dict[str, Any]] = field(default_factory=list)
+    """PARAMETER_STORE / SECRETS_MANAGER variables, resolved in DOWNLOAD_SOURCE."""
+    played: _Played | None = None
 
     @property
     def id(self) -> str:
@@ -83,6 +102,22 @@ class _Build:
     @property
     def complete(self) -> bool:
         return bool(self.data["buildComplete"])
+
+
+@dataclass
+class _Played:
+    """A build being played: its directory, its shell and its stand-ins."""
+
+    root: Path
+    listener: Listener
+    shell: Shell
+    standins: Standins
+    player: buildspec.Player
+
+    def close(self) -> None:
+        self.shell.close()
+        self.listener.close()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class CodeBuild(OwnedService):
@@ -384,6 +419,14 @@ class CodeBuild(OwnedService):
 
     # ==================================================================== the build
     def _run(self, build: _Build) -> Generator[Wait, Any, None]:
+        try:
+            yield from self._phases(build)
+        finally:
+            # Also when the build is stopped (StopBuild closes this generator) or the
+            # emulator stops: nothing the build started outlives it.
+            self._release(build)
+
+    def _phases(self, build: _Build) -> Generator[Wait, Any, None]:
         phases = timing.BUILD_PHASES
         yield Wait(phases["QUEUED"])
         self._end_phase(build, "SUCCEEDED")
@@ -400,59 +443,72 @@ class CodeBuild(OwnedService):
                 spec = buildspec.read_buildspec(ref, source)
             except buildspec.BuildspecError as exc:
                 failure = ("YAML_FILE_ERROR", str(exc))
-        if failure is not None or spec is None:
+            except buildspec.Unplayable as exc:
+                failure = ("CLIENT_ERROR", f"the emulated CodeBuild does not play {exc}")
+        root = self.emulator.work_dir / "codebuild" / build.id.split(":", 1)[1]
+        if failure is None and spec is not None:
+            src = root / "src"
+            build.env["CODEBUILD_SRC_DIR"] = str(src)
+            self._agent(build, f"CODEBUILD_SRC_DIR={src}")
+            self._agent(build, f"YAML location is {src / spec.path if spec.path else 'inline'}")
+            failure = self._variables(build, spec)
+        if failure is None and spec is not None:
+            self._prepare(build, spec, root, source, modes)
+        if failure is not None or spec is None or build.played is None:
             code, message = failure or ("CLIENT_ERROR", "no buildspec")
             self._end_phase(build, "FAILED", code, message)
             yield from self._finalize(build, "FAILED")
             return
         self._end_phase(build, "SUCCEEDED")
-        for key, value in spec.variables().items():
-            build.env.setdefault(key, value)
-        self._begin_phase(build, "INSTALL")
-        yield Wait(phases["INSTALL"])
-        self._end_phase(build, "SUCCEEDED")
-        outcome = buildspec.run_buildspec(
-            buildspec.BuildInput(
-                emulator=self.emulator,
-                role=str(build.data["serviceRole"]),
-                project=build.project,
-                env=build.env,
-                source=source,
-                modes=modes,
-                spec=spec,
-                fault=self.faults.pop(str(build.data["projectName"]), None),
-            )
-        )
-        for line in outcome.log:
-            build.log.append((self.emulator.now(), line))
-        for phase in ("PRE_BUILD", "BUILD", "POST_BUILD"):
+        player = build.played.player
+        failed = False
+        upload = True
+        for phase in ("INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD"):
             self._begin_phase(build, phase)
+            result = player.play(phase)
             yield Wait(phases[phase])
-            if outcome.failed_phase == phase:
-                self._end_phase(build, "FAILED", outcome.code, outcome.message)
-                yield from self._finalize(build, "FAILED")
-                return
-            self._end_phase(build, "SUCCEEDED")
-        self._begin_phase(build, "UPLOAD_ARTIFACTS")
-        yield Wait(phases["UPLOAD_ARTIFACTS"])
-        if outcome.failed_phase == "UPLOAD_ARTIFACTS":
-            self._end_phase(build, "FAILED", outcome.code, outcome.message)
-            yield from self._finalize(build, "FAILED")
-            return
-        error = self._upload(build, outcome)
-        if error is not None:
-            self._end_phase(build, "FAILED", "CLIENT_ERROR", error)
-            yield from self._finalize(build, "FAILED")
-            return
-        self._end_phase(build, "SUCCEEDED")
-        yield from self._finalize(build, "SUCCEEDED")
+            if not result.failed:
+                self._end_phase(build, "SUCCEEDED")
+                continue
+            failed = True
+            self._end_phase(build, "FAILED", result.code, result.message)
+            declared = spec.phases.get(phase.lower())
+            where = buildspec.after_failure(phase, declared.on_failure if declared else None)
+            if where == "end":
+                upload = False
+                break
+            if where == "upload":
+                break
+        if spec.exported:
+            build.data["exportedEnvironmentVariables"] = player.exported()
+        if upload:
+            self._begin_phase(build, "UPLOAD_ARTIFACTS")
+            yield Wait(phases["UPLOAD_ARTIFACTS"])
+            code, error = self._upload(build, spec)
+            if error is not None:
+                failed = True
+                self._end_phase(build, "FAILED", code, error)
+            else:
+                self._end_phase(build, "SUCCEEDED")
+        yield from self._finalize(build, "FAILED" if failed else "SUCCEEDED")
 
     def _finalize(self, build: _Build, status: str) -> Generator[Wait, Any, None]:
+        self._release(build)
         self._begin_phase(build, "FINALIZING")
         yield Wait(timing.BUILD_PHASES["FINALIZING"])
         self._end_phase(build, "SUCCEEDED")
         self._write_logs(build)
         self._finish(build, status)
+
+    def _release(self, build: _Build) -> None:
+        if build.played is not None:
+            played, build.played = build.played, None
+            played.close()
+
+    def close(self) -> None:
+        """The emulator stops: every build still being played is ended."""
+        for build in self.builds.values():
+            self._release(build)
 
     def _finish(self, build: _Build, status: str) -> None:
         now = self.emulator.now()
@@ -465,7 +521,7 @@ class CodeBuild(OwnedService):
     def _begin_phase(self, build: _Build, phase: str) -> None:
         build.data["phases"].append({"phaseType": phase, "startTime": self.emulator.now()})
         build.data["currentPhase"] = phase
-        build.log.append((self.emulator.now(), f"Entering phase {phase}"))
+        self._agent(build, f"Entering phase {phase}")
 
     def _end_phase(self, build: _Build, status: str, code: str = "", message: str = "") -> None:
         current = build.data["phases"][-1]
@@ -475,8 +531,130 @@ class CodeBuild(OwnedService):
         current["durationInSeconds"] = int(round((now - current["startTime"]).total_seconds()))
         if code:
             current["contexts"] = [{"statusCode": code, "message": message}]
-            build.log.append((now, f"Phase context status code: {code} Message: {message}"))
-        build.log.append((now, f"Phase complete: {current['phaseType']} State: {status}"))
+        self._agent(build, f"Phase complete: {current['phaseType']} State: {status}")
+        self._agent(build, f"Phase context status code: {code} Message: {message}")
+
+    def _agent(self, build: _Build, text: str) -> None:
+        build.log.append((self.emulator.now(), text, True))
+
+    def _prepare(
+        self,
+        build: _Build,
+        spec: buildspec.Buildspec,
+        root: Path,
+        source: dict[str, bytes],
+        modes: dict[str, int],
+    ) -> None:
+        """The build's directory holding the source, its shell and stand-ins."""
+        uid = root.name
+        shutil.rmtree(root, ignore_errors=True)
+        src = root / "src"
+        src.mkdir(parents=True)
+        for path, data in source.items():
+            target = (src / path).resolve()
+            if src.resolve() not in target.parents:
+                continue  # an entry outside the source directory (../x): not unpacked
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            target.chmod(modes.get(path, 0o644) & 0o777)
+        pending = [self.faults.pop(str(build.data["projectName"]), None)]
+
+        def take() -> str | None:
+            found, pending[0] = pending[0], None
+            return found
+
+        environment = build.project.get("environment") or {}
+        standins = Standins(
+            self.emulator,
+            str(build.data["serviceRole"]),
+            f"AWSCodeBuild-{uid}",
+            bool(environment.get("privilegedMode")),
+            take,
+        )
+        listener = Listener(standins)
+        try:
+            shell = Shell(root, spec.shell, build.env, listener, isolated=spec.version == "0.1")
+        except BaseException:
+            listener.close()
+            raise
+
+        def fired() -> str | None:
+            found, standins.docker.fault_fired = standins.docker.fault_fired, None
+            return found
+
+        player = buildspec.Player(
+            spec, shell, lambda text, agent: self._line(build, text, agent), fired
+        )
+        build.played = _Played(root, listener, shell, standins, player)
+        self._agent(build, f"Moving to directory {src}")
+
+    def _line(self, build: _Build, text: str, agent: bool) -> None:
+        build.log.append((self.emulator.now(), text, agent))
+
+    def _variables(self, build: _Build, spec: buildspec.Buildspec) -> tuple[str, str] | None:
+        """The buildspec's variables under the project's (buildspec reference, env: the
+        project's value wins over the buildspec's); PARAMETER_STORE and SECRETS_MANAGER
+        values fetched as the service role: a failure fails DOWNLOAD_SOURCE with
+        "Decrypted Variables Error" / "Secrets Manager Error" and the reason (CodeBuild
+        logs: cloudposse/terraform-aws-cicd#107 "parameter does not exist: <name>",
+        aws/aws-codebuild-docker-images#475)."""
+        self._agent(build, "Processing environment variables")
+        stored = {name: ("PARAMETER_STORE", value) for name, value in spec.parameter_store.items()}
+        stored.update(
+            {name: ("SECRETS_MANAGER", value) for name, value in spec.secrets_manager.items()}
+        )
+        resolved: dict[str, str] = {}
+        if spec.parameter_store or any(v["type"] == "PARAMETER_STORE" for v in build.typed):
+            self._agent(build, "Decrypting parameter store environment variables")
+        for name, (kind, reference) in stored.items():
+            value, failure = self._stored(build, kind, reference)
+            if failure is not None:
+                return failure
+            resolved[name] = value
+        for name, value in {**spec.variables, **resolved}.items():
+            build.env.setdefault(name, value)
+        for variable in build.typed:
+            value, failure = self._stored(build, str(variable["type"]), str(variable["value"]))
+            if failure is not None:
+                return failure
+            build.env[str(variable["name"])] = value
+        return None
+
+    def _stored(
+        self, build: _Build, kind: str, reference: str
+    ) -> tuple[str, tuple[str, str] | None]:
+        role = str(build.data["serviceRole"])
+        if kind == "PARAMETER_STORE":
+            ssm = internal.client(self.emulator, "ssm", role)
+            try:
+                found = ssm.get_parameters(Names=[reference], WithDecryption=True)
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                return "", (
+                    "Decrypted Variables Error",
+                    f"{error.get('Code')}: {error.get('Message')}",
+                )
+            if found.get("InvalidParameters") or not found.get("Parameters"):
+                return "", ("Decrypted Variables Error", f"parameter does not exist: {reference}")
+            return str(found["Parameters"][0]["Value"]), None
+        secret_id, key, stage, version = _secret_reference(reference)
+        secrets = internal.client(self.emulator, "secretsmanager", role)
+        kwargs: dict[str, str] = {"SecretId": secret_id}
+        if stage:
+            kwargs["VersionStage"] = stage
+        if version:
+            kwargs["VersionId"] = version
+        try:
+            secret = str(secrets.get_secret_value(**kwargs).get("SecretString", ""))
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            return "", ("Secrets Manager Error", f"{error.get('Code')}: {error.get('Message')}")
+        if key:
+            try:
+                secret = str(json.loads(secret)[key])
+            except (ValueError, KeyError, TypeError):
+                return "", ("Secrets Manager Error", f"json key {key} not found in {secret_id}")
+        return secret, None
 
     def _download(
         self, build: _Build
@@ -546,59 +724,69 @@ class CodeBuild(OwnedService):
         files = codecommit.files(repository, commit)
         return {p: d for p, (d, _) in files.items()}, {p: m for p, (_, m) in files.items()}, None
 
-    def _upload(self, build: _Build, outcome: buildspec.BuildOutcome) -> str | None:
-        if build.job is None or not build.job.outputs or not outcome.artifacts:
-            return None
+    def _upload(self, build: _Build, spec: buildspec.Buildspec) -> tuple[str, str | None]:
+        """Collect the artifacts the commands left and put them where the job says:
+        (phase context code, error) with error None on success."""
+        played = build.played
+        if spec.artifacts is None or not spec.artifacts.files or played is None:
+            return "", None
+        try:
+            files, modes = buildspec.collect(
+                played.shell.src, spec.artifacts, lambda text: self._agent(build, text)
+            )
+        except buildspec.NoArtifacts as exc:
+            return "CLIENT_ERROR", str(exc)
+        if build.job is None or not build.job.outputs:
+            return "", None
         location = build.job.outputs[0][1]
-        data = artifacts.zip_files(outcome.artifacts, self.emulator.now(), outcome.modes)
+        data = artifacts.zip_files(files, self.emulator.now(), modes)
         try:
             artifacts.put(self.emulator, str(build.data["serviceRole"]), location, data)
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            return f"{error.get('Code')}: {error.get('Message')}"
-        return None
+            return "CLIENT_ERROR", f"{error.get('Code')}: {error.get('Message')}"
+        return "", None
 
     def _environment(self, build: _Build, params: Params) -> dict[str, str]:
         """The build's variables: the project's, StartBuild's overrides (these win:
         CodeBuild user guide, "Environment variables in build environments"), then
-        CodeBuild's own, which cannot be overridden."""
+        CodeBuild's own, which cannot be overridden. No AWS_ACCOUNT_ID: CodeBuild sets
+        none (the same page lists every variable it sets). PARAMETER_STORE and
+        SECRETS_MANAGER values are fetched in DOWNLOAD_SOURCE (:meth:`_variables`)."""
         env: dict[str, str] = {}
         variables = list(build.project.get("environment", {}).get("environmentVariables", []))
         variables += list(params.get("environmentVariablesOverride") or [])
         for variable in variables:
-            env[str(variable["name"])] = self._value(build, variable)
+            kind = variable.get("type") or "PLAINTEXT"
+            if kind == "PLAINTEXT":
+                env[str(variable["name"])] = str(variable.get("value", ""))
+            else:
+                env.pop(str(variable["name"]), None)
+                build.typed.append(dict(variable))
         data = build.data
         source_version = str(data.get("sourceVersion") or "")
+        source = build.project.get("source") or {}
+        environment = build.project.get("environment") or {}
         env.update(
             {
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
                 "CODEBUILD_BUILD_ID": data["id"],
                 "CODEBUILD_BUILD_ARN": data["arn"],
+                "CODEBUILD_BUILD_IMAGE": str(environment.get("image") or ""),
                 "CODEBUILD_BUILD_NUMBER": str(data["buildNumber"]),
+                "CODEBUILD_BUILD_SUCCEEDING": "1",
                 "CODEBUILD_INITIATOR": str(data["initiator"]),
+                "CODEBUILD_KMS_KEY_ID": str(data.get("encryptionKey") or ""),
+                "CODEBUILD_LOG_PATH": str(data["logs"].get("streamName") or ""),
+                "CODEBUILD_SOURCE_REPO_URL": str(source.get("location") or ""),
                 "CODEBUILD_SOURCE_VERSION": source_version,
                 "CODEBUILD_RESOLVED_SOURCE_VERSION": str(data.get("resolvedSourceVersion") or ""),
-                "CODEBUILD_SRC_DIR": "/codebuild/output/src/src",
+                "CODEBUILD_SRC_DIR": "",
                 "CODEBUILD_START_TIME": str(int(data["startTime"].timestamp() * 1000)),
             }
         )
         return env
-
-    def _value(self, build: _Build, variable: dict[str, Any]) -> str:
-        kind = variable.get("type") or "PLAINTEXT"
-        value = str(variable.get("value", ""))
-        role = str(build.data["serviceRole"])
-        try:
-            if kind == "PARAMETER_STORE":
-                ssm = internal.client(self.emulator, "ssm", role)
-                return str(ssm.get_parameter(Name=value, WithDecryption=True)["Parameter"]["Value"])
-            if kind == "SECRETS_MANAGER":
-                secrets = internal.client(self.emulator, "secretsmanager", role)
-                return str(secrets.get_secret_value(SecretId=value)["SecretString"])
-        except ClientError:
-            return ""
-        return value
 
     def _logs(self, project: dict[str, Any], uid: str) -> dict[str, Any]:
         config = (project.get("logsConfig") or {}).get("cloudWatchLogs") or {"status": "ENABLED"}
@@ -623,27 +811,37 @@ class CodeBuild(OwnedService):
         }
 
     def _write_logs(self, build: _Build) -> None:
-        """The build's log lines into its CloudWatch Logs stream, as the service role."""
+        """The build's log lines into its CloudWatch Logs stream, as the service role:
+        CodeBuild's own lines as ``[Container] <date> <text>``, the commands' output as
+        it was written (the format of CodeBuild's build logs)."""
         logs = build.data["logs"]
         if "groupName" not in logs or not build.log:
             return
         client = internal.client(self.emulator, "logs", str(build.data["serviceRole"]))
         group, stream = logs["groupName"], logs["streamName"]
+        events = [
+            {
+                "timestamp": int(when.timestamp() * 1000),
+                "message": (
+                    f"[Container] {when.strftime('%Y/%m/%d %H:%M:%S')} {text}" if agent else text
+                )
+                or " ",
+            }
+            for when, text, agent in build.log
+        ]
         try:
             if group.startswith("/aws/codebuild/"):
                 with contextlib.suppress(ClientError):  # already there
                     client.create_log_group(logGroupName=group)
             client.create_log_stream(logGroupName=group, logStreamName=stream)
-            client.put_log_events(
-                logGroupName=group,
-                logStreamName=stream,
-                logEvents=[
-                    {"timestamp": int(when.timestamp() * 1000), "message": f"[Container] {line}"}
-                    for when, line in build.log
-                ],
-            )
+            for start in range(0, len(events), 10000):  # PutLogEvents takes 10,000 at most
+                client.put_log_events(
+                    logGroupName=group,
+                    logStreamName=stream,
+                    logEvents=events[start : start + 10000],
+                )
         except ClientError as exc:
-            build.log.append((self.emulator.now(), f"cannot write the build log: {exc}"))
+            self._agent(build, f"cannot write the build log: {exc}")
 
     # ==================================================================== helpers
     def _find(self, name: str) -> dict[str, Any] | None:
@@ -663,6 +861,16 @@ class CodeBuild(OwnedService):
                 "underscores, starting with a letter or number",
             )
         return name
+
+
+def _secret_reference(reference: str) -> tuple[str, str, str, str]:
+    """``<secret-id>:<json-key>:<version-stage>:<version-id>`` (buildspec reference,
+    env/secrets-manager); the secret id may be an ARN (7 colon-separated parts)."""
+    parts = reference.split(":")
+    head = 7 if reference.startswith("arn:") else 1
+    secret_id = ":".join(parts[:head])
+    rest = parts[head:] + ["", "", ""]
+    return secret_id, rest[0], rest[1], rest[2]
 
 
 def _primary(job: PipelineJob | None) -> tuple[str, Location] | None:

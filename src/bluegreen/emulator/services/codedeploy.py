@@ -40,10 +40,20 @@ create-blue-green.md, D3) and the API model (botocore codedeploy/2014-10-06, D4)
   test back to the original task set and removes the replacement. No rollback is
   possible from BeforeInstall (D2). Without rollback, components stay as they are (D1).
 
-Listener changes go through the ELBv2 API as the deployment group's service role.
-AppSpec hooks name Lambda functions: a function that does not exist in the emulated
-Lambda fails the deployment at that event; one that exists fails it too, saying the
-emulator does not run hooks yet (issue 9 will invoke them).
+Listener changes go through the ELBv2 API as the deployment group's service role, and
+what CodeDeploy does as that role without an API call the emulator makes (creating,
+promoting and deleting task sets, passing the task roles, invoking hooks) is authorized
+explicitly (:mod:`bluegreen.emulator.authz`). A refused step fails the deployment with
+``IAM_ROLE_PERMISSIONS``: "The IAM role <arn> does not give you permission to perform
+operations in the following AWS service: AWSLambda. ..." (AWS's text, quoted in
+terraform-aws-modules/terraform-aws-lambda#77 and aws/serverless-application-model#219),
+the AccessDenied message naming the action in the lifecycle event's diagnostics. CodeDeploy
+acts as the role only if its trust policy lets codedeploy.amazonaws.com assume it.
+
+AppSpec hooks name Lambda functions, invoked as the service role (lambda:InvokeFunction;
+the managed AWSCodeDeployRoleForECSLimited allows only functions named CodeDeployHook_*)
+and played in process (:mod:`bluegreen.emulator.hooks`); the hook reports with
+PutLifecycleEventHookExecutionStatus within an hour or the event fails (D2).
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -59,7 +70,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from botocore.exceptions import ClientError
 
-from bluegreen.emulator import internal, timing
+from bluegreen.emulator import actions, authz, hooks, internal, timing
 from bluegreen.emulator.clock import Body, Process, Until, Wait
 from bluegreen.emulator.service import Call, Params, Result, Service, ServiceError, operation
 
@@ -85,6 +96,9 @@ HOOK_EVENTS = (
     "BeforeAllowTraffic",
     "AfterAllowTraffic",
 )
+# D4's DeploymentStatus. An ECS blue/green deployment is never Queued (a second deployment
+# of a group is refused with DeploymentLimitExceededException while one is active) nor
+# Baking (the bake time of zonal configurations, which are for EC2/on-premises).
 ACTIVE = ("Created", "Queued", "InProgress", "Baking", "Ready")
 DONE = ("Succeeded", "Failed", "Stopped")
 
@@ -166,14 +180,57 @@ PREDEFINED_LAMBDA = {
 }
 
 
-class DeploymentFailure(Exception):
-    """The deployment fails at ``event`` with CodeDeploy's error code and message."""
+HOOK_TIMEOUT = timing.duration(
+    "codedeploy.hook_timeout",
+    3600,
+    "how long CodeDeploy waits for a lifecycle hook's PutLifecycleEventHookExecutionStatus",
+    'CodeDeploy User Guide, AppSpec hooks (ECS): "The deployment is considered to have '
+    'failed if CodeDeploy is not notified by the Lambda validation function within one hour"',
+    documented=True,
+)
 
-    def __init__(self, event: str, code: str, message: str) -> None:
+# The AWS service names CodeDeploy's IAM_ROLE_PERMISSIONS message uses: "AWSLambda" is
+# AWS's (terraform-aws-modules/terraform-aws-lambda#77); for ECS and ELB the SDK service
+# names, by analogy (not documented).
+_SERVICE_NAMES = {
+    "lambda": "AWSLambda",
+    "ecs": "AmazonECS",
+    "iam": "AmazonECS",  # passing the task roles is part of ECS's CreateTaskSet
+    "elasticloadbalancing": "AmazonElasticLoadBalancing",
+}
+
+
+def role_permissions(role: str, prefix: str) -> str:
+    """CodeDeploy's IAM_ROLE_PERMISSIONS message for a refused call of service ``prefix``."""
+    service = _SERVICE_NAMES.get(prefix, prefix)
+    return (
+        f"The IAM role {role} does not give you permission to perform operations in the "
+        f"following AWS service: {service}. Contact your AWS administrator if you need help. "
+        "If you are an AWS administrator, you can grant permissions to your users or groups "
+        "by creating IAM policies."
+    )
+
+
+class DeploymentFailure(Exception):
+    """The deployment fails at ``event`` with CodeDeploy's error code and message;
+    ``detail`` is the lifecycle event's diagnostic message (the message by default)."""
+
+    def __init__(self, event: str, code: str, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.event = event
         self.code = code
         self.message = message
+        self.detail = detail or message
+
+
+@dataclass(eq=False)
+class HookRun:
+    """One invocation of a lifecycle hook, waiting for its report."""
+
+    deployment: Deployment
+    event: str
+    function: str
+    status: str = ""  # Succeeded | Failed once reported
 
 
 @dataclass(eq=False)
@@ -240,6 +297,16 @@ class CodeDeploy(Service):
         self.faults: dict[str, str] = {}
         """Injected failures for rehearsals: lifecycle event -> the message the next
         deployment fails with at that event (as a failing hook would)."""
+        self.hook_plays: dict[str, str] = {}
+        """Declared plays of hook functions whose code the emulator cannot run: function
+        name -> ``succeed`` | ``fail`` | ``timeout`` (:mod:`bluegreen.emulator.hooks`)."""
+        self._hook_runs: dict[str, HookRun] = {}
+        self._revisions: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def play_hooks(self, plays: dict[str, str]) -> None:
+        """Declare how hooks of unknown code are played (the config's
+        ``[rehearse.hooks]``: function name -> succeed | fail | timeout)."""
+        self.hook_plays = hooks.check_plays(plays)
 
     # =================================================================== applications
     @operation("CreateApplication")
@@ -504,6 +571,11 @@ class CodeDeploy(Service):
                 f"Deployment '{active.id}'",
             )
         revision = dict(revision)
+        used = self._register(app["applicationName"], revision)
+        used["lastUsedTime"] = self.emulator.now()
+        used.setdefault("firstUsedTime", used["lastUsedTime"])
+        if group["deploymentGroupName"] not in used["deploymentGroups"]:
+            used["deploymentGroups"].append(group["deploymentGroupName"])
         if revision.get("revisionType") == "AppSpecContent":
             content = dict(revision.get("appSpecContent") or {})
             content["sha256"] = hashlib.sha256(str(content.get("content", "")).encode()).hexdigest()
@@ -675,6 +747,77 @@ class CodeDeploy(Service):
         # D1 "Stopped and failed deployments": the stop operation returns Succeeded.
         return {"status": "Succeeded", "statusMessage": f"Deployment {deployment.id} stopped{note}"}
 
+    # ======================================================= revisions and hook reports
+    @operation("RegisterApplicationRevision")
+    def register_application_revision(self, params: Params, call: Call) -> Result:
+        app = self._application(str(params["applicationName"]))
+        revision = params.get("revision")
+        if not revision:
+            raise ServiceError("RevisionRequiredException", "The revision ID was not specified.")
+        self._register(app["applicationName"], dict(revision), str(params.get("description") or ""))
+        return {}
+
+    @operation("GetApplicationRevision")
+    def get_application_revision(self, params: Params, call: Call) -> Result:
+        app = self._application(str(params["applicationName"]))
+        revision = params.get("revision")
+        if not revision:
+            raise ServiceError("RevisionRequiredException", "The revision ID was not specified.")
+        found = self._revisions.get((app["applicationName"], _revision_key(dict(revision))))
+        if found is None:
+            # Conservative text: AWS names the error (D4), not its message.
+            raise ServiceError(
+                "RevisionDoesNotExistException",
+                f"No application revision found for application {app['applicationName']}.",
+            )
+        return {
+            "applicationName": app["applicationName"],
+            "revision": found["revision"],
+            "revisionInfo": {k: v for k, v in found.items() if k != "revision"},
+        }
+
+    def _register(
+        self, application: str, revision: dict[str, Any], description: str = ""
+    ) -> dict[str, Any]:
+        key = (application, _revision_key(revision))
+        now = self.emulator.now()
+        found = self._revisions.setdefault(
+            key, {"revision": revision, "registerTime": now, "deploymentGroups": []}
+        )
+        if description:
+            found["description"] = description
+        return found
+
+    @operation("PutLifecycleEventHookExecutionStatus")
+    def put_lifecycle_event_hook_execution_status(self, params: Params, call: Call) -> Result:
+        deployment = self._deployment(str(params.get("deploymentId") or ""))
+        execution = str(params.get("lifecycleEventHookExecutionId") or "")
+        run = self._hook_runs.get(execution)
+        if run is None or run.deployment is not deployment:
+            # D4 names the errors; their texts here are conservative.
+            raise ServiceError(
+                "InvalidLifecycleEventHookExecutionIdException",
+                f"The lifecycle event hook execution ID {execution} is not valid for "
+                f"deployment {deployment.id}.",
+            )
+        status = str(params.get("status") or "")
+        if status not in ("Succeeded", "Failed"):
+            # D4: "only Succeeded and Failed can be passed successfully in your API call".
+            raise ServiceError(
+                "InvalidLifecycleEventHookExecutionStatusException",
+                f"The lifecycle event hook execution status {status} is not valid: report "
+                "Succeeded or Failed.",
+            )
+        event = deployment.event(run.event)
+        if run.status or event is None or event["status"] != "InProgress":
+            raise ServiceError(
+                "LifecycleEventAlreadyCompletedException",
+                f"The lifecycle event {run.event} of deployment {deployment.id} is already "
+                "completed.",
+            )
+        run.status = status
+        return {"lifecycleEventHookExecutionId": execution}
+
     # ========================================================= the deployment process
     def _run(self, d: Deployment) -> Body:
         yield Wait(timing.CODEDEPLOY_START)
@@ -682,12 +825,14 @@ class CodeDeploy(Service):
         d.started = self.emulator.now()
         self._target_status(d, "InProgress")
         try:
+            self._assume(d)
             appspec = _appspec(d.revision)
             plan = self._plan(d, appspec)
             yield from self._hook(d, "BeforeInstall", plan)
             # -- Install ----------------------------------------------------------------
             self._begin(d, "Install")
             ecs = self._ecs()
+            self._authorize_task_set(d, plan)
             try:
                 created = ecs.create_task_set(
                     d.cluster,
@@ -770,6 +915,7 @@ class CodeDeploy(Service):
                 self._forward(d, plan["production_listener"], share)
                 d.share = share
                 d.production_moved = True
+            self._permit(d, "AllowTraffic", "ecs:UpdateServicePrimaryTaskSet", self._service_arn(d))
             self._ecs().make_primary(d.cluster, d.service, d.replacement)
             yield Wait(timing.CODEDEPLOY_EVENT)
             self._end(d, "AllowTraffic")
@@ -784,6 +930,7 @@ class CodeDeploy(Service):
                 yield Until(lambda: d.terminate_now, timeout=minutes * 60)
                 d.in_termination_wait = False
                 self._snapshot(d)
+                self._permit(d, "", "ecs:DeleteTaskSet", self._task_set_arn(d, d.original))
                 with contextlib.suppress(ServiceError):  # already gone
                     self._ecs().delete_task_set(d.cluster, d.service, d.original)
             self._finish(d, "Succeeded")
@@ -793,16 +940,9 @@ class CodeDeploy(Service):
             # The ECS service or its task sets went away under the deployment.
             self._fail(d, DeploymentFailure(_current(d), "ECS_UPDATE_ERROR", exc.message))
         except ClientError as exc:
-            # A listener or target group went away under the deployment.
-            message = str(exc.response["Error"]["Message"])
-            self._fail(
-                d,
-                DeploymentFailure(
-                    _current(d),
-                    "ELASTIC_LOAD_BALANCING_INVALID",
-                    f"The ELB could not be updated due to the following error: {message}",
-                ),
-            )
+            # A listener or target group went away under the deployment, or the service
+            # role may not change it.
+            self._fail(d, self._client_failure(d, exc, _current(d)))
 
     def _plan(self, d: Deployment, appspec: dict[str, Any]) -> dict[str, Any]:
         """What BeforeInstall establishes: the service, the pair, who is original."""
@@ -812,6 +952,7 @@ class CodeDeploy(Service):
         d.cluster = str(service.get("clusterName", ""))
         d.service = str(service.get("serviceName", ""))
         ecs = self._ecs()
+        self._permit(d, "BeforeInstall", "ecs:DescribeServices", self._service_arn(d))
         try:
             svc = ecs.get_service(d.cluster, d.service)
         except ServiceError as exc:
@@ -890,6 +1031,11 @@ class CodeDeploy(Service):
         blue_green = info.get("blueGreenDeploymentConfiguration") or {}
         return {
             "task_definition": definition.arn,
+            "roles": [
+                str(role)
+                for role in (definition.execution_role_arn, definition.task_role_arn)
+                if role
+            ],
             "container": container,
             "port": port,
             "network": _network(network) if network else None,
@@ -914,28 +1060,168 @@ class CodeDeploy(Service):
             raise DeploymentFailure(event, "HOOK_EXECUTION_FAILURE", fault)
         function = plan["hooks"].get(event)
         if function:
-            client = internal.client(
-                self.emulator, "lambda", str(d.group_info.get("serviceRoleArn", ""))
-            )
-            try:
-                client.get_function(FunctionName=function)
-            except ClientError as exc:
-                raise DeploymentFailure(
-                    event,
-                    "INVALID_LAMBDA_FUNCTION",
-                    f"The Lambda function {function} named in the AppSpec file's {event} hook "
-                    f"could not be found: {exc.response['Error']['Message']}",
-                ) from exc
+            yield from self._invoke_hook(d, event, str(function))
+        else:
+            yield Wait(timing.CODEDEPLOY_EVENT)
+        self._end(d, event)
+        yield Wait(timing.CODEDEPLOY_EVENT)
+
+    def _invoke_hook(self, d: Deployment, event: str, function: str) -> Body:
+        """Invoke the hook's Lambda function as the service role and wait for its report
+        (D2: within one hour)."""
+        arn = actions.function_arn(self.emulator, function)
+        self._permit(d, event, "lambda:InvokeFunction", arn, operation="Invoke")
+        try:
+            found = self.emulator.backend("lambda").get_function(arn)
+        except Exception as exc:  # noqa: BLE001 - moto's UnknownFunctionException
+            # Lambda's Invoke answers ResourceNotFoundException "Function not found:
+            # <arn>" (Lambda API reference, Invoke errors).
+            raise DeploymentFailure(
+                event,
+                "INVALID_LAMBDA_FUNCTION",
+                f"The Lambda function {function} named in the AppSpec file's {event} hook "
+                f"could not be invoked: Function not found: {arn}",
+            ) from exc
+        name = str(found.function_name)
+        code = hooks.code_for(name, str(found.code_sha_256 or ""))
+        play = self.hook_plays.get(name)
+        if code is None and play is None:
             raise DeploymentFailure(
                 event,
                 "HOOK_EXECUTION_FAILURE",
-                f"The emulator does not run Lambda hooks yet (issue 9): {event} names "
-                f"{function}; CodeDeploy would invoke it and wait up to an hour for "
-                "PutLifecycleEventHookExecutionStatus. Remove the hook to rehearse without it.",
+                f"the emulator cannot run Lambda function {name}'s code (the {event} hook); "
+                f'declare how the rehearsal plays it: [rehearse.hooks] {name} = "succeed", '
+                '"fail" or "timeout"',
             )
-        yield Wait(timing.CODEDEPLOY_EVENT)
-        self._end(d, event)
-        yield Wait(timing.CODEDEPLOY_EVENT)
+        execution = internal.stable_uuid("codedeploy hook", d.id, event)
+        run = HookRun(d, event, name)
+        self._hook_runs[execution] = run
+        role = str(found.role)
+        auth = authz.authorizer(self.emulator)
+        # Lambda runs the function as its execution role, which lambda.amazonaws.com must
+        # be able to assume; a function that cannot run never reports.
+        if auth.assume(
+            role,
+            "lambda.amazonaws.com",
+            str(found.function_arn),
+            record=f"Lambda cannot assume role {role} to run function {name}",
+        ):
+            clients = self.emulator.clients(role, internal=True)
+            payload = {"DeploymentId": d.id, "LifecycleEventHookExecutionId": execution}
+            # A function whose call is refused fails before it reports.
+            with contextlib.suppress(ClientError):
+                (code or hooks.declared(str(play)))(payload, clients)
+        reported = yield Until(lambda: bool(run.status), timeout=HOOK_TIMEOUT)
+        del self._hook_runs[execution]
+        if not reported:
+            raise DeploymentFailure(
+                event,
+                "HOOK_EXECUTION_FAILURE",
+                f"The {event} hook {name} did not report its result with "
+                "PutLifecycleEventHookExecutionStatus within one hour.",
+            )
+        if run.status == "Failed":
+            raise DeploymentFailure(
+                event,
+                "HOOK_EXECUTION_FAILURE",
+                f"The {event} hook {name} reported Failed.",
+            )
+
+    # -- the service role -----------------------------------------------------------------
+    def _role(self, d: Deployment) -> str:
+        return str(d.group_info.get("serviceRoleArn", ""))
+
+    def _assume(self, d: Deployment) -> None:
+        """CodeDeploy assumes the group's service role (its trust policy must allow
+        codedeploy.amazonaws.com; the source is the deployment group)."""
+        role = self._role(d)
+        group = self.arn(f"deploymentgroup:{d.application}/{d.group}")
+        text = f"AWS CodeDeploy does not have the permissions required to assume the role {role}."
+        if not authz.authorizer(self.emulator).assume(
+            role, "codedeploy.amazonaws.com", group, record=text
+        ):
+            raise DeploymentFailure("", "IAM_ROLE_PERMISSIONS", text)
+
+    def _permit(
+        self,
+        d: Deployment,
+        event: str,
+        action: str,
+        resource: str,
+        context: dict[str, str] | None = None,
+        *,
+        operation: str = "",
+    ) -> None:
+        """A step CodeDeploy takes as the service role; a refusal fails the deployment."""
+        role = self._role(d)
+        denied = authz.authorizer(self.emulator).require(
+            role, action, resource, context, operation=operation
+        )
+        if denied is not None:
+            prefix = action.split(":", 1)[0]
+            raise DeploymentFailure(
+                event, "IAM_ROLE_PERMISSIONS", role_permissions(role, prefix), detail=denied
+            )
+
+    def _authorize_task_set(self, d: Deployment, plan: dict[str, Any]) -> None:
+        """CreateTaskSet as the service role: ecs:CreateTaskSet on the service, and
+        iam:PassRole of the task definition's roles to ECS (ECS developer guide, "Amazon
+        ECS CodeDeploy IAM Role": "you must add the iam:PassRole permission for each task
+        execution role or task role override"); ECS then assumes them as
+        ecs-tasks.amazonaws.com (a role that does not trust it: "ECS was unable to assume
+        the role '<arn>' that was provided for this task. ...", as quoted in
+        tmknom/terraform-aws-codedeploy-for-ecs#18)."""
+        self._permit(d, "Install", "ecs:CreateTaskSet", self._service_arn(d))
+        auth = authz.authorizer(self.emulator)
+        for role in plan["roles"]:
+            self._permit(
+                d,
+                "Install",
+                "iam:PassRole",
+                role,
+                {"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+                operation="PassRole",
+            )
+        for role in plan["roles"]:
+            text = (
+                f"ECS was unable to assume the role '{role}' that was provided for this task. "
+                "Please verify that the role being passed has the proper trust relationship "
+                "and permissions and that your IAM user has permissions to pass this role."
+            )
+            cluster = self.arn(f"cluster/{d.cluster}", service="ecs")
+            if not auth.assume(role, "ecs-tasks.amazonaws.com", cluster, record=text):
+                raise DeploymentFailure(
+                    "Install",
+                    "ECS_UPDATE_ERROR",
+                    f"Failed to create the replacement task set: {text}",
+                )
+
+    def _service_arn(self, d: Deployment) -> str:
+        return d.service_arn or self.arn(f"service/{d.cluster}/{d.service}", service="ecs")
+
+    def _task_set_arn(self, d: Deployment, task_set: str) -> str:
+        return self.arn(f"task-set/{d.cluster}/{d.service}/{task_set}", service="ecs")
+
+    def _client_failure(self, d: Deployment, exc: ClientError, event: str) -> DeploymentFailure:
+        return self._client_failure_for({"serviceRoleArn": self._role(d)}, exc, event)
+
+    def _client_failure_for(
+        self, group: dict[str, Any], exc: ClientError, event: str
+    ) -> DeploymentFailure:
+        """A refused or failed ELB call as a deployment failure."""
+        message = str(exc.response["Error"].get("Message") or "")
+        if _denied(exc):
+            match = re.search(r"perform: ([a-z0-9-]+):", message)
+            prefix = match.group(1) if match else "elasticloadbalancing"
+            role = str(group.get("serviceRoleArn", ""))
+            return DeploymentFailure(
+                event, "IAM_ROLE_PERMISSIONS", role_permissions(role, prefix), detail=message
+            )
+        return DeploymentFailure(
+            event,
+            "ELASTIC_LOAD_BALANCING_INVALID",
+            f"The ELB could not be updated due to the following error: {message}",
+        )
 
     def _installed(self, d: Deployment) -> bool:
         ecs = self._ecs()
@@ -1003,7 +1289,7 @@ class CodeDeploy(Service):
                 failed["diagnostics"] = {
                     "errorCode": "UnknownError",
                     "scriptName": "",
-                    "message": failure.message[:1000],
+                    "message": failure.detail[:1000],
                     "logTail": "",
                 }
         d.status = status
@@ -1074,17 +1360,16 @@ class CodeDeploy(Service):
                 self._forward(r, str(pair["prodTrafficRoute"]["listenerArns"][0]), 0)
             if d.test_moved and test:
                 self._forward(r, str(test[0]), 0)
+            self._permit(r, "AllowTraffic", "ecs:UpdateServicePrimaryTaskSet", self._service_arn(r))
+            if r.replacement:
+                self._permit(
+                    r, "AllowTraffic", "ecs:DeleteTaskSet", self._task_set_arn(r, r.replacement)
+                )
         except ClientError as exc:
-            message = str(exc.response["Error"]["Message"])
-            self._finish(
-                r,
-                "Failed",
-                DeploymentFailure(
-                    "AllowTraffic",
-                    "ELASTIC_LOAD_BALANCING_INVALID",
-                    f"The ELB could not be updated due to the following error: {message}",
-                ),
-            )
+            self._finish(r, "Failed", self._client_failure(r, exc, "AllowTraffic"))
+            return
+        except DeploymentFailure as failure:
+            self._finish(r, "Failed", failure)
             return
         r.share = 0
         ecs = self._ecs()
@@ -1106,7 +1391,7 @@ class CodeDeploy(Service):
             "deploymentGroupName": d.group,
             "deploymentConfigName": d.config,
             "deploymentId": d.id,
-            "revision": d.revision,
+            "revision": _located(d.revision),
             "status": d.status,
             "createTime": d.created,
             "creator": d.creator,
@@ -1122,7 +1407,7 @@ class CodeDeploy(Service):
             "computePlatform": d.group_info.get("computePlatform", "ECS"),
         }
         if d.previous_revision:
-            info["previousRevision"] = d.previous_revision
+            info["previousRevision"] = _located(d.previous_revision)
         if d.description:
             info["description"] = d.description
         if d.started:
@@ -1194,7 +1479,7 @@ class CodeDeploy(Service):
         succeeded = next((d for d in deployments if d.status == "Succeeded"), None)
         if succeeded is not None:
             out["lastSuccessfulDeployment"] = _last(succeeded)
-            out["targetRevision"] = succeeded.revision
+            out["targetRevision"] = _located(succeeded.revision)
         return out
 
     # ======================================================================= helpers
@@ -1370,6 +1655,8 @@ class CodeDeploy(Service):
         try:
             found = elbv2.describe_target_groups(Names=names)["TargetGroups"]
         except ClientError as exc:
+            if _denied(exc):
+                raise self._client_failure_for(group, exc, "BeforeInstall") from exc
             raise DeploymentFailure(
                 "BeforeInstall",
                 "ELASTIC_LOAD_BALANCING_INVALID",
@@ -1579,6 +1866,17 @@ def _shift(routing: dict[str, Any]) -> Shift:
     )
 
 
+def _located(revision: dict[str, Any]) -> dict[str, Any]:
+    """A revision as GetDeployment answers it: "The content property of the
+    appSpecContent object in the returned revision is always null. Use
+    GetApplicationRevision and the sha256 property" (GetDeployment, API reference; the
+    same DeploymentInfo shape in BatchGetDeployments and a group's targetRevision)."""
+    if revision.get("revisionType") != "AppSpecContent":
+        return revision
+    spec = revision.get("appSpecContent") or {}
+    return {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": spec.get("sha256")}}
+
+
 def _appspec(revision: dict[str, Any]) -> dict[str, Any]:
     """The AppSpec content of an ECS revision: its service properties and its hooks."""
     if revision.get("revisionType") == "String":
@@ -1618,6 +1916,24 @@ def _appspec(revision: dict[str, Any]) -> dict[str, Any]:
                 )
             hooks[str(event)] = str(function)
     return {"properties": properties, "hooks": hooks}
+
+
+def _denied(exc: ClientError) -> bool:
+    return str(exc.response["Error"].get("Code")) in ("AccessDenied", "AccessDeniedException")
+
+
+def _revision_key(revision: dict[str, Any]) -> str:
+    """A revision's identity: its content's SHA-256 (AppSpecContent and String revisions)."""
+    if revision.get("revisionType") == "String":
+        content = str((revision.get("string") or {}).get("content", ""))
+    else:
+        spec = revision.get("appSpecContent") or {}
+        if spec.get("sha256") and not spec.get("content"):
+            # GetDeployment returns the revision without its content (API reference,
+            # GetDeployment note), so a caller names it by the sha256 it was given.
+            return str(spec["sha256"])
+        content = str(spec.get("content", ""))
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def _network(network: dict[str, Any]) -> dict[str, Any]:

@@ -50,10 +50,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bluegreen import names
-from bluegreen.emulator import artifacts, internal, pipeline_structure, timing
+from bluegreen.emulator import artifacts, authz, internal, pipeline_structure, timing
 from bluegreen.emulator.artifacts import Location
 from bluegreen.emulator.clock import Process, Until, Wait
-from bluegreen.emulator.core import Emulator
+from bluegreen.emulator.core import Emulator, Refusal
 from bluegreen.emulator.owned import OwnedService
 from bluegreen.emulator.service import Call, Params, Result, ServiceError, operation
 from bluegreen.emulator.services.codebuild import CodeBuild, PipelineJob
@@ -815,11 +815,24 @@ class CodePipeline(OwnedService):
             "CodeBuild": self._build,
             "CodeDeployToECS": self._deploy,
         }[provider](pipeline, execution, run)
+        body = self._as_role(pipeline, body)
         run.process = self.emulator.clock.spawn(
             f"codepipeline {pipeline.name} {execution.id[:8]} {stage}/{run.name}",
             self._guard(run, body),
         )
         return run
+
+    def _as_role(self, pipeline: _Pipeline, body: Body) -> Body:
+        """An action runs as the pipeline's role, which CodePipeline assumes: its trust
+        policy must allow codepipeline.amazonaws.com (issue 9, bluegreen.emulator.authz;
+        the text is the one CreatePipeline refuses an untrusted role with)."""
+        role = pipeline.role
+        text = f"CodePipeline is not authorized to perform AssumeRole on role {role}"
+        if not authz.authorizer(self.emulator).assume(
+            role, "codepipeline.amazonaws.com", pipeline.arn, record=text
+        ):
+            raise ActionFailed(text)
+        yield from body
 
     def _guard(self, run: _Run, body: Body) -> Body:
         try:
@@ -866,6 +879,7 @@ class CodePipeline(OwnedService):
                 "branch name, and then try again. Error: null"
             )
         yield Wait(timing.PIPELINE_SOURCE)
+        self._source_permissions(pipeline, repository)
         try:
             commit = codecommit.commit(repository, revision)
             data = codecommit.archive(repository, revision)
@@ -916,6 +930,31 @@ class CodePipeline(OwnedService):
                 }
             )
 
+    def _source_permissions(self, pipeline: _Pipeline, repository: str) -> None:
+        """The CodeCommit calls the source action makes as the pipeline role (the
+        emulator reads the repository directly): GetBranch, GetCommit, UploadArchive,
+        GetUploadArchiveStatus (CodePipeline user guide, "Service role policy and
+        permissions": CodeCommit). A refusal fails the action with AWS's text ("The service
+        role or action role doesn't have the permissions required to access the AWS
+        CodeCommit repository named <name>. ... Error: User: ... is not authorized to
+        perform: codecommit:GetBranch ...", quoted from CodePipeline's console in a public
+        walkthrough)."""
+        arn = f"arn:aws:codecommit:{self.region}:{self.account_id}:{repository}"
+        auth = authz.authorizer(self.emulator)
+        for action in (
+            "codecommit:GetBranch",
+            "codecommit:GetCommit",
+            "codecommit:UploadArchive",
+            "codecommit:GetUploadArchiveStatus",
+        ):
+            denied = auth.require(pipeline.role, action, arn)
+            if denied is not None:
+                raise ActionFailed(
+                    "The service role or action role doesn\u2019t have the permissions required "
+                    f"to access the AWS CodeCommit repository named {repository}. Update the "
+                    f"IAM role permissions, and then try again. Error: {denied}"
+                )
+
     def _build(self, pipeline: _Pipeline, execution: _Execution, run: _Run) -> Body:
         config = run.config
         run.inputs = self._inputs(execution, run)
@@ -963,7 +1002,10 @@ class CodePipeline(OwnedService):
         )
         while True:
             yield Wait(timing.PIPELINE_JOB_POLL)
-            found = client.batch_get_builds(ids=[build_id])["builds"]
+            try:
+                found = client.batch_get_builds(ids=[build_id])["builds"]
+            except ClientError as exc:
+                raise ActionFailed(_client_error(exc)) from None
             if not found:
                 raise ActionFailed(f"Build {build_id} does not exist")
             build = found[0]
@@ -1017,10 +1059,20 @@ class CodePipeline(OwnedService):
                 # "Exception while trying to read the task definition artifact file from:
                 # <artifact>"; reviews-2026-11 aws-fidelity.md M2). The 3 MB limit: the
                 # CodePipeline quotas page (MAX_ECS_ARTIFACT_BYTES).
+                # AWS's text only; why (the size) is the emulator's to tell: tests and the
+                # rehearsal read it from the refusal record.
+                self.emulator.refusals.append(
+                    Refusal(
+                        self.emulator.clock.seconds,
+                        "codepipeline",
+                        "CodeDeployToECS",
+                        "ArtifactTooLarge",
+                        f"{artifact} is {len(data)} bytes; the action reads at most 3 MB",
+                    )
+                )
                 raise ActionFailed(
                     f"Exception while trying to read the {roles.get(artifact, 'input')} "
-                    f"artifact file from: {artifact}. The CodeDeployToECS action accepts input "
-                    f"artifacts of at most 3 MB; {artifact} is {len(data)} bytes."
+                    f"artifact file from: {artifact}"
                 )
             contents[artifact] = artifacts.unzip(data)
         taskdef_path = config.get("TaskDefinitionTemplatePath") or "taskdef.json"
@@ -1062,17 +1114,26 @@ class CodePipeline(OwnedService):
             names.TASK_DEFINITION_PLACEHOLDER, str(registered["taskDefinitionArn"])
         )
         codedeploy = internal.client(self.emulator, "codedeploy", pipeline.role)
+        revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec}}
         try:
+            # The CodeDeploy calls the action makes as the pipeline role (CodePipeline user
+            # guide, "Amazon ECS and CodeDeploy blue-green deploy action reference": service
+            # role permissions GetApplication, RegisterApplicationRevision,
+            # GetApplicationRevision, CreateDeployment, GetDeployment,
+            # GetDeploymentConfig); the order is not documented.
+            application = config["ApplicationName"]
+            codedeploy.get_application(applicationName=application)
+            codedeploy.register_application_revision(applicationName=application, revision=revision)
+            codedeploy.get_application_revision(applicationName=application, revision=revision)
             deployment_id = str(
                 codedeploy.create_deployment(
-                    applicationName=config["ApplicationName"],
+                    applicationName=application,
                     deploymentGroupName=config["DeploymentGroupName"],
-                    revision={
-                        "revisionType": "AppSpecContent",
-                        "appSpecContent": {"content": appspec},
-                    },
+                    revision=revision,
                 )["deploymentId"]
             )
+            created = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+            codedeploy.get_deployment_config(deploymentConfigName=created["deploymentConfigName"])
         except ClientError as exc:
             raise ActionFailed(_client_error(exc)) from None
         run.external_id = deployment_id

@@ -29,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bluegreen.emulator import eventpattern, internal, timing
+from bluegreen.emulator import authz, eventpattern, internal, timing
 from bluegreen.emulator.clock import Wait
 from bluegreen.emulator.core import Emulator
 from bluegreen.emulator.service import PASS, Call, Params, Result, Service, ServiceError, operation
@@ -183,6 +183,14 @@ class Events(Service):
             if not role:
                 return record(False, "a CodePipeline target needs a RoleArn")
             name = arn.rsplit(":", 1)[-1]
+            # EventBridge assumes the target's role (its trust policy must allow
+            # events.amazonaws.com; the source is the rule): issue 9,
+            # bluegreen.emulator.authz. AWS shows a failed invocation only in the rule's
+            # FailedInvocations metric.
+            if not authz.authorizer(self.emulator).assume(
+                str(role), "events.amazonaws.com", str(rule.arn)
+            ):
+                return record(False, f"EventBridge cannot assume role {role}")
             client = internal.client(self.emulator, "codepipeline", str(role))
             pipelines = self.emulator.services.get("codepipeline")
             attribution: contextlib.AbstractContextManager[None] = contextlib.nullcontext()

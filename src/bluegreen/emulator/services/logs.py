@@ -58,6 +58,7 @@ class StreamWriter:
     events: list[tuple[int, str]] = field(default_factory=list)
     created: bool = False
     broken: bool = False
+    refused: str = ""  # the API's error message of the last refused call
 
     def write(self, at: datetime, message: str) -> None:
         if self.broken:
@@ -78,6 +79,7 @@ class StreamWriter:
         except ClientError as error:
             code = str(error.response["Error"]["Code"])
             if code != "ResourceAlreadyExistsException":
+                self.refused = str(error.response["Error"].get("Message") or "")
                 return code
         self.created = True
         return None
@@ -90,7 +92,7 @@ class StreamWriter:
 
         error = self.create()
         if error is not None:
-            self._fail(error, f"log group {self.group}: {error}")
+            self._fail(error, _fluent_bit_error("CreateLogStream", error, self.refused))
             return
         client = self.logs.client(self.principal)
         events, self.events = self.events, []
@@ -103,7 +105,9 @@ class StreamWriter:
                     logEvents=[{"timestamp": t, "message": m} for t, m in chunk],
                 )
             except ClientError as exc:
-                self._fail(str(exc.response["Error"]["Code"]), str(exc))
+                code = str(exc.response["Error"]["Code"])
+                message = str(exc.response["Error"].get("Message") or "")
+                self._fail(code, _fluent_bit_error("PutLogEvents", code, message))
                 return
 
     def _fail(self, code: str, detail: str) -> None:
@@ -275,10 +279,15 @@ class TaskLogging:
                     "exist. : exit status 1"
                 )
             if error is not None:
+                # With the API's message (a refused role: "AccessDeniedException: User:
+                # ... is not authorized to perform: logs:CreateLogStream ... : exit status
+                # 1", doctorray117/minecraft-ondemand#12, terraform-aws-modules/terraform-
+                # aws-ecs#313).
+                detail = f"{error}: {writer.refused} : exit status 1" if writer.refused else error
                 return (
                     "ResourceInitializationError: failed to validate logger args: create "
                     f"stream has been retried 1 times: failed to create Cloudwatch log "
-                    f"stream: {error}"
+                    f"stream: {detail}"
                 )
         return ""
 
@@ -328,16 +337,29 @@ class TaskLogging:
 
             def failed(code: str, detail: str, route: ContainerRoute = route) -> None:
                 if route.driver == "awsfirelens":
-                    stamp = self.logs.emulator.now().strftime("%Y/%m/%d %H:%M:%S")
-                    self.router_line(
-                        f"[{stamp}] [error] [output:cloudwatch_logs:cloudwatch_logs.0] "
-                        f"{code}: {detail}",
-                        self.logs.emulator.now(),
-                    )
+                    # Fluent Bit's cloudwatch_logs output: the API's error
+                    # (flb_aws_print_error), then what failed (terraform-aws-modules/
+                    # terraform-aws-eks#3397: "Failed to create log stream", "Failed to
+                    # send events"). The records are dropped; the task keeps running.
+                    now = self.logs.emulator.now()
+                    stamp = now.strftime("%Y/%m/%d %H:%M:%S")
+                    prefix = f"[{stamp}] [error] [output:cloudwatch_logs:cloudwatch_logs.0] "
+                    self.router_line(prefix + detail, now)
+                    if "CreateLogStream" in detail:
+                        self.router_line(prefix + "Failed to create log stream", now)
+                    self.router_line(prefix + "Failed to send events", now)
 
             writer = self.logs.writer(route.principal, route.group, route.stream, failed)
             self._writers[route.container] = writer
         return writer
+
+
+def _fluent_bit_error(api: str, code: str, message: str) -> str:
+    """Fluent Bit's line for a refused AWS call (fluent-bit src/aws/flb_aws_util.c,
+    flb_aws_print_error: "%s API responded with error='%s', message='%s'")."""
+    if not message:
+        return f"{api} API responded with error='{code}'"
+    return f"{api} API responded with error='{code}', message='{message}'"
 
 
 def _search(pattern: str, text: str) -> bool:
