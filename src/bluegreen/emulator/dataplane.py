@@ -531,7 +531,10 @@ class ProcessRunner:
         static = self._static.get(arn)
         if static is not None:
             if port in static.ports:
-                return ProbeResult(True, 200)
+                # Nothing answers for real: the load balancer's default verdict (passing,
+                # unless the rehearsal injected a fault there).
+                verdict: ProbeResult = self.emulator.service("elbv2").default_prober(target, at)
+                return verdict
             return _refused()
         running = self._running.get(arn)
         if running is None:
