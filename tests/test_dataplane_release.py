@@ -9,14 +9,20 @@ cause AWS gives, and production keeps serving the revision before it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dataplane_support import get, listener_address, log_messages, tasks
 from emulated import REGION, T0, Emulated
-from operations import deployment, deployments, wait_for_deployment, wait_for_status
+from operations import (
+    deployment,
+    deployments,
+    wait_for_deployment,
+    wait_for_status,
+    wait_for_termination_wait,
+)
 
 from bluegreen.config import Config
 from bluegreen.emulator import Emulator
@@ -92,42 +98,220 @@ def test_the_unmodified_scaffold_serves_each_revision_it_releases(live: Emulated
     assert "Uvicorn running on http://0.0.0.0:80 (Press CTRL+C to quit)" in " ".join(messages)
 
 
-def test_a_release_whose_health_path_answers_404_is_rolled_back(live: Emulated) -> None:
-    # The pushed app moved its health endpoint: the target group's /health gets 404, so
-    # the replacement targets never turn healthy (Target.ResponseCodeMismatch, "Health
-    # checks failed with these codes: [404]"), ECS keeps replacing them, and CodeDeploy
-    # fails the deployment when Install times out; auto-rollback leaves production on
-    # the previous revision.
-    _deployed(live)
-    production = listener_address(live.aws, 80)
-    d2 = _push_main(
-        live, "Move the health check", 'HEALTH_PATH = "/health"', 'HEALTH_PATH = "/status"'
+INSTALL_TIMEOUT = (
+    "The deployment timed out while waiting for the replacement task set to become healthy. "
+    "This time out period is 60 minutes."
+)
+"""CodeDeploy's error when the replacement task set's targets never turn healthy (quoted in
+CircleCI-Public/aws-ecs-orb#134, which also gives the 60 minutes; the emulated CodeDeploy's
+text)."""
+
+
+def _stack_resource(live: Emulated, logical_id: str) -> str:
+    """The physical id of a resource of the service stack (DescribeStackResource)."""
+    from bluegreen.names import Names
+
+    found = live.aws.client("cloudformation").describe_stack_resource(
+        StackName=Names.of(live.config).service_stack, LogicalResourceId=logical_id
     )
-    seen: list[dict[str, Any]] = []
+    return str(found["StackResourceDetail"]["PhysicalResourceId"])
 
-    def mismatch() -> bool:
-        elbv2 = live.aws.client("elbv2")
-        for group in elbv2.describe_target_groups()["TargetGroups"]:
-            for health in elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])[
-                "TargetHealthDescriptions"
-            ]:
-                if health["TargetHealth"]["State"] == "unhealthy":
-                    seen.append(health["TargetHealth"])
-                    return True
-        return False
 
-    live.until(mismatch, limit=1800)
-    assert seen[-1] == {
+def _appspec_network(appspec: str, subnets: list[str], groups: list[str]) -> str:
+    """appspec.yml with a NetworkConfiguration for the replacement task set (CodeDeploy
+    user guide, reference-appspec-file-structure-resources.md: "NetworkConfiguration ...
+    AwsvpcConfiguration ... Subnets, SecurityGroups, AssignPublicIp")."""
+    anchor = '        PlatformVersion: "LATEST"\n'
+    assert anchor in appspec
+    network = (
+        "        NetworkConfiguration:\n"
+        "          AwsvpcConfiguration:\n"
+        f"            Subnets: [{', '.join(subnets)}]\n"
+        f"            SecurityGroups: [{', '.join(groups)}]\n"
+        '            AssignPublicIp: "ENABLED"\n'
+    )
+    return appspec.replace(anchor, anchor + network)
+
+
+def _unhealthy_reasons(live: Emulated) -> list[dict[str, Any]]:
+    """The TargetHealth of every unhealthy target (DescribeTargetHealth, every group)."""
+    elbv2 = live.aws.client("elbv2")
+    return [
+        health["TargetHealth"]
+        for group in elbv2.describe_target_groups()["TargetGroups"]
+        for health in elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])[
+            "TargetHealthDescriptions"
+        ]
+        if health["TargetHealth"]["State"] == "unhealthy"
+    ]
+
+
+def _stopped_reasons(live: Emulated) -> set[str]:
+    return {str(t.get("stoppedReason")) for t in tasks(live.aws, "STOPPED")}
+
+
+def _fails_on_blue(live: Emulated, deployment_id: str, seen: Callable[[], bool]) -> None:
+    """The release's deployment fails with CodeDeploy's Install timeout; ``seen()`` (the
+    cause in ELB's or ECS's answers) holds on the way; production answers with release 1's
+    app at every step (never the broken revision); the rollback ends."""
+    production = listener_address(live.aws, 80)
+    observed = False
+    waited = 0.0
+    while deployment(live, deployment_id)["status"] not in ("Failed", "Stopped", "Succeeded"):
+        assert waited < 2 * 3600, "the deployment did not end within two simulated hours"
+        assert get(production)[:2] == (200, GREETING)
+        observed = observed or seen()
+        live.aws.sleep(60)
+        waited += 60
+    info = deployment(live, deployment_id)
+    assert observed, (
+        f"the cause never showed: {_unhealthy_reasons(live)}, {_stopped_reasons(live)}, {info}"
+    )
+    assert info["status"] == "Failed"
+    assert info["errorInformation"] == {"code": "ECS_UPDATE_ERROR", "message": INSTALL_TIMEOUT}
+    rollback = str(info["rollbackInfo"]["rollbackDeploymentId"])
+    wait_for_status(live, rollback, "Succeeded", limit=3600)
+    assert get(production)[:2] == (200, GREETING)
+
+
+def test_each_way_of_breaking_a_release_fails_it_and_production_stays_on_blue(
+    live: Emulated,
+) -> None:
+    """One deployed system, one broken release after another (each rolled back), then an
+    unbroken one that succeeds. Each broken release fails where AWS fails it: its targets
+    never turn healthy (the reason DescribeTargetHealth gives) or its tasks never start
+    (the stoppedReason DescribeTasks gives), and CodeDeploy's Install times out."""
+    _deployed(live)
+    vpc = live.aws.client("ec2")
+    subnets = [_stack_resource(live, "PublicSubnet1"), _stack_resource(live, "PublicSubnet2")]
+    task_group = _stack_resource(live, "TaskSecurityGroup")
+    taskdef = (live.root / "taskdef.json").read_text(encoding="utf-8")
+
+    # 1. The app moved its health endpoint: /health answers 404 (ALB guide,
+    # target-group-health-checks.md, Target.ResponseCodeMismatch; the description as ELB
+    # shows it, awsdocs/aws-doc-sdk-examples' resilient service output).
+    count = len(deployments(live))
+    main = (live.root / MAIN).read_text(encoding="utf-8")
+    live.push(
+        "Move the health check",
+        {MAIN: main.replace('HEALTH_PATH = "/health"', 'HEALTH_PATH = "/status"')},
+    )
+    mismatch = {
         "State": "unhealthy",
         "Reason": "Target.ResponseCodeMismatch",
         "Description": "Health checks failed with these codes: [404]",
     }
-    assert get(production)[:2] == (200, GREETING)
-    wait_for_status(live, d2, "Failed", "Stopped", limit=2 * 3600)
-    info = deployment(live, d2)
-    assert info["status"] == "Failed"
-    assert "healthy" in info["errorInformation"]["message"]
-    assert get(production)[:2] == (200, GREETING)
+    _fails_on_blue(
+        live, wait_for_deployment(live, after=count), lambda: mismatch in _unhealthy_reasons(live)
+    )
+
+    # 2. The container listens on another port than the target's (the task definition
+    # sets PORT=8000; the mapping and the target group say 80): nothing answers the checks
+    # ("Target.FailedHealthChecks", DescribeTargetHealth TargetHealth.Reason).
+    count = len(deployments(live))
+    live.push(
+        "Restore the health check; listen on 8000",
+        {
+            MAIN: main,
+            "taskdef.json": taskdef.replace(
+                '"environment": [\n',
+                '"environment": [\n        {\n          "name": "PORT",\n'
+                '          "value": "8000"\n        },\n',
+                1,
+            ),
+        },
+    )
+    refused = {
+        "State": "unhealthy",
+        "Reason": "Target.FailedHealthChecks",
+        "Description": "Health checks failed",
+    }
+    _fails_on_blue(
+        live, wait_for_deployment(live, after=count), lambda: refused in _unhealthy_reasons(live)
+    )
+
+    # 3. appspec.yml puts the replacement tasks in the VPC's default security group, which
+    # does not admit the load balancer's: the checks are dropped and time out
+    # (Target.Timeout; ALB guide, load-balancer-update-security-groups.md).
+    vpc_id = vpc.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
+    default_group = vpc.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"][0]["GroupId"]
+    appspec = (live.root / "appspec.yml").read_text(encoding="utf-8")
+    count = len(deployments(live))
+    live.push(
+        "Listen on the mapped port; use the default security group",
+        {
+            "taskdef.json": taskdef,
+            "appspec.yml": _appspec_network(appspec, subnets, [default_group]),
+        },
+    )
+    timed_out = {
+        "State": "unhealthy",
+        "Reason": "Target.Timeout",
+        "Description": "Request timed out",
+    }
+    _fails_on_blue(
+        live, wait_for_deployment(live, after=count), lambda: timed_out in _unhealthy_reasons(live)
+    )
+
+    # 4. appspec.yml puts them in a subnet whose route table has no route to the internet
+    # (the VPC's main table: local only) and the VPC has no ECR endpoints: the registry
+    # authorization times out first (ECS developer guide, "Troubleshoot
+    # ResourceInitializationError": "unable to pull secrets or registry auth"); the tasks
+    # stop before running.
+    isolated = vpc.create_subnet(VpcId=vpc_id, CidrBlock="10.0.200.0/24")["Subnet"]["SubnetId"]
+    count = len(deployments(live))
+    live.push(
+        "Use a subnet without a route",
+        {"appspec.yml": _appspec_network(appspec, [isolated], [task_group])},
+    )
+    _fails_on_blue(
+        live,
+        wait_for_deployment(live, after=count),
+        lambda: any(
+            r.startswith("ResourceInitializationError: unable to pull secrets or registry auth: ")
+            and r.endswith("i/o timeout. Please check your task network configuration.")
+            for r in _stopped_reasons(live)
+        ),
+    )
+
+    # 5. The build names an image tag it did not push (imageDetail.json says :latest):
+    # the tasks cannot pull it (CannotPullContainerError ... not found; ECS stopped-task
+    # errors).
+    spec = (live.root / "webapp/buildspec.yml").read_text(encoding="utf-8")
+    wrong = spec.replace(
+        """printf '{"ImageURI":"%s"}' "${IMAGE_REPOSITORY_URI}:${IMAGE_TAG}" > imageDetail.json""",
+        """printf '{"ImageURI":"%s"}' "${IMAGE_REPOSITORY_URI}:latest" > imageDetail.json""",
+    )
+    assert wrong != spec
+    count = len(deployments(live))
+    live.push(
+        "Use the service's network; name the wrong tag",
+        {"appspec.yml": appspec, "webapp/buildspec.yml": wrong},
+    )
+    _fails_on_blue(
+        live,
+        wait_for_deployment(live, after=count),
+        lambda: any(
+            r.endswith("sample3-dev-webapp:latest: not found") for r in _stopped_reasons(live)
+        ),
+    )
+
+    # The unbroken scaffold, pushed again: it succeeds.
+    count = len(deployments(live))
+    live.push("Name the pushed tag", {"webapp/buildspec.yml": spec})
+    good = wait_for_deployment(live, after=count)
+    wait_for_status(live, good, "Ready")
+    assert live.cli("promote").code == 0
+    wait_for_termination_wait(live, good)
+    finished = live.cli("finish")
+    assert finished.code == 0, finished.out + finished.err
+    wait_for_status(live, good, "Succeeded")
+    assert get(listener_address(live.aws, 80))[:2] == (200, GREETING)
 
 
 def test_a_release_whose_app_crashes_at_start_stops_its_tasks(live: Emulated) -> None:
