@@ -827,7 +827,7 @@ class ProcessRunner:
         here = f"{sys.version_info.major}.{sys.version_info.minor}"
         if version and not version.startswith(here + ".") and version != here:
             self._note(
-                f"{uri} has Python {version}; it runs here on this machine's Python "
+                f"an image of Python {version} runs here on this machine's Python "
                 f"{sys.version.split()[0]}"
             )
         spec = _python_spec(argv, root)

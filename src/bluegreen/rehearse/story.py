@@ -111,8 +111,23 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
             story = _Story(aws, config, repo, options, rehearsal, say)
             story.play(plans)
             rehearsal.simulated_seconds = int(aws.clock.seconds)
+            rehearsal.notes.extend(_data_plane_notes(aws))
     rehearsal.wall_seconds = time.perf_counter() - started
     return rehearsal
+
+
+def _data_plane_notes(aws: object) -> list[str]:
+    """What the data plane says about the health checks: each container whose health was
+    derived statically (not run) and why, then its caveats (Python version, pins)."""
+    from bluegreen.emulator import Emulator
+
+    assert isinstance(aws, Emulator)
+    runner = aws.service("ecs").runner
+    derived = [
+        f"health derived statically, not checked for real: {line}"
+        for line in getattr(runner, "derived", [])
+    ]
+    return derived + [f"data plane: {note}" for note in getattr(runner, "notes", [])]
 
 
 def _repository(config: Config, path: Path, source: Path | None) -> tuple[Repository, list[_Plan]]:

@@ -350,4 +350,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # No interpreter finalization (fastapi, pydantic... torn down module by module): the
+    # emulator waits for this exit when it closes, and nothing is left to clean up.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
