@@ -185,6 +185,7 @@ class Elbv2(Service):
         self._zones: dict[str, str] = {}
         self._topology = 0
         self._serving_cache: dict[tuple[str, str], tuple[int, tuple[bool, str]]] = {}
+        self._balancers_cache: dict[str, tuple[int, list[Any]]] = {}
         self.forwarder: Forwarder | None = None
         """Where a target answers locally (the data plane sets it; see proxy.Forwarder)."""
         self.after_request: Callable[[str], None] | None = None
@@ -213,8 +214,14 @@ class Elbv2(Service):
         return bool(self._backend()._any_listener_using(target_group_arn))
 
     def balancers_of(self, group_arn: str) -> list[Any]:
-        """The load balancers (moto's) with a listener action or rule forwarding to the group."""
-        return self._balancers_of(group_arn)
+        """The load balancers (moto's) with a listener action or rule forwarding to the group
+        (kept until a listener, rule or load balancer changes: every health check asks)."""
+        cached = self._balancers_cache.get(group_arn)
+        if cached is not None and cached[0] == self._topology:
+            return cached[1]
+        found = self._balancers_of(group_arn)
+        self._balancers_cache[group_arn] = (self._topology, found)
+        return found
 
     def local_address(self, listener_arn: str) -> tuple[str, int]:
         """Where the listener answers on this machine (127.0.0.1, an ephemeral port): a
