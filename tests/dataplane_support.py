@@ -34,8 +34,8 @@ BLUE = "sample3-dev-blue"
 Resources = dict[str, Any]
 
 
-@pytest.fixture
-def plane(tmp_path: Path) -> Iterator[Emulator]:
+@pytest.fixture(name="plane")
+def plane_fixture(tmp_path: Path) -> Iterator[Emulator]:
     """An emulated account with the data plane on (the rehearsal's and the sandbox's)."""
     with Emulator(REGION, start=T0, work_dir=tmp_path / "aws", data_plane=True) as aws:
         # What `bluegreen deploy` creates first: ECS's service-linked role.

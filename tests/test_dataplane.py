@@ -29,7 +29,7 @@ from dataplane_support import (
     health_states,
     listener_address,
     log_messages,
-    plane,  # noqa: F401 (fixture)
+    plane_fixture,  # noqa: F401 (the plane fixture)
     target_health,
     tasks,
     until,
@@ -75,15 +75,17 @@ def test_the_bootstrap_task_runs_for_real_and_passes_its_health_checks(plane: Em
 
 def test_every_process_ends_with_the_emulator_even_on_an_exception(tmp_path: Any) -> None:
     pids: list[int] = []
-    with pytest.raises(RuntimeError, match="interrupted"):  # noqa: PT012
-        with Emulator(REGION, start=T0, work_dir=tmp_path / "aws", data_plane=True) as aws:
-            aws.clients().iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
-            create_service_stack(aws)
-            until(aws, lambda: health_states(aws) == ["healthy"])
-            pids = aws.service("ecs").runner.pids()
-            assert len(pids) == 2  # the app and the process starter
-            assert all(alive(pid) for pid in pids)
-            raise RuntimeError("interrupted")
+    with (
+        pytest.raises(RuntimeError, match="interrupted"),  # noqa: PT012
+        Emulator(REGION, start=T0, work_dir=tmp_path / "aws", data_plane=True) as aws,
+    ):
+        aws.clients().iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+        create_service_stack(aws)
+        until(aws, lambda: health_states(aws) == ["healthy"])
+        pids = aws.service("ecs").runner.pids()
+        assert len(pids) == 2  # the app and the process starter
+        assert all(alive(pid) for pid in pids)
+        raise RuntimeError("interrupted")
     assert gone(pids)
 
 
@@ -98,7 +100,8 @@ def test_no_process_survives_an_emulator_that_is_killed(tmp_path: Any) -> None:
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         from dataplane_support import REGION, T0, create_service_stack, health_states, until
         from bluegreen.emulator import Emulator
-        with Emulator(REGION, start=T0, work_dir=Path({str(tmp_path / "aws")!r}), data_plane=True) as aws:
+        work = Path({str(tmp_path / "aws")!r})
+        with Emulator(REGION, start=T0, work_dir=work, data_plane=True) as aws:
             aws.clients().iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
             create_service_stack(aws)
             until(aws, lambda: health_states(aws) == ["healthy"])
