@@ -68,6 +68,7 @@ import sys
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -95,6 +96,9 @@ capped): a hung app costs the rehearsal this much per check, not up to 120 s."""
 
 STOP_WAIT = 3.0
 """Real seconds a stopped app has to exit after SIGTERM before it gets SIGKILL."""
+
+AHEAD_GRACE = 1.0
+"""Real seconds beyond the check's timeout to wait for a request sent ahead."""
 
 STOP_SETTLE = 0.02
 """Real seconds a task's stop waits for its app to exit (more is not waited for)."""
@@ -176,9 +180,15 @@ class Running:
     stop_at: datetime | None = None
     kill_at: float | None = None
     checkers: dict[tuple[tuple[str, int], bool], HealthChecker] = field(default_factory=dict)
+    ahead: dict[
+        tuple[tuple[str, int], bool], tuple[Future[int | ProbeResult], tuple[str, str, float]]
+    ] = field(default_factory=dict)
     handles: dict[str, Any] = field(default_factory=dict)
 
     def close_files(self) -> None:
+        for future, _ in self.ahead.values():
+            future.cancel()
+        self.ahead.clear()
         for checker in self.checkers.values():
             checker.close()
         self.checkers.clear()
@@ -325,6 +335,7 @@ class ProcessRunner:
         self.started = 0
         """How many processes were started (replays of a start-up exit not counted)."""
         self.starter: Starter | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._starter_error = ""
         if hasattr(os, "fork"):
             try:
@@ -546,12 +557,8 @@ class ProcessRunner:
             self._drain(running, at)
             return _refused()
         tls = check.protocol.upper() == "HTTPS"
-        checker = running.checkers.get((local, tls))
-        if checker is None:
-            checker = running.checkers[(local, tls)] = HealthChecker(local, tls)
-        result = checker.check(
-            check.path, host=f"{target.id}:{port}", timeout=min(check.timeout, PROBE_TIMEOUT_CAP)
-        )
+        asked = (check.path, f"{target.id}:{port}", min(check.timeout, PROBE_TIMEOUT_CAP))
+        result = self._check(running, (local, tls), asked)
         self._drain(running, at)
         if isinstance(result, ProbeResult):
             return result
@@ -563,6 +570,52 @@ class ProcessRunner:
             "Target.ResponseCodeMismatch",
             f"Health checks failed with these codes: [{result}]",
         )
+
+    def _check(
+        self, running: Running, key: tuple[tuple[str, int], bool], asked: tuple[str, str, float]
+    ) -> int | ProbeResult:
+        """One health check of a running app: the answer to the request sent ahead after
+        the previous check (when it asked the same), else a request now; then the next
+        request is sent ahead, on a worker thread.
+
+        The app runs in real time while the simulated clock jumps, so when in real time a
+        check is made says nothing about the simulated moment it stands for; sending it
+        ahead lets the app answer while the emulator serves other calls, instead of the
+        emulator waiting for each answer (a round trip to another process per check,
+        which costs most on a loaded machine). Each check is still a real request to the
+        app, the checks of a target one at a time, in order."""
+        path, host, timeout = asked
+        checker = running.checkers.get(key)
+        if checker is None:
+            checker = running.checkers[key] = HealthChecker(key[0], key[1])
+        result: int | ProbeResult | None = None
+        ahead = running.ahead.pop(key, None)
+        if ahead is not None:
+            future, was = ahead
+            try:
+                answer = future.result(timeout=timeout + AHEAD_GRACE)
+            except Exception:  # noqa: BLE001 - a request still hanging: a timeout
+                # The worker still holds the connection: the next checks get a new one.
+                checker = running.checkers[key] = HealthChecker(key[0], key[1])
+                answer = _timeout()
+            if was == asked:
+                result = answer
+        if result is None:
+            result = checker.check(path, host=host, timeout=timeout)
+        if self.starter is not None:
+            self.starter.pump(0)
+        if running.exited:
+            return _refused()
+        running.ahead[key] = (
+            self._workers().submit(checker.check, path, host=host, timeout=timeout),
+            asked,
+        )
+        return result
+
+    def _workers(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bluegreen-checks")
+        return self._pool
 
     def reachable(self, task: EmulatedTask, group_arn: str, port: int) -> Any:
         elb = self.emulator.service("elbv2")
@@ -623,6 +676,10 @@ class ProcessRunner:
         if self.starter is not None:
             with contextlib.suppress(Exception):
                 self.starter.close()
+        if self._pool is not None:
+            # The apps are gone: a request still out fails at once.
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         with contextlib.suppress(Exception):
             self.network.close()
         self._running.clear()
