@@ -80,6 +80,7 @@ class Emulator:
 
     ``start`` is where the simulated clock begins (default: now, to the second).
     ``build_quota`` is the account's CodeBuild concurrent-build quota (a new account's is 1).
+    ``data_plane``: run the tasks' apps for real (see :attr:`data_plane`).
     """
 
     def __init__(
@@ -90,8 +91,13 @@ class Emulator:
         build_quota: int = 1,
         work_dir: Path | None = None,
         seed: int = 0,
+        data_plane: bool = False,
     ) -> None:
         self.region = region
+        self.data_plane = data_plane
+        """Run the tasks' apps as local processes, health-checked for real, behind a
+        local server per listener, with the network read from the VPC's state
+        (:mod:`bluegreen.emulator.dataplane`); the rehearsal and the sandbox do."""
         self.account_id = ACCOUNT_ID
         self.build_quota = build_quota
         self.seed = seed

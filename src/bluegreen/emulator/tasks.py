@@ -22,8 +22,18 @@ included); a container whose command runs Python's ``http.server`` (the bootstra
 definition of bluegreen's service stack) writes that server's log lines instead. Where
 the lines go is :class:`bluegreen.emulator.services.logs.TaskLogging`'s business.
 
-Issue 9 plugs a real container runner in through :class:`ContainerRunner`: it is told
-when a task's containers start and stop, and may give a prober for its target.
+A :class:`ContainerRunner` runs the containers: :class:`NoRunner` (nothing runs; every
+health check passes) by default, the data plane's
+:class:`~bluegreen.emulator.dataplane.ProcessRunner` (the app as a real local process,
+the network checked from the VPC's state) in the rehearsal and the sandbox. The clock
+waits at the end of ACTIVATING until the runner's app listens or exits
+(:meth:`ContainerRunner.ready`). A task whose essential app container exits stops as ECS
+stops it: stopCode ``EssentialContainerExited``, stoppedReason "Essential container in
+task exited", the container's ``exitCode`` (ECS API reference, Task.stopCode; the reason
+as ECS reports it, e.g. AWS re:Post knowledge center "ecs-task-stopped": "Essential
+container in task exited"). Such a task has reached RUNNING first, so the service
+scheduler replaces it without its throttle ("Tasks that fail immediately due to command
+errors do not trigger the throttle", ECS developer guide, service-throttle-logic.md).
 """
 
 from __future__ import annotations
@@ -48,10 +58,15 @@ STOPPING_STATES = ("DEACTIVATING", "STOPPING", "DEPROVISIONING")
 
 
 class ContainerRunner(Protocol):
-    """What issue 9 plugs in to run a task's containers for real."""
+    """What runs a task's containers (:class:`NoRunner`, or the data plane's).
+
+    ``start``, ``stop`` and ``prober`` are required; a runner may also have the hooks of
+    :class:`NoRunner` (``pull_error``, ``logs_error``, ``ready``, ``exit_code``,
+    ``stopped``), called through :func:`hook` when it does.
+    """
 
     def start(self, task: EmulatedTask) -> None:
-        """The task's containers start (after the image pull)."""
+        """The task's containers start (after the image pull); returns at once."""
 
     def stop(self, task: EmulatedTask) -> None:
         """The task's containers get SIGTERM."""
@@ -60,13 +75,41 @@ class ContainerRunner(Protocol):
         """The health checks of the task's target (None: the default prober)."""
 
 
+def hook(runner: ContainerRunner, name: str, task: EmulatedTask) -> Any:
+    """Call the runner's optional hook ``name`` (None when it has none)."""
+    method = getattr(runner, name, None)
+    return None if method is None else method(task)
+
+
 class NoRunner:
-    """The default runner: nothing runs; health checks pass."""
+    """The default runner: nothing runs; health checks pass. Its methods are every hook
+    a runner may have."""
+
+    def pull_error(self, task: EmulatedTask) -> str | None:
+        """Why the task's images cannot be pulled from its network (None: they can)."""
+        return None
+
+    def logs_error(self, task: EmulatedTask) -> str | None:
+        """Why its awslogs log driver cannot reach CloudWatch Logs (None: it can)."""
+        return None
 
     def start(self, task: EmulatedTask) -> None:
         return None
 
+    def ready(self, task: EmulatedTask) -> None:
+        """Block (a bounded real time) until the app listens or exits."""
+        return None
+
+    def exit_code(self, task: EmulatedTask) -> tuple[str, int] | None:
+        """(container, exit code) once the essential app container has exited by itself."""
+        return None
+
     def stop(self, task: EmulatedTask) -> None:
+        return None
+
+    def stopped(self, task: EmulatedTask) -> tuple[str, int | None] | None:
+        """After the stop: (container, exit code or None: not known yet) of the app
+        container, if it ran."""
         return None
 
     def prober(self, task: EmulatedTask) -> Prober | None:
@@ -132,6 +175,7 @@ class EmulatedTask(Task):
         service: str,
         task_set_id: str,
         tags: list[dict[str, str]] | None = None,
+        assign_public_ip: bool = False,
     ) -> None:
         # moto's Task.__init__ would create a random ENI and id: set its fields directly.
         self._transitions = [("RUNNING", "STOPPED")]
@@ -189,6 +233,7 @@ class EmulatedTask(Task):
         self.network_configuration = {
             "awsvpcConfiguration": {"subnets": [subnet_id], "securityGroups": security_groups}
         }
+        self.assign_public_ip = assign_public_ip
         self.cpu = task_definition.cpu
         self.memory = task_definition.memory
         self.created_at = created_at
@@ -207,6 +252,7 @@ class EmulatedTask(Task):
             for index, definition in enumerate(task_definition.container_definitions)
         ]
         self.reached_running = False
+        self.containers_started = False
         self.stop_reason_pending: tuple[str, str] | None = None
         self.logging: TaskLogging | None = None
         self.app: AppProcess | None = None
@@ -287,17 +333,25 @@ def lifecycle(host: Host, task: EmulatedTask) -> Body:
                 for container in task.containers:
                     container.last_status = "RUNNING"
                 host.runner.start(task)
+                task.containers_started = True
                 if task.app is not None:
                     task.app.start(host.now())
                 _state(host, task, "ACTIVATING")
                 host.register_targets(task)
                 yield Wait(timing.ACTIVATING)
+                hook(host.runner, "ready", task)
         if failure is None and task.desired_status == "RUNNING":
             task.started_at = task.connectivity_at = host.now()
             task.connectivity = "CONNECTED"
             task.reached_running = True
             _state(host, task, "RUNNING")
-            yield Until(lambda: task.desired_status == "STOPPED")
+            yield Until(
+                lambda: (
+                    task.desired_status == "STOPPED"
+                    or hook(host.runner, "exit_code", task) is not None
+                )
+            )
+            _essential_exit(host, task)
     if failure is not None:
         # CannotPullContainerError and ResourceInitializationError stop the task before
         # it runs (ECS stopped-task errors; stopCode TaskFailedToStart).
@@ -315,11 +369,20 @@ def lifecycle(host: Host, task: EmulatedTask) -> Body:
     if task.stopping_at is None:
         task.stopping_at = host.now()
     _state(host, task, "STOPPING")
-    if task.reached_running:
+    if task.containers_started:
         host.runner.stop(task)
         if task.app is not None:
             task.app.stop(host.now())
         yield Wait(timing.CONTAINER_STOP)
+        ended = hook(host.runner, "stopped", task)
+        if ended is not None:
+            # The runner's app container: its exit code (None: the runner sets it when the
+            # process has finished shutting down).
+            name, code = ended
+            found = task.container(name)
+            if found is not None and found.last_status == "RUNNING":
+                found.exit_code = code
+                found.last_status = "STOPPED"
     for container in task.containers:
         if container.last_status == "RUNNING":
             container.exit_code = 0
@@ -332,6 +395,21 @@ def lifecycle(host: Host, task: EmulatedTask) -> Body:
     host.release_address(task)
     task.stopped_at = host.now()
     _state(host, task, "STOPPED")
+
+
+def _essential_exit(host: Host, task: EmulatedTask) -> None:
+    """The essential app container exited by itself: the task stops."""
+    if task.desired_status == "STOPPED":
+        return
+    exited = hook(host.runner, "exit_code", task)
+    if exited is None:
+        return
+    name, code = exited
+    found = task.container(name)
+    if found is not None:
+        found.exit_code = code
+        found.last_status = "STOPPED"
+    task.stop("EssentialContainerExited", "Essential container in task exited")
 
 
 def _state(host: Host, task: EmulatedTask, state: str) -> None:

@@ -44,6 +44,13 @@ Progress = Callable[[str], None]
 # How long the rehearsal lets a step take before it calls the release stuck (simulated).
 _PIPELINE_START_LIMIT = 5 * 60
 _DEPLOYMENT_LIMIT = 4 * 3600
+_HEALTH_RETURN = "    return HEALTH_OK\n"
+_HEALTH_500 = (
+    "    # fault injected by `bluegreen rehearse --fault green-unhealthy`\n"
+    '    return PlainTextResponse("fault injected: green-unhealthy", status_code=500)\n'
+)
+"""The scaffold's health endpoint's answer, and the one ``--fault green-unhealthy`` puts
+in its place."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,13 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
     with tempfile.TemporaryDirectory(prefix="bluegreen-rehearse-") as tmp:
         work = Path(tmp)
         repo, plans = _repository(config, work / "repo", options.repository)
-        with Emulator(config.project.region, start=EPOCH, work_dir=work / "aws") as aws:
+        if options.fault == "green-unhealthy" and len(plans) == 1:
+            # The fault is a pushed commit, so production has a healthy revision to stay on
+            # (a first release's green group is behind no listener while it installs).
+            plans.append(_Plan("Push a commit whose health check answers 500", None))
+        with Emulator(
+            config.project.region, start=EPOCH, work_dir=work / "aws", data_plane=True
+        ) as aws:
             say(f"emulated AWS started in {config.project.region} (account {ACCOUNT_ID})")
             # Hooks of the user's own code, played as bluegreen.toml's [rehearse.hooks] says.
             aws.service("codedeploy").play_hooks(dict(config.rehearse.hooks))
@@ -106,8 +119,23 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
             story = _Story(aws, config, repo, options, rehearsal, say)
             story.play(plans)
             rehearsal.simulated_seconds = int(aws.clock.seconds)
+            rehearsal.notes.extend(_data_plane_notes(aws))
     rehearsal.wall_seconds = time.perf_counter() - started
     return rehearsal
+
+
+def _data_plane_notes(aws: object) -> list[str]:
+    """What the data plane says about the health checks: each container whose health was
+    derived statically (not run) and why, then its caveats (Python version, pins)."""
+    from bluegreen.emulator import Emulator
+
+    assert isinstance(aws, Emulator)
+    runner = aws.service("ecs").runner
+    derived = [
+        f"health derived statically, not checked for real: {line}"
+        for line in getattr(runner, "derived", [])
+    ]
+    return derived + [f"data plane: {note}" for note in getattr(runner, "notes", [])]
 
 
 def _repository(config: Config, path: Path, source: Path | None) -> tuple[Repository, list[_Plan]]:
@@ -247,12 +275,12 @@ class _Story:
         from bluegreen.names import Names
 
         changed = plan.change(self.repo.path) if plan.change else []
+        changed += self._inject(fault)  # a fault in the code is part of the pushed commit
         commit = self.repo.commit(plan.message, self.aws.now())
         release.commit = commit.sha
         release.changed = tuple(changed or commit.files)
         name = Names.of(self.config).pipeline
         before = pipeline_api.latest_execution(self.clients.codepipeline, name)
-        self._inject(fault)
         remote = self.aws.service("codecommit").local_remote(
             Names.of(self.config).codecommit_repository
         )
@@ -462,10 +490,11 @@ class _Story:
         refused.outcome, refused.cause = "failed", "deploy accepted a listener port change"
 
     # -- helpers ------------------------------------------------------------------------------
-    def _inject(self, fault: str | None) -> None:
-        """Arm the emulator for ``fault`` (the release about to start fails that way)."""
+    def _inject(self, fault: str | None) -> list[str]:
+        """Arm the emulator for ``fault`` (the release about to start fails that way); the
+        repository files the fault changed."""
         if fault is None:
-            return
+            return []
         from bluegreen.names import Names
 
         names = Names.of(self.config)
@@ -480,10 +509,29 @@ class _Story:
             )
         elif fault == "green-unhealthy":
             self._unhealthy_from_now()
+            return self._health_answers_500()
+        return []
+
+    def _health_answers_500(self) -> list[str]:
+        """The release's app answers 500 on its health path: a code change in the commit
+        (the scaffold's health endpoint returns a 500 response), so the data plane's real
+        health checks fail the green targets as the load balancer's would."""
+        path = f"{self.config.app.directory}/app/main.py"
+        source = self.repo.path / path
+        text = source.read_text(encoding="utf-8") if source.is_file() else ""
+        if text.count(_HEALTH_RETURN) != 1:
+            raise RehearsalError(
+                f"--fault green-unhealthy makes the scaffold's health endpoint answer 500, but "
+                f"{path} has no single `{_HEALTH_RETURN.strip()}` line to change; rehearse "
+                "without --fault, or with the scaffold's app"
+            )
+        source.write_text(text.replace(_HEALTH_RETURN, _HEALTH_500), encoding="utf-8")
+        return [path]
 
     def _unhealthy_from_now(self) -> None:
-        """Every target registered from now on fails its health checks (the release's
-        green tasks); the ones serving already keep passing."""
+        """Every target registered from now on whose health is not checked for real (an
+        app the data plane derives statically) fails its health checks; the ones serving
+        already keep passing."""
         from bluegreen.emulator.services.elbv2 import ProbeResult, TargetRef
 
         elb = self.aws.service("elbv2")

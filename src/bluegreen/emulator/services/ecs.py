@@ -69,6 +69,7 @@ from bluegreen.emulator.tasks import (
     EmulatedTask,
     NoRunner,
     app_kind,
+    hook,
     lifecycle,
     task_id,
 )
@@ -140,7 +141,9 @@ class Ecs(Service):
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)
         self.runner: ContainerRunner = NoRunner()
-        """Issue 9's hook: what runs a task's containers (default: nothing runs)."""
+        """What runs a task's containers: nothing (every health check passes), or with
+        ``Emulator(data_plane=True)`` the data plane (real local processes, health checks
+        over HTTP, the network read from the VPC's state)."""
         self._tasks: dict[str, EmulatedTask] = {}
         self._by_ip: dict[str, EmulatedTask] = {}
         self._tasks_started = 0
@@ -156,6 +159,15 @@ class Ecs(Service):
         self._patch_iam_naming()
         self.native = NativeDeployments(self)
         """ECS built-in blue/green (:mod:`bluegreen.emulator.services.ecs_native`)."""
+        if getattr(emulator, "data_plane", False):
+            from bluegreen.emulator.dataplane import ProcessRunner
+
+            runner = ProcessRunner(
+                emulator, principal=self._slr_arn(), app_container=self._app_container
+            )
+            self.runner = runner
+            elbv2.forwarder = runner.forward_to
+            elbv2.after_request = runner.after_request
 
     # -- moto's IAM names the service-linked role of ecs.amazonaws.com "AWSServiceRoleForecs"
     def _patch_iam_naming(self) -> None:
@@ -172,6 +184,9 @@ class Ecs(Service):
         from moto.iam import models
 
         models.SERVICE_NAME_CONVERSION = self._iam_conversion
+        closer = getattr(self.runner, "close", None)
+        if closer is not None:
+            closer()
 
     # =========================================================================== Python API
     def get_service(self, cluster: str, service: str) -> Any:
@@ -681,6 +696,7 @@ class Ecs(Service):
             created_at=self.emulator.now(),
             service=svc.name,
             task_set_id=found.id,
+            assign_public_ip=str(network.get("assignPublicIp", "DISABLED")).upper() == "ENABLED",
         )
         backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
         self._tasks[task.task_arn] = task
@@ -722,6 +738,10 @@ class Ecs(Service):
     def pull_error(self, task: EmulatedTask) -> str | None:
         """CannotPullContainerError for an ECR image of this account that is not there."""
         from botocore.exceptions import ClientError
+
+        unreachable = hook(self.runner, "pull_error", task)  # no network path to the registry
+        if unreachable:
+            return str(unreachable)
 
         principal = str(getattr(task.task_definition, "execution_role_arn", "") or self._slr_arn())
         for container in task.containers:
@@ -765,6 +785,9 @@ class Ecs(Service):
         router = next(
             (c for c in definition.container_definitions if c.get("firelensConfiguration")), None
         )
+        unreachable = hook(self.runner, "logs_error", task)  # no path to CloudWatch Logs
+        if unreachable:
+            return str(unreachable)
         if router is not None:
             stamp = self.emulator.now()
             image = str(router.get("image", ""))

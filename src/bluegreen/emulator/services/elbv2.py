@@ -24,10 +24,16 @@ groups", awsdocs/elb-application-load-balancers-user-guide target-group-health-c
   (load-balancer-target-groups.md, "Deregistration delay").
 
 Whether a check passes comes from a *prober* per target: by default every check passes;
-issue 9 plugs in real HTTP checks against local processes (:meth:`Elbv2.set_prober`).
+the data plane (:mod:`bluegreen.emulator.dataplane`) plugs in real HTTP checks against
+the tasks' local processes (:meth:`Elbv2.set_prober`).
 Every check is also reported to the observers of :attr:`Elbv2.check_observers` (the
 tasks' access logs) and every state change to :attr:`Elbv2.state_observers` (ECS replaces
 a task whose target turns unhealthy).
+
+Each listener can be reached on loopback (:meth:`Elbv2.local_address`): a local HTTP
+server that routes every request by the listener's rules and forward weights at that
+moment, to healthy targets (:mod:`bluegreen.emulator.proxy`), through
+:attr:`Elbv2.forwarder` (the data plane's processes).
 
 Refused as AWS refuses them: a forward weight outside 0..999 (ALB guide, listener
 "Forward actions": weights 0-999); an unknown target group; deregistering a target that
@@ -50,6 +56,7 @@ from bluegreen.emulator.service import PASS, Call, Params, Result, Service, Serv
 
 if TYPE_CHECKING:
     from bluegreen.emulator.core import Emulator
+    from bluegreen.emulator.proxy import Forwarder, ListenerProxy
 
 _PASS: Result = PASS
 """Let moto serve the request (typed for the handlers' return)."""
@@ -178,6 +185,12 @@ class Elbv2(Service):
         self._zones: dict[str, str] = {}
         self._topology = 0
         self._serving_cache: dict[tuple[str, str], tuple[int, tuple[bool, str]]] = {}
+        self._balancers_cache: dict[str, tuple[int, list[Any]]] = {}
+        self.forwarder: Forwarder | None = None
+        """Where a target answers locally (the data plane sets it; see proxy.Forwarder)."""
+        self.after_request: Callable[[str], None] | None = None
+        """Called (target id) after a proxied request (the data plane reads the app's logs)."""
+        self._proxies: dict[str, ListenerProxy] = {}
 
     # -- Python API ------------------------------------------------------------------------
     def set_prober(self, target_group_arn: str, target_id: str, port: int, prober: Prober) -> None:
@@ -199,6 +212,53 @@ class Elbv2(Service):
     def in_use(self, target_group_arn: str) -> bool:
         """Whether any listener default action or rule forwards to the group (any weight)."""
         return bool(self._backend()._any_listener_using(target_group_arn))
+
+    def balancers_of(self, group_arn: str) -> list[Any]:
+        """The load balancers (moto's) with a listener action or rule forwarding to the group
+        (kept until a listener, rule or load balancer changes: every health check asks)."""
+        cached = self._balancers_cache.get(group_arn)
+        if cached is not None and cached[0] == self._topology:
+            return cached[1]
+        found = self._balancers_of(group_arn)
+        self._balancers_cache[group_arn] = (self._topology, found)
+        return found
+
+    def local_address(self, listener_arn: str) -> tuple[str, int]:
+        """Where the listener answers on this machine (127.0.0.1, an ephemeral port): a
+        local server that routes as the listener does (started on first use)."""
+        with self.emulator.lock:
+            found = self._proxies.get(listener_arn)
+            if found is None:
+                from bluegreen.emulator.proxy import ListenerProxy
+
+                if not any(
+                    listener_arn in balancer.listeners
+                    for balancer in self._backend().load_balancers.values()
+                ):
+                    raise ServiceError("ListenerNotFound", "One or more listeners not found")
+                found = ListenerProxy(self, listener_arn, self.after_request)
+                self._proxies[listener_arn] = found
+            return found.address
+
+    def local_addresses(self) -> dict[str, tuple[str, int]]:
+        """Every listener's local address (listener ARN -> host, port)."""
+        return {
+            arn: self.local_address(arn)
+            for balancer in list(self._backend().load_balancers.values())
+            for arn in list(balancer.listeners)
+        }
+
+    def close(self) -> None:
+        """Stop the listeners' local servers (never raises)."""
+        for proxy in list(self._proxies.values()):
+            with contextlib.suppress(Exception):
+                proxy.close()
+        self._proxies.clear()
+
+    def _stop_proxy(self, listener_arn: str) -> None:
+        proxy = self._proxies.pop(listener_arn, None)
+        if proxy is not None:
+            proxy.close()
 
     def target_group(self, arn: str) -> Any:
         """moto's target group (None if it does not exist)."""
@@ -295,6 +355,7 @@ class Elbv2(Service):
     @operation("DeleteListener")
     def delete_listener(self, params: Params, call: Call) -> Result:
         self.changed()
+        self._stop_proxy(str(params["ListenerArn"]))
         return _PASS
 
     @operation("DeleteRule")
@@ -305,6 +366,9 @@ class Elbv2(Service):
     @operation("DeleteLoadBalancer")
     def delete_load_balancer(self, params: Params, call: Call) -> Result:
         self.changed()
+        balancer = self._backend().load_balancers.get(str(params["LoadBalancerArn"]))
+        for arn in list(getattr(balancer, "listeners", {}) or {}):
+            self._stop_proxy(arn)
         return _PASS
 
     @operation("SetSubnets")
