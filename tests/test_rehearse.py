@@ -89,13 +89,34 @@ def test_release_one_moves_test_then_production_to_the_replacement(default: Rehe
     assert [(t.status, t.target_group) for t in done.task_sets] == [("PRIMARY", GREEN)]
 
 
-def test_images_are_the_commit_tags_and_the_bootstrap_is_replaced(default: Rehearsal) -> None:
+def test_images_are_the_content_tags_and_the_bootstrap_is_replaced(default: Rehearsal) -> None:
     first, second = default.releases
-    # status shows image tags: the bootstrap's pinned public image, then the commits.
+    # status shows image tags: the bootstrap's pinned public image, then content tags.
     bootstrap = next(s for s in first.steps if s.task_sets)
     assert bootstrap.task_sets[0].images["webapp"] == "3.12.8-slim"
-    assert first.images["webapp"] == first.commit
-    assert second.images["webapp"] == second.commit
+    assert [(b["action"], b["result"]) for b in first.builds] == [
+        ("BuildApp", "built"),
+        ("BuildRouter", "built"),
+    ]
+    assert first.images == {
+        "webapp": first.builds[0]["tag"],
+        "log-router": first.builds[1]["tag"],
+    }
+
+
+def test_the_greeting_change_rebuilds_the_app_and_reuses_the_router_image(
+    default: Rehearsal,
+) -> None:
+    first, second = default.releases
+    assert [(b["action"], b["result"]) for b in second.builds] == [
+        ("BuildApp", "built"),
+        ("BuildRouter", "reused"),
+    ]
+    assert second.images["webapp"] != first.images["webapp"]
+    assert second.images["log-router"] == first.images["log-router"]
+    # The skipped build is seconds of BUILD phase instead of a docker build and push.
+    app, router = second.builds
+    assert router["seconds"] < app["seconds"] - 100
 
 
 def test_the_second_release_goes_to_the_other_target_group(default: Rehearsal) -> None:

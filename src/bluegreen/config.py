@@ -170,6 +170,18 @@ class SourceConfig(_Section):
         return value
 
 
+def _is_branch(value: str) -> bool:
+    """Whether ``value`` is a branch name ``source.branch`` accepts (git's rules)."""
+    parts = value.split("/")
+    return not (
+        not _BRANCH.fullmatch(value)
+        or len(value) > 256
+        or value.startswith("-")
+        or value == "HEAD"
+        or any(part.startswith(".") or part.endswith((".", ".lock")) for part in parts)
+    )
+
+
 class ContainerConfig(_Section):
     """A container of the task: its name and the repository directory it is built from."""
 
@@ -461,6 +473,78 @@ RETENTION_DAYS = (
 )
 
 
+MAX_SHARED_DIRECTORIES = 10
+"""Directories ``builds.shared`` may name (each one is hashed into both image tags)."""
+
+MAX_BRANCH_PATTERNS = 10
+"""Patterns ``builds.branches`` may hold (each becomes one ``wildcard`` of the
+EventBridge rule's ``referenceName`` array)."""
+
+
+def branch_pattern_matches(pattern: str, branch: str) -> bool:
+    """Whether ``branch`` matches ``pattern`` as EventBridge's ``wildcard`` matches it:
+    ``*`` is zero or more characters, ``/`` included, and everything else is literal
+    (EventBridge user guide, "Content filtering in Amazon EventBridge event patterns",
+    wildcard matching)."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, branch, flags=re.DOTALL) is not None
+
+
+class BuildsConfig(_Section):
+    """Selective builds and branch flows.
+
+    ``shared``: repository directories both images are built with besides their own
+    (passed to ``docker build`` as named build contexts); their content is part of both
+    image tags, so a change there rebuilds both images and nothing else does.
+    ``branches``: branch-name patterns (``*`` for any characters) whose pushes build both
+    images, run the app's tests and bluegreen's checks, and deploy nothing.
+    """
+
+    shared: list[str] = Field(default_factory=list)
+    branches: list[str] = Field(default_factory=lambda: ["feature/*"])
+
+    @field_validator("shared")
+    @classmethod
+    def _shared(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_SHARED_DIRECTORIES:
+            raise ValueError(
+                f"holds {len(value)} directories; at most {MAX_SHARED_DIRECTORIES} are allowed"
+            )
+        for directory in value:
+            if not _DIRECTORY.fullmatch(directory):
+                raise ValueError(
+                    f"{directory!r} must be a single directory name relative to the "
+                    'repository root, such as "common"'
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("names a directory twice; list each once")
+        return value
+
+    @field_validator("branches")
+    @classmethod
+    def _branches(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_BRANCH_PATTERNS:
+            raise ValueError(
+                f"holds {len(value)} patterns; at most {MAX_BRANCH_PATTERNS} are allowed"
+            )
+        for pattern in value:
+            if "**" in pattern:
+                # EventBridge refuses consecutive wildcard characters in a wildcard
+                # pattern (InvalidEventPatternException; same user guide section).
+                raise ValueError(
+                    f"{pattern!r} has '**'; one '*' already matches any characters, '/' "
+                    "included (write feature/* for feature/a and feature/a/b)"
+                )
+            if not _is_branch(pattern.replace("*", "x")):
+                raise ValueError(
+                    f"{pattern!r} must be a git branch name in which '*' stands for any "
+                    "characters, such as feature/* or fix-*"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("holds a pattern twice; list each once")
+        return value
+
+
 class Config(_Section):
     """The whole bluegreen.toml."""
 
@@ -474,6 +558,7 @@ class Config(_Section):
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    builds: BuildsConfig = Field(default_factory=BuildsConfig)
 
     @model_validator(mode="after")
     def _cross(self) -> Config:
@@ -492,6 +577,25 @@ class Config(_Section):
             raise _KeyedError(
                 "app.port", f"{self.app.port} is used by the FireLens log router in the same task"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _builds_cross(self) -> Config:
+        own = {self.app.directory: "app.directory", self.router.directory: "router.directory"}
+        for directory in self.builds.shared:
+            if directory in own:
+                raise _KeyedError(
+                    "builds.shared",
+                    f"{directory!r} is {own[directory]}, already part of that image's tag; "
+                    "list only other directories",
+                )
+        for pattern in self.builds.branches:
+            if branch_pattern_matches(pattern, self.source.branch):
+                raise _KeyedError(
+                    "builds.branches",
+                    f"{pattern!r} matches source.branch {self.source.branch!r}, whose pushes "
+                    "deploy; narrow the pattern (such as feature/*)",
+                )
         return self
 
 

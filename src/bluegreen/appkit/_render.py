@@ -207,6 +207,7 @@ def _values(config: Config) -> dict[str, str]:
             _templates.load("webapp/low_port"), {"app_port": str(config.app.port)}
         )
     return {
+        **build_values(config),
         # plain text (Markdown, Dockerfile, YAML scalars that need no quoting)
         "project_name": config.project.name,
         "project_environment": config.project.environment,
@@ -265,6 +266,32 @@ def _values(config: Config) -> dict[str, str]:
         "app_log_stream_prefix_json": _json(app_log_stream_prefix(config)),
         "router_log_stream_prefix_json": _json(router_log_stream_prefix(config)),
         "firelens_config_path_json": _json(FIRELENS_CONFIG_PATH),
+    }
+
+
+def docker_build_options(config: Config, directory: str) -> str:
+    """docker build's options for the image of ``directory`` besides its tag and context:
+    its Dockerfile, and each ``builds.shared`` directory as a named build context
+    (``COPY --from=<name>``; Docker CLI reference, "docker buildx build",
+    --build-context). Directory names are shell words (config._DIRECTORY)."""
+    options = [f"--file {directory}/Dockerfile"]
+    options += [f"--build-context {shared}={shared}" for shared in config.builds.shared]
+    return " ".join(options)
+
+
+def build_values(config: Config) -> dict[str, str]:
+    """The buildspecs' placeholders for selective builds (the image tag's inputs)."""
+    shared = config.builds.shared
+
+    def inputs(directory: str) -> str:
+        return ", ".join(f"{d}/" for d in (directory, *shared))
+
+    return {
+        "app_docker_build_options": docker_build_options(config, config.app.directory),
+        "router_docker_build_options": docker_build_options(config, config.router.directory),
+        "app_build_inputs": inputs(config.app.directory),
+        "router_build_inputs": inputs(config.router.directory),
+        "shared_words": "".join(f"{d} " for d in shared),
     }
 
 

@@ -200,6 +200,12 @@ def _render(result: Rehearsal, config: Config) -> None:
                 f"{name}={image.rsplit('/', 1)[-1]}" for name, image in release.images.items()
             )
             console.print(Text(f"  images:  {images}", style="dim"))
+        if release.builds:
+            done = ", ".join(
+                f"{b['action']} {b['result']} {str(b['tag'])[:16]} ({b['seconds']} s)"
+                for b in release.builds
+            )
+            console.print(Text(f"  builds:  {done}", style="dim"))
         console.print(_table(release.steps, result, prefix))
         console.print(_outcome(release.outcome, release.cause))
         console.print()

@@ -74,6 +74,8 @@ class Release:
     execution: str = ""
     images: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    builds: list[dict[str, Any]] = field(default_factory=list)
+    """Each image build of the release: action, project, tag, result (built / reused)."""
 
     @property
     def succeeded(self) -> bool:
@@ -91,6 +93,7 @@ class Release:
             "deployment_id": self.deployment_id,
             "images": dict(self.images),
             "steps": [s.to_dict() for s in self.steps],
+            "builds": [dict(b) for b in self.builds],
         }
 
 

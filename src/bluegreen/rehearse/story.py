@@ -315,6 +315,7 @@ class _Story:
         )
         status = recorder.last
         self._images(release)
+        self._builds(release)
         pipeline = status.pipeline if status else None
         failed = [
             f"{stage.name}/{action.name}: {action.error or action.status}"
@@ -343,6 +344,23 @@ class _Story:
             release.outcome, release.cause = "stopped", reason
         else:
             release.outcome, release.cause = "failed", reason
+
+    def _builds(self, release: Release) -> None:
+        """What each image build did (built, or reused the content-tagged image)."""
+        from bluegreen.aws import builds
+        from bluegreen.aws import pipeline as pipeline_api
+        from bluegreen.names import Names
+
+        name = Names.of(self.config).pipeline
+        execution = release.execution
+        if not execution:
+            latest = pipeline_api.latest_execution(self.clients.codepipeline, name)
+            execution = str(latest["pipelineExecutionId"]) if latest else ""
+        if execution:
+            found = builds.image_builds(
+                self.clients.codepipeline, self.clients.codebuild, name, execution
+            )
+            release.builds = [b.to_dict() for b in found]
 
     def _images(self, release: Release) -> None:
         status = self.recorder.last
