@@ -144,6 +144,7 @@ def test_render_is_sorted_deterministic_and_complete() -> None:
         "README.md",
         "appspec.yml",
         "bluegreen.toml",
+        "buildspec-branch.yml",
         "taskdef.json",
         "webapp/.dockerignore",
         "webapp/Dockerfile",

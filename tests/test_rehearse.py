@@ -57,9 +57,11 @@ def test_two_releases_succeed_through_the_operating_code(default: Rehearsal) -> 
     # What the rehearsal ran, in order, with the commands' own code.
     assert _operations(first)[0] == "bluegreen deploy"
     assert "promote" in _operations(first)  # deploy promotes the first release itself
-    assert _operations(second)[:2] == ["git push", "bluegreen promote"]
+    # The second git push is to feature/rehearsal (builds.branches), made while the
+    # release deploys: it deploys nothing (tests/test_rehearse.py's branch tests).
+    assert _operations(second)[:3] == ["git push", "git push", "bluegreen promote"]
     # The first commit was made through CodeCommit's API by deploy (no empty file: B1).
-    assert "committed 20 files" in _first(first, "committed").detail
+    assert "committed 21 files" in _first(first, "committed").detail
 
 
 def test_every_stack_is_made_through_change_sets_with_events(default: Rehearsal) -> None:
@@ -67,7 +69,8 @@ def test_every_stack_is_made_through_change_sets_with_events(default: Rehearsal)
     for stack in ("source", "service", "pipeline"):
         assert any(f"sample3-dev-{stack}: creating change set" in d for d in details)
         assert any(f"sample3-dev-{stack}: CREATE_COMPLETE" in d for d in details)
-    assert [s["resources"] for s in default.stacks] == [3, 23, 15]
+    # The pipeline stack: 15, and 5 for the branch checks (builds.branches).
+    assert [s["resources"] for s in default.stacks] == [3, 23, 20]
     # A new account has no ECS service-linked role: deploy makes it (B2).
     assert any("service-linked role" in d for d in details)
 
@@ -225,3 +228,25 @@ def test_a_user_repository_is_copied_and_released_once(tmp_path: Path) -> None:
     result = run(Options(config, repository=tmp_path))
     assert [r.outcome for r in result.releases] == ["succeeded"]
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # never changed
+
+
+def test_a_feature_branch_push_is_tested_and_built_but_not_deployed(default: Rehearsal) -> None:
+    (run,) = default.branch_runs
+    assert run["branch"] == "feature/rehearsal"  # builds.branches = ["feature/*"]
+    assert run["changed_files"] == ["webapp/app/main.py", "webapp/tests/test_main.py"]
+    build = run["build"]
+    assert build["build_id"].startswith("sample3-dev-branch-checks:")
+    assert build["status"] == "SUCCEEDED" and build["commit"] == run["commit"]
+    found = build["variables"]
+    assert found["BRANCH"] == "feature/rehearsal"
+    assert (found["APP_TESTS"], found["CHECKS"]) == ("passed", "passed")
+    # The app changed on the branch: built (not pushed); the router did not: the
+    # pipeline's image of the same content is in ECR, so it is not built again.
+    assert (found["APP_IMAGE"], found["ROUTER_IMAGE"]) == ("built", "in-ecr")
+    second = default.releases[1]
+    assert found["ROUTER_TAG"] == second.images["log-router"]
+    assert found["APP_TAG"] != second.images["webapp"]
+    # Nothing deployed: the pipeline did not start, and release 2's deployment is the
+    # last one.
+    assert run["pipeline_started"] is False
+    assert default.releases[-1].deployment_id == second.deployment_id

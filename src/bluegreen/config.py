@@ -24,6 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bluegreen.errors import ConfigError
 
 CONFIG_FILE = "bluegreen.toml"
+BRANCH_BUILDSPEC = "buildspec-branch.yml"
+"""The branch-check build's buildspec (builds.branches), at the repository root: no
+image directory holds it, so changing it changes neither image's tag."""
 
 # Fargate task sizes AWS accepts: cpu units -> allowed memory (MiB).
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {

@@ -17,7 +17,14 @@ from typing import Any
 
 from bluegreen import names as names_mod
 from bluegreen.appkit import _templates
-from bluegreen.config import CONFIG_FILE, DEPLOYMENT_CONFIGS, FARGATE_SIZES, RETENTION_DAYS, Config
+from bluegreen.config import (
+    BRANCH_BUILDSPEC,
+    CONFIG_FILE,
+    DEPLOYMENT_CONFIGS,
+    FARGATE_SIZES,
+    RETENTION_DAYS,
+    Config,
+)
 from bluegreen.names import Names
 
 # Base images, pinned to exact versions: the same commit must build the same image. Both
@@ -105,6 +112,7 @@ _MANIFEST: tuple[tuple[str, str], ...] = (
     ("README.md", "README.md"),
     ("gitignore", ".gitignore"),
     ("appspec.yml", "appspec.yml"),
+    ("buildspec-branch.yml", BRANCH_BUILDSPEC),
     ("taskdef.json", "taskdef.json"),
     ("webapp/Dockerfile", "{app}/Dockerfile"),
     ("webapp/dockerignore", "{app}/.dockerignore"),
@@ -292,6 +300,7 @@ def build_values(config: Config) -> dict[str, str]:
         "app_build_inputs": inputs(config.app.directory),
         "router_build_inputs": inputs(config.router.directory),
         "shared_words": "".join(f"{d} " for d in shared),
+        "branch_patterns": ", ".join(config.builds.branches) or "none: builds.branches is []",
     }
 
 

@@ -109,6 +109,9 @@ class Rehearsal:
     simulated_seconds: int = 0
     wall_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    branch_runs: list[dict[str, Any]] = field(default_factory=list)
+    """Pushes to builds.branches: the branch-check build's result, and the proof that
+    nothing was deployed (the pipeline's executions, unchanged)."""
 
     @property
     def succeeded(self) -> bool:
@@ -134,4 +137,5 @@ class Rehearsal:
                 "wall_seconds": round(self.wall_seconds, 3),
             },
             "notes": list(self.notes),
+            "branch_runs": [dict(b) for b in self.branch_runs],
         }

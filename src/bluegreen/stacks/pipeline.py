@@ -51,6 +51,7 @@ from bluegreen.names import (
     Names,
     Outputs,
 )
+from bluegreen.stacks.branches import add_branch_checks
 from bluegreen.stacks.common import add_output, arn, aws_managed_policy, import_value, log_group
 from bluegreen.stacks.iam import (
     POLICY_VERSION,
@@ -658,6 +659,9 @@ def build_pipeline(config: Config) -> Template:
             ],
         )
     )
+
+    # --- branch flows (builds.branches): checked, never deployed ---------------------------
+    add_branch_checks(t, config)
 
     # --- outputs ----------------------------------------------------------------------------
     def out(key: str, value: object, description: str) -> None:

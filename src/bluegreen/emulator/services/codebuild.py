@@ -36,7 +36,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shlex
 import shutil
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -580,6 +582,8 @@ class CodeBuild(OwnedService):
             listener.close()
             raise
 
+        _install_python(root / "bin")
+
         def fired() -> str | None:
             found, standins.docker.fault_fired = standins.docker.fault_fired, None
             return found
@@ -863,6 +867,39 @@ class CodeBuild(OwnedService):
                 "underscores, starting with a letter or number",
             )
         return name
+
+
+_PYTHON = """#!/bin/sh
+# bluegreen: the Python of the emulated build image: the emulator's own interpreter and
+# packages. `python3 -m pip install` is played by bluegreen.emulator.standins.pip, which
+# installs nothing (no network) and reports what the interpreter already has.
+if [ "$1" = -m ] && [ "$2" = pip ]; then
+  shift 2
+  exec {python} -I {pip} "$@"
+fi
+exec {python} "$@"
+"""
+
+
+def _install_python(directory: Path) -> None:
+    """``python3``, ``python`` and ``pip`` on the build's PATH (its stand-ins'
+    directory): the standard image's Python ("aws/codebuild/standard:7.0" has Python 3:
+    CodeBuild user guide, "Runtimes of the standard image"), played by this interpreter."""
+    from bluegreen.emulator.standins import pip as pip_standin
+
+    script = _PYTHON.format(
+        python=shlex.quote(sys.executable), pip=shlex.quote(str(Path(pip_standin.__file__)))
+    )
+    for name in ("python3", "python"):
+        path = directory / name
+        path.write_text(script, encoding="utf-8")
+        path.chmod(0o755)
+    pip_path = directory / "pip"
+    pip_path.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(str(directory / "python3"))} -m pip "$@"\n',
+        encoding="utf-8",
+    )
+    pip_path.chmod(0o755)
 
 
 BUILD_WITHOUT_IMAGE = timing.duration(
