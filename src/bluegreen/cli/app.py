@@ -96,6 +96,7 @@ COMMANDS = (
     "finish",
     "rollback",
     "logs",
+    "builds",
     "sandbox",
 )
 

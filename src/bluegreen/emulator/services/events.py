@@ -12,7 +12,10 @@ This service adds what moto lacks for this system:
   target's RoleArn (a pipeline target needs a role: EventBridge user guide, "Amazon
   EventBridge targets"; CodePipeline user guide, "CodeCommit source actions and
   EventBridge"), and the execution's trigger says so: CloudWatchEvent, with the rule's
-  ARN as its detail. Other target types are recorded as not delivered.
+  ARN as its detail. A CodeBuild project target is started with StartBuild acting as
+  the target's RoleArn, the target's input (Input, InputPath, InputTransformer, else
+  the whole event: :func:`target_input`) being the request (the branch checks of
+  builds.branches). Other target types are recorded as not delivered.
 
 Every delivery attempt is recorded in :attr:`Events.deliveries`, as EventBridge's
 Invocations / FailedInvocations metrics would count them.
