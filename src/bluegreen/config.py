@@ -55,6 +55,12 @@ _BRANCH = re.compile(r"(?!/)(?!.*//)(?!.*\.\.)(?!.*\.lock\Z)[A-Za-z0-9._/-]+(?<!
 _REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 _DIRECTORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+")
+# "owner/name" (GitLab: group/subgroup/name); CodePipeline's FullRepositoryId.
+_FULL_REPOSITORY_ID = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
+MAX_IGNORED_PATHS = 8
+"""CodePipeline V2 git trigger filters hold 1 to 8 file-path patterns of 1 to 255
+characters, and 1 to 8 branch patterns (botocore's codepipeline model:
+GitFilePathPatternList, GitFilePathPattern, GitBranchPatternList)."""
 # The health-check path: AWS takes 1 to 1024 characters (HealthCheckPath in the ELBv2 API,
 # shape Path: min 1, max 1024; the CloudFormation schema adds no pattern). bluegreen keeps
 # to RFC 3986's path characters (pchar and "/") without percent-escapes: the generated
@@ -147,6 +153,54 @@ class SourceConfig(_Section):
 
     repository: str = "webappservice"
     branch: str = "main"
+    provider: Literal["codecommit", "github", "gitlab", "bitbucket"] = "codecommit"
+    """Where the application repository lives: CodeCommit (created by the source stack),
+    or GitHub, GitLab or Bitbucket through an AWS CodeConnections connection whose ARN is
+    given at deploy time (the pipeline stack's ConnectionArn parameter), never here."""
+    full_repository_id: str = ""
+    """With a CodeConnections provider: the repository as "owner/name"."""
+    ignored_paths: list[str] = Field(default_factory=list)
+    """With a CodeConnections provider: glob patterns of files whose changes alone start
+    no release (CodePipeline V2 trigger file-path excludes), such as ["docs/**"]."""
+
+    @field_validator("full_repository_id")
+    @classmethod
+    def _full_repository_id(cls, value: str) -> str:
+        if value and not _FULL_REPOSITORY_ID.fullmatch(value):
+            raise ValueError(
+                'must be "owner/name" (the repository on GitHub, GitLab or Bitbucket), '
+                'such as "acme/webapp"'
+            )
+        return value
+
+    @field_validator("ignored_paths")
+    @classmethod
+    def _ignored_paths(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_IGNORED_PATHS:
+            raise ValueError(f"holds {len(value)} patterns; at most {MAX_IGNORED_PATHS}")
+        for pattern in value:
+            if not pattern or len(pattern) > 255 or pattern.startswith("/"):
+                raise ValueError(
+                    f"{pattern!r} must be a glob relative to the repository root, 1 to 255 "
+                    'characters, such as "docs/**"'
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _provider(self) -> SourceConfig:
+        if self.provider == "codecommit":
+            if self.full_repository_id or self.ignored_paths:
+                raise _KeyedError(
+                    "source.provider",
+                    "full_repository_id and ignored_paths apply to a CodeConnections "
+                    "provider (github, gitlab, bitbucket); set provider or remove them",
+                )
+        elif not self.full_repository_id:
+            raise _KeyedError(
+                "source.full_repository_id",
+                f'is required with provider = "{self.provider}": the repository as "owner/name"',
+            )
+        return self
 
     @field_validator("repository")
     @classmethod
@@ -592,6 +646,12 @@ class Config(_Section):
                     f"{directory!r} is {own[directory]}, already part of that image's tag; "
                     "list only other directories",
                 )
+        if self.source.provider != "codecommit" and len(self.builds.branches) > MAX_IGNORED_PATHS:
+            raise _KeyedError(
+                "builds.branches",
+                f"holds {len(self.builds.branches)} patterns; a CodePipeline V2 trigger "
+                f"(provider {self.source.provider}) takes at most {MAX_IGNORED_PATHS}",
+            )
         for pattern in self.builds.branches:
             if branch_pattern_matches(pattern, self.source.branch):
                 raise _KeyedError(
