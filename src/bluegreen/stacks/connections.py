@@ -22,12 +22,13 @@ the CodeCommit shape stays the one place the pipeline is described:
   longer reads CodeCommit;
 - with ``builds.branches``: a second V2 pipeline, ``<prefix>-branch-checks``, in
   PARALLEL execution mode (each push runs on its own), triggered by pushes to the
-  patterns (each ``*`` written as CodePipeline's ``**``, which matches across ``/`` as
-  EventBridge's ``*`` does: CodePipeline user guide, "Working with glob patterns in
-  syntax"), whose only action runs the branch-check project (now a CODEPIPELINE
-  project) with BRANCH from the source action's ``BranchName`` output variable
-  (CodePipeline "Variables reference": CodeStarSourceConnection emits BranchName). It
-  has no Deploy stage.
+  patterns, each ``*`` written as CodePipeline's ``**``, which matches across ``/`` as
+  EventBridge's ``*`` does, while ``*`` stops at a ``/`` (CodePipeline user guide,
+  "Working with glob patterns in syntax",
+  https://docs.aws.amazon.com/codepipeline/latest/userguide/syntax-glob.html). Its only
+  action runs the branch-check project (now a CODEPIPELINE project) with BRANCH from
+  the source action's ``BranchName`` output variable (CodePipeline "Variables
+  reference": CodeStarSourceConnection emits BranchName). It has no Deploy stage.
 
 Not emulated: the emulated CodePipeline plays CodeCommit sources only.
 """
