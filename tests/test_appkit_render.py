@@ -179,6 +179,7 @@ def test_render_is_sorted_deterministic_and_complete() -> None:
         "README.md",
         "appspec.yml",
         "bluegreen.toml",
+        "buildspec-branch.yml",
         "taskdef.json",
         "webapp/.dockerignore",
         "webapp/Dockerfile",
@@ -342,9 +343,12 @@ def test_buildspecs_are_valid_and_run_from_the_repository_root(which: str, outpu
         assert phase["on-failure"] == "ABORT"
     commands = [c for phase in data["phases"].values() for c in phase["commands"]]
     assert any(
-        f'docker build --tag "${{IMAGE_REPOSITORY_URI}}:${{IMAGE_TAG}}" "{directory}"' in c
+        f'docker build --tag "${{IMAGE_REPOSITORY_URI}}:${{IMAGE_TAG}}" ${{DOCKER_BUILD_OPTIONS}} '
+        f'"{directory}"' in c
         for c in commands
     )
+    assert data["env"]["variables"]["DOCKER_BUILD_OPTIONS"] == f"--file {directory}/Dockerfile"
+    assert data["env"]["exported-variables"] == ["IMAGE_TAG", "IMAGE_BUILT"]
     # The registry host comes from the repository URI: nothing assumes the aws partition
     # (ECR in the China regions is <account>.dkr.ecr.<region>.amazonaws.com.cn).
     (login,) = [c for c in commands if "get-login-password" in c]
@@ -352,8 +356,11 @@ def test_buildspecs_are_valid_and_run_from_the_repository_root(which: str, outpu
         'docker login --username AWS --password-stdin "${IMAGE_REPOSITORY_URI%%/*}"'
     )
     assert not any("amazonaws.com" in c or "AWS_ACCOUNT_ID" in c for c in commands)
-    # The tag is the whole commit id, not a prefix of it.
-    assert 'IMAGE_TAG="${CODEBUILD_RESOLVED_SOURCE_VERSION}"' in commands
+    # The tag is the content's hash (tests/test_appkit_taskdef.py plays it), not the
+    # commit id: an unchanged image keeps its tag across commits.
+    assert not any("CODEBUILD_RESOLVED_SOURCE_VERSION" in c for c in commands)
+    (tag_line,) = [c for c in commands if c.startswith("IMAGE_TAG=")]
+    assert f"find {directory} -type f -print0 | LC_ALL=C sort -z" in tag_line
     # Whether the tag exists is asked for that one tag (no paged listing).
     assert not any("list-images" in c for c in commands)
     assert any(

@@ -7,6 +7,7 @@ the first failure (as CodeBuild runs a phase with on-failure ABORT), with ``aws`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -101,6 +102,31 @@ def _buildspec(cfg: Config, directory: str) -> dict[str, dict[str, list[str]]]:
     return data["phases"]
 
 
+def _variables(cfg: Config, directory: str) -> dict[str, str]:
+    data = yaml.safe_load(appkit.render(cfg)[f"{directory}/buildspec.yml"])
+    return {str(k): str(v) for k, v in data["env"]["variables"].items()}
+
+
+def content_tag(repo: Path, directory: str, shared: tuple[str, ...] = ()) -> str:
+    """The image tag the buildspec must compute, computed here in Python: "src-" and the
+    SHA-256 of the settings lines and of sha256sum's lines ("<hex>  <path>") for every
+    file of the image's directories, sorted by path bytes."""
+    options = " ".join(
+        [f"--file {directory}/Dockerfile", *(f"--build-context {d}={d}" for d in shared)]
+    )
+    lines = [f"bluegreen image tag v1\noptions {options}\ncontext {directory}\n".encode()]
+    files = sorted(
+        str(path.relative_to(repo)).encode()
+        for top in (directory, *shared)
+        for path in (repo / top).rglob("*")
+        if path.is_file()
+    )
+    for name in files:
+        digest = hashlib.sha256((repo / name.decode()).read_bytes()).hexdigest()
+        lines.append(digest.encode() + b"  " + name + b"\n")
+    return "src-" + hashlib.sha256(b"".join(lines)).hexdigest()
+
+
 def _sed_lines(cfg: Config) -> list[str]:
     post = _buildspec(cfg, cfg.app.directory)["post_build"]["commands"]
     return [c for c in post if "taskdef" in c and "cat " not in c]
@@ -145,6 +171,7 @@ def _play(
     env = {
         "PATH": f"{fakes}:{os.environ['PATH']}",
         "CALLS": str(calls),
+        **_variables(cfg, directory),  # the buildspec's env/variables, under the project's
         **BUILD_ENV,
         **(extra_env or {}),
     }
@@ -158,30 +185,93 @@ def test_app_build_pushes_a_new_commit_and_renders_the_deploy_inputs(tmp_path: P
     cfg = Config()
     code, calls, stderr = _play(tmp_path, cfg, "webapp")
     assert code == 0, stderr
-    # The tag is the whole commit id.
-    uri = f"{BUILD_ENV['IMAGE_REPOSITORY_URI']}:{BUILD_ENV['CODEBUILD_RESOLVED_SOURCE_VERSION']}"
+    # The tag is the hash of the image's content, not the commit id.
+    tag = content_tag(tmp_path / "repo", "webapp")
+    uri = f"{BUILD_ENV['IMAGE_REPOSITORY_URI']}:{tag}"
     assert calls[0].startswith("aws ecr get-login-password --region ap-northeast-1")
     assert calls[1] == (
         "docker login --username AWS --password-stdin "
         "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com password=fake-password"
     )
     assert calls[2] == (
-        "aws ecr describe-images --repository-name sample3-dev-webapp --image-ids "
-        f"imageTag={BUILD_ENV['CODEBUILD_RESOLVED_SOURCE_VERSION']}"
+        f"aws ecr describe-images --repository-name sample3-dev-webapp --image-ids imageTag={tag}"
     )
-    assert calls[3:] == [f"docker build --tag {uri} webapp", f"docker push {uri}"]
+    assert calls[3:] == [
+        f"docker build --tag {uri} --file webapp/Dockerfile webapp",
+        f"docker push {uri}",
+    ]
     repo = tmp_path / "repo"
     assert json.loads((repo / "imageDetail.json").read_text()) == {"ImageURI": uri}
     template = appkit.render(cfg)["taskdef.json"]
     assert (repo / "taskdef.json").read_text() == appkit.render_taskdef(template, ENV)
 
 
-def test_a_rerun_of_the_same_commit_reuses_the_image(tmp_path: Path) -> None:
+def test_an_image_of_the_same_content_is_reused_not_built(tmp_path: Path) -> None:
     code, calls, stderr = _play(tmp_path, Config(), "webapp", {"FAKE_EXISTING": "1"})
     assert code == 0, stderr
     assert not any(c.startswith(("docker build", "docker push")) for c in calls)
     detail = json.loads((tmp_path / "repo" / "imageDetail.json").read_text())
-    assert detail["ImageURI"].endswith(":0123456789abcdef0123456789abcdef01234567")
+    assert detail["ImageURI"].endswith(":" + content_tag(tmp_path / "repo", "webapp"))
+
+
+def _tag_after(tmp_path: Path, cfg: Config, directory: str, writes: dict[str, str]) -> str:
+    """The tag the buildspec of ``directory`` computes in a scaffold with ``writes``
+    (path -> text) written over it; checked against :func:`content_tag`."""
+    repo = tmp_path / "repo"
+    appkit.init(repo, cfg)
+    for path, text in writes.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+    (tag_line,) = [
+        c for c in _buildspec(cfg, directory)["pre_build"]["commands"] if "IMAGE_TAG=" in c
+    ]
+    result = subprocess.run(
+        ["bash", "-c", f'{tag_line}\necho "$IMAGE_TAG"'],
+        cwd=repo,
+        env={"PATH": os.environ["PATH"], **_variables(cfg, directory)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    tag = result.stdout.strip()
+    assert tag == content_tag(repo, directory, tuple(cfg.builds.shared))
+    return tag
+
+
+@pytest.mark.parametrize(
+    ("change", "app_changes", "router_changes"),
+    [
+        (None, False, False),
+        ("webapp/app/main.py", True, False),
+        ("webapp/.dockerignore", True, False),
+        ("firelens/extra.conf", False, True),
+        ("common/lib.py", True, True),  # builds.shared = ["common"]
+        ("README.md", False, False),
+        ("taskdef.json", False, False),
+        ("other/notes.txt", False, False),
+    ],
+)
+def test_only_the_images_whose_content_changed_get_a_new_tag(
+    tmp_path: Path, change: str | None, app_changes: bool, router_changes: bool
+) -> None:
+    cfg = Config.model_validate({"builds": {"shared": ["common"]}})
+    base = {"common/lib.py": "v1\n"}
+    changed = {**base, **({change: "changed\n"} if change else {})}
+    new_tag = {}
+    for directory in ("webapp", "firelens"):
+        before = _tag_after(tmp_path / directory / "before", cfg, directory, base)
+        after = _tag_after(tmp_path / directory / "after", cfg, directory, changed)
+        new_tag[directory] = before != after
+    assert new_tag == {"webapp": app_changes, "firelens": router_changes}
+
+
+def test_the_build_settings_are_part_of_the_tag(tmp_path: Path) -> None:
+    plain = _tag_after(tmp_path / "a", Config(), "webapp", {})
+    shared = _tag_after(
+        tmp_path / "b", Config.model_validate({"builds": {"shared": ["common"]}}), "webapp", {}
+    )
+    assert plain != shared  # --build-context common=common is a build setting
+    assert plain.startswith("src-") and len(plain) == 4 + 64
 
 
 def test_router_build_writes_only_image_detail(tmp_path: Path) -> None:
@@ -198,7 +288,7 @@ def test_router_build_writes_only_image_detail(tmp_path: Path) -> None:
         ({"FAKE_BUILD_FAILS": "1"}, "docker build"),
         ({"FAKE_ECR_ERROR": "1"}, "AccessDeniedException"),
         ({"TASK_ROLE_ARN": ""}, "TASK_ROLE_ARN"),
-        ({"CODEBUILD_RESOLVED_SOURCE_VERSION": ""}, "CODEBUILD_RESOLVED_SOURCE_VERSION"),
+        ({"IMAGE_REPOSITORY_NAME": ""}, "IMAGE_REPOSITORY_NAME"),
     ],
 )
 def test_a_failing_command_fails_the_build_before_image_detail(

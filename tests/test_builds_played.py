@@ -45,7 +45,7 @@ from operations import (
     ops_fixture,  # noqa: F401 (fixture)
 )
 
-from bluegreen.emulator import Emulator, images
+from bluegreen.emulator import Emulator, images, timing
 from bluegreen.emulator.buildspec import Artifacts, NoArtifacts, collect
 from bluegreen.emulator.service import Call, Params, Result, Service, ServiceError, operation
 from bluegreen.emulator.standins import shell as shell_module
@@ -496,7 +496,14 @@ def test_stopping_the_emulator_ends_a_build_in_progress(tmp_path: Path) -> None:
             serviceRole=_role(aws),
         )
         build = clients.codebuild.start_build(projectName="long")["build"]
-        aws.sleep(40)  # past INSTALL, into BUILD (120 s): the background sleep runs
+        # Past INSTALL, one second into BUILD (which runs no docker build or push, so it
+        # takes BUILD_WITHOUT_IMAGE): the background sleep runs.
+        phases = timing.BUILD_PHASES
+        aws.sleep(
+            sum(phases[p] for p in ("QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL"))
+            + phases["PRE_BUILD"]
+            + 1
+        )
         current = clients.codebuild.batch_get_builds(ids=[build["id"]])["builds"][0]
         assert (current["currentPhase"], current["buildComplete"]) == ("BUILD", False)
         started = [int(pids.read_text())]
@@ -1021,7 +1028,7 @@ def _builds(ops: Emulated, project: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_the_scaffold_builds_push_exactly_the_commit_tags(ops: Emulated) -> None:
+def test_the_scaffold_builds_push_exactly_the_content_tags(ops: Emulated) -> None:
     deployed = ops.cli("deploy", "--yes")
     assert deployed.code == 0, deployed.err
     app, router = (
@@ -1029,27 +1036,34 @@ def test_the_scaffold_builds_push_exactly_the_commit_tags(ops: Emulated) -> None
         _builds(ops, "sample3-dev-log-router-build"),
     )
     assert [b["buildStatus"] for b in app + router] == ["SUCCEEDED", "SUCCEEDED"]
-    commit = app[0]["resolvedSourceVersion"]
+    exported = [
+        {v["name"]: v["value"] for v in b["exportedEnvironmentVariables"]} for b in app + router
+    ]
+    assert [e["IMAGE_BUILT"] for e in exported] == ["yes", "yes"]
+    app_tag, router_tag = (e["IMAGE_TAG"] for e in exported)
     ecr = ops.aws.client("ecr")
-    for repository in ("sample3-dev-webapp", "sample3-dev-log-router"):
+    for repository, tag in (
+        ("sample3-dev-webapp", app_tag),
+        ("sample3-dev-log-router", router_tag),
+    ):
         tags = [i.get("imageTag") for i in ecr.list_images(repositoryName=repository)["imageIds"]]
-        assert tags == [commit], repository  # exactly the tag the buildspec pushes
+        assert tags == [tag], repository  # exactly the tag the buildspec pushes
     # The Deploy action's inputs are the files the buildspec wrote: imageDetail.json by
     # printf, taskdef.json by sed (the stacks' roles and region filled in).
     output = _artifact(ops, app[0])
     assert sorted(output) == ["appspec.yml", "imageDetail.json", "taskdef.json"]
-    uri = f"{REGISTRY}/sample3-dev-webapp:{commit}"
+    uri = f"{REGISTRY}/sample3-dev-webapp:{app_tag}"
     assert json.loads(output["imageDetail.json"]) == {"ImageURI": uri}
     taskdef = output["taskdef.json"].decode()
     assert "<TASK_ROLE_ARN>" not in taskdef and "<AWS_REGION>" not in taskdef
     assert "<IMAGE1_NAME>" in taskdef  # left for the Deploy action
     assert json.loads(_artifact(ops, router[0])["imageDetail.json"]) == {
-        "ImageURI": f"{REGISTRY}/sample3-dev-log-router:{commit}"
+        "ImageURI": f"{REGISTRY}/sample3-dev-log-router:{router_tag}"
     }
     config = images.config(ops.aws, uri)
     assert config is not None and config.cmd == ("python", "-m", "app")
     assert "/srv/app/main.py" in config.files
-    router_config = images.config(ops.aws, f"{REGISTRY}/sample3-dev-log-router:{commit}")
+    router_config = images.config(ops.aws, f"{REGISTRY}/sample3-dev-log-router:{router_tag}")
     assert router_config is not None and "/fluent-bit/etc/extra.conf" in router_config.files
 
 

@@ -237,7 +237,10 @@ STRING_KEYS = [
     ("health_check", "path", "/health"),
     ("deployment", "config", "CodeDeployDefault.ECSAllAtOnce"),
     ("network", "vpc_cidr", "10.0.0.0/16"),
+    ("source", "full_repository_id", "acme/webapp"),
 ]
+# Settings that apply only next to another one (the rest of their section).
+CONTEXT = {("source", "full_repository_id"): {"provider": "github"}}
 
 
 def test_every_string_setting_is_listed() -> None:
@@ -257,9 +260,10 @@ def test_every_string_setting_is_listed() -> None:
 def test_no_string_setting_takes_a_control_character(
     section: str, key: str, value: str, control: str
 ) -> None:
-    accepted({section: {key: value}})
+    context = CONTEXT.get((section, key), {})
+    accepted({section: {**context, key: value}})
     for bad in (value + control, control + value):
-        message = refused({section: {key: bad}}, f"{section}.{key}")
+        message = refused({section: {**context, key: bad}}, f"{section}.{key}")
         assert f"U+{ord(control):04X}" in message and "control characters" in message
 
 

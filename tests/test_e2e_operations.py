@@ -174,7 +174,7 @@ def test_an_empty_account_refuses_every_operation_and_deploy_changes_nothing_una
         ("sample3-dev-service", "would-create"),
         ("sample3-dev-pipeline", "would-create"),
     ]
-    assert data["would_commit_files"] == 20 and data["links"] is None
+    assert data["would_commit_files"] == 21 and data["links"] is None
     assert (
         "sample3-dev-service in ap-northeast-1 (account 123456789012): CREATE" in result.err
     )  # the changes went to stderr
@@ -437,6 +437,23 @@ def _shown(ops: Emulated, *command: str) -> list[str]:
     return result.out.splitlines()
 
 
+def deployed_tags(ops: Emulated, deployment_id: str) -> dict[str, str]:
+    """Each container's image tag in the task definition a deployment deployed: the
+    hash of the content each image is built from (selective builds), so they differ."""
+    family_revision = task_definition(ops, deployment_id)
+    found = ops.aws.client("ecs").describe_task_definition(taskDefinition=family_revision)
+    return {
+        str(c["name"]): str(c["image"]).rsplit(":", 1)[-1]
+        for c in found["taskDefinition"]["containerDefinitions"]
+    }
+
+
+def deployed_images(ops: Emulated, deployment_id: str) -> str:
+    """The images as `bluegreen status` lists them: ``webapp:<tag> log-router:<tag>``."""
+    tags = deployed_tags(ops, deployment_id)
+    return f"webapp:{tags['webapp']} log-router:{tags['log-router']}"
+
+
 def deployment_image(ops: Emulated, deployment_id: str) -> str:
     """The image tag (the commit) of the task definition a deployment deployed."""
     family_revision = task_definition(ops, deployment_id)
@@ -470,7 +487,7 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
     assert deployed.code == 0
     d1 = latest(ops)["deploymentId"]
     first_run = execution(ops)["pipelineExecutionId"]
-    sha1 = execution(ops)["sourceRevisions"][0]["revisionId"]
+    images1 = deployed_images(ops, d1)
     # deploy follows the pipeline's first run and promotes it: blue is the bootstrap
     # placeholder, nothing to protect.
     assert deployed.out.splitlines()[-1] == f"first release {first_run[:8]}: promoted"
@@ -496,10 +513,11 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  test        :8080  green (sample3-dev-green) 100%, blue (sample3-dev-blue) 0%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
-        "  green  sample3-dev-green  initial 1",
+        # Healthy already since the branch checks (builds.branches) joined the pipeline
+        # stack: this status is read at a later health-check round than before.
+        "  green  sample3-dev-green  healthy 1",
         "task sets",
-        f"  green (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
+        f"  green (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  {images1}",
         "  blue (sample3-dev-blue)    ACTIVE   sample3-dev-task:1  1/1 running  "
         "webapp:3.12.11-slim-bookworm log-router:3.2.1",
     ]
@@ -532,8 +550,7 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  {images1}",
     ]
     assert _refused(ops, "promote") == [
         f"error: cannot promote: deployment {d1} is Succeeded (succeeded), not waiting for reroute",
@@ -590,10 +607,8 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
-        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  {images1}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  {images1}",
     ]
     assert _shown(ops, "status") == waiting
 
@@ -622,7 +637,7 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         ("green", "sample3-dev-blue"),
         ("blue", "sample3-dev-green"),
     ]
-    assert [t["images"] for t in data["task_sets"]] == [{"webapp": sha1, "log-router": sha1}] * 2
+    assert [t["images"] for t in data["task_sets"]] == [deployed_tags(ops, d1)] * 2
 
     # --watch without a terminal: three snapshots, 5 s apart, one JSON document per line.
     before = ops.aws.clock.seconds
@@ -689,10 +704,8 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        f"  blue (sample3-dev-blue)    PRIMARY  sample3-dev-task:3  1/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
-        f"  green (sample3-dev-green)  ACTIVE   sample3-dev-task:4  0/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
+        f"  blue (sample3-dev-blue)    PRIMARY  sample3-dev-task:3  1/1 running  {images1}",
+        f"  green (sample3-dev-green)  ACTIVE   sample3-dev-task:4  0/1 running  {images1}",
     ]
     installing = f"deployment {d3} is InProgress (installing, Install in progress)"
     wait_hint = (
@@ -731,10 +744,8 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        f"  blue (sample3-dev-blue)    PRIMARY   sample3-dev-task:3  1/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
-        f"  green (sample3-dev-green)  DRAINING  sample3-dev-task:4  0/0 running  webapp:{sha1} "
-        f"log-router:{sha1}",
+        f"  blue (sample3-dev-blue)    PRIMARY   sample3-dev-task:3  1/1 running  {images1}",
+        f"  green (sample3-dev-green)  DRAINING  sample3-dev-task:4  0/0 running  {images1}",
     ]  # CodeDeploy removes the replacement task set
 
 
@@ -783,7 +794,7 @@ def test_logs_ctrl_c_and_a_missing_pipeline_stack(
     wait_for_status(ops, d1, "Succeeded")
     ops.sleep(600)
     task = _serving_task(ops)
-    sha = execution(ops)["sourceRevisions"][0]["revisionId"]
+    images = deployed_images(ops, d1)
     stream = f"webapp/webapp-firelens-{task.task_id}"
     ecs = ops.aws.service("ecs")
     # A visitor's request and one of the load balancer's health checks: the scaffold's
@@ -1013,8 +1024,7 @@ def test_logs_ctrl_c_and_a_missing_pipeline_stack(
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} "
-        f"log-router:{sha}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  {images}",
     ]
     for command, verb in (("promote", "promote"), ("finish", "finish"), ("rollback", "roll back")):
         assert _refused(ops, command)[:2] == [
@@ -1067,7 +1077,7 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
 
     ops.adopt_first_commit()
     main = (ops.root / "webapp/app/main.py").read_text(encoding="utf-8")
-    sha2 = ops.push("Say hi", {"webapp/app/main.py": main.replace("Hello", "Hi")})
+    ops.push("Say hi", {"webapp/app/main.py": main.replace("Hello", "Hi")})
     d2 = wait_for_deployment(ops, after=1)
     # Green tested, not rerouted yet: the group continues by itself, nothing to promote.
     wait_until_green_is_tested(ops, d2)
@@ -1077,7 +1087,7 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
         "  hint: follow it with `bluegreen status --watch`",
     ]
     wait_for_event(ops, d2, "AllowTraffic", "InProgress")
-    sha1 = deployment_image(ops, d1)
+    images1, images2 = deployed_images(ops, d1), deployed_images(ops, d2)
     # The canary: 10% of production on green, blue (the group serving before, here
     # sample3-dev-green) keeps 90%; the test listener already on green.
     assert _shown(ops, "status") == [
@@ -1097,10 +1107,8 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
-        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha2} "
-        f"log-router:{sha2}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  {images1}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  {images2}",
     ]
     assert _refused(ops, "promote") == [
         f"error: cannot promote: deployment {d2} is InProgress (shifting, AllowTraffic in "
@@ -1131,8 +1139,7 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
-        f"log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  {images1}",
     ]
 
     # release follows an automatic reroute to its end: nothing to promote.
@@ -1320,7 +1327,7 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         f"error: the pipeline execution failed at Deploy/Deploy: {HOOK_FAILED}",
         f"  hint: details: {link(run4)}",
     ]
-    sha = deployment_image(ops, d1)
+    images = deployed_images(ops, d1)
     hook_error = f"HOOK_EXECUTION_FAILURE: {HOOK_FAILED}"
     assert _shown(ops, "status")[7:] == [
         "  Deploy         Failed",
@@ -1339,10 +1346,8 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} "
-        f"log-router:{sha}",
-        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha} "
-        f"log-router:{sha}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  {images}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  {images}",
     ]  # production never moved; without auto-rollback the replacement stays as it was
     assert _refused(ops, "rollback") == [
         f"error: cannot roll back: deployment {d2} is already Failed ({hook_error}): " + OVER,

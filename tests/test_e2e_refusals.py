@@ -191,17 +191,20 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     e2e.adopt_first_commit()
     head = e2e.git("rev-parse", "HEAD").strip()
     lines = done.out.splitlines()
-    assert [line for line in lines if not line.startswith("  ")] == [
-        f"{SOURCE}{WHERE}: CREATE 3 changes",
-        f"{SERVICE}{WHERE}: CREATE 23 changes",
-        f"{PIPELINE}{WHERE}: CREATE 15 changes",
-        f"{SOURCE}: created",
-        f"{SERVICE}: created",
-        f"{PIPELINE}: created",
-        f"ECS service-linked role {SLR}: created",
-        f"{REPO}: first commit {head[:8]} on main ({len(expected)} files)",
-        *links,
-    ]
+    assert (
+        [line for line in lines if not line.startswith("  ")]
+        == [
+            f"{SOURCE}{WHERE}: CREATE 3 changes",
+            f"{SERVICE}{WHERE}: CREATE 23 changes",
+            f"{PIPELINE}{WHERE}: CREATE 20 changes",  # 15, and 5 for the branch checks
+            f"{SOURCE}: created",
+            f"{SERVICE}: created",
+            f"{PIPELINE}: created",
+            f"ECS service-linked role {SLR}: created",
+            f"{REPO}: first commit {head[:8]} on main ({len(expected)} files)",
+            *links,
+        ]
+    )
     # Each CREATE change set listed every resource of its template, to be added.
     shown: dict[str, set[tuple[str, str, str]]] = {}
     current = ""
@@ -320,8 +323,9 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
         f"{SERVICE}{WHERE}: UPDATE 2 changes",
         "  Modify  AppLogGroup     AWS::Logs::LogGroup  replacement: False",
         "  Modify  RouterLogGroup  AWS::Logs::LogGroup  replacement: False",
-        f"{PIPELINE}{WHERE}: UPDATE 2 changes",
+        f"{PIPELINE}{WHERE}: UPDATE 3 changes",  # the branch checks' log group too
         "  Modify  AppBuildLogGroup     AWS::Logs::LogGroup  replacement: False",
+        "  Modify  BranchCheckLogGroup  AWS::Logs::LogGroup  replacement: False",
         "  Modify  RouterBuildLogGroup  AWS::Logs::LogGroup  replacement: False",
     ]
     assert lines == [

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from emulator_cicd import REGION, T0, commit_files, make_role, scaffold
 
 from bluegreen.emulator import Emulator, timing
+from bluegreen.emulator.services.codebuild import BUILD_WITHOUT_IMAGE
 
 SPEC = """version: 0.2
 phases:
@@ -189,12 +190,15 @@ def test_a_build_moves_through_codebuilds_phases_on_the_clock(aws: Emulator) -> 
     expected += ["BUILD", "POST_BUILD", "UPLOAD_ARTIFACTS", "FINALIZING", "COMPLETED"]
     assert [p[0] for p in phases] == expected
     durations = {name: seconds for name, _, seconds in phases}
-    for name, seconds in timing.BUILD_PHASES.items():
+    # `echo hello` builds and pushes no image: its BUILD phase takes BUILD_WITHOUT_IMAGE,
+    # not the docker build and push of timing.BUILD_PHASES["BUILD"].
+    expected_seconds = {**timing.BUILD_PHASES, "BUILD": BUILD_WITHOUT_IMAGE}
+    for name, seconds in expected_seconds.items():
         assert durations[name] == round(seconds), name
     assert all(status == "SUCCEEDED" for name, status, _ in phases if name != "COMPLETED")
     assert done["buildStatus"] == "SUCCEEDED"
     elapsed = (done["endTime"] - done["startTime"]).total_seconds()
-    assert elapsed == sum(timing.BUILD_PHASES.values())
+    assert elapsed == sum(expected_seconds.values())
     # The log lines reached CloudWatch Logs, in the default group, stream = build uuid.
     logs = done["logs"]
     assert logs["groupName"] == "/aws/codebuild/p1"
@@ -276,18 +280,42 @@ def test_the_scaffold_app_build_pushes_its_image_and_writes_its_artifacts(aws: E
     )
     assert first["buildStatus"] == "SUCCEEDED", first["phases"]
     assert first["resolvedSourceVersion"] == head
-    tag = head  # the buildspec tags the image with the whole commit id
+    # The buildspec tags the image with the hash of its content (webapp/ and the build
+    # settings) and exports the tag and whether it built it (env/exported-variables).
+    exported = {v["name"]: v["value"] for v in first["exportedEnvironmentVariables"]}
+    tag = exported["IMAGE_TAG"]
+    assert tag.startswith("src-") and exported["IMAGE_BUILT"] == "yes"
     images = clients.ecr.list_images(repositoryName="webapp")["imageIds"]
     assert [i["imageTag"] for i in images] == [tag]
     uri = f"{repository['repositoryUri']}:{tag}"
     # The image remembers its build context (webapp/): what a task would run.
     assert "Dockerfile" in aws.images[uri] and "app/main.py" in aws.images[uri]
-    # The same commit again: the buildspec reuses the immutable tag instead of pushing.
+    # The same commit again: the buildspec reuses the immutable tag instead of pushing,
+    # and the BUILD phase takes seconds, not a docker build and push.
     second = _settle(
         aws, clients.codebuild.start_build(projectName="p1", sourceVersion=head)["build"]["id"]
     )
     assert second["buildStatus"] == "SUCCEEDED"
     assert len(clients.ecr.list_images(repositoryName="webapp")["imageIds"]) == 1
+    assert {v["name"]: v["value"] for v in second["exportedEnvironmentVariables"]} == {
+        "IMAGE_TAG": tag,
+        "IMAGE_BUILT": "no",
+    }
+    (build_phase,) = [p for p in second["phases"] if p["phaseType"] == "BUILD"]
+    assert build_phase["durationInSeconds"] == BUILD_WITHOUT_IMAGE
+    (full,) = [p for p in first["phases"] if p["phaseType"] == "BUILD"]
+    assert full["durationInSeconds"] == timing.BUILD_PHASES["BUILD"]
+    log = aws.service("codebuild").builds[second["id"]].log
+    assert any(f"Skipping the build, {uri} is already in ECR" in text for _, text, _ in log)
+    # A commit that changes only the other image's directory: same tag, reused.
+    changed = {"firelens/extra.conf": scaffold()["firelens/extra.conf"] + b"# changed\n"}
+    other = commit_files(aws, "app", "main", changed, "Change the router only", parent=head)
+    third = _settle(
+        aws, clients.codebuild.start_build(projectName="p1", sourceVersion=other)["build"]["id"]
+    )
+    third_vars = {v["name"]: v["value"] for v in third["exportedEnvironmentVariables"]}
+    assert third["resolvedSourceVersion"] == other
+    assert third_vars == {"IMAGE_TAG": tag, "IMAGE_BUILT": "no"}
 
 
 def test_an_operation_codebuild_does_not_serve_is_refused(aws: Emulator) -> None:

@@ -121,10 +121,16 @@ def test_creating_the_pipeline_starts_its_first_execution_which_releases_the_sca
         "taskDefinition"
     ]
     images = {c["name"]: c["image"] for c in task["containerDefinitions"]}
-    tag = system.head[: len(images["webapp"].rsplit(":", 1)[1])]
+    # Each image's tag is the one its build computed from its content and exported.
+    builds = aws.service("codebuild").builds.values()
+    tags = [
+        {v["name"]: v["value"] for v in b.data["exportedEnvironmentVariables"]}["IMAGE_TAG"]
+        for b in builds
+    ]
+    assert len(tags) == 2 and tags[0] != tags[1] and all(t.startswith("src-") for t in tags)
     assert images == {
-        "webapp": f"{system.app_repository['repositoryUri']}:{tag}",
-        "log-router": f"{system.router_repository['repositoryUri']}:{tag}",
+        "webapp": f"{system.app_repository['repositoryUri']}:{tags[0]}",
+        "log-router": f"{system.router_repository['repositoryUri']}:{tags[1]}",
     }
     assert task["taskRoleArn"] == "arn:aws:iam::123456789012:role/task-role"
     assert f'TaskDefinition: "{task["taskDefinitionArn"]}"' in deployment["appspec"]
@@ -579,11 +585,15 @@ def test_a_git_push_to_the_local_remote_starts_the_pipeline_through_the_eventbri
     latest = _executions(aws, name)[0]
     assert latest["sourceRevisions"][0]["revisionId"] == pushed
     assert latest["sourceRevisions"][0]["revisionSummary"] == "Change the greeting\n"
-    # The pushed code is what the new image was built from.
-    images = [
-        uri for uri in aws.images if uri.split(":")[-1] and pushed.startswith(uri.rsplit(":", 1)[1])
+    # The pushed code is what the new image was built from (the build of the pushed
+    # commit exported the content tag it pushed).
+    (built,) = [
+        b.data
+        for b in aws.service("codebuild").builds.values()
+        if b.data.get("resolvedSourceVersion") == pushed and "webapp" in b.data["projectName"]
     ]
-    app = [uri for uri in images if "webapp" in uri]
+    tag = {v["name"]: v["value"] for v in built["exportedEnvironmentVariables"]}["IMAGE_TAG"]
+    app = [uri for uri in aws.images if uri.endswith(f"webapp:{tag}")]
     assert app and "Konnichiwa" in aws.images[app[0]]["app/main.py"].decode()
 
 

@@ -60,9 +60,11 @@ def test_two_releases_succeed_through_the_operating_code(default: Rehearsal) -> 
     promoted = _first(first, "promoted the first release")
     assert (promoted.kind, promoted.event) == ("operation", "bluegreen deploy")
     assert set(_operations(first)) == {"bluegreen deploy"}
-    assert _operations(second)[:2] == ["git push", "bluegreen promote"]
+    # The second git push is to feature/rehearsal (builds.branches), made while the
+    # release deploys: it deploys nothing (tests/test_rehearse.py's branch tests).
+    assert _operations(second)[:3] == ["git push", "git push", "bluegreen promote"]
     # The first commit was made through CodeCommit's API by deploy (no empty file: B1).
-    assert "committed 20 files" in _first(first, "committed").detail
+    assert "committed 21 files" in _first(first, "committed").detail
 
 
 def test_every_stack_is_made_through_change_sets_with_events(default: Rehearsal) -> None:
@@ -74,7 +76,8 @@ def test_every_stack_is_made_through_change_sets_with_events(default: Rehearsal)
             for d in details
         )
         assert any(f"sample3-dev-{stack}: CREATE_COMPLETE" in d for d in details)
-    assert [s["resources"] for s in default.stacks] == [3, 23, 15]
+    # The pipeline stack: 15, and 5 for the branch checks (builds.branches).
+    assert [s["resources"] for s in default.stacks] == [3, 23, 20]
     # A new account has no ECS service-linked role: deploy makes it (B2).
     assert any("service-linked role" in d for d in details)
 
@@ -104,13 +107,34 @@ def test_release_one_moves_test_then_production_to_the_replacement(default: Rehe
     assert [(t.status, t.target_group) for t in done.task_sets] == [("PRIMARY", GREEN)]
 
 
-def test_images_are_the_commit_tags_and_the_bootstrap_is_replaced(default: Rehearsal) -> None:
+def test_images_are_the_content_tags_and_the_bootstrap_is_replaced(default: Rehearsal) -> None:
     first, second = default.releases
-    # status shows image tags: the bootstrap's pinned public image, then the commits.
+    # status shows image tags: the bootstrap's pinned public image, then content tags.
     bootstrap = next(s for s in first.steps if s.task_sets)
     assert bootstrap.task_sets[0].images["webapp"] == "3.12.11-slim-bookworm"
-    assert first.images["webapp"] == first.commit
-    assert second.images["webapp"] == second.commit
+    assert [(b["action"], b["result"]) for b in first.builds] == [
+        ("BuildApp", "built"),
+        ("BuildRouter", "built"),
+    ]
+    assert first.images == {
+        "webapp": first.builds[0]["tag"],
+        "log-router": first.builds[1]["tag"],
+    }
+
+
+def test_the_greeting_change_rebuilds_the_app_and_reuses_the_router_image(
+    default: Rehearsal,
+) -> None:
+    first, second = default.releases
+    assert [(b["action"], b["result"]) for b in second.builds] == [
+        ("BuildApp", "built"),
+        ("BuildRouter", "reused"),
+    ]
+    assert second.images["webapp"] != first.images["webapp"]
+    assert second.images["log-router"] == first.images["log-router"]
+    # The skipped build is seconds of BUILD phase instead of a docker build and push.
+    app, router = second.builds
+    assert router["seconds"] < app["seconds"] - 100
 
 
 def test_the_second_release_goes_to_the_other_target_group(default: Rehearsal) -> None:
@@ -228,3 +252,25 @@ def test_a_user_repository_is_copied_and_released_once(tmp_path: Path) -> None:
     result = run(Options(config, repository=tmp_path))
     assert [r.outcome for r in result.releases] == ["succeeded"]
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # never changed
+
+
+def test_a_feature_branch_push_is_tested_and_built_but_not_deployed(default: Rehearsal) -> None:
+    (run,) = default.branch_runs
+    assert run["branch"] == "feature/rehearsal"  # builds.branches = ["feature/*"]
+    assert run["changed_files"] == ["webapp/app/main.py", "webapp/tests/test_main.py"]
+    build = run["build"]
+    assert build["build_id"].startswith("sample3-dev-branch-checks:")
+    assert build["status"] == "SUCCEEDED" and build["commit"] == run["commit"]
+    found = build["variables"]
+    assert found["BRANCH"] == "feature/rehearsal"
+    assert (found["APP_TESTS"], found["CHECKS"]) == ("passed", "passed")
+    # The app changed on the branch: built (not pushed); the router did not: the
+    # pipeline's image of the same content is in ECR, so it is not built again.
+    assert (found["APP_IMAGE"], found["ROUTER_IMAGE"]) == ("built", "in-ecr")
+    second = default.releases[1]
+    assert found["ROUTER_TAG"] == second.images["log-router"]
+    assert found["APP_TAG"] != second.images["webapp"]
+    # Nothing deployed: the pipeline did not start, and release 2's deployment is the
+    # last one.
+    assert run["pipeline_started"] is False
+    assert default.releases[-1].deployment_id == second.deployment_id

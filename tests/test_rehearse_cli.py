@@ -67,9 +67,11 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
                 assert task_set["status"] in ("PRIMARY", "ACTIVE", "DRAINING")
                 assert set(task_set["images"]) == {"webapp", "log-router"}
                 assert task_set["task_definition"].startswith("sample3-dev-task:")
-    tag = first["commit"]  # the whole commit id, as the buildspecs tag images
+    # The image tags are the ones the builds computed from the images' content.
     final = first["steps"][-1]["task_sets"][0]
-    assert final["images"]["webapp"] == tag
+    assert [b["result"] for b in first["builds"]] == ["built", "built"]
+    assert final["images"]["webapp"] == first["builds"][0]["tag"]
+    assert [b["result"] for b in second["builds"]] == ["built", "reused"]
 
 
 def test_rehearse_refuses_an_unknown_fault(capsys: pytest.CaptureFixture[str]) -> None:

@@ -53,6 +53,7 @@ def test_buildspec_aws_calls_are_allowed_by_their_projects_own_role(text: str) -
     pipeline = next(s for s in stacks.build(cfg) if s.key == "pipeline")
     allowed = _allowed_by_project(pipeline.template.to_dict())
     buildspecs = [f"{d}/buildspec.yml" for d in (cfg.app.directory, cfg.router.directory)]
+    buildspecs.append(config.BRANCH_BUILDSPEC)  # the branch checks' project (builds.branches)
     assert sorted(allowed) == sorted(buildspecs)
     for path in buildspecs:
         spec = yaml.safe_load(files[path])

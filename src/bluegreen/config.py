@@ -32,6 +32,9 @@ from pydantic import (
 from bluegreen.errors import ConfigError
 
 CONFIG_FILE = "bluegreen.toml"
+BRANCH_BUILDSPEC = "buildspec-branch.yml"
+"""The branch-check build's buildspec (builds.branches), at the repository root: no
+image directory holds it, so changing it changes neither image's tag."""
 
 # Fargate task sizes AWS accepts: cpu units -> allowed memory (MiB).
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -60,6 +63,12 @@ _BRANCH = re.compile(r"(?!/)(?!.*//)(?!.*\.\.)(?!.*\.lock\Z)[A-Za-z0-9._/-]+(?<!
 _REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
 _DIRECTORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+")
+# "owner/name" (GitLab: group/subgroup/name); CodePipeline's FullRepositoryId.
+_FULL_REPOSITORY_ID = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
+MAX_IGNORED_PATHS = 8
+"""CodePipeline V2 git trigger filters hold 1 to 8 file-path patterns of 1 to 255
+characters, and 1 to 8 branch patterns (botocore's codepipeline model:
+GitFilePathPatternList, GitFilePathPattern, GitBranchPatternList)."""
 # The health-check path: AWS takes 1 to 1024 characters (HealthCheckPath in the ELBv2 API,
 # shape Path: min 1, max 1024; the CloudFormation schema adds no pattern). bluegreen keeps
 # to RFC 3986's path characters (pchar and "/") without percent-escapes: the generated
@@ -152,6 +161,54 @@ class SourceConfig(_Section):
 
     repository: str = "webappservice"
     branch: str = "main"
+    provider: Literal["codecommit", "github", "gitlab", "bitbucket"] = "codecommit"
+    """Where the application repository lives: CodeCommit (created by the source stack),
+    or GitHub, GitLab or Bitbucket through an AWS CodeConnections connection whose ARN is
+    given at deploy time (the pipeline stack's ConnectionArn parameter), never here."""
+    full_repository_id: str = ""
+    """With a CodeConnections provider: the repository as "owner/name"."""
+    ignored_paths: list[str] = Field(default_factory=list)
+    """With a CodeConnections provider: glob patterns of files whose changes alone start
+    no release (CodePipeline V2 trigger file-path excludes), such as ["docs/**"]."""
+
+    @field_validator("full_repository_id")
+    @classmethod
+    def _full_repository_id(cls, value: str) -> str:
+        if value and not _FULL_REPOSITORY_ID.fullmatch(value):
+            raise ValueError(
+                'must be "owner/name" (the repository on GitHub, GitLab or Bitbucket), '
+                'such as "acme/webapp"'
+            )
+        return value
+
+    @field_validator("ignored_paths")
+    @classmethod
+    def _ignored_paths(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_IGNORED_PATHS:
+            raise ValueError(f"holds {len(value)} patterns; at most {MAX_IGNORED_PATHS}")
+        for pattern in value:
+            if not pattern or len(pattern) > 255 or pattern.startswith("/"):
+                raise ValueError(
+                    f"{pattern!r} must be a glob relative to the repository root, 1 to 255 "
+                    'characters, such as "docs/**"'
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _provider(self) -> SourceConfig:
+        if self.provider == "codecommit":
+            if self.full_repository_id or self.ignored_paths:
+                raise _KeyedError(
+                    "source.provider",
+                    "full_repository_id and ignored_paths apply to a CodeConnections "
+                    "provider (github, gitlab, bitbucket); set provider or remove them",
+                )
+        elif not self.full_repository_id:
+            raise _KeyedError(
+                "source.full_repository_id",
+                f'is required with provider = "{self.provider}": the repository as "owner/name"',
+            )
+        return self
 
     @field_validator("repository")
     @classmethod
@@ -176,6 +233,18 @@ class SourceConfig(_Section):
         ):
             raise ValueError("must be a git branch name such as main or release/1.x")
         return value
+
+
+def _is_branch(value: str) -> bool:
+    """Whether ``value`` is a branch name ``source.branch`` accepts (git's rules)."""
+    parts = value.split("/")
+    return not (
+        not _BRANCH.fullmatch(value)
+        or len(value) > 256
+        or value.startswith("-")
+        or value == "HEAD"
+        or any(part.startswith(".") or part.endswith((".", ".lock")) for part in parts)
+    )
 
 
 class ContainerConfig(_Section):
@@ -758,6 +827,78 @@ class RehearseConfig(_Section):
         return value
 
 
+MAX_SHARED_DIRECTORIES = 10
+"""Directories ``builds.shared`` may name (each one is hashed into both image tags)."""
+
+MAX_BRANCH_PATTERNS = 10
+"""Patterns ``builds.branches`` may hold (each becomes one ``wildcard`` of the
+EventBridge rule's ``referenceName`` array)."""
+
+
+def branch_pattern_matches(pattern: str, branch: str) -> bool:
+    """Whether ``branch`` matches ``pattern`` as EventBridge's ``wildcard`` matches it:
+    ``*`` is zero or more characters, ``/`` included, and everything else is literal
+    (EventBridge user guide, "Content filtering in Amazon EventBridge event patterns",
+    wildcard matching)."""
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, branch, flags=re.DOTALL) is not None
+
+
+class BuildsConfig(_Section):
+    """Selective builds and branch flows.
+
+    ``shared``: repository directories both images are built with besides their own
+    (passed to ``docker build`` as named build contexts); their content is part of both
+    image tags, so a change there rebuilds both images and nothing else does.
+    ``branches``: branch-name patterns (``*`` for any characters) whose pushes build both
+    images, run the app's tests and bluegreen's checks, and deploy nothing.
+    """
+
+    shared: list[str] = Field(default_factory=list)
+    branches: list[str] = Field(default_factory=lambda: ["feature/*"])
+
+    @field_validator("shared")
+    @classmethod
+    def _shared(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_SHARED_DIRECTORIES:
+            raise ValueError(
+                f"holds {len(value)} directories; at most {MAX_SHARED_DIRECTORIES} are allowed"
+            )
+        for directory in value:
+            if not _DIRECTORY.fullmatch(directory):
+                raise ValueError(
+                    f"{directory!r} must be a single directory name relative to the "
+                    'repository root, such as "common"'
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("names a directory twice; list each once")
+        return value
+
+    @field_validator("branches")
+    @classmethod
+    def _branches(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_BRANCH_PATTERNS:
+            raise ValueError(
+                f"holds {len(value)} patterns; at most {MAX_BRANCH_PATTERNS} are allowed"
+            )
+        for pattern in value:
+            if "**" in pattern:
+                # EventBridge refuses consecutive wildcard characters in a wildcard
+                # pattern (InvalidEventPatternException; same user guide section).
+                raise ValueError(
+                    f"{pattern!r} has '**'; one '*' already matches any characters, '/' "
+                    "included (write feature/* for feature/a and feature/a/b)"
+                )
+            if not _is_branch(pattern.replace("*", "x")):
+                raise ValueError(
+                    f"{pattern!r} must be a git branch name in which '*' stands for any "
+                    "characters, such as feature/* or fix-*"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("holds a pattern twice; list each once")
+        return value
+
+
 class Config(_Section):
     """The whole bluegreen.toml."""
 
@@ -771,6 +912,7 @@ class Config(_Section):
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    builds: BuildsConfig = Field(default_factory=BuildsConfig)
     rehearse: RehearseConfig = Field(default_factory=RehearseConfig)
 
     @model_validator(mode="after")
@@ -790,6 +932,31 @@ class Config(_Section):
             raise _KeyedError(
                 "app.port", f"{self.app.port} is used by the FireLens log router in the same task"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _builds_cross(self) -> Config:
+        own = {self.app.directory: "app.directory", self.router.directory: "router.directory"}
+        for directory in self.builds.shared:
+            if directory in own:
+                raise _KeyedError(
+                    "builds.shared",
+                    f"{directory!r} is {own[directory]}, already part of that image's tag; "
+                    "list only other directories",
+                )
+        if self.source.provider != "codecommit" and len(self.builds.branches) > MAX_IGNORED_PATHS:
+            raise _KeyedError(
+                "builds.branches",
+                f"holds {len(self.builds.branches)} patterns; a CodePipeline V2 trigger "
+                f"(provider {self.source.provider}) takes at most {MAX_IGNORED_PATHS}",
+            )
+        for pattern in self.builds.branches:
+            if branch_pattern_matches(pattern, self.source.branch):
+                raise _KeyedError(
+                    "builds.branches",
+                    f"{pattern!r} matches source.branch {self.source.branch!r}, whose pushes "
+                    "deploy; narrow the pattern (such as feature/*)",
+                )
         return self
 
 

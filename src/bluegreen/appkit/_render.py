@@ -17,7 +17,14 @@ from typing import Any
 
 from bluegreen import names as names_mod
 from bluegreen.appkit import _templates
-from bluegreen.config import CONFIG_FILE, DEPLOYMENT_CONFIGS, FARGATE_SIZES, RETENTION_DAYS, Config
+from bluegreen.config import (
+    BRANCH_BUILDSPEC,
+    CONFIG_FILE,
+    DEPLOYMENT_CONFIGS,
+    FARGATE_SIZES,
+    RETENTION_DAYS,
+    Config,
+)
 from bluegreen.names import Names
 
 # Base images, pinned to exact versions: the same commit must build the same image. Both
@@ -105,6 +112,7 @@ _MANIFEST: tuple[tuple[str, str], ...] = (
     ("README.md", "README.md"),
     ("gitignore", ".gitignore"),
     ("appspec.yml", "appspec.yml"),
+    ("buildspec-branch.yml", BRANCH_BUILDSPEC),
     ("taskdef.json", "taskdef.json"),
     ("webapp/Dockerfile", "{app}/Dockerfile"),
     ("webapp/dockerignore", "{app}/.dockerignore"),
@@ -231,6 +239,7 @@ def _values(config: Config) -> dict[str, str]:
             _templates.load("webapp/low_port"), {"app_port": str(config.app.port)}
         )
     return {
+        **build_values(config),
         # plain text (Markdown, Dockerfile, YAML scalars that need no quoting)
         "project_name": config.project.name,
         "project_environment": config.project.environment,
@@ -312,6 +321,33 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
+
+
+def docker_build_options(config: Config, directory: str) -> str:
+    """docker build's options for the image of ``directory`` besides its tag and context:
+    its Dockerfile, and each ``builds.shared`` directory as a named build context
+    (``COPY --from=<name>``; Docker CLI reference, "docker buildx build",
+    --build-context). Directory names are shell words (config._DIRECTORY)."""
+    options = [f"--file {directory}/Dockerfile"]
+    options += [f"--build-context {shared}={shared}" for shared in config.builds.shared]
+    return " ".join(options)
+
+
+def build_values(config: Config) -> dict[str, str]:
+    """The buildspecs' placeholders for selective builds (the image tag's inputs)."""
+    shared = config.builds.shared
+
+    def inputs(directory: str) -> str:
+        return ", ".join(f"{d}/" for d in (directory, *shared))
+
+    return {
+        "app_docker_build_options": docker_build_options(config, config.app.directory),
+        "router_docker_build_options": docker_build_options(config, config.router.directory),
+        "app_build_inputs": inputs(config.app.directory),
+        "router_build_inputs": inputs(config.router.directory),
+        "shared_words": "".join(f"{d} " for d in shared),
+        "branch_patterns": ", ".join(config.builds.branches) or "none: builds.branches is []",
+    }
 
 
 def _json(value: str) -> str:

@@ -104,6 +104,7 @@ COMMANDS = (
     "finish",
     "rollback",
     "logs",
+    "builds",
     "sandbox",
 )
 

@@ -14,7 +14,7 @@ removing its temporary directory (bluegreen.cli.app: exit 130).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -260,10 +260,52 @@ def _render(result: Rehearsal, config: Config) -> None:
                 f"{name}={image.rsplit('/', 1)[-1]}" for name, image in release.images.items()
             )
             console.print(Text(f"  images:  {images}", style="dim"))
+        if release.builds:
+            done = ", ".join(
+                f"{b['action']} {b['result']} {str(b['tag'])[:16]} ({b['seconds']} s)"
+                for b in release.builds
+            )
+            console.print(Text(f"  builds:  {done}", style="dim"))
         console.print(_table(release.steps, result))
         console.print(_outcome(release.outcome, release.cause, release.as_designed))
         console.print()
+    for run in result.branch_runs:
+        _branch_run(console, run)
     _summary(console, result)
+
+
+def _branch_run(console: Console, run: dict[str, Any]) -> None:
+    """A push to builds.branches: the branch-check build's results, no deployment."""
+    header = Text()
+    header.append(f"Branch {run['branch']}", style="bold")
+    header.append(f"  {str(run['commit'])[:8]}  ", style="cyan")
+    header.append(str(run["message"]))
+    console.print(header)
+    build = run.get("build")
+    if not build:
+        console.print(Text("  no branch-check build started", style="red"))
+        console.print()
+        return
+    found = build["variables"]
+    console.print(
+        Text(
+            f"  build:   {build['build_id'].split(':', 1)[0]} #{build['number']} "
+            f"{build['status']} in {build['seconds']} s",
+            style="dim",
+        )
+    )
+    console.print(
+        Text(
+            f"  checks:  app tests {found.get('APP_TESTS', '?')}, bluegreen checks "
+            f"{found.get('CHECKS', '?')}, images: app {found.get('APP_IMAGE', '?')} "
+            f"{str(found.get('APP_TAG', ''))[:16]}, router {found.get('ROUTER_IMAGE', '?')} "
+            f"{str(found.get('ROUTER_TAG', ''))[:16]}",
+            style="dim",
+        )
+    )
+    deployed = "the pipeline started (unexpected)" if run["pipeline_started"] else "none"
+    console.print(Text(f"  deployment: {deployed}", style="dim"))
+    console.print()
 
 
 def _table(steps: list[Step], result: Rehearsal) -> Table:

@@ -79,6 +79,8 @@ class Release:
     execution: str = ""
     images: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    builds: list[dict[str, Any]] = field(default_factory=list)
+    """Each image build of the release: action, project, tag, result (built / reused)."""
 
     @property
     def succeeded(self) -> bool:
@@ -104,6 +106,7 @@ class Release:
             "deployment_id": self.deployment_id,
             "images": dict(self.images),
             "steps": [s.to_dict() for s in self.steps],
+            "builds": [dict(b) for b in self.builds],
         }
 
 
@@ -120,6 +123,9 @@ class Rehearsal:
     simulated_seconds: int = 0
     wall_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    branch_runs: list[dict[str, Any]] = field(default_factory=list)
+    """Pushes to builds.branches: the branch-check build's result, and the proof that
+    nothing was deployed (the pipeline's executions, unchanged)."""
 
     @property
     def succeeded(self) -> bool:
@@ -147,4 +153,5 @@ class Rehearsal:
                 "wall_seconds": round(self.wall_seconds, 3),
             },
             "notes": list(self.notes),
+            "branch_runs": [dict(b) for b in self.branch_runs],
         }

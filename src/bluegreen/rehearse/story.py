@@ -138,6 +138,15 @@ def _data_plane_notes(aws: object) -> list[str]:
     return derived + [f"data plane: {note}" for note in getattr(runner, "notes", [])]
 
 
+def _deploying(status: object) -> bool:
+    """Whether the pipeline's Deploy stage has started (its builds are over)."""
+    pipeline = getattr(status, "pipeline", None)
+    for stage in getattr(pipeline, "stages", None) or []:
+        if stage.name == "Deploy":
+            return any(a.status not in ("", "NotStarted") for a in stage.actions)
+    return False
+
+
 def _repository(config: Config, path: Path, source: Path | None) -> tuple[Repository, list[_Plan]]:
     repo = Repository.create(path, config.source.branch)
     if source is not None:
@@ -186,10 +195,14 @@ class _Story:
         self.say = say
         self.recorder = Recorder(aws, config, say)
         self.clients = self.recorder.clients
+        self._plan_count = 0
+        self._branch: dict[str, object] | None = None
+        """The push to builds.branches (the scaffold's releases only), until its result."""
 
     # -- the story ------------------------------------------------------------------------
     def play(self, plans: list[_Plan]) -> None:
         scenario = self.options.scenario
+        self._plan_count = len(plans)
         for number, plan in enumerate(plans, start=1):
             last = number == len(plans)
             fault = self.options.fault if last else None
@@ -210,6 +223,8 @@ class _Story:
             self.say(f"release {number}: {release.outcome}")
             if not release.as_designed:
                 return
+        if self._branch is not None:
+            self._branch_result()
         if scenario == "rollback-after-success":
             self._rollback_after_success()
         elif scenario == "config-change":
@@ -309,18 +324,25 @@ class _Story:
         from bluegreen.aws import release as release_mod
         from bluegreen.engine import Phase
 
+        def sleep(seconds: float) -> None:
+            self.recorder.sleep(seconds)
+            if self._wants_branch_run(release) and _deploying(self.recorder.last):
+                self._branch_push()
+
         followed = release_mod.follow_execution(
             self.clients,
             self.config,
             ReleaseRecorder(self.recorder, "bluegreen release"),
             release.execution,
-            sleep=self.recorder.sleep,
+            sleep=sleep,
         )
         if followed.waiting_deployment:
             if self.options.promote:
                 engine = engine_mod.select(self.clients, self.config)
                 action = engine.promote()
                 self.recorder.operation("bluegreen promote", action.message)
+                if self._wants_branch_run(release):
+                    self._branch_push()
             else:
                 release.expected = "rolled back"  # the wait runs out: what was asked for
                 self.recorder.operation(
@@ -356,6 +378,7 @@ class _Story:
         )
         status = recorder.last
         self._images(release)
+        self._builds(release)
         pipeline = status.pipeline if status else None
         failed = [
             f"{stage.name}/{action.name}: {action.error or action.status}"
@@ -384,6 +407,105 @@ class _Story:
             release.outcome, release.cause = "stopped", reason
         else:
             release.outcome, release.cause = "failed", reason
+
+    def _wants_branch_run(self, release: Release) -> bool:
+        """The scaffold's releases: the last one, once its builds are done (its Deploy
+        stage runs), is joined by a push to a branch matching builds.branches."""
+        return (
+            self.options.scenario == "releases"
+            and self.options.repository is None
+            and self.options.fault is None
+            and release.number == self._plan_count
+            and release.number > 1
+        )
+
+    def _branch_push(self) -> None:
+        """A push to a branch matching builds.branches, made while the last release
+        deploys (its builds are done, so the branch build does not compete with the
+        pipeline's for the account's concurrent-build quota, 1 for a new account)."""
+        from bluegreen.aws import pipeline as pipeline_api
+        from bluegreen.names import Names
+
+        patterns = self.config.builds.branches
+        if not patterns or self._branch is not None:
+            return
+        names = Names.of(self.config)
+        branch = patterns[0].replace("*", "rehearsal")
+        old = self.config.app.greeting
+        if old == SEED_GREETING:
+            old = SEED_NEW_GREETING  # release 2 made the seed's change
+        self.say(f"branch {branch}: push a change, expect tests and builds, no deployment")
+        before = pipeline_api.latest_execution(self.clients.codepipeline, names.pipeline)
+        self.repo.git("checkout", "-q", "-b", branch)
+        changed = replace_text(self.repo.path, self.config.app.directory, old, f"{old}!")
+        commit = self.repo.commit(f"Try a greeting on {branch}", self.aws.now())
+        remote = self.aws.service("codecommit").local_remote(names.codecommit_repository)
+        self.repo.git("push", "-q", str(remote), f"HEAD:refs/heads/{branch}")
+        self.repo.git("checkout", "-q", self.repo.branch)
+        self.aws.service("codecommit").check_pushes()
+        self.recorder.operation("git push", f"{commit.short} to {branch} (builds.branches)")
+        self._branch = {
+            "branch": branch,
+            "commit": commit.sha,
+            "message": commit.message,
+            "changed_files": changed,
+            "execution_before": (before or {}).get("pipelineExecutionId"),
+            "pushed_at": self.aws.clock.seconds,
+        }
+
+    def _branch_result(self) -> None:
+        """The branch-check build's result once it is over, and whether the pipeline
+        started (it must not)."""
+        from bluegreen.aws import builds
+        from bluegreen.aws import pipeline as pipeline_api
+        from bluegreen.names import Names
+        from bluegreen.stacks.branches import branch_check_project
+
+        pushed = self._branch
+        if pushed is None:
+            return
+        names = Names.of(self.config)
+        branch = str(pushed["branch"])
+        found: list[builds.BranchBuild] = []
+        limit = float(str(pushed["pushed_at"])) + _PIPELINE_START_LIMIT * 6
+        while True:
+            found = builds.branch_builds(
+                self.clients.codebuild, branch_check_project(names), branch, limit=1
+            )
+            if (found and found[0].status != "IN_PROGRESS") or self.aws.clock.seconds > limit:
+                break
+            self.aws.advance_to(self.aws.clock.seconds + 15)
+        latest = pipeline_api.latest_execution(self.clients.codepipeline, names.pipeline)
+        started = (latest or {}).get("pipelineExecutionId") != pushed["execution_before"]
+        self.rehearsal.branch_runs.append(
+            {
+                "branch": branch,
+                "commit": pushed["commit"],
+                "message": pushed["message"],
+                "changed_files": pushed["changed_files"],
+                "build": found[0].to_dict() if found else None,
+                "pipeline_started": started,
+            }
+        )
+        status = found[0].status.lower() if found else "no build started"
+        self.say(f"branch {branch}: {status}, pipeline {'started' if started else 'not started'}")
+
+    def _builds(self, release: Release) -> None:
+        """What each image build did (built, or reused the content-tagged image)."""
+        from bluegreen.aws import builds
+        from bluegreen.aws import pipeline as pipeline_api
+        from bluegreen.names import Names
+
+        name = Names.of(self.config).pipeline
+        execution = release.execution
+        if not execution:
+            latest = pipeline_api.latest_execution(self.clients.codepipeline, name)
+            execution = str(latest["pipelineExecutionId"]) if latest else ""
+        if execution:
+            found = builds.image_builds(
+                self.clients.codepipeline, self.clients.codebuild, name, execution
+            )
+            release.builds = [b.to_dict() for b in found]
 
     def _images(self, release: Release) -> None:
         status = self.recorder.last

@@ -82,7 +82,9 @@ from bluegreen.names import (
     Names,
     Outputs,
 )
+from bluegreen.stacks.branches import add_branch_checks
 from bluegreen.stacks.common import add_output, arn, aws_managed_policy, import_value, log_group
+from bluegreen.stacks.connections import apply_connection_source
 from bluegreen.stacks.iam import (
     POLICY_VERSION,
     actions,
@@ -887,6 +889,11 @@ def build_pipeline(config: Config) -> Template:
             ],
         )
     )
+
+    # --- branch flows (builds.branches): checked, never deployed ---------------------------
+    add_branch_checks(t, config)
+    # --- GitHub, GitLab or Bitbucket (source.provider): CodeConnections, V2 triggers --------
+    apply_connection_source(t, config)
 
     # --- outputs ----------------------------------------------------------------------------
     def out(key: str, value: object, description: str) -> None:

@@ -36,7 +36,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shlex
 import shutil
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -465,8 +467,10 @@ class CodeBuild(OwnedService):
         upload = True
         for phase in ("INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD"):
             self._begin_phase(build, phase)
+            docker = build.played.standins.docker
+            before = (len(docker.images), len(docker.pushed))
             result = player.play(phase)
-            yield Wait(phases[phase])
+            yield Wait(_phase_seconds(phase, before, (len(docker.images), len(docker.pushed))))
             if not result.failed:
                 self._end_phase(build, "SUCCEEDED")
                 continue
@@ -578,6 +582,8 @@ class CodeBuild(OwnedService):
         except BaseException:
             listener.close()
             raise
+
+        _install_python(root / "bin")
 
         def fired() -> str | None:
             found, standins.docker.fault_fired = standins.docker.fault_fired, None
@@ -889,6 +895,58 @@ class CodeBuild(OwnedService):
                 "underscores, starting with a letter or number",
             )
         return name
+
+
+_PYTHON = """#!/bin/sh
+# bluegreen: the Python of the emulated build image: the emulator's own interpreter and
+# packages. `python3 -m pip install` is played by bluegreen.emulator.standins.pip, which
+# installs nothing (no network) and reports what the interpreter already has.
+if [ "$1" = -m ] && [ "$2" = pip ]; then
+  shift 2
+  exec {python} -I {pip} "$@"
+fi
+exec {python} "$@"
+"""
+
+
+def _install_python(directory: Path) -> None:
+    """``python3``, ``python`` and ``pip`` on the build's PATH (its stand-ins'
+    directory): the standard image's Python ("aws/codebuild/standard:7.0" has Python 3:
+    CodeBuild user guide, "Runtimes of the standard image"), played by this interpreter."""
+    from bluegreen.emulator.standins import pip as pip_standin
+
+    script = _PYTHON.format(
+        python=shlex.quote(sys.executable), pip=shlex.quote(str(Path(pip_standin.__file__)))
+    )
+    for name in ("python3", "python"):
+        path = directory / name
+        path.write_text(script, encoding="utf-8")
+        path.chmod(0o755)
+    pip_path = directory / "pip"
+    pip_path.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(str(directory / "python3"))} -m pip "$@"\n',
+        encoding="utf-8",
+    )
+    pip_path.chmod(0o755)
+
+
+BUILD_WITHOUT_IMAGE = timing.duration(
+    "codebuild.build_without_image",
+    3.0,
+    "a BUILD phase that ran no docker build or push (a selective build reusing the image "
+    "its content tag names: one DescribeImages call and a few shell commands)",
+    "modelled: seconds of shell commands and one API call; AWS bills CodeBuild by the "
+    "minute or second of the whole build, not per phase",
+)
+
+
+def _phase_seconds(phase: str, before: tuple[int, int], after: tuple[int, int]) -> float:
+    """How long a played phase takes on the clock. BUILD's figure is a docker build and
+    push (timing.BUILD_PHASES); a BUILD phase whose commands built and pushed no image
+    (the daemon holds no new image, nothing was pushed) takes BUILD_WITHOUT_IMAGE."""
+    if phase == "BUILD" and after == before:
+        return BUILD_WITHOUT_IMAGE
+    return timing.BUILD_PHASES[phase]
 
 
 def _secret_reference(reference: str) -> tuple[str, str, str, str]:

@@ -12,7 +12,10 @@ This service adds what moto lacks for this system:
   target's RoleArn (a pipeline target needs a role: EventBridge user guide, "Amazon
   EventBridge targets"; CodePipeline user guide, "CodeCommit source actions and
   EventBridge"), and the execution's trigger says so: CloudWatchEvent, with the rule's
-  ARN as its detail. Other target types are recorded as not delivered.
+  ARN as its detail. A CodeBuild project target is started with StartBuild acting as
+  the target's RoleArn, the target's input (Input, InputPath, InputTransformer, else
+  the whole event: :func:`target_input`) being the request (the branch checks of
+  builds.branches). Other target types are recorded as not delivered.
 
 Every delivery attempt is recorded in :attr:`Events.deliveries`, as EventBridge's
 Invocations / FailedInvocations metrics would count them.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import datetime
@@ -203,7 +207,134 @@ class Events(Service):
                 error = exc.response.get("Error", {})
                 return record(False, f"{error.get('Code')}: {error.get('Message')}")
             return record(True, str(started["pipelineExecutionId"]))
-        return record(False, "the emulated EventBridge delivers to CodePipeline targets only")
+        if arn.startswith("arn:aws:codebuild:") and ":project/" in arn:
+            return self._start_build(event, rule, target, arn, role, record)
+        return record(
+            False, "the emulated EventBridge delivers to CodePipeline and CodeBuild targets only"
+        )
+
+    def _start_build(
+        self,
+        event: dict[str, Any],
+        rule: Any,
+        target: dict[str, Any],
+        arn: str,
+        role: Any,
+        record: Any,
+    ) -> Delivery:
+        """A CodeBuild project target: StartBuild acting as the target's role, with the
+        target's input as the request ("The event to send to CodeBuild. This will be the
+        payload for the StartBuild API": aws-cdk aws_events_targets.CodeBuildProject, the
+        construct that wires this target). Members StartBuild does not have are left out
+        (the whole event, the default input, has none of them)."""
+        if not role:
+            # "EventBridge needs a role to start a CodeBuild build" (EventBridge user
+            # guide, "Amazon EventBridge targets": CodeBuild projects are among the
+            # targets that need an IAM role); conservative: refused without one.
+            result: Delivery = record(False, "a CodeBuild target needs a RoleArn")
+            return result
+        if not authz.authorizer(self.emulator).assume(
+            str(role), "events.amazonaws.com", str(rule.arn)
+        ):
+            result = record(False, f"EventBridge cannot assume role {role}")
+            return result
+        try:
+            payload = target_input(event, target, str(rule.arn), str(rule.name))
+        except ValueError as exc:
+            result = record(False, f"input transformation failed: {exc}")
+            return result
+        client = internal.client(self.emulator, "codebuild", str(role))
+        members = client.meta.service_model.operation_model("StartBuild").input_shape.members
+        request = {k: v for k, v in payload.items() if k in members and k != "projectName"}
+        try:
+            started = client.start_build(projectName=arn.rsplit("/", 1)[-1], **request)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            result = record(False, f"{error.get('Code')}: {error.get('Message')}")
+            return result
+        result = record(True, str(started["build"]["id"]))
+        return result
+
+
+def _path(event: dict[str, Any], path: str) -> Any:
+    """A JSON path of EventBridge's subset ("dot notation", EventBridge user guide,
+    "Amazon EventBridge input transformation"): ``$`` or ``$.a.b``; missing: None."""
+    if path == "$":
+        return event
+    if not path.startswith("$."):
+        raise ValueError(f"invalid JSON path {path!r}")
+    node: Any = event
+    for part in path[2:].split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
+
+
+def target_input(
+    event: dict[str, Any], target: dict[str, Any], rule_arn: str = "", rule_name: str = ""
+) -> dict[str, Any]:
+    """What a target receives (EventBridge API reference, Target: Input, InputPath,
+    InputTransformer; else the whole event), as a JSON object.
+
+    InputTransformer: each ``<name>`` of InputTemplate is replaced by the value of its
+    InputPathsMap path, or a predefined variable (``aws.events.rule-arn``,
+    ``aws.events.rule-name``). In a JSON template, a placeholder outside quotes is
+    inserted as a JSON value (a string with its quotes) and one inside a string as its
+    raw text (API reference, InputTransformer, "valid JSON with variables in quotes or
+    out"). A value a path does not find is null.
+    """
+    if target.get("Input"):
+        return _object(json.loads(str(target["Input"])))
+    if target.get("InputPath"):
+        return _object(_path(event, str(target["InputPath"])))
+    transformer = target.get("InputTransformer")
+    if not transformer:
+        return event
+    values: dict[str, Any] = {
+        name: _path(event, str(path))
+        for name, path in (transformer.get("InputPathsMap") or {}).items()
+    }
+    values.setdefault("aws.events.rule-arn", rule_arn)
+    values.setdefault("aws.events.rule-name", rule_name)
+    template = str(transformer.get("InputTemplate") or "")
+    out: list[str] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(template):
+        name = match.group(1)
+        if name not in values:
+            continue
+        out.append(template[last : match.start()])
+        value = values[name]
+        quoted = _in_string(template, match.start())
+        if quoted:
+            out.append(json.dumps(value if isinstance(value, str) else json.dumps(value))[1:-1])
+        else:
+            out.append(json.dumps(value))
+        last = match.end()
+    out.append(template[last:])
+    return _object(json.loads("".join(out)))
+
+
+def _in_string(text: str, index: int) -> bool:
+    """Whether ``index`` of JSON ``text`` is inside a string literal."""
+    inside = False
+    escaped = False
+    for char in text[:index]:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = inside
+        elif char == '"':
+            inside = not inside
+    return inside
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("the target's input is not a JSON object")
+    return value
 
 
 def _checked(raw: str) -> dict[str, Any]:
