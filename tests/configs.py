@@ -63,3 +63,52 @@ reroute = "auto"
 termination_wait_minutes = 0
 """,
 }
+
+ECS_CONFIGS = {
+    # engine "ecs" (ECS built-in blue/green) in each strategy, both reroutes, the bake held
+    "ecs-default": """
+[deployment]
+engine = "ecs"
+""",
+    "ecs-linear-auto": """
+[project]
+name = "blog"
+environment = "stg"
+region = "eu-west-1"
+[deployment]
+engine = "ecs"
+reroute = "auto"
+auto_rollback = false
+[deployment.ecs]
+strategy = "LINEAR"
+bake_minutes = 0
+step_percent = 3.0
+step_bake_minutes = 1
+""",
+    "ecs-canary-prod": """
+[project]
+name = "shop"
+environment = "prod"
+region = "us-east-1"
+[app]
+name = "api"
+port = 8080
+[listeners]
+production_port = 8000
+test_port = 9000
+[task]
+desired_count = 2
+[deployment]
+engine = "ecs"
+wait_minutes = 60
+[deployment.ecs]
+strategy = "CANARY"
+bake_minutes = 1440
+canary_percent = 0.1
+canary_bake_minutes = 30
+pipeline_waits_for_bake = false
+""",
+}
+"""Configs with deployment.engine = "ecs"; the lint tests run on these too (the semantic
+stack tests of tests/test_stacks.py describe the CodeDeploy engine's templates, those of
+tests/test_stacks_ecs.py these)."""

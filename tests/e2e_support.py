@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from emulated import Emulated
 
-from bluegreen.emulator import Emulator
+from bluegreen.emulator import ACCOUNT_ID, Emulator
 
 SOURCE, SERVICE, PIPELINE = "sample3-dev-source", "sample3-dev-service", "sample3-dev-pipeline"
 REPO = "sample3-dev-webappservice"
@@ -26,6 +26,8 @@ ECS_SERVICE = "sample3-dev-service"
 FAMILY = "sample3-dev-task"
 SLR = "AWSServiceRoleForECS"
 INSIGHTS = f"/aws/ecs/containerinsights/{CLUSTER}/performance"
+WHERE = f" in ap-northeast-1 (account {ACCOUNT_ID})"
+"""What deploy says with every change set and prompt (the config's region, STS's account)."""
 
 
 @pytest.fixture(name="e2e")

@@ -15,6 +15,7 @@ import pytest
 
 from bluegreen import appkit, config, names, stacks
 from bluegreen.config import Config
+from bluegreen.stacks import bootstrap as bootstrap_mod
 
 CONFIGS = {
     "default": Config(),
@@ -89,6 +90,9 @@ def test_taskdef_matches_the_bootstrap_task_definition(cfg: Config) -> None:
         # Differences by design: the bootstrap runs stock images (the app with an inline
         # server command); the built router image carries extra.conf for FireLens.
         a.pop("image"), b.pop("image"), b.pop("command", None)
+        # The stock image runs as root unless told otherwise (the bootstrap names nobody
+        # for a high port); the built image's user is its Dockerfile's USER.
+        assert b.pop("user", None) in (None, bootstrap_mod.NOBODY) and "user" not in a
         # What only the built app reads or needs: FORWARDED_ALLOW_IPS, and the hardening
         # of the built image (read-only root, capabilities). Where the bootstrap sets the
         # same key, it must agree.

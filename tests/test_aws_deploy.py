@@ -293,6 +293,7 @@ def test_an_aws_error_after_the_first_stack_keeps_what_was_done(
     assert record.in_flight.state.endswith(
         "(UPDATE) being created, not executed; stack UPDATE_COMPLETE"
     )
+    s.done()
 
 
 # ---- odds and ends ----------------------------------------------------------------------------

@@ -232,3 +232,4 @@ def test_an_object_s3_would_not_delete_stops_the_destroy() -> None:
         StateError, match="could not empty bucket .*: k: AccessDenied Access Denied"
     ):
         destroy_mod.empty_bucket_versions(s.client("s3"), BUCKET)
+    s.done()

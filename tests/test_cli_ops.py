@@ -83,7 +83,8 @@ def test_first_release_hint_says_when_to_promote() -> None:
 
     assert _first_release_hint(parse("")) == (
         "the first release is running: follow it with `bluegreen status --watch`; when green "
-        'answers on :8080, run `bluegreen promote` within 10 min (deployment.reroute = "manual")'
+        'answers on :8080, run `bluegreen promote` within 10 min (deployment.reroute = "manual"), '
+        "or run `bluegreen deploy` again: it follows the first release and promotes it"
     )
     assert _first_release_hint(parse('[deployment]\nreroute = "auto"')).endswith("--watch`")
 

@@ -170,12 +170,15 @@ def test_wait_minutes_with_manual_reroute_from_1_to_2880() -> None:
     for minutes in (1, 2880):
         cfg = accepted({"deployment": {"reroute": "manual", "wait_minutes": minutes}})
         assert cfg.deployment.wait_minutes == minutes
-    assert "promote" in refused(
-        {"deployment": {"reroute": "manual", "wait_minutes": 0}}, "deployment.wait_minutes"
-    )
-    assert "0 to 2880" in refused(
-        {"deployment": {"reroute": "manual", "wait_minutes": 2881}}, "deployment.wait_minutes"
-    )
+    # Both edges' messages name the whole allowed range (a new user's report: 0 was told
+    # "at least 1", 2881 "from 0 to 2880").
+    for minutes in (0, 2881):
+        message = refused(
+            {"deployment": {"reroute": "manual", "wait_minutes": minutes}},
+            "deployment.wait_minutes",
+        )
+        assert message.startswith(f"{minutes} must be from 1 to 2880 minutes")
+        assert "promote" in message
 
 
 def test_termination_wait_from_0_to_2880() -> None:
@@ -347,3 +350,26 @@ def test_derived_names_that_break_the_ecr_and_load_balancer_patterns() -> None:
     assert accepted({"app": {"name": "web_app"}})
     message = refused({"app": {"name": "webapp_"}}, "project.name + project.environment + app.name")
     assert "ECR repository name 'sample3-dev-webapp_' breaks AWS naming rules" in message
+
+
+# --- [rehearse.hooks] ---------------------------------------------------------------------
+# A Lambda function name is 1 to 64 letters, digits, hyphens or underscores (Lambda API
+# reference, CreateFunction: FunctionName); a play is succeed, fail or timeout.
+
+
+def test_rehearse_hooks_names_from_1_to_64_characters_and_the_three_plays() -> None:
+    for name in ("a", "CodeDeployHook_" + "x" * 49, "with-hyphen_and_9"):
+        for play in ("succeed", "fail", "timeout"):
+            cfg = accepted({"rehearse": {"hooks": {name: play}}})
+            assert cfg.rehearse.hooks == {name: play}
+    for name in ("", "CodeDeployHook_" + "x" * 50, "arn:aws:lambda:x", "a.b"):
+        message = refused({"rehearse": {"hooks": {name: "succeed"}}}, "rehearse.hooks")
+        assert "not a Lambda function name" in message
+    message = refused({"rehearse": {"hooks": {"CodeDeployHook_x": "pass"}}}, "rehearse.hooks")
+    assert "'succeed', 'fail', 'timeout'" in message
+
+
+def test_the_config_and_the_emulator_know_the_same_plays() -> None:
+    from bluegreen.emulator import hooks
+
+    assert hooks.PLAYS == config.HOOK_PLAYS

@@ -32,6 +32,7 @@ from e2e_support import (
     SERVICE,
     SLR,
     SOURCE,
+    WHERE,
     config_edited,
     ctrl_c,
     e2e_fixture,  # noqa: F401 (fixture)
@@ -110,13 +111,15 @@ def test_a_dry_run_lists_what_it_would_do_and_changes_nothing(e2e: Emulated) -> 
         f"first commit: would push {len(expected)} files:",
         *[f"  {path}" for path in expected],  # .gitignore honoured: no debug.log
     ]
-    assert f"{SERVICE}: CREATE 23 changes" in lines
-    # An account with no CodeCommit repository is told about CodeCommit's restriction
-    # before anything (B4), in a line of its own.
+    assert f"{SERVICE}{WHERE}: CREATE 23 changes" in lines
+    # An account with no CodeCommit repository is told before anything (B4), in one short
+    # line: CodeCommit is generally available again (2025-11), so the restriction's
+    # history and what to do come only with a refusal (preflight.codecommit_refusal).
     note = done.err.splitlines()[0]
-    assert note.startswith("note: this account has no CodeCommit repository in ap-northeast-1")
-    assert "2024-07-25" in note and "OperationNotAllowedException" in note
-    assert "ask AWS Support" in note
+    assert note == (
+        "note: this account has no CodeCommit repository in ap-northeast-1 yet; if CodeCommit "
+        "refuses to create one (OperationNotAllowedException), deploy says what to do then"
+    )
     assert f"would create the ECS service-linked role {SLR}" in done.err
     # Nothing was created: no stack (not even REVIEW_IN_PROGRESS), repository or role.
     assert leftovers(aws) == {}
@@ -257,7 +260,7 @@ def test_failed_stacks_say_why_and_a_rerun_recovers(
 
     assert done.code == 1
     lines = done.out.splitlines()
-    assert lines[lines.index(f"{SOURCE}: CREATE 3 changes") + 4 :] == [
+    assert lines[lines.index(f"{SOURCE}{WHERE}: CREATE 3 changes") + 4 :] == [
         f"{SOURCE}: FAILED (ROLLBACK_COMPLETE)",
         "  AppImageRepository (AWS::ECR::Repository) CREATE_FAILED: Resource handler returned "
         "message: \"The repository with name 'sample3-dev-webapp' already exists in the "
@@ -276,8 +279,8 @@ def test_failed_stacks_say_why_and_a_rerun_recovers(
     done = e2e.cli("deploy")
     assert done.code == 1
     assert asked == [
-        f"Execute the change set for {SOURCE}?",
-        f"Execute the change set for {SERVICE}?",
+        f"Execute the change set for {SOURCE}{WHERE}?",
+        f"Execute the change set for {SERVICE}{WHERE}?",
     ]
     assert f"{SOURCE}: deleting the stack left by a failed create (ROLLBACK_COMPLETE)" in done.err
     assert re.search(
@@ -351,7 +354,7 @@ def test_a_stack_left_in_review_is_new_and_no_answer_at_the_prompt_is_no(
     done = e2e.cli("deploy")
 
     assert done.code == 1
-    assert done.out.splitlines()[0] == f"{SOURCE}: CREATE 3 changes"
+    assert done.out.splitlines()[0] == f"{SOURCE}{WHERE}: CREATE 3 changes"
     assert done.out.splitlines()[-1] == f"{SOURCE}: declined (change set deleted)"
     assert "(no answer: treated as no)" in done.err
     assert "declined and deleted with the empty stack it created" in done.err
@@ -390,7 +393,7 @@ def test_every_stop_says_what_goes_on_and_a_rerun_continues(
     monkeypatch.setattr(common, "sleep", sleep_doing(aws, source_creating, ctrl_c))
     done = e2e.cli("deploy", "--yes", "--region", "ap-northeast-1")
     assert done.code == 130
-    assert done.out.splitlines()[0] == f"{SOURCE}: CREATE 3 changes"
+    assert done.out.splitlines()[0] == f"{SOURCE}{WHERE}: CREATE 3 changes"
     [state, resume] = [
         line for line in done.err.splitlines() if line.startswith(("interrupted", "to continue"))
     ]

@@ -135,9 +135,18 @@ def test_an_empty_account_refuses_every_operation_and_deploy_changes_nothing_una
     assert (result.code, result.out) == (1, "")
     assert result.err.splitlines() == [
         "error: log group /bluegreen/sample3-dev/webapp does not exist in ap-northeast-1",
-        "  hint: check --region / project.region (now ap-northeast-1); in the right region, "
-        "run `bluegreen deploy` first (the service stack creates it)",
+        "  hint: project.region in bluegreen.toml chose it (ap-northeast-1); pass --region "
+        "REGION if the stacks are in another one; in the right region, run `bluegreen deploy` "
+        "first (the service stack makes the log group)",
     ]
+    # With --region, the hint says the flag chose the region (the emulated account has one
+    # region: the test seam gives its clients whatever --region says).
+    result = ops.cli("logs", "--region", "ap-southeast-2")
+    assert result.err.splitlines()[1] == (
+        "  hint: --region ap-southeast-2 chose it (project.region is ap-northeast-1); drop "
+        "--region or pass the region the stacks are in; in the right region, run `bluegreen "
+        "deploy` first (the service stack makes the log group)"
+    )
 
     # StartPipelineExecution on a missing pipeline: PipelineNotFoundException naming the
     # account (botocore codepipeline model; the emulated CodePipeline's wording).
@@ -166,7 +175,9 @@ def test_an_empty_account_refuses_every_operation_and_deploy_changes_nothing_una
         ("sample3-dev-pipeline", "would-create"),
     ]
     assert data["would_commit_files"] == 20 and data["links"] is None
-    assert "sample3-dev-service: CREATE" in result.err  # the changes went to stderr
+    assert (
+        "sample3-dev-service in ap-northeast-1 (account 123456789012): CREATE" in result.err
+    )  # the changes went to stderr
     assert stacks(ops) == []  # a dry run of new stacks makes no change set at all
     assert ops.aws.client("codecommit").list_repositories()["repositories"] == []
 
@@ -271,10 +282,10 @@ def test_a_service_stack_without_outputs_says_why_and_what_to_run(ops: Emulated)
     ]
 
 
-def test_a_service_that_is_not_codedeploy_blue_green_is_refused(ops: Emulated) -> None:
-    # An ECS service with the rolling (ECS) controller, and one with ECS's built-in
-    # blue/green (deploymentConfiguration.strategy BLUE_GREEN, ECS developer guide,
-    # "Amazon ECS blue/green deployments"), behind a stack with the service stack's name.
+def test_a_service_that_is_not_blue_green_is_refused(ops: Emulated) -> None:
+    # An ECS service with the rolling (ECS) controller, once with no strategy and once
+    # with strategy ROLLING (ECS API reference, DeploymentConfiguration.strategy), behind a
+    # stack with the service stack's name.
     aws = ops.aws
     aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
     ecs = aws.client("ecs")
@@ -291,17 +302,22 @@ def test_a_service_that_is_not_codedeploy_blue_green_is_refused(ops: Emulated) -
         serviceName="builtin",
         taskDefinition="other",
         desiredCount=0,
-        deploymentConfiguration={"strategy": "BLUE_GREEN"},
+        deploymentConfiguration={"strategy": "ROLLING"},
     )
     cf = aws.client("cloudformation")
     refused = {
         "rolling": [
             "error: rolling uses the ECS deployment controller, not blue/green",
-            "  hint: deploy the service stack with `bluegreen deploy` (it sets CODE_DEPLOY)",
+            "  hint: deploy the service stack with `bluegreen deploy` (deployment.engine sets "
+            'CODE_DEPLOY for "codedeploy", built-in blue/green for "ecs")',
         ],
+        # ECS built-in blue/green (strategy BLUE_GREEN, LINEAR, CANARY) is operated by the
+        # ECS engine (tests/test_e2e_ecs_engine.py); an explicit ROLLING strategy is not.
         "builtin": [
-            "error: builtin uses ECS built-in blue/green, which bluegreen does not operate yet",
-            "  hint: use the ECS console or aws ecs continue-service-deployment for now",
+            "error: builtin uses the ECS deployment controller with strategy ROLLING, not "
+            "blue/green",
+            "  hint: deploy the service stack with `bluegreen deploy` (deployment.engine sets "
+            'CODE_DEPLOY for "codedeploy", built-in blue/green for "ecs")',
         ],
     }
     for service, lines in refused.items():
@@ -476,14 +492,16 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         *SUCCEEDED_EVENTS,
         "  traffic: blue 0%, green 100%",
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-green 100%, sample3-dev-blue 0%",
+        "  production  :80    green (sample3-dev-green) 100%, blue (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-green) 100%, blue (sample3-dev-blue) 0%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  initial 1",
         "task sets",
-        f"  green  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
-        "  blue   ACTIVE   sample3-dev-task:1  1/1 running  webapp:3.12.8-slim log-router:3.2.1",
+        f"  green (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        "  blue (sample3-dev-blue)    ACTIVE   sample3-dev-task:1  1/1 running  "
+        "webapp:3.12.11-slim-bookworm log-router:3.2.1",
     ]
     # finish ends the termination wait: ContinueDeployment(TERMINATION_WAIT)
     # (https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ContinueDeployment.html).
@@ -508,13 +526,14 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         f"deployment {d1}: Succeeded (succeeded)",
         *SUCCEEDED_EVENTS,
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-green 100%, sample3-dev-blue 0%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
         "target groups",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]
     assert _refused(ops, "promote") == [
         f"error: cannot promote: deployment {d1} is Succeeded (succeeded), not waiting for reroute",
@@ -565,14 +584,16 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  AfterAllowTraffic      Pending",
         "  traffic: blue 100%, green 0%",
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
         "target groups",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]
     assert _shown(ops, "status") == waiting
 
@@ -662,14 +683,16 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         *(f"  {name:<21}  Pending" for name in LIFECYCLE[2:]),
         "  traffic: blue 100%, green 0%",
         "listeners",
-        "  production  :80    sample3-dev-blue 100%, sample3-dev-green 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
+        "  test        :8080  blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:3  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  ACTIVE   sample3-dev-task:4  0/1 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-blue)    PRIMARY  sample3-dev-task:3  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-green)  ACTIVE   sample3-dev-task:4  0/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]
     installing = f"deployment {d3} is InProgress (installing, Install in progress)"
     wait_hint = (
@@ -702,14 +725,16 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "  AllowTraffic           Succeeded",
         "  AfterAllowTraffic      Skipped",
         "listeners",
-        "  production  :80    sample3-dev-blue 100%, sample3-dev-green 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
+        "  test        :8080  blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        f"  blue   PRIMARY   sample3-dev-task:3  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  DRAINING  sample3-dev-task:4  0/0 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-blue)    PRIMARY   sample3-dev-task:3  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-green)  DRAINING  sample3-dev-task:4  0/0 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]  # CodeDeploy removes the replacement task set
 
 
@@ -982,13 +1007,14 @@ def test_logs_ctrl_c_and_a_missing_pipeline_stack(
         "pipeline: not deployed",
         f"deployment: {absent}; run `bluegreen deploy`",
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-blue 0%, sample3-dev-green 100%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
         "target groups",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} log-router:{sha}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} "
+        f"log-router:{sha}",
     ]
     for command, verb in (("promote", "promote"), ("finish", "finish"), ("rollback", "roll back")):
         assert _refused(ops, command)[:2] == [
@@ -1065,14 +1091,16 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
         "  AfterAllowTraffic      Pending",
         "  traffic: blue 90%, green 10%",
         "listeners",
-        "  production  :80    sample3-dev-blue 10%, sample3-dev-green 90%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    green (sample3-dev-blue) 10%, blue (sample3-dev-green) 90%",
+        "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
         "target groups",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha2} log-router:{sha2}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha2} "
+        f"log-router:{sha2}",
     ]
     assert _refused(ops, "promote") == [
         f"error: cannot promote: deployment {d2} is InProgress (shifting, AllowTraffic in "
@@ -1097,13 +1125,14 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
     ops.sleep(300)  # the replacement's targets drain, its task set goes
     assert _shown(ops, "status")[-8:] == [
         "listeners",
-        "  production  :80    sample3-dev-blue 0%, sample3-dev-green 100%",
-        "  test        :8080  sample3-dev-blue 0%, sample3-dev-green 100%",
+        "  production  :80    green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
+        "  test        :8080  green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
         "target groups",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
     ]
 
     # release follows an automatic reroute to its end: nothing to promote.
@@ -1212,13 +1241,14 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "    Deploy       NotStarted",
         "deployment: none yet",
         "listeners",
-        "  production  :80    sample3-dev-blue 100%",
-        "  test        :8080  sample3-dev-blue 100%",
+        "  production  :80    blue (sample3-dev-blue) 100%",
+        "  test        :8080  blue (sample3-dev-blue) 100%",
         "target groups",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        "  blue  PRIMARY  sample3-dev-task:1  1/1 running  webapp:3.12.8-slim log-router:3.2.1",
+        "  blue (sample3-dev-blue)  PRIMARY  sample3-dev-task:1  1/1 running  webapp:3.12.11-slim-bookworm "
+        "log-router:3.2.1",
     ]  # the bootstrap placeholder serves production
     for command, verb in (("promote", "promote"), ("finish", "finish"), ("rollback", "roll back")):
         assert _refused(ops, command)[:2] == [
@@ -1303,14 +1333,16 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "  AllowTraffic           Skipped",
         "  AfterAllowTraffic      Skipped",
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
         "target groups",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} log-router:{sha}",
-        f"  green  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha} log-router:{sha}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha} "
+        f"log-router:{sha}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha} "
+        f"log-router:{sha}",
     ]  # production never moved; without auto-rollback the replacement stays as it was
     assert _refused(ops, "rollback") == [
         f"error: cannot roll back: deployment {d2} is already Failed ({hook_error}): " + OVER,

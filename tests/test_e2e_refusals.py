@@ -38,6 +38,7 @@ from e2e_support import (
     SERVICE,
     SLR,
     SOURCE,
+    WHERE,
     change_sets,
     config_edited,
     ctrl_c,
@@ -191,9 +192,9 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     head = e2e.git("rev-parse", "HEAD").strip()
     lines = done.out.splitlines()
     assert [line for line in lines if not line.startswith("  ")] == [
-        f"{SOURCE}: CREATE 3 changes",
-        f"{SERVICE}: CREATE 23 changes",
-        f"{PIPELINE}: CREATE 15 changes",
+        f"{SOURCE}{WHERE}: CREATE 3 changes",
+        f"{SERVICE}{WHERE}: CREATE 23 changes",
+        f"{PIPELINE}{WHERE}: CREATE 15 changes",
         f"{SOURCE}: created",
         f"{SERVICE}: created",
         f"{PIPELINE}: created",
@@ -209,7 +210,7 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
             action, logical_id, resource_type = line.split()
             shown[current].add((action, logical_id, resource_type))
         else:
-            current = line.split(":")[0]
+            current = line.split(":")[0].removesuffix(WHERE)
             shown[current] = set()
     assert shown == {
         built.name: {
@@ -238,7 +239,8 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert positions == sorted(positions)
     assert done.err.rstrip().endswith(
         "the first release is running: follow it with `bluegreen status --watch`; when green "
-        'answers on :8080, run `bluegreen promote` within 10 min (deployment.reroute = "manual")'
+        'answers on :8080, run `bluegreen promote` within 10 min (deployment.reroute = "manual"), '
+        "or run `bluegreen deploy` again: it follows the first release and promotes it"
     )
     assert stack_statuses(aws) == {s: "CREATE_COMPLETE" for s in (SOURCE, SERVICE, PIPELINE)}
     assert aws.client("iam").get_role(RoleName=SLR)["Role"]["Path"] == (
@@ -315,10 +317,10 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     assert done.code == 0, done.err
     lines = done.out.splitlines()
     changes = [
-        f"{SERVICE}: UPDATE 2 changes",
+        f"{SERVICE}{WHERE}: UPDATE 2 changes",
         "  Modify  AppLogGroup     AWS::Logs::LogGroup  replacement: False",
         "  Modify  RouterLogGroup  AWS::Logs::LogGroup  replacement: False",
-        f"{PIPELINE}: UPDATE 2 changes",
+        f"{PIPELINE}{WHERE}: UPDATE 2 changes",
         "  Modify  AppBuildLogGroup     AWS::Logs::LogGroup  replacement: False",
         "  Modify  RouterBuildLogGroup  AWS::Logs::LogGroup  replacement: False",
     ]
@@ -497,6 +499,8 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
         f"{SOURCE}: deleted",
         "sample3-dev-task: 2 task-definition revisions deregistered, 3 deleted",
         f"{INSIGHTS}: deleted",
+        f"kept on purpose: {SLR}, the ECS service-linked role every ECS service in the "
+        "account shares (delete it only once the account runs nothing on ECS)",
     ]
     # Nothing left but the ECS service-linked role: account-wide, kept on purpose.
     assert leftovers(aws) == {"roles": [SLR]}

@@ -135,10 +135,11 @@ def test_the_story_of_one_system_from_an_empty_account_to_nothing_left(ops: Emul
     lines = _shown(ops, "status")
     assert lines[9] == f"deployment {r1}: InProgress (termination-wait)"
     assert _section(lines, "listeners")[1] == (
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%"
+        "  production  :80    green (sample3-dev-green) 100%, blue (sample3-dev-blue) 0%"
     )
     assert _section(lines, "task sets")[1] == (
-        f"  green  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}"
+        f"  green (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}"
     )
     assert ops.cli("finish").code == 0
     wait_for_status(ops, r1, "Succeeded")
@@ -152,13 +153,15 @@ def test_the_story_of_one_system_from_an_empty_account_to_nothing_left(ops: Emul
     assert lines[9] == f"deployment {r2}: Ready (waiting-for-reroute)"
     assert _section(lines, "listeners") == [
         "listeners",
-        "  production  :80    sample3-dev-green 100%, sample3-dev-blue 0%",
-        "  test        :8080  sample3-dev-blue 100%, sample3-dev-green 0%",
+        "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
+        "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
     ]
     assert _section(lines, "task sets") == [
         "task sets",
-        f"  blue   PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} log-router:{sha1}",
-        f"  green  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha2} log-router:{sha2}",
+        f"  blue (sample3-dev-green)  PRIMARY  sample3-dev-task:2  1/1 running  webapp:{sha1} "
+        f"log-router:{sha1}",
+        f"  green (sample3-dev-blue)  ACTIVE   sample3-dev-task:3  1/1 running  webapp:{sha2} "
+        f"log-router:{sha2}",
     ]
     assert _shown(ops, "promote") == [
         f"rerouting production (:80) to the green task set of deployment {r2}; follow with "
@@ -166,7 +169,7 @@ def test_the_story_of_one_system_from_an_empty_account_to_nothing_left(ops: Emul
     ]
     wait_for_termination_wait(ops, r2)
     assert _section(_shown(ops, "status"), "listeners")[1] == (
-        "  production  :80    sample3-dev-blue 100%, sample3-dev-green 0%"
+        "  production  :80    green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%"
     )
     assert _shown(ops, "finish") == [
         f"terminating the original (blue) task set of deployment {r2} now; rollback is no "
@@ -195,7 +198,8 @@ def test_the_story_of_one_system_from_an_empty_account_to_nothing_left(ops: Emul
     ops.sleep(300)  # the replaced tasks drain and stop
     assert _section(_shown(ops, "status"), "task sets") == [
         "task sets",
-        f"  blue  PRIMARY  sample3-dev-task:3  1/1 running  webapp:{sha2} log-router:{sha2}",
+        f"  blue (sample3-dev-blue)  PRIMARY  sample3-dev-task:3  1/1 running  webapp:{sha2} "
+        f"log-router:{sha2}",
     ]
 
     # A third push that succeeds, then rolled back after success: a new CodeDeploy
@@ -221,7 +225,8 @@ def test_the_story_of_one_system_from_an_empty_account_to_nothing_left(ops: Emul
     wait_for_status(ops, again, "Succeeded")
     ops.sleep(300)
     assert _section(_shown(ops, "status"), "task sets")[1:] == [
-        f"  blue  PRIMARY  {task_definition(ops, r2)}  1/1 running  webapp:{sha2} "
+        f"  blue (sample3-dev-blue)  PRIMARY  {task_definition(ops, r2)}  1/1 running  "
+        f"webapp:{sha2} "
         f"log-router:{sha2}",
     ]
 
@@ -246,7 +251,8 @@ def test_the_story_of_one_system_from_an_empty_account_to_nothing_left(ops: Emul
         )
     )
     assert _section(_shown(ops, "status"), "task sets")[1:] == [
-        f"  blue  PRIMARY  {task_definition(ops, r2)}  3/3 running  webapp:{sha2} "
+        f"  blue (sample3-dev-blue)  PRIMARY  {task_definition(ops, r2)}  3/3 running  "
+        f"webapp:{sha2} "
         f"log-router:{sha2}",
     ]
     assert len(deployments(ops)) == 6  # no deployment for a config change
@@ -271,6 +277,8 @@ def test_the_story_of_one_system_from_an_empty_account_to_nothing_left(ops: Emul
         "sample3-dev-service: deleted",
         "sample3-dev-source: deleted",
         "sample3-dev-task: 4 task-definition revisions deregistered, 5 deleted",
+        "kept on purpose: AWSServiceRoleForECS, the ECS service-linked role every ECS service "
+        "in the account shares (delete it only once the account runs nothing on ECS)",
     ]
     # Left: the ECS service-linked role deploy created, which every ECS service of the
     # account shares (ECS developer guide, "Using service-linked roles for Amazon ECS").

@@ -89,3 +89,43 @@ def test_the_aws_cli_works_against_it(endpoint: Endpoint) -> None:
 def test_only_loopback_is_served() -> None:
     with Emulator("ap-northeast-1", start=T0) as aws, pytest.raises(ValueError, match="loopback"):
         Endpoint(aws, host="0.0.0.0")  # noqa: S104 - the refusal under test
+
+
+def _in(endpoint: Endpoint, service: str, region: str) -> object:
+    session = boto3.session.Session(
+        region_name=region, aws_access_key_id="any", aws_secret_access_key="any"
+    )
+    return session.client(service, endpoint_url=endpoint.url)
+
+
+def test_a_request_for_another_region_is_refused_as_aws_does(endpoint: Endpoint) -> None:
+    """A sandbox emulates one region (ap-northeast-1 here): a command pointed at another
+    gets AWS's answer to a credential scoped to the wrong region, never this region's
+    resources (aws/aws-sdk-ruby#508, cognitect-labs/aws-api#27)."""
+    client(endpoint, "logs").create_log_group(logGroupName="/here")  # type: ignore[attr-defined]
+    for service, call, code, status in (
+        ("logs", "describe_log_groups", "InvalidSignatureException", 403),  # JSON
+        ("cloudformation", "list_exports", "SignatureDoesNotMatch", 403),  # query
+        ("ecs", "list_clusters", "InvalidSignatureException", 403),
+    ):
+        with pytest.raises(ClientError) as caught:
+            getattr(_in(endpoint, service, "us-west-2"), call)()
+        error = caught.value.response["Error"]
+        assert (error["Code"], caught.value.response["ResponseMetadata"]["HTTPStatusCode"]) == (
+            code,
+            status,
+        )
+        assert error["Message"].startswith(
+            "Credential should be scoped to a valid region, not 'us-west-2'."
+        )
+        assert "ap-northeast-1" in error["Message"]
+    with pytest.raises(ClientError) as caught:
+        _in(endpoint, "s3", "eu-west-1").list_buckets()  # type: ignore[attr-defined]
+    assert caught.value.response["Error"]["Code"] == "AuthorizationHeaderMalformed"
+    # The emulated region itself, and us-east-1 for a global service (IAM's endpoint).
+    groups = _in(endpoint, "logs", "ap-northeast-1").describe_log_groups()  # type: ignore[attr-defined]
+    assert [g["logGroupName"] for g in groups["logGroups"]] == ["/here"]
+    _in(endpoint, "iam", "us-east-1").list_roles()  # type: ignore[attr-defined]
+    with pytest.raises(ClientError) as caught:
+        _in(endpoint, "logs", "us-east-1").describe_log_groups()  # type: ignore[attr-defined]
+    assert caught.value.response["Error"]["Code"] == "InvalidSignatureException"

@@ -148,7 +148,7 @@ def test_the_bootstrap_http_server_writes_its_own_format_unfiltered(system: Syst
         containerDefinitions=[
             {
                 "name": "webapp",
-                "image": "public.ecr.aws/docker/library/python:3.12.8-slim",
+                "image": "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm",
                 "essential": True,
                 "memoryReservation": 448,
                 "command": ["python", "-c", "import http.server; ..."],

@@ -12,18 +12,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from configs import CONFIGS
+from configs import CONFIGS, ECS_CONFIGS
 
 from bluegreen import config as config_mod
 from bluegreen.errors import UsageError
 from bluegreen.lint import Finding, lint_template
 from bluegreen.stacks import build
 
+ALL_CONFIGS = {**CONFIGS, **ECS_CONFIGS}
 
-@pytest.fixture(scope="module", params=sorted(CONFIGS))
+
+@pytest.fixture(scope="module", params=sorted(ALL_CONFIGS))
 def findings(request: pytest.FixtureRequest) -> dict[str, list[Finding]]:
     """Template file -> findings for one config, as verify lints (no informational)."""
-    config = config_mod.parse(CONFIGS[request.param])
+    config = config_mod.parse(ALL_CONFIGS[request.param])
     return {
         stack.filename: lint_template(stack.to_yaml(), stack.filename, [config.project.region])
         for stack in build(config)

@@ -56,16 +56,23 @@ def test_two_releases_succeed_through_the_operating_code(default: Rehearsal) -> 
     assert first.commit != second.commit
     # What the rehearsal ran, in order, with the commands' own code.
     assert _operations(first)[0] == "bluegreen deploy"
-    assert "promote" in _operations(first)  # deploy promotes the first release itself
+    # deploy promotes the first release itself: its row is deploy's, not a promote's.
+    promoted = _first(first, "promoted the first release")
+    assert (promoted.kind, promoted.event) == ("operation", "bluegreen deploy")
+    assert set(_operations(first)) == {"bluegreen deploy"}
     assert _operations(second)[:2] == ["git push", "bluegreen promote"]
     # The first commit was made through CodeCommit's API by deploy (no empty file: B1).
     assert "committed 20 files" in _first(first, "committed").detail
 
 
 def test_every_stack_is_made_through_change_sets_with_events(default: Rehearsal) -> None:
-    details = [s.detail for s in default.releases[0].steps if s.event == "deploy"]
+    details = [s.detail for s in default.releases[0].steps if s.event == "bluegreen deploy"]
     for stack in ("source", "service", "pipeline"):
-        assert any(f"sample3-dev-{stack}: creating change set" in d for d in details)
+        # The change set's full name: <stack>-<UTC time> (aws/deploy.py change_set_name).
+        assert any(
+            re.search(rf"sample3-dev-{stack}: creating change set sample3-dev-{stack}-\d{{14}} ", d)
+            for d in details
+        )
         assert any(f"sample3-dev-{stack}: CREATE_COMPLETE" in d for d in details)
     assert [s["resources"] for s in default.stacks] == [3, 23, 15]
     # A new account has no ECS service-linked role: deploy makes it (B2).
@@ -80,6 +87,14 @@ def test_release_one_moves_test_then_production_to_the_replacement(default: Rehe
         ("PRIMARY", BLUE),
         ("ACTIVE", GREEN),
     }
+    # Each target group is shown with the role status gives it: blue serves production.
+    assert ready.roles == {BLUE: "blue", GREEN: "green"}
+    assert [(t.target_group, t.role) for t in ready.task_sets] == [(BLUE, "blue"), (GREEN, "green")]
+    assert f"test :8080 → green ({GREEN})" in ready.detail
+    assert f"task set sample3-dev-task:2 on green ({GREEN}): ACTIVE, 1 running" in ready.detail
+    # The deployment is named with its full deployment group the first time it shows.
+    started = _first(release, "Deployment d-")
+    assert re.search(r"(^|; )Deployment d-\w+ of sample3-dev-deployment-group: ", started.detail)
     shifted = _first(release, "termination-wait")
     assert _live(shifted.production) == {GREEN}
     # CodeDeploy keeps the old group behind the listener at weight 0 (AWS since 2022).
@@ -93,7 +108,7 @@ def test_images_are_the_commit_tags_and_the_bootstrap_is_replaced(default: Rehea
     first, second = default.releases
     # status shows image tags: the bootstrap's pinned public image, then the commits.
     bootstrap = next(s for s in first.steps if s.task_sets)
-    assert bootstrap.task_sets[0].images["webapp"] == "3.12.8-slim"
+    assert bootstrap.task_sets[0].images["webapp"] == "3.12.11-slim-bookworm"
     assert first.images["webapp"] == first.commit
     assert second.images["webapp"] == second.commit
 
@@ -146,7 +161,13 @@ def test_a_rollback_in_the_termination_wait_returns_production_to_blue() -> None
     result = run(Options(Config(), scenario="rollback-in-termination-wait"))
     second = result.releases[1]
     assert second.outcome == "rolled back"
+    # The rollback was the scenario's own: played as designed (the CLI exits 0).
+    assert second.expected == "rolled back" and result.succeeded
+    assert result.failed_release is None
     assert _operations(second) == ["git push", "bluegreen promote", "bluegreen rollback"]
+    # CodeDeploy's rollback deployment (creator codeDeployRollback) is labelled as one.
+    restore = _first(second, "Rollback deployment d-")
+    assert "of sample3-dev-deployment-group: " in (restore.event + restore.detail)
     rollback = _first(second, "bluegreen rollback")
     assert "StopDeployment" in rollback.detail or "stopped deployment" in rollback.detail
     assert _live(second.steps[-1].production) == {GREEN}
@@ -161,6 +182,8 @@ def test_a_rollback_after_success_redeploys_the_previous_revision() -> None:
     # A new CodeDeploy deployment of release 1's task definition, never a primary-task-set
     # swap around CodeDeploy (aws-fidelity M3).
     assert rollback.deployment_id and rollback.deployment_id != second.deployment_id
+    # bluegreen rollback's deployment (its description says so) is labelled a rollback.
+    assert _first(rollback, f"Rollback deployment {rollback.deployment_id} of ").kind == "status"
     final = rollback.steps[-1]
     assert [t.task_definition for t in final.task_sets][0] == "sample3-dev-task:2"
 
@@ -191,7 +214,8 @@ def test_without_a_promote_the_reroute_wait_stops_the_deployment() -> None:
     first = result.releases[0]  # deploy promotes the first release itself
     assert first.outcome == "succeeded"
     second = result.releases[1]
-    assert second.outcome in ("stopped", "rolled back")
+    assert second.outcome == "rolled back"
+    assert second.as_designed and result.succeeded  # what --no-promote asks for
     assert _live(second.steps[-1].production) == {GREEN}
 
 

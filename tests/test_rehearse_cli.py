@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,27 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert "$ bluegreen deploy" in captured.out and "$ git push" in captured.out
     assert "$ bluegreen promote" in captured.out
     assert "release 2: succeeded" in captured.err  # progress goes to stderr
+    # Commands as typed (`$ bluegreen deploy`, never `$ deploy`), full change-set and
+    # deployment-group names, each target group as `role (name)`.
+    assert "$ deploy" not in captured.out and "$ promote" not in captured.out
+    assert re.search(r"sample3-dev-service-\d{14} \(CREATE\)", captured.out)
+    assert "sample3-dev-deployment-group: InProgress" in captured.out
+    assert "deployment  sample3-dev-deployment-group, CodeDeployDefault" in captured.out
+    assert "PRIMARY  sample3-dev-task:1 on blue (sample3-dev-blue) (1 task)" in captured.out
+    assert "green (sample3-dev-green)" in captured.out and "…" not in captured.out
 
 
 def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rehearse", "--output", "json", "--fault", "test-traffic-fails"]) == 1
     captured = capsys.readouterr()
-    data: dict[str, Any] = json.loads(captured.out)
+    data: dict[str, Any] = json.loads(captured.out)  # stdout holds the document only
     assert "release 2" in captured.err and "test-traffic-fails" in captured.err
     assert data["outcome"] == "failed"
+    # The members of every failure document (cli/common.py json_with_error).
+    assert data["ok"] is False and data["interrupted"] is False
+    assert (data["kind"], data["exit_code"]) == ("operation", 1)
+    assert data["error"].startswith("release 2 (") and "rolled back" in data["error"]
+    assert "--fault" in data["hint"]
     assert set(data["summary"]) >= {"releases", "succeeded", "simulated_seconds", "wall_seconds"}
     assert data["summary"]["releases"] == 2 and data["summary"]["succeeded"] == 1
     first, second = data["releases"]
@@ -84,6 +98,61 @@ def test_an_injected_build_failure_is_not_called_a_rollback(
     assert main(["rehearse", "--output", "json", "--fault", "build-fails"]) == 1
     captured = capsys.readouterr()
     assert "build-fails" in captured.err and "rollback" not in captured.err
+    assert json.loads(captured.out)["ok"] is False
+
+
+def test_a_rollback_the_scenario_asks_for_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    # As rollback-after-success does: the story played as designed (issue: the rollback
+    # in the termination wait exited 1 because the release it rolls back "failed").
+    assert main(["rehearse", "-o", "json", "--scenario", "rollback-in-termination-wait"]) == 0
+    captured = capsys.readouterr()
+    data: dict[str, Any] = json.loads(captured.out)
+    assert data["ok"] is True and data["outcome"] == "succeeded"
+    second = data["releases"][1]
+    assert (second["outcome"], second["expected"], second["as_designed"]) == (
+        "rolled back",
+        "rolled back",
+        True,
+    )
+    events = [step["event"] for step in second["steps"]]
+    assert "bluegreen rollback" in events
+    assert any(e.startswith("Rollback deployment d-") for e in events)
+    assert "error" not in captured.err
+
+
+@pytest.mark.parametrize("scenario", ["rollback-in-termination-wait", "rollback-after-success"])
+def test_a_rollback_scenario_needs_the_scaffolds_two_releases(
+    scenario: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bluegreen.appkit import init
+
+    init(tmp_path)
+    assert main(["rehearse", str(tmp_path), "--scenario", scenario]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"error: --scenario {scenario} needs two releases, but a repository given as PATH "
+        f"{tmp_path} is rehearsed as one release (its files as they are)",
+        "  hint: drop PATH to rehearse the scaffold's two releases: `bluegreen rehearse "
+        f"--scenario {scenario}`",
+    ]
+    assert captured.out == ""
+    config = str(tmp_path / "bluegreen.toml")
+    assert main(["rehearse", "--config", config, "--no-promote", "-o", "json"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert (data["ok"], data["kind"], data["exit_code"]) == (False, "usage", 2)
+    assert data["error"].startswith("--no-promote needs two releases")
+    assert data["hint"].startswith("drop --config ")
+
+
+def test_a_directory_without_bluegreen_toml_names_init(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rehearse", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {tmp_path} has no bluegreen.toml: it is not a bluegreen application repository",
+        f"  hint: run `bluegreen init {tmp_path}` to write one there, or `bluegreen rehearse` "
+        "(no PATH) to rehearse a fresh scaffold",
+    ]
 
 
 def test_a_repository_verify_would_reject_is_refused_up_front(
@@ -109,3 +178,42 @@ def test_path_and_config_together_are_refused(
     init(tmp_path)
     assert main(["rehearse", str(tmp_path), "--config", str(tmp_path / "bluegreen.toml")]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
+    """`kill` (SIGTERM) while the rehearsal runs: its temporary directory goes, and the run
+    ends as interrupted, exit 130, as after Ctrl-C (bluegreen.cli.app)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bluegreen", "rehearse"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        seen = []
+        for line in process.stderr:  # wait until the emulated AWS runs in its temp dir
+            seen.append(line)
+            if "release 1:" in line:
+                break
+        assert [p.name for p in tmp.iterdir() if p.name.startswith("bluegreen-rehearse-")]
+        process.send_signal(signal.SIGTERM)
+        rest = process.stderr.read()
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 130, "".join(seen) + rest
+    assert rest.splitlines()[-1] == "interrupted"
+    assert [p.name for p in tmp.iterdir() if p.name.startswith("bluegreen-rehearse-")] == []

@@ -302,8 +302,9 @@ def test_the_unchanged_commands_run_against_a_sandbox_that_resumes_its_state(
         status = run([*CLI, "status"], env, app)
         assert status.returncode == 0, status.stderr
         assert f"deployment {waiting}: Ready (waiting-for-reroute)" in status.stdout
-        production = re.search(r"production\s+:80\s+(\S+) 100%", status.stdout)
-        test = re.search(r"test\s+:8080\s+(\S+) 100%", status.stdout)
+        # Each target group as `role (name)`: the roles differ, so do the names.
+        production = re.search(r"production\s+:80\s+\w+ \((\S+)\) 100%", status.stdout)
+        test = re.search(r"test\s+:8080\s+\w+ \((\S+)\) 100%", status.stdout)
         assert production and test and production.group(1) != test.group(1), status.stdout
         assert pushed[:8] in status.stdout
 

@@ -129,7 +129,7 @@ def test_configs_give_different_templates() -> None:
 def test_no_parameters_every_output_exported_under_its_stack(system: Any) -> None:
     config, stacks, templates = system
     names = Names.of(config)
-    all_keys = {v for k, v in vars(Outputs).items() if k.isupper()}
+    all_keys = Outputs.of_engine(config.deployment.engine)
     seen: set[str] = set()
     for stack in stacks:
         template = templates[stack.key]
@@ -981,3 +981,13 @@ def test_bootstrap_task_definition_matches_the_repository_taskdef(system: Any) -
         assert options == ours_options
     assert set(stack_containers) == {c["name"] for c in repo_task["containerDefinitions"]}
     assert appkit.FLUENT_BIT_IMAGE == bootstrap.BOOTSTRAP_ROUTER_IMAGE
+    # The placeholder app is confined as the app will be (security M9): the same dropped
+    # capabilities, and not root unless the port is below 1024.
+    app = stack_containers[config.app.name]
+    (repo_app,) = [c for c in repo_task["containerDefinitions"] if c["name"] == config.app.name]
+    assert (
+        app["LinuxParameters"]["Capabilities"]["Drop"]
+        == (repo_app["linuxParameters"]["capabilities"]["drop"])
+    )
+    assert app["ReadonlyRootFilesystem"] is True
+    assert app.get("User") == (None if config.app.port < 1024 else bootstrap.NOBODY)

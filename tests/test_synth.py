@@ -204,3 +204,25 @@ def test_cli_region_unknown_to_cfn_lint_exits_2_before_writing(
     assert "xx-nowhere-1" in capsys.readouterr().err
     assert main(["synth", "-c", str(config_file), "--out", str(out_dir), "--no-lint"]) == 0
     assert (out_dir / "deploy.sh").is_file()
+
+
+def test_cli_an_out_path_that_cannot_be_a_directory_exits_2(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new user's report: `synth --out <a file>` failed as an operation (exit 1)."""
+    a_file = repo / "notes.txt"
+    a_file.write_text("mine\n", encoding="utf-8")
+    config = str(repo / "bluegreen.toml")
+    # The file itself: click's own check of the option (file_okay=False).
+    assert main(["synth", "--config", config, "--out", str(a_file)]) == 2
+    assert "Invalid value for '--out'" in capsys.readouterr().err
+    # A path through the file: was exit 1 ("could not write ... Not a directory").
+    out = a_file / "out"
+    assert main(["synth", "--config", config, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"error: --out {out}: {a_file} is a file, not a directory"
+    assert err[1].startswith("  hint: pass --out with a directory you can write to")
+    assert a_file.read_text(encoding="utf-8") == "mine\n"
+    # The edge that works: a path whose parent directories do not exist yet.
+    assert main(["synth", "--config", config, "--out", str(repo / "new" / "deeper")]) == 0
+    assert (repo / "new" / "deeper" / "1-source.yaml").is_file()

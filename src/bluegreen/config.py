@@ -19,7 +19,15 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bluegreen.errors import ConfigError
 
@@ -352,16 +360,189 @@ class HealthCheckConfig(_Section):
         return self
 
 
-class DeploymentConfig(_Section):
-    """How CodeDeploy shifts traffic from blue to green."""
+ENGINES = ("codedeploy", "ecs")
+"""deployment.engine: who shifts traffic. "codedeploy" (the seed's: CodeDeploy blue/green,
+deployment controller CODE_DEPLOY) or "ecs" (Amazon ECS built-in blue/green, deployment
+controller ECS; the ECS developer guide's CodeDeploy page opens with "We recommend that
+you use the Amazon ECS blue/green deployment")."""
 
+ECS_STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
+
+# Ranges of ECS's deployment configuration (botocore ECS model and the ECS API reference:
+# DeploymentConfiguration.bakeTimeInMinutes, LinearConfiguration, CanaryConfiguration;
+# the same ranges are in the AWS::ECS::Service schema cfn-lint ships).
+ECS_BAKE_MINUTES = (0, 1440)
+ECS_STEP_PERCENT = (3.0, 100.0)  # "multiples of 0.1 from 3.0 to 100.0"
+ECS_CANARY_PERCENT = (0.1, 100.0)  # "multiples of 0.1 from 0.1 to 100.0"
+# A lifecycle hook's timeout (DeploymentLifecycleHookTimeoutConfiguration.timeoutInMinutes,
+# "Minimum value of 1. Maximum value of 20160"): the PAUSE hook of reroute = "manual".
+ECS_PAUSE_MINUTES = (1, 20160)
+
+CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES = 33 * 60
+"""CloudFormation refuses a LINEAR or CANARY service whose computed deployment time
+exceeds 33 hours ("CFN operations time out after 36 hours ... CFN rejects deployments
+when the calculated deployment time exceeds 33 hours": AWS::ECS::Service
+CanaryConfiguration and LinearConfiguration, CloudFormation template reference; the
+same text is in the resource schema cfn-lint ships). Canary: BakeTimeInMinutes +
+CanaryBakeTimeInMinutes; linear: BakeTimeInMinutes + StepBakeTimeInMinutes x steps."""
+
+CODEBUILD_ACTION_LIMIT_MINUTES = 8 * 60
+"""How long CodePipeline lets a CodeBuild action run ("CodeBuild build action and test
+action: 8 hours", Quotas in AWS CodePipeline,
+https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html). With engine
+"ecs" the pipeline's Deploy action is a CodeBuild build that waits for the deployment
+(:mod:`bluegreen.stacks.pipeline`), so the manual wait must end inside it."""
+
+DEPLOY_STEP_MARGIN_MINUTES = 60
+"""What the deploy step needs besides the waits it is configured with: its own start
+(CodeBuild provisioning, about a minute on a cached image), registering the task
+definition, the green tasks starting and passing the load balancer's health checks, the
+test traffic shift and the production shift. An estimate with room to spare, not a
+documented figure: the build's timeout is the waits plus this margin."""
+
+
+def linear_steps(step_percent: float) -> int:
+    """Deployment steps CloudFormation counts for a linear strategy: (100 / step) - 1
+    when the step divides 100 evenly, else floor(100 / step) ("the number of deployment
+    steps", AWS::ECS::Service LinearConfiguration). The step bake is not applied after
+    the last shift."""
+    tenths = round(step_percent * 10)
+    if 1000 % tenths == 0:
+        return 1000 // tenths - 1
+    return 1000 // tenths
+
+
+class EcsDeploymentConfig(_Section):
+    """ECS built-in blue/green: how production traffic moves and how long blue is kept."""
+
+    # BLUE_GREEN shifts all production traffic at once; LINEAR in equal steps with a bake
+    # between them; CANARY a first slice, a bake, then the rest (DeploymentConfiguration
+    # .strategy, ECS API reference).
+    strategy: Literal["BLUE_GREEN", "LINEAR", "CANARY"] = "BLUE_GREEN"
+    # Minutes blue and green both run after production moved (bakeTimeInMinutes); blue is
+    # removed afterwards. 15 is what CloudFormation sets when it is left out for
+    # blue/green, linear and canary (AWS::ECS::Service DeploymentConfiguration).
+    bake_minutes: int = 15
+    step_percent: float = 10.0  # LINEAR: percent of production moved per step
+    step_bake_minutes: int = 6  # LINEAR: minutes between two steps
+    canary_percent: float = 5.0  # CANARY: the first slice
+    canary_bake_minutes: int = 10  # CANARY: minutes before the rest moves
+    # Whether the pipeline's Deploy action also waits through the bake. False: it
+    # succeeds once production is on green (the bake does not hold the pipeline).
+    pipeline_waits_for_bake: bool = False
+
+    @field_validator("bake_minutes", "step_bake_minutes", "canary_bake_minutes")
+    @classmethod
+    def _minutes(cls, value: int) -> int:
+        low, high = ECS_BAKE_MINUTES
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high} minutes (ECS allows up to 24 hours)")
+        return value
+
+    @field_validator("step_percent")
+    @classmethod
+    def _step(cls, value: float) -> float:
+        return _percent(value, ECS_STEP_PERCENT)
+
+    @field_validator("canary_percent")
+    @classmethod
+    def _canary(cls, value: float) -> float:
+        return _percent(value, ECS_CANARY_PERCENT)
+
+    @model_validator(mode="after")
+    def _strategy_keys(self) -> EcsDeploymentConfig:
+        own = {
+            "step_percent": "LINEAR",
+            "step_bake_minutes": "LINEAR",
+            "canary_percent": "CANARY",
+            "canary_bake_minutes": "CANARY",
+        }
+        for key, strategy in own.items():
+            if key in self.model_fields_set and self.strategy != strategy:
+                raise _KeyedError(
+                    f"deployment.ecs.{key}",
+                    f'applies to strategy = "{strategy}" only (the strategy is '
+                    f'"{self.strategy}"): remove it, or set deployment.ecs.strategy = '
+                    f'"{strategy}"',
+                )
+        total = self.deployment_minutes()
+        if total > CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES:
+            if self.strategy == "CANARY":
+                formula = (
+                    f"bake_minutes + canary_bake_minutes = {self.bake_minutes} + "
+                    f"{self.canary_bake_minutes} = {total}"
+                )
+                key = "deployment.ecs.canary_bake_minutes"
+            else:
+                steps = linear_steps(self.step_percent)
+                formula = (
+                    f"bake_minutes + step_bake_minutes x {steps} steps = {self.bake_minutes} "
+                    f"+ {self.step_bake_minutes} x {steps} = {total}"
+                )
+                key = "deployment.ecs.step_bake_minutes"
+            raise _KeyedError(
+                key,
+                f"{formula} minutes, more than CloudFormation's 33 hours "
+                f"({CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES} minutes) for a "
+                f"{self.strategy.lower()} service: CloudFormation refuses the template "
+                "(its operations time out after 36 hours); shorten the bakes",
+            )
+        return self
+
+    def shift_minutes(self) -> int:
+        """Minutes production takes to move once it starts: the bakes between steps."""
+        if self.strategy == "LINEAR":
+            return self.step_bake_minutes * linear_steps(self.step_percent)
+        if self.strategy == "CANARY":
+            return self.canary_bake_minutes
+        return 0
+
+    def deployment_minutes(self) -> int:
+        """CloudFormation's computed deployment time (CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES)."""
+        return self.bake_minutes + self.shift_minutes()
+
+
+def _percent(value: float, bounds: tuple[float, float]) -> float:
+    low, high = bounds
+    tenths = value * 10
+    if not low <= value <= high or abs(tenths - round(tenths)) > 1e-9:
+        raise ValueError(f"must be a multiple of 0.1 from {low:g} to {high:g} (percent)")
+    value = round(value, 1)
+    if not _lint_multiple_of_tenth(value):
+        neighbours = [
+            f"{v:g}"
+            for v in (round(value - 0.1, 1), round(value + 0.1, 1))
+            if low <= v <= high and _lint_multiple_of_tenth(v)
+        ]
+        raise ValueError(
+            f"is a multiple of 0.1 for ECS, but cfn-lint (which `bluegreen verify` and "
+            f"`synth --lint` run on the templates) computes {value:g} / 0.1 in floating "
+            f"point as {value / 0.1!r} and rejects it (E3002 'not a multiple of 0.1'); use "
+            + (" or ".join(neighbours) if neighbours else "a whole percent")
+        )
+    return value
+
+
+def _lint_multiple_of_tenth(value: float) -> bool:
+    """cfn-lint's multipleOf check of a float (cfnlint.jsonschema._keywords.multipleOf:
+    ``int(value / 0.1) == value / 0.1``), which the resource schema applies to
+    StepPercent and CanaryPercent."""
+    quotient = value / 0.1
+    return int(quotient) == quotient
+
+
+class DeploymentConfig(_Section):
+    """Who shifts traffic from blue to green (engine), and how."""
+
+    engine: Literal["codedeploy", "ecs"] = "codedeploy"
     config: str = "CodeDeployDefault.ECSAllAtOnce"
     # The seed's setting: green waits on the test listener for a person to reroute
-    # (`bluegreen promote`); CodeDeploy stops the deployment if nobody does in time.
+    # (`bluegreen promote`); the deployment is stopped if nobody does in time.
     reroute: Literal["auto", "manual"] = "manual"
     wait_minutes: int = 10
     termination_wait_minutes: int = 15
     auto_rollback: bool = True
+    ecs: EcsDeploymentConfig = Field(default_factory=EcsDeploymentConfig)
 
     @field_validator("config")
     @classmethod
@@ -372,9 +553,17 @@ class DeploymentConfig(_Section):
 
     @field_validator("wait_minutes")
     @classmethod
-    def _wait(cls, value: int) -> int:
-        if not 0 <= value <= 2880:
-            raise ValueError("must be from 0 to 2880 minutes (CodeDeploy allows up to 2 days)")
+    def _wait(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("engine") == "ecs":
+            low, high = ECS_PAUSE_MINUTES
+            if not low <= value <= high:
+                raise ValueError(
+                    f'must be from {low} to {high} minutes with engine = "ecs" (the PAUSE '
+                    "hook's timeout: ECS allows up to 14 days)"
+                )
+            return value
+        if not 1 <= value <= 2880:
+            raise ValueError(_WAIT_RANGE)
         return value
 
     @field_validator("termination_wait_minutes")
@@ -385,22 +574,97 @@ class DeploymentConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _manual_needs_window(self) -> DeploymentConfig:
-        if self.reroute == "auto" and "wait_minutes" in self.model_fields_set:
+    def _engine_keys(self) -> DeploymentConfig:
+        """Settings of one engine are refused under the other, naming the right key."""
+        if self.engine == "codedeploy" and "ecs" in self.model_fields_set:
             raise _KeyedError(
-                "deployment.wait_minutes",
-                f'{self.wait_minutes} does not apply with reroute = "auto": CodeDeploy '
-                "reroutes as soon as green is ready and offers no timed automatic reroute for "
-                'ECS; remove the key, or use reroute = "manual" for a window to run '
-                "`bluegreen promote`",
+                "deployment.ecs",
+                'belongs to deployment.engine = "ecs" (the engine is "codedeploy"): with '
+                "CodeDeploy, deployment.config sets how traffic moves and "
+                "deployment.termination_wait_minutes how long blue is kept; or set "
+                'deployment.engine = "ecs"',
             )
-        if self.reroute == "manual" and self.wait_minutes < 1:
-            raise _KeyedError(
-                "deployment.wait_minutes",
-                'must be at least 1 with reroute = "manual": it is how long a person has to '
-                "run `bluegreen promote` before the deployment is stopped",
-            )
+        if self.engine == "ecs":
+            for key, instead in (
+                (
+                    "config",
+                    "deployment.ecs.strategy (BLUE_GREEN, LINEAR or CANARY, with "
+                    "deployment.ecs.step_percent/step_bake_minutes or "
+                    "canary_percent/canary_bake_minutes)",
+                ),
+                ("termination_wait_minutes", "deployment.ecs.bake_minutes"),
+            ):
+                if key in self.model_fields_set:
+                    raise _KeyedError(
+                        f"deployment.{key}",
+                        f'is a CodeDeploy setting, and deployment.engine is "ecs": use {instead}',
+                    )
         return self
+
+    @model_validator(mode="after")
+    def _manual_needs_window(self) -> DeploymentConfig:
+        ecs = self.engine == "ecs"
+        if self.reroute == "auto" and "wait_minutes" in self.model_fields_set:
+            why = (
+                "ECS shifts production as soon as green passes the test traffic shift (no "
+                "PAUSE hook)"
+                if ecs
+                else "CodeDeploy reroutes as soon as green is ready and offers no timed "
+                "automatic reroute for ECS"
+            )
+            raise _KeyedError(
+                "deployment.wait_minutes",
+                f'{self.wait_minutes} does not apply with reroute = "auto": {why}; remove '
+                'the key, or use reroute = "manual" for a window to run `bluegreen promote`',
+            )
+        if ecs:
+            needed = deploy_step_minutes(self)
+            if needed > CODEBUILD_ACTION_LIMIT_MINUTES:
+                raise _KeyedError(
+                    "deployment.wait_minutes" if self.reroute == "manual" else "deployment.ecs",
+                    f"the pipeline's Deploy step waits for the deployment: {_budget(self)} = "
+                    f"{needed} minutes, more than the {CODEBUILD_ACTION_LIMIT_MINUTES} "
+                    "minutes CodePipeline lets a CodeBuild action run (Quotas in AWS "
+                    "CodePipeline), so the wait would be cut off; shorten "
+                    "deployment.wait_minutes or the shift's bakes"
+                    + (
+                        ", or set deployment.ecs.pipeline_waits_for_bake = false"
+                        if self.ecs.pipeline_waits_for_bake
+                        else ""
+                    ),
+                )
+        return self
+
+
+def deploy_step_minutes(deployment: DeploymentConfig) -> int:
+    """How long the ECS engine's Deploy step may have to wait for a deployment: the manual
+    wait, the shift's bakes, the bake when the pipeline waits for it, and a margin
+    (DEPLOY_STEP_MARGIN_MINUTES). Its CodeBuild timeout."""
+    ecs = deployment.ecs
+    total = DEPLOY_STEP_MARGIN_MINUTES + ecs.shift_minutes()
+    if deployment.reroute == "manual":
+        total += deployment.wait_minutes
+    if ecs.pipeline_waits_for_bake:
+        total += ecs.bake_minutes
+    return total
+
+
+def _budget(deployment: DeploymentConfig) -> str:
+    parts = []
+    if deployment.reroute == "manual":
+        parts.append(f"wait_minutes {deployment.wait_minutes}")
+    if deployment.ecs.shift_minutes():
+        parts.append(f"the shift's bakes {deployment.ecs.shift_minutes()}")
+    if deployment.ecs.pipeline_waits_for_bake:
+        parts.append(f"bake_minutes {deployment.ecs.bake_minutes}")
+    parts.append(f"{DEPLOY_STEP_MARGIN_MINUTES} for the rest")
+    return " + ".join(parts)
+
+
+_WAIT_RANGE = (
+    "must be from 1 to 2880 minutes (CodeDeploy allows up to 2 days): how long a person "
+    'has to run `bluegreen promote` (reroute = "manual") before the deployment is stopped'
+)
 
 
 class NetworkConfig(_Section):
@@ -461,6 +725,39 @@ RETENTION_DAYS = (
 )
 
 
+HOOK_PLAYS = ("succeed", "fail", "timeout")
+"""How the rehearsal plays a hook function whose code it cannot run
+(:mod:`bluegreen.emulator.hooks`)."""
+
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A Lambda function name: "1 to 64 characters ... letters, numbers, hyphens, or
+underscores" (Lambda API reference, CreateFunction: FunctionName)."""
+
+
+class RehearseConfig(_Section):
+    """How `bluegreen rehearse` plays what the emulator cannot run."""
+
+    hooks: dict[str, str] = Field(default_factory=dict)
+    """AppSpec hook function name -> succeed | fail | timeout, for a Lambda function of the
+    user's own (the emulator runs bluegreen's hooks itself; any other hook named in
+    appspec.yml fails the rehearsed release until it is declared here)."""
+
+    @field_validator("hooks")
+    @classmethod
+    def _hooks(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, play in value.items():
+            if not _FUNCTION_NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a Lambda function name (1 to 64 letters, digits, "
+                    "hyphens or underscores; the name, not the ARN)"
+                )
+            if play not in HOOK_PLAYS:
+                raise ValueError(
+                    f"hook {name} = {play!r}: choose one of " + ", ".join(map(repr, HOOK_PLAYS))
+                )
+        return value
+
+
 class Config(_Section):
     """The whole bluegreen.toml."""
 
@@ -474,6 +771,7 @@ class Config(_Section):
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     logs: LogsConfig = Field(default_factory=LogsConfig)
+    rehearse: RehearseConfig = Field(default_factory=RehearseConfig)
 
     @model_validator(mode="after")
     def _cross(self) -> Config:

@@ -65,6 +65,10 @@ class Outputs:
     ROUTER_LOG_GROUP = "RouterLogGroupName"
     PRODUCTION_URL = "ProductionUrl"
     TEST_URL = "TestUrl"
+    # service stack, engine "ecs" (ECS built-in blue/green)
+    PRODUCTION_RULE_ARN = "ProductionListenerRuleArn"
+    TEST_RULE_ARN = "TestListenerRuleArn"
+    INFRASTRUCTURE_ROLE_ARN = "LoadBalancerInfrastructureRoleArn"
     # pipeline stack
     PIPELINE_NAME = "PipelineName"
     ARTIFACT_BUCKET = "ArtifactBucketName"
@@ -72,6 +76,28 @@ class Outputs:
     DEPLOYMENT_GROUP = "DeploymentGroupName"
     APP_BUILD_PROJECT = "AppBuildProjectName"
     ROUTER_BUILD_PROJECT = "RouterBuildProjectName"
+    DEPLOY_PROJECT = "DeployProjectName"  # engine "ecs": the Deploy step
+
+    @classmethod
+    def of_engine(cls, engine: str) -> frozenset[str]:
+        """The outputs the stacks of one deployment.engine export: each engine's own
+        (CodeDeploy's application and group; ECS's rules, role and deploy step) and the
+        common rest."""
+        every = {v for k, v in vars(cls).items() if k.isupper()}
+        return frozenset(
+            every - (ECS_ONLY_OUTPUTS if engine == "codedeploy" else CODEDEPLOY_ONLY_OUTPUTS)
+        )
+
+
+ECS_ONLY_OUTPUTS = frozenset(
+    {
+        Outputs.PRODUCTION_RULE_ARN,
+        Outputs.TEST_RULE_ARN,
+        Outputs.INFRASTRUCTURE_ROLE_ARN,
+        Outputs.DEPLOY_PROJECT,
+    }
+)
+CODEDEPLOY_ONLY_OUTPUTS = frozenset({Outputs.CODEDEPLOY_APPLICATION, Outputs.DEPLOYMENT_GROUP})
 
 
 @dataclass(frozen=True)
@@ -181,6 +207,15 @@ class Names:
     @property
     def router_build_log_group(self) -> str:
         return f"/bluegreen/{self.prefix}/{self.router_container}-build"
+
+    @property
+    def deploy_project(self) -> str:
+        """Engine "ecs": the CodeBuild project of the pipeline's Deploy step."""
+        return f"{self.prefix}-deploy"
+
+    @property
+    def deploy_log_group(self) -> str:
+        return f"/bluegreen/{self.prefix}/deploy"
 
     @property
     def codedeploy_application(self) -> str:

@@ -240,7 +240,10 @@ def _wiring(built: list[stacks.Stack], repo_dir: Path) -> list[str]:
     problems: list[str] = _deploy_reads_only_build_outputs(by_key["pipeline"])
     for project in _resources(by_key["pipeline"], "AWS::CodeBuild::Project"):
         buildspec = project.get("Source", {}).get("BuildSpec")
-        if isinstance(buildspec, str) and not (repo_dir / buildspec).is_file():
+        # BuildSpec is a path in the source or the buildspec itself, inline (CodeBuild
+        # API reference, ProjectSource.buildspec); the ECS engine's deploy step is inline.
+        inline = isinstance(buildspec, str) and "\n" in buildspec
+        if isinstance(buildspec, str) and not inline and not (repo_dir / buildspec).is_file():
             problems.append(
                 f"{buildspec}: missing; the build project {project.get('Name')} reads it "
                 "(`bluegreen init --force` restores the scaffold's)"

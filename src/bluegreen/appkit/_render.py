@@ -137,11 +137,14 @@ class RepositoryPaths:
         self.router_dockerfile = f"{router}/Dockerfile"
         self.router_buildspec = f"{router}/buildspec.yml"
         self.router_config = f"{router}/extra.conf"
+        # CodeDeploy reads an AppSpec; ECS built-in blue/green has none (the deploy step
+        # registers taskdef.json and updates the service).
+        self.uses_appspec = uses_appspec(config)
 
     def required(self) -> tuple[str, ...]:
         """Files without which a release cannot build or deploy."""
         return (
-            self.appspec,
+            *((self.appspec,) if self.uses_appspec else ()),
             self.taskdef,
             self.app_dockerfile,
             self.app_buildspec,
@@ -156,11 +159,18 @@ def memory_reservations(config: Config) -> tuple[int, int]:
     return config.task.memory - ROUTER_MEMORY_RESERVATION, ROUTER_MEMORY_RESERVATION
 
 
+def uses_appspec(config: Config) -> bool:
+    """Whether the repository holds appspec.yml: only the CodeDeploy engine reads one."""
+    return config.deployment.engine == "codedeploy"
+
+
 def render(config: Config) -> dict[str, str]:
     """Repository-relative path -> file text, sorted by path: exactly what init writes."""
     values = _values(config)
     files = {CONFIG_FILE: render_config(config)}
     for template, target in _MANIFEST:
+        if target == "appspec.yml" and not uses_appspec(config):
+            continue
         path = target.format(app=config.app.directory, router=config.router.directory)
         files[path] = _templates.fill(_templates.load(template), values, template)
     return dict(sorted(files.items()))
@@ -172,11 +182,8 @@ def render_config(config: Config) -> str:
     ``config.parse(render_config(c)) == c`` for every valid ``c``: each key is written
     explicitly (never left to its default), so the file also shows what is in force.
     """
-    values = {
-        f"{section}_{key}": _toml(value)
-        for section, fields in config.model_dump().items()
-        for key, value in fields.items()
-    }
+    values = {key: _toml(value) for key, value in _flat(config.model_dump()).items()}
+    values["rehearse_hooks"] = _toml(config.rehearse.hooks)  # a table of names, not keys
     values.update(
         fargate_cpus=", ".join(str(cpu) for cpu in FARGATE_SIZES),
         fargate_memory_table="\n".join(
@@ -185,6 +192,19 @@ def render_config(config: Config) -> str:
         deployment_configs="\n".join(f"#   {name}" for name in DEPLOYMENT_CONFIGS),
         # With reroute = "auto" the wait does not apply (config rejects it): show it unset.
         deployment_wait_minutes_comment="# " if config.deployment.reroute == "auto" else "",
+    )
+    # Only the chosen engine's settings are written: the other engine's are refused
+    # (config: "settings that belong to one engine are refused under the other"), and so
+    # are the other strategies' keys.
+    strategy = {"LINEAR": "deployment/linear.toml", "CANARY": "deployment/canary.toml"}.get(
+        config.deployment.ecs.strategy
+    )
+    values["deployment_ecs_strategy_keys"] = (
+        _templates.fill(_templates.load(strategy), values, strategy) if strategy else ""
+    )
+    section = f"deployment/{config.deployment.engine}.toml"
+    values.update(
+        deployment_section=_templates.fill(_templates.load(section), values, section),
         retention_days="\n".join(
             textwrap.wrap(
                 ", ".join(map(str, RETENTION_DAYS)),
@@ -201,6 +221,10 @@ def _values(config: Config) -> dict[str, str]:
     """Every placeholder value of the repository templates, already escaped for its use."""
     names = Names.of(config)
     app_memory, router_memory = memory_reservations(config)
+    ecs = config.deployment.engine == "ecs"
+    keep_minutes = (
+        config.deployment.ecs.bake_minutes if ecs else config.deployment.termination_wait_minutes
+    )
     port_block = ""
     if config.app.port < 1024:
         port_block = _templates.fill(
@@ -221,14 +245,25 @@ def _values(config: Config) -> dict[str, str]:
         "production_port": str(config.listeners.production_port),
         "test_port": str(config.listeners.test_port),
         "wait_minutes": str(config.deployment.wait_minutes),
-        "termination_wait_minutes": str(config.deployment.termination_wait_minutes),
+        "termination_wait_minutes": str(keep_minutes),
         "reroute_text": (
             "Production traffic moves as soon as the green tasks are ready (reroute = auto)"
             if config.deployment.reroute == "auto"
             else "Production traffic moves on `bluegreen promote`; if nobody promotes within "
-            f"{config.deployment.wait_minutes} minutes the release is stopped and blue keeps "
-            "serving"
+            f"{config.deployment.wait_minutes} minutes the release is "
+            + ("rolled back" if ecs else "stopped")
+            + " and blue keeps serving"
         ),
+        "engine_text": "Amazon ECS (built-in blue/green)" if ecs else "CodeDeploy",
+        "deployer": "The pipeline's Deploy step" if ecs else "CodeDeploy",
+        "appspec_row": (
+            ""
+            if ecs
+            else "\n| `appspec.yml` | CodeDeploy's AppSpec: which container and port the load "
+            "balancer sends traffic to. |"
+        ),
+        "appspec_artifact": "" if ecs else "\n    - appspec.yml",
+        "placeholder_owner": "the Deploy step" if ecs else "CodeDeploy",
         "app_log_group": names.app_log_group,
         "python_image": PYTHON_IMAGE,
         "fluent_bit_image": FLUENT_BIT_IMAGE,
@@ -268,6 +303,17 @@ def _values(config: Config) -> dict[str, str]:
     }
 
 
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"deployment": {"ecs": {"strategy": ...}}}`` -> ``{"deployment_ecs_strategy": ...}``."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}_"))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def _json(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -278,11 +324,17 @@ def _toml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return repr(value)  # 10.0, 0.1: TOML floats
     if isinstance(value, str):
         # JSON leaves DEL (U+007F) raw, which TOML forbids in strings; escape it.
         return _json(value).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"no TOML form for {value!r}")
 
 

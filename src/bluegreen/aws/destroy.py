@@ -38,6 +38,7 @@ from bluegreen.aws import cfn, console
 from bluegreen.aws.cfn import StackEvent
 from bluegreen.aws.deploy import InFlight
 from bluegreen.aws.errors import AwsCallError, call, pages
+from bluegreen.aws.preflight import ECS_SERVICE_LINKED_ROLE
 from bluegreen.aws.session import Clients
 from bluegreen.errors import StateError
 from bluegreen.names import Names
@@ -132,6 +133,16 @@ class Cleanup:
     deleted: int = 0
     log_group_deleted: str = ""
     left: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # left on purpose (shared by the account)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deregistered": self.deregistered,
+            "deleted": self.deleted,
+            "log_group_deleted": self.log_group_deleted or None,
+            "left": list(self.left),
+            "kept": list(self.kept),
+        }
 
 
 @dataclass
@@ -154,6 +165,37 @@ class DestroyResult:
     @property
     def left(self) -> list[Holder]:
         return [h for h in self.plan.holders if h.retained] if self.plan else []
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--output json`` document of a destroy (the CLI adds ``ok``)."""
+        return {
+            "region": self.plan.region if self.plan else None,
+            "cancelled": self.cancelled,
+            "stacks": [
+                {
+                    "stack": o.stack,
+                    "status": o.status,
+                    "reason": o.reason or None,
+                    "failures": [
+                        {
+                            "logical_id": f.logical_id,
+                            "resource_type": f.resource_type,
+                            "status": f.status,
+                            "reason": f.reason,
+                        }
+                        for f in o.failures
+                    ],
+                }
+                for o in self.outcomes
+            ],
+            "emptied": list(self.emptied),
+            "cleanup": self.cleanup.to_dict() if self.cleanup else None,
+            "left": [
+                {"kind": h.kind, "name": h.name, "stack": h.stack, "retained": True}
+                for h in self.left
+            ],
+            "in_flight": self.in_flight.to_dict() if self.in_flight else None,
+        }
 
 
 def plan(
@@ -354,7 +396,19 @@ def clean_up(clients: Clients, names: Names, ui: DestroyUI) -> Cleanup:
     else:
         done.log_group_deleted = group
         ui.step(f"{group}: deleted (Container Insights)")
+    if _exists_role(clients, ECS_SERVICE_LINKED_ROLE):
+        done.kept.append(ECS_SERVICE_LINKED_ROLE)
     return done
+
+
+def _exists_role(clients: Clients, name: str) -> bool:
+    """Whether the IAM role ``name`` exists (GetRole: NoSuchEntity when it does not,
+    botocore's iam model). A refused or failed look says nothing: False."""
+    try:
+        call(clients.iam, "get_role", RoleName=name)
+    except AwsCallError:
+        return False
+    return True
 
 
 def _revision(arn: str) -> int:

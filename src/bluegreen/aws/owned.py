@@ -53,6 +53,7 @@ from bluegreen.errors import UsageError
 SERVICE = "AWS::ECS::Service"
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
+LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 
 OUT_OF_BAND = {
@@ -221,6 +222,23 @@ def keep_codedeploy_owned(
             continue
         kind = resource["Type"]
         props, old_props = _props(resource), _props(before)
+        if kind == SERVICE:
+            _refuse_engine_switch(logical_id, _controller(old_props), _controller(props))
+        if kind == LISTENER_RULE:
+            # ECS built-in blue/green rewrites the production and test rules' forwards on
+            # every release (ECS developer guide, "Application Load Balancer resources for
+            # blue/green, linear, and canary deployments"); the template's actions would
+            # move production back to blue (aws/aws-cdk#36649).
+            protected.append(logical_id)
+            if "Actions" in old_props:
+                props["Actions"] = old_props["Actions"]
+            for key in sorted(set(props) | set(old_props)):
+                if props.get(key) != old_props.get(key):
+                    problems.append(
+                        f"{logical_id}: its {key} {_show(old_props.get(key))} -> "
+                        f"{_show(props.get(key))}"
+                    )
+            continue
         if kind == TASK_DEFINITION and resource != before:
             res[logical_id] = copy.deepcopy(before)
             kept.notes.append(
@@ -239,7 +257,13 @@ def keep_codedeploy_owned(
                     problems.append(
                         f"{logical_id}: its {key} changes"
                         + (f" ({setting})" if setting else "")
-                        + "; ECS refuses that change to a CODE_DEPLOY service"
+                        + (
+                            "; ECS refuses that change to a CODE_DEPLOY service"
+                            if _controller(old_props) == "CODE_DEPLOY"
+                            else "; ECS owns this service's task definition and traffic "
+                            "(built-in blue/green), and a stack update of it would start "
+                            "a deployment of the template's bootstrap revision"
+                        )
                     )
             if _depends(resource) != _depends(before):
                 problems.append(f"{logical_id}: its DependsOn changes")
@@ -280,6 +304,53 @@ def keep_codedeploy_owned(
             "`bluegreen destroy` then `bluegreen deploy`",
         )
     return kept
+
+
+def _controller(props: dict[str, Any]) -> str:
+    controller = props.get("DeploymentController") or {}
+    return str(controller.get("Type", "ECS")) if isinstance(controller, dict) else "ECS"
+
+
+MIGRATION_GUIDE = (
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
+    "migrate-codedeploy-to-ecs-bluegreen.html"
+)
+
+
+def _refuse_engine_switch(logical_id: str, deployed: str, wanted: str) -> None:
+    """deployment.engine changed on a live service: refused, with the steps (exit 2).
+
+    AWS documents an in-place migration (ECS developer guide, "Migrating from a
+    CodeDeploy blue/green to an Amazon ECS blue/green service deployment": replace the
+    CodeDeploy role with the infrastructure role for load balancers, turn CodeDeploy's
+    automation off, reuse the target groups and listeners with listener rules, update the
+    service's deployment controller, recreate the lifecycle hooks). bluegreen does not run
+    it: the service stack's update would change the deployment controller, the load
+    balancers and the listeners in one CloudFormation update, whose service handler
+    sends the task definition and load balancers that ECS refuses on a CODE_DEPLOY
+    service (see the module docstring), so production could not be guaranteed to keep
+    serving while it runs.
+    """
+    if deployed == wanted or {deployed, wanted} != {"CODE_DEPLOY", "ECS"}:
+        return
+    before, after = ("codedeploy", "ecs") if deployed == "CODE_DEPLOY" else ("ecs", "codedeploy")
+    raise UsageError(
+        f'deployment.engine changes from "{before}" to "{after}", but the live service '
+        f"({logical_id}) runs the {deployed} deployment controller; bluegreen does not "
+        "switch a live service's engine in place: one stack update would have to change "
+        "its deployment controller, load balancers and listeners while the current engine "
+        "owns them, and production could not be guaranteed to keep serving",
+        hint=f'nothing was changed. Keep deployment.engine = "{before}" for this system, '
+        "or move to the other engine in one of these ways: (1) with a short outage: "
+        f'`bluegreen destroy`, set deployment.engine = "{after}", `bluegreen deploy`; '
+        "(2) without one: deploy a second system with the new engine under another "
+        "project.environment, check it on its own URL, then move your DNS name to its "
+        "load balancer and `bluegreen destroy` the old one (the AWS blog's \"new service "
+        'behind a new load balancer" strategy, '
+        "https://aws.amazon.com/blogs/containers/migrating-from-aws-codedeploy-to-amazon-"
+        "ecs-for-blue-green-deployments); (3) AWS's in-place steps by hand, outside "
+        f"bluegreen's stacks: {MIGRATION_GUIDE}",
+    )
 
 
 def _why(replacement: Replacement) -> str:

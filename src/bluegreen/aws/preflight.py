@@ -13,8 +13,9 @@ change; botocore's CodeCommit model no longer carries the "no longer available t
 customers" note on CreateRepository). An account with a repository was never refused, so
 ListRepositories answering with one proves CreateRepository is allowed; an account with
 none was refused only under the restriction, which no API reports, so deploy does not
-block it: it says what the restriction was and what to do if the source stack meets it,
-and :func:`codecommit_refusal` recognises that failure afterwards.
+block it: it says in one line that it would explain a refusal, and
+:func:`codecommit_refusal` recognises that failure afterwards and says what the
+restriction was and what to do.
 
 The ECS service-linked role. In an account that never used ECS the role
 ``AWSServiceRoleForECS`` does not exist; ECS creates it on CreateCluster but then assumes
@@ -69,9 +70,11 @@ def codecommit_note(codecommit: Any, region: str) -> str:
         raise
     if listed.get("repositories"):
         return ""
+    # One line: the restriction ended in 2025-11, so the history and what to do are
+    # said only if the source stack meets it (codecommit_refusal).
     return (
-        f"this account has no CodeCommit repository in {region} yet; {RESTRICTION}. If the "
-        f"source stack fails with that error, {WHAT_TO_DO}"
+        f"this account has no CodeCommit repository in {region} yet; if CodeCommit refuses "
+        "to create one (OperationNotAllowedException), deploy says what to do then"
     )
 
 

@@ -6,6 +6,14 @@ ends, or when the Deploy action's CodeDeploy deployment is waiting for reroute (
 status is ``Ready``): the pipeline stays in progress then, and a person decides
 (``promote`` or ``rollback``). The Deploy action's ``externalExecutionId`` is the
 CodeDeploy deployment id (``d-...``), which is how the deployment is recognised.
+
+GetPipelineState gives each stage's latest execution with its ``pipelineExecutionId``,
+but each action's latest execution (``ActionExecution``) has no pipeline execution id
+(CodePipeline API reference, ActionState / ActionExecution / StageExecution; botocore's
+codepipeline model): an action the new execution has not reached yet still shows the
+previous execution's run. Following skips an action whose ``lastStatusChange`` is
+earlier than the execution's ``startTime`` (ListPipelineExecutions,
+PipelineExecutionSummary), so only this execution's action states are reported.
 """
 
 from __future__ import annotations
@@ -13,10 +21,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bluegreen import engine as engine_mod
 from bluegreen.aws import console, pipeline
+from bluegreen.aws.errors import call
 from bluegreen.engine import DeploymentEngine, Phase
 from bluegreen.errors import StateError
 from bluegreen.names import Names
@@ -114,9 +124,10 @@ def follow_execution(
     link = console.pipeline_execution(clients.region, name, execution_id)
     result = ReleaseResult(name, execution_id, "InProgress", link)
     printed: dict[str, str] = {}
+    since = _started(client, name, execution_id)
     while True:
         status = pipeline.execution(client, name, execution_id).get("status", "")
-        stages = pipeline.state(client, name)
+        stages = _this_execution(pipeline.state(client, name), execution_id, since)
         for line_key, text in _changes(stages, execution_id):
             if printed.get(line_key) != text:
                 printed[line_key] = text
@@ -126,12 +137,13 @@ def follow_execution(
             if status in FAILED:
                 result.failed_action, result.error = _failure(stages, execution_id)
             return result
-        deployment_id = _deploying(stages, execution_id)
-        if deployment_id:
+        external = _deploying(stages, execution_id)
+        if external:
             if engine is None:
                 engine = engine_mod.select(clients, config)
-            view = engine.status()
-            if view is not None and view.id == deployment_id:
+            view = engine.following(external)
+            deployment_id = view.id if view is not None else ""
+            if view is not None:
                 result.deployment_phase = str(view.phase)
                 if not promote and view.ready:
                     result.status = status
@@ -209,6 +221,51 @@ def first_release(
     )
 
 
+EXECUTIONS_LOOKED_AT = 20
+"""How many of the newest executions :func:`_started` looks through for the one followed."""
+
+
+def _started(codepipeline: Any, name: str, execution_id: str) -> datetime | None:
+    """When the execution started (ListPipelineExecutions lists the newest first, each
+    with its ``startTime``); None if it is not among the newest listed."""
+    summaries = call(
+        codepipeline,
+        "list_pipeline_executions",
+        pipelineName=name,
+        maxResults=EXECUTIONS_LOOKED_AT,
+    ).get("pipelineExecutionSummaries", [])
+    for summary in summaries:
+        started = summary.get("startTime")
+        if summary.get("pipelineExecutionId") == execution_id and isinstance(started, datetime):
+            return started
+    return None
+
+
+def _this_execution(
+    stages: list[dict[str, Any]], execution_id: str, since: datetime | None
+) -> list[dict[str, Any]]:
+    """The stages of ``execution_id`` (its ``pipelineExecutionId``), each without the
+    actions whose latest run changed before the execution started: an earlier
+    execution's (module docstring). Without a start time, the stages as they are."""
+    kept = []
+    for stage in stages:
+        if not _mine(stage, execution_id):
+            continue
+        if since is not None:
+            actions = [
+                action
+                for action in stage.get("actionStates", [])
+                if not _before(action.get("latestExecution", {}).get("lastStatusChange"), since)
+            ]
+            stage = {**stage, "actionStates": actions}
+        kept.append(stage)
+    return kept
+
+
+def _before(changed: Any, since: datetime) -> bool:
+    return isinstance(changed, datetime) and changed < since
+
+
 def _mine(stage: dict[str, Any], execution_id: str) -> bool:
     return bool(stage.get("latestExecution", {}).get("pipelineExecutionId") == execution_id)
 
@@ -233,14 +290,16 @@ def _changes(stages: list[dict[str, Any]], execution_id: str) -> list[tuple[str,
 
 
 def _deploying(stages: list[dict[str, Any]], execution_id: str) -> str:
-    """The CodeDeploy deployment id of an in-progress action of this execution, if any."""
+    """The external execution id of an in-progress action of this execution's Deploy
+    stage, if any (a CodeDeploy deployment id, or the ECS engine's deploy build id); the
+    engine says which deployment it runs (``DeploymentEngine.following``)."""
     for stage in stages:
-        if not _mine(stage, execution_id):
+        if not _mine(stage, execution_id) or stage.get("stageName") != "Deploy":
             continue
         for action in stage.get("actionStates", []):
             last = action.get("latestExecution", {})
             external = last.get("externalExecutionId") or ""
-            if last.get("status") == "InProgress" and external.startswith("d-"):
+            if last.get("status") == "InProgress" and external:
                 return str(external)
     return ""
 

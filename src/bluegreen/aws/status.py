@@ -232,28 +232,21 @@ def _traffic(
 ) -> dict[str, Any]:
     refs = engine.refs
     elbv2 = clients.elbv2
-    listener_arns = [a for a in (refs.production_listener, refs.test_listener) if a]
-    described = elb.describe_listeners(elbv2, listener_arns) if listener_arns else {}
+    # Where each listener sends its traffic, as the engine moves it (CodeDeploy: the
+    # listeners' default actions; ECS: the listener rules ECS rewrites).
+    forwards = engine.forwards()
     listeners: list[ListenerView] = []
     production: list[tuple[str, int]] = []
-    for role, arn, port in (
-        ("production", refs.production_listener, refs.production_port),
-        ("test", refs.test_listener, refs.test_port),
-    ):
-        found = described.get(arn)
-        if found is None:
+    for role, port in (("production", refs.production_port), ("test", refs.test_port)):
+        pairs = forwards.get(role)
+        if pairs is None:
             continue
-        pairs = elb.forwards(found)
         total = sum(w for _, w in pairs) or 1
         percent = [(tg, round(100 * w / total)) for tg, w in pairs]
         if role == "production":
             production = percent
         listeners.append(
-            ListenerView(
-                role,
-                int(found.get("Port", port)),
-                [(elb.target_group_name(t), w) for t, w in percent],
-            )
+            ListenerView(role, port, [(elb.target_group_name(t), w) for t, w in percent])
         )
 
     labels = _labels(refs.target_groups, production, deployment)

@@ -3,7 +3,10 @@
 Each command lives in its own module (``bluegreen.cli.<command>``) and registers itself
 on :data:`app`. This module adds the global options and turns every way a run can end
 into an exit code and a message: 0 ok, 2 bad input (nothing changed), 1 a failed
-operation, 130 interrupted (Ctrl-C), no traceback unless ``--debug``. With ``--output
+operation, 130 interrupted (Ctrl-C, or SIGTERM: ``kill`` or a process manager stops a
+command as Ctrl-C does, with the same clean-up and message; the sandbox already did, and
+one exit code for "stopped from outside" keeps scripts simple), no traceback unless
+``--debug``. With ``--output
 json`` a failure also prints a JSON document; Ctrl-C and errors inside
 :func:`bluegreen.cli.common.in_flight` say what was left behind and how to resume (see
 :mod:`bluegreen.cli.common`).
@@ -12,8 +15,13 @@ json`` a failure also prints a JSON document; Ctrl-C and errors inside
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -144,8 +152,34 @@ def _command_in(args: list[str]) -> str | None:
     return next((arg for arg in args if not arg.startswith("-")), None)
 
 
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While a command runs, SIGTERM raises KeyboardInterrupt as Ctrl-C (SIGINT) does, so
+    every ``finally`` and context manager runs (rehearse removes its temporary directory,
+    in-flight work is reported) and the run ends as interrupted (exit 130). Signal
+    handlers can only be set in the main thread (Python's signal module): elsewhere,
+    nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    with _sigterm_as_ctrl_c():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     common.begin(args)

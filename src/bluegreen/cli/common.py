@@ -57,7 +57,7 @@ from rich.console import Console
 
 from bluegreen import config as config_mod
 from bluegreen.config import Config
-from bluegreen.errors import StateError
+from bluegreen.errors import BluegreenError, StateError
 
 if TYPE_CHECKING:
     from bluegreen.aws.session import Clients
@@ -240,6 +240,26 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(_dumps(data, 2) + "\n")
     sys.stdout.flush()
     _invocation.emitted = "document"
+
+
+def emit_result(data: dict[str, Any], ok: bool = True) -> None:
+    """Write the command's result document with ``ok`` first (every ``--output json``
+    document has it: true here, false in a failure document)."""
+    emit_json({"ok": ok, **{k: v for k, v in data.items() if k != "ok"}})
+
+
+def json_with_error(data: dict[str, Any], error: BluegreenError | None) -> dict[str, Any]:
+    """The result document of a run that stopped, with the members every failure
+    document has (``ok``, ``kind``, ``error``, ``hint``, ``exit_code``: module
+    docstring) and ``interrupted``; ``error`` None means interrupted."""
+    data["ok"] = False
+    data["interrupted"] = error is None
+    if error is None:
+        data.update(kind="interrupted", error="interrupted", hint=None, exit_code=130)
+    else:
+        kind = "usage" if error.exit_code == 2 else "operation"
+        data.update(kind=kind, error=error.message, hint=error.hint, exit_code=error.exit_code)
+    return data
 
 
 def emit_json_line(data: Any) -> None:

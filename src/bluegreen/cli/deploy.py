@@ -10,12 +10,13 @@ When the run stops early (Ctrl-C, an AWS error, a failure while following the fi
 release) the command says what was done, what was left in flight and the command that
 continues; with ``--output json`` the result document is printed all the same, with an
 ``error`` (or ``interrupted``) member. Ctrl-C exits 130. These are local to deploy and
-destroy (:func:`stopped_lines`, :func:`json_with_error`) until the CLI has a shared
-mechanism for every command.
+destroy (:func:`stopped_lines`; :func:`bluegreen.cli.common.json_with_error` builds the
+stopped run's document) until the CLI has a shared mechanism for every command.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Annotated, Any
 
@@ -37,6 +38,7 @@ from bluegreen.cli.common import (
     RegionOpt,
     YesOpt,
     err,
+    json_with_error,
     out,
 )
 from bluegreen.config import Config
@@ -114,10 +116,25 @@ class StackProgress:
 class DeployConsole(StackProgress):
     """The deploy's UI: change sets to stdout (text) or stderr (json), prompts on stderr."""
 
-    def __init__(self, live: bool, assume_yes: bool, output: OutputFormat) -> None:
+    def __init__(
+        self,
+        live: bool,
+        assume_yes: bool,
+        output: OutputFormat,
+        where: Callable[[], str] = lambda: "",
+    ) -> None:
         super().__init__(live)
         self._yes = assume_yes
         self._output = output
+        self._where = where
+        self._where_text: str | None = None
+
+    def where(self) -> str:
+        """`` in <region> (account <id>)``: said with every change set and prompt, so
+        nobody confirms a change in the wrong account (ops-live P10)."""
+        if self._where_text is None:
+            self._where_text = self._where()
+        return self._where_text
 
     def __enter__(self) -> DeployConsole:
         return self
@@ -125,19 +142,21 @@ class DeployConsole(StackProgress):
     def changes(self, stack: str, change_set_type: str, changes: list[Change]) -> None:
         self._stop()
         target = out if self._output == OutputFormat.text else err
-        for line in change_lines(stack, change_set_type, changes):
+        for line in change_lines(stack, change_set_type, changes, self.where()):
             target.print(line, markup=False)
 
     def confirm(self, stack: str) -> bool:
         if self._yes:
             return True
-        return self.ask(f"Execute the change set for {stack}?")
+        return self.ask(f"Execute the change set for {stack}{self.where()}?")
 
 
-def change_lines(stack: str, change_set_type: str, changes: list[Change]) -> list[str]:
+def change_lines(
+    stack: str, change_set_type: str, changes: list[Change], where: str = ""
+) -> list[str]:
     """A change set as aligned text: action, logical id, type, replacement."""
     count = f"{len(changes)} change{'s' if len(changes) != 1 else ''}"
-    lines = [f"{stack}: {change_set_type} {count}"]
+    lines = [f"{stack}{where}: {change_set_type} {count}"]
     if not changes:
         return lines
     wa = max(len(c.action) for c in changes)
@@ -229,20 +248,6 @@ def with_command(text: str, command: str) -> str:
     return text.replace(f"`{base}", f"`{base}{options}") if options else text
 
 
-def json_with_error(data: dict[str, Any], error: BluegreenError | None) -> dict[str, Any]:
-    """The result document of a run that stopped, with the members every failure
-    document has (``ok``, ``kind``, ``error``, ``hint``, ``exit_code``: cli/common.py);
-    ``error`` None means interrupted."""
-    data["ok"] = False
-    data["interrupted"] = error is None
-    if error is None:
-        data.update(kind="interrupted", error="interrupted", hint=None, exit_code=130)
-    else:
-        kind = "usage" if error.exit_code == 2 else "operation"
-        data.update(kind=kind, error=error.message, hint=error.hint, exit_code=error.exit_code)
-    return data
-
-
 def resume_command(
     name: str, config: Any, profile: str | None, region: str | None, yes: bool = False
 ) -> str:
@@ -262,9 +267,12 @@ def _first_release_hint(cfg: Config) -> str:
     """What happens next when deploy does not follow the first release (--no-follow)."""
     hint = "the first release is running: follow it with `bluegreen status --watch`"
     if cfg.deployment.reroute == "manual":
+        # Without --no-follow deploy promotes the first release itself (production only
+        # served the placeholder); with it, the reroute wait is the user's.
         hint += (
             f"; when green answers on :{cfg.listeners.test_port}, run `bluegreen promote` "
-            f'within {cfg.deployment.wait_minutes} min (deployment.reroute = "manual")'
+            f'within {cfg.deployment.wait_minutes} min (deployment.reroute = "manual"), '
+            "or run `bluegreen deploy` again: it follows the first release and promotes it"
         )
     return hint
 
@@ -323,7 +331,7 @@ def deploy(
     result = deploy_mod.DeployResult(dry_run=dry_run)
     state = _Deploy(cfg, output, result)
     try:
-        with DeployConsole(err.is_terminal, yes, output) as ui:
+        with DeployConsole(err.is_terminal, yes, output, lambda: _where(clients)) as ui:
             deploy_mod.deploy(
                 clients,
                 cfg,
@@ -466,3 +474,14 @@ def _first_release_line(first: release_mod.ReleaseResult) -> str:
         return f"first release {first.status}: {first.failed_action} {first.error}".rstrip()
     state = "promoted" if first.promoted else (first.deployment_phase or first.status)
     return f"first release {first.execution_id[:8]}: {state}"
+
+
+def _where(clients: Any) -> str:
+    """`` in <region> (account <id>)``; the account from STS GetCallerIdentity, which
+    needs no permission ("No permissions are required to perform this operation", STS API
+    reference, GetCallerIdentity); left out if the call fails (the next call reports why)."""
+    try:
+        account = str(clients.sts.get_caller_identity()["Account"])
+    except Exception:  # noqa: BLE001 - only an embellishment of the prompt
+        return f" in {clients.region}"
+    return f" in {clients.region} (account {account})"

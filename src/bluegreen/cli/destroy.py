@@ -9,7 +9,17 @@ import typer
 from bluegreen.aws import destroy as destroy_mod
 from bluegreen.cli import common
 from bluegreen.cli.app import app
-from bluegreen.cli.common import ConfigOpt, ProfileOpt, RegionOpt, YesOpt, err, out
+from bluegreen.cli.common import (
+    ConfigOpt,
+    OutputFormat,
+    OutputOpt,
+    ProfileOpt,
+    RegionOpt,
+    YesOpt,
+    err,
+    json_with_error,
+    out,
+)
 from bluegreen.cli.deploy import (
     StackProgress,
     resume_command,
@@ -80,6 +90,13 @@ def result_lines(result: destroy_mod.DestroyResult) -> list[str]:
         lines.append(f"left: {kind} {h.name} (retained by its stack; delete it yourself)")
     if cleanup is not None:
         lines += [f"left: {item}" for item in cleanup.left]
+        # ECS developer guide, "Using service-linked roles for Amazon ECS": one role per
+        # account, used by every ECS cluster and service in it.
+        lines += [
+            f"kept on purpose: {role}, the ECS service-linked role every ECS service in the "
+            "account shares (delete it only once the account runs nothing on ECS)"
+            for role in cleanup.kept
+        ]
     return lines
 
 
@@ -102,6 +119,7 @@ def destroy(
             help="Delete every image in the app and router ECR repositories first.",
         ),
     ] = False,
+    output: OutputOpt = OutputFormat.text,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
 ) -> None:
@@ -110,8 +128,10 @@ def destroy(
     Without --empty-bucket / --delete-images a non-empty artifact bucket or image
     repository stops the destroy before anything is deleted, naming the flag to add.
     Afterwards the task-definition revisions the pipeline registered and the Container
-    Insights log group are removed too. Ctrl-C says what was left and how to continue
-    (exit 130).
+    Insights log group are removed too; the ECS service-linked role is kept on purpose
+    (the whole account shares it). Ctrl-C says what was left and how to continue (exit
+    130). With --output json: what was deleted, emptied, cleaned up and left as one
+    document (progress and the plan stay on stderr).
     """
     cfg, _ = common.load_config(config)
     if not yes and not common.interactive():
@@ -134,25 +154,39 @@ def destroy(
                 sleep=common.sleep,
             )
     except (KeyboardInterrupt, Interrupted):
-        _stopped(result, None, command)
+        _stopped(result, None, command, output)
         raise Interrupted(reported=True) from None
     except BluegreenError as exc:
-        _stopped(result, exc, command)
+        _stopped(result, exc, command, output)
         raise
-    for line in result_lines(result):
-        out.print(line, markup=False)
+    error: OperationError | None = None
     if result.cancelled:
-        raise OperationError("destroy cancelled; nothing was deleted")
-    if not result.ok:
-        raise OperationError(
+        error = OperationError("destroy cancelled; nothing was deleted")
+    elif not result.ok:
+        error = OperationError(
             "destroy failed; the stacks after the failed one were not deleted",
             hint="fix the reasons above and run `bluegreen destroy` again",
         )
+    if output == OutputFormat.json:
+        if error is None:
+            common.emit_result(result.to_dict())
+        else:
+            common.emit_json(json_with_error(result.to_dict(), error))
+    else:
+        for line in result_lines(result):
+            out.print(line, markup=False)
+    if error is not None:
+        raise error
 
 
-def _stopped(result: destroy_mod.DestroyResult, error: BluegreenError | None, command: str) -> None:
+def _stopped(
+    result: destroy_mod.DestroyResult,
+    error: BluegreenError | None,
+    command: str,
+    output: OutputFormat,
+) -> None:
     """What was deleted so far, what was in flight, and the command that continues."""
-    if result.changed_anything:
+    if output == OutputFormat.text and result.changed_anything:
         for line in result_lines(result):
             out.print(line, markup=False)
     for line in stopped_lines(
@@ -166,3 +200,5 @@ def _stopped(result: destroy_mod.DestroyResult, error: BluegreenError | None, co
     if error is not None and result.changed_anything and result.in_flight is None:
         resume = with_command(destroy_mod.RESUME, command)
         error.hint = f"{error.hint}; {resume}" if error.hint else resume
+    if output == OutputFormat.json:
+        common.emit_json(json_with_error(result.to_dict(), error))

@@ -16,7 +16,7 @@ import typer
 from bluegreen import appkit
 from bluegreen import config as config_mod
 from bluegreen.cli.app import app
-from bluegreen.cli.common import OutputFormat, OutputOpt, emit_json, err, out
+from bluegreen.cli.common import OutputFormat, OutputOpt, emit_result, err, out
 from bluegreen.config import Config
 from bluegreen.errors import ConfigError
 
@@ -52,12 +52,22 @@ def init(
         str | None,
         typer.Option("--region", help="project.region, such as ap-northeast-1."),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help='deployment.engine: "codedeploy" (CodeDeploy blue/green, the default) or '
+            '"ecs" (Amazon ECS built-in blue/green).',
+        ),
+    ] = None,
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """Write bluegreen.toml and the application repository (web app, log router,
-    buildspecs, appspec.yml, taskdef.json) into DIR."""
+    buildspecs, taskdef.json, and appspec.yml for the CodeDeploy engine) into DIR."""
     if restore:
-        given = _flags_set(force=force, project=project, environment=environment, region=region)
+        given = _flags_set(
+            force=force, project=project, environment=environment, region=region, engine=engine
+        )
         if given:
             raise typer.BadParameter(
                 f"--restore takes its settings from DIR/bluegreen.toml; drop {', '.join(given)}",
@@ -66,16 +76,19 @@ def init(
         config = config_mod.load(directory / config_mod.CONFIG_FILE)
         written = appkit.restore(directory, config)
     else:
-        config = build_config(project=project, environment=environment, region=region)
+        config = build_config(
+            project=project, environment=environment, region=region, engine=engine
+        )
         written = appkit.init(directory, config, force=force)
     steps = next_steps(directory)
     if output is OutputFormat.json:
-        emit_json(
+        emit_result(
             {
                 "directory": str(directory),
                 "project": config.project.name,
                 "environment": config.project.environment,
                 "region": config.project.region,
+                "engine": config.deployment.engine,
                 "files": [path.relative_to(directory).as_posix() for path in written],
                 "next_steps": steps,
             }
@@ -100,7 +113,10 @@ def _flags_set(**flags: object) -> list[str]:
 
 
 def build_config(
-    project: str | None = None, environment: str | None = None, region: str | None = None
+    project: str | None = None,
+    environment: str | None = None,
+    region: str | None = None,
+    engine: str | None = None,
 ) -> Config:
     """The default config with the flags applied, validated like a bluegreen.toml (a bad
     value raises ConfigError naming the key, e.g. project.name)."""
@@ -108,8 +124,11 @@ def build_config(
     for key, value in (("name", project), ("environment", environment), ("region", region)):
         if value is not None:
             section[key] = value
+    data: dict[str, Any] = {"project": section} if section else {}
+    if engine is not None:
+        data["deployment"] = {"engine": engine}
     try:
-        return config_mod.from_dict({"project": section} if section else {}, source="init")
+        return config_mod.from_dict(data, source="init")
     except ConfigError as exc:
         # Name the flag next to the key it sets, so the message points at what was typed.
         problems = [(_with_flag(key), message) for key, message in exc.problems]
@@ -125,6 +144,7 @@ _FLAGS = {
     "project.name": "--project",
     "project.environment": "--environment",
     "project.region": "--region",
+    "deployment.engine": "--engine",
 }
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +21,7 @@ from bluegreen.cli.common import (
     out,
 )
 from bluegreen.config import Config
-from bluegreen.errors import UsageError
+from bluegreen.errors import StateError, UsageError
 from bluegreen.names import Names
 
 FOLLOW_INTERVAL = 2.0
@@ -87,6 +87,41 @@ def logs(
     window = logs_mod.parse_since(since)
     group = log_group(cfg, container)
     client = common.make_clients(cfg, profile, region).logs
+    try:
+        _logs(client, cfg, group, window, since, follow, output)
+    except StateError as exc:
+        if exc.message.startswith(f"log group {group} does not exist in "):
+            exc.hint = _region_hint(cfg, region)
+        raise
+
+
+def _region_hint(cfg: Config, region: str | None) -> str:
+    """Where the region the logs were looked for in came from, and what to do."""
+    if region:
+        where = (
+            f"--region {region} chose it (project.region is {cfg.project.region}); drop "
+            "--region or pass the region the stacks are in"
+        )
+    else:
+        where = (
+            f"project.region in bluegreen.toml chose it ({cfg.project.region}); pass "
+            "--region REGION if the stacks are in another one"
+        )
+    return (
+        f"{where}; in the right region, run `bluegreen deploy` first (the service stack "
+        "makes the log group)"
+    )
+
+
+def _logs(
+    client: Any,
+    cfg: Config,
+    group: str,
+    window: timedelta,
+    since: str,
+    follow: bool,
+    output: OutputFormat,
+) -> None:
     now = logs_mod.service_now(client, group)  # the window by the service's clock
     start = _moment(now - window)
     if not follow:

@@ -2,8 +2,13 @@
 
 A thin shell over :func:`bluegreen.rehearse.story.run`: pick the repository (a fresh
 scaffold, or the user's) and the scenario, run, render the timeline. Progress goes to
-stderr, the timeline tables (or ``--output json``) to stdout. A release that fails or
-rolls back exits 1 after the timeline, with the cause on stderr.
+stderr, the timeline tables (or ``--output json``) to stdout. The exit code says whether
+the story played as designed: 0 when every release ended as its scenario plays it (a
+release rolled back by the scenario's own `bluegreen rollback` included), 1 when a
+release failed or was rolled back unexpectedly (after the timeline, with the cause on
+stderr; with ``--output json`` the document carries ``ok``/``kind``/``error``/``hint``/
+``exit_code``, and nothing else goes to stdout). SIGTERM ends it as Ctrl-C does,
+removing its temporary directory (bluegreen.cli.app: exit 130).
 """
 
 from __future__ import annotations
@@ -17,18 +22,28 @@ from rich.table import Table
 from rich.text import Text
 
 from bluegreen.cli.app import app
-from bluegreen.cli.common import OutputFormat, OutputOpt, emit_json, err, out
+from bluegreen.cli.common import (
+    OutputFormat,
+    OutputOpt,
+    emit_json,
+    emit_result,
+    err,
+    json_with_error,
+    out,
+)
 from bluegreen.config import CONFIG_FILE, Config
-from bluegreen.errors import RehearsalError, RepositoryError
+from bluegreen.errors import RehearsalError, RepositoryError, UsageError
 from bluegreen.rehearse.model import Rehearsal, Step, TaskSetState
+from bluegreen.rehearse.recorder import role_and_name
 
 _SCENARIO_HELP = (
     "What to rehearse after deploying: releases (the default: the scaffold's two releases, "
     "or your repository's one), rollback-in-termination-wait (the last release promoted, "
-    "then `bluegreen rollback` while blue is still kept), rollback-after-success "
-    "(`bluegreen rollback` once the last release succeeded: a new deployment of the "
-    "previous revision), config-change (task.desired_count 1 -> 3 deployed to the running "
-    "system, then a listener port change that deploy refuses)."
+    "then `bluegreen rollback` while blue is still kept: exit 0 when it rolls back), "
+    "rollback-after-success (`bluegreen rollback` once the last release succeeded: a new "
+    "deployment of the previous revision). Both rollbacks need two releases: the "
+    "scaffold's (no PATH or --config). config-change (task.desired_count 1 -> 3 deployed "
+    "to the running system, then a listener port change that deploy refuses)."
 )
 
 _FAULT_HELP = (
@@ -80,9 +95,12 @@ def rehearse(
         bool,
         typer.Option(
             "--no-promote",
-            help='With reroute = "manual": do not promote on your behalf; the wait time runs '
-            "out and the deployment is stopped and rolled back (from the first release on: "
-            "on the scaffold, release 1 stops there).",
+            help='With deployment.reroute = "manual": promote no release after the first '
+            "(deploy still promotes the first one, as it does on AWS: production only "
+            "served the bootstrap placeholder), so the second release's reroute wait "
+            "(deployment.wait_minutes) runs out and CodeDeploy stops that deployment and "
+            "rolls it back; production stays on release 1 (exit 0: played as designed). "
+            "Needs two releases: the scaffold's (no PATH or --config).",
         ),
     ] = False,
     output: OutputOpt = OutputFormat.text,
@@ -113,6 +131,12 @@ def rehearse(
         config = config_mod.load(config_path)
         repository = config_path.resolve().parent
     elif path is not None:
+        if not (path / CONFIG_FILE).is_file():
+            raise UsageError(
+                f"{path} has no {CONFIG_FILE}: it is not a bluegreen application repository",
+                hint=f"run `bluegreen init {path}` to write one there, or `bluegreen rehearse` "
+                "(no PATH) to rehearse a fresh scaffold",
+            )
         config = config_mod.load(path / CONFIG_FILE)
         repository = path.resolve()
     else:
@@ -130,6 +154,7 @@ def rehearse(
             param_hint="--no-promote",
         )
     if repository is not None:
+        _one_release_only(scenario, no_promote, path, config_path)
         _check_repository(repository, config)
     what = f"{repository}" if repository else "a fresh scaffold"
     err.print(f"rehearsing {what} on an emulated AWS", markup=False)
@@ -144,16 +169,50 @@ def rehearse(
         progress=lambda message: err.print(f"  {message}", markup=False),
     )
 
-    if output is OutputFormat.json:
-        emit_json(result.to_dict())
-    else:
-        _render(result, config)
     failed = result.failed_release
-    if failed is not None:
-        raise RehearsalError(
+    error = (
+        RehearsalError(
             f"release {failed.number} ({failed.commit[:8]}) {failed.outcome}: {failed.cause}",
             hint=_hint(failed.fault, repository is not None),
         )
+        if failed is not None
+        else None
+    )
+    if output is OutputFormat.json:
+        document = result.to_dict()
+        if error is None:
+            emit_result(document)
+        else:
+            emit_json(json_with_error(document, error))
+    else:
+        _render(result, config)
+    if error is not None:
+        raise error
+
+
+_TWO_RELEASES = {
+    "rollback-in-termination-wait": "--scenario rollback-in-termination-wait",
+    "rollback-after-success": "--scenario rollback-after-success",
+}
+
+
+def _one_release_only(
+    scenario: str, no_promote: bool, path: Path | None, config_path: Path | None
+) -> None:
+    """Refuse (exit 2) what needs a second release when the story has one: a repository
+    given as PATH or --config is rehearsed as one release (its files as they are), and a
+    rollback needs a release before it, --no-promote a release after the first (deploy
+    promotes the first one)."""
+    wanted = _TWO_RELEASES.get(scenario) or ("--no-promote" if no_promote else "")
+    if not wanted:
+        return
+    given = f"PATH {path}" if path is not None else f"--config {config_path}"
+    raise UsageError(
+        f"{wanted} needs two releases, but a repository given as {given} is rehearsed as "
+        "one release (its files as they are)",
+        hint=f"drop {'PATH' if path is not None else '--config'} to rehearse the scaffold's "
+        f"two releases: `bluegreen rehearse {wanted}`",
+    )
 
 
 def _check_repository(repository: Path, config: Config) -> None:
@@ -183,8 +242,9 @@ def _hint(fault: str | None, user_repository: bool) -> str:
 
 
 def _render(result: Rehearsal, config: Config) -> None:
-    console = out if out.is_terminal else Console(highlight=False, width=120)
-    prefix = f"{config.project.name}-{config.project.environment}-"
+    # Not a terminal (CI logs, a pipe): wide enough for the full names of the target
+    # groups, task definitions and change sets.
+    console = out if out.is_terminal else Console(highlight=False, width=200)
     for release in result.releases:
         header = Text()
         header.append(f"Release {release.number}", style="bold")
@@ -200,88 +260,86 @@ def _render(result: Rehearsal, config: Config) -> None:
                 f"{name}={image.rsplit('/', 1)[-1]}" for name, image in release.images.items()
             )
             console.print(Text(f"  images:  {images}", style="dim"))
-        console.print(_table(release.steps, result, prefix))
-        console.print(_outcome(release.outcome, release.cause))
+        console.print(_table(release.steps, result))
+        console.print(_outcome(release.outcome, release.cause, release.as_designed))
         console.print()
     _summary(console, result)
 
 
-def _table(steps: list[Step], result: Rehearsal, prefix: str) -> Table:
+def _table(steps: list[Step], result: Rehearsal) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold", expand=False)
     table.add_column("time", no_wrap=True, style="dim")
-    table.add_column("event", ratio=3)
+    table.add_column("event", ratio=3, min_width=48, overflow="fold")  # names never cut
     table.add_column(f":{result.production_port} →", no_wrap=True)
     table.add_column(f":{result.test_port} →", no_wrap=True)
     table.add_column("task sets", no_wrap=True)
     for step in steps:
-        if step.kind == "operation":
-            event = Text(f"$ {step.event}", style="bold cyan")
+        if step.kind == "operation" and step.event.startswith(("bluegreen ", "git ")):
+            event = Text(f"$ {step.event}", style="bold cyan")  # a command the user runs
         else:
             event = Text(step.event, style="bold")
         if step.detail:
-            event.append("\n" + step.detail.replace(prefix, ""), style="dim")
+            event.append("\n" + step.detail, style="dim")
         table.add_row(
             step.time,
             event,
-            _forwards(step.production, prefix),
-            _forwards(step.test, prefix),
-            _task_sets(step.task_sets, prefix),
+            _forwards(step.production, step.roles),
+            _forwards(step.test, step.roles),
+            _task_sets(step.task_sets),
         )
     return table
 
 
-def _forwards(weights: dict[str, int], prefix: str) -> Text:
+def _forwards(weights: dict[str, int], roles: dict[str, str]) -> Text:
     live = {name: weight for name, weight in weights.items() if weight}
     if len(live) == 1:
-        return Text(_short(next(iter(live)), prefix), style=_colour(next(iter(live))))
+        name = next(iter(live))
+        return Text(role_and_name(name, roles), style=_colour(roles.get(name, "")))
     text = Text()
     for index, (name, weight) in enumerate(weights.items()):
         if index:
             text.append("\n")
-        text.append(f"{_short(name, prefix)} {weight}%", style=_colour(name))
+        text.append(f"{role_and_name(name, roles)} {weight}%", style=_colour(roles.get(name, "")))
     return text
 
 
-def _task_sets(sets: tuple[TaskSetState, ...], prefix: str) -> Text:
+def _task_sets(sets: tuple[TaskSetState, ...]) -> Text:
     text = Text()
     for index, task_set in enumerate(sets):
         if index:
             text.append("\n")
-        text.append(f"{task_set.status:<7} ", style="bold" if task_set.status == "PRIMARY" else "")
-        text.append(_short(task_set.target_group, prefix), style=_colour(task_set.target_group))
-        text.append(f" {_short(task_set.task_definition, prefix)}")
+        text.append(f"{task_set.status:<8} ", style="bold" if task_set.status == "PRIMARY" else "")
+        text.append(task_set.task_definition)
+        roles = {task_set.target_group: task_set.role} if task_set.role else {}
+        text.append(" on ")
+        text.append(role_and_name(task_set.target_group, roles), style=_colour(task_set.role))
         tasks = "task" if task_set.running == 1 else "tasks"
         text.append(f" ({task_set.running} {tasks})", style="dim")
     return text
 
 
-def _short(name: str, prefix: str) -> str:
-    return name[len(prefix) :] if name.startswith(prefix) else name
+def _colour(role: str) -> str:
+    return role if role in ("blue", "green") else ""
 
 
-def _colour(name: str) -> str:
-    if name.endswith("blue"):
-        return "blue"
-    if name.endswith("green"):
-        return "green"
-    return ""
-
-
-def _outcome(outcome: str, cause: str | None) -> Text:
+def _outcome(outcome: str, cause: str | None, as_designed: bool) -> Text:
     if outcome == "succeeded":
         return Text("  ✓ succeeded", style="green")
+    if as_designed:
+        return Text(f"  ✓ {outcome}, as the scenario asked: {cause}", style="green")
     return Text(f"  ✗ {outcome}: {cause}", style="red")
 
 
 def _summary(console: Console, result: Rehearsal) -> None:
     from bluegreen.rehearse.clock import span, stamp
 
-    done = sum(1 for r in result.releases if r.succeeded)
-    verdict = (
-        Text("all succeeded", style="green")
-        if result.succeeded
-        else Text(f"{done} of {len(result.releases)} succeeded", style="red")
-    )
+    done = sum(1 for r in result.releases if r.as_designed)
+    if all(r.succeeded for r in result.releases):
+        verdict = Text("all succeeded", style="green")
+    elif result.succeeded:
+        verdict = Text("all played as designed", style="green")
+    else:
+        verdict = Text(f"{done} of {len(result.releases)} played as designed", style="red")
     line = Text(
         f"Rehearsed {len(result.releases)} release{'s' if len(result.releases) != 1 else ''}: "
     )
@@ -295,7 +353,7 @@ def _summary(console: Console, result: Rehearsal) -> None:
             "nothing left behind",
         ),
         ("resources", stacks),
-        ("deployment", result.deployment_config),
+        ("deployment", f"{result.deployment_group}, {result.deployment_config}"),
         ("simulated", f"{span(result.simulated_seconds)} ({stamp(result.simulated_seconds)})"),
         ("wall time", f"{result.wall_seconds:.1f} s"),
     ]

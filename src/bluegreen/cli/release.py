@@ -87,7 +87,7 @@ def release(
         common.result_so_far(result.to_dict())
     if output == OutputFormat.json:
         if not result.failed:
-            common.emit_json(result.to_dict())
+            common.emit_result(result.to_dict())
     else:
         out.print(f"execution {result.execution_id}: {result.status}", markup=False)
         out.print(f"console   {result.link}", markup=False)

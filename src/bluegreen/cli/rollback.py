@@ -9,7 +9,15 @@ import typer
 from bluegreen import engine
 from bluegreen.cli import common
 from bluegreen.cli.app import app
-from bluegreen.cli.common import ConfigOpt, ProfileOpt, RegionOpt, err, out
+from bluegreen.cli.common import (
+    ConfigOpt,
+    OutputFormat,
+    OutputOpt,
+    ProfileOpt,
+    RegionOpt,
+    err,
+    out,
+)
 
 
 class _Progress:
@@ -28,6 +36,7 @@ def rollback(
             "at once (it then waits for `bluegreen promote` if reroute is manual).",
         ),
     ] = False,
+    output: OutputOpt = OutputFormat.text,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
 ) -> None:
@@ -38,7 +47,8 @@ def rollback(
     original task set. After it succeeded: a new CodeDeploy deployment of the previous
     release, followed until production serves it and promoted when it waits for reroute
     (you asked to roll back), unless --no-follow. Refuses (exit 1) when there is no
-    earlier release (the first release: revert the commit and push instead).
+    earlier release (the first release: revert the commit and push instead). With
+    --output json: the action, the deployments and the message as one document.
     """
     cfg, _ = common.load_config(config)
     chosen = engine.select(common.make_clients(cfg, profile, region), cfg)
@@ -46,4 +56,7 @@ def rollback(
         "a CodeDeploy rollback may be running on AWS", resume="bluegreen status --watch"
     ):
         result = chosen.rollback(follow=not no_follow, ui=_Progress(), sleep=common.sleep)
-    out.print(result.message, markup=False)
+    if output == OutputFormat.json:
+        common.emit_result(result.to_dict())
+    else:
+        out.print(result.message, markup=False)

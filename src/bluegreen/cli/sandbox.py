@@ -28,7 +28,7 @@ import typer
 
 from bluegreen.cli import common
 from bluegreen.cli.app import app
-from bluegreen.cli.common import ConfigOpt, OutputFormat, OutputOpt, RegionOpt, emit_json, out
+from bluegreen.cli.common import ConfigOpt, OutputFormat, OutputOpt, RegionOpt, emit_result, out
 from bluegreen.emulator.sandbox import (
     DEFAULT_PORT,
     DEFAULT_SPEED,
@@ -252,7 +252,7 @@ def advance(
     remote = _remote(ctx, port)
     found = remote.advance(seconds)
     if output is OutputFormat.json:
-        emit_json(found)
+        emit_result(found)
         return
     clock = datetime.fromisoformat(found["clock"])
     out.print(
@@ -272,7 +272,7 @@ def status_command(
     remote = _remote(ctx, port)
     found = remote.status()
     if output is OutputFormat.json:
-        emit_json(found)
+        emit_result(found)
         return
     clock = datetime.fromisoformat(found["clock"])
     out.print(

@@ -81,10 +81,16 @@ def status_lines(status: SystemStatus) -> list[str]:
             )
             lines.append(f"  traffic: {shares}")
 
+    # A target group is shown with its role wherever it appears: `blue (sample3-dev-green)`
+    # (the names are fixed, the roles swap every release), as the rehearsal shows it.
+    roles = {group.name: group.label for group in status.target_groups if group.label}
     lines.append("listeners")
     rows = []
     for listener in status.listeners:
-        target = ", ".join(f"{name} {weight}%" for name, weight in listener.forwards) or "-"
+        target = (
+            ", ".join(f"{_group(name, roles)} {weight}%" for name, weight in listener.forwards)
+            or "-"
+        )
         rows.append([listener.role, f":{listener.port}", target])
     lines += _table(rows)
 
@@ -101,7 +107,7 @@ def status_lines(status: SystemStatus) -> list[str]:
         images = " ".join(f"{c}:{tag}" for c, tag in ts.images)
         rows.append(
             [
-                ts.label or "-",
+                _group(ts.target_group, {ts.target_group: ts.label}) if ts.label else "-",
                 ts.status,
                 ts.task_definition,
                 f"{ts.running}/{ts.desired} running",
@@ -110,6 +116,12 @@ def status_lines(status: SystemStatus) -> list[str]:
         )
     lines += _table(rows) or ["  none"]
     return lines
+
+
+def _group(name: str, roles: dict[str, str]) -> str:
+    """``role (name)``, or the name alone when status gives it no role."""
+    role = roles.get(name, "")
+    return f"{role} ({name})" if role and name else (name or role)
 
 
 @app.command()
@@ -141,7 +153,7 @@ def status(
     if not watch:
         snapshot = status_mod.collect(clients, cfg)
         if output == OutputFormat.json:
-            common.emit_json(snapshot.to_dict())
+            common.emit_result(snapshot.to_dict())
         else:
             _print(snapshot)
         return

@@ -12,6 +12,7 @@ start fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -23,11 +24,13 @@ from bluegreen.cli.common import (
     OutputFormat,
     OutputOpt,
     emit_json,
+    emit_result,
     err,
+    json_with_error,
     load_config,
     out,
 )
-from bluegreen.errors import OperationError
+from bluegreen.errors import OperationError, UsageError
 
 DEFAULT_OUT = Path(".bluegreen") / "synth"
 
@@ -35,6 +38,27 @@ _DESCRIPTIONS = {
     "deploy.json": "deploy order, parameters and capabilities",
     "deploy.sh": "aws cloudformation deploy, in order",
 }
+
+
+def _check_out(target: Path) -> None:
+    """Refuse (exit 2, nothing written) an output path that cannot be a directory: a
+    file, a path through a file, or under a directory this user cannot write to."""
+    problem = ""
+    if target.exists() and not target.is_dir():
+        problem = "it exists and is not a directory"
+    else:
+        existing = target
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            problem = f"{existing} is a file, not a directory"
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            problem = f"{existing} is not writable"
+    if problem:
+        raise UsageError(
+            f"--out {target}: {problem}",
+            hint="pass --out with a directory you can write to, or a path where one can be made",
+        )
 
 
 @app.command()
@@ -63,13 +87,26 @@ def synth(
 
     from bluegreen.synth import synthesize
 
+    _check_out(target)
     err.print(f"synthesizing into {target}", markup=False)
     if lint:
         err.print(f"checking templates with cfn-lint ({config.project.region})", markup=False)
     result = synthesize(config, target, lint=lint)
 
+    error: OperationError | None = None
+    if not result.ok:
+        count = len(result.findings)
+        error = OperationError(
+            f"cfn-lint reported {count} finding{'s' if count != 1 else ''} in the synthesized "
+            "templates",
+            hint="this is a bluegreen bug unless the config asks for something AWS rejects; "
+            "report it with the findings above (the files are in place for inspection)",
+        )
     if output is OutputFormat.json:
-        emit_json(result.to_dict())
+        if error is None:
+            emit_result(result.to_dict())
+        else:
+            emit_json(json_with_error(result.to_dict(), error))
     else:
         out.print(f"wrote {len(result.files)} files to {result.out_dir}", markup=False)
         width = max(len(p.name) for p in result.files)
@@ -92,11 +129,5 @@ def synth(
                 for finding in result.findings:
                     out.print(f"  {finding}", markup=False)
 
-    if not result.ok:
-        count = len(result.findings)
-        raise OperationError(
-            f"cfn-lint reported {count} finding{'s' if count != 1 else ''} in the synthesized "
-            "templates",
-            hint="this is a bluegreen bug unless the config asks for something AWS rejects; "
-            "report it with the findings above (the files are in place for inspection)",
-        )
+    if error is not None:
+        raise error

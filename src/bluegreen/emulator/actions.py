@@ -233,6 +233,16 @@ TABLE: dict[tuple[str, str], tuple[str, Builder]] = {
     ("codedeploy", "GetApplicationRevision"): ("codedeploy:GetApplicationRevision", _application),
     ("codedeploy", "GetDeploymentConfig"): ("codedeploy:GetDeploymentConfig", _config),
     ("ecs", "DescribeServices"): ("ecs:DescribeServices", _ecs_services),
+    # ECS built-in blue/green (the ECS engine's deploy step): UpdateService and
+    # ListServiceDeployments on the service; DescribeServiceDeployments on each
+    # service-deployment ARN (Service Authorization Reference, Amazon ECS: resource types
+    # "service" and "service-deployment").
+    ("ecs", "UpdateService"): ("ecs:UpdateService", _ecs_services),
+    ("ecs", "ListServiceDeployments"): ("ecs:ListServiceDeployments", _ecs_services),
+    ("ecs", "DescribeServiceDeployments"): (
+        "ecs:DescribeServiceDeployments",
+        lambda w, p: [str(a) for a in p.get("serviceDeploymentArns") or []] or ["*"],
+    ),
     ("ecr", "GetAuthorizationToken"): ("ecr:GetAuthorizationToken", lambda w, p: ["*"]),
     ("ecr", "DescribeRepositories"): ("ecr:DescribeRepositories", _repositories),
     ("logs", "CreateLogStream"): ("logs:CreateLogStream", _log_stream),

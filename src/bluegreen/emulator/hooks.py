@@ -28,7 +28,12 @@ Docker), so a hook plays one of:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from bluegreen.config import HOOK_PLAYS
+
+if TYPE_CHECKING:
+    from bluegreen.emulator.core import Emulator
 
 HookEvent = dict[str, str]
 """The invocation event: ``DeploymentId`` and ``LifecycleEventHookExecutionId`` (the
@@ -37,8 +42,8 @@ sample hook function of the AppSpec hooks reference reads exactly these)."""
 HookCode = Callable[[HookEvent, Any], None]
 """A hook function's code: ``(event, clients of the function's role) -> None``."""
 
-PLAYS = ("succeed", "fail", "timeout")
-"""How a declared hook of unknown code is played."""
+PLAYS = HOOK_PLAYS
+"""How a declared hook of unknown code is played (the config's ``[rehearse.hooks]``)."""
 
 _REGISTRY: dict[str, HookCode] = {}
 
@@ -81,3 +86,64 @@ def check_plays(plays: dict[str, str]) -> dict[str, str]:
         if play not in PLAYS:
             raise ValueError(f"hook {name} is played as {play!r}; choose one of {', '.join(PLAYS)}")
     return dict(plays)
+
+
+def provide(emulator: Emulator, name: str) -> bool:
+    """Make sure the emulated account holds the Lambda function ``name`` of a declared play.
+
+    A hook of the user's own is a function created outside bluegreen's stacks, which the
+    emulated account does not hold; a declared play stands for it, so the rehearsal
+    creates it (if missing) with an execution role that Lambda may assume and that may
+    report hook results (PutLifecycleEventHookExecutionStatus, the permission the
+    AppSpec hooks reference's sample function needs). Everything else is checked as on
+    AWS: CodeDeploy's service role must be allowed to invoke it (the limited managed
+    policy allows only ``CodeDeployHook_*`` functions). Returns whether it was created.
+    """
+    import io
+    import json
+    import zipfile
+
+    from botocore.exceptions import ClientError
+
+    awslambda = emulator.client("lambda")
+    try:
+        awslambda.get_function(FunctionName=name)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+    iam = emulator.client("iam")
+    role = f"bluegreen-rehearse-{name}"[:64]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    report = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "codedeploy:PutLifecycleEventHookExecutionStatus",
+                "Resource": "*",
+            }
+        ],
+    }
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="report", PolicyDocument=json.dumps(report))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", f"# stands for {name} in the rehearsal\n")
+    awslambda.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=arn,
+        Handler="index.handler",
+        Code={"ZipFile": buffer.getvalue()},
+    )
+    return True

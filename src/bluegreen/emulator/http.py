@@ -13,6 +13,19 @@ An operation nobody serves gets an error in the service's own protocol (JSON, qu
 REST JSON or REST XML) naming the operation, never a traceback page: the AWS CLI and the
 SDKs parse it like any AWS error.
 
+A request signed for another region than the emulated one is refused as AWS refuses a
+credential scoped to the wrong region (``Credential should be scoped to a valid region,
+not '<region>'.``: InvalidSignatureException for JSON APIs, SignatureDoesNotMatch for
+query APIs, HTTP 403; S3 answers AuthorizationHeaderMalformed, HTTP 400, naming the
+region it expected; aws/aws-sdk-ruby#508, aws/aws-sdk-java#1097,
+cognitect-labs/aws-api#27, versity/versitygw#192, and for S3 aws/aws-cli#2954,
+minio/s3verify#128). Services with one global endpoint
+(IAM, STS, S3, Route 53, CloudFront, Organizations) are signed for us-east-1 too ("If
+you use a service like IAM that uses a globally unique endpoint, use the default region
+(us-east-1)": AWS General Reference, "Elements of an AWS API request signature"), so
+that region is accepted for them. Without the check, a sandbox started for one region
+answered a command pointed at another as if the system lived there.
+
 Only loopback is served: the endpoint has no authentication (any key works, as in moto).
 An optional *control* (the sandbox's) answers ``/_bluegreen/...`` paths: the clock, the
 repositories, moving time.
@@ -292,6 +305,9 @@ class Endpoint:
                 Failure(400, "UnrecognizedClientException", f"no AWS service {service!r}"),
                 "json",
             )
+        wrong = _wrong_region(environ, service, self.emulator.region, protocol)
+        if wrong is not None:
+            return self._fail(start_response, wrong, protocol)
         method = environ.get("REQUEST_METHOD", "GET")
         query = environ.get("QUERY_STRING", "")
         route: dict[str, str] | None = None
@@ -658,6 +674,38 @@ def _identify(environ: dict[str, Any], body: bytes) -> tuple[str | None, str | N
         if found is not None and (best is None or found.literal > best[0]):
             best = (found.literal, service)
     return (best[1] if best else candidates[0]), None
+
+
+GLOBAL_SIGNING = frozenset({"iam", "sts", "s3", "route53", "cloudfront", "organizations"})
+"""Services whose global endpoint is signed for us-east-1 (module docstring)."""
+
+
+def _wrong_region(
+    environ: dict[str, Any], service: str, region: str, protocol: str
+) -> Failure | None:
+    """AWS's refusal of a request signed for another region than ``region``, or None."""
+    scope = environ.get("HTTP_AUTHORIZATION", "").split("Credential=", 1)[-1].split("/")
+    signed = scope[2] if len(scope) > 2 else ""
+    if signed == region or (signed == "us-east-1" and service in GLOBAL_SIGNING):
+        return None
+    if protocol == "rest-xml" and service == "s3":
+        return Failure(
+            400,
+            "AuthorizationHeaderMalformed",
+            f"The authorization header is malformed; the region '{signed}' is wrong; "
+            f"expecting '{region}' (this sandbox emulates {region} only)",
+        )
+    code = (
+        "InvalidSignatureException"
+        if protocol in ("json", "rest-json")
+        else "SignatureDoesNotMatch"
+    )
+    return Failure(
+        403,
+        code,
+        f"Credential should be scoped to a valid region, not '{signed}'. "
+        f"(this sandbox emulates {region} only)",
+    )
 
 
 def _params(environ: dict[str, Any], body: bytes) -> dict[str, list[str]]:

@@ -35,7 +35,7 @@ class ImageConfig:
     """The runnable side of an image (docker image ``Config``) and the files copied into it."""
 
     base: str
-    """The final stage's ``FROM`` (``python:3.12.8-slim``)."""
+    """The final stage's ``FROM`` (``python:3.12.11-slim-bookworm``)."""
     workdir: str = "/"
     env: dict[str, str] = field(default_factory=dict)
     """``ENV`` of the final stage, in order (the base image's own variables are unknown)."""

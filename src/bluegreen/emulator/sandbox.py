@@ -525,14 +525,18 @@ class Sandbox:
         before = self._seen.executions.get(eid)
         self._seen.executions[eid] = status
         lines = []
+        # The commit the execution releases (sourceRevisions: CodePipeline API reference,
+        # PipelineExecutionSummary); known once its source action ran, so often only by
+        # the time the execution ends.
+        revisions = summary.get("sourceRevisions") or []
+        revision = str(revisions[0].get("revisionId", ""))[:8] if revisions else ""
         if before is None:
-            revisions = summary.get("sourceRevisions") or []
-            revision = str(revisions[0].get("revisionId", ""))[:8] if revisions else ""
             trigger = (summary.get("trigger") or {}).get("triggerType", "")
             what = ", ".join(x for x in (f"revision {revision}" if revision else "", trigger) if x)
             lines.append(f"pipeline {pipeline}: execution {eid[:8]} started ({what})")
         if status != "InProgress" and before != status:
-            lines.append(f"pipeline {pipeline}: execution {eid[:8]} {status}")
+            of = f" (revision {revision})" if revision else ""
+            lines.append(f"pipeline {pipeline}: execution {eid[:8]} {status}{of}")
         return lines
 
     def _deployments(self) -> list[str]:
@@ -555,6 +559,13 @@ class Sandbox:
             return []
         rollback_of = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
         name = f"deployment {did}" + (f" (rollback of {rollback_of})" if rollback_of else "")
+        if status == "Ready" and self._first_of_group(info):
+            # bluegreen deploy follows the first release and promotes it itself
+            # (aws/release.py first_release): production served only the placeholder.
+            return [
+                f"{name}: waits for reroute: the first release, which `bluegreen deploy` "
+                "promotes as it follows it (after `deploy --no-follow`: `bluegreen promote`)"
+            ]
         if status == "Ready":
             return [
                 f"{name}: waits for reroute: test green on the test listener, then "
@@ -566,6 +577,14 @@ class Sandbox:
         if before is None or status == "Succeeded":
             return [f"{name}: {status}"]
         return []
+
+    def _first_of_group(self, info: dict[str, Any]) -> bool:
+        """Whether the deployment is its deployment group's only one (the first release)."""
+        listed = self._client("codedeploy").list_deployments(
+            applicationName=info.get("applicationName", ""),
+            deploymentGroupName=info.get("deploymentGroupName", ""),
+        )
+        return bool(listed.get("deployments") == [info["deploymentId"]])
 
 
 def http_clients(url: str, region: str) -> Any:

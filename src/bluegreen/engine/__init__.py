@@ -2,10 +2,9 @@
 
 Commands (status, promote, finish, rollback, release) never branch on the engine: they
 ask :func:`select` for the engine that runs the live service and call its four methods.
-Today that is CodeDeploy blue/green (an ECS service with the CODE_DEPLOY deployment
-controller). ECS built-in blue/green (deployment controller ECS with strategy BLUE_GREEN,
-ContinueServiceDeployment) is the next engine; a service using it is recognised and
-refused with a clear message until it exists.
+They are CodeDeploy blue/green (an ECS service with the CODE_DEPLOY deployment
+controller, :mod:`bluegreen.engine.codedeploy`) and ECS built-in blue/green (deployment
+controller ECS with strategy BLUE_GREEN, LINEAR or CANARY, :mod:`bluegreen.engine.ecs`).
 
 Vocabulary used everywhere: *blue* is the task set / target group serving production
 (the original), *green* the replacement being deployed and tested on the test listener.
@@ -24,7 +23,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bluegreen.aws import cfn, ecs
+from bluegreen.aws import cfn
+from bluegreen.aws import ecs as aws_ecs
 from bluegreen.errors import StateError
 from bluegreen.names import Names, Outputs
 
@@ -91,12 +91,22 @@ class DeploymentView:
     task_sets: list[TrafficSet] = field(default_factory=list)
     error: str = ""
     auto_reroute: bool | None = None  # reroutes by itself (None: the deployment does not say)
+    paused: bool | None = None
+    """ECS: a PAUSE hook awaits action (None: the engine reports readiness by status)."""
+    bake_ends: datetime | None = None
+    """ECS: when the bake ends, about (the deployment's last update plus the bake)."""
+    weights: dict[str, float] = field(default_factory=dict)
+    """ECS: green's requested percent of "production" and "test" traffic."""
 
     @property
     def ready(self) -> bool:
         """The engine itself reports the deployment waiting for reroute (CodeDeploy: the
         deployment status is ``Ready``, the only state ContinueDeployment(READY_WAIT)
-        accepts). The phase may also read WAITING from lifecycle events, for display."""
+        accepts; ECS: a PAUSE hook is AWAITING_ACTION, the only state
+        ContinueServiceDeployment accepts). The phase may also read WAITING from
+        lifecycle events, for display."""
+        if self.paused is not None:
+            return self.paused
         return self.status == "Ready"
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,7 +130,14 @@ class DeploymentView:
                 for t in self.task_sets
             ],
             "error": self.error,
-        }
+        } | (
+            {
+                "bake_ends": self.bake_ends.isoformat() if self.bake_ends else None,
+                "green_traffic_percent": dict(self.weights),
+            }
+            if self.paused is not None
+            else {}
+        )
 
 
 @dataclass(frozen=True)
@@ -169,6 +186,8 @@ class ServiceRefs:
     region: str = ""
     pipeline_stack: str = ""
     pipeline_deployed: bool = True  # the pipeline stack exists and has its outputs
+    production_rule: str = ""  # ECS engine: the listener rules ECS shifts traffic on
+    test_rule: str = ""
 
 
 class DeploymentEngine(Protocol):
@@ -185,6 +204,17 @@ class DeploymentEngine(Protocol):
     def status(self) -> DeploymentView | None:
         """The current deployment, or the last one; None if the service never deployed
         (or the engine's resources do not exist yet: see ``absent``)."""
+        ...
+
+    def forwards(self) -> dict[str, list[tuple[str, int]]]:
+        """ "production"/"test" -> (target group ARN, weight) of what the load balancer
+        forwards now, where this engine moves traffic; a missing listener is left out."""
+        ...
+
+    def following(self, external_id: str) -> DeploymentView | None:
+        """The deployment that the pipeline's in-progress Deploy action runs, given the
+        action's external execution id (CodeDeploy: the deployment id; ECS engine: the
+        deploy step's build id); None when it is not (yet) this engine's deployment."""
         ...
 
     def promote(self) -> ActionResult:
@@ -253,6 +283,8 @@ def service_refs(clients: Clients, config: Config) -> ServiceRefs:
         region=region,
         pipeline_stack=names.pipeline_stack,
         pipeline_deployed=bool(pipeline),
+        production_rule=service.get(Outputs.PRODUCTION_RULE_ARN, ""),
+        test_rule=service.get(Outputs.TEST_RULE_ARN, ""),
     )
 
 
@@ -312,7 +344,7 @@ def _no_service_outputs(stack: str, described: dict[str, Any] | None, region: st
 def select(clients: Clients, config: Config) -> DeploymentEngine:
     """The engine that runs the live service, chosen from its deployment controller."""
     refs = service_refs(clients, config)
-    described = ecs.describe_service(clients.ecs, refs.cluster, refs.service)
+    described = aws_ecs.describe_service(clients.ecs, refs.cluster, refs.service)
     if described is None:
         raise StateError(
             f"the ECS service {refs.service} does not exist in cluster {refs.cluster}",
@@ -324,12 +356,14 @@ def select(clients: Clients, config: Config) -> DeploymentEngine:
 
         return CodeDeployEngine(clients, refs, described)
     strategy = described.get("deploymentConfiguration", {}).get("strategy", "")
-    if controller == "ECS" and strategy == "BLUE_GREEN":
-        raise StateError(
-            f"{refs.service} uses ECS built-in blue/green, which bluegreen does not operate yet",
-            hint="use the ECS console or aws ecs continue-service-deployment for now",
-        )
+    if controller == "ECS" and strategy in ("BLUE_GREEN", "LINEAR", "CANARY"):
+        from bluegreen.engine.ecs import EcsEngine
+
+        return EcsEngine(clients, refs, described)
     raise StateError(
-        f"{refs.service} uses the {controller} deployment controller, not blue/green",
-        hint="deploy the service stack with `bluegreen deploy` (it sets CODE_DEPLOY)",
+        f"{refs.service} uses the {controller} deployment controller"
+        + (f" with strategy {strategy}" if strategy else "")
+        + ", not blue/green",
+        hint="deploy the service stack with `bluegreen deploy` (deployment.engine sets "
+        'CODE_DEPLOY for "codedeploy", built-in blue/green for "ecs")',
     )

@@ -46,7 +46,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from bluegreen.aws import codedeploy, console, ecs
+from bluegreen.aws import codedeploy, console, ecs, elb
 from bluegreen.aws.errors import AwsCallError
 from bluegreen.engine import (
     ActionResult,
@@ -239,6 +239,25 @@ class CodeDeployEngine:
         client = self._clients.codedeploy
         info = codedeploy.get_deployment(client, deployment_id)
         return self._view(info, codedeploy.ecs_target(client, deployment_id))
+
+    def forwards(self) -> dict[str, list[tuple[str, int]]]:
+        """CodeDeploy moves the listeners' default actions (their ARNs: the stack's
+        outputs)."""
+        refs = self.refs
+        arns = [a for a in (refs.production_listener, refs.test_listener) if a]
+        described = elb.describe_listeners(self._clients.elbv2, arns) if arns else {}
+        found: dict[str, list[tuple[str, int]]] = {}
+        for role, arn in (("production", refs.production_listener), ("test", refs.test_listener)):
+            if arn in described:
+                found[role] = elb.forwards(described[arn])
+        return found
+
+    def following(self, external_id: str) -> DeploymentView | None:
+        """The CodeDeployToECS action's external execution id is the deployment id."""
+        if not external_id.startswith("d-"):
+            return None
+        view = self.status()
+        return view if view is not None and view.id == external_id else None
 
     def _view(self, deployment: dict[str, Any], target: dict[str, Any] | None) -> DeploymentView:
         return DeploymentView(

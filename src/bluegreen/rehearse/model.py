@@ -22,6 +22,7 @@ class TaskSetState:
     target_group: str
     running: int
     images: dict[str, str]
+    role: str = ""  # blue (serves production) or green, as status labels it; "" unknown
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -29,6 +30,7 @@ class TaskSetState:
             "status": self.status,
             "task_definition": self.task_definition,
             "target_group": self.target_group,
+            "role": self.role or None,
             "running_tasks": self.running,
             "images": dict(self.images),
         }
@@ -43,6 +45,7 @@ class Step:
     test: dict[str, int]
     task_sets: tuple[TaskSetState, ...]
     kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read
+    roles: dict[str, str] = field(default_factory=dict)  # target group -> blue or green
 
     @property
     def time(self) -> str:
@@ -58,6 +61,7 @@ class Step:
             "production": dict(self.production),
             "test": dict(self.test),
             "task_sets": [t.to_dict() for t in self.task_sets],
+            "roles": dict(self.roles),
         }
 
 
@@ -68,7 +72,8 @@ class Release:
     message: str
     changed: tuple[str, ...]
     fault: str | None = None
-    outcome: str = "pending"  # succeeded | rolled back | failed
+    outcome: str = "pending"  # succeeded | rolled back | stopped | failed
+    expected: str = "succeeded"  # the outcome the scenario plays for (a rollback: rolled back)
     cause: str | None = None
     deployment_id: str | None = None
     execution: str = ""
@@ -79,6 +84,12 @@ class Release:
     def succeeded(self) -> bool:
         return self.outcome == "succeeded"
 
+    @property
+    def as_designed(self) -> bool:
+        """The release ended as the scenario plays it: succeeded, or rolled back by the
+        scenario's own `bluegreen rollback`."""
+        return self.outcome == self.expected
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "number": self.number,
@@ -87,6 +98,8 @@ class Release:
             "changed_files": list(self.changed),
             "fault": self.fault,
             "outcome": self.outcome,
+            "expected": self.expected,
+            "as_designed": self.as_designed,
             "cause": self.cause,
             "deployment_id": self.deployment_id,
             "images": dict(self.images),
@@ -102,6 +115,7 @@ class Rehearsal:
     production_port: int
     test_port: int
     deployment_config: str
+    deployment_group: str = ""
     releases: list[Release] = field(default_factory=list)
     simulated_seconds: int = 0
     wall_seconds: float = 0.0
@@ -109,11 +123,12 @@ class Rehearsal:
 
     @property
     def succeeded(self) -> bool:
-        return all(release.succeeded for release in self.releases)
+        """Every release ended as the scenario plays it (module docstring of story)."""
+        return all(release.as_designed for release in self.releases)
 
     @property
     def failed_release(self) -> Release | None:
-        return next((r for r in self.releases if not r.succeeded), None)
+        return next((r for r in self.releases if not r.as_designed), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +137,7 @@ class Rehearsal:
             "stacks": self.stacks,
             "listeners": {"production": self.production_port, "test": self.test_port},
             "deployment_config": self.deployment_config,
+            "deployment_group": self.deployment_group,
             "releases": [r.to_dict() for r in self.releases],
             "summary": {
                 "releases": len(self.releases),

@@ -11,7 +11,13 @@ Two kinds of rows:
   forwards, the task sets.
 
 Every row carries what the status read showed at that moment: both listeners' forwards
-and the task sets. Nothing shown is the rehearsal's own idea of the state.
+and the task sets, and the role status gave each target group (blue serves production,
+green is the replacement), so a target group is always shown as ``role (name)``, for
+example ``green (sample3-dev-blue)``: the names are fixed, the roles swap each release.
+Nothing shown is the rehearsal's own idea of the state. A deployment CodeDeploy created
+to roll another back (its ``creator`` is ``codeDeployRollback``, CodeDeploy API
+reference, DeploymentInfo) or that ``bluegreen rollback`` created (its description says
+so) is shown as a rollback deployment.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bluegreen.errors import StateError
+from bluegreen.errors import BluegreenError, StateError
+from bluegreen.names import Names
 from bluegreen.rehearse.model import Release, Step, TaskSetState
 
 if TYPE_CHECKING:
@@ -45,6 +52,7 @@ class _Seen:
 
     actions: dict[str, str] = field(default_factory=dict)
     deployment: str = ""
+    deployment_label: str = "Deployment"
     deployment_status: str = ""
     phase: str = ""
     lifecycle: dict[str, str] = field(default_factory=dict)
@@ -67,6 +75,7 @@ class Recorder:
         self._seen = _Seen()
         self._interval = POLL_SECONDS
         self._prefix = f"{config.project.name}-{config.project.environment}-"
+        self._roles: dict[str, str] = {}
 
     # -- time -----------------------------------------------------------------------------
     @property
@@ -109,6 +118,7 @@ class Recorder:
         except StateError:
             return None  # the service stack is not there (yet)
         self.last = status
+        self._roles = _roles(status)
         changes = self._changes(status)
         if changes:
             self._row("status", changes[0], "; ".join(changes[1:]))
@@ -136,15 +146,22 @@ class Recorder:
         if deployment is not None:
             if deployment.id != seen.deployment:
                 seen.deployment, seen.lifecycle = deployment.id, {}
+                seen.deployment_label = self._deployment_label(deployment.id)
                 if self.release is not None and not self.release.deployment_id:
                     self.release.deployment_id = deployment.id  # the release's own
-                changes.append(f"Deployment {deployment.id}: {deployment.status}")
+                changes.append(
+                    f"{seen.deployment_label} {deployment.id} of "
+                    f"{Names.of(self.config).deployment_group}: {deployment.status}"
+                )
                 seen.deployment_status, seen.phase = deployment.status, str(deployment.phase)
             elif (deployment.status, str(deployment.phase)) != (
                 seen.deployment_status,
                 seen.phase,
             ):
-                text = f"Deployment {deployment.id}: {deployment.status} ({deployment.phase})"
+                text = (
+                    f"{seen.deployment_label} {deployment.id}: {deployment.status} "
+                    f"({deployment.phase})"
+                )
                 if deployment.error:
                     text += f": {deployment.error}"
                 changes.append(text)
@@ -165,14 +182,15 @@ class Recorder:
         )
         if sets != seen.task_sets:
             before = {s[0]: s for s in seen.task_sets}
+            groups = {t.id: t.target_group for t in status.task_sets}
             for task_set in sets:
                 old = before.get(task_set[0])
-                name = task_set[2].removeprefix(self._prefix)
+                name = f"{task_set[2]} on {self.group(groups.get(task_set[0], ''))}"
                 if old is None or old[1:] != task_set[1:]:
                     changes.append(f"task set {name}: {task_set[1]}, {task_set[3]} running")
             now = {s[0] for s in sets}
             for gone in sorted(set(before) - now):
-                changes.append(f"task set {before[gone][2].removeprefix(self._prefix)}: gone")
+                changes.append(f"task set {before[gone][2]}: gone")
             seen.task_sets = sets
         return changes
 
@@ -184,8 +202,29 @@ class Recorder:
         live = {k: v for k, v in weights.items() if v}
         if len(live) == 1:
             (name,) = live
-            return name.removeprefix(self._prefix)
-        return ", ".join(f"{k.removeprefix(self._prefix)} {v}%" for k, v in weights.items())
+            return self.group(name)
+        return ", ".join(f"{self.group(k)} {v}%" for k, v in weights.items())
+
+    def group(self, name: str) -> str:
+        """A target group as ``role (name)`` with the role status read last."""
+        return role_and_name(name, self._roles)
+
+    def _deployment_label(self, deployment_id: str) -> str:
+        """ "Rollback deployment" for a deployment that rolls another back (module
+        docstring), "Deployment" otherwise (or when CodeDeploy does not say)."""
+        from bluegreen.aws import codedeploy
+        from bluegreen.engine.codedeploy import ROLLBACK_NOTE
+
+        try:
+            info = codedeploy.get_deployment(self.clients.codedeploy, deployment_id)
+        except BluegreenError:
+            return "Deployment"
+        ours = ROLLBACK_NOTE.split("{", 1)[0]
+        if info.get("creator") == "codeDeployRollback" or str(
+            info.get("description") or ""
+        ).startswith(ours):
+            return "Rollback deployment"
+        return "Deployment"
 
     def _row(self, kind: str, event: str, detail: str) -> None:
         if self.release is None:
@@ -200,6 +239,7 @@ class Recorder:
                 test=_forwards(status, "test") if status else {},
                 task_sets=_task_sets(status) if status else (),
                 kind=kind,
+                roles=_roles(status) if status else {},
             )
         )
 
@@ -211,6 +251,17 @@ def _forwards(status: SystemStatus, role: str) -> dict[str, int]:
     return {}
 
 
+def _roles(status: SystemStatus) -> dict[str, str]:
+    """Each target group's role as status labels it (blue or green)."""
+    return {group.name: group.label for group in status.target_groups if group.label}
+
+
+def role_and_name(name: str, roles: dict[str, str]) -> str:
+    """``green (sample3-dev-blue)``; the name alone when the role is unknown."""
+    role = roles.get(name, "")
+    return f"{role} ({name})" if role else name
+
+
 def _task_sets(status: SystemStatus) -> tuple[TaskSetState, ...]:
     sets = [
         TaskSetState(
@@ -220,6 +271,7 @@ def _task_sets(status: SystemStatus) -> tuple[TaskSetState, ...]:
             target_group=t.target_group,
             running=t.running,
             images=dict(t.images),
+            role=t.label,
         )
         for t in status.task_sets
     ]
@@ -238,7 +290,7 @@ class DeployRecorder:
     def step(self, message: str) -> None:
         notable = ("committed", "created the ECS service-linked role", "desired count", "set ")
         if any(word in message for word in notable):
-            self.recorder.operation("deploy", message)
+            self.recorder.operation("bluegreen deploy", message)
 
     def changes(self, stack: str, change_set_type: str, changes: list[Change]) -> None:
         self.stacks[stack] = len(changes)
@@ -252,17 +304,20 @@ class DeployRecorder:
     def stack_done(self, stack: str, status: str) -> None:
         count = self.stacks.get(stack, 0)
         self.recorder.operation(
-            "deploy", f"{stack}: {status} ({count} change{'s' if count != 1 else ''})"
+            "bluegreen deploy", f"{stack}: {status} ({count} change{'s' if count != 1 else ''})"
         )
 
 
 class ReleaseRecorder:
     """The release UI of a rehearsal: follow-up lines become operation rows only when they
-    are actions the code took (a promote)."""
+    are actions the code took (a promote), labelled with the command that took them
+    (``bluegreen deploy`` promotes the first release, ``bluegreen rollback`` its
+    rollback deployment)."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, command: str) -> None:
         self.recorder = recorder
+        self.command = command
 
     def step(self, message: str) -> None:
-        if message.startswith(("promoted", "promoting")):
-            self.recorder.operation("promote", message)
+        if message.startswith(("promoted", "promoting")) or " promoting it" in message:
+            self.recorder.operation(self.command, message)

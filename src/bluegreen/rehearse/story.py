@@ -18,6 +18,7 @@ wait or after a release succeeded, a config change applied to the running system
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from bluegreen.config import Config
 from bluegreen.errors import BluegreenError, RehearsalError, UsageError
+from bluegreen.names import Names
 from bluegreen.rehearse.clock import EPOCH, span
 from bluegreen.rehearse.model import Rehearsal, Release
 from bluegreen.rehearse.recorder import DeployRecorder, Recorder, ReleaseRecorder
@@ -86,7 +88,7 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         raise UsageError(
             f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}"
         )
-    from bluegreen.emulator import ACCOUNT_ID, Emulator
+    from bluegreen.emulator import ACCOUNT_ID, Emulator, hooks
 
     config = options.config
     rehearsal = Rehearsal(
@@ -96,6 +98,7 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         production_port=config.listeners.production_port,
         test_port=config.listeners.test_port,
         deployment_config=config.deployment.config,
+        deployment_group=Names.of(config).deployment_group,
     )
     with tempfile.TemporaryDirectory(prefix="bluegreen-rehearse-") as tmp:
         work = Path(tmp)
@@ -108,6 +111,11 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
             config.project.region, start=EPOCH, work_dir=work / "aws", data_plane=True
         ) as aws:
             say(f"emulated AWS started in {config.project.region} (account {ACCOUNT_ID})")
+            # Hooks of the user's own code, played as bluegreen.toml's [rehearse.hooks] says.
+            aws.service("codedeploy").play_hooks(dict(config.rehearse.hooks))
+            for function, play in sorted(config.rehearse.hooks.items()):
+                if hooks.provide(aws, function):
+                    say(f"hook function {function} (yours, outside the stacks) stands in: {play}")
             story = _Story(aws, config, repo, options, rehearsal, say)
             story.play(plans)
             rehearsal.simulated_seconds = int(aws.clock.seconds)
@@ -200,7 +208,7 @@ class _Story:
                 release.cause = release.cause or exc.message
                 self.recorder.operation("stopped", exc.message)
             self.say(f"release {number}: {release.outcome}")
-            if not release.succeeded:
+            if not release.as_designed:
                 return
         if scenario == "rollback-after-success":
             self._rollback_after_success()
@@ -241,7 +249,10 @@ class _Story:
         self.recorder.observing = True
         self.recorder.observe()
         first = release_mod.first_release(
-            self.clients, self.config, ReleaseRecorder(self.recorder), sleep=self.recorder.sleep
+            self.clients,
+            self.config,
+            ReleaseRecorder(self.recorder, "bluegreen deploy"),
+            sleep=self.recorder.sleep,
         )
         self._settle(release, first.failed_action, first.error)
 
@@ -301,7 +312,7 @@ class _Story:
         followed = release_mod.follow_execution(
             self.clients,
             self.config,
-            ReleaseRecorder(self.recorder),
+            ReleaseRecorder(self.recorder, "bluegreen release"),
             release.execution,
             sleep=self.recorder.sleep,
         )
@@ -311,6 +322,7 @@ class _Story:
                 action = engine.promote()
                 self.recorder.operation("bluegreen promote", action.message)
             else:
+                release.expected = "rolled back"  # the wait runs out: what was asked for
                 self.recorder.operation(
                     "no promote (--no-promote)",
                     f"nobody reroutes within {self.config.deployment.wait_minutes} min",
@@ -323,6 +335,7 @@ class _Story:
             if in_wait:
                 engine = engine_mod.select(self.clients, self.config)
                 action = engine.rollback()
+                release.expected = "rolled back"  # what the scenario asked for
                 self.recorder.operation("bluegreen rollback", action.message)
         self._settle(release, followed.failed_action, followed.error)
 
@@ -361,7 +374,7 @@ class _Story:
         info = codedeploy.get_deployment(self.clients.codedeploy, release.deployment_id)
         state = str(info.get("status", ""))
         problem = info.get("errorInformation") or {}
-        reason = str(problem.get("message") or "") or (failed[0] if failed else state)
+        reason = _hook_hint(str(problem.get("message") or "") or (failed[0] if failed else state))
         rolled_back = bool((info.get("rollbackInfo") or {}).get("rollbackDeploymentId"))
         if state == "Succeeded":
             release.outcome = "succeeded"
@@ -391,7 +404,9 @@ class _Story:
         engine = engine_mod.select(self.clients, self.config)
         try:
             action = engine.rollback(
-                follow=True, ui=ReleaseRecorder(self.recorder), sleep=self.recorder.sleep
+                follow=True,
+                ui=ReleaseRecorder(self.recorder, "bluegreen rollback"),
+                sleep=self.recorder.sleep,
             )
         except BluegreenError as exc:
             release.outcome, release.cause = "failed", exc.message
@@ -565,3 +580,18 @@ class _Story:
         )
         self.repo.git("fetch", "-q", str(remote), sha)
         self.repo.git("reset", "-q", "--mixed", sha)
+
+
+def _hook_hint(reason: str) -> str:
+    """A hook function missing from the emulated account may be one made outside the
+    stacks: say how to declare it (``[rehearse] hooks``)."""
+    missing = re.match(
+        r"The Lambda function (\S+) named in the AppSpec file's .* Function not found", reason
+    )
+    if not missing:
+        return reason
+    return (
+        f"{reason}; if you make {missing.group(1)} outside bluegreen's stacks, declare how the "
+        f"rehearsal plays it in bluegreen.toml: [rehearse] hooks = {{ {missing.group(1)} = "
+        '"succeed" }} (or "fail", "timeout")'
+    )

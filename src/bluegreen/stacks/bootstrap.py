@@ -17,8 +17,15 @@ template bytes and the same running bootstrap.
 
 from __future__ import annotations
 
-BOOTSTRAP_APP_IMAGE = "public.ecr.aws/docker/library/python:3.12.8-slim"
-"""Official Python image via ECR Public (no Docker Hub pull limits from Fargate)."""
+BOOTSTRAP_APP_IMAGE = "public.ecr.aws/docker/library/python:3.12.11-slim-bookworm"
+"""Official Python image via ECR Public (no Docker Hub pull limits from Fargate), the same
+version as the app's Dockerfile (appkit/_render.py PYTHON_IMAGE), so the placeholder and
+the first release run the same interpreter."""
+
+NOBODY = "65534:65534"
+"""The placeholder app's user for a port of 1024 or above: ``nobody`` (uid and gid 65534
+in Debian's base-passwd, which the python image is built on), numeric so no passwd lookup
+is needed (hadolint DL3066's reasoning)."""
 
 BOOTSTRAP_ROUTER_IMAGE = "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.1"
 """AWS for Fluent Bit 3.x (Amazon Linux 2023); the 2.x line reached end of support."""

@@ -39,12 +39,19 @@ POLICY_VERSION = "2012-10-17"
 
 # Actions whose IAM authorization has no resource type, so they need Resource "*"
 # (Service Authorization Reference): ECR's registry-wide token, ECS task-definition
-# registration and description (task definitions are not resource-scoped for these).
+# registration and description (task definitions are not resource-scoped for these),
+# and the Elastic Load Balancing Describe* reads ECS makes with its infrastructure role
+# for load balancers (the AWS managed policy AmazonECSInfrastructureRolePolicyForLoad-
+# Balancers grants exactly these four on "*", statement ELBReadOperations).
 WILDCARD_ACTIONS = frozenset(
     {
         "ecr:GetAuthorizationToken",
         "ecs:RegisterTaskDefinition",
         "ecs:DescribeTaskDefinition",
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
     }
 )
 

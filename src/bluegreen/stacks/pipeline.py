@@ -1,4 +1,4 @@
-"""Stack 3, pipeline: artifact bucket, two builds, CodeDeploy as code, the pipeline.
+"""Stack 3, pipeline: artifact bucket, two builds, the deploy step, the pipeline.
 
 The seed's first pipeline run always failed because its CodeDeploy deployment group
 had to be clicked together in the console; here the application *and* the deployment
@@ -11,6 +11,35 @@ build also renders taskdef.json and hands on appspec.yml) -> Deploy (CodeDeployT
 blue/green through the test listener, then the production listener; it reads only the
 builds' small outputs, never the repository zip).
 
+With ``deployment.engine = "ecs"`` there is no CodeDeploy: the Deploy stage is a
+CodeBuild build of bluegreen's own (:data:`DEPLOY_BUILDSPEC`, inline in the template)
+that fills the images into taskdef.json, registers it, calls ecs:UpdateService and waits
+for the service deployment ECS starts. Why not CodePipeline's "Amazon ECS" deploy
+action (provider ECS)? Three findings decided it:
+
+- Its time limit. "The Amazon ECS deployment action timeout is configurable up to one
+  hour (the default timeout)" (Quotas in AWS CodePipeline,
+  https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html; the CDK's
+  EcsDeployActionProps: "deploymentTimeout ... Value must be between 1-60"). The manual
+  wait alone (a PAUSE hook, up to 14 days) and a linear or canary shift can outlast it,
+  and a timed-out action fails the execution while the deployment goes on.
+- Nothing documents how the action treats an ECS blue/green, linear or canary
+  deployment: whether it waits through PAUSE hooks and the bake, or reports a rollback
+  (the action reference, action-reference-ECS, describes imagedefinitions.json and
+  DeploymentTimeout only). Even for rolling updates it is known not to fail fast when
+  ECS gives up (aws/containers-roadmap#1399: the circuit breaker stopped the deployment
+  and the action stayed in progress until its one-hour timeout).
+- A CodeBuild action may run 8 hours ("CodeBuild build action and test action: 8
+  hours", same quotas page), and a build can read the deployment's status and stage from
+  DescribeServiceDeployments and decide: SUCCESSFUL succeeds; ROLLBACK_* and STOPPED fail
+  the build, so a rollback fails the pipeline execution; BAKE_TIME (production has moved
+  to green) succeeds unless deployment.ecs.pipeline_waits_for_bake, so the bake does not
+  hold the pipeline. The same design is used by a 2026 reference build
+  (choisungwook/portfolio#1261: "CodeBuild waits for SUCCESSFUL or ROLLBACK so that the
+  pipeline result equals the deployment result"). config.py refuses a wait that would
+  not fit in the 8 hours, and the build's timeout is the waits plus a margin
+  (:func:`bluegreen.config.deploy_step_minutes`).
+
 ExecutionMode is SUPERSEDED: a blue/green deployment can sit in the Deploy stage for
 the whole reroute wait; pushes arriving meanwhile collapse into one next run of the
 newest commit instead of queueing a full release (and a promote) per stale commit.
@@ -19,6 +48,8 @@ waiting at a stage boundary.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from awacs.aws import (
     ArnLike,
@@ -44,7 +75,7 @@ from troposphere import (
     s3,
 )
 
-from bluegreen.config import Config
+from bluegreen.config import Config, deploy_step_minutes
 from bluegreen.names import (
     APP_IMAGE_PLACEHOLDER,
     ROUTER_IMAGE_PLACEHOLDER,
@@ -108,6 +139,189 @@ CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForECSLimited"
 # CodeDeploy's deployment events that trigger a rollback (a stop requested by
 # `bluegreen rollback` included).
 ROLLBACK_EVENTS = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"]
+
+
+DEPLOY_POLL_SECONDS = 15
+"""How often the deploy step reads the deployment (DescribeServiceDeployments)."""
+
+DEPLOYMENT_FOUND_ATTEMPTS = 24
+"""How many times (5 s apart) the deploy step looks for the service deployment its
+UpdateService started before it gives up: ListServiceDeployments may list it a moment
+after the call. The new deployment is the one listed that was not listed before the
+call (no clock comparison: the build's clock and ECS's createdAt need not agree)."""
+
+# The deploy step (engine "ecs"). Inputs: the app build's output as the primary source
+# (taskdef.json rendered with the stack's roles and region, imageDetail.json of the app
+# image) and the router build's output in CODEBUILD_SRC_DIR_<artifact name> (CodeBuild
+# user guide, "CodePipeline integration with CodeBuild and multiple input sources").
+# Statuses and stages: ServiceDeployment.status and .lifecycleStage (botocore ECS model;
+# ECS API reference, ServiceDeployment). The AWS CLI's describe and list calls are
+# documented in the ECS developer guide, "View service history using Amazon ECS service
+# deployments". The script never calls `exit`: CodeBuild runs a phase's commands in one
+# shell, and the last command's status (the final test) decides the build.
+DEPLOY_BUILDSPEC = """version: 0.2
+env:
+  shell: bash
+phases:
+  build:
+    on-failure: ABORT
+    commands:
+      - ': "${CLUSTER:?set by the CodeBuild project}" "${SERVICE:?set by the CodeBuild project}" "${WAIT_FOR_BAKE:?set by the CodeBuild project}" "${POLL_SECONDS:?set by the CodeBuild project}"'
+      - APP_IMAGE="$(jq -er .ImageURI imageDetail.json)"
+      - ROUTER_IMAGE="$(jq -er .ImageURI "${CODEBUILD_SRC_DIR_%(router)s}/imageDetail.json")"
+      - sed -e "s|<%(image1)s>|${APP_IMAGE}|g" -e "s|<%(image2)s>|${ROUTER_IMAGE}|g" taskdef.json > taskdef.deploy.json
+      - TASK_DEFINITION="$(aws ecs register-task-definition --cli-input-json file://taskdef.deploy.json --query taskDefinition.taskDefinitionArn --output text)"
+      - echo "registered ${TASK_DEFINITION}"
+      - BEFORE="$(aws ecs list-service-deployments --cluster "${CLUSTER}" --service "${SERVICE}" --output json | jq -r '.serviceDeployments[].serviceDeploymentArn')"
+      - aws ecs update-service --cluster "${CLUSTER}" --service "${SERVICE}" --task-definition "${TASK_DEFINITION}" --query service.serviceArn --output text
+      - |
+        DEPLOYMENT=""
+        for attempt in $(seq 1 %(attempts)d); do
+          DEPLOYMENT="$(aws ecs list-service-deployments --cluster "${CLUSTER}" --service "${SERVICE}" --output json | jq -r '.serviceDeployments[].serviceDeploymentArn' | grep -vxF -e "${BEFORE:-none}" | head -n 1 || true)"
+          if [ -n "${DEPLOYMENT}" ]; then break; fi
+          sleep 5
+        done
+        echo "service deployment: ${DEPLOYMENT:-none found}"
+        RESULT=failed
+        while [ -n "${DEPLOYMENT}" ]; do
+          read -r STATUS STAGE < <(aws ecs describe-service-deployments --service-deployment-arns "${DEPLOYMENT}" --query 'serviceDeployments[0].[status,lifecycleStage]' --output text)
+          echo "${STATUS} ${STAGE}"
+          case "${STATUS}" in
+            SUCCESSFUL) RESULT=succeeded; break ;;
+            STOPPED|STOP_REQUESTED|ROLLBACK_REQUESTED|ROLLBACK_IN_PROGRESS|ROLLBACK_SUCCESSFUL|ROLLBACK_FAILED)
+              aws ecs describe-service-deployments --service-deployment-arns "${DEPLOYMENT}" --query 'serviceDeployments[0].[statusReason,rollback.reason]' --output text
+              echo "the deployment did not succeed (${STATUS}); production stays on the previous release"
+              break ;;
+          esac
+          if [ "${WAIT_FOR_BAKE}" = false ] && { [ "${STAGE}" = BAKE_TIME ] || [ "${STAGE}" = CLEAN_UP ]; }; then
+            echo "production serves ${TASK_DEFINITION}; the bake goes on without the pipeline"
+            RESULT=succeeded
+            break
+          fi
+          sleep "${POLL_SECONDS}"
+        done
+        [ "${RESULT}" = succeeded ]
+"""  # noqa: E501 (shell lines read better unbroken)
+
+
+def deploy_buildspec() -> str:
+    """The deploy step's buildspec (see DEPLOY_BUILDSPEC)."""
+    return DEPLOY_BUILDSPEC % {
+        "router": ROUTER_BUILD_OUTPUT,
+        "image1": APP_IMAGE_PLACEHOLDER,
+        "image2": ROUTER_IMAGE_PLACEHOLDER,
+        "attempts": DEPLOYMENT_FOUND_ATTEMPTS,
+    }
+
+
+def _ecs_deploy_step(
+    t: Template,
+    config: Config,
+    names: Names,
+    bucket: s3.Bucket,
+    objects: Sub,
+    service: Callable[[str], object],
+) -> codebuild.Project:
+    """The deploy step's CodeBuild project, its role and its log group (engine "ecs")."""
+    logs = t.add_resource(
+        log_group("DeployLogGroup", names.deploy_log_group, config.logs.retention_days)
+    )
+    service_arn = service(Outputs.SERVICE_ARN)
+    role = t.add_resource(
+        service_role(
+            "DeployRole",
+            "codebuild.amazonaws.com",
+            f"CodeBuild {names.deploy_project}: register the task definition, update the "
+            "ECS service and follow its deployment",
+            statements=[
+                allow(["logs:CreateLogStream", "logs:PutLogEvents"], [GetAtt(logs, "Arn")]),
+                # Reads the builds' outputs; writes nothing (the action has no output).
+                allow(["s3:GetObject", "s3:GetObjectVersion"], [objects]),
+                allow(["s3:GetBucketAcl", "s3:GetBucketLocation"], [GetAtt(bucket, "Arn")]),
+                allow(["ecs:RegisterTaskDefinition"], ["*"]),
+                # RegisterTaskDefinition with a task role and an execution role needs
+                # iam:PassRole on both ("Amazon ECS task execution IAM role", "Amazon ECS
+                # task IAM role", ECS developer guide).
+                allow(
+                    ["iam:PassRole"],
+                    [service(Outputs.TASK_ROLE_ARN), service(Outputs.EXECUTION_ROLE_ARN)],
+                    condition=passed_to("ecs-tasks.amazonaws.com"),
+                ),
+                allow(
+                    ["ecs:UpdateService", "ecs:DescribeServices", "ecs:ListServiceDeployments"],
+                    [service_arn],
+                ),
+                # Service deployment ARNs: arn:...:service-deployment/<cluster>/<service>/<id>
+                # (ECS developer guide, "Continuing service deployments", CLI example).
+                allow(
+                    ["ecs:DescribeServiceDeployments"],
+                    [arn("ecs", f"service-deployment/{names.cluster}/{names.service}/*")],
+                ),
+            ],
+            # As for the build roles: aws:SourceAccount and the project's ARN (CodeBuild
+            # User Guide, "Allow CodeBuild to interact with other AWS services").
+            trust_condition=assumed_for(
+                arn("codebuild", f"project/{names.deploy_project}"), StringEquals
+            ),
+        )
+    )
+    waits = config.deployment.ecs.pipeline_waits_for_bake
+    variables = {
+        "CLUSTER": service(Outputs.CLUSTER_NAME),
+        "SERVICE": service(Outputs.SERVICE_NAME),
+        "WAIT_FOR_BAKE": "true" if waits else "false",
+        "POLL_SECONDS": str(DEPLOY_POLL_SECONDS),
+    }
+    return t.add_resource(
+        codebuild.Project(
+            "DeployProject",
+            Name=names.deploy_project,
+            Description=f"Deploy a release to {names.service} with ECS built-in blue/green "
+            "and wait for its outcome",
+            ServiceRole=GetAtt(role, "Arn"),
+            Source=codebuild.Source(Type="CODEPIPELINE", BuildSpec=deploy_buildspec()),
+            Artifacts=codebuild.Artifacts(Type="CODEPIPELINE"),
+            Environment=codebuild.Environment(
+                Type="LINUX_CONTAINER",
+                ComputeType=BUILD_COMPUTE,
+                Image=BUILD_IMAGE,
+                EnvironmentVariables=[
+                    codebuild.EnvironmentVariable(Name=name, Type="PLAINTEXT", Value=value)
+                    for name, value in variables.items()
+                ],
+            ),
+            LogsConfig=codebuild.LogsConfig(
+                CloudWatchLogs=codebuild.CloudWatchLogs(Status="ENABLED", GroupName=Ref(logs))
+            ),
+            # The waits plus a margin, within CodePipeline's 8 hours (config.py refuses
+            # more): the manual wait is never cut off by the build's own timeout.
+            TimeoutInMinutes=deploy_step_minutes(config.deployment),
+        )
+    )
+
+
+def _ecs_deploy_action(project: codebuild.Project) -> codepipeline.Actions:
+    return codepipeline.Actions(
+        Name="Deploy",
+        ActionTypeId=aws_action("Build", "CodeBuild"),
+        Configuration={
+            "ProjectName": Ref(project),
+            # taskdef.json and the app's imageDetail.json in CODEBUILD_SRC_DIR; the router
+            # build's output beside it (CodeBuild action reference, PrimarySource).
+            "PrimarySource": APP_BUILD_OUTPUT,
+        },
+        # Only the builds' outputs, as with CodeDeployToECS (bluegreen verify checks it).
+        InputArtifacts=artifacts(APP_BUILD_OUTPUT, ROUTER_BUILD_OUTPUT),
+        RunOrder=1,
+    )
+
+
+def aws_action(category: str, provider: str) -> codepipeline.ActionTypeId:
+    return codepipeline.ActionTypeId(Category=category, Owner="AWS", Provider=provider, Version="1")
+
+
+def artifacts(*names_: str) -> list[codepipeline.InputArtifacts]:
+    return [codepipeline.InputArtifacts(Name=n) for n in names_]
 
 
 def _artifact_bucket(t: Template) -> tuple[s3.Bucket, Sub]:
@@ -189,10 +403,15 @@ def build_pipeline(config: Config) -> Template:
     names = Names.of(config)
     stack = names.pipeline_stack
     deployment = config.deployment
+    native = deployment.engine == "ecs"
     t = Template(
         Description=(
             f"bluegreen {names.prefix}: CodePipeline {config.source.branch} -> CodeBuild x2 -> "
-            "CodeDeploy blue/green (deployment group included)"
+            + (
+                "a CodeBuild deploy step (ECS built-in blue/green)"
+                if native
+                else "CodeDeploy blue/green (deployment group included)"
+            )
         )
     )
 
@@ -347,127 +566,191 @@ def build_pipeline(config: Config) -> Template:
         [],
     )
 
-    # --- CodeDeploy --------------------------------------------------------------------
-    deployment_group_arn = arn(
-        "codedeploy",
-        f"deploymentgroup:{names.codedeploy_application}/{names.deployment_group}",
-    )
-    application = t.add_resource(
-        codedeploy.Application(
-            "CodeDeployApplication",
-            ApplicationName=names.codedeploy_application,
-            ComputePlatform="ECS",
+    # --- the Deploy step ----------------------------------------------------------------
+    deploy_statements: list[Statement]
+    outputs: list[tuple[str, object, str]] = []
+    if native:
+        deploy_project = _ecs_deploy_step(t, config, names, bucket, objects, service)
+        deploy_statements = [
+            allow(
+                ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+                [GetAtt(deploy_project, "Arn")],
+            )
+        ]
+        deploy_action = _ecs_deploy_action(deploy_project)
+        outputs.append((Outputs.DEPLOY_PROJECT, Ref(deploy_project), "the Deploy step"))
+    else:
+        # --- CodeDeploy --------------------------------------------------------------------
+        deployment_group_arn = arn(
+            "codedeploy",
+            f"deploymentgroup:{names.codedeploy_application}/{names.deployment_group}",
         )
-    )
-    # AWSCodeDeployRoleForECSLimited, not AWSCodeDeployRoleForECS (which allows
-    # lambda:InvokeFunction, sns:Publish and s3:GetObject on "*"): the Limited policy keeps
-    # the ECS task-set and ELB listener/rule actions a blue/green deployment needs and
-    # narrows the rest to lambda:InvokeFunction on CodeDeployHook_* functions (the naming
-    # lifecycle-hook functions follow), sns:Publish on CodeDeployTopic_* topics and
-    # s3:GetObject on objects tagged UseWithCodeDeploy=true (AWS managed policy reference,
-    # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCodeDeployRoleForECSLimited.html;
-    # CDK review: aws/aws-cdk#22081, "Should be AWSCodeDeployRoleForECSLimited").
-    # A hand-scoped inline policy would be tighter still, but AWS does not document every
-    # call CodeDeploy makes, and a missing action fails only on AWS, mid-deployment; the
-    # AWS-maintained policy follows the service. Its iam:PassRole covers only roles named
-    # ecsTaskExecutionRole or ECSTaskExecution*, so the stacks' own task and execution roles
-    # are passed through the inline statement below, as the ECS guide asks ("you must add
-    # the iam:PassRole permission for each task execution role or task role override to
-    # the CodeDeploy role": Amazon ECS CodeDeploy IAM role,
-    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/codedeploy_IAM_role.html).
-    deploy_role = t.add_resource(
-        service_role(
-            "CodeDeployRole",
-            "codedeploy.amazonaws.com",
-            "CodeDeploy: blue/green deployments of the ECS service",
-            statements=[
-                allow(
-                    ["iam:PassRole"],
-                    [service(Outputs.TASK_ROLE_ARN), service(Outputs.EXECUTION_ROLE_ARN)],
-                    condition=passed_to("ecs-tasks.amazonaws.com"),
-                )
-            ],
-            managed_policy_arns=[aws_managed_policy(CODEDEPLOY_MANAGED_POLICY)],
-            # CodeDeploy documents aws:SourceAccount and aws:SourceArn (the deployment
-            # group's ARN, compared with StringLike): AWS CodeDeploy User Guide,
-            # "Cross-service confused deputy prevention",
-            # https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html
-            # (The page's other case, the CloudFormation stack ARN, is for ECS blue/green
-            # deployments CloudFormation itself creates through the AWS::CodeDeploy::BlueGreen
-            # hook, which this design does not use; here CodePipeline creates them on the
-            # deployment group.)
-            trust_condition=assumed_for(deployment_group_arn, StringLike),
+        application = t.add_resource(
+            codedeploy.Application(
+                "CodeDeployApplication",
+                ApplicationName=names.codedeploy_application,
+                ComputePlatform="ECS",
+            )
         )
-    )
-    # auto: CONTINUE_DEPLOYMENT, production traffic moves as soon as the green tasks are
-    # ready; manual: STOP_DEPLOYMENT, reroute only on promote, stop the deployment if nobody
-    # does within WaitTimeInMinutes. The wait applies to STOP_DEPLOYMENT only, and CodeDeploy
-    # refuses a deployment group with CONTINUE_DEPLOYMENT and a wait ("Deployment ready
-    # action cannot be set to 'CONTINUE_DEPLOYMENT' when timeout is specified"), so auto
-    # sends none.
-    auto_reroute = deployment.reroute == "auto"
-    ready_option = (
-        codedeploy.DeploymentReadyOption(ActionOnTimeout="CONTINUE_DEPLOYMENT")
-        if auto_reroute
-        else codedeploy.DeploymentReadyOption(
-            ActionOnTimeout="STOP_DEPLOYMENT", WaitTimeInMinutes=deployment.wait_minutes
-        )
-    )
-    deployment_group = t.add_resource(
-        codedeploy.DeploymentGroup(
-            "DeploymentGroup",
-            ApplicationName=Ref(application),
-            DeploymentGroupName=names.deployment_group,
-            ServiceRoleArn=GetAtt(deploy_role, "Arn"),
-            DeploymentConfigName=deployment.config,
-            DeploymentStyle=codedeploy.DeploymentStyle(
-                DeploymentType="BLUE_GREEN", DeploymentOption="WITH_TRAFFIC_CONTROL"
-            ),
-            ECSServices=[
-                codedeploy.ECSService(
-                    ClusterName=service(Outputs.CLUSTER_NAME),
-                    ServiceName=service(Outputs.SERVICE_NAME),
-                )
-            ],
-            LoadBalancerInfo=codedeploy.LoadBalancerInfo(
-                TargetGroupPairInfoList=[
-                    codedeploy.TargetGroupPairInfo(
-                        TargetGroups=[
-                            codedeploy.TargetGroupInfo(
-                                Name=service(Outputs.BLUE_TARGET_GROUP_NAME)
-                            ),
-                            codedeploy.TargetGroupInfo(
-                                Name=service(Outputs.GREEN_TARGET_GROUP_NAME)
-                            ),
-                        ],
-                        ProdTrafficRoute=codedeploy.TrafficRoute(
-                            ListenerArns=[service(Outputs.PRODUCTION_LISTENER_ARN)]
-                        ),
-                        TestTrafficRoute=codedeploy.TrafficRoute(
-                            ListenerArns=[service(Outputs.TEST_LISTENER_ARN)]
-                        ),
+        # AWSCodeDeployRoleForECSLimited, not AWSCodeDeployRoleForECS (which allows
+        # lambda:InvokeFunction, sns:Publish and s3:GetObject on "*"): the Limited policy keeps
+        # the ECS task-set and ELB listener/rule actions a blue/green deployment needs and
+        # narrows the rest to lambda:InvokeFunction on CodeDeployHook_* functions (the naming
+        # lifecycle-hook functions follow), sns:Publish on CodeDeployTopic_* topics and
+        # s3:GetObject on objects tagged UseWithCodeDeploy=true (AWS managed policy reference,
+        # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCodeDeployRoleForECSLimited.html;
+        # CDK review: aws/aws-cdk#22081, "Should be AWSCodeDeployRoleForECSLimited").
+        # A hand-scoped inline policy would be tighter still, but AWS does not document every
+        # call CodeDeploy makes, and a missing action fails only on AWS, mid-deployment; the
+        # AWS-maintained policy follows the service. Its iam:PassRole covers only roles named
+        # ecsTaskExecutionRole or ECSTaskExecution*, so the stacks' own task and execution roles
+        # are passed through the inline statement below, as the ECS guide asks ("you must add
+        # the iam:PassRole permission for each task execution role or task role override to
+        # the CodeDeploy role": Amazon ECS CodeDeploy IAM role,
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/codedeploy_IAM_role.html).
+        deploy_role = t.add_resource(
+            service_role(
+                "CodeDeployRole",
+                "codedeploy.amazonaws.com",
+                "CodeDeploy: blue/green deployments of the ECS service",
+                statements=[
+                    allow(
+                        ["iam:PassRole"],
+                        [service(Outputs.TASK_ROLE_ARN), service(Outputs.EXECUTION_ROLE_ARN)],
+                        condition=passed_to("ecs-tasks.amazonaws.com"),
                     )
-                ]
-            ),
-            BlueGreenDeploymentConfiguration=codedeploy.BlueGreenDeploymentConfiguration(
-                DeploymentReadyOption=ready_option,
-                TerminateBlueInstancesOnDeploymentSuccess=codedeploy.BlueInstanceTerminationOption(
-                    Action="TERMINATE",
-                    TerminationWaitTimeInMinutes=deployment.termination_wait_minutes,
-                ),
-            ),
-            AutoRollbackConfiguration=codedeploy.AutoRollbackConfiguration(
-                Enabled=deployment.auto_rollback, Events=ROLLBACK_EVENTS
-            ),
+                ],
+                managed_policy_arns=[aws_managed_policy(CODEDEPLOY_MANAGED_POLICY)],
+                # CodeDeploy documents aws:SourceAccount and aws:SourceArn (the deployment
+                # group's ARN, compared with StringLike): AWS CodeDeploy User Guide,
+                # "Cross-service confused deputy prevention",
+                # https://docs.aws.amazon.com/codedeploy/latest/userguide/security_confused_deputy.html
+                # (The page's other case, the CloudFormation stack ARN, is for ECS blue/green
+                # deployments CloudFormation itself creates through the AWS::CodeDeploy::BlueGreen
+                # hook, which this design does not use; here CodePipeline creates them on the
+                # deployment group.)
+                trust_condition=assumed_for(deployment_group_arn, StringLike),
+            )
         )
-    )
+        # auto: CONTINUE_DEPLOYMENT, production traffic moves as soon as the green tasks are
+        # ready; manual: STOP_DEPLOYMENT, reroute only on promote, stop the deployment if nobody
+        # does within WaitTimeInMinutes. The wait applies to STOP_DEPLOYMENT only, and CodeDeploy
+        # refuses a deployment group with CONTINUE_DEPLOYMENT and a wait ("Deployment ready
+        # action cannot be set to 'CONTINUE_DEPLOYMENT' when timeout is specified"), so auto
+        # sends none.
+        auto_reroute = deployment.reroute == "auto"
+        ready_option = (
+            codedeploy.DeploymentReadyOption(ActionOnTimeout="CONTINUE_DEPLOYMENT")
+            if auto_reroute
+            else codedeploy.DeploymentReadyOption(
+                ActionOnTimeout="STOP_DEPLOYMENT", WaitTimeInMinutes=deployment.wait_minutes
+            )
+        )
+        deployment_group = t.add_resource(
+            codedeploy.DeploymentGroup(
+                "DeploymentGroup",
+                ApplicationName=Ref(application),
+                DeploymentGroupName=names.deployment_group,
+                ServiceRoleArn=GetAtt(deploy_role, "Arn"),
+                DeploymentConfigName=deployment.config,
+                DeploymentStyle=codedeploy.DeploymentStyle(
+                    DeploymentType="BLUE_GREEN", DeploymentOption="WITH_TRAFFIC_CONTROL"
+                ),
+                ECSServices=[
+                    codedeploy.ECSService(
+                        ClusterName=service(Outputs.CLUSTER_NAME),
+                        ServiceName=service(Outputs.SERVICE_NAME),
+                    )
+                ],
+                LoadBalancerInfo=codedeploy.LoadBalancerInfo(
+                    TargetGroupPairInfoList=[
+                        codedeploy.TargetGroupPairInfo(
+                            TargetGroups=[
+                                codedeploy.TargetGroupInfo(
+                                    Name=service(Outputs.BLUE_TARGET_GROUP_NAME)
+                                ),
+                                codedeploy.TargetGroupInfo(
+                                    Name=service(Outputs.GREEN_TARGET_GROUP_NAME)
+                                ),
+                            ],
+                            ProdTrafficRoute=codedeploy.TrafficRoute(
+                                ListenerArns=[service(Outputs.PRODUCTION_LISTENER_ARN)]
+                            ),
+                            TestTrafficRoute=codedeploy.TrafficRoute(
+                                ListenerArns=[service(Outputs.TEST_LISTENER_ARN)]
+                            ),
+                        )
+                    ]
+                ),
+                BlueGreenDeploymentConfiguration=codedeploy.BlueGreenDeploymentConfiguration(
+                    DeploymentReadyOption=ready_option,
+                    TerminateBlueInstancesOnDeploymentSuccess=codedeploy.BlueInstanceTerminationOption(
+                        Action="TERMINATE",
+                        TerminationWaitTimeInMinutes=deployment.termination_wait_minutes,
+                    ),
+                ),
+                AutoRollbackConfiguration=codedeploy.AutoRollbackConfiguration(
+                    Enabled=deployment.auto_rollback, Events=ROLLBACK_EVENTS
+                ),
+            )
+        )
+
+        codedeploy_resources = [
+            arn("codedeploy", f"application:{names.codedeploy_application}"),
+            deployment_group_arn,
+            arn("codedeploy", f"deploymentconfig:{deployment.config}"),
+        ]
+        deploy_statements = [
+            allow(
+                [
+                    "codedeploy:CreateDeployment",
+                    "codedeploy:GetApplication",
+                    "codedeploy:GetApplicationRevision",
+                    "codedeploy:GetDeployment",
+                    "codedeploy:GetDeploymentConfig",
+                    "codedeploy:RegisterApplicationRevision",
+                ],
+                codedeploy_resources,
+            ),
+            allow(["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
+            allow(["ecs:DescribeServices"], [service(Outputs.SERVICE_ARN)]),
+            allow(
+                ["iam:PassRole"],
+                [service(Outputs.TASK_ROLE_ARN), service(Outputs.EXECUTION_ROLE_ARN)],
+                condition=passed_to("ecs-tasks.amazonaws.com"),
+            ),
+        ]
+        deploy_action = codepipeline.Actions(
+            Name="Deploy",
+            ActionTypeId=aws_action("Deploy", "CodeDeployToECS"),
+            Configuration={
+                "ApplicationName": Ref(application),
+                "DeploymentGroupName": Ref(deployment_group),
+                "TaskDefinitionTemplateArtifact": APP_BUILD_OUTPUT,
+                "TaskDefinitionTemplatePath": TASKDEF_FILE,
+                # appspec.yml from the app build's output, not the repository zip:
+                # "If you are using the CodeDeployToECS action ..., the maximum
+                # artifact size is always 3 MB" (CodePipeline quotas,
+                # https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html),
+                # and a repository grows past that; the app buildspec lists
+                # appspec.yml among its artifacts.
+                "AppSpecTemplateArtifact": APP_BUILD_OUTPUT,
+                "AppSpecTemplatePath": APPSPEC_FILE,
+                "Image1ArtifactName": APP_BUILD_OUTPUT,
+                "Image1ContainerName": APP_IMAGE_PLACEHOLDER,
+                "Image2ArtifactName": ROUTER_BUILD_OUTPUT,
+                "Image2ContainerName": ROUTER_IMAGE_PLACEHOLDER,
+            },
+            # Only the builds' outputs (bluegreen verify's wiring check holds this).
+            InputArtifacts=artifacts(APP_BUILD_OUTPUT, ROUTER_BUILD_OUTPUT),
+            RunOrder=1,
+        )
+        outputs += [
+            (Outputs.CODEDEPLOY_APPLICATION, Ref(application), "CodeDeploy application"),
+            (Outputs.DEPLOYMENT_GROUP, Ref(deployment_group), "CodeDeploy deployment group"),
+        ]
 
     # --- pipeline ------------------------------------------------------------------------
-    codedeploy_resources = [
-        arn("codedeploy", f"application:{names.codedeploy_application}"),
-        deployment_group_arn,
-        arn("codedeploy", f"deploymentconfig:{deployment.config}"),
-    ]
     # No confused-deputy condition on the pipeline role's trust: the CodePipeline User
     # Guide documents none for its service role ("Manage the CodePipeline service role",
     # https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html
@@ -507,35 +790,10 @@ def build_pipeline(config: Config) -> Template:
                     ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
                     [GetAtt(app_project, "Arn"), GetAtt(router_project, "Arn")],
                 ),
-                allow(
-                    [
-                        "codedeploy:CreateDeployment",
-                        "codedeploy:GetApplication",
-                        "codedeploy:GetApplicationRevision",
-                        "codedeploy:GetDeployment",
-                        "codedeploy:GetDeploymentConfig",
-                        "codedeploy:RegisterApplicationRevision",
-                    ],
-                    codedeploy_resources,
-                ),
-                allow(["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
-                allow(["ecs:DescribeServices"], [service(Outputs.SERVICE_ARN)]),
-                allow(
-                    ["iam:PassRole"],
-                    [service(Outputs.TASK_ROLE_ARN), service(Outputs.EXECUTION_ROLE_ARN)],
-                    condition=passed_to("ecs-tasks.amazonaws.com"),
-                ),
+                *deploy_statements,
             ],
         )
     )
-
-    def aws_action(category: str, provider: str) -> codepipeline.ActionTypeId:
-        return codepipeline.ActionTypeId(
-            Category=category, Owner="AWS", Provider=provider, Version="1"
-        )
-
-    def artifacts(*names_: str) -> list[codepipeline.InputArtifacts]:
-        return [codepipeline.InputArtifacts(Name=n) for n in names_]
 
     source_stage = codepipeline.Stages(
         Name=STAGES[0],
@@ -573,36 +831,7 @@ def build_pipeline(config: Config) -> Template:
             )
         ],
     )
-    deploy_stage = codepipeline.Stages(
-        Name=STAGES[2],
-        Actions=[
-            codepipeline.Actions(
-                Name="Deploy",
-                ActionTypeId=aws_action("Deploy", "CodeDeployToECS"),
-                Configuration={
-                    "ApplicationName": Ref(application),
-                    "DeploymentGroupName": Ref(deployment_group),
-                    "TaskDefinitionTemplateArtifact": APP_BUILD_OUTPUT,
-                    "TaskDefinitionTemplatePath": TASKDEF_FILE,
-                    # appspec.yml from the app build's output, not the repository zip:
-                    # "If you are using the CodeDeployToECS action ..., the maximum
-                    # artifact size is always 3 MB" (CodePipeline quotas,
-                    # https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html),
-                    # and a repository grows past that; the app buildspec lists
-                    # appspec.yml among its artifacts.
-                    "AppSpecTemplateArtifact": APP_BUILD_OUTPUT,
-                    "AppSpecTemplatePath": APPSPEC_FILE,
-                    "Image1ArtifactName": APP_BUILD_OUTPUT,
-                    "Image1ContainerName": APP_IMAGE_PLACEHOLDER,
-                    "Image2ArtifactName": ROUTER_BUILD_OUTPUT,
-                    "Image2ContainerName": ROUTER_IMAGE_PLACEHOLDER,
-                },
-                # Only the builds' outputs (bluegreen verify's wiring check holds this).
-                InputArtifacts=artifacts(APP_BUILD_OUTPUT, ROUTER_BUILD_OUTPUT),
-                RunOrder=1,
-            )
-        ],
-    )
+    deploy_stage = codepipeline.Stages(Name=STAGES[2], Actions=[deploy_action])
     pipeline = t.add_resource(
         codepipeline.Pipeline(
             "Pipeline",
@@ -665,8 +894,8 @@ def build_pipeline(config: Config) -> Template:
 
     out(Outputs.PIPELINE_NAME, Ref(pipeline), "CodePipeline")
     out(Outputs.ARTIFACT_BUCKET, Ref(bucket), "artifact bucket (emptied by destroy on request)")
-    out(Outputs.CODEDEPLOY_APPLICATION, Ref(application), "CodeDeploy application")
-    out(Outputs.DEPLOYMENT_GROUP, Ref(deployment_group), "CodeDeploy deployment group")
+    for key, value, description in outputs:
+        out(key, value, description)
     out(Outputs.APP_BUILD_PROJECT, Ref(app_project), "app image build")
     out(Outputs.ROUTER_BUILD_PROJECT, Ref(router_project), "log-router image build")
     return t

@@ -9,13 +9,31 @@ reach the task port, so the public IP exposes nothing. Private subnets with a NA
 gateway are the choice for production hardening; the VPC leaves half its range free
 for them.
 
-The ECS service is created with DeploymentController CODE_DEPLOY on the *blue* target
-group, with both listeners forwarding to blue. From then on CodeDeploy owns the task
-set, the listeners' target group and the task definition: a later stack update must not
-change the task definition (CloudFormation cannot update a CODE_DEPLOY service's task
-definition). Hence the stack's task definition is a bootstrap revision (see
-:mod:`bluegreen.stacks.bootstrap`) that keeps the service healthy until the first
-pipeline run replaces it.
+With ``deployment.engine = "codedeploy"`` the ECS service is created with
+DeploymentController CODE_DEPLOY on the *blue* target group, with both listeners
+forwarding to blue. From then on CodeDeploy owns the task set, the listeners' target
+group and the task definition: a later stack update must not change the task definition
+(CloudFormation cannot update a CODE_DEPLOY service's task definition). Hence the
+stack's task definition is a bootstrap revision (see :mod:`bluegreen.stacks.bootstrap`)
+that keeps the service healthy until the first pipeline run replaces it.
+
+With ``deployment.engine = "ecs"`` (Amazon ECS built-in blue/green) the service has
+DeploymentController ECS and a DeploymentConfiguration (strategy BLUE_GREEN, LINEAR or
+CANARY, the bake, and with reroute = "manual" a PAUSE lifecycle hook after the test
+traffic shift whose timeout rolls back). ECS shifts traffic by rewriting listener
+*rules*, not a listener's default action: the service's load balancer names the
+production and test rules, the alternate target group and an infrastructure role ECS
+assumes to call Elastic Load Balancing (LoadBalancers[].AdvancedConfiguration; ECS
+developer guide, "Application Load Balancer resources for blue/green, linear, and
+canary deployments"). Each listener gets one rule matching every path at priority 1,
+forwarding to blue with weight 100 and green with weight 0, so both target groups are
+associated with the rules as ECS requires ("Both targetGroup and alternateTargetGroup
+must be associated with the productionListenerRule or testListenerRule": ECS developer
+guide, "Migrating from a CodeDeploy blue/green to an Amazon ECS blue/green service
+deployment"), and every action is a forward (blue/green "is not supported" on listeners
+whose rules mix forward and non-forward actions: same ALB page, Limitations). ECS owns
+the rules' weights and the service's task definition from then on
+(:mod:`bluegreen.aws.owned` keeps them out of stack updates: aws/aws-cdk#36649).
 """
 
 from __future__ import annotations
@@ -26,11 +44,69 @@ from awacs.aws import ArnLike
 from troposphere import GetAtt, GetAZs, Ref, Select, Sub, Tags, Template, ec2, ecs
 from troposphere import elasticloadbalancingv2 as elb
 
+from bluegreen.appkit import app_dropped_capabilities
 from bluegreen.config import Config
 from bluegreen.names import Names, Outputs
 from bluegreen.stacks import bootstrap
 from bluegreen.stacks.common import add_output, arn, log_group
 from bluegreen.stacks.iam import allow, assumed_for, service_role
+
+RULE_PRIORITY = 1
+"""The priority of the one rule on each listener (ALB: 1 is evaluated first)."""
+
+ALL_PATHS = "/*"
+"""The rules' condition: every request (a rule needs a condition; the default action
+cannot be named as ECS's production or test rule)."""
+
+PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+"""Where reroute = "manual" pauses: the test traffic shift is complete and green serves
+all test traffic (DeploymentLifecycleHook.lifecycleStages, ECS API reference). PAUSE
+hooks "cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT"."""
+
+PAUSE_TIMEOUT_ACTION = "ROLLBACK"
+"""What ECS does when nobody promotes within deployment.wait_minutes: roll back, as the
+CodeDeploy engine's STOP_DEPLOYMENT does (DeploymentLifecycleHookTimeoutConfiguration
+.action, ECS API reference)."""
+
+
+def deployment_configuration(config: Config) -> ecs.DeploymentConfiguration:
+    """The ECS service's DeploymentConfiguration for engine "ecs" (see the module
+    docstring); :mod:`bluegreen.aws.owned` applies a change of it with UpdateService."""
+    deployment = config.deployment
+    settings = deployment.ecs
+    props: dict[str, object] = {
+        "Strategy": settings.strategy,
+        # "You must provide this parameter when you use the BLUE_GREEN deployment
+        # strategy" (DeploymentConfiguration.bakeTimeInMinutes, ECS API reference).
+        "BakeTimeInMinutes": settings.bake_minutes,
+        # Failure detection with rollback: "Both methods only support rolling update
+        # deployment and blue/green deployment types" (ECS developer guide, "Amazon ECS
+        # deployment failure detection").
+        "DeploymentCircuitBreaker": ecs.DeploymentCircuitBreaker(
+            Enable=True, Rollback=deployment.auto_rollback
+        ),
+    }
+    if settings.strategy == "LINEAR":
+        props["LinearConfiguration"] = ecs.LinearConfiguration(
+            StepPercent=settings.step_percent, StepBakeTimeInMinutes=settings.step_bake_minutes
+        )
+    elif settings.strategy == "CANARY":
+        props["CanaryConfiguration"] = ecs.CanaryConfiguration(
+            CanaryPercent=settings.canary_percent,
+            CanaryBakeTimeInMinutes=settings.canary_bake_minutes,
+        )
+    if deployment.reroute == "manual":
+        props["LifecycleHooks"] = [
+            ecs.DeploymentLifecycleHook(
+                TargetType="PAUSE",
+                LifecycleStages=[PAUSE_STAGE],
+                TimeoutConfiguration=ecs.HookTimeoutConfig(
+                    TimeoutInMinutes=deployment.wait_minutes, Action=PAUSE_TIMEOUT_ACTION
+                ),
+            )
+        ]
+    return ecs.DeploymentConfiguration(**props)
+
 
 HEALTH_CHECK_GRACE_SECONDS = 60
 """How long ECS ignores failing ALB health checks of a starting task."""
@@ -67,10 +143,12 @@ def build_service(config: Config) -> Template:
     stack = names.service_stack
     listeners = config.listeners
     hc = config.health_check
+    native = config.deployment.engine == "ecs"
     t = Template(
         Description=(
             f"bluegreen {names.prefix}: VPC, ALB (:{listeners.production_port} production, "
-            f":{listeners.test_port} test), ECS Fargate service under CodeDeploy blue/green"
+            f":{listeners.test_port} test), ECS Fargate service under "
+            + ("ECS built-in blue/green" if native else "CodeDeploy blue/green")
         )
     )
 
@@ -235,6 +313,33 @@ def build_service(config: Config) -> Template:
         )
     production = listener_resources["Production"]
     test = listener_resources["Test"]
+    rules: dict[str, elb.ListenerRule] = {}
+    if native:
+        for role_name, listener in (("Production", production), ("Test", test)):
+            rules[role_name] = t.add_resource(
+                elb.ListenerRule(
+                    f"{role_name}ListenerRule",
+                    ListenerArn=Ref(listener),
+                    Priority=RULE_PRIORITY,
+                    Conditions=[
+                        elb.Condition(
+                            Field="path-pattern",
+                            PathPatternConfig=elb.PathPatternConfig(Values=[ALL_PATHS]),
+                        )
+                    ],
+                    Actions=[
+                        elb.ListenerRuleAction(
+                            Type="forward",
+                            ForwardConfig=elb.ForwardConfig(
+                                TargetGroups=[
+                                    elb.TargetGroupTuple(TargetGroupArn=Ref(blue), Weight=100),
+                                    elb.TargetGroupTuple(TargetGroupArn=Ref(green), Weight=0),
+                                ]
+                            ),
+                        )
+                    ],
+                )
+            )
 
     # --- logs ------------------------------------------------------------------------
     app_logs = t.add_resource(
@@ -314,6 +419,13 @@ def build_service(config: Config) -> Template:
         # file system is read-only (Security Hub ECS.5,
         # https://docs.aws.amazon.com/securityhub/latest/userguide/ecs-controls.html#ecs-5).
         ReadonlyRootFilesystem=True,
+        # The same capabilities as the app's own taskdef.json (every default one dropped
+        # but NET_BIND_SERVICE for a port below 1024), and no root for a higher port: the
+        # stock image's python has no file capability, so only root binds a low port.
+        LinuxParameters=ecs.LinuxParameters(
+            Capabilities=ecs.KernelCapabilities(Drop=app_dropped_capabilities(config))
+        ),
+        **({"User": bootstrap.NOBODY} if config.app.port >= 1024 else {}),
         PortMappings=[ecs.PortMapping(ContainerPort=config.app.port, Protocol="tcp")],
         MemoryReservation=bootstrap.app_memory_reservation(config.task.memory),
         DependsOn=[ecs.ContainerDependency(ContainerName=config.router.name, Condition="START")],
@@ -367,16 +479,33 @@ def build_service(config: Config) -> Template:
             ContainerDefinitions=[app_container, router_container],
         )
     )
+    load_balancer_target = ecs.LoadBalancer(
+        ContainerName=config.app.name,
+        ContainerPort=config.app.port,
+        TargetGroupArn=Ref(blue),
+    )
+    service_props: dict[str, object] = {}
+    infrastructure_role = None
+    if native:
+        infrastructure_role = t.add_resource(infrastructure_role_for(blue, green, rules))
+        load_balancer_target.AdvancedConfiguration = ecs.AdvancedConfiguration(
+            AlternateTargetGroupArn=Ref(green),
+            ProductionListenerRule=Ref(rules["Production"]),
+            TestListenerRule=Ref(rules["Test"]),
+            RoleArn=GetAtt(infrastructure_role, "Arn"),
+        )
+        service_props["DeploymentConfiguration"] = deployment_configuration(config)
     service = t.add_resource(
         ecs.Service(
             "Service",
+            # With engine "ecs" the rules are dependencies through their Refs below.
             DependsOn=[production.title, test.title],
             ServiceName=names.service,
             Cluster=Ref(cluster),
             TaskDefinition=Ref(task_definition),
             DesiredCount=config.task.desired_count,
             LaunchType="FARGATE",
-            DeploymentController=ecs.DeploymentController(Type="CODE_DEPLOY"),
+            DeploymentController=ecs.DeploymentController(Type="ECS" if native else "CODE_DEPLOY"),
             HealthCheckGracePeriodSeconds=HEALTH_CHECK_GRACE_SECONDS,
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(
@@ -385,13 +514,8 @@ def build_service(config: Config) -> Template:
                     SecurityGroups=[Ref(task_sg)],
                 )
             ),
-            LoadBalancers=[
-                ecs.LoadBalancer(
-                    ContainerName=config.app.name,
-                    ContainerPort=config.app.port,
-                    TargetGroupArn=Ref(blue),
-                )
-            ],
+            LoadBalancers=[load_balancer_target],
+            **service_props,
         )
     )
 
@@ -427,4 +551,54 @@ def build_service(config: Config) -> Template:
         _url(load_balancer, listeners.test_port),
         "test URL (green before reroute)",
     )
+    if native:
+        assert infrastructure_role is not None
+        out(Outputs.PRODUCTION_RULE_ARN, Ref(rules["Production"]), "production listener rule")
+        out(Outputs.TEST_RULE_ARN, Ref(rules["Test"]), "test listener rule")
+        out(
+            Outputs.INFRASTRUCTURE_ROLE_ARN,
+            GetAtt(infrastructure_role, "Arn"),
+            "ECS infrastructure role for load balancers",
+        )
     return t
+
+
+def infrastructure_role_for(
+    blue: elb.TargetGroup, green: elb.TargetGroup, rules: dict[str, elb.ListenerRule]
+) -> object:
+    """The role ECS assumes to move traffic (AdvancedConfiguration.roleArn).
+
+    Least privilege: the actions of the AWS managed policy
+    AmazonECSInfrastructureRolePolicyForLoadBalancers (version 6: the four Describe*
+    reads on "*", RegisterTargets/DeregisterTargets on target groups, ModifyListener on
+    listeners, ModifyRule on listener rules; AWS Managed Policy Reference,
+    https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonECSInfrastructureRolePolicyForLoadBalancers.html),
+    each scoped to this system's two target groups, two listeners and two rules instead
+    of every one in the account. The trust policy is the one the ECS guide gives ("Amazon
+    ECS infrastructure IAM role for load balancers",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html):
+    ecs.amazonaws.com, with no confused-deputy condition, since the page documents none.
+    """
+    listeners = [r.properties["ListenerArn"] for r in rules.values()]
+    return service_role(
+        "LoadBalancerInfrastructureRole",
+        "ecs.amazonaws.com",
+        "ECS built-in blue/green: move the listener rules' weights and register tasks",
+        statements=[
+            allow(
+                [
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeRules",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                ],
+                ["*"],
+            ),
+            allow(
+                ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                [Ref(blue), Ref(green)],
+            ),
+            allow(["elasticloadbalancing:ModifyListener"], listeners),
+            allow(["elasticloadbalancing:ModifyRule"], [Ref(r) for r in rules.values()]),
+        ],
+    )

@@ -557,6 +557,7 @@ class CodeBuild(OwnedService):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             target.chmod(modes.get(path, 0o644) & 0o777)
+        self._secondary_inputs(build, root)
         pending = [self.faults.pop(str(build.data["projectName"]), None)]
 
         def take() -> str | None:
@@ -692,6 +693,33 @@ class CodeBuild(OwnedService):
             error = exc.response.get("Error", {})
             return {}, {}, ("CLIENT_ERROR", f"{error.get('Code')}: {error.get('Message')}")
         return {}, {}, ("CLIENT_ERROR", f"the emulated CodeBuild does not download {kind} sources")
+
+    def _secondary_inputs(self, build: _Build, root: Path) -> None:
+        """A pipeline's other input artifacts, each in its own directory named by
+        CODEBUILD_SRC_DIR_<artifact name> ("the primary source ... in CODEBUILD_SRC_DIR;
+        the others in CODEBUILD_SRC_DIR_<yourInputArtifactName>": CodePipeline user guide,
+        "CodeBuild action reference", PrimarySource; CodeBuild user guide, "CodePipeline
+        integration with CodeBuild and multiple input sources")."""
+        primary = _primary(build.job) if build.job else None
+        if build.job is None or primary is None:
+            return
+        role = str(build.data["serviceRole"])
+        for name, location in build.job.inputs:
+            if name == primary[0]:
+                continue
+            directory = root / f"src_{name}"
+            directory.mkdir(parents=True, exist_ok=True)
+            try:
+                data = artifacts.get(self.emulator, role, location)
+            except ClientError:
+                continue  # the role cannot read it: the directory stays empty
+            for path, content in artifacts.unzip(data).items():
+                target = (directory / path).resolve()
+                if directory.resolve() not in target.parents:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+            build.env[f"CODEBUILD_SRC_DIR_{name}"] = str(directory)
 
     def _codecommit_source(
         self, build: _Build, location: str

@@ -1090,8 +1090,8 @@ class CodeDeploy(Service):
                 event,
                 "HOOK_EXECUTION_FAILURE",
                 f"the emulator cannot run Lambda function {name}'s code (the {event} hook); "
-                f'declare how the rehearsal plays it: [rehearse.hooks] {name} = "succeed", '
-                '"fail" or "timeout"',
+                "declare how the rehearsal plays it in bluegreen.toml: "
+                f'[rehearse] hooks = {{ {name} = "succeed" }} (or "fail", "timeout")',
             )
         execution = internal.stable_uuid("codedeploy hook", d.id, event)
         run = HookRun(d, event, name)
@@ -1680,7 +1680,9 @@ class CodeDeploy(Service):
     def _validate_group(self, info: dict[str, Any]) -> None:
         """What CreateDeploymentGroup/UpdateDeploymentGroup check (moto checks nothing)."""
         role = str(info.get("serviceRoleArn") or "")
-        if not role.startswith("arn:aws:iam::") or ":role/" not in role:
+        # Any partition (arn:aws:, arn:aws-cn:, arn:aws-us-gov:; "ARN format", IAM User
+        # Guide, "IAM identifiers").
+        if not re.match(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/", role):
             raise ServiceError("InvalidRoleException", f"The service role ARN {role} is not valid.")
         if not self._role_trusts_codedeploy(role):
             raise ServiceError(

@@ -61,6 +61,7 @@ from moto.ecs.models import TaskSet
 from bluegreen.emulator import internal, timing
 from bluegreen.emulator.clock import Body, Wait
 from bluegreen.emulator.service import PASS, Call, Params, Result, Service, ServiceError, operation
+from bluegreen.emulator.services.ecs_native import NativeDeployments
 from bluegreen.emulator.tasks import (
     PRE_RUNNING,
     AppProcess,
@@ -165,6 +166,8 @@ class Ecs(Service):
             self.runner = runner
             elbv2.forwarder = runner.forward_to
             elbv2.after_request = runner.after_request
+        self.native = NativeDeployments(self)
+        """ECS built-in blue/green (:mod:`bluegreen.emulator.services.ecs_native`)."""
 
     # -- moto's IAM names the service-linked role of ecs.amazonaws.com "AWSServiceRoleForecs"
     def _patch_iam_naming(self) -> None:
@@ -388,6 +391,8 @@ class Ecs(Service):
                 started_by=None,
             )
             first.status = "PRIMARY"
+        if NativeDeployments.applies(controller, params):
+            self.native.created(svc, params)
         self._refresh(svc)
         return {"service": svc}
 
@@ -395,6 +400,8 @@ class Ecs(Service):
     def update_service(self, params: Params, call: Call) -> Result:
         svc = self.get_service(str(params.get("cluster", "default")), str(params["service"]))
         controller = svc.deployment_controller.get("type", "ECS")
+        if NativeDeployments.applies(controller, params, svc):
+            return self.native.updated(svc, params)
         if controller == "ECS":
             return _PASS
         if controller == "CODE_DEPLOY":
@@ -470,6 +477,27 @@ class Ecs(Service):
         svc = self._external(params)
         found = self.make_primary(svc.cluster_name, svc.name, str(params["primaryTaskSet"]))
         return {"taskSet": found}
+
+    # -- ECS built-in blue/green's deployment API (ecs_native.py) ---------------------------
+    @operation("ListServiceDeployments")
+    def list_service_deployments(self, params: Params, call: Call) -> Result:
+        return self.native.list_deployments(params)
+
+    @operation("DescribeServiceDeployments")
+    def describe_service_deployments(self, params: Params, call: Call) -> Result:
+        return self.native.describe(params)
+
+    @operation("StopServiceDeployment")
+    def stop_service_deployment(self, params: Params, call: Call) -> Result:
+        return self.native.stop(params)
+
+    @operation("ContinueServiceDeployment")
+    def continue_service_deployment(self, params: Params, call: Call) -> Result:
+        return self.native.continue_(params)
+
+    @operation("DescribeServiceRevisions")
+    def describe_service_revisions(self, params: Params, call: Call) -> Result:
+        return self.native.describe_revisions(params)
 
     @operation("StopTask")
     def stop_task(self, params: Params, call: Call) -> Result:

@@ -208,9 +208,14 @@ class Shell:
                 "  __bluegreen_status=$1",
                 f"  {{ {dump}; }} > {state}.$__bluegreen_n 2>/dev/null",
                 f"  pwd > {_quote(str(self._state / 'cwd'))}.$__bluegreen_n 2>/dev/null",
-                f"  printf '%s\\n' \"$__bluegreen_status\" > {_quote(str(self._fifo))}",
+                # The command's number goes with its status: a shell that exits (an
+                # `exit` in a command, or the old shell of a version 0.1 build being
+                # replaced) reports through its EXIT trap, possibly after the next
+                # command was sent; a status of another command is not this one's.
+                f'  printf \'%s %s %s\\n\' "$__bluegreen_n" "$__bluegreen_status" '
+                f'"${{2:-}}" > {_quote(str(self._fifo))}',
                 "}",
-                "trap '__bluegreen_done $?' EXIT",
+                "trap '__bluegreen_done $? exit' EXIT",
                 "",
             ]
         )
@@ -277,14 +282,24 @@ class Shell:
                 if not chunk:
                     break
                 self._pending += chunk
-        line, newline, rest = self._pending.partition(b"\n")
-        if not newline:
-            return None
-        self._pending = rest
-        try:
-            return int(line.strip(b"\0") or b"1")
-        except ValueError:
-            return 1
+        while True:
+            line, newline, rest = self._pending.partition(b"\n")
+            if not newline:
+                return None
+            self._pending = rest
+            number, _, tail = line.strip(b"\0").partition(b" ")
+            status, _, how = tail.partition(b" ")
+            if number != str(self._count).encode():
+                continue  # an earlier command's shell, exiting late
+            if how == b"exit" and self._process is not None:
+                # The shell is ending: let it end, so the next command starts a new one
+                # instead of being written to a shell on its way out.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._process.wait(timeout=5)
+            try:
+                return int(status or b"1")
+            except ValueError:
+                return 1
 
     def _stop_process(self) -> None:
         if self._commands is not None:

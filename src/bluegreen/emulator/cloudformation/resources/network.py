@@ -320,6 +320,20 @@ def listener(ctx: Context, res: Resource) -> Provisioned:
     return Provisioned(created["ListenerArn"], {"ListenerArn": created["ListenerArn"]})
 
 
+@provisioner("AWS::ElasticLoadBalancingV2::ListenerRule", "ListenerArn Priority Conditions Actions")
+def listener_rule(ctx: Context, res: Resource) -> Provisioned:
+    """A listener rule (the ECS engine's production and test rules): CreateRule; Ref and
+    RuleArn are the rule's ARN (AWS::ElasticLoadBalancingV2::ListenerRule, Return values)."""
+    p = res.properties
+    created = ctx.clients.elbv2.create_rule(
+        ListenerArn=p["ListenerArn"],
+        Priority=int(p["Priority"]),
+        Conditions=p["Conditions"],
+        Actions=p["Actions"],
+    )["Rules"][0]
+    return Provisioned(created["RuleArn"], {"RuleArn": created["RuleArn"]})
+
+
 # --------------------------------------------------------------------------- updates and
 # deletes (CloudFormation's handlers: what each property change calls, what delete calls)
 
@@ -527,3 +541,23 @@ def listener_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
 @deleter("AWS::ElasticLoadBalancingV2::Listener")
 def listener_delete(ctx: Context, old: Existing) -> None:
     ctx.clients.elbv2.delete_listener(ListenerArn=old.ref)
+
+
+@updater("AWS::ElasticLoadBalancingV2::ListenerRule")
+def listener_rule_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
+    """ModifyRule with the template's conditions and actions (a changed priority is
+    SetRulePriorities; a changed ListenerArn replaces the rule: CloudFormation template
+    reference, ListenerRule, "Update requires")."""
+    p = res.properties
+    client = ctx.clients.elbv2
+    if int(p["Priority"]) != int(old.properties.get("Priority", p["Priority"])):
+        client.set_rule_priorities(
+            RulePriorities=[{"RuleArn": old.ref, "Priority": int(p["Priority"])}]
+        )
+    client.modify_rule(RuleArn=old.ref, Conditions=p["Conditions"], Actions=p["Actions"])
+    return Provisioned(old.ref, old.attrs)
+
+
+@deleter("AWS::ElasticLoadBalancingV2::ListenerRule")
+def listener_rule_delete(ctx: Context, old: Existing) -> None:
+    ctx.clients.elbv2.delete_rule(RuleArn=old.ref)

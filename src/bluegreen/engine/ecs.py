@@ -1,0 +1,527 @@
+"""The ECS built-in blue/green engine (deployment controller ECS, strategy BLUE_GREEN,
+LINEAR or CANARY).
+
+How a service deployment reads from the API, and what each command does (the calls and
+shapes are botocore's ECS model; the behaviour's sources are named where relied on):
+
+- The deployments: ListServiceDeployments (newest first) and DescribeServiceDeployments
+  (at most 20 ARNs a call): ``status`` (PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED,
+  STOP_REQUESTED, ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL,
+  ROLLBACK_FAILED), ``lifecycleStage``, ``lifecycleHookDetails`` (``hookId``, ``status``
+  AWAITING_ACTION ... , ``expiresAt``, ``timeoutAction``), the target and source
+  revisions with their requested production and test traffic weights, ``rollback``
+  (ECS API reference, ServiceDeployment; ECS developer guide, "View service history
+  using Amazon ECS service deployments").
+- Waiting for reroute: a PAUSE hook at POST_TEST_TRAFFIC_SHIFT is AWAITING_ACTION (the
+  stacks put it there with reroute = "manual"). ``promote`` is ContinueServiceDeployment
+  with action CONTINUE, which ECS accepts only for a hook AWAITING_ACTION of a deployment
+  IN_PROGRESS (ContinueServiceDeployment API reference; ECS developer guide, "Pause
+  lifecycle hooks").
+- ``rollback`` while paused: ContinueServiceDeployment with action ROLLBACK; while the
+  deployment is otherwise in progress (test shift, production shift, the bake):
+  StopServiceDeployment with stopType ROLLBACK, which "rolls back the service deployment
+  to the previous service revision ... even if you didn't configure the service
+  deployment for the rollback option" (StopServiceDeployment API reference). After the
+  deployment succeeded: UpdateService with the task definition of the revision it
+  replaced (DescribeServiceRevisions), a new deployment through the same lifecycle.
+- ``finish`` (end the bake now): ECS has no call for it. ContinueServiceDeployment acts
+  on a paused hook only, and StopServiceDeployment rolls back. So ``finish`` refuses,
+  saying when the bake ends and which setting shortens it (deployment.ecs.bake_minutes;
+  "bakeTimeInMinutes": the time both revisions keep running after production moved,
+  ECS API reference, DeploymentConfiguration).
+- Weights: the production and test listener rules (the service stack's outputs), read
+  with DescribeRules, are what the load balancer does now; the deployment's requested
+  weights are what ECS is moving to.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bluegreen.aws import ecs
+from bluegreen.aws.errors import AwsCallError, call
+from bluegreen.engine import (
+    ActionResult,
+    DeploymentView,
+    LifecycleStep,
+    Phase,
+    Progress,
+    ServiceRefs,
+    Sleep,
+    TrafficSet,
+)
+from bluegreen.errors import StateError
+
+if TYPE_CHECKING:
+    from bluegreen.aws.session import Clients
+
+STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+)
+"""ServiceDeployment.lifecycleStage values in the order ECS goes through them (botocore's
+ServiceDeploymentLifecycleStage; the order: ECS developer guide, "Amazon ECS blue/green
+service deployments workflow")."""
+
+_INSTALLING = frozenset(STAGES[:6])
+_SHIFTING = frozenset({"PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"})
+_BAKING = frozenset({"BAKE_TIME", "CLEAN_UP"})
+_ROLLING_BACK = frozenset({"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED"})
+PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+"""Where the stacks' PAUSE hook waits (bluegreen.stacks.service.PAUSE_STAGE)."""
+
+
+def phase_of(deployment: dict[str, Any]) -> Phase:
+    """The deployment's phase, in the terms the commands share with CodeDeploy."""
+    status = str(deployment.get("status", ""))
+    stage = str(deployment.get("lifecycleStage", ""))
+    if status == "PENDING":
+        return Phase.QUEUED
+    if status == "SUCCESSFUL":
+        return Phase.SUCCEEDED
+    if status in ("ROLLBACK_FAILED",):
+        return Phase.FAILED
+    if status in _ROLLING_BACK or status in ("STOPPED", "ROLLBACK_SUCCESSFUL"):
+        return Phase.STOPPED
+    if _awaiting(deployment):
+        return Phase.WAITING
+    if stage in _BAKING:
+        return Phase.TERMINATION_WAIT
+    if stage in _SHIFTING:
+        return Phase.SHIFTING
+    return Phase.INSTALLING
+
+
+def _awaiting(deployment: dict[str, Any]) -> dict[str, Any] | None:
+    """The PAUSE hook awaiting action, if the deployment is paused."""
+    if deployment.get("status") != "IN_PROGRESS":
+        return None
+    for hook in deployment.get("lifecycleHookDetails") or []:
+        if hook.get("status") == "AWAITING_ACTION":
+            found: dict[str, Any] = hook
+            return found
+    return None
+
+
+def _lifecycle(deployment: dict[str, Any]) -> list[LifecycleStep]:
+    """Each stage up to now (Succeeded, the current one InProgress) and each hook."""
+    stage = str(deployment.get("lifecycleStage", ""))
+    status = str(deployment.get("status", ""))
+    done = status == "SUCCESSFUL"
+    steps: list[LifecycleStep] = []
+    if stage in STAGES:
+        for name in STAGES[1 : STAGES.index(stage) + 1]:
+            current = name == stage and not done
+            steps.append(LifecycleStep(name, "InProgress" if current else "Succeeded"))
+        if status in _ROLLING_BACK or status.startswith("ROLLBACK") or status == "STOPPED":
+            steps[-1] = LifecycleStep(stage, "Stopped")
+    for hook in deployment.get("lifecycleHookDetails") or []:
+        steps.append(
+            LifecycleStep(
+                f"hook {hook.get('targetType', '')} {hook.get('hookId', '')}",
+                str(hook.get("status", "")),
+            )
+        )
+    return steps
+
+
+def _short(task_definition: str) -> str:
+    return task_definition.rsplit("/", 1)[-1] if task_definition else ""
+
+
+def _short_id(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1] if arn else ""
+
+
+class _Quiet:
+    def step(self, message: str) -> None:
+        """Report nothing."""
+
+
+class EcsEngine:
+    """Blue/green by ECS itself; see the module docstring for the state rules."""
+
+    name = "ecs"
+
+    def __init__(self, clients: Clients, refs: ServiceRefs, service: dict[str, Any]) -> None:
+        self._clients = clients
+        self.refs = refs
+        self.service = service
+        self.absent = ""
+
+    # -- reading ----------------------------------------------------------------------
+    def _list(self, **filters: Any) -> list[dict[str, Any]]:
+        answer = call(
+            self._clients.ecs,
+            "list_service_deployments",
+            cluster=self.refs.cluster,
+            service=self.refs.service,
+            **filters,
+        )
+        found: list[dict[str, Any]] = answer.get("serviceDeployments", [])
+        return sorted(found, key=lambda d: d.get("createdAt") or datetime.min, reverse=True)
+
+    def _describe(self, arn: str) -> dict[str, Any]:
+        answer = call(
+            self._clients.ecs, "describe_service_deployments", serviceDeploymentArns=[arn]
+        )
+        for found in answer.get("serviceDeployments", []):
+            described: dict[str, Any] = found
+            return described
+        raise StateError(
+            f"ECS does not describe service deployment {arn}",
+            hint="see the service's Deployments tab in the ECS console",
+        )
+
+    def _latest(self) -> dict[str, Any] | None:
+        listed = self._list()
+        return self._describe(listed[0]["serviceDeploymentArn"]) if listed else None
+
+    def status(self) -> DeploymentView | None:
+        latest = self._latest()
+        return self._view(latest) if latest is not None else None
+
+    def deployment(self, arn: str) -> DeploymentView:
+        return self._view(self._describe(arn))
+
+    def following(self, external_id: str) -> DeploymentView | None:
+        """The deploy step (a CodeBuild build, id ``<project>:<uuid>``; BatchGetBuilds
+        gives its startTime) starts the service's newest deployment and waits for it;
+        None while it has not started one."""
+        if ":" not in external_id:
+            return None
+        builds = call(self._clients.codebuild, "batch_get_builds", ids=[external_id])
+        started = next((b.get("startTime") for b in builds.get("builds", [])), None)
+        view = self.status()
+        if view is None or not view.phase.active or started is None or view.created is None:
+            return None
+        # Only a deployment created after the build started is the step's own (an older
+        # one still in progress, such as the service's creation, is not).
+        return view if view.created >= started else None
+
+    def _view(self, d: dict[str, Any]) -> DeploymentView:
+        target = d.get("targetServiceRevision") or {}
+        sources = d.get("sourceServiceRevisions") or []
+        sets = [
+            TrafficSet(
+                task_set_id=_short_id(str(target.get("arn", ""))),
+                label="green",
+                status="TARGET",
+                weight=float(target.get("requestedProductionTrafficWeight") or 0.0),
+                target_group="",
+                desired=int(target.get("requestedTaskCount") or 0),
+                running=int(target.get("runningTaskCount") or 0),
+            )
+        ]
+        for source in sources:
+            sets.append(
+                TrafficSet(
+                    task_set_id=_short_id(str(source.get("arn", ""))),
+                    label="blue",
+                    status="SOURCE",
+                    weight=float(source.get("requestedProductionTrafficWeight") or 0.0),
+                    target_group="",
+                    desired=int(source.get("requestedTaskCount") or 0),
+                    running=int(source.get("runningTaskCount") or 0),
+                )
+            )
+        config = d.get("deploymentConfiguration") or {}
+        bake_ends = None
+        if d.get("lifecycleStage") == "BAKE_TIME" and d.get("updatedAt"):
+            bake_ends = d["updatedAt"] + timedelta(
+                minutes=int(config.get("bakeTimeInMinutes") or 0)
+            )
+        error = str((d.get("rollback") or {}).get("reason") or "")
+        if not error and d.get("status") not in ("SUCCESSFUL", "IN_PROGRESS", "PENDING"):
+            error = str(d.get("statusReason") or "")
+        hooks = config.get("lifecycleHooks") or []
+        return DeploymentView(
+            engine=self.name,
+            id=str(d.get("serviceDeploymentArn", "")),
+            status=str(d.get("status", "")),
+            phase=phase_of(d),
+            created=d.get("createdAt"),
+            lifecycle=_lifecycle(d),
+            task_sets=sets,
+            error=error,
+            auto_reroute=not any(h.get("targetType") == "PAUSE" for h in hooks),
+            paused=_awaiting(d) is not None,
+            bake_ends=bake_ends,
+            weights={
+                "production": float(target.get("requestedProductionTrafficWeight") or 0.0),
+                "test": float(target.get("requestedTestTrafficWeight") or 0.0),
+            },
+        )
+
+    def _current(self, verb: str) -> dict[str, Any]:
+        latest = self._latest()
+        if latest is None:
+            raise StateError(
+                f"cannot {verb}: the service {self.refs.service} has no service deployments yet",
+                hint="start one with `bluegreen release`",
+            )
+        return latest
+
+    def forwards(self) -> dict[str, list[tuple[str, int]]]:
+        """ "production"/"test" -> the listener rule's (target group ARN, weight) forwards now
+        (DescribeRules: ECS rewrites the rules' weighted forwards)."""
+        arns = [a for a in (self.refs.production_rule, self.refs.test_rule) if a]
+        if not arns:
+            return {}
+        answer = call(self._clients.elbv2, "describe_rules", RuleArns=arns)
+        found: dict[str, list[tuple[str, int]]] = {}
+        for rule in answer.get("Rules", []):
+            role = "production" if rule.get("RuleArn") == self.refs.production_rule else "test"
+            pairs: list[tuple[str, int]] = []
+            for action in rule.get("Actions", []):
+                forward = action.get("ForwardConfig") or {}
+                for group in forward.get("TargetGroups") or []:
+                    pairs.append((str(group["TargetGroupArn"]), int(group.get("Weight", 1))))
+                if not forward and action.get("TargetGroupArn"):
+                    pairs.append((str(action["TargetGroupArn"]), 1))
+            found[role] = pairs
+        return found
+
+    # -- acting -----------------------------------------------------------------------
+    def promote(self) -> ActionResult:
+        d = self._current("promote")
+        view = self._view(d)
+        hook = _awaiting(d)
+        if hook is None:
+            if view.auto_reroute and view.phase.active:
+                raise StateError(
+                    f"cannot promote: {_name(view)} moves production by itself (no PAUSE "
+                    'hook: deployment.reroute is "auto")',
+                    hint="follow it with `bluegreen status --watch`",
+                )
+            raise StateError(
+                f"cannot promote: {_name(view)} is {_describe(view)}, not paused for reroute",
+                hint=_hint(view),
+            )
+        self._continue(view, hook, "CONTINUE")
+        return self._promoted(view)
+
+    def _continue(self, view: DeploymentView, hook: dict[str, Any], action: str) -> None:
+        call(
+            self._clients.ecs,
+            "continue_service_deployment",
+            serviceDeploymentArn=view.id,
+            hookId=str(hook["hookId"]),
+            action=action,
+        )
+
+    def _promoted(self, view: DeploymentView) -> ActionResult:
+        return ActionResult(
+            "promote",
+            view.id,
+            f"continued {_name(view)}: ECS shifts production (:{self.refs.production_port}) "
+            "to green; follow with `bluegreen status --watch`",
+        )
+
+    def promote_if_ready(self, view: DeploymentView) -> ActionResult | None:
+        if not view.ready:
+            return None
+        d = self._describe(view.id)
+        hook = _awaiting(d)
+        if hook is None:
+            return None
+        try:
+            self._continue(view, hook, "CONTINUE")
+        except AwsCallError as exc:
+            if exc.code == "InvalidParameterException":
+                return None  # no longer awaiting action: keep following
+            raise
+        return self._promoted(view)
+
+    def finish(self) -> ActionResult:
+        view = self._view(self._current("finish"))
+        when = ""
+        if view.bake_ends is not None:
+            when = f"; it ends at about {view.bake_ends:%H:%M:%S} UTC"
+        if view.phase != Phase.TERMINATION_WAIT:
+            raise StateError(
+                f"cannot finish: {_name(view)} is {_describe(view)}, not in the bake",
+                hint=_hint(view),
+            )
+        raise StateError(
+            f"cannot finish {_name(view)} early: production already serves green and blue "
+            "is kept for the bake, but ECS has no call that ends a bake (ContinueService"
+            "Deployment acts on a paused lifecycle hook only, StopServiceDeployment rolls "
+            f"back){when}",
+            hint="to shorten the bake of later releases, set deployment.ecs.bake_minutes "
+            "(0 for none) in bluegreen.toml and run `bluegreen deploy`",
+        )
+
+    def rollback(
+        self,
+        *,
+        follow: bool = False,
+        ui: Progress | None = None,
+        sleep: Sleep = time.sleep,
+        interval: float = 10.0,
+    ) -> ActionResult:
+        d = self._current("roll back")
+        view = self._view(d)
+        hook = _awaiting(d)
+        if hook is not None:
+            self._continue(view, hook, "ROLLBACK")
+            return ActionResult(
+                "rollback",
+                view.id,
+                f"rolled back {_name(view)} at its pause (ContinueServiceDeployment "
+                f"ROLLBACK): production stays on blue and ECS stops green's tasks",
+            )
+        if view.status in ("PENDING", "IN_PROGRESS"):
+            call(
+                self._clients.ecs,
+                "stop_service_deployment",
+                serviceDeploymentArn=view.id,
+                stopType="ROLLBACK",
+            )
+            where = (
+                "production stays on"
+                if view.phase in (Phase.QUEUED, Phase.INSTALLING)
+                else "production returns to"
+            )
+            return ActionResult(
+                "rollback",
+                view.id,
+                f"stopped {_name(view)} ({view.phase}) with rollback: {where} blue and ECS "
+                "stops green's tasks",
+            )
+        if view.phase == Phase.SUCCEEDED:
+            return self._redeploy_previous(view, d, follow, ui or _Quiet(), sleep, interval)
+        raise StateError(
+            f"cannot roll back: {_name(view)} is already {view.status}"
+            + (f" ({view.error})" if view.error else "")
+            + ": there is nothing in progress to stop",
+            hint="see `bluegreen status` for what production serves; to release an "
+            "earlier commit, revert and push",
+        )
+
+    def _redeploy_previous(
+        self,
+        view: DeploymentView,
+        d: dict[str, Any],
+        follow: bool,
+        ui: Progress,
+        sleep: Sleep,
+        interval: float,
+    ) -> ActionResult:
+        sources = [str(s.get("arn", "")) for s in d.get("sourceServiceRevisions") or []]
+        if not sources:
+            raise StateError(
+                f"cannot roll back: {_name(view)} is the service's first deployment; there "
+                "is no earlier release to return to",
+                hint="revert the commit and push: the pipeline releases the reverted code",
+            )
+        answer = call(
+            self._clients.ecs, "describe_service_revisions", serviceRevisionArns=sources[:1]
+        )
+        revisions = answer.get("serviceRevisions") or []
+        task_definition = str(revisions[0].get("taskDefinition", "")) if revisions else ""
+        if not task_definition:
+            raise StateError(
+                f"cannot roll back: ECS no longer describes the revision {sources[0]} that "
+                f"{_name(view)} replaced",
+                hint="revert the commit and push: the pipeline releases the reverted code",
+            )
+        described = ecs.describe_task_definition(self._clients.ecs, task_definition)
+        if str(described.get("status", "ACTIVE")) != "ACTIVE":
+            raise StateError(
+                f"cannot roll back: the previous release's task definition "
+                f"({_short(task_definition)}) is {described.get('status')}, so ECS cannot "
+                "start tasks from it",
+                hint="revert the commit and push: the pipeline builds and releases it again",
+            )
+        call(
+            self._clients.ecs,
+            "update_service",
+            cluster=self.refs.cluster,
+            service=self.refs.service,
+            taskDefinition=task_definition,
+        )
+        started = self._list()[0]["serviceDeploymentArn"]
+        intro = (
+            f"{_name(view)} had succeeded: started service deployment {_short_id(started)}, "
+            f"which deploys {_short(task_definition)} (the release it replaced) again"
+        )
+        if not follow:
+            return ActionResult(
+                "rollback",
+                view.id,
+                intro
+                + "; when it pauses (green on :"
+                + f"{self.refs.test_port}), `bluegreen promote` moves production to it",
+                started=started,
+                revision=task_definition,
+                phase=str(Phase.QUEUED),
+            )
+        ui.step(intro)
+        printed, promoted = "", False
+        while True:
+            current = self.deployment(started)
+            line = f"rollback {_name(current)}: {_describe(current)}"
+            if line != printed:
+                ui.step(line)
+                printed = line
+            if current.phase in (Phase.FAILED, Phase.STOPPED):
+                raise StateError(
+                    f"the rollback {_name(current)} ended {current.status}"
+                    + (f" ({current.error})" if current.error else "")
+                    + f"; production stays where {_name(view)} put it",
+                    hint="see the service's Deployments tab in the ECS console",
+                )
+            if current.phase in (Phase.TERMINATION_WAIT, Phase.SUCCEEDED):
+                return ActionResult(
+                    "rollback",
+                    view.id,
+                    f"production (:{self.refs.production_port}) serves "
+                    f"{_short(task_definition)} again ({_name(current)})",
+                    started=started,
+                    revision=task_definition,
+                    phase=str(current.phase),
+                    promoted=promoted,
+                )
+            if not promoted and self.promote_if_ready(current) is not None:
+                promoted = True
+                ui.step(
+                    f"rollback {_name(current)} is paused: continuing it, as you asked to roll back"
+                )
+            sleep(interval)
+
+
+def _name(view: DeploymentView) -> str:
+    return f"service deployment {_short_id(view.id)}"
+
+
+def _describe(view: DeploymentView) -> str:
+    running = next((s for s in view.lifecycle if s.status == "InProgress"), None)
+    text = f"{view.status} ({view.phase}"
+    if view.paused:
+        text += f", paused at {PAUSE_STAGE}"
+    elif running is not None:
+        text += f", {running.name}"
+    return text + ")"
+
+
+def _hint(view: DeploymentView) -> str:
+    if view.phase in (Phase.QUEUED, Phase.INSTALLING):
+        return "wait until green serves the test listener (`bluegreen status --watch`)"
+    if view.phase == Phase.WAITING:
+        return "`bluegreen promote` shifts production to green; `bluegreen rollback` drops it"
+    if view.phase == Phase.SHIFTING:
+        return "traffic is shifting; `bluegreen rollback` stops and reverts it"
+    if view.phase == Phase.TERMINATION_WAIT:
+        return "the bake runs; `bluegreen rollback` returns production to blue"
+    return "start a new release with `bluegreen release`"

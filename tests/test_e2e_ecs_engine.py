@@ -1,0 +1,371 @@
+"""ECS built-in blue/green (deployment.engine = "ecs"): the operating commands end to end,
+the real CLI against the emulated AWS, whose ECS runs service deployments by itself
+(src/bluegreen/emulator/services/ecs_native.py).
+
+The stacks are the real synthesized templates of `bluegreen init --engine ecs`, created
+through the emulated CloudFormation. Releases are started the way the pipeline's deploy
+step starts them (RegisterTaskDefinition + UpdateService, bluegreen.stacks.pipeline
+DEPLOY_BUILDSPEC); the pipeline itself is not run here: the emulated CodeBuild plays a
+phase's commands at one simulated instant, so a build that polls a deployment for
+simulated minutes cannot be played (see the report of issue 10).
+
+What the tests compare with is read through the emulated AWS's API (boto3 clients of
+the account), never through bluegreen's code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from e2e_support import e2e_fixture, snapshot  # noqa: F401 (fixture)
+from emulated import REGION, T0, Emulated, emulated  # noqa: F401 (fixture)
+
+from bluegreen import config as config_mod
+from bluegreen.config import Config
+from bluegreen.emulator import Emulator
+from bluegreen.stacks import build
+
+CLUSTER = "sample3-dev-cluster"
+SERVICE = "sample3-dev-service"
+ECS_CONFIG = '[deployment]\nengine = "ecs"\n'
+
+
+SHIFTS = {
+    "linear": (
+        ECS_CONFIG + 'reroute = "auto"\n[deployment.ecs]\nstrategy = "LINEAR"\n'
+        "step_percent = 50.0\nstep_bake_minutes = 2\nbake_minutes = 1\n"
+    ),
+    "canary": (
+        ECS_CONFIG + 'reroute = "auto"\n[deployment.ecs]\nstrategy = "CANARY"\n'
+        "canary_percent = 10.0\ncanary_bake_minutes = 3\nbake_minutes = 1\n"
+    ),
+}
+
+
+@pytest.fixture
+def native(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> Iterator[Emulated]:
+    """tests/emulated.py's fixture with the `bluegreen init --engine ecs` scaffold (or the
+    config a test names by indirect parametrization), its source and service stacks
+    created."""
+    from bluegreen.appkit import init
+    from bluegreen.cli import common
+
+    root = tmp_path / "app"
+    config = config_mod.parse(getattr(request, "param", ECS_CONFIG))
+    init(root, config)
+    with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
+
+        def make_clients(config: Config, profile: str | None, region: str | None) -> Any:
+            common.invocation().region = region or config.project.region
+            return aws.clients()
+
+        monkeypatch.setattr(common, "make_clients", make_clients)
+        monkeypatch.setattr(common, "sleep", aws.sleep)
+        monkeypatch.setattr(common, "interactive", lambda: False)
+        emulated = Emulated(aws, root, capsys)
+        aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+        cfn = aws.client("cloudformation")
+        for stack in build(config)[:2]:
+            cfn.create_stack(
+                StackName=stack.name,
+                TemplateBody=stack.to_yaml(),
+                Capabilities=["CAPABILITY_NAMED_IAM"],
+            )
+            emulated.until(_created(aws, stack.name))
+        yield emulated
+
+
+def _created(aws: Emulator, name: str) -> Callable[[], bool]:
+    return lambda: _stack_status(aws, name) == "CREATE_COMPLETE"
+
+
+def _stack_status(aws: Emulator, name: str) -> str:
+    return str(
+        aws.client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+    )
+
+
+def _outputs(aws: Emulator) -> dict[str, str]:
+    found = aws.client("cloudformation").describe_stacks(StackName=SERVICE)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in found["Outputs"]}
+
+
+def _latest(aws: Emulator) -> dict[str, Any]:
+    ecs = aws.client("ecs")
+    arn = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)["serviceDeployments"][0][
+        "serviceDeploymentArn"
+    ]
+    described: dict[str, Any] = ecs.describe_service_deployments(serviceDeploymentArns=[arn])[
+        "serviceDeployments"
+    ][0]
+    return described
+
+
+def _weights(aws: Emulator, output: str) -> dict[str, int]:
+    """Target group name -> weight of a listener rule's forward."""
+    rule = _outputs(aws)[output]
+    found = aws.client("elbv2").describe_rules(RuleArns=[rule])["Rules"][0]
+    groups = found["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    return {g["TargetGroupArn"].split("/")[1]: int(g["Weight"]) for g in groups}
+
+
+def _release(aws: Emulator, tag: str) -> str:
+    """What the deploy step does: register a revision with new images, UpdateService."""
+    ecs = aws.client("ecs")
+    current = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    definition = ecs.describe_task_definition(taskDefinition=current["taskDefinition"])[
+        "taskDefinition"
+    ]
+    keep = (
+        "family",
+        "containerDefinitions",
+        "cpu",
+        "memory",
+        "networkMode",
+        "requiresCompatibilities",
+        "executionRoleArn",
+        "taskRoleArn",
+    )
+    body = {k: definition[k] for k in keep if k in definition}
+    body["containerDefinitions"][0]["environment"] = [{"name": "RELEASE", "value": tag}]
+    arn = str(ecs.register_task_definition(**body)["taskDefinition"]["taskDefinitionArn"])
+    ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn)
+    return arn
+
+
+def _paused(aws: Emulator) -> bool:
+    found = _latest(aws)
+    return any(h["status"] == "AWAITING_ACTION" for h in found.get("lifecycleHookDetails", []))
+
+
+def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulated) -> None:
+    aws = native.aws
+    # The service's creation is its first deployment, and it goes through the hooks too
+    # (ECS developer guide, "Amazon ECS blue/green service deployments workflow"); the
+    # PAUSE hook of reroute = "manual" holds it after the test traffic shift.
+    native.until(lambda: _paused(aws))
+    first = _latest(aws)
+    assert (first["status"], first["lifecycleStage"]) == ("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT")
+    status = native.cli("status", "--output", "json")
+    assert status.code == 0, status.err
+    shown = json.loads(status.out)["deployment"]
+    assert shown["engine"] == "ecs"
+    assert (shown["id"], shown["phase"]) == (first["serviceDeploymentArn"], "waiting-for-reroute")
+    assert [s["event"] for s in shown["lifecycle"][:6]] == [
+        "PRE_SCALE_UP",
+        "SCALE_UP",
+        "POST_SCALE_UP",
+        "TEST_TRAFFIC_SHIFT",
+        "POST_TEST_TRAFFIC_SHIFT",
+        f"hook PAUSE {first['lifecycleHookDetails'][0]['hookId']}",
+    ]
+    assert shown["lifecycle"][5]["status"] == "AWAITING_ACTION"
+
+    # finish has nothing to end before the bake
+    refused = native.cli("finish")
+    assert refused.code == 1
+    assert "not in the bake" in refused.err
+
+    promoted = native.cli("promote")
+    assert promoted.code == 0, promoted.err
+    assert promoted.out.startswith("continued service deployment ")
+    hook = _latest(aws)["lifecycleHookDetails"][0]
+    assert hook["status"] == "SUCCEEDED"
+    native.until(lambda: _latest(aws)["lifecycleStage"] == "BAKE_TIME")
+
+    # The bake: ECS has no call that ends it; finish refuses, naming the setting.
+    refused = native.cli("finish")
+    assert refused.code == 1
+    assert "ECS has no call that ends a bake" in refused.err
+    assert "deployment.ecs.bake_minutes" in refused.err
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
+
+    # -- release 2: green on the test rule, production on blue while paused -------------
+    _release(aws, "two")
+    native.until(lambda: _paused(aws))
+    # production's rule is still as the stack wrote it; ECS moved the test rule only
+    assert _weights(aws, "ProductionListenerRuleArn") == {
+        "sample3-dev-blue": 100,
+        "sample3-dev-green": 0,
+    }
+    assert _weights(aws, "TestListenerRuleArn") == {"sample3-dev-blue": 0, "sample3-dev-green": 1}
+    status = native.cli("status")
+    assert status.code == 0, status.err
+    # status shows the rules' weights (what ECS moves), not the listeners' defaults
+    assert "\n  production  :80    sample3-dev-blue 100%, sample3-dev-green 0%\n" in status.out
+    assert "\n  test        :8080  sample3-dev-blue 0%, sample3-dev-green 100%\n" in status.out
+    assert "\n  hook PAUSE " in status.out and "  AWAITING_ACTION\n" in status.out
+
+    # rollback while paused: ContinueServiceDeployment ROLLBACK
+    rolled = native.cli("rollback")
+    assert rolled.code == 0, rolled.err
+    assert "ContinueServiceDeployment ROLLBACK" in rolled.out
+    native.until(lambda: _latest(aws)["status"] == "ROLLBACK_SUCCESSFUL")
+    assert _weights(aws, "TestListenerRuleArn") == {"sample3-dev-blue": 1, "sample3-dev-green": 0}
+
+    # -- release 3: promote, then roll back during the bake (StopServiceDeployment) ------
+    _release(aws, "three")
+    native.until(lambda: _paused(aws))
+    assert native.cli("promote").code == 0
+    native.until(lambda: _latest(aws)["lifecycleStage"] == "BAKE_TIME")
+    assert _weights(aws, "ProductionListenerRuleArn") == {
+        "sample3-dev-blue": 0,
+        "sample3-dev-green": 1,
+    }
+    rolled = native.cli("rollback")
+    assert rolled.code == 0, rolled.err
+    assert "stopped service deployment" in rolled.out
+    assert "production returns to blue" in rolled.out
+    native.until(lambda: _latest(aws)["status"] == "ROLLBACK_SUCCESSFUL")
+    found = _latest(aws)
+    assert found["rollback"]["serviceRevisionArn"] == found["sourceServiceRevisions"][0]["arn"]
+    assert _weights(aws, "ProductionListenerRuleArn") == {
+        "sample3-dev-blue": 1,
+        "sample3-dev-green": 0,
+    }
+
+    # nothing in progress: rollback refuses, promote refuses
+    refused = native.cli("rollback")
+    assert refused.code == 1 and "already ROLLBACK_SUCCESSFUL" in refused.err
+    refused = native.cli("promote")
+    assert refused.code == 1 and "not paused for reroute" in refused.err
+
+    # What ECS refuses, through the API: continuing a hook that is not awaiting action
+    # (ContinueServiceDeployment API reference: the hook must be AWAITING_ACTION and the
+    # deployment IN_PROGRESS), stopping a deployment that has ended, stopType ABORT
+    # (StopServiceDeployment: "The valid values are ROLLBACK"), an unknown deployment.
+    ecs = aws.client("ecs")
+    ended = _latest(aws)
+    with pytest.raises(ClientError) as caught:
+        ecs.continue_service_deployment(
+            serviceDeploymentArn=ended["serviceDeploymentArn"],
+            hookId=ended["lifecycleHookDetails"][0]["hookId"],
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as caught:
+        ecs.stop_service_deployment(
+            serviceDeploymentArn=ended["serviceDeploymentArn"], stopType="ROLLBACK"
+        )
+    assert caught.value.response["Error"]["Code"] == "ConflictException"
+    with pytest.raises(ClientError) as caught:
+        ecs.stop_service_deployment(
+            serviceDeploymentArn=ended["serviceDeploymentArn"], stopType="ABORT"
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as caught:
+        ecs.stop_service_deployment(serviceDeploymentArn=ended["serviceDeploymentArn"] + "0")
+    assert caught.value.response["Error"]["Code"] == "ServiceDeploymentNotFoundException"
+    many = ecs.describe_service_deployments(
+        serviceDeploymentArns=[ended["serviceDeploymentArn"] + "0"]
+    )
+    assert many["failures"] == [{"arn": ended["serviceDeploymentArn"] + "0", "reason": "MISSING"}]
+    with pytest.raises(ClientError) as caught:
+        ecs.describe_service_deployments(serviceDeploymentArns=["x"] * 21)
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_rollback_after_success_redeploys_the_previous_revision(native: Emulated) -> None:
+    aws = native.aws
+    native.until(lambda: _paused(aws))
+    assert native.cli("promote").code == 0
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
+    first_revision = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
+        "services"
+    ][0]["taskDefinition"]
+    second = _release(aws, "two")
+    native.until(lambda: _paused(aws))
+    assert native.cli("promote").code == 0
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
+    listed = aws.client("ecs").list_service_deployments(cluster=CLUSTER, service=SERVICE)
+    before = len(listed["serviceDeployments"])
+
+    # After success: UpdateService with the replaced revision's task definition
+    # (DescribeServiceRevisions), followed and continued at its pause, as asked.
+    rolled = native.cli("rollback")
+    assert rolled.code == 0, rolled.err
+    short = first_revision.rsplit("/", 1)[-1]
+    assert rolled.out.startswith(f"production (:80) serves {short} again (service deployment ")
+    assert second.rsplit("/", 1)[-1] != short
+    assert "is paused: continuing it, as you asked to roll back" in rolled.err
+    latest = _latest(aws)
+    assert latest["lifecycleStage"] in ("BAKE_TIME", "CLEAN_UP")
+    listed = aws.client("ecs").list_service_deployments(cluster=CLUSTER, service=SERVICE)
+    assert len(listed["serviceDeployments"]) == before + 1
+    revisions = aws.client("ecs").describe_service_revisions(
+        serviceRevisionArns=[latest["targetServiceRevision"]["arn"]]
+    )["serviceRevisions"]
+    assert revisions[0]["taskDefinition"] == first_revision
+    assert _weights(aws, "ProductionListenerRuleArn") == {
+        "sample3-dev-blue": 1,
+        "sample3-dev-green": 0,
+    }
+
+
+def test_switching_a_live_codedeploy_system_to_ecs_is_refused_with_the_steps(
+    e2e: Emulated,
+) -> None:
+    """Issue 10 item 5, the refusal route: `deploy` of engine = "ecs" over a running
+    CodeDeploy system exits 2 and changes nothing (the stacks, their templates and
+    change sets, the service), naming the ways to move."""
+    deployed = e2e.cli("deploy", "--yes")
+    assert deployed.code == 0, deployed.err
+    before = snapshot(e2e.aws)
+    # The user switches the engine, dropping the CodeDeploy-only keys the config refuses
+    # under "ecs" (config.py).
+    e2e.configure("deployment", engine="ecs", config=None, termination_wait_minutes=None)
+    refused = e2e.cli("deploy", "--yes")
+    assert refused.code == 2, refused.err
+    assert (
+        'deployment.engine changes from "codedeploy" to "ecs", but the live service '
+        "(Service) runs the CODE_DEPLOY deployment controller"
+    ) in refused.err
+    assert '`bluegreen destroy`, set deployment.engine = "ecs", `bluegreen deploy`' in (
+        " ".join(refused.err.split())
+    )
+    assert "migrate-codedeploy-to-ecs-bluegreen.html" in refused.err.replace("\n", "")
+    assert snapshot(e2e.aws) == before
+
+
+@pytest.mark.parametrize(
+    ("native", "steps"),
+    [
+        # LINEAR 50 %: half, a 2-minute step bake, then all (ECS API reference,
+        # LinearConfiguration); CANARY 10 %: a tenth, a 3-minute bake, then the rest
+        # (CanaryConfiguration). The emulator writes percentages x 10 as rule weights.
+        (SHIFTS["linear"], [(500, 500), (0, 1)]),
+        (SHIFTS["canary"], [(900, 100), (0, 1)]),
+    ],
+    indirect=["native"],
+    ids=["linear", "canary"],
+)
+def test_linear_and_canary_shift_production_in_steps_without_a_pause(
+    native: Emulated, steps: list[tuple[int, int]]
+) -> None:
+    aws = native.aws
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
+    _release(aws, "two")
+    seen: list[tuple[int, int]] = []
+
+    def shifted() -> bool:
+        weights = _weights(aws, "ProductionListenerRuleArn")
+        pair = (weights["sample3-dev-blue"], weights["sample3-dev-green"])
+        if pair != (100, 0) and (not seen or seen[-1] != pair):
+            seen.append(pair)
+        return bool(_latest(aws)["status"] == "SUCCESSFUL")
+
+    native.until(shifted, limit=3600, step=10)
+    assert seen == steps
+    found = _latest(aws)
+    # reroute = "auto": no PAUSE hook, nobody promoted
+    assert "lifecycleHookDetails" not in found
+    assert found["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100.0
