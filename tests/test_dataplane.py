@@ -17,6 +17,7 @@ import textwrap
 from typing import Any
 
 import pytest
+import yaml
 from dataplane_support import (
     REGION,
     T0,
@@ -30,6 +31,7 @@ from dataplane_support import (
     listener_address,
     log_messages,
     plane_fixture,  # noqa: F401 (the plane fixture)
+    service_template,
     target_health,
     tasks,
     until,
@@ -161,11 +163,15 @@ def test_no_route_to_the_internet_stops_the_task_before_it_runs(plane: Emulator)
     until(plane, lambda: bool(_stopped(plane)), limit=3600)
     stopped = _stopped(plane)[0]
     assert stopped["stopCode"] == "TaskFailedToStart"
+    # The bootstrap's image, by tag: public.ecr.aws/docker/library/python:<tag>.
+    image = app_container(yaml.safe_load(service_template())["Resources"])["Image"]
+    repository, _, tag = str(image).rpartition(":")
+    path = repository.removeprefix("public.ecr.aws/")
     assert stopped["stoppedReason"] == (
         "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed "
-        "to resolve ref public.ecr.aws/docker/library/python:3.12.8-slim: failed to do "
-        'request: Head "https://public.ecr.aws/v2/docker/library/python/manifests/'
-        '3.12.8-slim": dial tcp public.ecr.aws:443: i/o timeout'
+        f"to resolve ref {image}: failed to do request: Head "
+        f'"https://public.ecr.aws/v2/{path}/manifests/{tag}": dial tcp public.ecr.aws:443: '
+        "i/o timeout"
     )
     assert "startedAt" not in stopped
     assert plane.service("ecs").runner.started == 0
