@@ -1247,8 +1247,8 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
-        "  blue (sample3-dev-blue)  PRIMARY  sample3-dev-task:1  1/1 running  webapp:3.12.11-slim-bookworm "
-        "log-router:3.2.1",
+        "  blue (sample3-dev-blue)  PRIMARY  sample3-dev-task:1  1/1 running  "
+        "webapp:3.12.11-slim-bookworm log-router:3.2.1",
     ]  # the bootstrap placeholder serves production
     for command, verb in (("promote", "promote"), ("finish", "finish"), ("rollback", "roll back")):
         assert _refused(ops, command)[:2] == [
