@@ -202,8 +202,14 @@ def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulat
     status = native.cli("status")
     assert status.code == 0, status.err
     # status shows the rules' weights (what ECS moves), not the listeners' defaults
-    assert "\n  production  :80    sample3-dev-blue 100%, sample3-dev-green 0%\n" in status.out
-    assert "\n  test        :8080  sample3-dev-blue 0%, sample3-dev-green 100%\n" in status.out
+    assert (
+        "\n  production  :80    blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%\n"
+        in status.out
+    )
+    assert (
+        "\n  test        :8080  blue (sample3-dev-blue) 0%, green (sample3-dev-green) 100%\n"
+        in status.out
+    )
     assert "\n  hook PAUSE " in status.out and "  AWAITING_ACTION\n" in status.out
 
     # rollback while paused: ContinueServiceDeployment ROLLBACK
