@@ -399,5 +399,8 @@ def _summary(console: Console, result: Rehearsal) -> None:
         ("simulated", f"{span(result.simulated_seconds)} ({stamp(result.simulated_seconds)})"),
         ("wall time", f"{result.wall_seconds:.1f} s"),
     ]
+    # What the data plane could not check for real (health derived statically) and its
+    # caveats: what a succeeded rehearsal does not prove.
+    rows += [("note", note) for note in result.notes]
     for label, value in rows:
         console.print(Text(f"  {label:<11} {value}"))
