@@ -154,7 +154,7 @@ def _command_in(args: list[str]) -> str | None:
 
 
 @contextmanager
-def _sigterm_as_ctrl_c() -> Iterator[None]:
+def sigterm_as_ctrl_c() -> Iterator[None]:
     """While a command runs, SIGTERM raises KeyboardInterrupt as Ctrl-C (SIGINT) does, so
     every ``finally`` and context manager runs (rehearse removes its temporary directory,
     in-flight work is reported) and the run ends as interrupted (exit 130). Signal
@@ -176,7 +176,7 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    with _sigterm_as_ctrl_c():
+    with sigterm_as_ctrl_c():
         return _main(argv)
 
 

@@ -15,19 +15,15 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 
 from bluegreen.cli import common
-from bluegreen.cli.app import app
+from bluegreen.cli.app import app, sigterm_as_ctrl_c
 from bluegreen.cli.common import ConfigOpt, OutputFormat, OutputOpt, RegionOpt, emit_result, out
 from bluegreen.emulator.sandbox import (
     DEFAULT_PORT,
@@ -112,7 +108,9 @@ def sandbox(
     )
     common.invocation().region = settings.region or settings.default_region
     box = Sandbox(settings, progress=_say)
-    with _terminate_as_interrupt():
+    # SIGTERM (`kill`, a process manager) stops it as Ctrl-C does, cleanly: the console
+    # script's handler (cli.app); kept here for a sandbox started through the app object.
+    with sigterm_as_ctrl_c():
         box.open()
         try:
             _introduce(box)
@@ -215,23 +213,6 @@ def _real(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:g} min"
     return f"{seconds:.3g} s"
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill``, a process manager) stops the sandbox as Ctrl-C does: cleanly."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 # ----------------------------------------------------------------- the running sandbox
