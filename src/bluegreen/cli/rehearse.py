@@ -303,6 +303,8 @@ def _branch_run(console: Console, run: dict[str, Any]) -> None:
             style="dim",
         )
     )
+    if build.get("reason"):
+        console.print(Text(f"  failed:  {build['reason']}", style="red"))
     deployed = "the pipeline started (unexpected)" if run["pipeline_started"] else "none"
     console.print(Text(f"  deployment: {deployed}", style="dim"))
     console.print()

@@ -477,18 +477,57 @@ class _Story:
             self.aws.advance_to(self.aws.clock.seconds + 15)
         latest = pipeline_api.latest_execution(self.clients.codepipeline, names.pipeline)
         started = (latest or {}).get("pipelineExecutionId") != pushed["execution_before"]
+        build = found[0].to_dict() if found else None
+        if build is not None and found[0].status != "SUCCEEDED":
+            build["reason"] = self._failed_phase(str(build["build_id"]))
+            if (
+                "has no network" in build["reason"]
+                or "Could not find a version" in (build["reason"])
+            ):
+                self.rehearsal.notes.append(
+                    "the branch check could not run the app's tests here: their packages "
+                    "are not installed in bluegreen's environment (the emulated build "
+                    "image has no network); `pip install -e '.[dev]'` installs the "
+                    "scaffold's"
+                )
         self.rehearsal.branch_runs.append(
             {
                 "branch": branch,
                 "commit": pushed["commit"],
                 "message": pushed["message"],
                 "changed_files": pushed["changed_files"],
-                "build": found[0].to_dict() if found else None,
+                "build": build,
                 "pipeline_started": started,
             }
         )
         status = found[0].status.lower() if found else "no build started"
         self.say(f"branch {branch}: {status}, pipeline {'started' if started else 'not started'}")
+
+    def _failed_phase(self, build_id: str) -> str:
+        """The failed phase of a build and its context, as BatchGetBuilds reports them,
+        with the last lines of the build's log (where a command's error is)."""
+        (build,) = self.clients.codebuild.batch_get_builds(ids=[build_id])["builds"]
+        reason = ""
+        for phase in build.get("phases") or []:
+            if phase.get("phaseStatus") in ("FAILED", "FAULT", "TIMED_OUT"):
+                contexts = "; ".join(
+                    str(c.get("message") or "") for c in phase.get("contexts") or []
+                )
+                reason = f"{phase.get('phaseType')}: {contexts}"
+                break
+        logs = build.get("logs") or {}
+        if logs.get("groupName") and logs.get("streamName"):
+            events = self.clients.logs.get_log_events(
+                logGroupName=logs["groupName"], logStreamName=logs["streamName"], limit=200
+            )["events"]
+            errors = [
+                e["message"]
+                for e in events
+                if "ERROR" in e["message"] and not e["message"].startswith("[Container]")
+            ]
+            if errors:
+                reason += f" ({errors[-1].strip()})"
+        return reason
 
     def _builds(self, release: Release) -> None:
         """What each image build did (built, or reused the content-tagged image)."""
