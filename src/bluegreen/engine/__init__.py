@@ -42,6 +42,19 @@ class Progress(Protocol):
     def step(self, message: str) -> None: ...
 
 
+class QuietProgress:
+    """A Progress that reports nothing."""
+
+    def step(self, message: str) -> None:
+        """Report nothing."""
+
+
+def short_name(arn: str) -> str:
+    """The part of an ARN after its last ``/``: ``arn:...:task-definition/family:3`` ->
+    ``family:3``, a service deployment's id; empty for an empty ARN."""
+    return arn.rsplit("/", 1)[-1] if arn else ""
+
+
 class Phase(StrEnum):
     """Where a blue/green deployment is, in the terms a person acts on."""
 

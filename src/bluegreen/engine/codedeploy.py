@@ -54,9 +54,11 @@ from bluegreen.engine import (
     LifecycleStep,
     Phase,
     Progress,
+    QuietProgress,
     ServiceRefs,
     Sleep,
     TrafficSet,
+    short_name,
 )
 from bluegreen.errors import StateError
 
@@ -177,16 +179,6 @@ def _key(mapping: Any, name: str) -> Any:
         if str(key).lower() == name:
             return value
     return None
-
-
-def _short(task_definition: str) -> str:
-    """``arn:...:task-definition/family:3`` -> ``family:3``."""
-    return task_definition.rsplit("/", 1)[-1] if task_definition else ""
-
-
-class _Quiet:
-    def step(self, message: str) -> None:
-        """Report nothing."""
 
 
 class CodeDeployEngine:
@@ -405,7 +397,9 @@ class CodeDeployEngine:
                 + (f" ({note})" if note else ""),
             )
         if view.phase == Phase.SUCCEEDED:
-            return self._redeploy_previous(view, info, follow, ui or _Quiet(), sleep, interval)
+            return self._redeploy_previous(
+                view, info, follow, ui or QuietProgress(), sleep, interval
+            )
         raise StateError(
             f"cannot roll back: deployment {view.id} is already {view.status}"
             + (f" ({view.error})" if view.error else "")
@@ -493,7 +487,7 @@ class CodeDeployEngine:
             )
         task_definition = task_definition_of(revision)
         self._check_task_definition(task_definition, source)
-        shown = _short(task_definition) or "its revision"
+        shown = short_name(task_definition) or "its revision"
         try:
             started = codedeploy.create_deployment(
                 self._clients.codedeploy,
@@ -553,7 +547,7 @@ class CodeDeployEngine:
         if status != "ACTIVE":
             raise StateError(
                 f"cannot roll back: the task definition of the previous release "
-                f"({_short(task_definition)}, deployment {source}) is {status}, so ECS "
+                f"({short_name(task_definition)}, deployment {source}) is {status}, so ECS "
                 "cannot start tasks from it",
                 hint="revert the commit and push: the pipeline builds and releases it again",
             )
@@ -586,7 +580,7 @@ class CodeDeployEngine:
         sleep: Sleep,
         interval: float,
     ) -> ActionResult:
-        shown = _short(task_definition) or "the previous release"
+        shown = short_name(task_definition) or "the previous release"
         printed = ""
         promoted = False
         while True:

@@ -48,9 +48,11 @@ from bluegreen.engine import (
     LifecycleStep,
     Phase,
     Progress,
+    QuietProgress,
     ServiceRefs,
     Sleep,
     TrafficSet,
+    short_name,
 )
 from bluegreen.errors import StateError
 
@@ -135,19 +137,6 @@ def _lifecycle(deployment: dict[str, Any]) -> list[LifecycleStep]:
     return steps
 
 
-def _short(task_definition: str) -> str:
-    return task_definition.rsplit("/", 1)[-1] if task_definition else ""
-
-
-def _short_id(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1] if arn else ""
-
-
-class _Quiet:
-    def step(self, message: str) -> None:
-        """Report nothing."""
-
-
 class EcsEngine:
     """Blue/green by ECS itself; see the module docstring for the state rules."""
 
@@ -214,7 +203,7 @@ class EcsEngine:
         sources = d.get("sourceServiceRevisions") or []
         sets = [
             TrafficSet(
-                task_set_id=_short_id(str(target.get("arn", ""))),
+                task_set_id=short_name(str(target.get("arn", ""))),
                 label="green",
                 status="TARGET",
                 weight=float(target.get("requestedProductionTrafficWeight") or 0.0),
@@ -226,7 +215,7 @@ class EcsEngine:
         for source in sources:
             sets.append(
                 TrafficSet(
-                    task_set_id=_short_id(str(source.get("arn", ""))),
+                    task_set_id=short_name(str(source.get("arn", ""))),
                     label="blue",
                     status="SOURCE",
                     weight=float(source.get("requestedProductionTrafficWeight") or 0.0),
@@ -400,7 +389,7 @@ class EcsEngine:
                 "stops green's tasks",
             )
         if view.phase == Phase.SUCCEEDED:
-            return self._redeploy_previous(view, d, follow, ui or _Quiet(), sleep, interval)
+            return self._redeploy_previous(view, d, follow, ui or QuietProgress(), sleep, interval)
         raise StateError(
             f"cannot roll back: {_name(view)} is already {view.status}"
             + (f" ({view.error})" if view.error else "")
@@ -440,7 +429,7 @@ class EcsEngine:
         if str(described.get("status", "ACTIVE")) != "ACTIVE":
             raise StateError(
                 f"cannot roll back: the previous release's task definition "
-                f"({_short(task_definition)}) is {described.get('status')}, so ECS cannot "
+                f"({short_name(task_definition)}) is {described.get('status')}, so ECS cannot "
                 "start tasks from it",
                 hint="revert the commit and push: the pipeline builds and releases it again",
             )
@@ -453,8 +442,8 @@ class EcsEngine:
         )
         started = self._list()[0]["serviceDeploymentArn"]
         intro = (
-            f"{_name(view)} had succeeded: started service deployment {_short_id(started)}, "
-            f"which deploys {_short(task_definition)} (the release it replaced) again"
+            f"{_name(view)} had succeeded: started service deployment {short_name(started)}, "
+            f"which deploys {short_name(task_definition)} (the release it replaced) again"
         )
         if not follow:
             return ActionResult(
@@ -487,7 +476,7 @@ class EcsEngine:
                     "rollback",
                     view.id,
                     f"production (:{self.refs.production_port}) serves "
-                    f"{_short(task_definition)} again ({_name(current)})",
+                    f"{short_name(task_definition)} again ({_name(current)})",
                     started=started,
                     revision=task_definition,
                     phase=str(current.phase),
@@ -502,7 +491,7 @@ class EcsEngine:
 
 
 def _name(view: DeploymentView) -> str:
-    return f"service deployment {_short_id(view.id)}"
+    return f"service deployment {short_name(view.id)}"
 
 
 def _describe(view: DeploymentView) -> str:
