@@ -15,6 +15,8 @@ import textwrap
 import urllib.parse
 from typing import Any
 
+from pydantic import BaseModel
+
 from bluegreen import names as names_mod
 from bluegreen.appkit import _templates
 from bluegreen.config import (
@@ -190,8 +192,7 @@ def render_config(config: Config) -> str:
     ``config.parse(render_config(c)) == c`` for every valid ``c``: each key is written
     explicitly (never left to its default), so the file also shows what is in force.
     """
-    values = {key: _toml(value) for key, value in _flat(config.model_dump()).items()}
-    values["rehearse_hooks"] = _toml(config.rehearse.hooks)  # a table of names, not keys
+    values = {key: _toml(value) for key, value in _flat(config).items()}
     values.update(
         fargate_cpus=", ".join(str(cpu) for cpu in FARGATE_SIZES),
         fargate_memory_table="\n".join(
@@ -312,14 +313,17 @@ def _values(config: Config) -> dict[str, str]:
     }
 
 
-def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"deployment": {"ecs": {"strategy": ...}}}`` -> ``{"deployment_ecs_strategy": ...}``."""
+def _flat(section: BaseModel, prefix: str = "") -> dict[str, Any]:
+    """``config.deployment.ecs.strategy`` -> ``{"deployment_ecs_strategy": ...}``: one
+    entry per setting; a sub-section is walked, a setting whose value is a table (such as
+    ``rehearse.hooks``) is one entry."""
     flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}_"))
+    for name in type(section).model_fields:
+        value = getattr(section, name)
+        if isinstance(value, BaseModel):
+            flat.update(_flat(value, f"{prefix}{name}_"))
         else:
-            flat[f"{prefix}{key}"] = value
+            flat[f"{prefix}{name}"] = value
     return flat
 
 
