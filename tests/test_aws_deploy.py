@@ -45,7 +45,7 @@ from test_aws_support import (
 )
 
 from bluegreen import config as config_mod
-from bluegreen.aws import cfn
+from bluegreen.aws import cfn, preflight
 from bluegreen.aws import deploy as deploy_mod
 from bluegreen.emulator import Emulator, timing
 from bluegreen.errors import OperationError, StateError
@@ -305,3 +305,23 @@ def test_an_aws_error_after_the_first_stack_keeps_what_was_done(
 def test_change_set_name_is_stack_and_utc_timestamp() -> None:
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
     assert deploy_mod.change_set_name("a-source", when) == "a-source-20260304050607"
+
+
+@pytest.mark.parametrize(
+    ("reasons", "explained"),
+    [
+        # The API error's message alone (CreateRepository's own answer) ...
+        (["CreateRepository request is not allowed because there is no existing repository"], True),
+        # ... or its code alone (a resource failure that names only the exception) ...
+        (["Resource handler returned message: OperationNotAllowedException"], True),
+        # ... is the 2024-07 restriction; any other failure is not explained as it.
+        (["Repository already exists", "Rate exceeded"], False),
+        ([], False),
+    ],
+)
+def test_the_codecommit_restriction_is_recognised_by_its_code_or_its_message(
+    reasons: list[str], explained: bool
+) -> None:
+    hint = preflight.codecommit_refusal(reasons)
+    assert hint.startswith("CodeCommit refused to create the repository") is explained
+    assert bool(hint) is explained

@@ -233,3 +233,39 @@ def test_an_object_s3_would_not_delete_stops_the_destroy() -> None:
     ):
         destroy_mod.empty_bucket_versions(s.client("s3"), BUCKET)
     s.done()
+
+
+@pytest.mark.parametrize(
+    ("empty_bucket", "delete_images", "emptied"),
+    [
+        (False, False, []),
+        (True, False, ["Artifacts"]),
+        (False, True, ["AppImages"]),
+        (True, True, ["Artifacts", "AppImages"]),
+    ],
+)
+def test_each_flag_empties_only_its_own_kind_of_holder(
+    empty_bucket: bool, delete_images: bool, emptied: list[str]
+) -> None:
+    """--empty-bucket empties the artifact bucket and --delete-images the image
+    repositories, never the other kind; a retained or already empty holder, or one that
+    CloudFormation empties itself (ECR EmptyOnDelete), is never touched."""
+
+    def holder(logical_id: str, kind: str, **changes: Any) -> destroy_mod.Holder:
+        fields: dict[str, Any] = {"retained": False, "empties_itself": False, "count": 3}
+        fields.update(changes)
+        return destroy_mod.Holder("sample3-dev-pipeline", logical_id, kind, logical_id, **fields)
+
+    plan = destroy_mod.DestroyPlan(
+        stacks=["sample3-dev-pipeline"],
+        holders=[
+            holder("Artifacts", "bucket"),
+            holder("AppImages", "images"),
+            holder("Kept", "bucket", retained=True),
+            holder("Empty", "images", count=0),
+            holder("Itself", "images", empties_itself=True),
+        ],
+        empty_bucket=empty_bucket,
+        delete_images=delete_images,
+    )
+    assert [h.logical_id for h in plan.to_empty()] == emptied

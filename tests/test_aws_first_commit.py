@@ -77,11 +77,13 @@ TREE: dict[str, str | bytes] = {
     "sub/b.txt": "y\n",
     "sub/deeper/c.tmp": "x\n",
     "other/d.tmp": "not ignored outside sub\n",
+    "other/build": "a file: build/ ignores directories only\n",
 }
 EXPECTED = [
     ".gitignore",
     "app.py",
     "keep.log",
+    "other/build",
     "other/d.tmp",
     "sub/.gitignore",
     "sub/b.txt",

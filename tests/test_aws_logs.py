@@ -77,3 +77,16 @@ def test_follow_does_not_reach_back_beyond_its_window() -> None:
     # the first poll (from 5 minutes back) would have shown it; the later ones reach back
     # LATE_MILLIS only
     assert shown == ["new"]
+
+
+def test_an_event_reads_every_field_filter_log_events_may_leave_out() -> None:
+    # FilteredLogEvent's fields are all optional in the CloudWatch Logs API reference
+    # (FilterLogEvents); a message keeps its text without the trailing newline.
+    empty = logs_mod._event({})
+    assert (empty.event_id, empty.stream, empty.message) == ("", "", "")
+    assert empty.timestamp == datetime(1970, 1, 1, tzinfo=UTC)
+    full = logs_mod._event(
+        {"eventId": "e1", "timestamp": 1_000, "logStreamName": "s", "message": "line\n"}
+    )
+    assert (full.event_id, full.stream, full.message) == ("e1", "s", "line")
+    assert full.timestamp == datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)

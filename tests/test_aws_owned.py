@@ -187,3 +187,23 @@ def test_an_unknown_region_uses_the_us_east_1_schemas() -> None:
 )
 def test_references(value: Any, refs: list[str]) -> None:
     assert sorted(owned.references(value)) == refs
+
+
+def test_other_listener_and_service_changes_are_refused_by_name() -> None:
+    """A listener property other than the port or protocol is named as the template
+    spells it; a change to the service's DependsOn would update the service resource
+    (refused like its properties)."""
+    deployed = service_template()
+    new = copy.deepcopy(deployed)
+    new["Resources"]["ProductionListener"]["Properties"]["SslPolicy"] = "ELBSecurityPolicy-TLS13"
+    depends = new["Resources"]["Service"].get("DependsOn", [])
+    new["Resources"]["Service"]["DependsOn"] = [*_as_list(depends), "TaskRole"]
+    with pytest.raises(UsageError) as info:
+        owned.keep_codedeploy_owned(deployed, new, REGION)
+    text = str(info.value)
+    assert "ProductionListener: its SslPolicy (none) -> ELBSecurityPolicy-TLS13" in text
+    assert "Service: its DependsOn changes" in text
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)

@@ -50,3 +50,30 @@ def test_the_appspec_names_the_task_definition_in_yaml_or_json() -> None:
     assert task_definition_of(s3) == ""
     broken = {"revisionType": "AppSpecContent", "appSpecContent": {"content": "a: [b"}}
     assert task_definition_of(broken) == ""
+
+
+def test_the_release_a_rollback_stands_for_is_found_and_a_loop_of_them_ends() -> None:
+    """A bluegreen rollback names in its description the deployment whose revision it
+    redeploys, so it stands for that release; descriptions are free text (CreateDeployment
+    ``description``), so hand-made ones that name each other in a loop must still end."""
+    from datetime import datetime
+
+    from bluegreen.engine.codedeploy import _origin
+
+    def made(ident: str, minute: int, copies: str = "") -> dict[str, Any]:
+        text = f"bluegreen rollback of d-X: redeploys the revision of {copies}" if copies else ""
+        return {
+            "deploymentId": ident,
+            "createTime": datetime(2026, 1, 1, 0, minute),
+            "description": text,
+        }
+
+    first, rollback = made("d-1", 1), made("d-3", 3, copies="d-1")
+    history = [rollback, first]  # newest first, as ListDeployments' Succeeded ones
+    by_id = {d["deploymentId"]: d for d in history}
+    assert _origin(made("d-4", 4, copies="d-3"), by_id, history) is first
+    assert _origin(first, by_id, history) is first
+
+    a, b = made("d-a", 5, copies="d-b"), made("d-b", 6, copies="d-a")
+    loop = {"d-a": a, "d-b": b}
+    assert _origin(a, loop, [b, a]) in (a, b)

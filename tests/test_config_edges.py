@@ -302,13 +302,15 @@ def _container(section: str, suffix: str, length: int) -> dict[str, Any]:
 # RepositoryName max 256, CodeBuild ProjectName max 150, CodeCommit RepositoryName max
 # 100, CodePipeline PipelineName max 100, CodeDeploy DeploymentGroupName max 100; a
 # CloudFormation stack name at most 128 (CreateStack StackName); an ECS cluster name and
-# a task definition family at most 255 (CreateCluster, RegisterTaskDefinition).
+# a task definition family at most 255 (CreateCluster, RegisterTaskDefinition); an
+# EventBridge rule name at most 64 (PutRule Name).
 NAME_RULES = [
     ("load balancer", "-alb", 32, lambda n: _prefixed("-alb", n)),
     ("target group", "-green", 32, lambda n: _prefixed("-green", n)),
     ("target group", "-blue", 32, lambda n: _prefixed("-blue", n)),
     ("deployment group", "-deployment-group", 100, lambda n: _prefixed("-deployment-group", n)),
     ("pipeline", "-pipeline", 100, lambda n: _prefixed("-pipeline", n)),
+    ("EventBridge rule", "-source-push", 64, lambda n: _prefixed("-source-push", n)),
     ("stack", "-pipeline", 128, lambda n: _prefixed("-pipeline", n)),
     ("ECS cluster", "-cluster", 255, lambda n: _prefixed("-cluster", n)),
     ("task definition family", "-task", 255, lambda n: _prefixed("-task", n)),
@@ -377,3 +379,25 @@ def test_the_config_and_the_emulator_know_the_same_plays() -> None:
     from bluegreen.emulator import hooks
 
     assert hooks.PLAYS == config.HOOK_PLAYS
+
+
+# --- where a problem is and what it says -------------------------------------------------
+
+
+def test_a_bad_list_item_is_shown_by_its_index_and_value() -> None:
+    # The last item of a list (index len-1) is found and shown; one past it is not there.
+    message = refused({"listeners": {"test_cidrs": ["0.0.0.0/0", 5]}}, "listeners.test_cidrs.1")
+    assert message == "5 must be a string in quotes"
+    data = {"a": [1, 2]}
+    assert config._lookup(data, ["a", "1"]) == 2
+    assert config._lookup(data, ["a", "2"]) is config._MISSING
+    assert config._lookup(data, ["a", "x"]) is config._MISSING
+
+
+def test_a_config_file_that_is_not_utf8_is_refused_with_the_fix(tmp_path: Any) -> None:
+    path = tmp_path / "bluegreen.toml"
+    path.write_bytes('[project]\nname = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert str(info.value) == f"{path}: not UTF-8 text\n  hint: save the file as UTF-8"
+    assert info.value.exit_code == 2

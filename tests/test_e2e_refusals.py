@@ -337,6 +337,18 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
         *links,
     ]
     assert snapshot(aws) == before and _ecs_service(e2e)["desiredCount"] == 1
+    done = e2e.cli("deploy", "--dry-run", "-o", "json")
+    assert done.code == 0, done.err
+    assert json.loads(done.out)["out_of_band"] == [
+        {
+            "setting": "DesiredCount",
+            "parameter": "desiredCount",
+            "current": 1,
+            "wanted": 3,
+            "applied": False,
+        }
+    ]
+    assert snapshot(aws) == before and _ecs_service(e2e)["desiredCount"] == 1
 
     done = e2e.cli("deploy", "--yes")
     assert done.code == 0, done.err

@@ -428,7 +428,6 @@ class CodeDeployEngine:
             client, self.refs.application, self.refs.deployment_group, created
         )
         by_id = {d["deploymentId"]: d for d in history}
-        by_id[current["deploymentId"]] = current
         revision = task_definition_of(self._revision(current))
         origin = _origin(current, by_id, history)
         for candidate in history:
