@@ -15,7 +15,11 @@ It works on a copy of the tracked files (``--workdir``, kept between runs so mut
 cache is reused), never in the working tree. Needs mutmut: ``pip install -e '.[mutation]'``.
 
     .venv/bin/python bench/mutation.py [--sample 400] [--seed 7] [--all] [--jobs 2]
-        [--area config names engine aws] [--survivors]
+        [--area config names engine aws] [--survivors] [--rerun]
+
+A result is kept between runs (in the workdir): only sampled mutants without one are
+tested, unless ``--rerun``. After the tests change, use a new ``--workdir`` (or
+``--rerun``) so that no result predates them.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ def main() -> None:
     parser.add_argument("--area", nargs="+", choices=sorted(AREAS), default=sorted(AREAS))
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bluegreen-mutation"))
     parser.add_argument("--survivors", action="store_true", help="print each survivor's diff")
+    parser.add_argument(
+        "--rerun", action="store_true", help="test again the sampled mutants that have a result"
+    )
     args = parser.parse_args()
 
     if shutil.which("git") is None:
@@ -75,7 +82,11 @@ def main() -> None:
     everything = _all_mutants(work, args.jobs)
     chosen = everything if args.all else _sample(everything, args.sample, args.seed)
     print(f"{len(everything)} mutants in {', '.join(args.area)}; testing {len(chosen)}", flush=True)
-    _mutmut(work, ["run", "--max-children", str(args.jobs), *sorted(chosen)])
+    known = _meta(work)
+    pending = chosen if args.rerun else [n for n in chosen if known.get(n) is None]
+    print(f"{len(chosen) - len(pending)} already have a result; running {len(pending)}", flush=True)
+    if pending:
+        _mutmut(work, ["run", "--max-children", str(args.jobs), *sorted(pending)])
     results = _meta(work)
     _report(chosen, results, time.perf_counter() - started)
     if args.survivors:
@@ -102,6 +113,17 @@ def _prepare(work: Path, only: list[str]) -> Path:
         f"only_mutate = {json.dumps(only)}\n"
         f"pytest_add_cli_args = {json.dumps(['-p', 'no:xdist', *ignore])}\n"
     )
+    # mutmut copies src/ into mutants/ once and later regenerates only the Python files
+    # it mutates: data files (the config template, the sample app) are synced here.
+    copied = work / "mutants"
+    if copied.is_dir():
+        for raw in filter(None, listed):
+            rel = raw.decode()
+            if rel.startswith("src/") and not rel.endswith(".py") and (ROOT / rel).is_file():
+                target = copied / rel
+                if not target.exists() or target.read_bytes() != (ROOT / rel).read_bytes():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(ROOT / rel, target)
     pyproject = work / "pyproject.toml"
     pyproject.write_text((ROOT / "pyproject.toml").read_text() + config)
     return work
