@@ -113,17 +113,21 @@ def _prepare(work: Path, only: list[str]) -> Path:
         f"only_mutate = {json.dumps(only)}\n"
         f"pytest_add_cli_args = {json.dumps(['-p', 'no:xdist', *ignore])}\n"
     )
-    # mutmut copies src/ into mutants/ once and later regenerates only the Python files
-    # it mutates: data files (the config template, the sample app) are synced here.
+    # mutmut runs the tests in mutants/, a copy of src/ and tests/ it makes once and later
+    # regenerates only the Python files it mutates: the data files (the config template,
+    # the sample app) and the files tests read from the project root (README.md) are
+    # synced here.
     copied = work / "mutants"
-    if copied.is_dir():
-        for raw in filter(None, listed):
-            rel = raw.decode()
-            if rel.startswith("src/") and not rel.endswith(".py") and (ROOT / rel).is_file():
-                target = copied / rel
-                if not target.exists() or target.read_bytes() != (ROOT / rel).read_bytes():
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(ROOT / rel, target)
+    copied.mkdir(exist_ok=True)
+    for raw in filter(None, listed):
+        rel = raw.decode()
+        if rel.endswith(".py") or rel.startswith("tests/") or rel == "pyproject.toml":
+            continue
+        if (ROOT / rel).is_file():
+            target = copied / rel
+            if not target.exists() or target.read_bytes() != (ROOT / rel).read_bytes():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / rel, target)
     pyproject = work / "pyproject.toml"
     pyproject.write_text((ROOT / "pyproject.toml").read_text() + config)
     return work
