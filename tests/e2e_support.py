@@ -247,3 +247,22 @@ def deployment_phase(aws: Emulator, config: Any) -> str:
 
     view = engine_mod.select(aws.clients(), config).status()
     return "" if view is None else str(view.phase)
+
+
+def rerun_promotes_the_first_release(emulated: Emulated, links: list[str]) -> str:
+    """``deploy --yes`` run again while the first release is unfinished: no stack
+    changes, and it follows that first release and promotes it (ops-live P1). Returns
+    its progress (stderr)."""
+    done = emulated.cli("deploy", "--yes")
+    assert done.code == 0, done.err
+    [first] = emulated.aws.client("codepipeline").list_pipeline_executions(pipelineName=PIPELINE)[
+        "pipelineExecutionSummaries"
+    ]
+    assert done.out.splitlines() == [
+        f"{SOURCE}: no changes",
+        f"{SERVICE}: no changes",
+        f"{PIPELINE}: no changes",
+        *links,
+        f"first release {first['pipelineExecutionId'][:8]}: promoted",
+    ]
+    return done.err

@@ -37,6 +37,7 @@ from e2e_support import (
     ctrl_c,
     e2e_fixture,  # noqa: F401 (fixture)
     leftovers,
+    rerun_promotes_the_first_release,
     sleep_doing,
     stack,
     stack_statuses,
@@ -470,18 +471,7 @@ def test_every_stop_says_what_goes_on_and_a_rerun_continues(
 
     # The rerun follows that same first release and promotes it (P1).
     monkeypatch.setattr(common, "sleep", aws.sleep)
-    done = e2e.cli("deploy", "--yes")
-    assert done.code == 0, done.err
-    [first] = aws.client("codepipeline").list_pipeline_executions(pipelineName=PIPELINE)[
-        "pipelineExecutionSummaries"
-    ]
-    assert done.out.splitlines() == [
-        f"{SOURCE}: no changes",
-        f"{SERVICE}: no changes",
-        f"{PIPELINE}: no changes",
-        *LINKS,
-        f"first release {first['pipelineExecutionId'][:8]}: promoted",
-    ]
+    rerun_promotes_the_first_release(e2e, LINKS)
 
 
 # ---- destroy in an account without stacks ----------------------------------------------------

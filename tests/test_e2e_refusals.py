@@ -46,6 +46,7 @@ from e2e_support import (
     e2e_fixture,  # noqa: F401 (fixture)
     failed_actions,
     leftovers,
+    rerun_promotes_the_first_release,
     set_config,
     sleep_doing,
     snapshot,
@@ -256,20 +257,9 @@ def test_a_whole_life_triggers_none_of_them(e2e: Emulated, monkeypatch: pytest.M
     # ---- a rerun: no changes, an empty file is no obstacle now, the first release followed -
     (root / "webapp" / "tests" / "__init__.py").write_bytes(b"")
     before = snapshot(aws)
-    done = e2e.cli("deploy", "--yes")
-    assert done.code == 0, done.err
-    [first] = aws.client("codepipeline").list_pipeline_executions(pipelineName=PIPELINE)[
-        "pipelineExecutionSummaries"
-    ]
-    assert done.out.splitlines() == [
-        f"{SOURCE}: no changes",
-        f"{SERVICE}: no changes",
-        f"{PIPELINE}: no changes",
-        *links,
-        f"first release {first['pipelineExecutionId'][:8]}: promoted",
-    ]
-    assert "following the first release: " in done.err
-    assert "promoted the first release (blue was the bootstrap placeholder)" in done.err
+    progress = rerun_promotes_the_first_release(e2e, links)
+    assert "following the first release: " in progress
+    assert "promoted the first release (blue was the bootstrap placeholder)" in progress
     # No-change change sets are deleted; the stacks are as they were.
     after = snapshot(aws)
     assert {k: v for k, v in after.items() if k != "ecs-service"} == {
