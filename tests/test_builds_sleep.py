@@ -10,12 +10,21 @@ with status TIMED_OUT (CodeBuild API reference, Build.buildStatus, BuildPhase.ph
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from test_builds_played import _context, _log, _output, _phases, _play, aws  # noqa: F401
+from emulated import REGION, T0
+from test_builds_played import _context, _log, _output, _phases, _play
 
 from bluegreen.emulator import Emulator
 from bluegreen.emulator.standins.sleep import seconds
+
+
+@pytest.fixture
+def aws(tmp_path: Path) -> Iterator[Emulator]:
+    with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as emulator:
+        yield emulator
 
 
 def test_sleep_lets_simulated_time_pass_and_the_rest_of_aws_move(aws: Emulator) -> None:
