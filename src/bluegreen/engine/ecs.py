@@ -45,6 +45,7 @@ from bluegreen.aws.errors import AwsCallError, call
 from bluegreen.engine import (
     ActionResult,
     DeploymentView,
+    Ending,
     LifecycleStep,
     Phase,
     Progress,
@@ -141,6 +142,8 @@ class EcsEngine:
     """Blue/green by ECS itself; see the module docstring for the state rules."""
 
     name = "ecs"
+    noun = "Service deployment"
+    creation_deploys = True
 
     def __init__(self, clients: Clients, refs: ServiceRefs, service: dict[str, Any]) -> None:
         self._clients = clients
@@ -182,6 +185,58 @@ class EcsEngine:
 
     def deployment(self, arn: str) -> DeploymentView:
         return self._view(self._describe(arn))
+
+    def scope(self) -> str:
+        return f"service {self.refs.service}"
+
+    def ending(self, deployment_id: str) -> Ending:
+        """ServiceDeployment.status: SUCCESSFUL; ROLLBACK_SUCCESSFUL (production back on
+        the source revision; ``rollback.reason`` says why); ROLLBACK_FAILED; STOPPED (ECS
+        API reference, ServiceDeployment)."""
+        d = self._describe(deployment_id)
+        state = str(d.get("status", ""))
+        reason = str((d.get("rollback") or {}).get("reason") or d.get("statusReason") or "")
+        outcome = {
+            "SUCCESSFUL": "succeeded",
+            "ROLLBACK_SUCCESSFUL": "rolled back",
+            "ROLLBACK_FAILED": "failed",
+            "STOPPED": "stopped",
+        }.get(state, "")
+        return Ending(state, outcome, "" if outcome == "succeeded" else reason)
+
+    def continue_creation(self) -> ActionResult | None:
+        """CreateService starts the service's first service deployment, and it goes
+        through the lifecycle hooks too (ECS developer guide, "Amazon ECS blue/green
+        service deployments workflow"; a hook "must pass the first deployment, when there
+        is no blue revision": choisungwook/portfolio#1261). Whether CloudFormation's
+        create waits on it is not documented for PAUSE hooks; it waits on the deployment
+        and its hooks for updates ("running lifecycle hooks can extend deployment time"
+        toward CloudFormation's 36-hour limit: AWS::ECS::Service CanaryConfiguration,
+        CloudFormation template reference) and Terraform's provider waits for the hooks
+        on creation (hashicorp/terraform-provider-aws#43434: "Ensures lifecycle hooks
+        complete during creation"). Either way the pause must not hold the stack or time
+        out into a rollback that has no revision to return to, and nothing serves
+        production yet: continue it."""
+        listed = self._list()
+        if not listed:
+            return None
+        first = self._describe(str(listed[-1]["serviceDeploymentArn"]))
+        hook = _awaiting(first)
+        if hook is None or first.get("sourceServiceRevisions"):
+            return None
+        view = self._view(first)
+        try:
+            self._continue(view, hook, "CONTINUE")
+        except AwsCallError as exc:
+            if exc.code == "InvalidParameterException":
+                return None  # no longer awaiting action
+            raise
+        return ActionResult(
+            "promote",
+            view.id,
+            f"continued {_name(view)}, the service's creation, at its pause ({PAUSE_STAGE}): "
+            "nothing serves production yet, so there is nothing to hold it for",
+        )
 
     def following(self, external_id: str) -> DeploymentView | None:
         """The deploy step (a CodeBuild build, id ``<project>:<uuid>``; BatchGetBuilds

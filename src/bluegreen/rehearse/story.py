@@ -364,8 +364,8 @@ class _Story:
     # -- endings ----------------------------------------------------------------------------
     def _settle(self, release: Release, failed_action: str = "", error: str = "") -> None:
         """Wait until the release is over (no deployment active, the pipeline done), then
-        its outcome from what CodeDeploy and the pipeline say."""
-        from bluegreen.aws import codedeploy
+        its outcome from what the engine and the pipeline say."""
+        from bluegreen import engine as engine_mod
 
         recorder = self.recorder
         recorder.wait(
@@ -394,19 +394,13 @@ class _Story:
                 else (f"{failed_action}: {error}" if failed_action else "no deployment started")
             )
             return
-        info = codedeploy.get_deployment(self.clients.codedeploy, release.deployment_id)
-        state = str(info.get("status", ""))
-        problem = info.get("errorInformation") or {}
-        reason = _hook_hint(str(problem.get("message") or "") or (failed[0] if failed else state))
-        rolled_back = bool((info.get("rollbackInfo") or {}).get("rollbackDeploymentId"))
-        if state == "Succeeded":
-            release.outcome = "succeeded"
-        elif rolled_back:
-            release.outcome, release.cause = "rolled back", reason
-        elif state == "Stopped":
-            release.outcome, release.cause = "stopped", reason
+        ending = engine_mod.select(self.clients, self.config).ending(release.deployment_id)
+        reason = _hook_hint(ending.reason or (failed[0] if failed else ending.status))
+        if ending.outcome in ("succeeded", "rolled back", "stopped"):
+            release.outcome = ending.outcome
         else:
-            release.outcome, release.cause = "failed", reason
+            release.outcome = "failed"
+        release.cause = None if ending.outcome == "succeeded" else reason
 
     def _wants_branch_run(self, release: Release) -> bool:
         """The scaffold's releases: the last one, once its builds are done (its Deploy
