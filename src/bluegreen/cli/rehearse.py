@@ -49,8 +49,9 @@ _SCENARIO_HELP = (
 _FAULT_HELP = (
     "Inject a failure into the last release (the second one on the scaffold): "
     "green-unhealthy (the new tasks fail their health check: rolled back before any "
-    "traffic), test-traffic-fails (the AfterAllowTestTraffic validation fails: rolled "
-    "back), build-fails (the app build fails: nothing deployed). Exits 1 naming the cause."
+    "traffic), test-traffic-fails (the validation of green on the test listener fails: "
+    "CodeDeploy's AfterAllowTestTraffic hook, or with engine ecs the hook after "
+    "TEST_TRAFFIC_SHIFT; rolled back), build-fails (the app build fails: nothing deployed). Exits 1 naming the cause."
 )
 
 

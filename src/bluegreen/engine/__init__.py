@@ -392,6 +392,29 @@ def _no_service_outputs(stack: str, described: dict[str, Any] | None, region: st
     )
 
 
+def planned(config: Config) -> tuple[str, str]:
+    """What the configured engine deploys to and how, in its own terms, before anything
+    exists (the rehearsal's summary): CodeDeploy's deployment group and deployment
+    configuration, or the ECS service and its strategy."""
+    names = Names.of(config)
+    deployment = config.deployment
+    if deployment.engine != "ecs":
+        return names.deployment_group, deployment.config
+    settings = deployment.ecs
+    how = f"ECS {settings.strategy}"
+    if settings.strategy == "LINEAR":
+        how += f" {settings.step_percent:g} % every {settings.step_bake_minutes} min"
+    elif settings.strategy == "CANARY":
+        how += f" {settings.canary_percent:g} % for {settings.canary_bake_minutes} min"
+    if deployment.reroute == "manual":
+        how += f", PAUSE hook at {_PAUSE_STAGE} ({deployment.wait_minutes} min, then ROLLBACK)"
+    how += f", bake {settings.bake_minutes} min"
+    return f"service {names.service}", how
+
+
+_PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"  # bluegreen.stacks.service.PAUSE_STAGE
+
+
 def creation_engine(clients: Clients, config: Config) -> DeploymentEngine | None:
     """The engine of the service as it is being created, named from the config (its
     stack has no outputs yet); None while ECS does not describe the service yet."""

@@ -88,17 +88,19 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         raise UsageError(
             f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}"
         )
+    from bluegreen import engine as engine_mod
     from bluegreen.emulator import ACCOUNT_ID, Emulator, hooks
 
     config = options.config
+    scope, how = engine_mod.planned(config)
     rehearsal = Rehearsal(
         region=config.project.region,
         account_id=ACCOUNT_ID,
         stacks=[],
         production_port=config.listeners.production_port,
         test_port=config.listeners.test_port,
-        deployment_config=config.deployment.config,
-        deployment_group=Names.of(config).deployment_group,
+        deployment_config=how,
+        deployment_group=scope,
     )
     with tempfile.TemporaryDirectory(prefix="bluegreen-rehearse-") as tmp:
         work = Path(tmp)
@@ -279,7 +281,6 @@ class _Story:
 
     def _service_ready(self) -> bool:
         from bluegreen.aws import cfn
-        from bluegreen.names import Names
 
         stack = cfn.describe_stack(self.clients.cloudformation, Names.of(self.config).service_stack)
         return bool(stack and stack.get("Outputs"))
@@ -287,7 +288,6 @@ class _Story:
     # -- later releases: git push -------------------------------------------------------
     def _push(self, release: Release, plan: _Plan, fault: str | None) -> None:
         from bluegreen.aws import pipeline as pipeline_api
-        from bluegreen.names import Names
 
         changed = plan.change(self.repo.path) if plan.change else []
         changed += self._inject(fault)  # a fault in the code is part of the pushed commit
@@ -418,7 +418,6 @@ class _Story:
         deploys (its builds are done, so the branch build does not compete with the
         pipeline's for the account's concurrent-build quota, 1 for a new account)."""
         from bluegreen.aws import pipeline as pipeline_api
-        from bluegreen.names import Names
 
         patterns = self.config.builds.branches
         if not patterns or self._branch is not None:
@@ -452,7 +451,6 @@ class _Story:
         started (it must not)."""
         from bluegreen.aws import builds
         from bluegreen.aws import pipeline as pipeline_api
-        from bluegreen.names import Names
         from bluegreen.stacks.branches import branch_check_project
 
         pushed = self._branch
@@ -527,7 +525,6 @@ class _Story:
         """What each image build did (built, or reused the content-tagged image)."""
         from bluegreen.aws import builds
         from bluegreen.aws import pipeline as pipeline_api
-        from bluegreen.names import Names
 
         name = Names.of(self.config).pipeline
         execution = release.execution
@@ -650,7 +647,6 @@ class _Story:
         repository files the fault changed."""
         if fault is None:
             return []
-        from bluegreen.names import Names
 
         names = Names.of(self.config)
         if fault == "build-fails":
@@ -658,10 +654,15 @@ class _Story:
                 "docker build exited with status 1 (fault injected: build-fails)"
             )
         elif fault == "test-traffic-fails":
-            self.aws.service("codedeploy").faults["AfterAllowTestTraffic"] = (
+            # The check of green on the test listener fails, for whichever engine runs the
+            # release: CodeDeploy's AfterAllowTestTraffic hook, or ECS's hook after the
+            # test traffic shift (each emulated service takes its own, once).
+            failed = (
                 "the validation of the test listener reported Failed "
                 "(fault injected: test-traffic-fails)"
             )
+            self.aws.service("codedeploy").faults["AfterAllowTestTraffic"] = failed
+            self.aws.service("ecs").native.faults["POST_TEST_TRAFFIC_SHIFT"] = failed
         elif fault == "green-unhealthy":
             self._unhealthy_from_now()
             return self._health_answers_500()
@@ -728,7 +729,6 @@ class _Story:
     def _adopt(self, sha: str) -> None:
         """Make the local repository's branch the commit deploy made through CodeCommit's
         API (what a user does with `git fetch` and `git reset` after the first deploy)."""
-        from bluegreen.names import Names
 
         remote = self.aws.service("codecommit").local_remote(
             Names.of(self.config).codecommit_repository
