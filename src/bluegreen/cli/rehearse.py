@@ -51,7 +51,8 @@ _FAULT_HELP = (
     "green-unhealthy (the new tasks fail their health check: rolled back before any "
     "traffic), test-traffic-fails (the validation of green on the test listener fails: "
     "CodeDeploy's AfterAllowTestTraffic hook, or with engine ecs the hook after "
-    "TEST_TRAFFIC_SHIFT; rolled back), build-fails (the app build fails: nothing deployed). Exits 1 naming the cause."
+    "TEST_TRAFFIC_SHIFT; rolled back), build-fails (the app build fails: nothing "
+    "deployed). Exits 1 naming the cause."
 )
 
 

@@ -596,7 +596,7 @@ class CodeBuild(OwnedService):
             return found
 
         timeout = float(build.data.get("timeoutInMinutes") or 60) * 60
-        started = build.data["startTime"]
+        started: datetime = build.data["startTime"]
 
         def budget() -> float:
             """Simulated seconds left before the build's timeout (timeoutInMinutes)."""
