@@ -250,6 +250,16 @@ def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulat
     assert refused.code == 1
     assert "ECS has no call that ends a bake" in refused.err
     assert "deployment.ecs.bake_minutes" in refused.err
+    # status says when the bake ends and how much is left, by ECS's clock (the Date
+    # header of its answer): bake_minutes is 15 by default, and 1 min has passed.
+    native.aws.sleep(60)
+    shown = native.cli("status")
+    assert shown.code == 0, shown.err
+    bake = next(line for line in shown.out.splitlines() if line.startswith("  bake: "))
+    assert bake.startswith("  bake: ends about ") and bake.endswith(" UTC, 14 min left"), bake
+    assert "codedeploy" not in shown.out.lower()
+    document = json.loads(native.cli("status", "--output", "json").out)["deployment"]
+    assert document["bake_seconds_left"] == 14 * 60
     assert _weights(aws, "ProductionListenerRuleArn") == {
         "sample3-dev-blue": 0,
         "sample3-dev-green": 1,

@@ -147,3 +147,18 @@ def test_a_linear_release_shifts_production_in_steps(
     assert shifts[-1] == {"sample3-dev-blue": 0, "sample3-dev-green": 100}
     events = "\n".join(_events(release))
     assert "production :80 → blue (sample3-dev-blue) 50%, green (sample3-dev-green) 50%" in events
+
+
+def test_the_deployments_link_is_the_engines_console() -> None:
+    from bluegreen.engine import deployments_console
+
+    ecs = deployments_console("ap-northeast-1", config_mod.parse(ECS), {})
+    assert ecs == (
+        "https://ap-northeast-1.console.aws.amazon.com/ecs/v2/clusters/sample3-dev-cluster/"
+        "services/sample3-dev-service/deployments?region=ap-northeast-1"
+    )
+    codedeploy = deployments_console("ap-northeast-1", config_mod.parse(""), {})
+    assert "/codesuite/codedeploy/applications/" in codedeploy
+    assert codedeploy.endswith(
+        "deployment-groups/sample3-dev-deployment-group?region=ap-northeast-1"
+    )

@@ -708,6 +708,8 @@ def first_release_pending(clients: Clients, config: Config) -> bool:
 
 def links(clients: Clients, config: Config) -> Links | None:
     """URLs and console links from the stacks' outputs (None until the service exists)."""
+    from bluegreen import engine as engine_mod
+
     names = Names.of(config)
     client = clients.cloudformation
     service = cfn.outputs(client, names.service_stack)
@@ -724,11 +726,7 @@ def links(clients: Clients, config: Config) -> Links | None:
         pipeline=console.pipeline(
             region, pipeline_outputs.get(Outputs.PIPELINE_NAME, names.pipeline)
         ),
-        deployments=console.deployment_group(
-            region,
-            pipeline_outputs.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
-            pipeline_outputs.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
-        ),
+        deployments=engine_mod.deployments_console(region, config, pipeline_outputs),
     )
 
 

@@ -108,6 +108,8 @@ class DeploymentView:
     """ECS: a PAUSE hook awaits action (None: the engine reports readiness by status)."""
     bake_ends: datetime | None = None
     """ECS: when the bake ends, about (the deployment's last update plus the bake)."""
+    bake_left: float | None = None
+    """ECS: seconds of the bake left, by the service's clock (its answer's Date header)."""
     weights: dict[str, float] = field(default_factory=dict)
     """ECS: green's requested percent of "production" and "test" traffic."""
 
@@ -146,6 +148,7 @@ class DeploymentView:
         } | (
             {
                 "bake_ends": self.bake_ends.isoformat() if self.bake_ends else None,
+                "bake_seconds_left": None if self.bake_left is None else int(self.bake_left),
                 "green_traffic_percent": dict(self.weights),
             }
             if self.paused is not None
@@ -413,6 +416,21 @@ def planned(config: Config) -> tuple[str, str]:
 
 
 _PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"  # bluegreen.stacks.service.PAUSE_STAGE
+
+
+def deployments_console(region: str, config: Config, pipeline_outputs: dict[str, str]) -> str:
+    """Where the configured engine's deployments are seen in the console: CodeDeploy's
+    deployment group, or the ECS service's Deployments tab."""
+    from bluegreen.aws import console
+
+    names = Names.of(config)
+    if config.deployment.engine == "ecs":
+        return console.service_deployments(region, names.cluster, names.service)
+    return console.deployment_group(
+        region,
+        pipeline_outputs.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
+        pipeline_outputs.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
+    )
 
 
 def creation_engine(clients: Clients, config: Config) -> DeploymentEngine | None:

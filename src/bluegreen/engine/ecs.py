@@ -37,7 +37,7 @@ shapes are botocore's ECS model; the behaviour's sources are named where relied 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.aws import ecs
@@ -150,6 +150,8 @@ class EcsEngine:
         self.refs = refs
         self.service = service
         self.absent = ""
+        self._read_at: datetime | None = None
+        """When ECS answered the last DescribeServiceDeployments, by its own clock."""
 
     # -- reading ----------------------------------------------------------------------
     def _list(self, **filters: Any) -> list[dict[str, Any]]:
@@ -167,6 +169,7 @@ class EcsEngine:
         answer = call(
             self._clients.ecs, "describe_service_deployments", serviceDeploymentArns=[arn]
         )
+        self._read_at = _service_clock(answer)
         for found in answer.get("serviceDeployments", []):
             described: dict[str, Any] = found
             return described
@@ -301,6 +304,11 @@ class EcsEngine:
             auto_reroute=not any(h.get("targetType") == "PAUSE" for h in hooks),
             paused=_awaiting(d) is not None,
             bake_ends=bake_ends,
+            bake_left=(
+                max(0.0, (bake_ends - self._read_at).total_seconds())
+                if bake_ends is not None and self._read_at is not None
+                else None
+            ),
             weights={
                 "production": float(target.get("requestedProductionTrafficWeight") or 0.0),
                 "test": float(target.get("requestedTestTrafficWeight") or 0.0),
@@ -543,6 +551,21 @@ class EcsEngine:
                     f"rollback {_name(current)} is paused: continuing it, as you asked to roll back"
                 )
             sleep(interval)
+
+
+def _service_clock(answer: dict[str, Any]) -> datetime | None:
+    """The time by ECS's own clock: the ``Date`` header every HTTP response carries (RFC
+    9110), so the bake left is measured as the service counts it, whatever this
+    machine's clock says (as ``logs --since`` does, aws/logs.py service_now)."""
+    from email.utils import parsedate_to_datetime
+
+    header = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not header:
+        return None
+    try:
+        return parsedate_to_datetime(str(header)).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def _name(view: DeploymentView) -> str:
