@@ -47,8 +47,9 @@ def rollback(
     the termination wait or the bake): the engine's stop-and-roll-back (CodeDeploy's
     StopDeployment; ECS: ContinueServiceDeployment ROLLBACK at the pause, otherwise
     StopServiceDeployment ROLLBACK), production returns to the original revision. After
-    it succeeded: a new deployment of the previous release, followed until production serves it and promoted when it waits for reroute
-    (you asked to roll back), unless --no-follow. Refuses (exit 1) when there is no
+    it succeeded: a new deployment of the previous release, followed until production
+    serves it and promoted when it waits for reroute (you asked to roll back), unless
+    --no-follow. Refuses (exit 1) when there is no
     earlier release (the first release: revert the commit and push instead). With
     --output json: the action, the deployments and the message as one document.
     """
