@@ -162,3 +162,36 @@ def test_the_deployments_link_is_the_engines_console() -> None:
     assert codedeploy.endswith(
         "deployment-groups/sample3-dev-deployment-group?region=ap-northeast-1"
     )
+
+
+def test_the_engine_switch_of_a_running_codedeploy_system_is_rehearsed_as_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 10 item 5, rehearsed: the scaffold's CodeDeploy system runs two releases,
+    then its config switches to deployment.engine = "ecs" and `bluegreen deploy` refuses
+    it (exit 2), changing nothing, with the ways to move (aws/owned.py)."""
+    assert main(["rehearse", "--scenario", "engine-switch", "--output", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    first, second, switch = data["releases"]
+    assert (first["outcome"], second["outcome"]) == ("succeeded", "succeeded")
+    assert switch["outcome"] == "succeeded" and switch["as_designed"]
+    events = [(s["event"], s["detail"]) for s in switch["steps"]]
+    assert events[0] == ("bluegreen deploy", 'with deployment.engine = "ecs"')
+    assert events[1][0] == "refused (exit 2)"
+    assert "runs the CODE_DEPLOY deployment controller" in events[1][1]
+    assert events[1][1].endswith("nothing was changed, production still served")
+    ways = [detail for event, detail in events if event == "the ways to move"]
+    assert [w[:3] for w in ways] == ["(1)", "(2)", "(3)"]
+    assert "migrate-codedeploy-to-ecs-bluegreen.html" in ways[2]
+    # Production stayed on release 2's target group throughout.
+    served = {tuple(sorted(s["production"].items())) for s in switch["steps"]}
+    assert len(served) == 1
+
+
+def test_the_engine_switch_scenario_needs_a_codedeploy_system(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rehearse", str(_repository(tmp_path)), "--scenario", "engine-switch"]) == 2
+    err = capsys.readouterr().err
+    assert "rehearses moving a running CodeDeploy system to ECS" in err
+    assert 'deployment.engine = "ecs"' in err

@@ -43,7 +43,9 @@ _SCENARIO_HELP = (
     "rollback-after-success (`bluegreen rollback` once the last release succeeded: a new "
     "deployment of the previous revision). Both rollbacks need two releases: the "
     "scaffold's (no PATH or --config). config-change (task.desired_count 1 -> 3 deployed "
-    "to the running system, then a listener port change that deploy refuses)."
+    "to the running system, then a listener port change that deploy refuses). "
+    'engine-switch (the running CodeDeploy system switched to deployment.engine = "ecs": '
+    "deploy refuses it, exit 2, changing nothing, and names the ways to move)."
 )
 
 _FAULT_HELP = (
@@ -90,7 +92,8 @@ def rehearse(
         typer.Option(
             "--scenario",
             help=_SCENARIO_HELP,
-            metavar="releases|rollback-in-termination-wait|rollback-after-success|config-change",
+            metavar="releases|rollback-in-termination-wait|rollback-after-success|"
+            "config-change|engine-switch",
         ),
     ] = "releases",
     no_promote: Annotated[

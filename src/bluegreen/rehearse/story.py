@@ -35,7 +35,13 @@ from bluegreen.rehearse.recorder import DeployRecorder, Recorder, ReleaseRecorde
 from bluegreen.rehearse.repository import Repository, copy_tree, replace_text
 
 FAULTS = ("green-unhealthy", "test-traffic-fails", "build-fails")
-SCENARIOS = ("releases", "rollback-in-termination-wait", "rollback-after-success", "config-change")
+SCENARIOS = (
+    "releases",
+    "rollback-in-termination-wait",
+    "rollback-after-success",
+    "config-change",
+    "engine-switch",
+)
 SEED_GREETING = "Hello, 網走"
 SEED_NEW_GREETING = "こんにちは、あばしり"
 
@@ -92,6 +98,14 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
     from bluegreen.emulator import ACCOUNT_ID, Emulator, hooks
 
     config = options.config
+    if options.scenario == "engine-switch" and config.deployment.engine != "codedeploy":
+        raise UsageError(
+            "--scenario engine-switch rehearses moving a running CodeDeploy system to ECS "
+            f'built-in blue/green, but this config has deployment.engine = "'
+            f'{config.deployment.engine}"',
+            hint='rehearse it with deployment.engine = "codedeploy" (the default), or '
+            "without --scenario engine-switch",
+        )
     scope, how = engine_mod.planned(config)
     rehearsal = Rehearsal(
         region=config.project.region,
@@ -231,6 +245,8 @@ class _Story:
             self._rollback_after_success()
         elif scenario == "config-change":
             self._config_change()
+        elif scenario == "engine-switch":
+            self._engine_switch()
 
     # -- release 1: deploy --------------------------------------------------------------
     def _first(self, release: Release, fault: str | None) -> None:
@@ -640,6 +656,64 @@ class _Story:
             refused.cause = None if unchanged else "a stack changed although deploy refused"
             return
         refused.outcome, refused.cause = "failed", "deploy accepted a listener port change"
+
+    def _engine_switch(self) -> None:
+        """Issue 10's migration, rehearsed: the running CodeDeploy system's config switched
+        to deployment.engine = "ecs" (its CodeDeploy-only keys dropped, as config.py
+        requires) and deployed. ``deploy`` refuses it (exit 2) with the ways to move
+        (aws/owned.py, _refuse_engine_switch); as designed when nothing changed: the
+        stacks, the service's deployment controller, and where production forwards."""
+        from bluegreen import engine as engine_mod
+        from bluegreen.aws import deploy as deploy_mod
+        from bluegreen.config import Config
+
+        number = len(self.rehearsal.releases) + 1
+        release = Release(number, "", 'Switch the engine: deployment.engine = "ecs"', ())
+        self.rehearsal.releases.append(release)
+        self.recorder.release = release
+        data = self.config.model_dump(exclude_unset=True)
+        deployment = dict(data.get("deployment") or {})
+        for key in ("config", "termination_wait_minutes"):  # CodeDeploy's own keys
+            deployment.pop(key, None)
+        deployment["engine"] = "ecs"
+        switched = Config.model_validate({**data, "deployment": deployment})
+
+        def state() -> tuple[object, ...]:
+            stacks = {
+                s["StackName"]: s.get("LastUpdatedTime")
+                for s in self.clients.cloudformation.describe_stacks()["Stacks"]
+            }
+            engine = engine_mod.select(self.clients, self.config)
+            controller = engine.service.get("deploymentController", {}).get("type")
+            return stacks, controller, engine.forwards().get("production")
+
+        before = state()
+        self.recorder.operation("bluegreen deploy", 'with deployment.engine = "ecs"')
+        try:
+            deploy_mod.deploy(
+                self.clients,
+                switched,
+                self.repo.path,
+                DeployRecorder(self.recorder),
+                sleep=self.recorder.sleep,
+                now=self.aws.now,
+            )
+        except UsageError as exc:
+            unchanged = state() == before
+            steps = re.findall(r"\(\d\) [^;]*", exc.hint or "")
+            self.recorder.operation(
+                "refused (exit 2)",
+                exc.message.split(";", 1)[0]
+                + ("; nothing was changed, production still served" if unchanged else "")
+                + ("; BUT something changed" if not unchanged else ""),
+            )
+            for step in steps:
+                self.recorder.operation("the ways to move", step.strip().rstrip("."))
+            release.outcome = "succeeded" if unchanged else "failed"
+            release.cause = None if unchanged else "deploy refused, but something changed"
+            return
+        release.outcome = "failed"
+        release.cause = "deploy accepted switching a running CodeDeploy system's engine"
 
     # -- helpers ------------------------------------------------------------------------------
     def _inject(self, fault: str | None) -> list[str]:
