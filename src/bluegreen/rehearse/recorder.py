@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bluegreen.engine import short_name
+from bluegreen.engine import Phase, short_name
 from bluegreen.errors import BluegreenError, StateError
 from bluegreen.names import Names
 from bluegreen.rehearse.model import Release, Step, TaskSetState
@@ -151,10 +151,11 @@ class Recorder:
                 if (
                     self.release is not None
                     and not self.release.deployment_id
-                    and deployment.phase.active
+                    and deployment.phase != Phase.SUCCEEDED
                 ):
-                    # The release's own: the first one seen running (one that had ended
-                    # when first seen, such as the service's creation, is not).
+                    # The release's own: the first one seen that had not already
+                    # succeeded (one that had, such as the ECS service's creation, which
+                    # deploy continued before the release's pipeline ran, is not).
                     self.release.deployment_id = deployment.id
                 changes.append(
                     f"{seen.deployment_label} {short_name(deployment.id)} of {scope}: "
