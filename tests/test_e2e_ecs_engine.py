@@ -5,9 +5,9 @@ the real CLI against the emulated AWS, whose ECS runs service deployments by its
 The stacks are the real synthesized templates of `bluegreen init --engine ecs`, created
 through the emulated CloudFormation. Releases are started the way the pipeline's deploy
 step starts them (RegisterTaskDefinition + UpdateService, bluegreen.stacks.pipeline
-DEPLOY_BUILDSPEC); the pipeline itself is not run here: the emulated CodeBuild plays a
-phase's commands at one simulated instant, so a build that polls a deployment for
-simulated minutes cannot be played (see the report of issue 10).
+DEPLOY_BUILDSPEC); the pipeline itself is not run here. It is in tests/test_rehearse_ecs.py:
+the played deploy step's `sleep` waits on the emulator's clock (tests/test_builds_sleep.py),
+so its polling follows the deployment.
 
 What the tests compare with is read through the emulated AWS's API (boto3 clients of
 the account), never through bluegreen's code.
