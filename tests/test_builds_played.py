@@ -111,6 +111,7 @@ def _play(
     *,
     privileged: bool = True,
     variables: dict[str, str] | None = None,
+    timeout_minutes: int = 60,
 ) -> dict[str, Any]:
     """Run one build of ``spec`` over a repository holding ``files``; the finished build."""
     clients = aws.clients()
@@ -138,6 +139,7 @@ def _play(
         artifacts={"type": "NO_ARTIFACTS"},
         environment=environment,
         serviceRole=_role(aws),
+        timeoutInMinutes=timeout_minutes,
     )
     build_id = clients.codebuild.start_build(projectName=name, sourceVersion="main")["build"]["id"]
     return _settle(aws, build_id)
@@ -447,15 +449,20 @@ def test_a_command_over_its_time_is_stopped_and_nothing_outlives_the_build(
         aws,
         _spec(
             {
-                "install": {"commands": [f"nohup sleep 300 >/dev/null 2>&1 & echo $! >> {pids}"]},
-                "build": {"commands": [f"echo $$ >> {pids}; sleep 30"]},
+                # /bin/sleep, not the build's `sleep` (which waits on the emulator's
+                # clock, tests/test_builds_sleep.py): real processes that take real time.
+                "install": {
+                    "commands": [f"nohup /bin/sleep 300 >/dev/null 2>&1 & echo $! >> {pids}"]
+                },
+                "build": {"commands": [f"echo $$ >> {pids}; /bin/sleep 30"]},
             }
         ),
     )
     assert _context(build, "BUILD") == {
         "statusCode": "COMMAND_EXECUTION_ERROR",
         "message": (
-            f"Error while executing command: echo $$ >> {pids}; sleep 30. Reason: the emulator "
+            f"Error while executing command: echo $$ >> {pids}; /bin/sleep 30. Reason: the "
+            "emulator "
             "stopped it after its limit of real time (1 s)"
         ),
     }

@@ -5,9 +5,9 @@ the real CLI against the emulated AWS, whose ECS runs service deployments by its
 The stacks are the real synthesized templates of `bluegreen init --engine ecs`, created
 through the emulated CloudFormation. Releases are started the way the pipeline's deploy
 step starts them (RegisterTaskDefinition + UpdateService, bluegreen.stacks.pipeline
-DEPLOY_BUILDSPEC); the pipeline itself is not run here: the emulated CodeBuild plays a
-phase's commands at one simulated instant, so a build that polls a deployment for
-simulated minutes cannot be played (see the report of issue 10).
+DEPLOY_BUILDSPEC); the pipeline itself is not run here. It is in tests/test_rehearse_ecs.py:
+the played deploy step's `sleep` waits on the emulator's clock (tests/test_builds_sleep.py),
+so its polling follows the deployment.
 
 What the tests compare with is read through the emulated AWS's API (boto3 clients of
 the account), never through bluegreen's code.
@@ -81,12 +81,36 @@ def native(
                 TemplateBody=stack.to_yaml(),
                 Capabilities=["CAPABILITY_NAMED_IAM"],
             )
-            emulated.until(_created(aws, stack.name))
+            emulated.until(_created_continuing(aws, stack.name))
         yield emulated
 
 
-def _created(aws: Emulator, name: str) -> Callable[[], bool]:
-    return lambda: _stack_status(aws, name) == "CREATE_COMPLETE"
+def _created_continuing(aws: Emulator, name: str) -> Callable[[], bool]:
+    """The stack is created; meanwhile the service's creation (its first service
+    deployment, which the PAUSE hook of reroute = "manual" holds and CloudFormation's
+    create waits on: emulator/cloudformation/resources/compute.py) is continued at its
+    pause, as `bluegreen deploy` does (DeploymentEngine.continue_creation)."""
+
+    def check() -> bool:
+        if _stack_status(aws, name) == "CREATE_COMPLETE":
+            return True
+        ecs = aws.client("ecs")
+        try:
+            listed = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)
+        except ClientError:
+            return False  # no service yet
+        for summary in listed["serviceDeployments"]:
+            found = ecs.describe_service_deployments(
+                serviceDeploymentArns=[summary["serviceDeploymentArn"]]
+            )["serviceDeployments"][0]
+            for hook in found.get("lifecycleHookDetails", []):
+                if hook["status"] == "AWAITING_ACTION":
+                    ecs.continue_service_deployment(
+                        serviceDeploymentArn=found["serviceDeploymentArn"], hookId=hook["hookId"]
+                    )
+        return False
+
+    return check
 
 
 def _stack_status(aws: Emulator, name: str) -> str:
@@ -152,22 +176,33 @@ def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulat
     aws = native.aws
     # The service's creation is its first deployment, and it goes through the hooks too
     # (ECS developer guide, "Amazon ECS blue/green service deployments workflow"); the
-    # PAUSE hook of reroute = "manual" holds it after the test traffic shift.
-    native.until(lambda: _paused(aws))
+    # PAUSE hook of reroute = "manual" held it after the test traffic shift, until the
+    # fixture continued it as `bluegreen deploy` does; the stack's create waited for it.
     first = _latest(aws)
-    assert (first["status"], first["lifecycleStage"]) == ("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT")
+    assert first["status"] == "SUCCESSFUL"
+    assert [h["status"] for h in first["lifecycleHookDetails"]] == ["SUCCEEDED"]
+    assert first["sourceServiceRevisions"] == []
+
+    # -- release 2: green on the test rule, production on blue while paused -------------
+    _release(aws, "two")
+    native.until(lambda: _paused(aws))
+    second = _latest(aws)
+    assert (second["status"], second["lifecycleStage"]) == (
+        "IN_PROGRESS",
+        "POST_TEST_TRAFFIC_SHIFT",
+    )
     status = native.cli("status", "--output", "json")
     assert status.code == 0, status.err
     shown = json.loads(status.out)["deployment"]
     assert shown["engine"] == "ecs"
-    assert (shown["id"], shown["phase"]) == (first["serviceDeploymentArn"], "waiting-for-reroute")
+    assert (shown["id"], shown["phase"]) == (second["serviceDeploymentArn"], "waiting-for-reroute")
     assert [s["event"] for s in shown["lifecycle"][:6]] == [
         "PRE_SCALE_UP",
         "SCALE_UP",
         "POST_SCALE_UP",
         "TEST_TRAFFIC_SHIFT",
         "POST_TEST_TRAFFIC_SHIFT",
-        f"hook PAUSE {first['lifecycleHookDetails'][0]['hookId']}",
+        f"hook PAUSE {second['lifecycleHookDetails'][0]['hookId']}",
     ]
     assert shown["lifecycle"][5]["status"] == "AWAITING_ACTION"
 
@@ -176,23 +211,6 @@ def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulat
     assert refused.code == 1
     assert "not in the bake" in refused.err
 
-    promoted = native.cli("promote")
-    assert promoted.code == 0, promoted.err
-    assert promoted.out.startswith("continued service deployment ")
-    hook = _latest(aws)["lifecycleHookDetails"][0]
-    assert hook["status"] == "SUCCEEDED"
-    native.until(lambda: _latest(aws)["lifecycleStage"] == "BAKE_TIME")
-
-    # The bake: ECS has no call that ends it; finish refuses, naming the setting.
-    refused = native.cli("finish")
-    assert refused.code == 1
-    assert "ECS has no call that ends a bake" in refused.err
-    assert "deployment.ecs.bake_minutes" in refused.err
-    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
-
-    # -- release 2: green on the test rule, production on blue while paused -------------
-    _release(aws, "two")
-    native.until(lambda: _paused(aws))
     # production's rule is still as the stack wrote it; ECS moved the test rule only
     assert _weights(aws, "ProductionListenerRuleArn") == {
         "sample3-dev-blue": 100,
@@ -222,8 +240,26 @@ def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulat
     # -- release 3: promote, then roll back during the bake (StopServiceDeployment) ------
     _release(aws, "three")
     native.until(lambda: _paused(aws))
-    assert native.cli("promote").code == 0
+    promoted = native.cli("promote")
+    assert promoted.code == 0, promoted.err
+    assert promoted.out.startswith("continued service deployment ")
+    assert _latest(aws)["lifecycleHookDetails"][0]["status"] == "SUCCEEDED"
     native.until(lambda: _latest(aws)["lifecycleStage"] == "BAKE_TIME")
+    # The bake: ECS has no call that ends it; finish refuses, naming the setting.
+    refused = native.cli("finish")
+    assert refused.code == 1
+    assert "ECS has no call that ends a bake" in refused.err
+    assert "deployment.ecs.bake_minutes" in refused.err
+    # status says when the bake ends and how much is left, by ECS's clock (the Date
+    # header of its answer): bake_minutes is 15 by default, and 1 min has passed.
+    native.aws.sleep(60)
+    shown = native.cli("status")
+    assert shown.code == 0, shown.err
+    bake = next(line for line in shown.out.splitlines() if line.startswith("  bake: "))
+    assert bake.startswith("  bake: ends about ") and bake.endswith(" UTC, 14 min left"), bake
+    assert "codedeploy" not in shown.out.lower()
+    document = json.loads(native.cli("status", "--output", "json").out)["deployment"]
+    assert document["bake_seconds_left"] == 14 * 60
     assert _weights(aws, "ProductionListenerRuleArn") == {
         "sample3-dev-blue": 0,
         "sample3-dev-green": 1,
@@ -282,9 +318,7 @@ def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulat
 
 def test_rollback_after_success_redeploys_the_previous_revision(native: Emulated) -> None:
     aws = native.aws
-    native.until(lambda: _paused(aws))
-    assert native.cli("promote").code == 0
-    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
+    assert _latest(aws)["status"] == "SUCCESSFUL"  # the service's creation
     first_revision = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
         "services"
     ][0]["taskDefinition"]

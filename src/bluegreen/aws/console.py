@@ -35,6 +35,16 @@ def deployment_group(region: str, application: str, group: str) -> str:
     )
 
 
+def service_deployments(region: str, cluster: str, service: str) -> str:
+    """The ECS console's Deployments tab of a service, where its service deployments and
+    their lifecycle stages are listed (ECS developer guide, "Continuing service
+    deployments", console procedure: the cluster, the service, the Deployments tab)."""
+    return (
+        f"{_base(region)}/ecs/v2/clusters/{quote(cluster)}/services/{quote(service)}/"
+        f"deployments?region={region}"
+    )
+
+
 def deployment(region: str, deployment_id: str) -> str:
     return (
         f"{_base(region)}/codesuite/codedeploy/deployments/{quote(deployment_id)}?region={region}"

@@ -351,6 +351,36 @@ class _Run:
         self.sleep = sleep
         self.now = now
         self.commit_needed = True
+        self.creating_service = False
+        """The service stack is being created by this run, and its first deployment has
+        not been seen past its pause yet (:meth:`settle_creation`)."""
+
+    def waiting(self, seconds: float) -> None:
+        """The sleep between CloudFormation polls: while the service is being created,
+        its creation deployment is continued at its pause (:meth:`settle_creation`)."""
+        self.settle_creation()
+        self.sleep(seconds)
+
+    def settle_creation(self) -> None:
+        """Continue the service's creation when the engine makes it a deployment that
+        waits for reroute (DeploymentEngine.continue_creation: ECS's PAUSE hook holds
+        the service's first deployment too, and CloudFormation's create may wait on it):
+        nothing serves production yet. Tried on every poll of this run's stacks from the
+        service stack's creation on, until it is done."""
+        if not self.creating_service or self.dry_run:
+            return
+        from bluegreen import engine as engine_mod
+
+        engine = engine_mod.creation_engine(self.clients, self.config)
+        if engine is None:
+            return  # ECS does not describe the service yet
+        if not engine.creation_deploys:
+            self.creating_service = False
+            return
+        action = engine.continue_creation()
+        if action is not None:
+            self.creating_service = False
+            self.ui.step(f"{self.names.service}: {action.message}")
 
     # ---- look ----------------------------------------------------------------------------
 
@@ -520,7 +550,11 @@ class _Run:
             f"CloudFormation keeps executing change set {name} without bluegreen ({link})",
             after,
         )
-        final, reason, failures = cfn.wait_stack(client, stack_id, tail, ui.event, sleep=self.sleep)
+        if is_new and stack == self.names.service_stack:
+            self.creating_service = True
+        final, reason, failures = cfn.wait_stack(
+            client, stack_id, tail, ui.event, sleep=self.waiting
+        )
         self.result.in_flight = None
         ui.stack_done(stack, final)
         action = "create" if is_new else "update"
@@ -674,6 +708,8 @@ def first_release_pending(clients: Clients, config: Config) -> bool:
 
 def links(clients: Clients, config: Config) -> Links | None:
     """URLs and console links from the stacks' outputs (None until the service exists)."""
+    from bluegreen import engine as engine_mod
+
     names = Names.of(config)
     client = clients.cloudformation
     service = cfn.outputs(client, names.service_stack)
@@ -690,11 +726,7 @@ def links(clients: Clients, config: Config) -> Links | None:
         pipeline=console.pipeline(
             region, pipeline_outputs.get(Outputs.PIPELINE_NAME, names.pipeline)
         ),
-        deployments=console.deployment_group(
-            region,
-            pipeline_outputs.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
-            pipeline_outputs.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
-        ),
+        deployments=engine_mod.deployments_console(region, config, pipeline_outputs),
     )
 
 

@@ -125,6 +125,7 @@ def follow_execution(
     result = ReleaseResult(name, execution_id, "InProgress", link)
     printed: dict[str, str] = {}
     since = _started(client, name, execution_id)
+    creating = promote  # the first release: the service's creation may still be paused
     while True:
         status = pipeline.execution(client, name, execution_id).get("status", "")
         stages = _this_execution(pipeline.state(client, name), execution_id, since)
@@ -138,6 +139,19 @@ def follow_execution(
                 result.failed_action, result.error = _failure(stages, execution_id)
             return result
         external = _deploying(stages, execution_id)
+        if creating:
+            # Before the first release deploys, continue the service's creation if it
+            # waits at a pause (DeploymentEngine.continue_creation; deploy tries while
+            # it creates the stacks, this covers a pause reached after them).
+            if engine is None:
+                engine = engine_mod.select(clients, config)
+            if external or not engine.creation_deploys:
+                creating = False
+            else:
+                action = engine.continue_creation()
+                if action is not None:
+                    creating = False
+                    ui.step(action.message)
         if external:
             if engine is None:
                 engine = engine_mod.select(clients, config)

@@ -317,8 +317,11 @@ def deploy(
     branch (the files git would commit: .gitignore is honoured), so the first pipeline
     run succeeds; deploy then follows that first release until production serves it,
     promoting it if it waits for reroute (production only served the bootstrap
-    placeholder). Ends with the production and test URLs and the pipeline and CodeDeploy
-    console links. Ctrl-C says what was left and how to continue (exit 130).
+    placeholder). With deployment.engine = "ecs" the service's creation is itself a
+    deployment that the PAUSE hook holds: deploy continues it (nothing serves production
+    yet). Ends with the production and test URLs and the console links of the pipeline
+    and of the deployments (CodeDeploy's deployment group, or the ECS service's
+    Deployments tab). Ctrl-C says what was left and how to continue (exit 130).
     """
     cfg, root = common.load_config(config)
     if not dry_run and not yes and not common.interactive():

@@ -43,14 +43,18 @@ _SCENARIO_HELP = (
     "rollback-after-success (`bluegreen rollback` once the last release succeeded: a new "
     "deployment of the previous revision). Both rollbacks need two releases: the "
     "scaffold's (no PATH or --config). config-change (task.desired_count 1 -> 3 deployed "
-    "to the running system, then a listener port change that deploy refuses)."
+    "to the running system, then a listener port change that deploy refuses). "
+    'engine-switch (the running CodeDeploy system switched to deployment.engine = "ecs": '
+    "deploy refuses it, exit 2, changing nothing, and names the ways to move)."
 )
 
 _FAULT_HELP = (
     "Inject a failure into the last release (the second one on the scaffold): "
     "green-unhealthy (the new tasks fail their health check: rolled back before any "
-    "traffic), test-traffic-fails (the AfterAllowTestTraffic validation fails: rolled "
-    "back), build-fails (the app build fails: nothing deployed). Exits 1 naming the cause."
+    "traffic), test-traffic-fails (the validation of green on the test listener fails: "
+    "CodeDeploy's AfterAllowTestTraffic hook, or with engine ecs the hook after "
+    "TEST_TRAFFIC_SHIFT; rolled back), build-fails (the app build fails: nothing "
+    "deployed). Exits 1 naming the cause."
 )
 
 
@@ -88,7 +92,8 @@ def rehearse(
         typer.Option(
             "--scenario",
             help=_SCENARIO_HELP,
-            metavar="releases|rollback-in-termination-wait|rollback-after-success|config-change",
+            metavar="releases|rollback-in-termination-wait|rollback-after-success|"
+            "config-change|engine-switch",
         ),
     ] = "releases",
     no_promote: Annotated[

@@ -75,6 +75,10 @@ def status_lines(status: SystemStatus) -> list[str]:
         if d.error:
             lines.append(f"  error: {d.error}")
         lines += _table([[step.name, step.status] for step in d.lifecycle])
+        if d.bake_ends is not None and d.phase.active:
+            # ECS: both revisions run until the bake ends; `rollback` is instant till then.
+            left = "" if d.bake_left is None else f", {_span(d.bake_left)} left"
+            lines.append(f"  bake: ends about {d.bake_ends:%Y-%m-%d %H:%M:%S} UTC{left}")
         if d.task_sets and d.phase.active:
             shares = ", ".join(
                 f"{t.label} {t.weight:g}%" for t in sorted(d.task_sets, key=lambda t: t.label)
@@ -116,6 +120,15 @@ def status_lines(status: SystemStatus) -> list[str]:
         )
     lines += _table(rows) or ["  none"]
     return lines
+
+
+def _span(seconds: float) -> str:
+    """``14 min 30 s``, ``45 s``."""
+    whole = int(seconds)
+    minutes, rest = divmod(whole, 60)
+    if minutes and rest:
+        return f"{minutes} min {rest} s"
+    return f"{minutes} min" if minutes else f"{rest} s"
 
 
 def _group(name: str, roles: dict[str, str]) -> str:

@@ -36,13 +36,14 @@ import fnmatch
 import os
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bluegreen.emulator.clock import Wait
 from bluegreen.emulator.standins.shell import SHELLS, Ran, Shell
 
 COMMAND_PHASES = ("install", "pre_build", "build", "post_build")
@@ -263,17 +264,32 @@ class Player:
         shell: Shell,
         log: LogLine,
         fault: Callable[[], str | None] = lambda: None,
+        budget: Callable[[], float] = lambda: float("inf"),
     ) -> None:
         self.spec = spec
         self.shell = shell
         self.log = log
         self.fault = fault
+        self.budget = budget
+        """The simulated seconds left before the build's timeout."""
         """The failure the rehearsal injected, once it fired (its message is added to the
         failed command's context)."""
         self.succeeding = True
 
     def play(self, phase_type: str) -> PhaseResult:
-        """Run the commands of ``phase_type`` (INSTALL, PRE_BUILD, BUILD, POST_BUILD)."""
+        """Run the commands of ``phase_type`` (INSTALL, PRE_BUILD, BUILD, POST_BUILD) at one
+        simulated instant (a ``sleep`` in them takes no time)."""
+        steps = self.steps(phase_type)
+        try:
+            while True:
+                next(steps)
+        except StopIteration as done:
+            result: PhaseResult = done.value
+            return result
+
+    def steps(self, phase_type: str) -> Generator[Wait, Any, PhaseResult]:
+        """Run the commands of ``phase_type`` in the build's process: each ``sleep`` in
+        them yields the simulated time it takes (:meth:`Shell.steps`)."""
         phase = self.spec.phases.get(phase_type.lower())
         result = PhaseResult()
         if phase is None:
@@ -293,24 +309,38 @@ class Player:
                 True,
             )
         for command in phase.commands:
-            if not self._command(command, result):
+            if not (yield from self._command(command, result)):
                 break
         for command in phase.finally_:
-            if not self._command(command, result):
+            if not (yield from self._command(command, result)):
                 break
         if result.failed:
             self.succeeding = False
         return result
 
-    def _command(self, command: str, result: PhaseResult) -> bool:
+    def _command(self, command: str, result: PhaseResult) -> Generator[Wait, Any, bool]:
         self.log(f"Running command {command}", True)
-        ran: Ran = self.shell.run(
-            command, {"CODEBUILD_BUILD_SUCCEEDING": "1" if self.succeeding else "0"}
+        ran: Ran = yield from self.shell.steps(
+            command,
+            {"CODEBUILD_BUILD_SUCCEEDING": "1" if self.succeeding else "0"},
+            budget=self.budget(),
         )
         for line in ran.output:
             self.log(line, False)
         if ran.status == 0:
             return True
+        if ran.out_of_budget:
+            # The build's timeout passed while the command slept: CodeBuild stops the
+            # build, whose status and the phase's are TIMED_OUT (CodeBuild API reference,
+            # Build.buildStatus and BuildPhase.phaseStatus: "TIMED_OUT: The build phase
+            # timed out").
+            result.status = "TIMED_OUT"
+            result.code = "BUILD_TIMED_OUT"
+            result.message = "Build has timed out. "
+            self.log(
+                "Phase context status code: BUILD_TIMED_OUT Message: Build has timed out.", True
+            )
+            return False
         if ran.timed_out:
             reason = (
                 "the emulator stopped it after its limit of real time "

@@ -108,6 +108,8 @@ class DeploymentView:
     """ECS: a PAUSE hook awaits action (None: the engine reports readiness by status)."""
     bake_ends: datetime | None = None
     """ECS: when the bake ends, about (the deployment's last update plus the bake)."""
+    bake_left: float | None = None
+    """ECS: seconds of the bake left, by the service's clock (its answer's Date header)."""
     weights: dict[str, float] = field(default_factory=dict)
     """ECS: green's requested percent of "production" and "test" traffic."""
 
@@ -146,6 +148,7 @@ class DeploymentView:
         } | (
             {
                 "bake_ends": self.bake_ends.isoformat() if self.bake_ends else None,
+                "bake_seconds_left": None if self.bake_left is None else int(self.bake_left),
                 "green_traffic_percent": dict(self.weights),
             }
             if self.paused is not None
@@ -184,6 +187,24 @@ class ActionResult:
 
 
 @dataclass(frozen=True)
+class Ending:
+    """How a deployment ended (or that it has not yet), in the terms the rehearsal and
+    the release report share across engines."""
+
+    status: str
+    """The engine's own status word (CodeDeploy: Succeeded, Stopped ...; ECS: SUCCESSFUL,
+    ROLLBACK_SUCCESSFUL ...)."""
+    outcome: str
+    """``succeeded``, ``rolled back`` (production went back to blue), ``stopped``,
+    ``failed``; empty while the deployment runs."""
+    reason: str = ""
+    """Why it did not succeed, as the engine says."""
+    rollback: bool = False
+    """The deployment itself rolls another back (CodeDeploy's rollback deployment, or
+    the one ``bluegreen rollback`` started)."""
+
+
+@dataclass(frozen=True)
 class ServiceRefs:
     """The live names and ARNs the engines and ``status`` work with (from stack outputs)."""
 
@@ -209,6 +230,11 @@ class DeploymentEngine(Protocol):
     name: str
     refs: ServiceRefs
     service: dict[str, Any]
+    noun: str
+    """What the engine calls one deployment ("Deployment", "Service deployment")."""
+    creation_deploys: bool
+    """Creating the service is itself a deployment that may wait for reroute (ECS), so
+    ``deploy`` calls :meth:`continue_creation` while it creates the stacks."""
     absent: str
     """After :meth:`status` returned None: why there is no deployment to show when the
     reason is that the engine's own resources do not exist yet (CodeDeploy: no deployment
@@ -222,6 +248,21 @@ class DeploymentEngine(Protocol):
     def forwards(self) -> dict[str, list[tuple[str, int]]]:
         """ "production"/"test" -> (target group ARN, weight) of what the load balancer
         forwards now, where this engine moves traffic; a missing listener is left out."""
+        ...
+
+    def scope(self) -> str:
+        """What a deployment deploys to, in the engine's terms (CodeDeploy: the deployment
+        group; ECS: the service)."""
+        ...
+
+    def ending(self, deployment_id: str) -> Ending:
+        """How ``deployment_id`` ended, or that it runs still (outcome empty)."""
+        ...
+
+    def continue_creation(self) -> ActionResult | None:
+        """When the service's creation is itself a deployment that waits for reroute
+        (ECS: its first service deployment paused by the PAUSE hook), continue it: nothing
+        serves production yet, so there is nothing to protect. None: nothing to do."""
         ...
 
     def following(self, external_id: str) -> DeploymentView | None:
@@ -354,6 +395,66 @@ def _no_service_outputs(stack: str, described: dict[str, Any] | None, region: st
     )
 
 
+def planned(config: Config) -> tuple[str, str]:
+    """What the configured engine deploys to and how, in its own terms, before anything
+    exists (the rehearsal's summary): CodeDeploy's deployment group and deployment
+    configuration, or the ECS service and its strategy."""
+    names = Names.of(config)
+    deployment = config.deployment
+    if deployment.engine != "ecs":
+        return names.deployment_group, deployment.config
+    settings = deployment.ecs
+    how = f"ECS {settings.strategy}"
+    if settings.strategy == "LINEAR":
+        how += f" {settings.step_percent:g} % every {settings.step_bake_minutes} min"
+    elif settings.strategy == "CANARY":
+        how += f" {settings.canary_percent:g} % for {settings.canary_bake_minutes} min"
+    if deployment.reroute == "manual":
+        how += f", PAUSE hook at {_PAUSE_STAGE} ({deployment.wait_minutes} min, then ROLLBACK)"
+    how += f", bake {settings.bake_minutes} min"
+    return f"service {names.service}", how
+
+
+_PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"  # bluegreen.stacks.service.PAUSE_STAGE
+
+
+def deployments_console(region: str, config: Config, pipeline_outputs: dict[str, str]) -> str:
+    """Where the configured engine's deployments are seen in the console: CodeDeploy's
+    deployment group, or the ECS service's Deployments tab."""
+    from bluegreen.aws import console
+
+    names = Names.of(config)
+    if config.deployment.engine == "ecs":
+        return console.service_deployments(region, names.cluster, names.service)
+    return console.deployment_group(
+        region,
+        pipeline_outputs.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
+        pipeline_outputs.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
+    )
+
+
+def creation_engine(clients: Clients, config: Config) -> DeploymentEngine | None:
+    """The engine of the service as it is being created, named from the config (its
+    stack has no outputs yet); None while ECS does not describe the service yet."""
+    names = Names.of(config)
+    described = aws_ecs.describe_service(clients.ecs, names.cluster, names.service)
+    if described is None:
+        return None
+    refs = ServiceRefs(
+        cluster=names.cluster,
+        service=names.service,
+        application=names.codedeploy_application,
+        deployment_group=names.deployment_group,
+        production_listener="",
+        test_listener="",
+        target_groups=(),
+        production_port=config.listeners.production_port,
+        test_port=config.listeners.test_port,
+        region=clients.region,
+    )
+    return _engine_for(clients, refs, described)
+
+
 def select(clients: Clients, config: Config) -> DeploymentEngine:
     """The engine that runs the live service, chosen from its deployment controller."""
     refs = service_refs(clients, config)
@@ -363,6 +464,10 @@ def select(clients: Clients, config: Config) -> DeploymentEngine:
             f"the ECS service {refs.service} does not exist in cluster {refs.cluster}",
             hint="run `bluegreen deploy` to create it",
         )
+    return _engine_for(clients, refs, described)
+
+
+def _engine_for(clients: Clients, refs: ServiceRefs, described: dict[str, Any]) -> DeploymentEngine:
     controller = described.get("deploymentController", {}).get("type", "ECS")
     if controller == "CODE_DEPLOY":
         from bluegreen.engine.codedeploy import CodeDeployEngine

@@ -51,6 +51,7 @@ from bluegreen.aws.errors import AwsCallError
 from bluegreen.engine import (
     ActionResult,
     DeploymentView,
+    Ending,
     LifecycleStep,
     Phase,
     Progress,
@@ -185,6 +186,8 @@ class CodeDeployEngine:
     """Blue/green by CodeDeploy; see the module docstring for the state rules."""
 
     name = "codedeploy"
+    noun = "Deployment"
+    creation_deploys = False
 
     def __init__(self, clients: Clients, refs: ServiceRefs, service: dict[str, Any]) -> None:
         self._clients = clients
@@ -615,6 +618,38 @@ class CodeDeployEngine:
                     f"{shown})"
                 )
             sleep(interval)
+
+    def scope(self) -> str:
+        return self.refs.deployment_group
+
+    def ending(self, deployment_id: str) -> Ending:
+        """GetDeployment's status; a deployment CodeDeploy rolled back names the rollback
+        deployment in ``rollbackInfo.rollbackDeploymentId``, and a rollback deployment is
+        created by ``codeDeployRollback`` (CodeDeploy API reference, DeploymentInfo) or
+        by ``bluegreen rollback`` (its description, ROLLBACK_NOTE)."""
+        info = codedeploy.get_deployment(self._clients.codedeploy, deployment_id)
+        state = str(info.get("status", ""))
+        reason = str((info.get("errorInformation") or {}).get("message") or "")
+        ours = ROLLBACK_NOTE.split("{", 1)[0]
+        rollback = info.get("creator") == "codeDeployRollback" or str(
+            info.get("description") or ""
+        ).startswith(ours)
+        if state == "Succeeded":
+            outcome = "succeeded"
+        elif (info.get("rollbackInfo") or {}).get("rollbackDeploymentId"):
+            outcome = "rolled back"
+        elif state == "Stopped":
+            outcome = "stopped"
+        elif state == "Failed":
+            outcome = "failed"
+        else:
+            outcome = ""
+        return Ending(state, outcome, reason, rollback)
+
+    def continue_creation(self) -> ActionResult | None:
+        """A CODE_DEPLOY service is created with its first task set, no deployment (ECS
+        developer guide, "Blue/green deployment with CodeDeploy"): nothing to continue."""
+        return None
 
     def console_link(self, deployment_id: str) -> str:
         return console.deployment(self._clients.region, deployment_id)

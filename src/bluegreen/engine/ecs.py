@@ -37,7 +37,7 @@ shapes are botocore's ECS model; the behaviour's sources are named where relied 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.aws import ecs
@@ -45,6 +45,7 @@ from bluegreen.aws.errors import AwsCallError, call
 from bluegreen.engine import (
     ActionResult,
     DeploymentView,
+    Ending,
     LifecycleStep,
     Phase,
     Progress,
@@ -141,12 +142,16 @@ class EcsEngine:
     """Blue/green by ECS itself; see the module docstring for the state rules."""
 
     name = "ecs"
+    noun = "Service deployment"
+    creation_deploys = True
 
     def __init__(self, clients: Clients, refs: ServiceRefs, service: dict[str, Any]) -> None:
         self._clients = clients
         self.refs = refs
         self.service = service
         self.absent = ""
+        self._read_at: datetime | None = None
+        """When ECS answered the last DescribeServiceDeployments, by its own clock."""
 
     # -- reading ----------------------------------------------------------------------
     def _list(self, **filters: Any) -> list[dict[str, Any]]:
@@ -164,6 +169,7 @@ class EcsEngine:
         answer = call(
             self._clients.ecs, "describe_service_deployments", serviceDeploymentArns=[arn]
         )
+        self._read_at = _service_clock(answer)
         for found in answer.get("serviceDeployments", []):
             described: dict[str, Any] = found
             return described
@@ -182,6 +188,58 @@ class EcsEngine:
 
     def deployment(self, arn: str) -> DeploymentView:
         return self._view(self._describe(arn))
+
+    def scope(self) -> str:
+        return f"service {self.refs.service}"
+
+    def ending(self, deployment_id: str) -> Ending:
+        """ServiceDeployment.status: SUCCESSFUL; ROLLBACK_SUCCESSFUL (production back on
+        the source revision; ``rollback.reason`` says why); ROLLBACK_FAILED; STOPPED (ECS
+        API reference, ServiceDeployment)."""
+        d = self._describe(deployment_id)
+        state = str(d.get("status", ""))
+        reason = str((d.get("rollback") or {}).get("reason") or d.get("statusReason") or "")
+        outcome = {
+            "SUCCESSFUL": "succeeded",
+            "ROLLBACK_SUCCESSFUL": "rolled back",
+            "ROLLBACK_FAILED": "failed",
+            "STOPPED": "stopped",
+        }.get(state, "")
+        return Ending(state, outcome, "" if outcome == "succeeded" else reason)
+
+    def continue_creation(self) -> ActionResult | None:
+        """CreateService starts the service's first service deployment, and it goes
+        through the lifecycle hooks too (ECS developer guide, "Amazon ECS blue/green
+        service deployments workflow"; a hook "must pass the first deployment, when there
+        is no blue revision": choisungwook/portfolio#1261). Whether CloudFormation's
+        create waits on it is not documented for PAUSE hooks; it waits on the deployment
+        and its hooks for updates ("running lifecycle hooks can extend deployment time"
+        toward CloudFormation's 36-hour limit: AWS::ECS::Service CanaryConfiguration,
+        CloudFormation template reference) and Terraform's provider waits for the hooks
+        on creation (hashicorp/terraform-provider-aws#43434: "Ensures lifecycle hooks
+        complete during creation"). Either way the pause must not hold the stack or time
+        out into a rollback that has no revision to return to, and nothing serves
+        production yet: continue it."""
+        listed = self._list()
+        if not listed:
+            return None
+        first = self._describe(str(listed[-1]["serviceDeploymentArn"]))
+        hook = _awaiting(first)
+        if hook is None or first.get("sourceServiceRevisions"):
+            return None
+        view = self._view(first)
+        try:
+            self._continue(view, hook, "CONTINUE")
+        except AwsCallError as exc:
+            if exc.code == "InvalidParameterException":
+                return None  # no longer awaiting action
+            raise
+        return ActionResult(
+            "promote",
+            view.id,
+            f"continued {_name(view)}, the service's creation, at its pause ({PAUSE_STAGE}): "
+            "nothing serves production yet, so there is nothing to hold it for",
+        )
 
     def following(self, external_id: str) -> DeploymentView | None:
         """The deploy step (a CodeBuild build, id ``<project>:<uuid>``; BatchGetBuilds
@@ -246,6 +304,11 @@ class EcsEngine:
             auto_reroute=not any(h.get("targetType") == "PAUSE" for h in hooks),
             paused=_awaiting(d) is not None,
             bake_ends=bake_ends,
+            bake_left=(
+                max(0.0, (bake_ends - self._read_at).total_seconds())
+                if bake_ends is not None and self._read_at is not None
+                else None
+            ),
             weights={
                 "production": float(target.get("requestedProductionTrafficWeight") or 0.0),
                 "test": float(target.get("requestedTestTrafficWeight") or 0.0),
@@ -488,6 +551,21 @@ class EcsEngine:
                     f"rollback {_name(current)} is paused: continuing it, as you asked to roll back"
                 )
             sleep(interval)
+
+
+def _service_clock(answer: dict[str, Any]) -> datetime | None:
+    """The time by ECS's own clock: the ``Date`` header every HTTP response carries (RFC
+    9110), so the bake left is measured as the service counts it, whatever this
+    machine's clock says (as ``logs --since`` does, aws/logs.py service_now)."""
+    from email.utils import parsedate_to_datetime
+
+    header = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if not header:
+        return None
+    try:
+        return parsedate_to_datetime(str(header)).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def _name(view: DeploymentView) -> str:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bluegreen.engine import Phase, short_name
 from bluegreen.errors import BluegreenError, StateError
 from bluegreen.names import Names
 from bluegreen.rehearse.model import Release, Step, TaskSetState
@@ -146,12 +147,19 @@ class Recorder:
         if deployment is not None:
             if deployment.id != seen.deployment:
                 seen.deployment, seen.lifecycle = deployment.id, {}
-                seen.deployment_label = self._deployment_label(deployment.id)
-                if self.release is not None and not self.release.deployment_id:
-                    self.release.deployment_id = deployment.id  # the release's own
+                seen.deployment_label, scope = self._deployment_label(deployment.id)
+                if (
+                    self.release is not None
+                    and not self.release.deployment_id
+                    and deployment.phase != Phase.SUCCEEDED
+                ):
+                    # The release's own: the first one seen that had not already
+                    # succeeded (one that had, such as the ECS service's creation, which
+                    # deploy continued before the release's pipeline ran, is not).
+                    self.release.deployment_id = deployment.id
                 changes.append(
-                    f"{seen.deployment_label} {deployment.id} of "
-                    f"{Names.of(self.config).deployment_group}: {deployment.status}"
+                    f"{seen.deployment_label} {short_name(deployment.id)} of {scope}: "
+                    f"{deployment.status}"
                 )
                 seen.deployment_status, seen.phase = deployment.status, str(deployment.phase)
             elif (deployment.status, str(deployment.phase)) != (
@@ -159,7 +167,7 @@ class Recorder:
                 seen.phase,
             ):
                 text = (
-                    f"{seen.deployment_label} {deployment.id}: {deployment.status} "
+                    f"{seen.deployment_label} {short_name(deployment.id)}: {deployment.status} "
                     f"({deployment.phase})"
                 )
                 if deployment.error:
@@ -209,22 +217,20 @@ class Recorder:
         """A target group as ``role (name)`` with the role status read last."""
         return role_and_name(name, self._roles)
 
-    def _deployment_label(self, deployment_id: str) -> str:
-        """ "Rollback deployment" for a deployment that rolls another back (module
-        docstring), "Deployment" otherwise (or when CodeDeploy does not say)."""
-        from bluegreen.aws import codedeploy
-        from bluegreen.engine.codedeploy import ROLLBACK_NOTE
+    def _deployment_label(self, deployment_id: str) -> tuple[str, str]:
+        """("Rollback deployment" for a deployment that rolls another back, else the
+        engine's noun, such as "Deployment"; what it deploys to, in the engine's terms)
+        (module docstring; DeploymentEngine.ending, .scope)."""
+        from bluegreen import engine as engine_mod
 
+        scope = Names.of(self.config).deployment_group
         try:
-            info = codedeploy.get_deployment(self.clients.codedeploy, deployment_id)
+            engine = engine_mod.select(self.clients, self.config)
+            scope = engine.scope()
+            rollback = engine.ending(deployment_id).rollback
         except BluegreenError:
-            return "Deployment"
-        ours = ROLLBACK_NOTE.split("{", 1)[0]
-        if info.get("creator") == "codeDeployRollback" or str(
-            info.get("description") or ""
-        ).startswith(ours):
-            return "Rollback deployment"
-        return "Deployment"
+            return "Deployment", scope
+        return ("Rollback deployment" if rollback else engine.noun), scope
 
     def _row(self, kind: str, event: str, detail: str) -> None:
         if self.release is None:
@@ -288,7 +294,13 @@ class DeployRecorder:
         self.stacks: dict[str, int] = {}
 
     def step(self, message: str) -> None:
-        notable = ("committed", "created the ECS service-linked role", "desired count", "set ")
+        notable = (
+            "committed",
+            "created the ECS service-linked role",
+            "desired count",
+            "set ",
+            "continued",
+        )
         if any(word in message for word in notable):
             self.recorder.operation("bluegreen deploy", message)
 
@@ -319,5 +331,5 @@ class ReleaseRecorder:
         self.command = command
 
     def step(self, message: str) -> None:
-        if message.startswith(("promoted", "promoting")) or " promoting it" in message:
+        if message.startswith(("promoted", "promoting", "continued")) or " promoting it" in message:
             self.recorder.operation(self.command, message)

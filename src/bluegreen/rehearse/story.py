@@ -35,7 +35,13 @@ from bluegreen.rehearse.recorder import DeployRecorder, Recorder, ReleaseRecorde
 from bluegreen.rehearse.repository import Repository, copy_tree, replace_text
 
 FAULTS = ("green-unhealthy", "test-traffic-fails", "build-fails")
-SCENARIOS = ("releases", "rollback-in-termination-wait", "rollback-after-success", "config-change")
+SCENARIOS = (
+    "releases",
+    "rollback-in-termination-wait",
+    "rollback-after-success",
+    "config-change",
+    "engine-switch",
+)
 SEED_GREETING = "Hello, 網走"
 SEED_NEW_GREETING = "こんにちは、あばしり"
 
@@ -88,17 +94,27 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         raise UsageError(
             f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}"
         )
+    from bluegreen import engine as engine_mod
     from bluegreen.emulator import ACCOUNT_ID, Emulator, hooks
 
     config = options.config
+    if options.scenario == "engine-switch" and config.deployment.engine != "codedeploy":
+        raise UsageError(
+            "--scenario engine-switch rehearses moving a running CodeDeploy system to ECS "
+            f'built-in blue/green, but this config has deployment.engine = "'
+            f'{config.deployment.engine}"',
+            hint='rehearse it with deployment.engine = "codedeploy" (the default), or '
+            "without --scenario engine-switch",
+        )
+    scope, how = engine_mod.planned(config)
     rehearsal = Rehearsal(
         region=config.project.region,
         account_id=ACCOUNT_ID,
         stacks=[],
         production_port=config.listeners.production_port,
         test_port=config.listeners.test_port,
-        deployment_config=config.deployment.config,
-        deployment_group=Names.of(config).deployment_group,
+        deployment_config=how,
+        deployment_group=scope,
     )
     with tempfile.TemporaryDirectory(prefix="bluegreen-rehearse-") as tmp:
         work = Path(tmp)
@@ -229,6 +245,8 @@ class _Story:
             self._rollback_after_success()
         elif scenario == "config-change":
             self._config_change()
+        elif scenario == "engine-switch":
+            self._engine_switch()
 
     # -- release 1: deploy --------------------------------------------------------------
     def _first(self, release: Release, fault: str | None) -> None:
@@ -279,7 +297,6 @@ class _Story:
 
     def _service_ready(self) -> bool:
         from bluegreen.aws import cfn
-        from bluegreen.names import Names
 
         stack = cfn.describe_stack(self.clients.cloudformation, Names.of(self.config).service_stack)
         return bool(stack and stack.get("Outputs"))
@@ -287,7 +304,6 @@ class _Story:
     # -- later releases: git push -------------------------------------------------------
     def _push(self, release: Release, plan: _Plan, fault: str | None) -> None:
         from bluegreen.aws import pipeline as pipeline_api
-        from bluegreen.names import Names
 
         changed = plan.change(self.repo.path) if plan.change else []
         changed += self._inject(fault)  # a fault in the code is part of the pushed commit
@@ -364,8 +380,8 @@ class _Story:
     # -- endings ----------------------------------------------------------------------------
     def _settle(self, release: Release, failed_action: str = "", error: str = "") -> None:
         """Wait until the release is over (no deployment active, the pipeline done), then
-        its outcome from what CodeDeploy and the pipeline say."""
-        from bluegreen.aws import codedeploy
+        its outcome from what the engine and the pipeline say."""
+        from bluegreen import engine as engine_mod
 
         recorder = self.recorder
         recorder.wait(
@@ -394,19 +410,13 @@ class _Story:
                 else (f"{failed_action}: {error}" if failed_action else "no deployment started")
             )
             return
-        info = codedeploy.get_deployment(self.clients.codedeploy, release.deployment_id)
-        state = str(info.get("status", ""))
-        problem = info.get("errorInformation") or {}
-        reason = _hook_hint(str(problem.get("message") or "") or (failed[0] if failed else state))
-        rolled_back = bool((info.get("rollbackInfo") or {}).get("rollbackDeploymentId"))
-        if state == "Succeeded":
-            release.outcome = "succeeded"
-        elif rolled_back:
-            release.outcome, release.cause = "rolled back", reason
-        elif state == "Stopped":
-            release.outcome, release.cause = "stopped", reason
+        ending = engine_mod.select(self.clients, self.config).ending(release.deployment_id)
+        reason = _hook_hint(ending.reason or (failed[0] if failed else ending.status))
+        if ending.outcome in ("succeeded", "rolled back", "stopped"):
+            release.outcome = ending.outcome
         else:
-            release.outcome, release.cause = "failed", reason
+            release.outcome = "failed"
+        release.cause = None if ending.outcome == "succeeded" else reason
 
     def _wants_branch_run(self, release: Release) -> bool:
         """The scaffold's releases: the last one, once its builds are done (its Deploy
@@ -424,7 +434,6 @@ class _Story:
         deploys (its builds are done, so the branch build does not compete with the
         pipeline's for the account's concurrent-build quota, 1 for a new account)."""
         from bluegreen.aws import pipeline as pipeline_api
-        from bluegreen.names import Names
 
         patterns = self.config.builds.branches
         if not patterns or self._branch is not None:
@@ -458,7 +467,6 @@ class _Story:
         started (it must not)."""
         from bluegreen.aws import builds
         from bluegreen.aws import pipeline as pipeline_api
-        from bluegreen.names import Names
         from bluegreen.stacks.branches import branch_check_project
 
         pushed = self._branch
@@ -533,7 +541,6 @@ class _Story:
         """What each image build did (built, or reused the content-tagged image)."""
         from bluegreen.aws import builds
         from bluegreen.aws import pipeline as pipeline_api
-        from bluegreen.names import Names
 
         name = Names.of(self.config).pipeline
         execution = release.execution
@@ -650,13 +657,70 @@ class _Story:
             return
         refused.outcome, refused.cause = "failed", "deploy accepted a listener port change"
 
+    def _engine_switch(self) -> None:
+        """Issue 10's migration, rehearsed: the running CodeDeploy system's config switched
+        to deployment.engine = "ecs" (its CodeDeploy-only keys dropped, as config.py
+        requires) and deployed. ``deploy`` refuses it (exit 2) with the ways to move
+        (aws/owned.py, _refuse_engine_switch); as designed when nothing changed: the
+        stacks, the service's deployment controller, and where production forwards."""
+        from bluegreen import engine as engine_mod
+        from bluegreen.aws import deploy as deploy_mod
+        from bluegreen.config import Config
+
+        number = len(self.rehearsal.releases) + 1
+        release = Release(number, "", 'Switch the engine: deployment.engine = "ecs"', ())
+        self.rehearsal.releases.append(release)
+        self.recorder.release = release
+        data = self.config.model_dump(exclude_unset=True)
+        deployment = dict(data.get("deployment") or {})
+        for key in ("config", "termination_wait_minutes"):  # CodeDeploy's own keys
+            deployment.pop(key, None)
+        deployment["engine"] = "ecs"
+        switched = Config.model_validate({**data, "deployment": deployment})
+
+        def state() -> tuple[object, ...]:
+            stacks = {
+                s["StackName"]: s.get("LastUpdatedTime")
+                for s in self.clients.cloudformation.describe_stacks()["Stacks"]
+            }
+            engine = engine_mod.select(self.clients, self.config)
+            controller = engine.service.get("deploymentController", {}).get("type")
+            return stacks, controller, engine.forwards().get("production")
+
+        before = state()
+        self.recorder.operation("bluegreen deploy", 'with deployment.engine = "ecs"')
+        try:
+            deploy_mod.deploy(
+                self.clients,
+                switched,
+                self.repo.path,
+                DeployRecorder(self.recorder),
+                sleep=self.recorder.sleep,
+                now=self.aws.now,
+            )
+        except UsageError as exc:
+            unchanged = state() == before
+            steps = re.findall(r"\(\d\) [^;]*", exc.hint or "")
+            self.recorder.operation(
+                "refused (exit 2)",
+                exc.message.split(";", 1)[0]
+                + ("; nothing was changed, production still served" if unchanged else "")
+                + ("; BUT something changed" if not unchanged else ""),
+            )
+            for step in steps:
+                self.recorder.operation("the ways to move", step.strip().rstrip("."))
+            release.outcome = "succeeded" if unchanged else "failed"
+            release.cause = None if unchanged else "deploy refused, but something changed"
+            return
+        release.outcome = "failed"
+        release.cause = "deploy accepted switching a running CodeDeploy system's engine"
+
     # -- helpers ------------------------------------------------------------------------------
     def _inject(self, fault: str | None) -> list[str]:
         """Arm the emulator for ``fault`` (the release about to start fails that way); the
         repository files the fault changed."""
         if fault is None:
             return []
-        from bluegreen.names import Names
 
         names = Names.of(self.config)
         if fault == "build-fails":
@@ -664,10 +728,15 @@ class _Story:
                 "docker build exited with status 1 (fault injected: build-fails)"
             )
         elif fault == "test-traffic-fails":
-            self.aws.service("codedeploy").faults["AfterAllowTestTraffic"] = (
+            # The check of green on the test listener fails, for whichever engine runs the
+            # release: CodeDeploy's AfterAllowTestTraffic hook, or ECS's hook after the
+            # test traffic shift (each emulated service takes its own, once).
+            failed = (
                 "the validation of the test listener reported Failed "
                 "(fault injected: test-traffic-fails)"
             )
+            self.aws.service("codedeploy").faults["AfterAllowTestTraffic"] = failed
+            self.aws.service("ecs").native.faults["POST_TEST_TRAFFIC_SHIFT"] = failed
         elif fault == "green-unhealthy":
             self._unhealthy_from_now()
             return self._health_answers_500()
@@ -734,7 +803,6 @@ class _Story:
     def _adopt(self, sha: str) -> None:
         """Make the local repository's branch the commit deploy made through CodeCommit's
         API (what a user does with `git fetch` and `git reset` after the first deploy)."""
-        from bluegreen.names import Names
 
         remote = self.aws.service("codecommit").local_remote(
             Names.of(self.config).codecommit_repository

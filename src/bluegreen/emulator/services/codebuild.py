@@ -469,11 +469,17 @@ class CodeBuild(OwnedService):
             self._begin_phase(build, phase)
             docker = build.played.standins.docker
             before = (len(docker.images), len(docker.pushed))
-            result = player.play(phase)
+            result = yield from player.steps(phase)
             yield Wait(_phase_seconds(phase, before, (len(docker.images), len(docker.pushed))))
             if not result.failed:
                 self._end_phase(build, "SUCCEEDED")
                 continue
+            if result.status == "TIMED_OUT":
+                # The build's timeout ends it: no later phase, no artifacts (CodeBuild
+                # API reference, Build.buildStatus TIMED_OUT).
+                self._end_phase(build, "TIMED_OUT", result.code, result.message)
+                yield from self._finalize(build, "TIMED_OUT")
+                return
             failed = True
             self._end_phase(build, "FAILED", result.code, result.message)
             declared = spec.phases.get(phase.lower())
@@ -589,8 +595,15 @@ class CodeBuild(OwnedService):
             found, standins.docker.fault_fired = standins.docker.fault_fired, None
             return found
 
+        timeout = float(build.data.get("timeoutInMinutes") or 60) * 60
+        started: datetime = build.data["startTime"]
+
+        def budget() -> float:
+            """Simulated seconds left before the build's timeout (timeoutInMinutes)."""
+            return timeout - (self.emulator.now() - started).total_seconds()
+
         player = buildspec.Player(
-            spec, shell, lambda text, agent: self._line(build, text, agent), fired
+            spec, shell, lambda text, agent: self._line(build, text, agent), fired, budget
         )
         build.played = _Played(root, listener, shell, standins, player)
         self._agent(build, f"Moving to directory {src}")

@@ -150,6 +150,9 @@ class Ecs(Service):
         self._task_sets_made = 0
         self._events = 0
         self._failures: dict[str, int] = {}
+        self.health_failures: dict[str, int] = {}
+        """Task set ARN -> its tasks stopped for failing the load balancer's health checks
+        since one last passed them (the deployment circuit breaker counts them: ecs_native)."""
         self._retrying: set[str] = set()
         self._steady: dict[str, bool] = {}
         self._used_ips: set[str] = set()
@@ -1056,6 +1059,10 @@ class Ecs(Service):
             return
         if state.state == "unhealthy" and task.status == "RUNNING":
             self._unhealthy(svc, task, state)
+        elif state.state == "healthy":
+            found = self._task_set_of(task)
+            if found is not None:
+                self.health_failures.pop(found.task_set_arn, None)
         self._sync(svc)
 
     def _unhealthy(self, svc: Any, task: EmulatedTask, state: TargetState) -> None:
@@ -1074,6 +1081,11 @@ class Ecs(Service):
             return
         # "Amazon ECS deregisters it and stops the task" (Service throttle logic); the
         # stopped reason names the target group.
+        found = self._task_set_of(task)
+        if found is not None:
+            self.health_failures[found.task_set_arn] = (
+                self.health_failures.get(found.task_set_arn, 0) + 1
+            )
         task.stop(
             "ServiceSchedulerInitiated",
             f"Task failed ELB health checks in (target-group {state.group_arn})",

@@ -205,6 +205,12 @@ class NativeDeployments:
         self.deployments: dict[str, Deployment] = {}
         self._by_service: dict[str, list[Deployment]] = {}
         self._made = 0
+        self.faults: dict[str, str] = {}
+        """Injected failures for rehearsals: lifecycle stage -> the message the next
+        deployment that reaches it rolls back with, as a Lambda hook at that stage that
+        returns FAILED makes ECS roll back (ECS developer guide, "Lambda hooks for Amazon
+        ECS service deployments"). Taken once, by a deployment that replaces a running
+        revision (not by the service's creation)."""
 
     # ------------------------------------------------------------------ what ecs.py asks
     @staticmethod
@@ -467,6 +473,12 @@ class NativeDeployments:
         yield Wait(STAGE_PAUSE)
         if d.rollback_reason:
             return False
+        fault = self.faults.pop(stage, None) if d.source is not None else None
+        if fault is not None:
+            d.rollback_reason = (
+                f"Service deployment rolled back: lifecycle hook at {stage} failed ({fault})."
+            )
+            return False
         for index, spec in enumerate(d.config.get("lifecycleHooks") or []):
             if stage not in (spec.get("lifecycleStages") or []):
                 continue
@@ -577,7 +589,18 @@ class NativeDeployments:
         if not breaker.get("enable"):
             return False
         threshold = min(200, max(3, math.ceil(0.5 * int(svc.desired_count or 0))))
-        return self.ecs._failures.get(found.task_set_arn, 0) >= threshold
+        return self._failure_count(found) >= threshold
+
+    def _failure_count(self, task_set: Any) -> int:
+        """Tasks of green that failed to start, or that failed the load balancer's health
+        checks: the circuit breaker applies to blue/green deployments too ("Both methods
+        only support rolling update deployment and blue/green deployment types": ECS
+        developer guide, "Amazon ECS deployment failure detection") and counts a task that
+        does not pass "the dependent health checks" (AWS re:Post knowledge center,
+        ecs-deployment-roll-back-failure: only a task that passed them and then stopped
+        may not count)."""
+        arn = task_set.task_set_arn
+        return max(self.ecs._failures.get(arn, 0), self.ecs.health_failures.get(arn, 0))
 
     def _shift(
         self, svc: Any, d: Deployment, *, production: float | None = None, test: float | None = None
@@ -644,7 +667,7 @@ class NativeDeployments:
             if svc is not None and d.target.task_set_id:
                 task_set = next((t for t in svc.task_sets if t.id == d.target.task_set_id), None)
                 if task_set is not None:
-                    failures = self.ecs._failures.get(task_set.task_set_arn, 0)
+                    failures = self._failure_count(task_set)
             found["deploymentCircuitBreaker"] = {
                 "status": "MONITORING" if d.active else "DISABLED",
                 "failureCount": failures,

@@ -5,7 +5,8 @@ A played build (:mod:`bluegreen.emulator.buildspec`) runs its commands in a real
 :mod:`.client`, which sends the command line to the build's loopback endpoint
 (:mod:`.server`). :class:`Standins` answers it in process: :mod:`.awscli` calls the
 emulated AWS as the build project's service role, :mod:`.docker` is the build's Docker
-daemon (checks builds against :mod:`.dockerfile`, pushes to the emulated ECR).
+daemon (checks builds against :mod:`.dockerfile`, pushes to the emulated ECR). ``sleep``
+is a stand-in too (:mod:`.sleep`): it waits on the emulator's clock.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from bluegreen.emulator.standins.awscli import AwsCli
 from bluegreen.emulator.standins.docker import Docker
 from bluegreen.emulator.standins.server import Request, Response
+from bluegreen.emulator.standins.sleep import sleep
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,4 +45,6 @@ class Standins:
             return self.aws(request)
         if request.tool == "docker":
             return self.docker(request)
+        if request.tool == "sleep":
+            return sleep(request)
         return Response().fail(f"no stand-in for {request.tool}", 127)

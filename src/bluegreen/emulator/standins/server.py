@@ -7,6 +7,11 @@ read). It is served by the thread running the build's commands while a command r
 emulator's lock the build already holds, at the simulated moment the command runs: the
 emulator's HTTP endpoint could not serve it then (its threads would wait for that lock).
 See :mod:`bluegreen.emulator.standins.client` for the wire format.
+
+A ``sleep`` is not answered at once: its handler answers :class:`Parked` and the
+connection waits in :attr:`Listener.parked` until the build's process has let that much
+simulated time pass (:mod:`bluegreen.emulator.standins.shell`), so a build that polls
+with ``sleep`` waits on the emulator's clock, not on the machine's.
 """
 
 from __future__ import annotations
@@ -58,6 +63,21 @@ class Response:
         return head + bytes(self.stderr) + bytes(self.stdout)
 
 
+@dataclass
+class Parked(Response):
+    """The answer to a ``sleep``: given once ``seconds`` of simulated time have passed."""
+
+    seconds: float = 0.0
+
+
+@dataclass
+class Sleeper:
+    """A parked ``sleep``: its connection, and the simulated seconds it still waits."""
+
+    connection: socket.socket
+    remaining: float
+
+
 Handler = Callable[[Request], Response]
 
 
@@ -76,6 +96,8 @@ class Listener:
             self._socket.close()
             raise
         self.served = 0
+        self.parked: list[Sleeper] = []
+        """The ``sleep`` commands waiting for simulated time, oldest first."""
 
     @property
     def port(self) -> int:
@@ -96,10 +118,19 @@ class Listener:
                 return
             except OSError:
                 return
-            with connection:
-                self._answer(connection)
+            if not self._answer(connection):
+                connection.close()
 
-    def _answer(self, connection: socket.socket) -> None:
+    def wake(self, sleeper: Sleeper, response: Response | None = None) -> None:
+        """Answer a parked ``sleep`` (it succeeds unless ``response`` says otherwise)."""
+        if sleeper in self.parked:
+            self.parked.remove(sleeper)
+        with contextlib.suppress(OSError):
+            sleeper.connection.sendall((response or Response()).encode())
+        sleeper.connection.close()
+
+    def _answer(self, connection: socket.socket) -> bool:
+        """Answer one connection; True when it was parked (a ``sleep``), kept open."""
         connection.setblocking(True)
         connection.settimeout(READ_TIMEOUT)
         try:
@@ -118,8 +149,12 @@ class Listener:
                         f"{request.tool}: the emulated AWS failed: {type(exc).__name__}: {exc}",
                         255,
                     )
+        if isinstance(response, Parked) and response.status == 0:
+            self.parked.append(Sleeper(connection, max(0.0, response.seconds)))
+            return True
         with contextlib.suppress(OSError):  # the stand-in went away (its command stopped)
             connection.sendall(response.encode())
+        return False
 
     def _read(self, connection: socket.socket) -> Request | None:
         """Read until the request is complete (it is self-delimiting: the client keeps
@@ -140,6 +175,9 @@ class Listener:
                 raise ValueError("the request is too large")
 
     def close(self) -> None:
+        for sleeper in list(self.parked):
+            self.parked.remove(sleeper)
+            sleeper.connection.close()
         self._socket.close()
 
 

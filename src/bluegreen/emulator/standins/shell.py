@@ -19,6 +19,14 @@ the build ends, when every process group of the session is killed.
 
 While a command runs, the thread running it answers the build's ``aws`` and ``docker``
 stand-ins (:class:`~bluegreen.emulator.standins.server.Listener`).
+
+``sleep`` is a stand-in too (:mod:`bluegreen.emulator.standins.sleep`). Played through
+:meth:`Shell.steps` (what the emulated CodeBuild does), a command that sleeps hands its
+build's process a :class:`~bluegreen.emulator.clock.Wait` of that many simulated seconds
+and resumes when the clock has moved on: the real-time limit counts only the time the
+command runs, not the time it sleeps. A command may not sleep past ``budget`` (the
+build's timeout): then it is killed as timed out. :meth:`Shell.run` (no clock) answers a
+``sleep`` at once.
 """
 
 from __future__ import annotations
@@ -31,16 +39,22 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from bluegreen.emulator.clock import Wait
 from bluegreen.emulator.standins.client import ENVIRONMENT, PYTHON_SCRIPT, SCRIPT
 from bluegreen.emulator.standins.server import Listener
 
 COMMAND_TIMEOUT = 120.0
 """Real seconds one buildspec command may run before the emulator kills it (a limit of
 the emulator, not CodeBuild's: a build's own timeout is minutes of simulated time)."""
+
+_SETTLE_SECONDS = 0.002
+"""Real seconds a build's shell is watched, once a ``sleep`` is parked, for anything else
+it does before its sleep is taken as what the command waits on."""
 
 SHELLS = {"bash": "bash", "/bin/sh": "/bin/sh"}
 """The Linux shells a buildspec's ``env/shell`` may name (buildspec reference, env/shell:
@@ -58,6 +72,9 @@ class Ran:
     output: list[str]
     """Its output lines (standard output and error, interleaved as written)."""
     timed_out: bool = False
+    """Killed after :data:`COMMAND_TIMEOUT` real seconds."""
+    out_of_budget: bool = False
+    """Killed because it would have slept past its budget of simulated time."""
 
 
 class Shell:
@@ -114,7 +131,25 @@ class Shell:
     # -- running ---------------------------------------------------------------------------
     def run(self, command: str, set_after: dict[str, str], timeout: float | None = None) -> Ran:
         """Run ``command`` in the session; ``set_after`` are exported first (CodeBuild's
-        own variables, such as CODEBUILD_BUILD_SUCCEEDING)."""
+        own variables, such as CODEBUILD_BUILD_SUCCEEDING). No clock here: a ``sleep``
+        is answered at once."""
+        steps = self.steps(command, set_after, timeout)
+        try:
+            while True:
+                next(steps)
+        except StopIteration as done:
+            ran: Ran = done.value
+            return ran
+
+    def steps(
+        self,
+        command: str,
+        set_after: dict[str, str],
+        timeout: float | None = None,
+        budget: float = float("inf"),
+    ) -> Generator[Wait, Any, Ran]:
+        """Run ``command`` as :meth:`run` does, yielding a Wait for each ``sleep`` (see the
+        module docstring); ``budget``: the simulated seconds it may sleep in all."""
         if self._closed:
             raise RuntimeError("the build's shell is closed")
         if self.isolated or self._process is None or self._process.poll() is not None:
@@ -134,13 +169,15 @@ class Shell:
             self._commands.flush()
         except OSError:
             pass  # the shell is gone: its exit status is the command's
-        status, timed_out = self._wait(COMMAND_TIMEOUT if timeout is None else timeout)
+        status, timed_out, out_of_budget = yield from self._wait(
+            COMMAND_TIMEOUT if timeout is None else timeout, budget
+        )
         text = out.read_bytes().decode("utf-8", "replace") if out.exists() else ""
         with contextlib.suppress(OSError):
             out.unlink()
             script.unlink()
         self._keep_latest_state()
-        return Ran(status, text.splitlines(), timed_out)
+        return Ran(status, text.splitlines(), timed_out, out_of_budget)
 
     def _keep_latest_state(self) -> None:
         """The session's state is the last dump (``env.N``, ``cwd.N``); older ones go."""
@@ -222,9 +259,11 @@ class Shell:
         self._commands.write(prelude.encode())
         self._commands.flush()
 
-    def _wait(self, timeout: float) -> tuple[int, bool]:
+    def _wait(self, timeout: float, budget: float) -> Generator[Wait, Any, tuple[int, bool, bool]]:
         """Serve the stand-ins until the command's status arrives (or the shell ends, or
-        the time is up: then the session's processes are killed)."""
+        the time is up: then the session's processes are killed). While every process of
+        the command waits in a ``sleep``, yield the simulated time it sleeps; how it
+        ended: (status, timed out in real time, out of its simulated budget)."""
         process = self._process
         assert process is not None
         deadline = time.monotonic() + timeout
@@ -241,19 +280,36 @@ class Shell:
             while True:
                 status = self._read_status()
                 if status is not None:
-                    return status, False
+                    return status, False, False
                 if process.poll() is not None:
                     status = self._read_status(final=True)
                     code = process.returncode
                     return (
-                        status if status is not None else (128 - code if code < 0 else code)
-                    ), False
+                        (status if status is not None else (128 - code if code < 0 else code)),
+                        False,
+                        False,
+                    )
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    self._kill(process.pid)
-                    process.wait()
-                    self._read_status(final=True)
-                    return 128 + signal.SIGKILL, True
+                    return self._killed(process), True, False
+                parked = self.listener.parked
+                if parked and not self._busy(selector):
+                    # The command waits in `sleep`: let simulated time pass.
+                    step = min(sleeper.remaining for sleeper in parked)
+                    if step > budget:
+                        if budget > 0:
+                            yield Wait(budget)
+                        return self._killed(process), False, True
+                    paused = time.monotonic()
+                    if step > 0:
+                        yield Wait(step)
+                    budget -= step
+                    deadline += time.monotonic() - paused  # sleeping is not running
+                    for sleeper in list(parked):
+                        sleeper.remaining -= step
+                        if sleeper.remaining <= 1e-9:
+                            self.listener.wake(sleeper)
+                    continue
                 wake = remaining if pidfd >= 0 else min(remaining, 0.01)
                 for key, _ in selector.select(timeout=wake):
                     if key.fileobj is self.listener:
@@ -264,6 +320,27 @@ class Shell:
             selector.close()
             if pidfd >= 0:
                 os.close(pidfd)
+            for sleeper in list(self.listener.parked):  # a `sleep &` the command left
+                self.listener.wake(sleeper)
+
+    def _busy(self, selector: selectors.BaseSelector) -> bool:
+        """Whether the command still does something else than sleep: a request or its
+        status arrives within a moment (a `sleep` in a pipeline or in the background
+        while the rest runs). Requests that arrived are served."""
+        busy = False
+        for key, _ in selector.select(timeout=_SETTLE_SECONDS):
+            busy = True
+            if key.fileobj is self.listener:
+                self.listener.serve()
+            elif key.fileobj == self._status:
+                self._fill()
+        return busy
+
+    def _killed(self, process: subprocess.Popen[bytes]) -> int:
+        self._kill(process.pid)
+        process.wait()
+        self._read_status(final=True)
+        return 128 + signal.SIGKILL
 
     def _fill(self) -> None:
         try:
@@ -350,7 +427,7 @@ class Shell:
             handle.write(self.listener.endpoint_text())
         client = Path(__file__).with_name("client.py")
         bash = shutil.which("bash", path=_BASE_PATH)
-        for tool in ("aws", "docker"):
+        for tool in ("aws", "docker", "sleep"):
             path = self._bin / tool
             arguments = {
                 "python": _quote(sys.executable),

@@ -265,6 +265,13 @@ def service_stable(ctx: Context, old: Existing) -> bool:
     if not found["services"]:
         return False
     service = found["services"][0]
+    strategy = (service.get("deploymentConfiguration") or {}).get("strategy", "")
+    if (service.get("deploymentController") or {}).get("type", "ECS") == "ECS" and strategy in (
+        "BLUE_GREEN",
+        "LINEAR",
+        "CANARY",
+    ):
+        return _first_deployment_succeeded(ctx, cluster_name, str(old.attrs["Name"]))
     for task_set in service.get("taskSets", []):
         if task_set.get("status") == "PRIMARY":
             wanted = int(task_set.get("computedDesiredCount", 0))
@@ -272,6 +279,26 @@ def service_stable(ctx: Context, old: Existing) -> bool:
                 int(task_set.get("runningCount", wanted)) >= wanted
             )
     return int(service.get("runningCount", 0)) >= int(service.get("desiredCount", 0))
+
+
+def _first_deployment_succeeded(ctx: Context, cluster: str, service: str) -> bool:
+    """A built-in blue/green service is stable once its first service deployment (its
+    creation) is SUCCESSFUL: CloudFormation's operation waits for the deployment and its
+    lifecycle hooks ("Additional backend processes (such as task scaling and running
+    lifecycle hooks) can extend deployment time" toward CloudFormation's 36-hour
+    operation limit: AWS::ECS::Service CanaryConfiguration, CloudFormation template
+    reference; Terraform's provider likewise "Ensures lifecycle hooks complete during
+    creation", hashicorp/terraform-provider-aws#43434). So a PAUSE hook holds the
+    stack's create until someone continues it (``bluegreen deploy`` does: DeploymentEngine
+    .continue_creation), and a creation that rolls back never stabilizes. Whether AWS
+    waits for a PAUSE hook on creation is not documented in so many words: the emulator
+    takes the stricter reading, and deploy is safe under both."""
+    ecs = ctx.clients.ecs
+    listed = ecs.list_service_deployments(cluster=cluster, service=service)["serviceDeployments"]
+    if not listed:
+        return False
+    first = min(listed, key=lambda d: d["createdAt"])
+    return bool(first.get("status") == "SUCCESSFUL")
 
 
 def _policies(props: dict[str, Any]) -> dict[str, str]:
