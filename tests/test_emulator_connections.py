@@ -32,9 +32,9 @@ def aws(tmp_path: Path) -> Iterator[Emulator]:
 
 def _connection(aws: Emulator, name: str = "github") -> str:
     return str(
-        aws.clients().codeconnections.create_connection(
-            ProviderType="GitHub", ConnectionName=name
-        )["ConnectionArn"]
+        aws.clients().codeconnections.create_connection(ProviderType="GitHub", ConnectionName=name)[
+            "ConnectionArn"
+        ]
     )
 
 
@@ -263,8 +263,7 @@ def test_the_pipeline_role_needs_use_connection(aws: Emulator, tmp_path: Path) -
     run = _source_run(aws, "p", first["pipelineExecutionId"])
     assert run["status"] == "Failed"
     assert run["output"]["executionResult"]["errorDetails"]["message"] == (
-        f"Unable to use Connection: {arn}. The provided role does not have sufficient "
-        "permissions."
+        f"Unable to use Connection: {arn}. The provided role does not have sufficient permissions."
     )
     assert any("UseConnection" in r.message for r in aws.refusals)
 
@@ -291,9 +290,12 @@ def test_push_triggers_start_only_matching_pushes(aws: Emulator, tmp_path: Path)
     newest = _executions(aws, "main")[0]
     assert newest["trigger"]["triggerType"] == "WebhookV2"
     assert len(_executions(aws, "branches")) == 1
-    assert _source_run(aws, "main", newest["pipelineExecutionId"])["output"][
-        "outputVariables"
-    ]["CommitId"] == sha
+    assert (
+        _source_run(aws, "main", newest["pipelineExecutionId"])["output"]["outputVariables"][
+            "CommitId"
+        ]
+        == sha
+    )
 
     pushed = clone.push({"app/main.py": "3\n"}, branch="feature/deep/x")
     assert len(_executions(aws, "main")) == 2
