@@ -18,6 +18,7 @@ from e2e_support import (
     PIPELINE,
     e2e_fixture,  # noqa: F401 (fixture)
     failed_actions,
+    leftovers,
     stack,
     stack_statuses,
 )
@@ -161,3 +162,11 @@ def test_deploy_through_an_available_connection(github: Emulated) -> None:
     again = github.cli("deploy", "--yes")
     assert again.code == 0, again.err
     assert "the pipeline stack's): AVAILABLE" in again.err
+
+    # destroy leaves nothing of bluegreen's; the connection is the user's and stays.
+    gone = github.cli("destroy", "--yes", "--empty-bucket")
+    assert gone.code == 0, gone.err
+    left = leftovers(github.aws)
+    assert "stacks" not in left and "pipelines" not in left and "codecommit" not in left, left
+    connection = github.aws.client("codeconnections").get_connection(ConnectionArn=arn)
+    assert connection["Connection"]["ConnectionStatus"] == "AVAILABLE"

@@ -73,8 +73,8 @@ def resolve(clients: Clients, config: Config, given: str | None) -> tuple[str, s
     if provider == "codecommit":
         if given:
             raise UsageError(
-                f"{FLAG} applies to a GitHub, GitLab or Bitbucket source; this config's "
-                'source.provider is "codecommit"',
+                f"{FLAG} (or BLUEGREEN_CONNECTION_ARN) applies to a GitHub, GitLab or "
+                'Bitbucket source; this config\'s source.provider is "codecommit"',
                 hint=f"drop {FLAG}, or set source.provider and source.full_repository_id",
             )
         return None
