@@ -69,6 +69,7 @@ def _pipeline(
     triggers: list[dict[str, Any]] | None = None,
     kind: str = "V2",
     mode: str = "QUEUED",
+    branch_value: str = "#{SourceVariables.BranchName}",
 ) -> None:
     declaration: dict[str, Any] = {
         "name": name,
@@ -113,7 +114,7 @@ def _pipeline(
                         "configuration": {
                             "ProjectName": "check",
                             "EnvironmentVariables": json.dumps(
-                                [{"name": "BRANCH", "value": "#{SourceVariables.BranchName}"}]
+                                [{"name": "BRANCH", "value": branch_value}]
                             ),
                         },
                         "inputArtifacts": [{"name": "SourceOutput"}],
@@ -304,6 +305,20 @@ def test_push_triggers_start_only_matching_pushes(aws: Emulator, tmp_path: Path)
     run = _source_run(aws, "branches", branch_run["pipelineExecutionId"])
     assert run["output"]["outputVariables"]["BranchName"] == "feature/deep/x"
     assert run["output"]["outputVariables"]["CommitId"] == pushed
+    # The next action reads the variable through its namespace.
+    codepipeline = aws.clients().codepipeline
+    codepipeline.enable_stage_transition(
+        pipelineName="branches", stageName="Check", transitionType="Inbound"
+    )
+    aws.sleep(60)
+    details = codepipeline.list_action_executions(
+        pipelineName="branches", filter={"pipelineExecutionId": branch_run["pipelineExecutionId"]}
+    )["actionExecutionDetails"]
+    (check,) = [d for d in details if d["actionName"] == "Check"]
+    declared = check["input"]["configuration"]["EnvironmentVariables"]
+    resolved = check["input"]["resolvedConfiguration"]["EnvironmentVariables"]
+    assert "#{SourceVariables.BranchName}" in declared
+    assert json.loads(resolved) == [{"name": "BRANCH", "value": "feature/deep/x"}]
 
 
 def test_without_triggers_a_push_to_the_branch_starts_the_pipeline(
@@ -386,3 +401,27 @@ def test_push_filters_excludes_win_and_one_counted_file_is_enough() -> None:
     assert push_matches(included, "main", ["app/x.py"])
     assert not push_matches(included, "main", ["app/x.md", "web/y.py"])
     assert not push_matches({"tags": {"includes": ["v*"]}}, "main", ["a"])
+
+
+def test_a_variable_nothing_produced_fails_the_action(aws: Emulator, tmp_path: Path) -> None:
+    _bucket(aws)
+    _project(aws)
+    arn = _connection(aws)
+    aws.service("codeconnections").complete_handshake(arn)
+    _Clone(aws, tmp_path / "clone").push({"a.txt": "a\n"})
+    role = make_role(aws, "pipeline", "codepipeline.amazonaws.com")
+    _pipeline(aws, "p", arn, role, branch_value="#{Elsewhere.BranchName}")
+    codepipeline = aws.clients().codepipeline
+    codepipeline.enable_stage_transition(
+        pipelineName="p", stageName="Check", transitionType="Inbound"
+    )
+    (first,) = _executions(aws, "p")
+    aws.sleep(120)
+    details = codepipeline.list_action_executions(
+        pipelineName="p", filter={"pipelineExecutionId": first["pipelineExecutionId"]}
+    )["actionExecutionDetails"]
+    (check,) = [d for d in details if d["actionName"] == "Check"]
+    assert check["status"] == "Failed"
+    assert (
+        "#{Elsewhere.BranchName}" in check["output"]["executionResult"]["errorDetails"]["message"]
+    )

@@ -119,6 +119,9 @@ class _Run:
     outputs: list[tuple[str, Location]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     process: Process | None = None
+    configured: dict[str, str] | None = None
+    """The configuration as declared, before variables were resolved (ActionExecutionInput
+    configuration; ``declaration`` holds the resolved one)."""
 
     @property
     def name(self) -> str:
@@ -905,6 +908,7 @@ class CodePipeline(OwnedService):
         execution.runs.append(run)
         pipeline.latest_runs[(stage, run.name)] = run
         provider = action["actionTypeId"]["provider"]
+        run.configured = dict(action.get("configuration") or {})
         try:
             run.declaration = self._resolved(execution, action)
         except ActionFailed as failure:
@@ -1441,7 +1445,11 @@ class CodePipeline(OwnedService):
             "status": run.status,
             "input": {
                 "actionTypeId": declaration["actionTypeId"],
-                "configuration": dict(declaration.get("configuration") or {}),
+                "configuration": dict(
+                    run.configured
+                    if run.configured is not None
+                    else declaration.get("configuration") or {}
+                ),
                 "resolvedConfiguration": dict(declaration.get("configuration") or {}),
                 "roleArn": pipeline.role,
                 "region": self.region,
