@@ -116,6 +116,19 @@ def test_a_pending_connection_stops_deploy_with_the_console_step(github: Emulate
     _nothing_made(github)
 
 
+def test_a_connection_in_error_stops_deploy(github: Emulated) -> None:
+    arn = _connection(github)
+    # What AWS does by itself to a connection whose provider side broke ("A connection
+    # that has an error state is retried automatically": Developer Tools console guide).
+    found = github.aws.service("codeconnections").connection(arn)
+    assert found is not None
+    found.status = "ERROR"
+    done = github.cli("deploy", "--yes", "--dry-run", "--connection-arn", arn)
+    assert done.code == 1, done.err
+    assert "is ERROR" in done.err and "retried by AWS" in done.err
+    _nothing_made(github)
+
+
 def test_deploy_through_an_available_connection(github: Emulated) -> None:
     arn = _connection(github)
     pushed = _push_scaffold(github)
