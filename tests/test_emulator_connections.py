@@ -200,6 +200,13 @@ def test_a_new_connection_is_pending_until_the_handshake(aws: Emulator) -> None:
     assert old.get_connection(ConnectionArn=same)["Connection"]["ConnectionStatus"] == "AVAILABLE"
 
 
+def test_a_replayed_journal_completes_the_handshake_again(aws: Emulator) -> None:
+    arn = _connection(aws)
+    aws.service("codeconnections").replay_event("codeconnections.handshake", {"arn": arn})
+    found = aws.clients().codeconnections.get_connection(ConnectionArn=arn)["Connection"]
+    assert found["ConnectionStatus"] == "AVAILABLE"
+
+
 def test_an_unknown_connection_is_not_found(aws: Emulator) -> None:
     arn = _connection(aws).rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
     with pytest.raises(ClientError) as info:

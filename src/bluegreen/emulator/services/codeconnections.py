@@ -145,6 +145,15 @@ class CodeConnections(OwnedService):
         self.emulator.record("codeconnections.handshake", arn=arn)
         return found
 
+    def replay_event(self, name: str, data: dict[str, Any]) -> None:
+        """A resumed sandbox plays the journal again: the handshake is replayed. (Pushes
+        to a provider repository are recorded but not replayed: the sandbox's story uses
+        CodeCommit.)"""
+        if name == "codeconnections.handshake":
+            found = self.connection(str(data.get("arn", "")))
+            if found is not None:
+                found.status = "AVAILABLE"
+
     def provider_repository(self, full_id: str) -> Path:
         """The bare repository standing for ``owner/name`` on the provider (made empty on
         first use): a git remote a person pushes to."""
