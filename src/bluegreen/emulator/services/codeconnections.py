@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen.emulator import artifacts, internal, timing
-from bluegreen.emulator.clock import Wait
+from bluegreen.emulator.clock import Until, Wait
 from bluegreen.emulator.core import Emulator
 from bluegreen.emulator.git import GITLINK, Commit, Entry, GitError, Repository
 from bluegreen.emulator.owned import OwnedService
@@ -291,9 +291,12 @@ class CodeConnections(OwnedService):
             self.store.repositories[full_id] = found
         return found
 
-    def _watch(self) -> Generator[Wait, Any, None]:
+    def _watch(self) -> Generator[Wait | Until, Any, None]:
         """The provider's webhook: a push reaches CodePipeline within seconds
         (modelled as CodeCommit's event delay)."""
+        # Nothing to watch until a provider repository exists (a CodeCommit system never
+        # makes one: its clock pays nothing for this service).
+        yield Until(lambda: bool(self.store.repositories))
         while True:
             yield Wait(timing.CODECOMMIT_PUSH_POLL)
             self.check_pushes()
