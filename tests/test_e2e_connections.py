@@ -183,3 +183,12 @@ def test_deploy_through_an_available_connection(github: Emulated) -> None:
     assert "stacks" not in left and "pipelines" not in left and "codecommit" not in left, left
     connection = github.aws.client("codeconnections").get_connection(ConnectionArn=arn)
     assert connection["Connection"]["ConnectionStatus"] == "AVAILABLE"
+
+
+def test_a_dry_run_checks_the_connection_and_changes_nothing(github: Emulated) -> None:
+    arn = _connection(github)
+    done = github.cli("deploy", "--dry-run", "--connection-arn", arn)
+    assert done.code == 0, done.err
+    assert "connection github-acme (GitHub, given): AVAILABLE" in done.err
+    assert "first commit" not in done.out  # nothing to commit: the repository is GitHub's
+    _nothing_made(github)
