@@ -1,6 +1,7 @@
 """source.provider github / gitlab / bitbucket: the pipeline stack through CodeConnections
 with CodePipeline V2 triggers (branch and file-path filters), cfn-lint clean; the config
-keys at both edges. Not emulated (the emulated CodePipeline plays CodeCommit sources)."""
+keys at both edges. Played against the emulated AWS: tests/test_emulator_connections.py
+(the services), tests/test_e2e_connections.py (deploy), tests/test_rehearse_connections.py."""
 
 from __future__ import annotations
 
@@ -69,6 +70,12 @@ def test_the_source_is_the_connection_given_at_deploy_time() -> None:
     assert "arn:aws:codestar-connections" not in json.dumps(template)
 
 
+def test_the_source_stack_holds_no_codecommit_repository() -> None:
+    source = next(s for s in stacks.build(_config()) if s.key == "source").template.to_dict()
+    assert sorted(source["Resources"]) == ["AppImageRepository", "RouterImageRepository"]
+    assert not [k for k in source["Outputs"] if k.startswith("Repository")]
+
+
 def test_a_v2_trigger_replaces_the_codecommit_rule() -> None:
     cfg = _config({"source": {"ignored_paths": ["docs/**"]}, "builds": {"branches": []}})
     template = _pipeline(cfg)
@@ -107,6 +114,13 @@ def test_branches_get_a_pipeline_of_their_own_without_a_deploy_stage() -> None:
     branch = resources["BranchCheckPipeline"]["Properties"]
     assert branch["ExecutionMode"] == "PARALLEL" and branch["PipelineType"] == "V2"
     assert [s["Name"] for s in branch["Stages"]] == ["Source", "Check"]
+    # Created held: its creation run must not build beside the release pipeline's.
+    assert branch["DisableInboundStageTransitions"] == [
+        {
+            "StageName": "Check",
+            "Reason": "Opened by bluegreen deploy once the release pipeline has started",
+        }
+    ]
     (trigger,) = branch["Triggers"]
     assert trigger["GitConfiguration"]["Push"] == [
         {"Branches": {"Includes": ["feature/**", "fix-**"]}}

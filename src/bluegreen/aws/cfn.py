@@ -145,9 +145,16 @@ def outputs(cfn: Any, name: str) -> dict[str, str]:
 
 
 def create_change_set(
-    cfn: Any, stack: str, name: str, change_set_type: str, body: str
+    cfn: Any,
+    stack: str,
+    name: str,
+    change_set_type: str,
+    body: str,
+    parameters: list[dict[str, Any]] | None = None,
 ) -> tuple[str, str]:
-    """Create a change set; returns (change set id, stack id)."""
+    """Create a change set; returns (change set id, stack id). ``parameters``: the
+    template's parameters (only the pipeline stack of a CodeConnections source has one)."""
+    extra: dict[str, Any] = {"Parameters": parameters} if parameters else {}
     result = call(
         cfn,
         "create_change_set",
@@ -157,6 +164,7 @@ def create_change_set(
         TemplateBody=body,
         Capabilities=CAPABILITIES,
         Description="bluegreen deploy",
+        **extra,
     )
     return result["Id"], result.get("StackId", "")
 

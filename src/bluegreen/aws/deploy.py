@@ -16,8 +16,16 @@ exists, what a stack update may not change (:mod:`bluegreen.aws.owned`: the CODE
 service is kept as deployed, its desired count is applied with ecs:UpdateService after
 the stacks, and a change that would replace what it depends on is refused).
 
+A GitHub, GitLab or Bitbucket source (``source.provider``) is read through an AWS
+CodeConnections connection whose ARN is given at deploy time (:mod:`bluegreen.aws.
+connection`: ``--connection-arn``, or the one the pipeline stack already holds); it is
+looked at before anything changes (its shape, that it exists, its provider, that it is
+AVAILABLE) and passed to the pipeline stack as its ConnectionArn parameter. The
+repository lives with that provider: deploy makes no CodeCommit repository and no first
+commit, and the pipeline's first run reads the branch the user pushed there.
+
 Between the source and the service stacks the application repository's first commit is
-made (when the branch is empty), so the pipeline's first run, triggered when the
+made (when the branch is empty; CodeCommit source), so the pipeline's first run, triggered when the
 pipeline stack creates it, finds the taskdef, appspec and Dockerfiles it needs. Before
 the service stack the ECS service-linked role is created when the account has none.
 
@@ -49,6 +57,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import yaml
 
 from bluegreen.aws import cfn, codecommit, console, ecs, owned, pipeline, preflight
+from bluegreen.aws import connection as connection_mod
 from bluegreen.aws.cfn import Change, StackEvent
 from bluegreen.aws.codecommit import FirstCommit
 from bluegreen.aws.errors import call
@@ -198,6 +207,7 @@ class DeployResult:
     service_linked_role: str = ""  # exists, missing, created, would-create
     out_of_band: list[OutOfBand] = field(default_factory=list)
     in_flight: InFlight | None = None
+    connection: connection_mod.Connection | None = None
 
     @property
     def failed(self) -> list[StackOutcome]:
@@ -240,6 +250,17 @@ class DeployResult:
             "service_linked_role": self.service_linked_role or None,
             "out_of_band": [o.to_dict() for o in self.out_of_band],
             "in_flight": self.in_flight.to_dict() if self.in_flight else None,
+            "connection": (
+                {
+                    "arn": self.connection.arn,
+                    "name": self.connection.name,
+                    "provider": self.connection.provider,
+                    "status": self.connection.status,
+                    "from": self.connection.source,
+                }
+                if self.connection
+                else None
+            ),
             "links": self.links.to_dict() if self.links else None,
         }
 
@@ -290,11 +311,13 @@ def deploy(
     result: DeployResult | None = None,
     sleep: Sleep = time.sleep,
     now: Now = _utcnow,
+    connection_arn: str | None = None,
 ) -> DeployResult:
     """Create or update the source, service and pipeline stacks; see the module docstring.
 
     ``result``, when given, is filled in as the run goes, so the caller still has it
-    when the run raises (an AWS error, Ctrl-C).
+    when the run raises (an AWS error, Ctrl-C). ``connection_arn``: the CodeConnections
+    connection of a GitHub, GitLab or Bitbucket source (``--connection-arn``).
     """
     from bluegreen import stacks as stacks_mod
 
@@ -311,6 +334,7 @@ def deploy(
     found = {name: cfn.describe_stack(client, name) for name in names.stacks}
     for name, stack in found.items():
         _refuse_unusable(name, stack, clients.region)
+    run.look_at_connection(connection_arn)
     files = run.look_at_source(root, found[names.source_stack], allow_secrets)
     bodies[names.service_stack] = run.look_at_service(
         found[names.service_stack], bodies[names.service_stack]
@@ -324,6 +348,8 @@ def deploy(
             return run.result
         if s.name == names.source_stack:
             run.first_commit(files, outcome)
+        if s.name == names.pipeline_stack and not dry_run:
+            open_branch_checks(clients, config, ui)
     run.apply_out_of_band()
     run.result.links = links(clients, config)
     return run.result
@@ -384,11 +410,29 @@ class _Run:
 
     # ---- look ----------------------------------------------------------------------------
 
+    def look_at_connection(self, given: str | None) -> None:
+        """The connection of a GitHub, GitLab or Bitbucket source (exit 2 for a bad or
+        missing ARN, exit 1 for a connection not AVAILABLE); nothing for CodeCommit."""
+        resolved = connection_mod.resolve(self.clients, self.config, given)
+        if resolved is None:
+            return
+        found = connection_mod.check(self.clients, self.config, *resolved)
+        self.result.connection = found
+        where = "given" if found.source == "flag" else "the pipeline stack's"
+        self.ui.step(
+            f"connection {found.name} ({found.provider}, {where}): {found.status}; the "
+            f"pipeline reads {self.config.source.full_repository_id} through it"
+        )
+
     def look_at_source(
         self, root: Path, source: dict[str, Any] | None, allow_secrets: bool
     ) -> list[codecommit.RepoFile]:
         """CodeCommit's availability and, when a first commit will be made, its files."""
         names, branch = self.names, self.config.source.branch
+        if self.config.source.provider != "codecommit":
+            # The repository is the provider's: bluegreen neither creates nor commits to it.
+            self.commit_needed = False
+            return []
         if _live(source):
             head = codecommit.branch_head(
                 self.clients.codecommit, names.codecommit_repository, branch
@@ -499,7 +543,12 @@ class _Run:
             f"change set {name} ({kind}) being created, not executed; {left}",
             f"{RESUME} (it makes a new change set)",
         )
-        change_set_id, _ = cfn.create_change_set(client, stack, name, kind, body)
+        parameters = (
+            connection_mod.parameters(self.result.connection)
+            if stack == self.names.pipeline_stack
+            else []
+        )
+        change_set_id, _ = cfn.create_change_set(client, stack, name, kind, body, parameters)
         computed = cfn.wait_change_set(client, change_set_id, sleep=self.sleep)
 
         if computed.status == "FAILED":
@@ -596,6 +645,15 @@ class _Run:
         names, config, ui = self.names, self.config, self.ui
         repository = names.codecommit_repository
         branch = config.source.branch
+        if config.source.provider != "codecommit":
+            if self.dry_run:
+                return
+            ui.step(
+                f"no commit made: the application repository is "
+                f"{config.source.full_repository_id} on {config.source.provider}; the "
+                f"pipeline's runs read its {branch} branch (push to it to release)"
+            )
+            return
         if not self.commit_needed:
             self.result.first_commit = FirstCommit(
                 repository, branch, [], 0, skipped="the branch already has commits"
@@ -689,6 +747,58 @@ def _delete_empty_stack(client: Any, stack: str) -> bool:
         cfn.delete_stack(client, described["StackId"])
         return True
     return False
+
+
+def open_branch_checks(clients: Clients, config: Config, ui: DeployUI | None = None) -> bool:
+    """A CodeConnections source's branch-check pipeline is created with its Check stage
+    held (:mod:`bluegreen.stacks.connections`): stop its creation run, which would check
+    the release branch while the release pipeline builds it, then open the transition so
+    pushes to builds.branches are checked. True when it opened the transition.
+
+    StopPipelineExecution with abandon stops an execution without waiting for its
+    in-progress actions (API reference, StopPipelineExecution); the held run has none."""
+    from bluegreen.stacks.connections import CHECK_STAGE, branch_pipeline_name
+
+    if config.source.provider == "codecommit" or not config.builds.branches:
+        return False
+    name = branch_pipeline_name(Names.of(config))
+    client = clients.codepipeline
+    stages = call(client, "get_pipeline_state", name=name).get("stageStates") or []
+    held = [
+        s
+        for s in stages
+        if s.get("stageName") == CHECK_STAGE
+        and not (s.get("inboundTransitionState") or {}).get("enabled", True)
+    ]
+    if not held:
+        return False
+    summaries = call(client, "list_pipeline_executions", pipelineName=name).get(
+        "pipelineExecutionSummaries", []
+    )
+    for summary in summaries:
+        trigger = (summary.get("trigger") or {}).get("triggerType")
+        if summary.get("status") == "InProgress" and trigger == "CreatePipeline":
+            call(
+                client,
+                "stop_pipeline_execution",
+                pipelineName=name,
+                pipelineExecutionId=summary["pipelineExecutionId"],
+                abandon=True,
+                reason="bluegreen: the branch checks never check the release branch",
+            )
+    call(
+        client,
+        "enable_stage_transition",
+        pipelineName=name,
+        stageName=CHECK_STAGE,
+        transitionType="Inbound",
+    )
+    if ui is not None:
+        ui.step(
+            f"{name}: branch checks open (pushes to {', '.join(config.builds.branches)} are "
+            "built and tested, never deployed)"
+        )
+    return True
 
 
 def first_release_pending(clients: Clients, config: Config) -> bool:

@@ -306,6 +306,17 @@ def deploy(
             "*.key, id_rsa*, .aws/, ...); refused by default.",
         ),
     ] = False,
+    connection_arn: Annotated[
+        str | None,
+        typer.Option(
+            "--connection-arn",
+            envvar="BLUEGREEN_CONNECTION_ARN",
+            help="With source.provider github, gitlab or bitbucket: the ARN of the AWS "
+            "CodeConnections connection to the provider (made once in the console, and "
+            "AVAILABLE: its handshake completed). Never written to a file; when omitted, "
+            "the one the deployed pipeline stack holds is used.",
+        ),
+    ] = None,
     output: OutputOpt = OutputFormat.text,
     profile: ProfileOpt = None,
     region: RegionOpt = None,
@@ -315,13 +326,15 @@ def deploy(
     Each change set is shown and must be confirmed (or pass --yes). Before the pipeline
     exists the application repository's files are committed to the empty CodeCommit
     branch (the files git would commit: .gitignore is honoured), so the first pipeline
-    run succeeds; deploy then follows that first release until production serves it,
-    promoting it if it waits for reroute (production only served the bootstrap
-    placeholder). With deployment.engine = "ecs" the service's creation is itself a
-    deployment that the PAUSE hook holds: deploy continues it (nothing serves production
-    yet). Ends with the production and test URLs and the console links of the pipeline
-    and of the deployments (CodeDeploy's deployment group, or the ECS service's
-    Deployments tab). Ctrl-C says what was left and how to continue (exit 130).
+    run succeeds; with a GitHub, GitLab or Bitbucket source (--connection-arn) nothing is
+    committed: push the repository there first, the first run reads its branch. Deploy
+    then follows that first release until production serves it, promoting it if it
+    waits for reroute (production only served the bootstrap placeholder). With
+    deployment.engine = "ecs" the service's creation is itself a deployment that the
+    PAUSE hook holds: deploy continues it (nothing serves production yet). Ends with the
+    production and test URLs and the console links of the pipeline and of the
+    deployments (CodeDeploy's deployment group, or the ECS service's Deployments tab).
+    Ctrl-C says what was left and how to continue (exit 130).
     """
     cfg, root = common.load_config(config)
     if not dry_run and not yes and not common.interactive():
@@ -344,6 +357,7 @@ def deploy(
                 allow_secrets=allow_secret_files,
                 result=result,
                 sleep=common.sleep,
+                connection_arn=connection_arn,
             )
             state.summarize()
             first_run = (

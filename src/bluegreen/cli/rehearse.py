@@ -13,6 +13,7 @@ removing its temporary directory (bluegreen.cli.app: exit 130).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,6 +48,12 @@ _SCENARIO_HELP = (
     'engine-switch (the running CodeDeploy system switched to deployment.engine = "ecs": '
     "deploy refuses it, exit 2, changing nothing, and names the ways to move)."
 )
+
+SCAFFOLD_PROVIDERS = ("github", "gitlab", "bitbucket")
+SCAFFOLD_REPOSITORY = "example/webapp"
+SCAFFOLD_IGNORED = ("docs/**", "*.md")
+"""The scaffold's repository with ``--provider``: an owner/name of the emulated provider,
+and the globs bluegreen.toml's comment gives as its example."""
 
 _FAULT_HELP = (
     "Inject a failure into the last release (the second one on the scaffold): "
@@ -108,6 +115,18 @@ def rehearse(
             "Needs two releases: the scaffold's (no PATH or --config).",
         ),
     ] = False,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            help="Rehearse the scaffold with its repository on GitHub, GitLab or Bitbucket "
+            "through an AWS CodeConnections connection (source.provider; the repository "
+            f'"{SCAFFOLD_REPOSITORY}", source.ignored_paths {json.dumps(SCAFFOLD_IGNORED)}) '
+            "instead of CodeCommit. The scaffold's only (no PATH or --config: theirs says "
+            "source.provider).",
+            metavar="github|gitlab|bitbucket",
+        ),
+    ] = None,
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """Rehearse the whole system offline, through the same code as the commands: deploy
@@ -116,8 +135,11 @@ def rehearse(
     reading the system with the code of bluegreen status, on a simulated clock.
 
     With no PATH: two releases on a fresh scaffold, the second being the seed's change
-    of the greeting ("Hello, 網走" -> "こんにちは、あばしり"). With PATH or --config: one
-    release of that repository's current files.
+    of the greeting ("Hello, 網走" -> "こんにちは、あばしり"), then a push to a feature
+    branch (built and tested, not deployed); with --provider the repository is on GitHub,
+    GitLab or Bitbucket (a CodeConnections connection, whose handshake a person completes
+    once in the console on AWS) and a push of ignored files starts nothing. With PATH or
+    --config: one release of that repository's current files.
     """
     from bluegreen import config as config_mod
     from bluegreen.rehearse.story import FAULTS, SCENARIOS, Options, run
@@ -131,6 +153,16 @@ def rehearse(
         raise typer.BadParameter(
             "give the repository as PATH or its bluegreen.toml as --config, not both",
             param_hint="--config",
+        )
+    if provider is not None and (path is not None or config_path is not None):
+        raise typer.BadParameter(
+            "applies to the scaffold's rehearsal; a repository's own bluegreen.toml says "
+            "source.provider",
+            param_hint="--provider",
+        )
+    if provider is not None and provider not in SCAFFOLD_PROVIDERS:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(SCAFFOLD_PROVIDERS)}", param_hint="--provider"
         )
     if config_path is not None:
         config = config_mod.load(config_path)
@@ -146,6 +178,16 @@ def rehearse(
         repository = path.resolve()
     else:
         config = Config()
+        if provider is not None:
+            config = config_mod.from_dict(
+                {
+                    "source": {
+                        "provider": provider,
+                        "full_repository_id": SCAFFOLD_REPOSITORY,
+                        "ignored_paths": list(SCAFFOLD_IGNORED),
+                    }
+                }
+            )
         if Path(CONFIG_FILE).is_file():
             err.print(
                 "rehearsing a fresh scaffold; to rehearse the repository here, run "
@@ -280,12 +322,28 @@ def _render(result: Rehearsal, config: Config) -> None:
 
 
 def _branch_run(console: Console, run: dict[str, Any]) -> None:
-    """A push to builds.branches: the branch-check build's results, no deployment."""
+    """A push to builds.branches: the branch-check build's results, no deployment. Or
+    (kind "ignored") a push of source.ignored_paths only: no pipeline run."""
     header = Text()
-    header.append(f"Branch {run['branch']}", style="bold")
+    ignored = run.get("kind") == "ignored"
+    header.append(f"{'Push' if ignored else 'Branch'} {run['branch']}", style="bold")
     header.append(f"  {str(run['commit'])[:8]}  ", style="cyan")
     header.append(str(run["message"]))
     console.print(header)
+    if ignored:
+        console.print(Text(f"  changed: {', '.join(run['changed_files'])}", style="dim"))
+        started = run["pipeline_started"]
+        console.print(
+            Text(
+                "  pipeline: started (unexpected)"
+                if started
+                else "  pipeline: not started (every changed file matches source.ignored_paths "
+                f"{', '.join(run['ignored_paths'])}: the push trigger excludes them)",
+                style="red" if started else "dim",
+            )
+        )
+        console.print()
+        return
     build = run.get("build")
     if not build:
         console.print(Text("  no branch-check build started", style="red"))

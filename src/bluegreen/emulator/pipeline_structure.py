@@ -30,6 +30,7 @@ class ActionSpec:
 
 
 CODECOMMIT = ("Source", "AWS", "CodeCommit", "1")
+CONNECTION = ("Source", "AWS", "CodeStarSourceConnection", "1")
 CODEBUILD = ("Build", "AWS", "CodeBuild", "1")
 CODEBUILD_TEST = ("Test", "AWS", "CodeBuild", "1")
 CODEDEPLOY_TO_ECS = ("Deploy", "AWS", "CodeDeployToECS", "1")
@@ -50,6 +51,16 @@ RUNNABLE: dict[tuple[str, str, str, str], ActionSpec] = {
     CODECOMMIT: ActionSpec(
         required=("RepositoryName", "BranchName"),
         optional=("PollForSourceChanges", "OutputArtifactFormat"),
+        inputs=(0, 0),
+        outputs=(1, 1),
+    ),
+    # CodePipeline user guide, "CodeStarSourceConnection for Bitbucket Cloud, GitHub,
+    # GitHub Enterprise Server, GitLab.com, and GitLab self-managed actions": ConnectionArn,
+    # FullRepositoryId, BranchName required; OutputArtifactFormat, DetectChanges
+    # optional; no input artifact, one output artifact.
+    CONNECTION: ActionSpec(
+        required=("ConnectionArn", "FullRepositoryId", "BranchName"),
+        optional=("OutputArtifactFormat", "DetectChanges"),
         inputs=(0, 0),
         outputs=(1, 1),
     ),
@@ -80,7 +91,6 @@ KNOWN: frozenset[tuple[str, str]] = frozenset(
     {
         ("Source", "S3"),
         ("Source", "ECR"),
-        ("Source", "CodeStarSourceConnection"),
         ("Build", "ECRBuildAndPublish"),
         ("Build", "InspectorScan"),
         ("Build", "Commands"),
@@ -154,14 +164,8 @@ def check(declaration: dict[str, Any], region: str) -> None:
         raise ServiceError(
             "ValidationException", f"Execution mode {mode} requires pipeline type V2, not {kind}"
         )
-    if declaration.get("triggers"):
-        raise ServiceError(
-            "InvalidStructureException",
-            "the emulated AWS does not serve pipeline triggers (they apply to "
-            "CodeStarSourceConnection sources only; a CodeCommit source is started by an "
-            "EventBridge rule)",
-        )
     stages = declaration.get("stages") or []
+    _check_triggers(declaration, kind, stages)
     if len(stages) < 2:
         # AWS's text (moto reproduces it): "A pipeline must contain at least two stages"
         # (pipeline structure reference).
@@ -247,8 +251,8 @@ def _check_action(stage: str, action: dict[str, Any], produced: set[str], region
             raise ServiceError(
                 "InvalidActionDeclarationException",
                 f"the emulated AWS does not run {key[0]} actions of provider {key[2]} "
-                f"(action {name}); it runs CodeCommit sources, CodeBuild builds and tests, "
-                "and CodeDeployToECS deployments",
+                f"(action {name}); it runs CodeCommit and CodeStarSourceConnection sources, "
+                "CodeBuild builds and tests, and CodeDeployToECS deployments",
             )
         # AWS's text for an action type it does not know (seen in
         # aws-samples/aws-codepipeline-third-party-git-repositories#3).
@@ -328,3 +332,82 @@ def _check_action(stage: str, action: dict[str, Any], produced: set[str], region
             f"Action {name}: PrimarySource {primary} is not one of the action's input artifacts",
         )
     return outputs
+
+
+MAX_TRIGGERS = 50
+"""PipelineDeclaration triggers: at most 50 (API model, PipelineTriggerDeclarationList)."""
+MAX_PUSH_FILTERS = 3
+"""GitConfiguration push: at most 3 filters (API model, GitPushFilterList)."""
+MAX_FILTER_PATTERNS = 8
+"""Branch, file-path and tag includes/excludes: 1 to 8 patterns of 1 to 255 characters
+(API reference, GitBranchFilterCriteria, GitFilePathFilterCriteria)."""
+
+
+def _check_triggers(declaration: dict[str, Any], kind: str, stages: list[dict[str, Any]]) -> None:
+    """Triggers (API reference, PipelineTriggerDeclaration, GitConfiguration): V2
+    pipelines only ("Triggers ... are available for V2 type pipelines": CodePipeline user
+    guide, "Automate starting pipelines using triggers and filtering"), provider type
+    CodeStarSourceConnection (the only ProviderType of the model), naming a source action
+    of that provider."""
+    triggers = declaration.get("triggers") or []
+    if not triggers:
+        return
+    if kind != "V2":
+        raise ServiceError("ValidationException", f"Triggers require pipeline type V2, not {kind}")
+    if len(triggers) > MAX_TRIGGERS:
+        raise validation_error(
+            len(triggers), "pipeline.triggers", "Member must have length less than or equal to 50"
+        )
+    first = stages[0].get("actions") or [] if stages else []
+    sources = {
+        str(a.get("name")): str((a.get("actionTypeId") or {}).get("provider")) for a in first
+    }
+    seen: set[str] = set()
+    for trigger in triggers:
+        if trigger.get("providerType") != "CodeStarSourceConnection":
+            raise validation_error(
+                trigger.get("providerType"),
+                "pipeline.triggers.member.providerType",
+                "Member must satisfy enum value set: [CodeStarSourceConnection]",
+            )
+        git = trigger.get("gitConfiguration") or {}
+        action = str(git.get("sourceActionName") or "")
+        if sources.get(action) != "CodeStarSourceConnection":
+            raise ServiceError(
+                "InvalidStructureException",
+                f"The trigger's sourceActionName {action!r} is not a CodeStarSourceConnection "
+                "source action of the pipeline's first stage",
+            )
+        if action in seen:
+            # "You can only specify one trigger configuration per source action" (API
+            # reference, GitConfiguration sourceActionName).
+            raise ServiceError(
+                "InvalidStructureException",
+                f"Source action {action} has more than one trigger configuration",
+            )
+        seen.add(action)
+        pushes = git.get("push") or []
+        if len(pushes) > MAX_PUSH_FILTERS:
+            raise validation_error(
+                len(pushes),
+                "pipeline.triggers.member.gitConfiguration.push",
+                "Member must have length less than or equal to 3",
+            )
+        for push in pushes:
+            for criterion in ("branches", "filePaths", "tags"):
+                for side in ("includes", "excludes"):
+                    patterns = (push.get(criterion) or {}).get(side)
+                    if patterns is None:
+                        continue
+                    where = (
+                        f"pipeline.triggers.member.gitConfiguration.push.member.{criterion}.{side}"
+                    )
+                    if not 1 <= len(patterns) <= MAX_FILTER_PATTERNS:
+                        raise validation_error(
+                            len(patterns), where, "Member must have length between 1 and 8"
+                        )
+                    for pattern in patterns:
+                        if not 1 <= len(pattern) <= 255:
+                            raise validation_error(
+                                pattern, where, "Member must have length between 1 and 255"
+                            )

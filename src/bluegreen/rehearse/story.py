@@ -10,6 +10,15 @@ Everything the rehearsal does is what a user's commands do, with the same code:
    ``bluegreen release`` follows it, and promoted with the code of ``bluegreen promote``;
 3. between operations the system is read with the code of ``bluegreen status``.
 
+With a GitHub, GitLab or Bitbucket source (``source.provider``) the repository is the
+provider's, emulated as a local bare repository the rehearsal pushes to
+(:mod:`bluegreen.emulator.services.codeconnections`): the rehearsal makes the connection
+(PENDING, as one made through the API or CloudFormation is), completes the handshake a
+person completes once in the console on AWS, pushes the scaffold, and deploys with
+``--connection-arn``; later releases and the feature branch are pushes the pipelines'
+V2 triggers pick up, and a push that changes only ``source.ignored_paths`` starts
+nothing.
+
 What AWS does by itself (stacks, builds, the blue/green deployment, tasks starting and
 passing their health checks) is the emulator's (:mod:`bluegreen.emulator`), on its
 simulated clock. The scenarios add what users do next: a rollback during the termination
@@ -214,6 +223,31 @@ class _Story:
         self._plan_count = 0
         self._branch: dict[str, object] | None = None
         """The push to builds.branches (the scaffold's releases only), until its result."""
+        self.connection: str | None = None
+        """The CodeConnections connection of a GitHub, GitLab or Bitbucket source."""
+
+    # -- where pushes go ----------------------------------------------------------------
+    @property
+    def _codecommit(self) -> bool:
+        return self.config.source.provider == "codecommit"
+
+    def _remote(self) -> Path:
+        """The repository pushes go to: the emulated CodeCommit repository, or the
+        provider's (GitHub, GitLab, Bitbucket) repository."""
+        if self._codecommit:
+            path: Path = self.aws.service("codecommit").local_remote(
+                Names.of(self.config).codecommit_repository
+            )
+            return path
+        found: Path = self.aws.service("codeconnections").provider_repository(
+            self.config.source.full_repository_id
+        )
+        return found
+
+    def _pushed(self) -> None:
+        """The push is seen at once (CodeCommit's event, the provider's webhook), not at
+        the next poll."""
+        self.aws.service("codecommit" if self._codecommit else "codeconnections").check_pushes()
 
     # -- the story ------------------------------------------------------------------------
     def play(self, plans: list[_Plan]) -> None:
@@ -241,6 +275,8 @@ class _Story:
                 return
         if self._branch is not None:
             self._branch_result()
+            if not self._codecommit:
+                self._ignored_push()
         if scenario == "rollback-after-success":
             self._rollback_after_success()
         elif scenario == "config-change":
@@ -254,6 +290,8 @@ class _Story:
         from bluegreen.aws import release as release_mod
 
         self._inject(fault)
+        if not self._codecommit:
+            self._connect(release)
         self.recorder.operation("bluegreen deploy", "the three stacks, then the first release")
         ui = DeployRecorder(self.recorder)
         result = deploy_mod.deploy(
@@ -263,6 +301,7 @@ class _Story:
             ui,
             sleep=self._deploy_sleep,
             now=self.aws.now,
+            connection_arn=self.connection,
         )
         self.rehearsal.stacks = self._stacks()
         if not result.ok:
@@ -289,6 +328,43 @@ class _Story:
         )
         self._settle(release, first.failed_action, first.error)
 
+    def _connect(self, release: Release) -> None:
+        """A GitHub, GitLab or Bitbucket source: the connection (made PENDING, then the
+        console's handshake), and the scaffold pushed to the provider's repository, which
+        the pipeline's first run reads (deploy makes no commit there)."""
+        from bluegreen.aws.connection import PROVIDER_TYPES
+
+        source = self.config.source
+        kind = PROVIDER_TYPES[source.provider]
+        name = f"{Names.of(self.config).prefix}-{source.provider}"[:32]
+        made = self.clients.codeconnections.create_connection(
+            ProviderType=kind, ConnectionName=name
+        )
+        self.connection = str(made["ConnectionArn"])
+        status = self.clients.codeconnections.get_connection(ConnectionArn=self.connection)[
+            "Connection"
+        ]["ConnectionStatus"]
+        self.recorder.operation(
+            "create connection", f"{name} to {kind} ({status}, as one made by the API is)"
+        )
+        self.aws.service("codeconnections").complete_handshake(self.connection)
+        self.recorder.operation(
+            "console handshake",
+            f"on AWS a person completes the handshake with {kind} once, in the console "
+            "(Developer Tools > Settings > Connections > Update pending connection); "
+            "the rehearsal completes it here: AVAILABLE",
+        )
+        commit = self.repo.commit(release.message, self.aws.now())
+        release.commit = commit.sha
+        release.changed = tuple(sorted(self._tracked()))
+        self.repo.git("push", "-q", str(self._remote()), f"HEAD:refs/heads/{self.repo.branch}")
+        self._pushed()
+        self.recorder.operation(
+            "git push",
+            f"{commit.short} to {source.full_repository_id} {self.repo.branch} on {kind} "
+            f"({len(release.changed)} files; deploy makes no commit there)",
+        )
+
     def _deploy_sleep(self, seconds: float) -> None:
         # deploy waits on CloudFormation: polled every 5 s by the command; the status
         # reads between them start once the service stack answers.
@@ -312,11 +388,8 @@ class _Story:
         release.changed = tuple(changed or commit.files)
         name = Names.of(self.config).pipeline
         before = pipeline_api.latest_execution(self.clients.codepipeline, name)
-        remote = self.aws.service("codecommit").local_remote(
-            Names.of(self.config).codecommit_repository
-        )
-        self.repo.git("push", "-q", str(remote), f"HEAD:refs/heads/{self.repo.branch}")
-        self.aws.service("codecommit").check_pushes()  # seen at once, not at its next poll
+        self.repo.git("push", "-q", str(self._remote()), f"HEAD:refs/heads/{self.repo.branch}")
+        self._pushed()
         self.recorder.operation(
             "git push", f"{commit.short} to {self.repo.branch} ({len(release.changed)} changed)"
         )
@@ -326,9 +399,10 @@ class _Story:
             before is not None and latest["pipelineExecutionId"] == before["pipelineExecutionId"]
         ):
             if waited >= _PIPELINE_START_LIMIT:
+                what = "EventBridge rule" if self._codecommit else "pipeline's push trigger"
                 raise RehearsalError(
                     f"the push of {commit.short} started no pipeline execution within "
-                    f"{span(_PIPELINE_START_LIMIT)}: the EventBridge rule did not match it"
+                    f"{span(_PIPELINE_START_LIMIT)}: the {what} did not match it"
                 )
             self.recorder.sleep(5)
             waited += 5
@@ -448,10 +522,9 @@ class _Story:
         self.repo.git("checkout", "-q", "-b", branch)
         changed = replace_text(self.repo.path, self.config.app.directory, old, f"{old}!")
         commit = self.repo.commit(f"Try a greeting on {branch}", self.aws.now())
-        remote = self.aws.service("codecommit").local_remote(names.codecommit_repository)
-        self.repo.git("push", "-q", str(remote), f"HEAD:refs/heads/{branch}")
+        self.repo.git("push", "-q", str(self._remote()), f"HEAD:refs/heads/{branch}")
         self.repo.git("checkout", "-q", self.repo.branch)
-        self.aws.service("codecommit").check_pushes()
+        self._pushed()
         self.recorder.operation("git push", f"{commit.short} to {branch} (builds.branches)")
         self._branch = {
             "branch": branch,
@@ -510,6 +583,57 @@ class _Story:
         )
         status = found[0].status.lower() if found else "no build started"
         self.say(f"branch {branch}: {status}, pipeline {'started' if started else 'not started'}")
+
+    def _ignored_push(self) -> None:
+        """A GitHub, GitLab or Bitbucket source: a push to the release branch that changes
+        only files of ``source.ignored_paths`` starts nothing (the pipeline's push trigger
+        excludes them)."""
+        from bluegreen.aws import pipeline as pipeline_api
+        from bluegreen.emulator.triggers import glob_match
+
+        patterns = list(self.config.source.ignored_paths)
+        if not patterns:
+            self.rehearsal.notes.append(
+                "source.ignored_paths is empty: every push to "
+                f"{self.config.source.branch} starts a release; set it (such as "
+                '["docs/**", "*.md"]) and pushes that change only those files start nothing'
+            )
+            return
+        path = _example_path(patterns[0])
+        if not any(glob_match(p, path) for p in patterns):
+            self.rehearsal.notes.append(
+                f"no push of ignored files rehearsed: no example file found for {patterns[0]!r}"
+            )
+            return
+        name = Names.of(self.config).pipeline
+        before = pipeline_api.latest_execution(self.clients.codepipeline, name)
+        target = self.repo.path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("Notes that release nothing.\n", encoding="utf-8")
+        commit = self.repo.commit(f"Add {path} (source.ignored_paths)", self.aws.now())
+        self.repo.git("push", "-q", str(self._remote()), f"HEAD:refs/heads/{self.repo.branch}")
+        self._pushed()
+        self.aws.advance_to(self.aws.clock.seconds + 60)
+        latest = pipeline_api.latest_execution(self.clients.codepipeline, name)
+        started = (latest or {}).get("pipelineExecutionId") != (before or {}).get(
+            "pipelineExecutionId"
+        )
+        self.rehearsal.branch_runs.append(
+            {
+                "kind": "ignored",
+                "branch": self.repo.branch,
+                "commit": commit.sha,
+                "message": commit.message,
+                "changed_files": list(commit.files),
+                "ignored_paths": patterns,
+                "build": None,
+                "pipeline_started": started,
+            }
+        )
+        self.say(
+            f"push of {path} to {self.repo.branch}: pipeline "
+            f"{'started (unexpected)' if started else 'not started (source.ignored_paths)'}"
+        )
 
     def _failed_phase(self, build_id: str) -> str:
         """The failed phase of a build and its context, as BatchGetBuilds reports them,
@@ -809,6 +933,16 @@ class _Story:
         )
         self.repo.git("fetch", "-q", str(remote), sha)
         self.repo.git("reset", "-q", "--mixed", sha)
+
+
+def _example_path(pattern: str) -> str:
+    """A file path a glob of source.ignored_paths matches (``docs/**`` -> ``docs/
+    rehearsal.md``, ``*.md`` -> ``rehearsal.md``); checked against the glob by the
+    caller."""
+    path = pattern.replace("**", "rehearsal").replace("*", "rehearsal").replace("?", "x")
+    if path.endswith("/rehearsal"):
+        path += ".md"
+    return path
 
 
 def _hook_hint(reason: str) -> str:

@@ -29,8 +29,15 @@ the CodeCommit shape stays the one place the pipeline is described:
   action runs the branch-check project (now a CODEPIPELINE project) with BRANCH from
   the source action's ``BranchName`` output variable (CodePipeline "Variables
   reference": CodeStarSourceConnection emits BranchName). It has no Deploy stage.
+  Its Check stage's inbound transition is created disabled: "When a pipeline is created,
+  a pipeline execution starts automatically" (CodePipeline user guide, "Start a pipeline
+  in CodePipeline"), and that first run would check the release branch while the
+  release pipeline's own first run builds it, two builds at once against a new account's
+  concurrent-build quota of 1. ``bluegreen deploy`` stops that held first run and
+  enables the transition (:func:`bluegreen.aws.deploy.open_branch_checks`).
 
-Not emulated: the emulated CodePipeline plays CodeCommit sources only.
+Emulated (:mod:`bluegreen.emulator.services.codeconnections`, the CodeStarSourceConnection
+source and V2 triggers of :mod:`bluegreen.emulator.services.codepipeline`) and rehearsed.
 """
 
 from __future__ import annotations
@@ -52,6 +59,16 @@ CONNECTION_ARN_PATTERN = (
 both service prefixes name the same connections."""
 
 USE_CONNECTION = ["codeconnections:UseConnection", "codestar-connections:UseConnection"]
+
+CHECK_STAGE = "Check"
+HELD_REASON = "Opened by bluegreen deploy once the release pipeline has started"
+"""The reason of the disabled transition (API: DisableStageTransition reason, at most
+300 characters of [a-zA-Z0-9!@ ().*?-])."""
+
+
+def branch_pipeline_name(names: Names) -> str:
+    return f"{names.prefix}-branch-checks"
+
 
 _CODECOMMIT_RESOURCES = ("SourceChangeRule", "SourceEventRole")
 _BRANCH_CODECOMMIT_RESOURCES = ("BranchCheckRule", "BranchCheckEventRole")
@@ -157,7 +174,7 @@ def _branch_pipeline(t: Template, config: Config, names: Names, connection: Ref)
     build_role = t.resources["BranchCheckRole"]
     _without_codecommit(build_role)
     _add_statement(build_role, allow(["s3:GetObject", "s3:GetObjectVersion"], [objects]))
-    pipeline_name = f"{names.prefix}-branch-checks"
+    pipeline_name = branch_pipeline_name(names)
     role = t.add_resource(
         service_role(
             "BranchCheckPipelineRole",
@@ -203,7 +220,12 @@ def _branch_pipeline(t: Template, config: Config, names: Names, connection: Ref)
                 codepipeline.Stages(
                     Name="Source", Actions=[_source_action(config, namespace="SourceVariables")]
                 ),
-                codepipeline.Stages(Name="Check", Actions=[check]),
+                codepipeline.Stages(Name=CHECK_STAGE, Actions=[check]),
+            ],
+            DisableInboundStageTransitions=[
+                codepipeline.DisableInboundStageTransitions(
+                    StageName=CHECK_STAGE, Reason=HELD_REASON
+                )
             ],
             Triggers=[_push_trigger([trigger_glob(p) for p in config.builds.branches], [])],
             DependsOn=[project.title],

@@ -4,9 +4,17 @@ It is deployed first because everything else refers to it: the service stack's
 execution role pulls from the image repositories and the pipeline stack builds from
 the CodeCommit repository and pushes to the image repositories.
 
-Image repositories use IMMUTABLE tags: a build tags its image with the commit, so a
-tag names exactly one image forever and a rollback redeploys the very same bytes.
-The lifecycle policy keeps storage bounded without touching what a rollback needs.
+With a CodeConnections provider (``source.provider`` github, gitlab or bitbucket) the
+application repository lives with that provider and the pipeline reads it through the
+connection (:mod:`bluegreen.stacks.connections`): the stack holds the image repositories
+only, so no CodeCommit repository is made (CodeCommit may not even be open to the
+account: :mod:`bluegreen.aws.preflight`).
+
+Image repositories use IMMUTABLE tags: a build tags its image with a hash of the content
+it is built from (the git tree of its directory, plus what else its build reads and the
+build settings: :mod:`bluegreen.stacks.pipeline`), so a tag names exactly one image
+forever, an unchanged component reuses its image, and a rollback redeploys the very same
+bytes. The lifecycle policy keeps storage bounded without touching what a rollback needs.
 """
 
 from __future__ import annotations
@@ -74,6 +82,15 @@ def build_source(config: Config) -> Template:
     """The source stack's template."""
     names = Names.of(config)
     stack = names.source_stack
+    if config.source.provider != "codecommit":
+        t = Template(
+            Description=(
+                f"bluegreen {names.prefix}: image repositories (source: "
+                f"{config.source.provider} {config.source.full_repository_id})"
+            )
+        )
+        _image_outputs(t, names, stack)
+        return t
     t = Template(Description=f"bluegreen {names.prefix}: source repository and image repositories")
 
     repo = t.add_resource(
@@ -85,10 +102,6 @@ def build_source(config: Config) -> Template:
                 f"(app in {config.app.directory}/, log router in {config.router.directory}/)"
             ),
         )
-    )
-    app = t.add_resource(_image_repository("AppImageRepository", names.app_image_repository))
-    router = t.add_resource(
-        _image_repository("RouterImageRepository", names.router_image_repository)
     )
 
     add_output(
@@ -104,6 +117,16 @@ def build_source(config: Config) -> Template:
         Outputs.REPOSITORY_CLONE_URL,
         GetAtt(repo, "CloneUrlHttp"),
         "HTTPS clone URL (git-remote-codecommit or the credential helper)",
+    )
+    _image_outputs(t, names, stack)
+    return t
+
+
+def _image_outputs(t: Template, names: Names, stack: str) -> None:
+    """The two image repositories and their outputs."""
+    app = t.add_resource(_image_repository("AppImageRepository", names.app_image_repository))
+    router = t.add_resource(
+        _image_repository("RouterImageRepository", names.router_image_repository)
     )
     for repository, name_key, uri_key, arn_key, what in (
         (
@@ -130,4 +153,3 @@ def build_source(config: Config) -> Template:
         add_output(
             t, names, stack, arn_key, GetAtt(repository, "Arn"), f"{what} image repository ARN"
         )
-    return t

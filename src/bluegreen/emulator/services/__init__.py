@@ -24,6 +24,7 @@ MODULES: tuple[str, ...] = (
     "ecs",
     "codedeploy",
     "codecommit",
+    "codeconnections",
     "events",
     "ecr",
     "codebuild",

@@ -27,6 +27,17 @@ The actions it runs, acting as the pipeline's role through the APIs (issue 9 wil
 evaluate that role on each of these calls):
 
 - CodeCommit source: the commit's tree as a ZIP (CODE_ZIP) put into the artifact bucket;
+- CodeStarSourceConnection source (GitHub, GitLab, Bitbucket through a CodeConnections
+  connection; :mod:`bluegreen.emulator.services.codeconnections` holds the connections and
+  the provider's repositories): the same ZIP, once the pipeline role may use the
+  connection and the connection is AVAILABLE. Pushes reach the pipeline as the
+  provider's webhook does: with V2 triggers, a push starts an execution when one of the
+  trigger's push filters matches (:mod:`bluegreen.emulator.triggers`), using the pushed
+  commit of the pushed branch; without triggers, a push to the action's BranchName
+  does (DetectChanges, true by default);
+- action variables: an action with a ``namespace`` publishes its output variables, and
+  ``#{namespace.Variable}`` in a later action's configuration is replaced by the value
+  (CodePipeline user guide, "Variables reference");
 - CodeBuild: StartBuild (the account's concurrent-build quota applies: two builds with
   the same runOrder fail the second StartBuild at quota 1, as on AWS), then
   BatchGetBuilds until the build ends;
@@ -42,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,7 +62,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bluegreen import names
-from bluegreen.emulator import artifacts, authz, internal, pipeline_structure, timing
+from bluegreen.emulator import artifacts, authz, internal, pipeline_structure, timing, triggers
 from bluegreen.emulator.artifacts import Location
 from bluegreen.emulator.clock import Process, Until, Wait
 from bluegreen.emulator.core import Emulator, Refusal
@@ -58,6 +70,7 @@ from bluegreen.emulator.owned import OwnedService
 from bluegreen.emulator.service import Call, Params, Result, ServiceError, operation
 from bluegreen.emulator.services.codebuild import CodeBuild, PipelineJob
 from bluegreen.emulator.services.codecommit import CodeCommit
+from bluegreen.emulator.services.codeconnections import CodeConnections, Push
 
 Step = Wait | Until
 Body = Generator[Step, Any, Any]
@@ -106,6 +119,9 @@ class _Run:
     outputs: list[tuple[str, Location]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
     process: Process | None = None
+    configured: dict[str, str] | None = None
+    """The configuration as declared, before variables were resolved (ActionExecutionInput
+    configuration; ``declaration`` holds the resolved one)."""
 
     @property
     def name(self) -> str:
@@ -156,6 +172,9 @@ class _Execution:
     stages: dict[str, str] = field(default_factory=dict)
     runs: list[_Run] = field(default_factory=list)
     variables: list[dict[str, str]] = field(default_factory=list)
+    branches: dict[str, str] = field(default_factory=dict)
+    """Source action -> the branch a trigger's push named (else the action's BranchName)."""
+    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)
     process: Process | None = None
 
     def summary_dict(self) -> dict[str, Any]:
@@ -243,6 +262,72 @@ class CodePipeline(OwnedService):
     def execution(self, pipeline: str, execution_id: str) -> _Execution:
         """An execution's record (for the rehearsal's timeline and tests)."""
         return self._execution(self._pipeline(pipeline), execution_id)
+
+    def provider_push(self, push: Push) -> list[str]:
+        """A push to a provider repository, as the provider's webhook tells CodePipeline;
+        the executions it started (pipeline names).
+
+        Only a connection that is AVAILABLE delivers pushes (a pending connection has no
+        installed app on the provider). For each pipeline whose CodeStarSourceConnection
+        source reads that repository: with triggers on that action, a push starts an
+        execution when one of their push filters matches (trigger type WebhookV2); without
+        triggers, a push to the action's BranchName does unless DetectChanges is false
+        (trigger type Webhook). The execution uses the pushed commit of the pushed branch
+        ("The execution will use the commit from the branch that you're pushing to";
+        "For a pipeline where triggers are used to filter branches ... the pipeline won't
+        use the default BranchName field branch": CodePipeline user guide, "Add trigger
+        with code push or pull request event types"). A deleted branch starts nothing.
+        """
+        started: list[str] = []
+        connections = self._connections()
+        if push.after is None or connections is None:
+            return started
+        for pipeline in list(self.pipelines.values()):
+            declaration = pipeline.declaration
+            for action in declaration["stages"][0]["actions"]:
+                config = action.get("configuration") or {}
+                if (
+                    action["actionTypeId"]["provider"] != "CodeStarSourceConnection"
+                    or config.get("FullRepositoryId") != push.repository
+                ):
+                    continue
+                connection = connections.connection(str(config.get("ConnectionArn", "")))
+                if connection is None or connection.status != "AVAILABLE":
+                    continue
+                own = [
+                    t
+                    for t in declaration.get("triggers") or []
+                    if (t.get("gitConfiguration") or {}).get("sourceActionName") == action["name"]
+                ]
+                if own:
+                    kind = "WebhookV2"
+                    matched = any(
+                        triggers.push_matches(f, push.branch, push.changed)
+                        for t in own
+                        for f in (t.get("gitConfiguration") or {}).get("push") or []
+                    )
+                else:
+                    kind = "Webhook"
+                    detect = str(config.get("DetectChanges", "true")).lower() != "false"
+                    matched = detect and push.branch == config.get("BranchName")
+                if not matched:
+                    continue
+                self._start(
+                    pipeline,
+                    {"triggerType": kind, "triggerDetail": connection.arn},
+                    [
+                        {
+                            "actionName": action["name"],
+                            "revisionType": "COMMIT_ID",
+                            "revisionValue": push.after,
+                        }
+                    ],
+                    [],
+                    branches={action["name"]: push.branch},
+                )
+                started.append(pipeline.name)
+                break
+        return started
 
     # ==================================================================== pipelines
     @operation("CreatePipeline")
@@ -648,6 +733,7 @@ class CodePipeline(OwnedService):
         trigger: dict[str, str],
         overrides: list[dict[str, Any]],
         variables: list[dict[str, str]],
+        branches: dict[str, str] | None = None,
     ) -> _Execution:
         self._count += 1
         now = self.emulator.now()
@@ -662,6 +748,7 @@ class CodePipeline(OwnedService):
             started=now,
             updated=now,
             variables=variables,
+            branches=dict(branches or {}),
         )
         pinned = {o["actionName"]: o["revisionValue"] for o in overrides}
         for action in declaration["stages"][0]["actions"]:
@@ -679,8 +766,19 @@ class CodePipeline(OwnedService):
         found = self.emulator.services.get("codecommit")
         return found if isinstance(found, CodeCommit) else None
 
-    def _head(self, action: dict[str, Any]) -> str | None:
+    def _connections(self) -> CodeConnections | None:
+        found = self.emulator.services.get("codeconnections")
+        return found if isinstance(found, CodeConnections) else None
+
+    def _head(self, action: dict[str, Any], branch: str | None = None) -> str | None:
         config = action.get("configuration") or {}
+        if action["actionTypeId"]["provider"] == "CodeStarSourceConnection":
+            connections = self._connections()
+            if connections is None:
+                return None
+            return connections.head(
+                config.get("FullRepositoryId", ""), branch or config.get("BranchName", "")
+            )
         codecommit = self._codecommit()
         if codecommit is None:
             return None
@@ -810,11 +908,18 @@ class CodePipeline(OwnedService):
         execution.runs.append(run)
         pipeline.latest_runs[(stage, run.name)] = run
         provider = action["actionTypeId"]["provider"]
-        body = {
-            "CodeCommit": self._source,
-            "CodeBuild": self._build,
-            "CodeDeployToECS": self._deploy,
-        }[provider](pipeline, execution, run)
+        run.configured = dict(action.get("configuration") or {})
+        try:
+            run.declaration = self._resolved(execution, action)
+        except ActionFailed as failure:
+            body: Body = _failing(failure)
+        else:
+            body = {
+                "CodeCommit": self._source,
+                "CodeStarSourceConnection": self._connection_source,
+                "CodeBuild": self._build,
+                "CodeDeployToECS": self._deploy,
+            }[provider](pipeline, execution, run)
         body = self._as_role(pipeline, body)
         run.process = self.emulator.clock.spawn(
             f"codepipeline {pipeline.name} {execution.id[:8]} {stage}/{run.name}",
@@ -843,6 +948,36 @@ class CodePipeline(OwnedService):
         else:
             if run.status == "InProgress":
                 self._finish(run, "Succeeded")
+                namespace = run.declaration.get("namespace")
+                if namespace:
+                    run.execution.namespaces[str(namespace)] = dict(run.variables)
+
+    def _resolved(self, execution: _Execution, action: dict[str, Any]) -> dict[str, Any]:
+        """The action with ``#{namespace.Variable}`` in its configuration replaced
+        (CodePipeline user guide, "Variables reference": action variables by namespace,
+        pipeline variables as ``#{variables.name}``, and ``#{codepipeline.
+        PipelineExecutionId}``). A reference to a variable nothing produced fails the
+        action, as an unresolvable variable does on AWS."""
+        config = action.get("configuration") or {}
+        if not any("#{" in str(v) for v in config.values()):
+            return action
+        scopes = dict(execution.namespaces)
+        scopes["variables"] = {v["name"]: v["resolvedValue"] for v in execution.variables}
+        scopes["codepipeline"] = {"PipelineExecutionId": execution.id}
+
+        def value(match: re.Match[str]) -> str:
+            scope, name = match.group(1), match.group(2)
+            found = scopes.get(scope, {}).get(name)
+            if found is None:
+                raise ActionFailed(
+                    f"The variable #{{{scope}.{name}}} in the configuration of action "
+                    f"{action['name']} has no value in this execution",
+                    code="ConfigurationError",
+                )
+            return found
+
+        resolved = {k: _VARIABLE.sub(value, str(v)) for k, v in config.items()}
+        return {**action, "configuration": resolved}
 
     def _finish(self, run: _Run, status: str) -> None:
         run.status = status
@@ -885,6 +1020,102 @@ class CodePipeline(OwnedService):
             data = codecommit.archive(repository, revision)
         except ServiceError as exc:
             raise ActionFailed(f"{exc.code}: {exc.message}") from None
+        url = (
+            f"https://{self.region}.console.aws.amazon.com/codesuite/codecommit/repositories/"
+            f"{repository}/commit/{revision}?region={self.region}"
+        )
+        when = datetime.fromtimestamp(commit.committer.seconds, UTC)
+        self._source_output(pipeline, execution, run, revision, commit.message, url, when, data)
+        run.variables = {
+            "CommitId": revision,
+            "CommitMessage": commit.message,
+            "RepositoryName": repository,
+            "BranchName": branch,
+            "AuthorDate": datetime.fromtimestamp(commit.author.seconds, UTC).isoformat(),
+            "CommitterDate": when.isoformat(),
+        }
+
+    def _connection_source(self, pipeline: _Pipeline, execution: _Execution, run: _Run) -> Body:
+        """A CodeStarSourceConnection source: the pushed (or the branch's newest) commit of
+        the provider's repository, through the connection."""
+        config = run.config
+        arn, full_id = config["ConnectionArn"], config["FullRepositoryId"]
+        branch = execution.branches.get(run.name, config["BranchName"])
+        connections = self._connections()
+        if run.name not in execution.revisions:  # PARALLEL: HEAD when the source runs
+            execution.revisions[run.name] = self._head(run.declaration, branch)
+        yield Wait(timing.PIPELINE_SOURCE)
+        # The pipeline role must be allowed codestar-connections:UseConnection (or
+        # codeconnections:UseConnection for a connection of the new prefix) on the
+        # connection: CodePipeline user guide, "Add permissions to the CodePipeline service
+        # role" and "CodeStarSourceConnection ... action reference" (service role
+        # permissions). AWS's text when it is not: "Unable to use Connection: <arn>. The
+        # provided role does not have sufficient permissions." (quoted from failed
+        # executions in public deployment notes; Developer Tools console user guide,
+        # "Troubleshooting connections": "I receive a permissions error when trying to use
+        # a connection").
+        prefix = "codeconnections" if ":codeconnections:" in arn else "codestar-connections"
+        denied = authz.authorizer(self.emulator).require(
+            pipeline.role, f"{prefix}:UseConnection", arn
+        )
+        if denied is not None:
+            raise ActionFailed(
+                f"Unable to use Connection: {arn}. The provided role does not have "
+                "sufficient permissions."
+            )
+        connection = connections.connection(arn) if connections is not None else None
+        if connection is None:
+            raise ActionFailed(
+                f"Unable to use Connection: {arn}. The connection does not exist "
+                "(CodeConnections: Resource not found. Verify the connection resource ARN "
+                "and try again.)"
+            )
+        if connection.status != "AVAILABLE":
+            # "A pending connection is a connection that must be completed (moved to
+            # available) before it can be used"; an error connection "cannot be used
+            # until it is available" (Developer Tools console user guide, "Workflow to
+            # create or update connections"). AWS's exact failure text for this case is
+            # not published; this one says what AWS's docs say to do.
+            raise ActionFailed(
+                f"Unable to use Connection: {arn}. The connection is in {connection.status} "
+                "status; it can be used once it is AVAILABLE (complete it in the console: "
+                "Developer Tools > Settings > Connections > Update pending connection)"
+            )
+        revision = execution.revisions.get(run.name)
+        if connections is None or revision is None:
+            raise ActionFailed(
+                f"The branch {branch} was not found in the repository {full_id} of the "
+                f"connection {arn}"
+            )
+        commit = connections.commit(full_id, revision)
+        data = connections.archive(full_id, revision)
+        when = datetime.fromtimestamp(commit.committer.seconds, UTC)
+        url = _provider_commit_url(connection.provider, full_id, revision)
+        self._source_output(pipeline, execution, run, revision, commit.message, url, when, data)
+        # Output variables (CodePipeline user guide, "Variables reference":
+        # CodeStarSourceConnection action: AuthorDate, BranchName, CommitId,
+        # CommitMessage, ConnectionArn, FullRepositoryName).
+        run.variables = {
+            "AuthorDate": datetime.fromtimestamp(commit.author.seconds, UTC).isoformat(),
+            "BranchName": branch,
+            "CommitId": revision,
+            "CommitMessage": commit.message,
+            "ConnectionArn": arn,
+            "FullRepositoryName": full_id,
+        }
+
+    def _source_output(
+        self,
+        pipeline: _Pipeline,
+        execution: _Execution,
+        run: _Run,
+        revision: str,
+        message: str,
+        url: str,
+        when: datetime,
+        data: bytes,
+    ) -> None:
+        """A source action's output artifacts and revision records."""
         outputs = [str(a["name"]) for a in run.declaration.get("outputArtifacts") or []]
         for artifact in outputs:
             location = self._output(execution, run, artifact)
@@ -895,27 +1126,14 @@ class CodePipeline(OwnedService):
             run.outputs.append((artifact, location))
             execution.artifacts[artifact] = location
             execution.artifact_revision[artifact] = revision
-        url = (
-            f"https://{self.region}.console.aws.amazon.com/codesuite/codecommit/repositories/"
-            f"{repository}/commit/{revision}?region={self.region}"
-        )
         run.external_id = revision
         run.external_url = url
-        run.summary = commit.message
-        when = datetime.fromtimestamp(commit.committer.seconds, UTC)
-        run.variables = {
-            "CommitId": revision,
-            "CommitMessage": commit.message,
-            "RepositoryName": repository,
-            "BranchName": branch,
-            "AuthorDate": datetime.fromtimestamp(commit.author.seconds, UTC).isoformat(),
-            "CommitterDate": when.isoformat(),
-        }
+        run.summary = message
         execution.source_revisions.append(
             {
                 "actionName": run.name,
                 "revisionId": revision,
-                "revisionSummary": commit.message,
+                "revisionSummary": message,
                 "revisionUrl": url,
             }
         )
@@ -924,7 +1142,7 @@ class CodePipeline(OwnedService):
                 {
                     "name": artifact,
                     "revisionId": revision,
-                    "revisionSummary": commit.message,
+                    "revisionSummary": message,
                     "created": when,
                     "revisionUrl": url,
                 }
@@ -1173,7 +1391,7 @@ class CodePipeline(OwnedService):
         A pipeline whose sources do not poll (bluegreen's: an EventBridge rule starts it)
         waits for an update instead of waking every minute.
         """
-        for action in pipeline.declaration["stages"][0]["actions"]:
+        for action in _polled(pipeline.declaration):
             pipeline.polled[action["name"]] = self._head(action)
         while not pipeline.deleted:
             if not _polls(pipeline.declaration):
@@ -1181,7 +1399,7 @@ class CodePipeline(OwnedService):
                 continue
             yield Wait(timing.PIPELINE_SOURCE_POLLING)
             moved = False
-            for action in pipeline.declaration["stages"][0]["actions"]:
+            for action in _polled(pipeline.declaration):
                 polling = str(
                     (action.get("configuration") or {}).get("PollForSourceChanges", "true")
                 )
@@ -1227,7 +1445,11 @@ class CodePipeline(OwnedService):
             "status": run.status,
             "input": {
                 "actionTypeId": declaration["actionTypeId"],
-                "configuration": dict(declaration.get("configuration") or {}),
+                "configuration": dict(
+                    run.configured
+                    if run.configured is not None
+                    else declaration.get("configuration") or {}
+                ),
                 "resolvedConfiguration": dict(declaration.get("configuration") or {}),
                 "roleArn": pipeline.role,
                 "region": self.region,
@@ -1253,6 +1475,8 @@ class CodePipeline(OwnedService):
                 f"{console}/codesuite/codecommit/repositories/{config.get('RepositoryName')}/"
                 f"browse/refs/heads/{config.get('BranchName')}?region={self.region}"
             )
+        if provider == "CodeStarSourceConnection":
+            return f"{console}/codesuite/settings/connections?region={self.region}"
         if provider == "CodeBuild":
             project = config.get("ProjectName")
             return f"{console}/codesuite/codebuild/projects/{project}?region={self.region}"
@@ -1273,14 +1497,42 @@ def _updated(pipeline: _Pipeline, version: int) -> Callable[[], bool]:
     return lambda: pipeline.deleted or pipeline.version != version
 
 
+def _polled(declaration: dict[str, Any]) -> list[dict[str, Any]]:
+    """The source actions that can poll: CodeCommit's (a CodeStarSourceConnection source
+    is started by the provider's webhook, never by polling: its action reference has no
+    PollForSourceChanges)."""
+    return [
+        action
+        for action in declaration["stages"][0]["actions"]
+        if action["actionTypeId"]["provider"] == "CodeCommit"
+    ]
+
+
 def _polls(declaration: dict[str, Any]) -> bool:
     """Whether a source action polls (PollForSourceChanges defaults to true for a
     CodeCommit source: CodeCommit source action reference)."""
     return any(
         str((action.get("configuration") or {}).get("PollForSourceChanges", "true")).lower()
         != "false"
-        for action in declaration["stages"][0]["actions"]
+        for action in _polled(declaration)
     )
+
+
+_VARIABLE = re.compile(r"#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_.]+)\}")
+
+
+def _failing(failure: ActionFailed) -> Body:
+    raise failure
+    yield  # a generator that fails when it runs
+
+
+def _provider_commit_url(provider: str, full_id: str, revision: str) -> str:
+    """Where the provider shows a commit (its public web address)."""
+    if provider == "GitLab":
+        return f"https://gitlab.com/{full_id}/-/commit/{revision}"
+    if provider == "Bitbucket":
+        return f"https://bitbucket.org/{full_id}/commits/{revision}"
+    return f"https://github.com/{full_id}/commit/{revision}"
 
 
 def _all_done(runs: list[_Run]) -> Callable[[], bool]:

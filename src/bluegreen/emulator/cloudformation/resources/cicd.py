@@ -328,7 +328,7 @@ def _check_ecs_references(ctx: Context, res: Resource, p: dict[str, Any]) -> Non
 @provisioner(
     "AWS::CodePipeline::Pipeline",
     "Name RoleArn ArtifactStore ArtifactStores Stages PipelineType ExecutionMode Variables "
-    "Triggers Tags",
+    "Triggers Tags DisableInboundStageTransitions",
     {"RestartExecutionOnUpdate": "a CloudFormation-only switch, no pipeline setting"},
     name="Name",
 )
@@ -338,7 +338,22 @@ def pipeline(ctx: Context, res: Resource) -> Provisioned:
     created = ctx.clients.codepipeline.create_pipeline(
         pipeline=body, **tag_arg(res.properties, "tags", lower=True)
     )["pipeline"]
+    _disable_transitions(ctx, res, name)
     return Provisioned(name, {"Version": str(created.get("version", 1))})
+
+
+def _disable_transitions(ctx: Context, res: Resource, name: str) -> None:
+    """DisableInboundStageTransitions: "Represents the input of a DisableStageTransition
+    action" (AWS::CodePipeline::Pipeline, CloudFormation template reference): each listed
+    stage's inbound transition is disabled, with its reason, right after the pipeline is
+    created or updated (before its first execution leaves its source stage)."""
+    for transition in res.properties.get("DisableInboundStageTransitions") or []:
+        ctx.clients.codepipeline.disable_stage_transition(
+            pipelineName=name,
+            stageName=str(transition["StageName"]),
+            transitionType="Inbound",
+            reason=str(transition["Reason"]),
+        )
 
 
 def _pipeline_body(ctx: Context, res: Resource, name: str) -> dict[str, Any]:
@@ -570,6 +585,7 @@ def deployment_group_delete(ctx: Context, old: Existing) -> None:
 def pipeline_update(ctx: Context, res: Resource, old: Existing) -> Provisioned:
     body = _pipeline_body(ctx, res, old.ref)
     updated = ctx.clients.codepipeline.update_pipeline(pipeline=body)["pipeline"]
+    _disable_transitions(ctx, res, old.ref)
     return Provisioned(old.ref, {"Version": str(updated.get("version", 1))})
 
 
