@@ -411,7 +411,9 @@ class EcsEngine:
             "Deployment acts on a paused lifecycle hook only, StopServiceDeployment rolls "
             f"back){when}",
             hint="to shorten the bake of later releases, set deployment.ecs.bake_minutes "
-            "(0 for none) in bluegreen.toml and run `bluegreen deploy`",
+            "(0 for none) in bluegreen.toml and run `bluegreen deploy`: it sets the "
+            "service's deployment configuration with UpdateService, which starts no "
+            "deployment, and the next release bakes that long",
         )
 
     def rollback(
