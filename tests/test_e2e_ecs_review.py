@@ -113,6 +113,14 @@ def _awaiting(d: dict[str, Any]) -> dict[str, Any] | None:
     )
 
 
+def _execution(aws: Emulator) -> str:
+    """The status of the pipeline's newest execution."""
+    found = aws.client("codepipeline").list_pipeline_executions(
+        pipelineName="sample3-dev-pipeline"
+    )["pipelineExecutionSummaries"]
+    return str(max(found, key=lambda e: e["startTime"])["status"])
+
+
 # ---- E2: the deployment configuration, out of band ------------------------------------------
 
 
@@ -211,8 +219,19 @@ def test_deploy_applies_bake_wait_and_reroute_with_update_service_and_starts_no_
     assert again.code == 0, again.err
     assert "with ecs:UpdateService" not in again.out
 
-    # The next release pauses with the new timeout.
-    _release(aws, "two")
+    # The next release, through the pipeline (git push, Build, the Deploy step), pauses
+    # with the new timeout. ListServiceDeployments answers a page of one, oldest first
+    # (E4: no order is documented, and "it's possible the number of results is fewer
+    # than maxResults", ListServiceDeployments request, nextToken, botocore's ECS
+    # model): the Deploy step still finds its own deployment, reading every page.
+    native = aws.service("ecs").native
+    native.oldest_first, native.page_size = True, 1
+    before = len(_deployments(aws))
+    deployed.adopt_first_commit()
+    main = (deployed.root / "webapp/app/main.py").read_text(encoding="utf-8")
+    assert "Hello" in main
+    deployed.push("Say hi", {"webapp/app/main.py": main.replace("Hello", "Hi")})
+    deployed.until(lambda: len(_deployments(aws)) > before, limit=1800)
     deployed.until(lambda: _awaiting(_newest(aws)) is not None)
     newest = _newest(aws)
     hook = _awaiting(newest)
@@ -221,6 +240,9 @@ def test_deploy_applies_bake_wait_and_reroute_with_update_service_and_starts_no_
     assert 30 * 60 <= waited <= 31 * 60  # from the stage's start, a moment before the hook
     assert deployed.cli("promote").code == 0
     deployed.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
+    deployed.until(lambda: _execution(aws) != "InProgress", limit=1800)
+    assert _execution(aws) == "Succeeded"  # the Deploy step followed its own deployment
+    native.oldest_first, native.page_size = False, None
 
     # reroute = "auto": the PAUSE hook is removed, and the next release does not pause.
     deployed.configure("deployment", reroute="auto", wait_minutes=None)
@@ -230,3 +252,274 @@ def test_deploy_applies_bake_wait_and_reroute_with_update_service_and_starts_no_
     _release(aws, "three")
     deployed.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
     assert "lifecycleHookDetails" not in _newest(aws)
+
+
+# ---- E3/E4: rollback after success, a lagging and unordered listing ------------------------
+
+
+@pytest.fixture
+def stacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Emulated]:
+    """The source and service stacks of `bluegreen init --engine ecs` created through the
+    emulated CloudFormation (no pipeline: releases are made as the deploy step makes
+    them), the service's creation continued at its pause as `bluegreen deploy` does."""
+    from bluegreen.appkit import init
+    from bluegreen.cli import common
+
+    root = tmp_path / "app"
+    config = config_mod.parse(ECS_CONFIG)
+    init(root, config)
+    with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
+
+        def make_clients(config: Config, profile: str | None, region: str | None) -> Any:
+            common.invocation().region = region or config.project.region
+            return aws.clients()
+
+        monkeypatch.setattr(common, "make_clients", make_clients)
+        monkeypatch.setattr(common, "sleep", aws.sleep)
+        monkeypatch.setattr(common, "interactive", lambda: False)
+        emulated = Emulated(aws, root, capsys)
+        aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+        cfn = aws.client("cloudformation")
+        for stack in build(config)[:2]:
+            cfn.create_stack(
+                StackName=stack.name,
+                TemplateBody=stack.to_yaml(),
+                Capabilities=["CAPABILITY_NAMED_IAM"],
+            )
+
+            def created(name: str = stack.name) -> bool:
+                found = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+                if found == "CREATE_COMPLETE":
+                    return True
+                try:
+                    listed = _deployments(aws)
+                except Exception:  # no service yet
+                    return False
+                for summary in listed:
+                    d = aws.client("ecs").describe_service_deployments(
+                        serviceDeploymentArns=[summary["serviceDeploymentArn"]]
+                    )["serviceDeployments"][0]
+                    hook = _awaiting(d)
+                    if hook is not None:
+                        aws.client("ecs").continue_service_deployment(
+                            serviceDeploymentArn=d["serviceDeploymentArn"], hookId=hook["hookId"]
+                        )
+                return False
+
+            emulated.until(created)
+        yield emulated
+
+
+def test_rollback_after_success_follows_its_own_deployment_when_the_list_lags(
+    stacks: Emulated,
+) -> None:
+    """E3: ListServiceDeployments lists the rollback's deployment only 30 s after the
+    UpdateService that started it (nothing documents how soon it does), one deployment a
+    page, oldest first (E4). Rollback must follow the new deployment, not report the
+    previous SUCCESSFUL one as "serves again" while the real rollback waits at its pause
+    until it times out."""
+    aws = stacks.aws
+    first = _service(aws)["taskDefinition"]
+    second = _release(aws, "two")
+    stacks.until(lambda: _awaiting(_newest(aws)) is not None)
+    assert stacks.cli("promote").code == 0
+    stacks.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
+    released = _newest(aws)["serviceDeploymentArn"]
+
+    native = aws.service("ecs").native
+    native.listing_delay, native.oldest_first, native.page_size = 30.0, True, 1
+    rolled = stacks.cli("rollback")
+    assert rolled.code == 0, rolled.err
+    native.listing_delay = 0.0
+    newest = _newest(aws)
+    assert newest["serviceDeploymentArn"] != released
+    assert newest["lifecycleStage"] in ("BAKE_TIME", "CLEAN_UP")  # past its pause
+    revision = aws.client("ecs").describe_service_revisions(
+        serviceRevisionArns=[newest["targetServiceRevision"]["arn"]]
+    )["serviceRevisions"][0]
+    assert revision["taskDefinition"] == first != second
+    short = first.rsplit("/", 1)[-1]
+    assert rolled.out.startswith(f"production (:80) serves {short} again (service deployment ")
+    assert newest["serviceDeploymentArn"].rsplit("/", 1)[-1] in rolled.out
+
+    # status reads every page and the newest by createdAt, whatever the order.
+    shown = stacks.cli("status", "-o", "json")
+    assert shown.code == 0, shown.err
+    assert newest["serviceDeploymentArn"] in shown.out
+
+
+def test_rollback_fails_when_no_new_deployment_appears(stacks: Emulated) -> None:
+    """E3's bound: if ECS lists no new deployment within the deploy step's bound (24 looks
+    5 s apart), rollback fails (exit 1) and never follows the previous deployment."""
+    aws = stacks.aws
+    _release(aws, "two")
+    stacks.until(lambda: _awaiting(_newest(aws)) is not None)
+    assert stacks.cli("promote").code == 0
+    stacks.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
+
+    aws.service("ecs").native.listing_delay = 600.0  # older ones stay listed
+    rolled = stacks.cli("rollback")
+    assert rolled.code == 1
+    assert "ECS lists no new service deployment for sample3-dev-service after 120 s" in (
+        " ".join(rolled.err.split())
+    )
+    assert "serves" not in rolled.out
+
+
+# ---- E8: promote_if_ready when the hook is no longer awaiting action -----------------------
+
+PAUSED_ARN = "arn:aws:ecs:ap-northeast-1:123456789012:service-deployment/c/s/abc"
+
+
+def _stubbed_engine(client: Any) -> Any:
+    from types import SimpleNamespace
+
+    from bluegreen.engine import ServiceRefs
+    from bluegreen.engine.ecs import EcsEngine
+
+    refs = ServiceRefs(
+        cluster="c",
+        service="s",
+        application="",
+        deployment_group="",
+        production_listener="",
+        test_listener="",
+        target_groups=(),
+        production_port=80,
+        test_port=8080,
+    )
+    return EcsEngine(SimpleNamespace(ecs=client), refs, {})  # type: ignore[arg-type]
+
+
+def _deployment(hook_status: str) -> dict[str, Any]:
+    return {
+        "serviceDeploymentArn": PAUSED_ARN,
+        "status": "IN_PROGRESS",
+        "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+        "lifecycleHookDetails": [
+            {"hookId": "ecs-pause-x", "targetType": "PAUSE", "status": hook_status}
+        ],
+    }
+
+
+@pytest.mark.parametrize("code", ["ClientException", "InvalidParameterException"])
+@pytest.mark.parametrize("then", ["SUCCEEDED", "AWAITING_ACTION"])
+def test_promote_if_ready_reads_again_after_a_refused_continue(code: str, then: str) -> None:
+    """ContinueServiceDeployment refused (its documented errors include ClientException
+    and InvalidParameterException, botocore's ECS model; which one ECS gives for a hook
+    no longer AWAITING_ACTION is not documented): keep following if the hook left
+    AWAITING_ACTION meanwhile, raise if it still awaits. Stubbed: the emulator cannot
+    time the race between the read and the call, nor does it answer ClientException."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from bluegreen.aws.errors import AwsCallError
+
+    client = boto3.client(
+        "ecs", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    engine = _stubbed_engine(client)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_service_deployments", {"serviceDeployments": [_deployment("AWAITING_ACTION")]}
+        )
+        view = engine.deployment(PAUSED_ARN)
+        stub.add_response(
+            "describe_service_deployments", {"serviceDeployments": [_deployment("AWAITING_ACTION")]}
+        )
+        stub.add_client_error("continue_service_deployment", service_error_code=code)
+        stub.add_response(
+            "describe_service_deployments", {"serviceDeployments": [_deployment(then)]}
+        )
+        if then == "SUCCEEDED":
+            assert engine.promote_if_ready(view) is None
+        else:
+            with pytest.raises(AwsCallError):
+                engine.promote_if_ready(view)
+        stub.assert_no_pending_responses()
+
+
+# ---- E5/E6: the emulator's StopServiceDeployment states and hooks at the shift stages ------
+
+
+def _status(aws: Emulator, arn: str) -> str:
+    return str(
+        aws.client("ecs").describe_service_deployments(serviceDeploymentArns=[arn])[
+            "serviceDeployments"
+        ][0]["status"]
+    )
+
+
+def test_stop_service_deployment_in_each_documented_state(stacks: Emulated) -> None:
+    """E5: "You can stop a deployment that is in any of the following states": PENDING and
+    IN_PROGRESS move to ROLLBACK_REQUESTED; STOP_REQUESTED, ROLLBACK_REQUESTED and
+    ROLLBACK_IN_PROGRESS go on as they were (ECS developer guide, "Stopping Amazon ECS
+    service deployments"). An ended deployment cannot be stopped."""
+    from botocore.exceptions import ClientError
+
+    aws, ecs = stacks.aws, stacks.aws.client("ecs")
+    _release(aws, "two")
+    two = _newest(aws)["serviceDeploymentArn"]
+    stacks.until(lambda: _status(aws, two) == "IN_PROGRESS")
+    _release(aws, "three")  # "two" is asked to roll back; "three" waits, PENDING
+    three = _newest(aws)["serviceDeploymentArn"]
+    assert (_status(aws, two), _status(aws, three)) == ("ROLLBACK_REQUESTED", "PENDING")
+
+    assert ecs.stop_service_deployment(serviceDeploymentArn=two)["serviceDeploymentArn"] == two
+    assert _status(aws, two) in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
+    answer = ecs.stop_service_deployment(serviceDeploymentArn=three, stopType="ROLLBACK")
+    assert answer["serviceDeploymentArn"] == three
+    assert _status(aws, three) == "ROLLBACK_REQUESTED"
+    stacks.until(lambda: _status(aws, three) == "ROLLBACK_SUCCESSFUL")
+    assert _status(aws, two) == "ROLLBACK_SUCCESSFUL"
+    with pytest.raises(ClientError) as caught:
+        ecs.stop_service_deployment(serviceDeploymentArn=three)
+    assert caught.value.response["Error"]["Code"] == "ConflictException"
+
+
+def test_hooks_at_the_shift_stages_run_and_pause_hooks_are_refused_there(
+    stacks: Emulated,
+) -> None:
+    """E6: TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT take (AWS_LAMBDA) hooks, and
+    "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT
+    stages" (DeploymentLifecycleHook.lifecycleStages, botocore's ECS model). bluegreen's
+    stacks never trip the refusal: their PAUSE hook is at POST_TEST_TRAFFIC_SHIFT, and the
+    fixture created them through the same checks."""
+    from botocore.exceptions import ClientError
+
+    aws, ecs = stacks.aws, stacks.aws.client("ecs")
+    live = _service(aws)["deploymentConfiguration"]
+    assert [h["lifecycleStages"] for h in live["lifecycleHooks"]] == [["POST_TEST_TRAFFIC_SHIFT"]]
+    for stage in ("TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"):
+        pause = {**live["lifecycleHooks"][0], "lifecycleStages": [stage]}
+        with pytest.raises(ClientError) as caught:
+            ecs.update_service(
+                cluster=CLUSTER,
+                service=SERVICE,
+                deploymentConfiguration={**live, "lifecycleHooks": [pause]},
+            )
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+        assert stage in caught.value.response["Error"]["Message"]
+    assert _service(aws)["deploymentConfiguration"] == live  # nothing changed
+
+    # A Lambda hook at TEST_TRAFFIC_SHIFT runs there (the emulator invokes no Lambda, so
+    # the hook fails and the deployment rolls back, saying so).
+    lambda_hook = {
+        "targetType": "AWS_LAMBDA",
+        "hookTargetArn": "arn:aws:lambda:ap-northeast-1:123456789012:function:check",
+        "roleArn": "arn:aws:iam::123456789012:role/hook",
+        "lifecycleStages": ["TEST_TRAFFIC_SHIFT"],
+    }
+    ecs.update_service(
+        cluster=CLUSTER,
+        service=SERVICE,
+        deploymentConfiguration={**live, "lifecycleHooks": [lambda_hook]},
+    )
+    _release(aws, "two")
+    stacks.until(lambda: _newest(aws)["status"] == "ROLLBACK_SUCCESSFUL")
+    ended = _newest(aws)
+    assert ended["lifecycleStage"] == "TEST_TRAFFIC_SHIFT"
+    assert "does not invoke Lambda hooks" in ended["rollback"]["reason"]
+    assert [h["status"] for h in ended["lifecycleHookDetails"]] == ["FAILED"]
