@@ -523,3 +523,27 @@ def test_hooks_at_the_shift_stages_run_and_pause_hooks_are_refused_there(
     assert ended["lifecycleStage"] == "TEST_TRAFFIC_SHIFT"
     assert "does not invoke Lambda hooks" in ended["rollback"]["reason"]
     assert [h["status"] for h in ended["lifecycleHookDetails"]] == ["FAILED"]
+
+
+# ---- E9: the CodeBuild action's time limit ------------------------------------------------
+
+
+def test_the_deploy_step_fits_the_codebuild_action_limit_at_both_edges() -> None:
+    """ "CodeBuild build action and test action: 8 hours ... All other actions: 1 hour"
+    (Quotas in AWS CodePipeline: awsdocs/aws-codepipeline-user-guide doc_source/limits.md,
+    its last revision 3ae4404; the live page's non-configurable-timeouts table, where the
+    CodeBuild row now is, was not in the stored sources). The config refuses a Deploy
+    step that would need more, and accepts one that needs exactly that."""
+    from bluegreen.config import CODEBUILD_ACTION_LIMIT_MINUTES, deploy_step_minutes
+    from bluegreen.errors import ConfigError
+
+    assert CODEBUILD_ACTION_LIMIT_MINUTES == 8 * 60
+    default = config_mod.parse(ECS_CONFIG)
+    assert deploy_step_minutes(default.deployment) <= CODEBUILD_ACTION_LIMIT_MINUTES
+    room = CODEBUILD_ACTION_LIMIT_MINUTES - deploy_step_minutes(default.deployment)
+    wait = default.deployment.wait_minutes + room
+    last = config_mod.parse(f"{ECS_CONFIG}wait_minutes = {wait}\n")
+    assert deploy_step_minutes(last.deployment) == CODEBUILD_ACTION_LIMIT_MINUTES
+    with pytest.raises(ConfigError) as caught:
+        config_mod.parse(f"{ECS_CONFIG}wait_minutes = {wait + 1}\n")
+    assert "minutes CodePipeline lets a CodeBuild action run" in str(caught.value)
