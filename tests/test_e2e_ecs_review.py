@@ -253,6 +253,23 @@ def test_deploy_applies_bake_wait_and_reroute_with_update_service_and_starts_no_
     deployed.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
     assert "lifecycleHookDetails" not in _newest(aws)
 
+    # Another strategy: LINEAR with its configuration, and back; the emulator refuses a
+    # linearConfiguration under another strategy as ECS does ("Only valid when the
+    # deployment strategy is LINEAR", DeploymentConfiguration), and deploy never sends one.
+    deployed.configure("deployment.ecs", strategy="LINEAR", step_percent=50.0, step_bake_minutes=1)
+    done = deployed.cli("deploy", "--yes")
+    assert done.code == 0, done.err
+    live = _service(aws)["deploymentConfiguration"]
+    assert (live["strategy"], live["linearConfiguration"]["stepPercent"]) == ("LINEAR", 50.0)
+    deployed.configure(
+        "deployment.ecs", strategy="BLUE_GREEN", step_percent=None, step_bake_minutes=None
+    )
+    done = deployed.cli("deploy", "--yes")
+    assert done.code == 0, done.err
+    live = _service(aws)["deploymentConfiguration"]
+    assert live["strategy"] == "BLUE_GREEN" and "linearConfiguration" not in live
+    assert len(_deployments(aws)) == before + 2  # the two releases only
+
 
 # ---- E3/E4: rollback after success, a lagging and unordered listing ------------------------
 
@@ -502,6 +519,13 @@ def test_hooks_at_the_shift_stages_run_and_pause_hooks_are_refused_there(
             )
         assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
         assert stage in caught.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as caught:
+        ecs.update_service(
+            cluster=CLUSTER,
+            service=SERVICE,
+            deploymentConfiguration={**live, "linearConfiguration": {"stepPercent": 50.0}},
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
     assert _service(aws)["deploymentConfiguration"] == live  # nothing changed
 
     # A Lambda hook at TEST_TRAFFIC_SHIFT runs there (the emulator invokes no Lambda, so

@@ -817,6 +817,15 @@ class NativeDeployments:
     def _validate(self, params: Params, svc: Any = None) -> None:
         """The checks ECS makes before it accepts a built-in blue/green service."""
         configuration = params.get("deploymentConfiguration") or {}
+        strategy = str(configuration.get("strategy") or "")
+        for key, wanted in (("linearConfiguration", "LINEAR"), ("canaryConfiguration", "CANARY")):
+            if configuration.get(key) and strategy != wanted:
+                # "Only valid when the deployment strategy is LINEAR" / "... is CANARY"
+                # (DeploymentConfiguration, botocore's ECS model). Text the emulator's.
+                raise ServiceError(
+                    "InvalidParameterException",
+                    f"{key} is only valid when the deployment strategy is {wanted}.",
+                )
         for hook in configuration.get("lifecycleHooks") or []:
             stages = set(hook.get("lifecycleStages") or []) & SHIFT_STAGES
             if str(hook.get("targetType") or "AWS_LAMBDA") == "PAUSE" and stages:
