@@ -456,11 +456,18 @@ same text is in the resource schema cfn-lint ships). Canary: BakeTimeInMinutes +
 CanaryBakeTimeInMinutes; linear: BakeTimeInMinutes + StepBakeTimeInMinutes x steps."""
 
 CODEBUILD_ACTION_LIMIT_MINUTES = 8 * 60
-"""How long CodePipeline lets a CodeBuild action run ("CodeBuild build action and test
-action: 8 hours", Quotas in AWS CodePipeline,
-https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html). With engine
-"ecs" the pipeline's Deploy action is a CodeBuild build that waits for the deployment
-(:mod:`bluegreen.stacks.pipeline`), so the manual wait must end inside it."""
+"""How long CodePipeline lets a CodeBuild action run: "Length of time before an action
+times out: ... CodeBuild build action and test action: 8 hours ... All other actions: 1
+hour" (Quotas in AWS CodePipeline, the user guide's source in
+awsdocs/aws-codepipeline-user-guide, doc_source/limits.md at its last revision 3ae4404;
+https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html). The live page
+now splits that row: its configurable-timeouts table no longer names CodeBuild and ends
+"All other actions: 1 hour", and it points to "the following table for non-configurable
+timeouts" for the rest; that second table is not in the stored sources, so the 8 hours
+is the last figure AWS published for a CodeBuild action (check the live page's
+non-configurable table). With engine "ecs" the pipeline's Deploy action is a CodeBuild
+build that waits for the deployment (:mod:`bluegreen.stacks.pipeline`), so the manual
+wait must end inside it."""
 
 DEPLOY_STEP_MARGIN_MINUTES = 60
 """What the deploy step needs besides the waits it is configured with: its own start

@@ -12,9 +12,10 @@ made, so bad input changes nothing: the templates' sizes; every stack's state (b
 ``*_FAILED`` is refused); CodeCommit's availability (:mod:`bluegreen.aws.preflight`);
 the files of the first commit when one will be made (:mod:`bluegreen.aws.codecommit`:
 .gitignore honoured, secrets, empty and oversized files refused); and, once the service
-exists, what a stack update may not change (:mod:`bluegreen.aws.owned`: the CODE_DEPLOY
-service is kept as deployed, its desired count is applied with ecs:UpdateService after
-the stacks, and a change that would replace what it depends on is refused).
+exists, what a stack update may not change (:mod:`bluegreen.aws.owned`: the service is
+kept as deployed, its desired count, health check grace period and deployment
+configuration are applied with ecs:UpdateService after the stacks, and a change that
+would replace what it depends on is refused).
 
 A GitHub, GitLab or Bitbucket source (``source.provider``) is read through an AWS
 CodeConnections connection whose ARN is given at deploy time (:mod:`bluegreen.aws.
@@ -172,7 +173,17 @@ class OutOfBand:
         return {
             "DesiredCount": "desired count (task.desired_count)",
             "HealthCheckGracePeriodSeconds": "health check grace period",
+            "DeploymentConfiguration": "deployment configuration (deployment.*)",
         }.get(self.setting, self.setting)
+
+    @property
+    def change(self) -> str:
+        """``<label> <current> -> <wanted>``; a structure names only what changes."""
+        if isinstance(self.wanted, dict):
+            return f"{self.label}: " + ", ".join(
+                owned.changes(self.current, self.wanted) or ["(unchanged)"]
+            )
+        return f"{self.label} {self.current} -> {self.wanted}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -377,6 +388,8 @@ class _Run:
         self.sleep = sleep
         self.now = now
         self.commit_needed = True
+        self.controller = ""
+        """The live service's deployment controller (its deployed template), if it exists."""
         self.creating_service = False
         """The service stack is being created by this run, and its first deployment has
         not been seen past its pause yet (:meth:`settle_creation`)."""
@@ -478,14 +491,23 @@ class _Run:
             return body
         new = yaml.safe_load(body)
         kept = owned.keep_codedeploy_owned(deployed, new, self.clients.region)
+        self.controller = next(
+            (
+                owned.service_controller(r)
+                for r in deployed.get("Resources", {}).values()
+                if r.get("Type") == owned.SERVICE
+            ),
+            "",
+        )
         for note in kept.notes:
             self.ui.step(f"{names.service_stack}: {note}")
         if kept.out_of_band:
             live = ecs.describe_service(self.clients.ecs, names.cluster, names.service)
-            for setting, wanted in kept.out_of_band.items():
+            for setting, value in kept.out_of_band.items():
                 parameter = owned.OUT_OF_BAND[setting]
+                wanted = owned.update_value(setting, value)
                 current = live.get(parameter) if live is not None else None
-                if live is not None and current != wanted:
+                if live is not None and owned.differs(current, wanted):
                     self.result.out_of_band.append(OutOfBand(setting, parameter, current, wanted))
         if kept.template == new:
             return body
@@ -679,13 +701,31 @@ class _Run:
 
     def apply_out_of_band(self) -> None:
         """Service settings CloudFormation may not update, set with ecs:UpdateService
-        (allowed on a CODE_DEPLOY service: the ECS UpdateService API reference)."""
+        (allowed on a CODE_DEPLOY service and, without a new task definition, on an
+        ECS-controlled one: the ECS UpdateService API reference; see
+        :mod:`bluegreen.aws.owned`)."""
         pending = [o for o in self.result.out_of_band if not o.applied]
         if not pending:
             return
         service = self.names.service
-        said = ", ".join(f"{o.label} {o.current} -> {o.wanted}" for o in pending)
-        why = "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)"
+        said = "; ".join(o.change for o in pending)
+        if self.controller == "CODE_DEPLOY":
+            why = (
+                "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template "
+                "keeps it)"
+            )
+        else:
+            why = (
+                "(the stack's template keeps the service as deployed: a CloudFormation "
+                "update of it would deploy the template's bootstrap revision)"
+            )
+        if any(o.setting == "DeploymentConfiguration" for o in pending):
+            # "This parameter doesn't trigger a new service deployment" (UpdateService
+            # request, deploymentConfiguration: botocore's ECS model).
+            why += (
+                "; ECS starts no deployment for a deployment configuration change: the "
+                "next release's service deployment runs under it"
+            )
         if self.dry_run:
             self.ui.step(f"{service}: would set {said} with ecs:UpdateService {why}")
             return

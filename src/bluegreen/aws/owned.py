@@ -1,4 +1,5 @@
-"""What a stack update may change once the CODE_DEPLOY service exists, and what it may not.
+"""What a stack update may change once the service exists (a CODE_DEPLOY service, or an
+ECS-controlled one under ECS built-in blue/green), and what it may not.
 
 Once the service stack has run, CodeDeploy owns the service: every release registers a new
 task-definition revision, creates and removes task sets, and points the listeners at the
@@ -18,6 +19,16 @@ service stack must not undo it or trip over it:
   health check grace period, task placement constraints and strategies, enable ECS
   managed tags option, and propagate tags can be updated") is returned in
   ``out_of_band`` for :mod:`bluegreen.aws.deploy` to apply with UpdateService directly.
+  The same holds for an ECS-controlled service (deployment.engine = "ecs"): ECS owns its
+  task definition and its listener rules, so a CloudFormation update of it would deploy
+  the template's bootstrap revision; what UpdateService takes for it without a new
+  revision ("For services using the rolling update (ECS) you can update the desired
+  count, deployment configuration, ...": the same reference) is applied out of band too.
+  A DeploymentConfiguration change (deployment.ecs.*, deployment.wait_minutes,
+  deployment.reroute, deployment.auto_rollback) thus reaches ECS with UpdateService's
+  ``deploymentConfiguration``, which "doesn't trigger a new service deployment"
+  (UpdateService request, deploymentConfiguration, botocore's ECS model): the next
+  release's service deployment runs under it.
 * The task definition is kept as deployed: CodeDeploy owns the running revision; a task
   change reaches AWS through taskdef.json and the next release.
 * The listeners keep their deployed default actions (CodeDeploy moved them), and any
@@ -59,8 +70,18 @@ TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 OUT_OF_BAND = {
     "DesiredCount": "desiredCount",
     "HealthCheckGracePeriodSeconds": "healthCheckGracePeriodSeconds",
+    "DeploymentConfiguration": "deploymentConfiguration",
 }
-"""Service properties UpdateService accepts on a CODE_DEPLOY service -> its parameter."""
+"""Service properties UpdateService accepts on a CODE_DEPLOY service and on an ECS-
+controlled one without a new task definition -> its parameter (UpdateService, ECS API
+reference: "only the desired count, deployment configuration, health check grace period,
+..." for CODE_DEPLOY; "the desired count, deployment configuration, ..." for ECS)."""
+
+CONTROLLERS = {
+    "CODE_DEPLOY": "a CODE_DEPLOY service",
+    "ECS": "an ECS-controlled service (built-in blue/green)",
+}
+"""How a refusal names the live service, by its deployment controller."""
 
 # The settings of bluegreen.toml behind a changed property, for the refusal's hint.
 _SETTINGS = {
@@ -216,6 +237,7 @@ def keep_codedeploy_owned(
     kept = Kept(new)
     problems: list[str] = []
     protected: list[str] = []
+    controller = "CODE_DEPLOY"
     for logical_id, resource in list(res.items()):
         before = old.get(logical_id)
         if before is None or before.get("Type") != resource.get("Type"):
@@ -224,6 +246,7 @@ def keep_codedeploy_owned(
         props, old_props = _props(resource), _props(before)
         if kind == SERVICE:
             _refuse_engine_switch(logical_id, _controller(old_props), _controller(props))
+            controller = _controller(old_props)
         if kind == LISTENER_RULE:
             # ECS built-in blue/green rewrites the production and test rules' forwards on
             # every release (ECS developer guide, "Application Load Balancer resources for
@@ -249,7 +272,7 @@ def keep_codedeploy_owned(
         elif kind == SERVICE:
             protected.append(logical_id)
             for key in sorted(set(props) | set(old_props)):
-                if key in OUT_OF_BAND:
+                if key in OUT_OF_BAND and not any(references(props.get(key))):
                     if key in props:
                         kept.out_of_band[key] = props[key]
                 elif props.get(key) != old_props.get(key):
@@ -298,12 +321,17 @@ def keep_codedeploy_owned(
     if problems:
         unique = list(dict.fromkeys(problems))
         raise UsageError(
-            "the config changes what a CODE_DEPLOY service cannot change in place:\n"
-            + "\n".join(f"  {p}" for p in unique),
+            f"the config changes what {CONTROLLERS.get(controller, CONTROLLERS['ECS'])} "
+            "cannot change in place:\n" + "\n".join(f"  {p}" for p in unique),
             hint="nothing was changed; revert those settings, or recreate the service: "
             "`bluegreen destroy` then `bluegreen deploy`",
         )
     return kept
+
+
+def service_controller(resource: dict[str, Any]) -> str:
+    """An AWS::ECS::Service resource's deployment controller (ECS when not set)."""
+    return _controller(_props(resource))
 
 
 def _controller(props: dict[str, Any]) -> str:
@@ -359,3 +387,67 @@ def _why(replacement: Replacement) -> str:
         text += f" ({replacement.root})"
     setting = replacement.setting
     return text + (f"; set by {setting}" if setting else "")
+
+
+def update_value(setting: str, value: Any) -> Any:
+    """A service property's template value as UpdateService's parameter takes it.
+
+    DeploymentConfiguration: CloudFormation's AWS::ECS::Service DeploymentConfiguration
+    names each member as the ECS API does with a capital first letter (Strategy ->
+    strategy, BakeTimeInMinutes -> bakeTimeInMinutes, LifecycleHooks[].TimeoutConfiguration
+    .TimeoutInMinutes -> lifecycleHooks[].timeoutConfiguration.timeoutInMinutes: the
+    CloudFormation template reference against botocore's ECS DeploymentConfiguration
+    shape; botocore validates the request, so a wrong name fails the call). Lifecycle
+    hooks are always sent, empty when the config has none (reroute = "auto"), so a PAUSE
+    hook the config dropped is removed whether ECS merges or replaces the configuration
+    (the API reference does not say which)."""
+    if setting != "DeploymentConfiguration" or not isinstance(value, dict):
+        return value
+    converted = _api_names(value)
+    converted.setdefault("lifecycleHooks", [])
+    return converted
+
+
+def _api_names(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _api_names(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_api_names(inner) for inner in value]
+    return value
+
+
+def differs(live: Any, wanted: Any) -> bool:
+    """Whether the live value (DescribeServices) is not what UpdateService would set:
+    every member ``wanted`` names must be equal (numbers by value: 10 == 10.0); members
+    only the live value has (ECS's defaults, such as maximumPercent) do not count."""
+    if isinstance(wanted, dict):
+        if not isinstance(live, dict):
+            return True
+        return any(differs(live.get(key), inner) for key, inner in wanted.items())
+    if isinstance(wanted, list):
+        live_list = live if isinstance(live, list) else []
+        return len(live_list) != len(wanted) or any(
+            differs(a, b) for a, b in zip(live_list, wanted, strict=True)
+        )
+    if isinstance(wanted, bool) or isinstance(live, bool):
+        return live is not wanted
+    if isinstance(wanted, int | float) and isinstance(live, int | float):
+        return float(live) != float(wanted)
+    return bool(live != wanted)
+
+
+def changes(live: Any, wanted: Any, path: str = "") -> list[str]:
+    """``path old -> new`` for each member ``differs`` finds, for the user to read."""
+    if isinstance(wanted, dict) and isinstance(live, dict):
+        found: list[str] = []
+        for key, inner in wanted.items():
+            found += changes(live.get(key), inner, f"{path}.{key}" if path else key)
+        return found
+    if isinstance(wanted, list) and isinstance(live, list) and len(live) == len(wanted):
+        found = []
+        for index, (a, b) in enumerate(zip(live, wanted, strict=True)):
+            found += changes(a, b, f"{path}[{index}]")
+        return found
+    if not differs(live, wanted):
+        return []
+    return [f"{path or 'value'} {_show(live)} -> {_show(wanted)}"]

@@ -207,9 +207,7 @@ def result_lines(result: deploy_mod.DeployResult) -> list[str]:
         lines += [f"  {path}" for path in result.would_commit]
     for change in result.out_of_band:
         verb = "set" if change.applied else "would set"
-        lines.append(
-            f"{verb} {change.label} {change.current} -> {change.wanted} with ecs:UpdateService"
-        )
+        lines.append(f"{verb} {change.change} with ecs:UpdateService")
     if result.links is not None and result.ok:
         links = result.links
         lines += [

@@ -4,7 +4,9 @@ LINEAR or CANARY).
 How a service deployment reads from the API, and what each command does (the calls and
 shapes are botocore's ECS model; the behaviour's sources are named where relied on):
 
-- The deployments: ListServiceDeployments (newest first) and DescribeServiceDeployments
+- The deployments: ListServiceDeployments (every page, sorted here by ``createdAt``: it
+  returns "up to 20 results and a nextToken" and documents no order, ListServiceDeployments
+  request, maxResults, botocore's ECS model) and DescribeServiceDeployments
   (at most 20 ARNs a call): ``status`` (PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED,
   STOP_REQUESTED, ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL,
   ROLLBACK_FAILED), ``lifecycleStage``, ``lifecycleHookDetails`` (``hookId``, ``status``
@@ -83,6 +85,16 @@ _ROLLING_BACK = frozenset({"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_R
 PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
 """Where the stacks' PAUSE hook waits (bluegreen.stacks.service.PAUSE_STAGE)."""
 
+LIST_PAGE = 100
+"""ListServiceDeployments maxResults: "This value can be between 1 and 100" (botocore)."""
+
+FOUND_ATTEMPTS = 24
+FOUND_INTERVAL = 5.0
+"""How long (24 looks, 5 s apart: the deploy step's bound, bluegreen.stacks.pipeline
+DEPLOYMENT_FOUND_ATTEMPTS) rollback looks for the service deployment its UpdateService
+started: nothing documents that ListServiceDeployments lists it as soon as the call
+returns."""
+
 
 def phase_of(deployment: dict[str, Any]) -> Phase:
     """The deployment's phase, in the terms the commands share with CodeDeploy."""
@@ -152,18 +164,39 @@ class EcsEngine:
         self.absent = ""
         self._read_at: datetime | None = None
         """When ECS answered the last DescribeServiceDeployments, by its own clock."""
+        self._listed_at: datetime | None = None
+        """When ECS answered the last ListServiceDeployments, by its own clock."""
 
     # -- reading ----------------------------------------------------------------------
     def _list(self, **filters: Any) -> list[dict[str, Any]]:
-        answer = call(
-            self._clients.ecs,
-            "list_service_deployments",
-            cluster=self.refs.cluster,
-            service=self.refs.service,
-            **filters,
+        """The service's deployments, newest first: every page (``nextToken``; botocore
+        has no paginator for ListServiceDeployments), sorted by ``createdAt`` here since
+        ECS documents no order. ``self._listed_at``: ECS's clock at the first page."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            answer = call(
+                self._clients.ecs,
+                "list_service_deployments",
+                cluster=self.refs.cluster,
+                service=self.refs.service,
+                maxResults=LIST_PAGE,
+                **filters,
+                **({"nextToken": token} if token else {}),
+            )
+            if token is None:
+                self._listed_at = _service_clock(answer)
+            found += answer.get("serviceDeployments", [])
+            token = answer.get("nextToken") or None
+            if token is None or token in seen:
+                break
+            seen.add(token)
+        return sorted(
+            found,
+            key=lambda d: d.get("createdAt") or datetime.min.replace(tzinfo=UTC),
+            reverse=True,
         )
-        found: list[dict[str, Any]] = answer.get("serviceDeployments", [])
-        return sorted(found, key=lambda d: d.get("createdAt") or datetime.min, reverse=True)
 
     def _describe(self, arn: str) -> dict[str, Any]:
         answer = call(
@@ -390,9 +423,18 @@ class EcsEngine:
         try:
             self._continue(view, hook, "CONTINUE")
         except AwsCallError as exc:
-            if exc.code == "InvalidParameterException":
-                return None  # no longer awaiting action: keep following
-            raise
+            # The hook may have left AWAITING_ACTION since it was read (someone promoted
+            # or rolled back, or it timed out). ECS documents no error for that: the call
+            # needs the hook AWAITING_ACTION ("The pause hook must be in AWAITING_ACTION
+            # status", ECS developer guide, "Continuing service deployments"), and its
+            # documented errors include ClientException and InvalidParameterException
+            # (botocore's ECS model). So on either, read the deployment again: keep
+            # following if the hook no longer awaits action, raise otherwise.
+            if exc.code not in ("ClientException", "InvalidParameterException"):
+                raise
+            if _awaiting(self._describe(view.id)) is not None:
+                raise
+            return None
         return self._promoted(view)
 
     def finish(self) -> ActionResult:
@@ -411,7 +453,9 @@ class EcsEngine:
             "Deployment acts on a paused lifecycle hook only, StopServiceDeployment rolls "
             f"back){when}",
             hint="to shorten the bake of later releases, set deployment.ecs.bake_minutes "
-            "(0 for none) in bluegreen.toml and run `bluegreen deploy`",
+            "(0 for none) in bluegreen.toml and run `bluegreen deploy`: it sets the "
+            "service's deployment configuration with UpdateService, which starts no "
+            "deployment, and the next release bakes that long",
         )
 
     def rollback(
@@ -496,14 +540,16 @@ class EcsEngine:
                 "start tasks from it",
                 hint="revert the commit and push: the pipeline builds and releases it again",
             )
-        call(
+        known = {str(d.get("serviceDeploymentArn", "")) for d in self._list()}
+        since = self._listed_at
+        answer = call(
             self._clients.ecs,
             "update_service",
             cluster=self.refs.cluster,
             service=self.refs.service,
             taskDefinition=task_definition,
         )
-        started = self._list()[0]["serviceDeploymentArn"]
+        started = self._started_by_update(answer, known, since, sleep)
         intro = (
             f"{_name(view)} had succeeded: started service deployment {short_name(started)}, "
             f"which deploys {short_name(task_definition)} (the release it replaced) again"
@@ -551,6 +597,39 @@ class EcsEngine:
                     f"rollback {_name(current)} is paused: continuing it, as you asked to roll back"
                 )
             sleep(interval)
+
+    def _started_by_update(
+        self, answer: dict[str, Any], known: set[str], since: datetime | None, sleep: Sleep
+    ) -> str:
+        """The service deployment an UpdateService started: the response's
+        ``service.currentServiceDeployment`` ("The ARN of the current service
+        deployment", Service, botocore's ECS model) when it is a new one; otherwise the
+        first deployment listed that was not listed before the call, looked for with
+        ``createdAt.after`` the time ECS answered that listing (ListServiceDeployments,
+        CreatedAt: "Include service deployments in the result that were created after
+        this time"), within FOUND_ATTEMPTS. Never an older deployment: raises
+        StateError if none appears."""
+        current = str((answer.get("service") or {}).get("currentServiceDeployment") or "")
+        if current and current not in known:
+            return current
+        window: dict[str, Any] = {}
+        if since is not None:
+            # ECS's own clock (the listing's Date header), a second early for its
+            # resolution.
+            window = {"createdAt": {"after": since - timedelta(seconds=1)}}
+        for attempt in range(FOUND_ATTEMPTS):
+            fresh = [d for d in self._list(**window) if d["serviceDeploymentArn"] not in known]
+            if fresh:
+                return str(fresh[-1]["serviceDeploymentArn"])  # the oldest new one
+            if attempt + 1 < FOUND_ATTEMPTS:
+                sleep(FOUND_INTERVAL)
+        raise StateError(
+            "UpdateService was accepted, but ECS lists no new service deployment for "
+            f"{self.refs.service} after {FOUND_ATTEMPTS * FOUND_INTERVAL:g} s, so the "
+            "rollback cannot be followed",
+            hint="see the service's Deployments tab in the ECS console, then `bluegreen "
+            "status`; when the new deployment pauses, `bluegreen promote` moves production",
+        )
 
 
 def _service_clock(answer: dict[str, Any]) -> datetime | None:

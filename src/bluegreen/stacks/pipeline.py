@@ -150,7 +150,11 @@ DEPLOYMENT_FOUND_ATTEMPTS = 24
 """How many times (5 s apart) the deploy step looks for the service deployment its
 UpdateService started before it gives up: ListServiceDeployments may list it a moment
 after the call. The new deployment is the one listed that was not listed before the
-call (no clock comparison: the build's clock and ECS's createdAt need not agree)."""
+call (no clock comparison: the build's clock and ECS's createdAt need not agree). Every
+page is read (``--next-token``): ListServiceDeployments "returns up to 20 results and a
+nextToken" by default, documents no order, and botocore has no paginator for it, so the
+AWS CLI reads one page (ListServiceDeployments request, maxResults, botocore's ECS
+model); with one page, a new deployment beyond it would never be seen."""
 
 # The deploy step (engine "ecs"). Inputs: the app build's output as the primary source
 # (taskdef.json rendered with the stack's roles and region, imageDetail.json of the app
@@ -174,12 +178,22 @@ phases:
       - sed -e "s|<%(image1)s>|${APP_IMAGE}|g" -e "s|<%(image2)s>|${ROUTER_IMAGE}|g" taskdef.json > taskdef.deploy.json
       - TASK_DEFINITION="$(aws ecs register-task-definition --cli-input-json file://taskdef.deploy.json --query taskDefinition.taskDefinitionArn --output text)"
       - echo "registered ${TASK_DEFINITION}"
-      - BEFORE="$(aws ecs list-service-deployments --cluster "${CLUSTER}" --service "${SERVICE}" --output json | jq -r '.serviceDeployments[].serviceDeploymentArn')"
+      - |
+        deployments() {
+          local token="" page
+          while :; do
+            page="$(aws ecs list-service-deployments --cluster "${CLUSTER}" --service "${SERVICE}" --max-results 100 ${token:+--next-token "${token}"} --output json)"
+            jq -r '.serviceDeployments[].serviceDeploymentArn' <<< "${page}"
+            token="$(jq -r '.nextToken // empty' <<< "${page}")"
+            [ -n "${token}" ] || break
+          done
+        }
+      - BEFORE="$(deployments)"
       - aws ecs update-service --cluster "${CLUSTER}" --service "${SERVICE}" --task-definition "${TASK_DEFINITION}" --query service.serviceArn --output text
       - |
         DEPLOYMENT=""
         for attempt in $(seq 1 %(attempts)d); do
-          DEPLOYMENT="$(aws ecs list-service-deployments --cluster "${CLUSTER}" --service "${SERVICE}" --output json | jq -r '.serviceDeployments[].serviceDeploymentArn' | grep -vxF -e "${BEFORE:-none}" | head -n 1 || true)"
+          DEPLOYMENT="$(deployments | grep -vxF -e "${BEFORE:-none}" | head -n 1 || true)"
           if [ -n "${DEPLOYMENT}" ]; then break; fi
           sleep 5
         done

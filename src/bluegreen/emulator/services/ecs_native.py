@@ -40,7 +40,16 @@ operations of the deployment API. What it does, with the sources:
   ``AWAITING_ACTION`` and the deployment ``IN_PROGRESS`` (ContinueServiceDeployment API
   reference); otherwise InvalidParameterException (ECS publishes no message text: the
   wording is the emulator's). AWS_LAMBDA hooks are not emulated: a deployment that
-  reaches one fails, saying so (issue 9 will invoke them).
+  reaches one fails, saying so (issue 9 will invoke them), at TEST_TRAFFIC_SHIFT and
+  PRODUCTION_TRAFFIC_SHIFT too; a PAUSE hook at those two stages is refused with
+  InvalidParameterException ("PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
+  PRODUCTION_TRAFFIC_SHIFT stages": DeploymentLifecycleHook.lifecycleStages). Whether
+  ECS runs those stages' hooks again during a rollback is not documented in the stored
+  sources (not emulated).
+- **ListServiceDeployments** pages with ``nextToken`` (maxResults 1-100, default 20) and
+  documents no order: newest first here, but ``oldest_first``, ``page_size`` and
+  ``listing_delay`` let a test list oldest first, in short pages, or a new deployment
+  only some time after the call that started it, so code relying on any of these fails.
 - **Rollback** (StopServiceDeployment with stopType ROLLBACK, "even if you didn't
   configure the service deployment for the rollback option"; ContinueServiceDeployment
   ROLLBACK; a hook timeout with action ROLLBACK; the circuit breaker with rollback):
@@ -48,8 +57,11 @@ operations of the deployment API. What it does, with the sources:
   ROLLBACK_SUCCESSFUL, with ``rollback`` {reason, startedAt, serviceRevisionArn}
   (ServiceDeployment, ECS API reference). A deployment with no previous revision (the
   service's first) cannot go back: ROLLBACK_FAILED (conservative, not documented).
-  StopServiceDeployment of a deployment that is not in progress is ConflictException
-  ("conflict in the current state of the resource"; text the emulator's). stopType ABORT
+  StopServiceDeployment moves a PENDING or IN_PROGRESS deployment to ROLLBACK_REQUESTED
+  and answers a STOP_REQUESTED, ROLLBACK_REQUESTED or ROLLBACK_IN_PROGRESS one with its
+  ARN, changing nothing (ECS developer guide, "Stopping Amazon ECS service deployments");
+  a deployment that has ended is ConflictException ("conflict in the current state of
+  the resource"; text the emulator's). stopType ABORT
   is in botocore's enum but "The valid values are ROLLBACK" (StopServiceDeployment API
   reference): refused with InvalidParameterException.
 - **Circuit breaker.** With ``deploymentCircuitBreaker.enable``, green tasks that fail to
@@ -89,6 +101,9 @@ STRATEGIES = frozenset({"BLUE_GREEN", "LINEAR", "CANARY"})
 
 ACTIVE = frozenset({"PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"})
 """ServiceDeploymentStatus values of a deployment that has not ended."""
+
+SHIFT_STAGES = frozenset({"TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"})
+"""The stages that take AWS_LAMBDA hooks only (DeploymentLifecycleHook.lifecycleStages)."""
 
 DEFAULT_HOOK_TIMEOUT_MINUTES = 1440
 """DeploymentLifecycleHookTimeoutConfiguration.timeoutInMinutes default (API reference)."""
@@ -205,6 +220,21 @@ class NativeDeployments:
         self.deployments: dict[str, Deployment] = {}
         self._by_service: dict[str, list[Deployment]] = {}
         self._made = 0
+        self.listing_delay = 0.0
+        """Simulated seconds before ListServiceDeployments lists a new deployment (0: at
+        once). Nothing documents how soon ECS lists a deployment after the UpdateService
+        that started it (AWS-engineer review of issue 10, E3); a test sets a delay so that
+        code which reads the list right after the call shows its fault."""
+        self.oldest_first = False
+        """ListServiceDeployments' order. ECS documents none (ListServiceDeployments, ECS
+        API reference: "up to 20 results and a nextToken", nothing on order); the emulator
+        lists newest first unless a test asks for oldest first, so code relying on one
+        order fails there."""
+        self.page_size: int | None = None
+        """At most this many deployments a ListServiceDeployments page (None: maxResults,
+        default 20). "If you provided maxResults, it's possible the number of results is
+        fewer than maxResults" (ListServiceDeployments request, nextToken, botocore's ECS
+        model): a test sets a small page so that code reading one page shows its fault."""
         self.faults: dict[str, str] = {}
         """Injected failures for rehearsals: lifecycle stage -> the message the next
         deployment that reaches it rolls back with, as a Lambda hook at that stage that
@@ -261,14 +291,22 @@ class NativeDeployments:
         statuses = set(params.get("status") or [])
         window = params.get("createdAt") or {}
         after, before = _aware(window.get("after")), _aware(window.get("before"))
+        history = self._by_service.get(self._key(svc), [])
+        listed_by = self.ecs.now() - timedelta(seconds=self.listing_delay)
         found = [
             d
-            for d in reversed(self._by_service.get(self._key(svc), []))
+            for d in (history if self.oldest_first else list(reversed(history)))
             if (not statuses or d.status in statuses)
             and (after is None or d.created >= after)
             and (before is None or d.created <= before)
+            and d.created <= listed_by
         ]
         limit = int(params.get("maxResults") or 20)
+        if not 1 <= limit <= 100:
+            # maxResults: "This value can be between 1 and 100" (botocore's ECS model).
+            raise ServiceError("InvalidParameterException", "maxResults must be between 1 and 100.")
+        if self.page_size is not None:
+            limit = min(limit, self.page_size)
         start = int(params.get("nextToken") or 0)
         page = found[start : start + limit]
         result: dict[str, Any] = {"serviceDeployments": [d.brief() for d in page]}
@@ -298,6 +336,13 @@ class NativeDeployments:
                 "InvalidParameterException",
                 f"stopType {stop_type} is not supported; the valid value is ROLLBACK.",
             )
+        # A deployment PENDING or IN_PROGRESS "moves to the ROLLBACK_REQUESTED state, and
+        # then the rollback operation starts"; STOP_REQUESTED "continues to stop";
+        # ROLLBACK_REQUESTED and ROLLBACK_IN_PROGRESS "continue the rollback operation"
+        # (ECS developer guide, "Stopping Amazon ECS service deployments",
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/stop-service-deployment.html).
+        if deployment.status in ("STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS"):
+            return {"serviceDeploymentArn": deployment.arn}
         if deployment.status not in ("PENDING", "IN_PROGRESS"):
             raise ServiceError(
                 "ConflictException",
@@ -369,7 +414,10 @@ class NativeDeployments:
 
     def _run(self, svc: Any, d: Deployment) -> Body:
         yield Until(lambda: not any(o.active for o in self._others(d)))
-        d.status, d.started = "IN_PROGRESS", self.ecs.now()
+        d.started = self.ecs.now()
+        if d.rollback_reason:  # stopped while PENDING: ROLLBACK_REQUESTED, then rolled back
+            return (yield from self._roll_back(svc, d))
+        d.status = "IN_PROGRESS"
         lb = self._load_balancer(svc)
         container_name = lb.get("containerName")
         container_port = lb.get("containerPort")
@@ -400,6 +448,8 @@ class NativeDeployments:
         if not self._shift(svc, d, test=100.0):
             return (yield from self._roll_back(svc, d))
         yield Wait(TRAFFIC_SHIFT)
+        if not (yield from self._hooks(d, "TEST_TRAFFIC_SHIFT")):
+            return (yield from self._roll_back(svc, d))
         if not (yield from self._stage(d, "POST_TEST_TRAFFIC_SHIFT")):
             return (yield from self._roll_back(svc, d))
         for index, (percent, bake) in enumerate(self._steps(d)):
@@ -417,6 +467,8 @@ class NativeDeployments:
             if not self._shift(svc, d, production=percent):
                 return (yield from self._roll_back(svc, d))
             yield Wait(TRAFFIC_SHIFT)
+            if not (yield from self._hooks(d, "PRODUCTION_TRAFFIC_SHIFT")):
+                return (yield from self._roll_back(svc, d))
             if bake and not (yield from self._hold(d, bake)):
                 return (yield from self._roll_back(svc, d))
         if not (yield from self._stage(d, "POST_PRODUCTION_TRAFFIC_SHIFT")):
@@ -479,6 +531,15 @@ class NativeDeployments:
                 f"Service deployment rolled back: lifecycle hook at {stage} failed ({fault})."
             )
             return False
+        return (yield from self._hooks(d, stage))
+
+    def _hooks(self, d: Deployment, stage: str) -> Checked:
+        """Run the hooks configured at ``stage``; False when the deployment must roll
+        back. TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT take hooks too ("You can
+        use a lifecycle hook for this stage", DeploymentLifecycleHook.lifecycleStages,
+        botocore's ECS model), run once their shift is made (PRODUCTION_TRAFFIC_SHIFT "is
+        invoked at every traffic shift step"); PAUSE hooks are refused there
+        (:meth:`_validate`)."""
         for index, spec in enumerate(d.config.get("lifecycleHooks") or []):
             if stage not in (spec.get("lifecycleStages") or []):
                 continue
@@ -563,7 +624,7 @@ class NativeDeployments:
         if d.rollback_reason or not d.active:
             return
         d.rollback_reason = reason
-        if d.status == "IN_PROGRESS":
+        if d.status in ("PENDING", "IN_PROGRESS"):
             d.status = "ROLLBACK_REQUESTED"
         d.updated = self.ecs.now()
 
@@ -755,6 +816,29 @@ class NativeDeployments:
 
     def _validate(self, params: Params, svc: Any = None) -> None:
         """The checks ECS makes before it accepts a built-in blue/green service."""
+        configuration = params.get("deploymentConfiguration") or {}
+        strategy = str(configuration.get("strategy") or "")
+        for key, wanted in (("linearConfiguration", "LINEAR"), ("canaryConfiguration", "CANARY")):
+            if configuration.get(key) and strategy != wanted:
+                # "Only valid when the deployment strategy is LINEAR" / "... is CANARY"
+                # (DeploymentConfiguration, botocore's ECS model). Text the emulator's.
+                raise ServiceError(
+                    "InvalidParameterException",
+                    f"{key} is only valid when the deployment strategy is {wanted}.",
+                )
+        for hook in configuration.get("lifecycleHooks") or []:
+            stages = set(hook.get("lifecycleStages") or []) & SHIFT_STAGES
+            if str(hook.get("targetType") or "AWS_LAMBDA") == "PAUSE" and stages:
+                # "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
+                # PRODUCTION_TRAFFIC_SHIFT stages. These stages are only valid for
+                # AWS_LAMBDA hooks." (DeploymentLifecycleHook.lifecycleStages, botocore's
+                # ECS model). Text the emulator's: ECS publishes none.
+                raise ServiceError(
+                    "InvalidParameterException",
+                    "PAUSE lifecycle hooks cannot be configured at "
+                    + " or ".join(sorted(stages))
+                    + "; these stages are only valid for AWS_LAMBDA hooks.",
+                )
         balancers = params.get("loadBalancers")
         if balancers is None and svc is not None:
             balancers = getattr(svc, "load_balancers", None)
