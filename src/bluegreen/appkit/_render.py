@@ -211,6 +211,26 @@ def render_config(config: Config) -> str:
     values["deployment_ecs_strategy_keys"] = (
         _templates.fill(_templates.load(strategy), values, strategy) if strategy else ""
     )
+    ecs = config.deployment.engine == "ecs"
+    values.update(
+        verify_keep_window="bake (deployment.ecs.bake_minutes)"
+        if ecs
+        else "termination wait (deployment.termination_wait_minutes)",
+        verify_engine_keys=(
+            "# When the checks outlast one run of the hook, ECS runs it again after this many\n"
+            "# seconds (its callBackDelay, 1 to 900).\n"
+            f"callback_seconds = {values['verify_callback_seconds']}\n"
+        )
+        if ecs
+        else "",
+        verify_alarms_engine_keys=""
+        if ecs
+        else (
+            "# true: a release goes on when CloudWatch cannot be asked for the alarms' state\n"
+            "# (CodeDeploy's IgnorePollAlarmFailure); false: it stops.\n"
+            f"ignore_poll_failure = {values['verify_alarms_ignore_poll_failure']}\n"
+        ),
+    )
     section = f"deployment/{config.deployment.engine}.toml"
     values.update(
         deployment_section=_templates.fill(_templates.load(section), values, section),
@@ -370,7 +390,13 @@ def _toml(value: Any) -> str:
         # JSON leaves DEL (U+007F) raw, which TOML forbids in strings; escape it.
         return _json(value).replace("\x7f", "\\u007f")
     if isinstance(value, list):
+        if value and all(isinstance(item, BaseModel) for item in value):
+            # one table a line (a TOML array may span lines; an inline table may not)
+            return "[\n" + "".join(f"  {_toml(item)},\n" for item in value) + "]"
         return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, BaseModel):  # a table in a list, such as one of verify.checks
+        fields = value.model_dump()
+        return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in fields.items()) + " }"
     if isinstance(value, dict):
         if not value:
             return "{}"
