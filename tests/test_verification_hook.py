@@ -6,6 +6,7 @@ of its latency limit, and the server answers from a fixed table.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from bluegreen import config as config_mod
-from bluegreen.verification import hook, package
+from bluegreen.verification import checks, hook, package
 
 ROUTES: dict[str, tuple[int, bytes, float]] = {
     "/": (200, "Hello, 網走".encode(), 0.0),
@@ -113,7 +114,7 @@ def test_a_passing_check_sends_every_request_and_codedeploy_hears_succeeded(serv
     assert [(r["request"], r["status"], r["ok"], r["number"], r["of"]) for r in logged] == [
         ("GET /", 200, True, n, 3) for n in (1, 2, 3)
     ]
-    assert all(line.startswith(hook.LOG_MARK + " ") for line in lines)
+    assert all(line.startswith(checks.LOG_MARK + " ") for line in lines)
     assert all(0 <= r["latency_ms"] < 2000 for r in logged)
 
 
@@ -147,22 +148,22 @@ def test_a_500_fails_at_once_and_stops_sending(server: str) -> None:
     ],
 )
 def test_each_judgement(server: str, overrides: dict[str, Any], ok: bool, reason: str) -> None:
-    result = hook.probe(server, check(**overrides))
+    result = checks.probe(server, check(**overrides))
     assert (result["ok"], result["reason"]) == (ok, reason)
 
 
 def test_latency_limit_at_both_edges(server: str) -> None:
     """/slow answers after 0.4 s: a 1000 ms limit passes, a 100 ms one fails (the
     request times out at the limit, so the hook never waits longer)."""
-    assert hook.probe(server, check(path="/slow", max_latency_ms=1000))["ok"]
+    assert checks.probe(server, check(path="/slow", max_latency_ms=1000))["ok"]
     started = time.monotonic()
-    result = hook.probe(server, check(path="/slow", max_latency_ms=100))
+    result = checks.probe(server, check(path="/slow", max_latency_ms=100))
     assert not result["ok"] and time.monotonic() - started < 0.4
     assert result["reason"].startswith("no answer")
 
 
 def test_no_listener_is_a_failure_not_a_crash() -> None:
-    result = hook.probe("http://127.0.0.1:9", check(max_latency_ms=500))
+    result = checks.probe("http://127.0.0.1:9", check(max_latency_ms=500))
     assert (result["ok"], result["status"]) == (False, 0)
 
 
@@ -216,19 +217,85 @@ def test_codedeploy_out_of_time_fails_rather_than_waiting(server: str) -> None:
     assert _Handler.seen == []
 
 
-def test_the_prober_spreads_requests_over_the_targets(server: str) -> None:
-    other = server  # two addresses of the same server stand for two tasks
-    targets = [server.removeprefix("http://"), other.removeprefix("http://")]
-    answer = hook.execute(
-        {"probe": {"targets": targets, "start": 0, "seconds": 60}},
-        120,
-        None,
-        plan(check(count=4)),
-        log=lambda _: None,
-    )
-    assert answer["next"] == 4 and all(r["ok"] for r in answer["results"])
-    empty = hook.execute({"probe": {"targets": []}}, 120, None, plan(check()), log=print)
+class _Context:
+    """Lambda's context object: the time left."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def test_the_shipped_prober_spreads_requests_over_the_targets(server: str) -> None:
+    """The prober's index.py (checks.py alone, as the template carries it) run as Lambda
+    would: probe_handler(event, context)."""
+    namespace: dict[str, Any] = {"__name__": "index"}
+    exec(compile(package.source(None), "index.py", "exec"), namespace)  # noqa: S102
+    address = server.removeprefix("http://")
+    steps = {"checks": [check(count=4)], "interval_seconds": 0}
+    event = {"probe": {"targets": [address, address], "start": 1, "seconds": 30}, "plan": steps}
+    answer = namespace["probe_handler"](event, _Context())
+    assert answer["next"] == 4 and [r["number"] for r in answer["results"]] == [2, 3, 4]
+    assert all(r["ok"] for r in answer["results"]) and len(_Handler.seen) == 3
+    empty = namespace["probe_handler"]({**event, "probe": {"targets": []}}, _Context())
     assert empty["results"][0]["reason"] == "no healthy target"
+
+
+class _Lambda:
+    """The hook's calls in prober mode: ELB reads and the prober's invocation, answered
+    by running the shipped prober in process."""
+
+    def __init__(self, server: str) -> None:
+        self.address = server.removeprefix("http://")
+        self.elbv2 = self
+        self.awslambda = self
+        self.codedeploy = Reports()
+        self.prober: dict[str, Any] = {"__name__": "index"}
+        exec(compile(package.source(None), "index.py", "exec"), self.prober)  # noqa: S102
+
+    def describe_rules(self, ListenerArn: str) -> dict[str, Any]:  # noqa: N803
+        assert ListenerArn == "arn:test-listener"
+        forward = {
+            "TargetGroups": [
+                {"TargetGroupArn": "arn:blue", "Weight": 0},
+                {"TargetGroupArn": "arn:green", "Weight": 1},
+            ]
+        }
+        return {
+            "Rules": [
+                {
+                    "IsDefault": True,
+                    "Priority": "default",
+                    "Actions": [{"TargetGroupArn": "arn:blue"}],
+                },
+                {"IsDefault": False, "Priority": "1", "Actions": [{"ForwardConfig": forward}]},
+            ]
+        }
+
+    def describe_target_health(self, TargetGroupArn: str) -> dict[str, Any]:  # noqa: N803
+        assert TargetGroupArn == "arn:green"
+        host, port = self.address.split(":")
+        healthy = {"Target": {"Id": host, "Port": int(port)}, "TargetHealth": {"State": "healthy"}}
+        draining = {"Target": {"Id": "10.0.0.9", "Port": 80}, "TargetHealth": {"State": "draining"}}
+        return {"TargetHealthDescriptions": [healthy, draining]}
+
+    def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803
+        assert FunctionName == "prober"
+        answer = self.prober["probe_handler"](json.loads(Payload), _Context())
+        return {"Payload": io.BytesIO(json.dumps(answer).encode())}
+
+
+def test_prober_mode_checks_the_healthy_targets_of_the_test_rule(server: str) -> None:
+    clients = _Lambda(server)
+    lines: list[str] = []
+    steps = {
+        **plan(check(count=2)),
+        "url": "",
+        "prober": "prober",
+        "test_listener_arn": "arn:test-listener",
+    }
+    answer = hook.execute(CODEDEPLOY_EVENT, 120, clients, steps, log=lines.append)
+    assert answer["status"] == "Succeeded"
+    assert [c["status"] for c in clients.codedeploy.calls] == ["Succeeded"]
+    assert len(_Handler.seen) == 2 and len(lines) == 2  # the prober's results, logged here
 
 
 def test_the_package_is_reproducible_and_carries_the_plan() -> None:

@@ -13,6 +13,7 @@ Resource names are derived from this model in :mod:`bluegreen.names`, nowhere el
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import tomllib
 import unicodedata
@@ -938,6 +939,17 @@ alarms document no limit, and both engines keep the same one."""
 STACK_ALARMS_PER_TARGET_GROUP = 3
 """5xx, unhealthy hosts and p95 latency on each of the two target groups."""
 
+MAX_CHECKS_SIZE = 2000
+"""The checks' JSON size limit (:func:`checks_size`): they are part of the hook's code, inline
+in the service template (stacks/verification.py), which must stay within CloudFormation's
+51,200-byte template body with every other resource (tests/test_stacks_verify.py)."""
+
+
+def checks_size(checks: list[CheckConfig]) -> int:
+    """Characters of the checks as the hook's package writes them (compact JSON)."""
+    return len(json.dumps([c.model_dump() for c in checks], separators=(",", ":")))
+
+
 _CHECK_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/?%-]{0,1023}")
 """A check's request target: a path, optionally with a query (RFC 3986 pchar, '/', '?'
 and percent-escapes, sent as written); no '#' (a fragment is never sent) and no spaces."""
@@ -1083,6 +1095,13 @@ class VerifyConfig(_Section):
     def _checks(cls, value: list[CheckConfig]) -> list[CheckConfig]:
         if len(value) > MAX_CHECKS:
             raise ValueError(f"holds {len(value)} checks; at most {MAX_CHECKS}")
+        size = checks_size(value)
+        if size > MAX_CHECKS_SIZE:
+            raise ValueError(
+                f"take {size} characters written out (JSON), more than {MAX_CHECKS_SIZE}: the "
+                "checks travel inline in the service template, whose body CloudFormation "
+                "takes up to 51,200 bytes; shorten the paths, bodies or patterns"
+            )
         return value
 
     @field_validator("interval_seconds")

@@ -293,6 +293,7 @@ def _values(config: Config) -> dict[str, str]:
             "balancer sends traffic to. |"
         ),
         "appspec_artifact": "" if ecs else "\n    - appspec.yml",
+        "appspec_hooks": _appspec_hooks(config),
         "placeholder_owner": "the Deploy step" if ecs else "CodeDeploy",
         "app_log_group": names.app_log_group,
         "python_image": PYTHON_IMAGE,
@@ -331,6 +332,27 @@ def _values(config: Config) -> dict[str, str]:
         "router_log_stream_prefix_json": _json(router_log_stream_prefix(config)),
         "firelens_config_path_json": _json(FIRELENS_CONFIG_PATH),
     }
+
+
+def _appspec_hooks(config: Config) -> str:
+    """appspec.yml's Hooks: bluegreen's verify hook after test traffic, when [verify] has
+    checks (AppSpec 'hooks' section for an Amazon ECS deployment: "AfterAllowTestTraffic
+    - Use to run tasks after the test listener serves traffic to the replacement task
+    set"; the value is the Lambda function's name)."""
+    from bluegreen.stacks.verification import (
+        CODEDEPLOY_HOOK_EVENT,
+        has_hook,
+        hook_function_name,
+    )
+
+    if not has_hook(config):
+        return ""
+    name = hook_function_name(Names.of(config))
+    return (
+        "# bluegreen's checks of [verify] in bluegreen.toml, run once the test listener\n"
+        "# serves the new revision; a failure rolls the release back.\n"
+        f'Hooks:\n  - {CODEDEPLOY_HOOK_EVENT}: "{name}"\n'
+    )
 
 
 def _flat(section: BaseModel, prefix: str = "") -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """bluegreen's release check: the Lambda function both engines run after test traffic.
 
-This module is the function's code, shipped as-is (``index.py``, standard library and the
-runtime's boto3 only; :mod:`bluegreen.verification.package` appends the config's PLAN).
-It sends the configured HTTP requests to the new revision and judges each answer
-(status, body text or pattern, latency), stopping at the first failure.
+This module and :mod:`bluegreen.verification.checks` are the function's code, shipped as
+one file (``index.py``, standard library and the runtime's boto3 only;
+:mod:`bluegreen.verification.package` joins them and appends the config's PLAN). It sends
+the configured HTTP requests to the new revision and judges each answer (status, body
+text or pattern, latency), stopping at the first failure.
 
 - CodeDeploy (AppSpec ``AfterAllowTestTraffic``): the event carries ``DeploymentId`` and
   ``LifecycleEventHookExecutionId``; the function reports ``Succeeded`` or ``Failed`` with
@@ -17,134 +18,35 @@ It sends the configured HTTP requests to the new revision and judges each answer
   ``callBackDelay`` seconds and passes back the ``hookDetails`` returned with it (ECS
   developer guide, "Lambda hooks for Amazon ECS service deployments": "hookStatus values",
   "Passing state with hookDetails"). Checks that outlast one invocation continue there.
-- Prober (``{"probe": ...}``): the same checks against given task addresses, run by the
-  copy of this function inside the VPC when the test listener is closed to the internet
-  (see :mod:`bluegreen.verification.network`).
-
-Every request and its result is logged as one JSON line starting with
-``bluegreen-check``, which ``bluegreen status`` reads back from the function's log group.
+- Prober mode (test_cidrs narrowed): the checks are sent by the prober function inside
+  the VPC (checks.py alone, :func:`~bluegreen.verification.checks.probe_handler`), which
+  this function invokes with the new tasks' addresses
+  (:mod:`bluegreen.verification.network`); its results are logged here too.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
+
+from bluegreen.verification.checks import (
+    LOG_MARK,
+    Clock,
+    Opener,
+    open_url,
+    requests_of,
+    run,
+    serve_probe,
+)
 
 PLAN: dict[str, Any] = {}
 """The checks and where to send them; the package sets it from bluegreen.toml."""
 
-LOG_MARK = "bluegreen-check"
 REPORT_MARGIN_SECONDS = 30.0
 """Time an invocation keeps for reporting after its last request."""
-
-Opener = Callable[[urllib.request.Request, float], Any]
-Clock = Callable[[], float]
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A check judges the answer it gets: a 301 is a 301, not the page it points to."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def _open(request: urllib.request.Request, timeout: float) -> Any:
-    return _OPENER.open(request, timeout=timeout)
-
-
-def requests_of(checks: list[dict[str, Any]]) -> list[int]:
-    """The order requests are sent in: each check's index, ``count`` times."""
-    return [index for index, check in enumerate(checks) for _ in range(int(check["count"]))]
-
-
-def probe(
-    base: str,
-    check: dict[str, Any],
-    opener: Opener = _open,
-    clock: Clock = time.monotonic,
-) -> dict[str, Any]:
-    """Send one check's request to ``base`` (scheme, host and port) and judge the answer."""
-    limit = int(check["max_latency_ms"]) / 1000.0
-    request = urllib.request.Request(
-        base + str(check["path"]),
-        method=str(check["method"]),
-        headers={"User-Agent": "bluegreen-verify"},
-    )
-    result: dict[str, Any] = {"request": f"{check['method']} {check['path']}"}
-    started = clock()
-    body = b""
-    try:
-        with opener(request, limit) as answer:
-            status = int(answer.status)
-            body = answer.read(1_000_000)
-    except urllib.error.HTTPError as error:  # 4xx/5xx answers are answers
-        status = int(error.code)
-        body = error.read(1_000_000) if error.fp is not None else b""
-    except (OSError, ValueError) as error:  # refused, reset, timed out, bad URL
-        result.update(ok=False, status=0, latency_ms=round((clock() - started) * 1000))
-        result["reason"] = f"no answer: {error}"
-        return result
-    latency = clock() - started
-    result.update(status=status, latency_ms=round(latency * 1000))
-    text = body.decode("utf-8", "replace")
-    reason = ""
-    if status != int(check["status"]):
-        reason = f"status {status}, expected {check['status']}"
-    elif check.get("body") and str(check["body"]) not in text:
-        reason = f"body does not contain {check['body']!r}"
-    elif check.get("body_pattern") and not re.search(str(check["body_pattern"]), text):
-        reason = f"body does not match {check['body_pattern']!r}"
-    elif latency > limit:
-        reason = f"took {round(latency * 1000)} ms, limit {check['max_latency_ms']} ms"
-    result.update(ok=not reason, reason=reason)
-    return result
-
-
-def run(
-    bases: list[str],
-    plan: dict[str, Any],
-    start: int,
-    deadline: float,
-    opener: Opener = _open,
-    clock: Clock = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    log: Callable[[str], None] = print,
-) -> tuple[list[dict[str, Any]], int]:
-    """Send the plan's requests from number ``start`` on, spread over ``bases`` in turn,
-    until all are sent, one fails, or ``deadline`` (a ``clock`` value) is near.
-
-    Returns the results and the number of the next request to send. Bounded: at most
-    every planned request once, each within its latency limit, and the pauses between.
-    """
-    checks: list[dict[str, Any]] = plan["checks"]
-    order = requests_of(checks)
-    interval = float(plan.get("interval_seconds", 0))
-    results: list[dict[str, Any]] = []
-    number = start
-    while number < len(order):
-        check = checks[order[number]]
-        if clock() + int(check["max_latency_ms"]) / 1000.0 + interval > deadline:
-            break
-        if number > start and interval:
-            sleep(interval)
-        base = bases[number % len(bases)]
-        result = probe(base, check, opener, clock)
-        result.update(number=number + 1, of=len(order), check=order[number] + 1)
-        log(LOG_MARK + " " + json.dumps(result, sort_keys=True))
-        results.append(result)
-        number += 1
-        if not result["ok"]:
-            break
-    return results, number
 
 
 def verdict(results: list[dict[str, Any]], number: int, plan: dict[str, Any]) -> str:
@@ -174,7 +76,12 @@ def targets(plan: dict[str, Any], clients: Any) -> list[str]:
     listener's default action, ECS the test rule's weights)."""
     elb = clients.elbv2
     rules = elb.describe_rules(ListenerArn=plan["test_listener_arn"])["Rules"]
-    rules.sort(key=lambda rule: (rule.get("IsDefault", False), str(rule.get("Priority"))))
+    rules.sort(
+        key=lambda rule: (
+            bool(rule.get("IsDefault")),
+            int(rule["Priority"]) if str(rule.get("Priority")).isdigit() else 0,
+        )
+    )
     weights: dict[str, int] = {}
     for action in rules[0].get("Actions") or []:
         forward = action.get("ForwardConfig") or {}
@@ -193,7 +100,11 @@ def targets(plan: dict[str, Any], clients: Any) -> list[str]:
 
 def _probe_remote(plan: dict[str, Any], clients: Any, start: int, seconds: float) -> Any:
     """Run the checks through the prober function inside the VPC and return its answer."""
-    payload = {"probe": {"targets": targets(plan, clients), "start": start, "seconds": seconds}}
+    checks = {key: plan[key] for key in ("checks", "interval_seconds")}
+    payload = {
+        "probe": {"targets": targets(plan, clients), "start": start, "seconds": seconds},
+        "plan": checks,
+    }
     answer = clients.awslambda.invoke(
         FunctionName=plan["prober"], Payload=json.dumps(payload).encode()
     )
@@ -205,7 +116,7 @@ def execute(
     remaining: float,
     clients: Any,
     plan: dict[str, Any] | None = None,
-    opener: Opener = _open,
+    opener: Opener = open_url,
     clock: Clock = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = print,
@@ -213,16 +124,8 @@ def execute(
     """The function for one event, with ``remaining`` seconds to use (see module doc)."""
     plan = PLAN if plan is None else plan
     seconds = max(0.0, remaining - REPORT_MARGIN_SECONDS)
-    if "probe" in event:  # the prober inside the VPC
-        spec = event["probe"]
-        bases = [f"http://{target}" for target in spec["targets"]]
-        if not bases:
-            return {"results": [{"ok": False, "reason": "no healthy target"}], "next": 0}
-        budget = min(seconds, float(spec.get("seconds", seconds)))
-        results, number = run(
-            bases, plan, int(spec.get("start", 0)), clock() + budget, opener, clock, sleep, log
-        )
-        return {"results": results, "next": number}
+    if "probe" in event:  # the prober's event, run in process (tests, the rehearsal)
+        return serve_probe(event, seconds, opener, clock, sleep, log)
     ecs = "DeploymentId" not in event
     details = event.get("hookDetails") or {} if ecs else {}
     start = int(details.get("next", 0)) if isinstance(details, dict) else 0

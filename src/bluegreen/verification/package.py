@@ -10,6 +10,7 @@ function created through the Lambda API (the rehearsal) and for comparing packag
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
@@ -20,6 +21,7 @@ from typing import Any
 from bluegreen.config import Config, VerifyConfig
 
 HANDLER = "index.handler"
+PROBER_HANDLER = "index.probe_handler"
 RUNTIME = "python3.12"
 """A Lambda runtime with boto3 (Lambda developer guide, "Lambda runtimes": python3.12 is
 supported until 2028)."""
@@ -39,18 +41,63 @@ def plan(config: Config) -> dict[str, Any]:
     }
 
 
-def hook_text() -> str:
-    """The text of :mod:`bluegreen.verification.hook`, as shipped."""
-    return resources.files("bluegreen.verification").joinpath("hook.py").read_text("utf-8")
+def _text(module: str) -> str:
+    return resources.files("bluegreen.verification").joinpath(module).read_text("utf-8")
 
 
-def source(config: Config) -> str:
-    """index.py: the hook's code followed by the config's plan."""
+def code_text(prober: bool = False) -> str:
+    """The code that runs: checks.py, then (for the hook) hook.py without its import of
+    checks and its ``from __future__`` line; docstrings, comments and blank lines left
+    out. Kept small because the service template carries it inline (twice with the
+    prober) and CloudFormation takes a template body of at most 51,200 bytes."""
+    parts = [_strip(_text("checks.py"), keep_future=True)]
+    if not prober:
+        parts.append(_strip(_text("hook.py"), keep_future=False))
+    return "".join(parts)
+
+
+def _strip(text: str, keep_future: bool) -> str:
+    lines = text.splitlines()
+    drop: set[int] = set()
+    for statement in ast.parse(text).body:
+        if isinstance(statement, ast.ImportFrom) and (
+            statement.module == "bluegreen.verification.checks"
+            or (statement.module == "__future__" and not keep_future)
+        ):
+            drop.update(range(statement.lineno - 1, statement.end_lineno or 0))
+    for node in ast.walk(ast.parse(text)):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list) or not body:
+            continue
+        for index, statement in enumerate(body):
+            # docstrings: a string expression opening a body, or following an assignment
+            # (attribute docstrings)
+            is_doc = (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+                and (index == 0 or isinstance(body[index - 1], ast.Assign | ast.AnnAssign))
+            )
+            if is_doc and len(body) > 1:  # a body of its docstring alone keeps it
+                drop.update(range(statement.lineno - 1, (statement.end_lineno or 0)))
+    kept = [
+        line
+        for number, line in enumerate(lines)
+        if number not in drop and line.strip() and not line.lstrip().startswith("#")
+    ]
+    return "\n".join(kept) + "\n"
+
+
+def source(config: Config | None) -> str:
+    """index.py: the hook's code followed by the config's plan; with ``None`` the
+    prober's (checks.py alone: the hook sends it the checks with each invocation)."""
+    if config is None:
+        return code_text(prober=True)
     literal = json.dumps(plan(config), sort_keys=True, ensure_ascii=True)
-    return hook_text() + f"\n\nPLAN.update(json.loads({json.dumps(literal)}))\n"
+    return code_text() + f"\nPLAN.update(json.loads({json.dumps(literal)}))\n"
 
 
-def archive(config: Config) -> bytes:
+def archive(config: Config | None) -> bytes:
     """index.py zipped deterministically: same config, same bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as package:
@@ -61,6 +108,6 @@ def archive(config: Config) -> bytes:
     return buffer.getvalue()
 
 
-def digest(config: Config) -> str:
+def digest(config: Config | None) -> str:
     """The package's SHA-256 as hex."""
     return hashlib.sha256(archive(config)).hexdigest()
