@@ -111,23 +111,25 @@ def test_ignore_poll_failure_is_codedeploys_and_refused_under_ecs() -> None:
 
 
 def test_codedeploy_checks_must_fit_one_invocation_and_ecs_ones_need_not() -> None:
-    """840 s (900, Lambda's longest invocation, less a minute to report) is the budget:
-    28 requests at 30 s = 840 s pass, one more second of pause fails."""
-    fits = {"checks": [{"count": 28, "max_latency_ms": 30000}], "interval_seconds": 0}
-    assert accepted({"verify": fits}).verify.worst_case_seconds() == 840
-    over = {
-        "checks": [{"count": 2, "max_latency_ms": 30000}, {"count": 26, "max_latency_ms": 30000}],
-        "interval_seconds": 0,
-    }
-    assert accepted({"verify": over}).verify.worst_case_seconds() == 840
-    too_long = {
-        **fits,
-        "checks": [{"count": 28, "max_latency_ms": 30000}, {"count": 1, "max_latency_ms": 1}],
-    }
-    message = refused({"verify": too_long}, "verify.checks")
-    assert "841 seconds" in message and "840" in message
-    ecs = accepted({"deployment": {"engine": "ecs"}, "verify": too_long})
-    assert ecs.verify.worst_case_seconds() == 841
+    """840 s (900, Lambda's longest invocation, less a minute to report) is the budget of
+    the warm-up (the health check's interval x (healthy threshold + 1): 5 x 3 = 15 s here)
+    and the checks at their limits: 27 requests at 30 s and one at 15 s make 840; one
+    millisecond more is refused under CodeDeploy, accepted under ECS."""
+    health = {"interval_seconds": 5, "timeout_seconds": 2, "healthy_threshold": 2}
+
+    def data(last_ms: int, engine: str = "codedeploy") -> dict[str, Any]:
+        checks = [{"count": 27, "max_latency_ms": 30000}, {"count": 1, "max_latency_ms": last_ms}]
+        return {
+            "deployment": {"engine": engine},
+            "health_check": health,
+            "verify": {"checks": checks, "interval_seconds": 0},
+        }
+
+    fits = accepted(data(15000))
+    assert config.warmup_seconds(fits) == 15 and config.verify_seconds(fits) == 840
+    message = refused(data(15001), "verify.checks")
+    assert "841 seconds" in message and "840" in message and "15 s" in message
+    assert config.verify_seconds(accepted(data(15001, "ecs"))) == 841
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,11 @@ def test_the_hook_function(name: str) -> None:
         appspec = yaml.safe_load(appkit.render(config)["appspec.yml"])
         assert appspec["Hooks"] == [{"AfterAllowTestTraffic": function["FunctionName"]}]
     variables = function["Environment"]["Variables"]
+    # both paths read the test listener's group health (the warm-up; the prober's targets)
+    assert variables.pop("BLUEGREEN_TEST_LISTENER_ARN") == {"Ref": "TestListener"}
+    assert granted[
+        ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth")
+    ] == ["*"]
     if "0.0.0.0/0" in config.listeners.test_cidrs:
         port = config.listeners.test_port
         suffix = "" if port == 80 else f":{port}"
@@ -114,26 +119,20 @@ def test_the_hook_function(name: str) -> None:
             "BLUEGREEN_TEST_URL": {"Fn::Sub": "http://${LoadBalancer.DNSName}" + suffix}
         }
         assert "VerifyProberFunction" not in service["Resources"]
-        assert len(granted) == (1 if ecs else 2)
+        assert len(granted) == (2 if ecs else 3)
     else:
-        assert variables == {
-            "BLUEGREEN_TEST_LISTENER_ARN": {"Ref": "TestListener"},
-            "BLUEGREEN_PROBER": {"Ref": "VerifyProberFunction"},
-        }
+        assert variables == {"BLUEGREEN_PROBER": {"Ref": "VerifyProberFunction"}}
         assert granted[("lambda:InvokeFunction",)] == [
             {"Fn::GetAtt": ["VerifyProberFunction", "Arn"]}
         ]
-        assert granted[
-            ("elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth")
-        ] == ["*"]
 
 
 def test_the_prober_reaches_only_the_tasks_app_port() -> None:
     config, stacks, _ = templates(ECS_CONFIGS["ecs-verify-prober"])
     resources = stacks["service"]["Resources"]
     prober = resources["VerifyProberFunction"]["Properties"]
-    assert prober["Handler"] == "index.probe_handler"
-    assert prober["Code"] == {"ZipFile": package.source(None)}  # checks.py alone, no plan
+    assert prober["Handler"] == "index.handler"
+    assert prober["Code"] == {"ZipFile": package.source(None)}  # prober.py: one request
     assert "PLAN" not in prober["Code"]["ZipFile"]
     assert prober["VpcConfig"] == {
         "SubnetIds": [{"Ref": "PublicSubnet1"}, {"Ref": "PublicSubnet2"}],
@@ -162,9 +161,10 @@ def test_ecs_hook_timeout_covers_long_checks_and_their_callbacks() -> None:
     config = config_mod.parse(ECS_CONFIGS["ecs-verify-prober"])
     assert config.verify.worst_case_seconds() == 3099
     assert verify_stacks.timeout_seconds(config) == 900
-    # ceil(3099 / 840) = 4 invocations, 4 x 20 s of callbacks: ceil(3179 / 60) = 53
-    # minutes, and 10 minutes of room
-    assert verify_stacks.ecs_hook_timeout_minutes(config) == 53 + 10
+    # the warm-up (15 s x 3) first: 3144 s; ceil(3144 / 840) = 4 invocations, 4 x 20 s of
+    # callbacks: ceil(3224 / 60) = 54 minutes, and 10 minutes of room
+    assert config_mod.verify_seconds(config) == 3144
+    assert verify_stacks.ecs_hook_timeout_minutes(config) == 54 + 10
 
 
 @pytest.mark.parametrize("name", ["verify-direct", "ecs-verify-prober"])

@@ -224,32 +224,43 @@ class _Context:
         return 60_000
 
 
-def test_the_shipped_prober_spreads_requests_over_the_targets(server: str) -> None:
-    """The prober's index.py (checks.py alone, as the template carries it) run as Lambda
-    would: probe_handler(event, context)."""
+def shipped(config: config_mod.Config | None) -> dict[str, Any]:
+    """The namespace of a function's index.py as the template carries it."""
     namespace: dict[str, Any] = {"__name__": "index"}
-    exec(compile(package.source(None), "index.py", "exec"), namespace)  # noqa: S102
-    address = server.removeprefix("http://")
-    steps = {"checks": [check(count=4)], "interval_seconds": 0}
-    event = {"probe": {"targets": [address, address], "start": 1, "seconds": 30}, "plan": steps}
-    answer = namespace["probe_handler"](event, _Context())
-    assert answer["next"] == 4 and [r["number"] for r in answer["results"]] == [2, 3, 4]
-    assert all(r["ok"] for r in answer["results"]) and len(_Handler.seen) == 3
-    empty = namespace["probe_handler"]({**event, "probe": {"targets": []}}, _Context())
-    assert empty["results"][0]["reason"] == "no healthy target"
+    exec(compile(package.source(config), "index.py", "exec"), namespace)  # noqa: S102
+    return namespace
 
 
-class _Lambda:
-    """The hook's calls in prober mode: ELB reads and the prober's invocation, answered
-    by running the shipped prober in process."""
+def test_the_shipped_prober_sends_one_request_and_returns_the_answer(server: str) -> None:
+    handler = shipped(None)["handler"]
+    answer = handler({"url": server + "/", "method": "GET", "timeout": 2}, _Context())
+    assert (answer["status"], answer["body"]) == (200, "Hello, 網走")
+    assert 0 <= answer["seconds"] < 2
+    assert (
+        handler({"url": server + "/broken", "method": "GET", "timeout": 2}, None)["status"] == 500
+    )
+    assert (
+        handler({"url": server + "/moved", "method": "HEAD", "timeout": 2}, None)["status"] == 301
+    )
+    refused = handler({"url": "http://127.0.0.1:9/", "method": "GET", "timeout": 1}, None)
+    assert "error" in refused and "status" not in refused
 
-    def __init__(self, server: str) -> None:
+
+class _Aws:
+    """The calls the hook makes in prober mode: the test listener's rules and its group's
+    health (ELB), and the prober's invocations (Lambda), answered by running the shipped
+    prober in process. ``healthy_after``: DescribeTargetHealth calls before the target is
+    healthy (the warm-up)."""
+
+    def __init__(self, server: str, healthy_after: int = 0) -> None:
         self.address = server.removeprefix("http://")
         self.elbv2 = self
         self.awslambda = self
         self.codedeploy = Reports()
-        self.prober: dict[str, Any] = {"__name__": "index"}
-        exec(compile(package.source(None), "index.py", "exec"), self.prober)  # noqa: S102
+        self.prober = shipped(None)["handler"]
+        self.invocations = 0
+        self.health_calls = 0
+        self.healthy_after = healthy_after
 
     def describe_rules(self, ListenerArn: str) -> dict[str, Any]:  # noqa: N803
         assert ListenerArn == "arn:test-listener"
@@ -259,43 +270,80 @@ class _Lambda:
                 {"TargetGroupArn": "arn:green", "Weight": 1},
             ]
         }
-        return {
-            "Rules": [
-                {
-                    "IsDefault": True,
-                    "Priority": "default",
-                    "Actions": [{"TargetGroupArn": "arn:blue"}],
-                },
-                {"IsDefault": False, "Priority": "1", "Actions": [{"ForwardConfig": forward}]},
-            ]
+        default = {
+            "IsDefault": True,
+            "Priority": "default",
+            "Actions": [{"TargetGroupArn": "arn:blue"}],
         }
+        rule = {"IsDefault": False, "Priority": "1", "Actions": [{"ForwardConfig": forward}]}
+        return {"Rules": [default, rule]}
 
     def describe_target_health(self, TargetGroupArn: str) -> dict[str, Any]:  # noqa: N803
         assert TargetGroupArn == "arn:green"
+        self.health_calls += 1
         host, port = self.address.split(":")
-        healthy = {"Target": {"Id": host, "Port": int(port)}, "TargetHealth": {"State": "healthy"}}
+        state = "healthy" if self.health_calls > self.healthy_after else "initial"
+        target = {"Target": {"Id": host, "Port": int(port)}, "TargetHealth": {"State": state}}
         draining = {"Target": {"Id": "10.0.0.9", "Port": 80}, "TargetHealth": {"State": "draining"}}
-        return {"TargetHealthDescriptions": [healthy, draining]}
+        return {"TargetHealthDescriptions": [target, draining]}
 
     def invoke(self, FunctionName: str, Payload: bytes) -> dict[str, Any]:  # noqa: N803
         assert FunctionName == "prober"
-        answer = self.prober["probe_handler"](json.loads(Payload), _Context())
+        self.invocations += 1
+        answer = self.prober(json.loads(Payload), _Context())
         return {"Payload": io.BytesIO(json.dumps(answer).encode())}
 
 
-def test_prober_mode_checks_the_healthy_targets_of_the_test_rule(server: str) -> None:
-    clients = _Lambda(server)
+def test_prober_mode_sends_each_request_through_the_prober_to_a_healthy_target(
+    server: str,
+) -> None:
+    aws = _Aws(server)
     lines: list[str] = []
-    steps = {
-        **plan(check(count=2)),
-        "url": "",
-        "prober": "prober",
-        "test_listener_arn": "arn:test-listener",
-    }
-    answer = hook.execute(CODEDEPLOY_EVENT, 120, clients, steps, log=lines.append)
+    steps = {**plan(check(count=2)), "prober": "prober", "test_listener_arn": "arn:test-listener"}
+    answer = hook.execute(CODEDEPLOY_EVENT, 120, aws, steps, log=lines.append)
     assert answer["status"] == "Succeeded"
-    assert [c["status"] for c in clients.codedeploy.calls] == ["Succeeded"]
-    assert len(_Handler.seen) == 2 and len(lines) == 2  # the prober's results, logged here
+    assert [c["status"] for c in aws.codedeploy.calls] == ["Succeeded"]
+    assert aws.invocations == 2 and len(_Handler.seen) == 2 and len(lines) == 2
+
+
+def test_the_warm_up_waits_for_a_healthy_target_on_the_clock_it_is_given(server: str) -> None:
+    """Right after the test traffic shift the new group's targets may not be healthy yet;
+    the hook looks every 5 s (on the clock it is given: Lambda's, or the rehearsal's)."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    aws = _Aws(server, healthy_after=3)
+    steps = {**plan(check(count=1)), "url": server, "test_listener_arn": "arn:test-listener"}
+    steps["warmup_seconds"] = 45
+    answer = hook.execute(
+        CODEDEPLOY_EVENT, 120, aws, steps, clock=lambda: now[0], sleep=sleep, log=lambda _: None
+    )
+    assert answer["status"] == "Succeeded" and now[0] == 15.0 and aws.health_calls == 4
+    # never healthy: it gives up after warmup_seconds and the checks judge what answers
+    aws, now[0] = _Aws(server, healthy_after=1000), 0.0
+    lines: list[str] = []
+    hook.execute(
+        CODEDEPLOY_EVENT, 120, aws, steps, clock=lambda: now[0], sleep=sleep, log=lines.append
+    )
+    assert now[0] == 45.0 and json.loads(lines[0].split(" ", 1)[1]) == {
+        "warmup": "no healthy target yet"
+    }
+
+
+def test_the_shipped_hook_runs_as_lambda_runs_it(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """index.handler of the package (hook.py after checks.py, the plan appended), with
+    the URL from its environment as the template sets it."""
+    cfg = config_mod.parse('[[verify.checks]]\npath = "/"\ncount = 2\nbody = "網走"\n')
+    namespace = shipped(cfg)
+    reports = Reports()
+    monkeypatch.setenv("BLUEGREEN_TEST_URL", server)
+    namespace["_Clients"] = lambda: reports
+    assert namespace["handler"](CODEDEPLOY_EVENT, _Context())["status"] == "Succeeded"
+    assert [c["status"] for c in reports.calls] == ["Succeeded"] and len(_Handler.seen) == 2
 
 
 def test_the_package_is_reproducible_and_carries_the_plan() -> None:

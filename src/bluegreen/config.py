@@ -1218,12 +1218,14 @@ class Config(_Section):
                     "callBackDelay); CodeDeploy invokes its hook once, so every check runs in "
                     "one invocation: pace the checks with verify.interval_seconds",
                 )
-            budget = verify.worst_case_seconds()
+            budget = verify_seconds(self) if verify.checks else 0
             if budget > VERIFY_BUDGET_SECONDS:
                 raise _KeyedError(
                     "verify.checks",
-                    f"can take {budget} seconds (every request at max_latency_ms, plus "
-                    f"verify.interval_seconds between them), more than the {VERIFY_BUDGET_SECONDS} "
+                    f"can take {budget} seconds (the wait for a healthy target, "
+                    f"{warmup_seconds(self)} s with these health_check settings, then every "
+                    "request at max_latency_ms, plus verify.interval_seconds between them), "
+                    f"more than the {VERIFY_BUDGET_SECONDS} "
                     "a CodeDeploy hook has: CodeDeploy invokes it once and a Lambda "
                     f"invocation lasts at most {LAMBDA_MAX_TIMEOUT_SECONDS} s; lower count, "
                     'max_latency_ms or interval_seconds, or use deployment.engine = "ecs" '
@@ -1237,6 +1239,19 @@ class Config(_Section):
                 "remove it",
             )
         return self
+
+
+def warmup_seconds(config: Config) -> int:
+    """How long the verify hook waits for a healthy target behind the test listener before
+    its checks: one more health-check interval than the healthy threshold needs (the first
+    check may come up to an interval after the group is put behind the listener)."""
+    check = config.health_check
+    return check.interval_seconds * (check.healthy_threshold + 1)
+
+
+def verify_seconds(config: Config) -> int:
+    """The verify hook's worst case: the warm-up and every check at its limits."""
+    return warmup_seconds(config) + config.verify.worst_case_seconds()
 
 
 class _KeyedError(ValueError):

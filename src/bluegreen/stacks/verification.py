@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, cloudwatch, ec2, iam
 from troposphere import elasticloadbalancingv2 as elb
 
-from bluegreen.config import LAMBDA_MAX_TIMEOUT_SECONDS, Config
+from bluegreen.config import LAMBDA_MAX_TIMEOUT_SECONDS, Config, verify_seconds
 from bluegreen.names import Names
 from bluegreen.stacks.common import arn, log_group
 from bluegreen.stacks.iam import allow, service_role
@@ -90,16 +90,17 @@ def has_hook(config: Config) -> bool:
 
 
 def timeout_seconds(config: Config) -> int:
-    """The functions' timeout: the checks' worst case and a minute, at most Lambda's 900 s.
-    With ECS a longer run continues in the next invocation (IN_PROGRESS)."""
-    return min(LAMBDA_MAX_TIMEOUT_SECONDS, config.verify.worst_case_seconds() + 60)
+    """The functions' timeout: the warm-up and the checks' worst case and a minute, at
+    most Lambda's 900 s. With ECS a longer run continues in the next invocation
+    (IN_PROGRESS)."""
+    return min(LAMBDA_MAX_TIMEOUT_SECONDS, verify_seconds(config) + 60)
 
 
 def ecs_hook_timeout_minutes(config: Config) -> int:
     """How long ECS waits for the hook to finish: every request at its limit, the
     callbacks between invocations, and ten minutes of room."""
     verify = config.verify
-    worst = verify.worst_case_seconds()
+    worst = verify_seconds(config)
     invocations = math.ceil(worst / max(1, timeout_seconds(config) - 60)) if worst else 1
     return math.ceil((worst + invocations * verify.callback_seconds) / 60) + 10
 
@@ -153,7 +154,16 @@ def add_verification(
                 ],
             )
         )
-    environment: dict[str, object] = {}
+    # Both paths read the test listener's target group health: the warm-up waits for a
+    # healthy target (hook.warm_up), the prober sends to the healthy ones. Describe* of
+    # Elastic Load Balancing take no resource (iam.WILDCARD_ACTIONS).
+    environment: dict[str, object] = {"BLUEGREEN_TEST_LISTENER_ARN": Ref(test_listener)}
+    statements.append(
+        allow(
+            ["elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetHealth"],
+            ["*"],
+        )
+    )
     if network.mode(config) == "direct":
         port = config.listeners.test_port
         environment["BLUEGREEN_TEST_URL"] = Sub(
@@ -162,19 +172,8 @@ def add_verification(
     else:
         prober_code = awslambda.Code(ZipFile=package.source(None))
         prober = _prober(t, config, names, prober_code, timeout, subnets, vpc, task_security_group)
-        environment["BLUEGREEN_TEST_LISTENER_ARN"] = Ref(test_listener)
         environment["BLUEGREEN_PROBER"] = Ref(prober)
-        statements += [
-            # Describe* of Elastic Load Balancing take no resource (iam.WILDCARD_ACTIONS).
-            allow(
-                [
-                    "elasticloadbalancing:DescribeRules",
-                    "elasticloadbalancing:DescribeTargetHealth",
-                ],
-                ["*"],
-            ),
-            allow(["lambda:InvokeFunction"], [GetAtt(prober, "Arn")]),
-        ]
+        statements.append(allow(["lambda:InvokeFunction"], [GetAtt(prober, "Arn")]))
     # No confused-deputy condition: the Lambda developer guide's execution-role page
     # ("Defining Lambda function permissions with an execution role") shows the trust
     # policy without one.
@@ -290,7 +289,7 @@ def _prober(
             FunctionName=prober_function_name(names),
             Description="bluegreen: the verify hook's checks, sent to the new tasks in the VPC",
             Runtime=package.RUNTIME,
-            Handler=package.PROBER_HANDLER,
+            Handler=package.HANDLER,
             Code=code,
             Role=GetAtt(role, "Arn"),
             Timeout=timeout,

@@ -1,8 +1,7 @@
 """The checks themselves: send a check's requests and judge the answers.
 
-Shipped as the prober's whole code (inside the VPC: :mod:`bluegreen.verification.network`)
-and as the first part of the hook's (:mod:`bluegreen.verification.hook`); standard library
-only. Every request and its result is logged as one JSON line starting with
+Shipped as the first part of the hook's code (:mod:`bluegreen.verification.hook`);
+standard library only. Every request and its result is logged as one JSON line starting with
 ``bluegreen-check``, which ``bluegreen status`` reads back from the function's log group.
 """
 
@@ -13,7 +12,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 LOG_MARK = "bluegreen-check"
@@ -57,10 +56,12 @@ def probe(
     result: dict[str, Any] = {"request": f"{check['method']} {check['path']}"}
     started = clock()
     body = b""
+    measured = None
     try:
         with opener(request, limit) as answer:
             status = int(answer.status)
             body = answer.read(1_000_000)
+            measured = getattr(answer, "seconds", None)  # the prober's own measure
     except urllib.error.HTTPError as error:  # 4xx/5xx answers are answers
         status = int(error.code)
         body = error.read(1_000_000) if error.fp is not None else b""
@@ -68,7 +69,7 @@ def probe(
         result.update(ok=False, status=0, latency_ms=round((clock() - started) * 1000))
         result["reason"] = f"no answer: {error}"
         return result
-    latency = clock() - started
+    latency = clock() - started if measured is None else float(measured)
     result.update(status=status, latency_ms=round(latency * 1000))
     text = body.decode("utf-8", "replace")
     reason = ""
@@ -84,18 +85,36 @@ def probe(
     return result
 
 
-def run(
+Steps = Generator[float, None, Any]
+"""Work that pauses: it yields the seconds to wait and returns its result. Lambda waits
+with time.sleep (:func:`drive`); the rehearsal on its simulated clock."""
+
+
+def drive(steps: Steps, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Run ``steps`` to its end, sleeping for every pause it yields; its result."""
+    try:
+        pause = next(steps)
+        while True:
+            sleep(pause)
+            pause = steps.send(None)
+    except StopIteration as stop:
+        return stop.value
+
+
+def run_steps(
     bases: list[str],
     plan: dict[str, Any],
     start: int,
     deadline: float,
     opener: Opener = open_url,
     clock: Clock = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = print,
-) -> tuple[list[dict[str, Any]], int]:
+    timer: Clock | None = None,
+) -> Steps:
     """Send the plan's requests from number ``start`` on, spread over ``bases`` in turn,
-    until all are sent, one fails, or ``deadline`` (a ``clock`` value) is near.
+    until all are sent, one fails, or ``deadline`` (a ``clock`` value) is near; pauses
+    ``interval_seconds`` between two (yielded). ``timer`` measures latency (default
+    ``clock``).
 
     Returns the results and the number of the next request to send. Bounded: at most
     every planned request once, each within its latency limit, and the pauses between.
@@ -110,9 +129,9 @@ def run(
         if clock() + int(check["max_latency_ms"]) / 1000.0 + interval > deadline:
             break
         if number > start and interval:
-            sleep(interval)
+            yield interval
         base = bases[number % len(bases)]
-        result = probe(base, check, opener, clock)
+        result = probe(base, check, opener, timer or clock)
         result.update(number=number + 1, of=len(order), check=order[number] + 1)
         log(LOG_MARK + " " + json.dumps(result, sort_keys=True))
         results.append(result)
@@ -122,28 +141,18 @@ def run(
     return results, number
 
 
-def serve_probe(
-    event: dict[str, Any],
-    seconds: float,
+def run(
+    bases: list[str],
+    plan: dict[str, Any],
+    start: int,
+    deadline: float,
     opener: Opener = open_url,
     clock: Clock = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """The prober's work: ``{"probe": {"targets", "start", "seconds"}, "plan": {...}}`` ->
-    the results and the number of the next request."""
-    spec, plan = event["probe"], event["plan"]
-    bases = [f"http://{target}" for target in spec["targets"]]
-    if not bases:
-        return {"results": [{"ok": False, "reason": "no healthy target"}], "next": 0}
-    budget = min(seconds, float(spec.get("seconds", seconds)))
-    results, number = run(
-        bases, plan, int(spec.get("start", 0)), clock() + budget, opener, clock, sleep, log
+) -> tuple[list[dict[str, Any]], int]:
+    """:func:`run_steps`, sleeping through its pauses."""
+    found: tuple[list[dict[str, Any]], int] = drive(
+        run_steps(bases, plan, start, deadline, opener, clock, log), sleep
     )
-    return {"results": results, "next": number}
-
-
-def probe_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The prober's Lambda entry point (``index.probe_handler``)."""
-    remaining = context.get_remaining_time_in_millis() / 1000.0
-    return serve_probe(event, max(0.0, remaining - 5.0))
+    return found

@@ -18,10 +18,10 @@ text or pattern, latency), stopping at the first failure.
   ``callBackDelay`` seconds and passes back the ``hookDetails`` returned with it (ECS
   developer guide, "Lambda hooks for Amazon ECS service deployments": "hookStatus values",
   "Passing state with hookDetails"). Checks that outlast one invocation continue there.
-- Prober mode (test_cidrs narrowed): the checks are sent by the prober function inside
-  the VPC (checks.py alone, :func:`~bluegreen.verification.checks.probe_handler`), which
-  this function invokes with the new tasks' addresses
-  (:mod:`bluegreen.verification.network`); its results are logged here too.
+- Prober mode (test_cidrs narrowed): each request is sent by the prober function inside
+  the VPC (:mod:`bluegreen.verification.prober`) to one of the new tasks' addresses,
+  which this function reads from the test listener's target group
+  (:mod:`bluegreen.verification.network`); the judging stays here.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ from bluegreen.verification.checks import (
     LOG_MARK,
     Clock,
     Opener,
+    Steps,
+    drive,
     open_url,
     requests_of,
-    run,
-    serve_probe,
+    run_steps,
 )
 
 PLAN: dict[str, Any] = {}
@@ -98,46 +99,98 @@ def targets(plan: dict[str, Any], clients: Any) -> list[str]:
     )
 
 
-def _probe_remote(plan: dict[str, Any], clients: Any, start: int, seconds: float) -> Any:
-    """Run the checks through the prober function inside the VPC and return its answer."""
-    checks = {key: plan[key] for key in ("checks", "interval_seconds")}
-    payload = {
-        "probe": {"targets": targets(plan, clients), "start": start, "seconds": seconds},
-        "plan": checks,
-    }
-    answer = clients.awslambda.invoke(
-        FunctionName=plan["prober"], Payload=json.dumps(payload).encode()
-    )
-    return json.loads(answer["Payload"].read())
+class _Remote:
+    """The prober's answer as a response (status, body, the prober's own latency)."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.status = int(answer["status"])
+        self.seconds = float(answer["seconds"])
+        self._body = str(answer.get("body", "")).encode()
+
+    def read(self, limit: int = -1) -> bytes:
+        return self._body if limit < 0 else self._body[:limit]
+
+    def __enter__(self) -> _Remote:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
-def execute(
+def prober_opener(clients: Any, function: str) -> Opener:
+    """Send each request through the prober function inside the VPC (one invocation a
+    request, RequestResponse)."""
+
+    def opener(request: Any, timeout: float) -> Any:
+        payload = {"url": request.full_url, "method": request.get_method(), "timeout": timeout}
+        answer = json.loads(
+            clients.awslambda.invoke(FunctionName=function, Payload=json.dumps(payload).encode())[
+                "Payload"
+            ].read()
+        )
+        if "error" in answer:
+            raise OSError(answer["error"])
+        return _Remote(answer)
+
+    return opener
+
+
+WARMUP_PAUSE_SECONDS = 5.0
+"""Pause between two looks at the new targets' health during the warm-up."""
+
+
+def warm_up(
+    plan: dict[str, Any], clients: Any, deadline: float, clock: Clock, log: Callable[[str], None]
+) -> Steps:
+    """Wait until the test listener's target group has a healthy target, at most the
+    plan's ``warmup_seconds`` (the health check's interval x (healthy threshold + 1)).
+
+    The load balancer "routes requests only to the healthy targets" (ALB user guide,
+    "Health checks for Application Load Balancer target groups"), and a group that was
+    behind no listener has not been checked (Target.NotInUse), so right after the test
+    traffic shift the test listener may answer 503 for a while: the first release, whose
+    green group was behind no listener until then, and ECS, whose test rule moves first.
+    Checks sent then would judge the load balancer, not the revision. Returns whether a
+    healthy target showed; if none does, the checks run anyway (and the load balancer's
+    answer fails them)."""
+    until = min(deadline, clock() + float(plan.get("warmup_seconds", 0)))
+    while True:
+        if targets(plan, clients):
+            return True
+        if clock() + WARMUP_PAUSE_SECONDS > until:
+            log(LOG_MARK + " " + json.dumps({"warmup": "no healthy target yet"}))
+            return False
+        yield WARMUP_PAUSE_SECONDS
+
+
+def execute_steps(
     event: dict[str, Any],
     remaining: float,
     clients: Any,
-    plan: dict[str, Any] | None = None,
+    plan: dict[str, Any],
     opener: Opener = open_url,
     clock: Clock = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """The function for one event, with ``remaining`` seconds to use (see module doc)."""
-    plan = PLAN if plan is None else plan
+    timer: Clock | None = None,
+) -> Steps:
+    """The function for one event, with ``remaining`` seconds to use (see the module
+    docstring), as steps that yield their pauses (:func:`execute` sleeps through them)."""
     seconds = max(0.0, remaining - REPORT_MARGIN_SECONDS)
-    if "probe" in event:  # the prober's event, run in process (tests, the rehearsal)
-        return serve_probe(event, seconds, opener, clock, sleep, log)
+    deadline = clock() + seconds
     ecs = "DeploymentId" not in event
     details = event.get("hookDetails") or {} if ecs else {}
     start = int(details.get("next", 0)) if isinstance(details, dict) else 0
     try:
+        if start == 0 and plan.get("test_listener_arn"):
+            yield from warm_up(plan, clients, deadline, clock, log)
         if plan.get("prober"):
-            remote = _probe_remote(plan, clients, start, seconds)
-            results, number = list(remote["results"]), int(remote["next"])
-            for result in results:  # one log group tells the whole story (status reads it)
-                log(LOG_MARK + " " + json.dumps(result, sort_keys=True))
-        else:
-            bases = _bases(plan, clients)
-            results, number = run(bases, plan, start, clock() + seconds, opener, clock, sleep, log)
+            opener = prober_opener(clients, str(plan["prober"]))
+        bases = _bases(plan, clients)
+        if not bases:
+            raise LookupError("no healthy target behind the test listener")
+        results, number = yield from run_steps(
+            bases, plan, start, deadline, opener, clock, log, timer
+        )
     except Exception as error:  # noqa: BLE001 - a hook that cannot check must fail
         results, number = [{"ok": False, "reason": f"cannot run the checks: {error}"}], start
         log(LOG_MARK + " " + json.dumps(results[0], sort_keys=True))
@@ -157,6 +210,24 @@ def execute(
         reply["callBackDelay"] = int(plan.get("callback_seconds", 30))
         reply["hookDetails"] = {"next": number}
     return reply
+
+
+def execute(
+    event: dict[str, Any],
+    remaining: float,
+    clients: Any,
+    plan: dict[str, Any] | None = None,
+    opener: Opener = open_url,
+    clock: Clock = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """:func:`execute_steps` on Lambda: it sleeps through the pauses."""
+    steps = execute_steps(
+        event, remaining, clients, PLAN if plan is None else plan, opener, clock, log
+    )
+    answer: dict[str, Any] = drive(steps, sleep)
+    return answer
 
 
 class _Clients:

@@ -18,10 +18,9 @@ import zipfile
 from importlib import resources
 from typing import Any
 
-from bluegreen.config import Config, VerifyConfig
+from bluegreen.config import Config, VerifyConfig, warmup_seconds
 
 HANDLER = "index.handler"
-PROBER_HANDLER = "index.probe_handler"
 RUNTIME = "python3.12"
 """A Lambda runtime with boto3 (Lambda developer guide, "Lambda runtimes": python3.12 is
 supported until 2028)."""
@@ -38,6 +37,7 @@ def plan(config: Config) -> dict[str, Any]:
         "interval_seconds": verify.interval_seconds,
         "callback_seconds": verify.callback_seconds,
         "port": config.app.port,
+        "warmup_seconds": warmup_seconds(config),
     }
 
 
@@ -46,14 +46,13 @@ def _text(module: str) -> str:
 
 
 def code_text(prober: bool = False) -> str:
-    """The code that runs: checks.py, then (for the hook) hook.py without its import of
-    checks and its ``from __future__`` line; docstrings, comments and blank lines left
-    out. Kept small because the service template carries it inline (twice with the
-    prober) and CloudFormation takes a template body of at most 51,200 bytes."""
-    parts = [_strip(_text("checks.py"), keep_future=True)]
-    if not prober:
-        parts.append(_strip(_text("hook.py"), keep_future=False))
-    return "".join(parts)
+    """The code that runs: checks.py, then hook.py without its import of checks and its
+    ``from __future__`` line (the prober's: prober.py); docstrings, comments and blank
+    lines left out. Kept small because the service template carries it inline and
+    CloudFormation takes a template body of at most 51,200 bytes."""
+    if prober:
+        return _strip(_text("prober.py"), keep_future=True)
+    return _strip(_text("checks.py"), keep_future=True) + _strip(_text("hook.py"), False)
 
 
 def _strip(text: str, keep_future: bool) -> str:
@@ -81,30 +80,46 @@ def _strip(text: str, keep_future: bool) -> str:
             if is_doc and len(body) > 1:  # a body of its docstring alone keeps it
                 drop.update(range(statement.lineno - 1, (statement.end_lineno or 0)))
     kept = [
-        line
+        _indent(line)
         for number, line in enumerate(lines)
         if number not in drop and line.strip() and not line.lstrip().startswith("#")
     ]
     return "\n".join(kept) + "\n"
 
 
+def _indent(line: str) -> str:
+    """One space per level instead of four (ruff formats with four): a fifth of the
+    code's size. Lines inside brackets may be indented any way, so the rounding down
+    of a continuation line's odd indent changes nothing."""
+    text = line.lstrip(" ")
+    return " " * ((len(line) - len(text)) // 4) + text
+
+
 def source(config: Config | None) -> str:
     """index.py: the hook's code followed by the config's plan; with ``None`` the
-    prober's (checks.py alone: the hook sends it the checks with each invocation)."""
+    prober's (prober.py: one request per invocation, judged by the hook)."""
     if config is None:
         return code_text(prober=True)
-    literal = json.dumps(plan(config), sort_keys=True, ensure_ascii=True)
-    return code_text() + f"\nPLAN.update(json.loads({json.dumps(literal)}))\n"
+    # repr of the JSON text: a single-quoted Python string, so the JSON's double quotes
+    # need no escape (the template quotes them once more)
+    literal = json.dumps(plan(config), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return code_text() + f"PLAN.update(json.loads({literal!r}))\n"
 
 
 def archive(config: Config | None) -> bytes:
     """index.py zipped deterministically: same config, same bytes."""
+    return zipped(source(config))
+
+
+def zipped(text: str) -> bytes:
+    """``text`` as index.py in a zip with a fixed timestamp and mode, as CloudFormation
+    packages inline code (a file named index)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as package:
         entry = zipfile.ZipInfo("index.py", date_time=_ZIP_DATE)
         entry.external_attr = 0o644 << 16
         entry.compress_type = zipfile.ZIP_DEFLATED
-        package.writestr(entry, source(config))
+        package.writestr(entry, text)
     return buffer.getvalue()
 
 
