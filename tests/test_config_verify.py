@@ -195,5 +195,15 @@ existing = ["mine"]
     written = render_config(cfg)
     assert config.parse(written) == cfg
     assert ("callback_seconds = 30" in written) == (engine == "ecs")
-    assert ("ignore_poll_failure = false" in written) == (engine == "codedeploy")
+    # with alarms watched, CodeDeploy's switch is written; ECS has none
+    assert ("\nignore_poll_failure = false" in written) == (engine == "codedeploy")
+    if engine == "codedeploy":  # no alarm watched: written commented, so "ecs" takes the file
+        quiet = render_config(config.parse(""))
+        assert "\n# ignore_poll_failure = false" in quiet
+        switched = "\n".join(
+            line  # the user's switch: the engine, and deployment's CodeDeploy-only keys out
+            for line in quiet.replace('engine = "codedeploy"', 'engine = "ecs"').splitlines()
+            if not line.startswith(("config = ", "termination_wait_minutes = "))
+        )
+        assert "ignore_poll_failure" not in config.parse(switched).verify.alarms.model_fields_set
     assert '{ path = "/health", method = "HEAD"' in written

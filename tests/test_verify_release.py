@@ -96,6 +96,26 @@ def test_checks_pass_a_good_release_and_roll_back_one_answering_500(live: Emulat
     failed = _checks_logged(live)[3:]
     assert [(r["request"], r["status"], r["ok"]) for r in failed] == [("GET /", 500, False)]
     assert failed[0]["reason"] == "status 500, expected 200"
+    # `status` shows the latest run's checks: request, result, latency, reason
+    shown = live.cli("status")
+    assert shown.code == 0
+    lines = shown.out.splitlines()
+    at = lines.index("checks (the latest run of the verify hook)")
+    assert lines[at + 1].split() == [
+        "1/3",
+        "GET",
+        "/",
+        "FAIL",
+        "500",
+        str(failed[0]["latency_ms"]),
+        "ms",
+        "status",
+        "500,",
+        "expected",
+        "200",
+    ]
+    as_json = live.cli("status", "--output", "json")
+    assert json.loads(as_json.out)["verify"] == {"checks": failed, "alarms": []}
     rollback = str(info["rollbackInfo"]["rollbackDeploymentId"])
     wait_for_status(live, rollback, "Succeeded", limit=3600)
     assert get(production)[:2] == (200, GREETING)

@@ -227,8 +227,11 @@ def render_config(config: Config) -> str:
         if ecs
         else (
             "# true: a release goes on when CloudWatch cannot be asked for the alarms' state\n"
-            "# (CodeDeploy's IgnorePollAlarmFailure); false: it stops.\n"
-            f"ignore_poll_failure = {values['verify_alarms_ignore_poll_failure']}\n"
+            "# (CodeDeploy's IgnorePollAlarmFailure); false: it stops. A CodeDeploy setting,\n"
+            '# written commented while no alarm is watched (deployment.engine = "ecs"\n'
+            "# refuses it).\n"
+            + ("# " if _unwatched(config) else "")
+            + f"ignore_poll_failure = {values['verify_alarms_ignore_poll_failure']}\n"
         ),
     )
     section = f"deployment/{config.deployment.engine}.toml"
@@ -244,6 +247,14 @@ def render_config(config: Config) -> str:
         ),
     )
     return _templates.fill(_templates.load(CONFIG_FILE), values, CONFIG_FILE)
+
+
+def _unwatched(config: Config) -> bool:
+    """Whether verify.alarms.ignore_poll_failure is left at its default with no alarm to
+    watch: then it is meaningless, and written commented so that switching the engine to
+    "ecs" (which refuses it) needs no edit of it."""
+    alarms = config.verify.alarms
+    return alarms.count() == 0 and not alarms.ignore_poll_failure
 
 
 def _values(config: Config) -> dict[str, str]:
