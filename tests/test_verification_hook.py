@@ -356,3 +356,21 @@ def test_the_package_is_reproducible_and_carries_the_plan() -> None:
     other = config_mod.parse(text.replace("Hello", "Bye"))
     assert package.digest(other) != package.digest(cfg)
     assert "123456789012" not in package.source(cfg)
+
+
+def test_ecs_skips_the_checks_on_the_services_first_revision(server: str) -> None:
+    """The service's creation deploys the stack's bootstrap container, with no revision
+    to roll back to: its payload's production weights name the target alone."""
+    first = {
+        **ECS_EVENT,
+        "productionTrafficWeights": {ECS_EVENT["targetServiceRevisionArn"]: 0},
+    }
+    lines: list[str] = []
+    steps = plan(check(path="/broken"), url=server)
+    assert hook.execute(first, 60, None, steps, log=lines.append) == {"hookStatus": "SUCCEEDED"}
+    assert _Handler.seen == [] and "skipped" in lines[0]
+    later = {
+        **first,
+        "productionTrafficWeights": {"arn:old": 100, **first["productionTrafficWeights"]},
+    }
+    assert hook.execute(later, 60, None, steps, log=lines.append) == {"hookStatus": "FAILED"}

@@ -89,7 +89,11 @@ def latest_checks(logs: Any, group: str) -> list[dict[str, Any]]:
             continue
         # A run starts with its warm-up line (if it waited) or its first request.
         after_warmup = bool(results) and "warmup" in results[-1]
-        if "warmup" in result or (result.get("number") == 1 and not after_warmup):
+        if (
+            "warmup" in result
+            or "skipped" in result
+            or (result.get("number") == 1 and not after_warmup)
+        ):
             results = []
         results.append(result)
     return results
@@ -99,6 +103,8 @@ def check_line(result: dict[str, Any]) -> list[str]:
     """One row of the checks table: number, request, result, latency, reason."""
     if "warmup" in result:
         return ["", "warm-up", str(result["warmup"])]
+    if "skipped" in result:
+        return ["", "skipped", str(result["skipped"])]
     number = f"{result['number']}/{result['of']}" if "number" in result else ""
     outcome = "pass" if result.get("ok") else "FAIL"
     status = str(result.get("status", "")) if result.get("status") else "-"

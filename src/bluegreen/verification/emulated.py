@@ -34,15 +34,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bluegreen.emulator.clock import Body, Wait
+from bluegreen.emulator.clock import Body, Step, Wait
 from bluegreen.verification import checks, hook
 
 if TYPE_CHECKING:
     from bluegreen.emulator.core import Emulator
+
+_STEPS: dict[tuple[int, str], Callable[[dict[str, Any], Any], Body]] = {}
+"""(emulator id, function name) -> one invocation as clock steps (the ECS engine's
+synchronous invocation reads its reply)."""
 
 _PLAN_LINE = re.compile(r"^PLAN\.update\(json\.loads\((?P<literal>.*)\)\)$", re.MULTILINE)
 
@@ -157,39 +161,41 @@ def runner(
     would request are not reachable, and its Lambda cannot run the prober's code; the
     prober's own path is tested in tests/test_verification_hook.py."""
 
-    def run(event: dict[str, Any], clients: Any) -> Any:
-        steps = dict(plan)
+    def steps(event: dict[str, Any], clients: Any) -> Body:
+        """One invocation on the clock: its pauses as waits; its reply."""
+        plan_now = dict(plan)
         for key, name in hook.ENVIRONMENT.items():
-            steps[key] = environment.get(name, "")
-        if steps["url"]:
-            steps["url"] = local_url(emulator, steps["url"])
-        elif steps["test_listener_arn"]:
-            host, port = emulator.service("elbv2").local_address(steps["test_listener_arn"])
-            steps["url"], steps["prober"] = f"http://{host}:{port}", ""
+            plan_now[key] = environment.get(name, "")
+        if plan_now["url"]:
+            plan_now["url"] = local_url(emulator, plan_now["url"])
+        elif plan_now["test_listener_arn"]:
+            host, port = emulator.service("elbv2").local_address(plan_now["test_listener_arn"])
+            plan_now["url"], plan_now["prober"] = f"http://{host}:{port}", ""
         lines: list[str] = []
         clock = emulator.clock
         work = hook.execute_steps(
             event,
             timeout,
             _Clients(clients),
-            steps,
+            plan_now,
             opener=unlocked_opener(emulator.lock),
             clock=lambda: clock.seconds,  # deadlines and pauses: the simulated clock
             log=lines.append,
             timer=time.monotonic,  # a request's latency: the real one
         )
+        try:
+            return (yield from _on_clock(work))
+        finally:
+            with contextlib.suppress(Exception):  # the emulator may be closing
+                _write_logs(emulator, clients, log_group, function, lines)
 
-        def body() -> Body:
-            try:
-                return (yield from _on_clock(work))
-            finally:
-                with contextlib.suppress(Exception):  # the emulator may be closing
-                    _write_logs(emulator, clients, log_group, function, lines)
+    def run(event: dict[str, Any], clients: Any) -> None:
+        # CodeDeploy invokes its hook asynchronously and waits for the report: the
+        # invocation runs on the clock like the rest of AWS, its pauses (the warm-up,
+        # interval_seconds) simulated time in which the health checks go on.
+        emulator.clock.spawn(f"lambda {function}", steps(event, clients))
 
-        # The function runs on the clock like the rest of AWS: its pauses (the warm-up,
-        # interval_seconds) are simulated time, in which health checks go on.
-        clock.spawn(f"lambda {function}", body())
-
+    _STEPS[(id(emulator), function)] = steps
     return run
 
 
@@ -211,6 +217,53 @@ def register(
         return False
     hooks.register(function, runner(emulator, function, plan, environment, log_group, timeout))
     return True
+
+
+def ecs_lambda_hook(
+    emulator: Emulator, spec: dict[str, Any], payload: dict[str, Any], minutes: float
+) -> Generator[Step, Any, tuple[str, str]]:
+    """An ECS lifecycle hook of target type AWS_LAMBDA, as ECS runs it: ECS assumes the
+    hook's ``roleArn`` (trust ecs.amazonaws.com) to invoke ``hookTargetArn``
+    (lambda:InvokeFunction), and reads the function's ``hookStatus``: SUCCEEDED goes on,
+    FAILED (or no valid status) rolls back, IN_PROGRESS invokes it again after
+    ``callBackDelay`` seconds (default 30) with the ``hookDetails`` it returned (ECS
+    developer guide, "Lambda hooks for Amazon ECS service deployments"), until the hook's
+    timeout (``minutes``). Returns (SUCCEEDED | FAILED | TIMED_OUT, reason)."""
+    from botocore.exceptions import ClientError
+
+    from bluegreen.emulator import authz
+
+    arn = str(spec.get("hookTargetArn") or "")
+    role = str(spec.get("roleArn") or "")
+    name = arn.rsplit(":", 1)[-1]
+    auth = authz.authorizer(emulator)
+    if not auth.assume(role, "ecs.amazonaws.com", record=f"ECS cannot assume role {role}"):
+        return "FAILED", f"Amazon ECS could not assume the lifecycle hook's role {role}."
+    denied = auth.require(role, "lambda:InvokeFunction", arn, operation="Invoke")
+    if denied is not None:
+        return "FAILED", denied
+    try:
+        found = emulator.client("lambda").get_function(FunctionName=name)["Configuration"]
+    except ClientError:
+        return "FAILED", f"Function not found: {arn}"
+    steps = _STEPS.get((id(emulator), name))
+    if steps is None:
+        return "FAILED", f"the emulator cannot run Lambda function {name}'s code"
+    clients = emulator.clients(str(found["Role"]), internal=True)
+    details = dict(spec.get("hookDetails") or {})
+    deadline = emulator.clock.seconds + minutes * 60
+    while True:
+        reply = yield from steps({**payload, "hookDetails": details}, clients)
+        status = str((reply or {}).get("hookStatus", ""))
+        if status == "SUCCEEDED":
+            return "SUCCEEDED", ""
+        if status != "IN_PROGRESS":
+            return "FAILED", f"Lambda function {name} returned hookStatus {status or 'none'}."
+        delay = float(reply.get("callBackDelay") or 30)
+        if emulator.clock.seconds + delay > deadline:
+            return "TIMED_OUT", f"lifecycle hook {name} did not finish in {minutes:g} minutes."
+        details = dict(reply.get("hookDetails") or details)
+        yield Wait(delay)
 
 
 def _on_clock(work: Any) -> Body:

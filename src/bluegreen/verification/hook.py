@@ -135,6 +135,20 @@ def prober_opener(clients: Any, function: str) -> Opener:
     return opener
 
 
+FIRST_REVISION = "the service's first revision (the stack's bootstrap): nothing to roll back to"
+
+
+def first_revision(event: dict[str, Any]) -> bool:
+    """Whether an ECS hook event is the service's creation: its production traffic
+    weights (a map of service revision ARN to percent, in every lifecycle payload: ECS
+    developer guide, "Lifecycle hooks for Amazon ECS service deployments") name the target
+    revision alone. That deployment runs the stack's bootstrap container, not the app the
+    checks are written for, and has no revision to roll back to."""
+    weights = event.get("productionTrafficWeights") or {}
+    target = event.get("targetServiceRevisionArn")
+    return bool(weights) and bool(target) and set(weights) == {target}
+
+
 WARMUP_PAUSE_SECONDS = 5.0
 """Pause between two looks at the new targets' health during the warm-up."""
 
@@ -178,6 +192,9 @@ def execute_steps(
     seconds = max(0.0, remaining - REPORT_MARGIN_SECONDS)
     deadline = clock() + seconds
     ecs = "DeploymentId" not in event
+    if ecs and first_revision(event):
+        log(LOG_MARK + " " + json.dumps({"skipped": FIRST_REVISION}))
+        return {"hookStatus": "SUCCEEDED"}
     details = event.get("hookDetails") or {} if ecs else {}
     start = int(details.get("next", 0)) if isinstance(details, dict) else 0
     try:
