@@ -33,12 +33,13 @@ test listener stays closed to everyone but test_cidrs, at no fixed cost.
 Monthly cost besides per-request Lambda charges (a few cents for hundreds of releases,
 within Lambda's free tier): direct 0, prober 0 (a Lambda function's VPC network
 interfaces are not charged). The alternatives, for comparison, in us-east-1 prices
-(Amazon VPC pricing): a NAT gateway for an in-VPC hook about USD 32.85 a month per AZ
-(0.045 an hour) plus 0.045 per GB; interface endpoints for CodeDeploy, Elastic Load
-Balancing and Lambda about USD 7.30 each per AZ (0.01 an hour), about 43.80 for three in
-two AZs; a test-listener rule admitting a per-deployment secret header costs nothing but
-must open the listener's port to 0.0.0.0/0 at the security group (the header is then the
-only guard, and a rule condition is evaluated only after the connection is accepted).
+(Amazon VPC pricing, https://aws.amazon.com/vpc/pricing/): a NAT gateway for an in-VPC
+hook about USD 32.85 a month per AZ (0.045 an hour) plus 0.045 per GB; interface
+endpoints for CodeDeploy, Elastic Load Balancing and Lambda about USD 7.30 each per AZ
+(0.01 an hour), about 43.80 for three in two AZs; a test-listener rule admitting a
+per-deployment secret header costs nothing but must open the listener's port to
+0.0.0.0/0 at the security group (the header is then the only guard, and a rule condition
+is evaluated only after the connection is accepted).
 """
 
 from __future__ import annotations
