@@ -62,6 +62,44 @@ config = "CodeDeployDefault.ECSLinear10PercentEvery1Minutes"
 reroute = "auto"
 termination_wait_minutes = 0
 """,
+    # issue 11: checks through the open test listener, the stack's alarms and one of the
+    # user's, every alarm threshold at a non-default value
+    "verify-direct": """
+[[verify.checks]]
+path = "/"
+body = "Hello"
+count = 5
+[[verify.checks]]
+path = "/api/items?limit=1"
+method = "HEAD"
+status = 204
+max_latency_ms = 500
+[verify]
+interval_seconds = 2
+[verify.alarms]
+enabled = true
+http_5xx_per_minute = 10
+unhealthy_hosts = 2
+p95_latency_ms = 750
+existing = ["shop-latency-slo"]
+ignore_poll_failure = true
+""",
+    # issue 11: the test listener narrowed, so the checks go through the in-VPC prober
+    "verify-prober": """
+[project]
+name = "shop"
+environment = "prod"
+region = "us-east-1"
+[app]
+port = 8080
+[listeners]
+test_cidrs = ["203.0.113.0/24"]
+[deployment]
+reroute = "auto"
+[[verify.checks]]
+path = "/"
+body_pattern = "^Hello"
+""",
 }
 
 ECS_CONFIGS = {
@@ -107,6 +145,34 @@ bake_minutes = 1440
 canary_percent = 0.1
 canary_bake_minutes = 30
 pipeline_waits_for_bake = false
+""",
+    # issue 11 under ECS: the Lambda hook next to the PAUSE, the deployment alarms, the
+    # prober (test listener narrowed), checks long enough to need a callback
+    "ecs-verify-prober": """
+[project]
+name = "shop"
+environment = "prod"
+region = "us-east-1"
+[listeners]
+test_cidrs = ["203.0.113.0/24", "198.51.100.7/32"]
+[deployment]
+engine = "ecs"
+[verify]
+callback_seconds = 20
+[[verify.checks]]
+path = "/"
+count = 100
+max_latency_ms = 30000
+[verify.alarms]
+enabled = true
+existing = ["a", "b", "c", "d"]
+""",
+    "ecs-verify-direct-auto": """
+[deployment]
+engine = "ecs"
+reroute = "auto"
+[[verify.checks]]
+path = "/health"
 """,
 }
 """Configs with deployment.engine = "ecs"; the lint tests run on these too (the semantic

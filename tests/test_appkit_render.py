@@ -103,16 +103,24 @@ def _written(data: dict[str, object], prefix: str = "") -> list[str]:
 
 # The keys of the engine (and strategy) a config does not use: config refuses them, so
 # render_config leaves them out.
-_CODEDEPLOY_ONLY = {"deployment.config", "deployment.termination_wait_minutes"}
+# verify.alarms.ignore_poll_failure: CodeDeploy's too, and written commented while no alarm
+# is watched (as in these configs)
+_CODEDEPLOY_ONLY = {
+    "deployment.config",
+    "deployment.termination_wait_minutes",
+    "verify.alarms.ignore_poll_failure",
+}
 _LINEAR_ONLY = {"deployment.ecs.step_percent", "deployment.ecs.step_bake_minutes"}
 _CANARY_ONLY = {"deployment.ecs.canary_percent", "deployment.ecs.canary_bake_minutes"}
-_ECS = {key for key in _fields(Config) if key.startswith("deployment.ecs.")}
+_ECS = {key for key in _fields(Config) if key.startswith("deployment.ecs.")} | {
+    "verify.callback_seconds"
+}
 
 
 @pytest.mark.parametrize(
     ("toml", "left_out"),
     [
-        ("", _ECS),
+        ("", _ECS | {"verify.alarms.ignore_poll_failure"}),
         ('[deployment]\nengine = "ecs"', _CODEDEPLOY_ONLY | _LINEAR_ONLY | _CANARY_ONLY),
         (
             '[deployment]\nengine = "ecs"\n[deployment.ecs]\nstrategy = "LINEAR"',

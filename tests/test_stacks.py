@@ -31,8 +31,10 @@ from bluegreen.names import (
 )
 from bluegreen.stacks import Stack, bootstrap, build
 from bluegreen.stacks import pipeline as pipeline_stack
+from bluegreen.stacks import verification as verify_stacks
 from bluegreen.stacks.branches import BRANCH_CHECK_PROJECT_OUTPUT
 from bluegreen.stacks.iam import WILDCARD_ACTIONS
+from bluegreen.verification import network as verify_network
 
 
 def parsed(stacks: list[Stack]) -> dict[str, dict[str, Any]]:
@@ -363,9 +365,15 @@ def test_task_definition_with_firelens(system: Any) -> None:
         r["Properties"]["LogGroupName"]: r["Properties"]["RetentionInDays"]
         for r in resources(templates["service"], "AWS::Logs::LogGroup").values()
     }
+    verify_groups = []  # issue 11: the hook's and the prober's (stacks/verification.py)
+    if verify_stacks.has_hook(config):
+        verify_groups.append(verify_stacks.hook_log_group(names))
+        if verify_network.mode(config) == "prober":
+            verify_groups.append(verify_stacks.prober_log_group(names))
     assert groups == {
         names.app_log_group: config.logs.retention_days,
         names.router_log_group: config.logs.retention_days,
+        **{group: config.logs.retention_days for group in verify_groups},
     }
 
 
@@ -487,8 +495,8 @@ def test_roles_scoped(system: Any) -> None:
     task_policy = roles["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     (statement,) = task_policy["Statement"]
     assert statement["Resource"] == [{"Fn::GetAtt": ["AppLogGroup", "Arn"]}]
-    for role in roles.values():
-        trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    for name in ("TaskRole", "ExecutionRole"):  # the verify roles: test_stacks_verify.py
+        trust = roles[name]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert trust[0]["Principal"] == {"Service": ["ecs-tasks.amazonaws.com"]}
 
 
@@ -540,9 +548,10 @@ def test_deployment_group_as_code(system: Any) -> None:
         "Action": "TERMINATE",
         "TerminationWaitTimeInMinutes": config.deployment.termination_wait_minutes,
     }
+    alarm_event = ["DEPLOYMENT_STOP_ON_ALARM"] if verify_stacks.alarm_names(config) else []
     assert group["AutoRollbackConfiguration"] == {
         "Enabled": config.deployment.auto_rollback,
-        "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST"],
+        "Events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_REQUEST", *alarm_event],
     }
     role = templates["pipeline"]["Resources"][group["ServiceRoleArn"]["Fn::GetAtt"][0]]
     # The Limited policy: Lambda only CodeDeployHook_*, SNS only CodeDeployTopic_*, S3 only
@@ -953,6 +962,11 @@ def test_trust_policies_carry_the_documented_confused_deputy_conditions(system: 
                 }
             },
         )
+    # issue 11's functions: the Lambda execution-role page documents no condition
+    if verify_stacks.has_hook(config):
+        expected[("service", "VerifyHookRole")] = ("lambda.amazonaws.com", None)
+        if verify_network.mode(config) == "prober":
+            expected[("service", "VerifyProberRole")] = ("lambda.amazonaws.com", None)
     found = {}
     for key in ("source", "service", "pipeline"):
         for role_id, role in resources(templates[key], "AWS::IAM::Role").items():

@@ -14,6 +14,7 @@ from bluegreen import config as config_mod
 from bluegreen.config import deploy_step_minutes
 from bluegreen.names import Names, Outputs
 from bluegreen.stacks import build
+from bluegreen.stacks import verification as verify_stacks
 
 
 def templates(text: str) -> tuple[Any, dict[str, dict[str, Any]]]:
@@ -62,8 +63,24 @@ def test_the_service_has_the_ecs_controller_and_its_deployment_configuration(
     # (wait_minutes) rolls back; "auto": no hook (ECS API reference,
     # DeploymentLifecycleHook; PAUSE is not allowed at TEST_TRAFFIC_SHIFT or
     # PRODUCTION_TRAFFIC_SHIFT)
+    # issue 11: with checks, the verify hook (AWS_LAMBDA) at the same stage, first; its
+    # timeout rolls back too (stacks/verification.py; tests/test_stacks_verify.py)
+    hooks = []
+    if verify_stacks.has_hook(config):
+        hooks.append(
+            {
+                "TargetType": "AWS_LAMBDA",
+                "HookTargetArn": {"Fn::GetAtt": ["VerifyHookFunction", "Arn"]},
+                "RoleArn": {"Fn::GetAtt": ["VerifyHookInvokeRole", "Arn"]},
+                "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+                "TimeoutConfiguration": {
+                    "TimeoutInMinutes": verify_stacks.ecs_hook_timeout_minutes(config),
+                    "Action": "ROLLBACK",
+                },
+            }
+        )
     if config.deployment.reroute == "manual":
-        assert deployment["LifecycleHooks"] == [
+        hooks.append(
             {
                 "TargetType": "PAUSE",
                 "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
@@ -72,9 +89,17 @@ def test_the_service_has_the_ecs_controller_and_its_deployment_configuration(
                     "Action": "ROLLBACK",
                 },
             }
-        ]
+        )
+    assert deployment.get("LifecycleHooks", []) == hooks
+    alarms = verify_stacks.alarm_names(config)
+    if alarms:
+        assert deployment["Alarms"] == {
+            "AlarmNames": alarms,
+            "Enable": True,
+            "Rollback": config.deployment.auto_rollback,
+        }
     else:
-        assert "LifecycleHooks" not in deployment
+        assert "Alarms" not in deployment
 
 
 def test_listener_rules_and_the_advanced_configuration(system: Any) -> None:

@@ -13,6 +13,7 @@ Resource names are derived from this model in :mod:`bluegreen.names`, nowhere el
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import tomllib
 import unicodedata
@@ -906,6 +907,251 @@ class BuildsConfig(_Section):
         return value
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""Methods a check may send (RFC 9110 section 9 less CONNECT and TRACE, which a load
+balancer check has no use for)."""
+
+MAX_CHECKS = 10
+"""Checks ``verify.checks`` may hold: each is sent ``count`` times by the hook, and the
+hook's whole run must fit in one Lambda invocation with CodeDeploy (VERIFY_BUDGET_SECONDS)."""
+
+MAX_CHECK_COUNT = 100
+CHECK_LATENCY_MS = (1, 30_000)
+"""A check's latency limit: also the request's timeout, so one request never holds the
+hook longer than 30 seconds."""
+
+CHECK_INTERVAL_SECONDS = (0, 60)
+
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+"""The longest a Lambda invocation may run: "The maximum allowed value is 900 seconds"
+(Lambda API reference, CreateFunction: Timeout). CodeDeploy invokes its hook once per
+deployment ("Each hook is executed once per deployment": CodeDeploy User Guide, AppSpec
+'hooks' section for an Amazon ECS deployment), so with CodeDeploy every check must run
+inside one invocation."""
+
+VERIFY_BUDGET_SECONDS = LAMBDA_MAX_TIMEOUT_SECONDS - 60
+"""What the checks may take in one invocation, keeping a minute for the report."""
+
+ECS_CALLBACK_SECONDS = (1, 900)
+"""verify.callback_seconds: the callBackDelay the ECS hook returns with IN_PROGRESS when
+checks remain ("By default, the delay is 30 seconds. You can customize this value by
+returning a callBackDelay alongside the hookStatus": ECS developer guide, "Lambda hooks
+for Amazon ECS service deployments"). bluegreen keeps it within a Lambda timeout."""
+
+MAX_ALARMS = 10
+"""Alarms a deployment watches: CodeDeploy's alarm configuration holds "a maximum of 10
+alarms" (AWS::CodeDeploy::DeploymentGroup AlarmConfiguration.Alarms); ECS's deployment
+alarms document no limit, and both engines keep the same one."""
+
+STACK_ALARMS_PER_TARGET_GROUP = 3
+"""5xx, unhealthy hosts and p95 latency on each of the two target groups."""
+
+MAX_CHECKS_SIZE = 2000
+"""The checks' JSON size limit (:func:`checks_size`): they are part of the hook's code, inline
+in the service template (stacks/verification.py), which must stay within CloudFormation's
+51,200-byte template body with every other resource (tests/test_stacks_verify.py)."""
+
+
+def checks_size(checks: list[CheckConfig]) -> int:
+    """Characters of the checks as the hook's package writes them (compact JSON)."""
+    return len(json.dumps([c.model_dump() for c in checks], separators=(",", ":")))
+
+
+_CHECK_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/?%-]{0,1023}")
+"""A check's request target: a path, optionally with a query (RFC 3986 pchar, '/', '?'
+and percent-escapes, sent as written); no '#' (a fragment is never sent) and no spaces."""
+
+
+class CheckConfig(_Section):
+    """One HTTP check of the new revision through the test listener."""
+
+    path: str = "/"
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    status: int = 200
+    body: str = ""
+    """Text the response body must contain ("" checks nothing)."""
+    body_pattern: str = ""
+    """Or a Python regular expression the body must match somewhere (re.search)."""
+    count: int = 3
+    """How many times the request is sent; every one must pass."""
+    max_latency_ms: int = 2000
+    """Each answer must arrive within this many milliseconds (also the request timeout)."""
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not _CHECK_PATH.fullmatch(value):
+            raise ValueError(
+                "must be a URL path starting with '/', such as / or /api/items?limit=1: at "
+                "most 1024 characters, letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ / "
+                "? % (no spaces or '#')"
+            )
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: int) -> int:
+        if not 100 <= value <= 599:
+            raise ValueError("must be an HTTP status code from 100 to 599")
+        return value
+
+    @field_validator("body_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"is not a Python regular expression: {exc}") from None
+        return value
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, value: int) -> int:
+        if not 1 <= value <= MAX_CHECK_COUNT:
+            raise ValueError(f"must be from 1 to {MAX_CHECK_COUNT} requests")
+        return value
+
+    @field_validator("max_latency_ms")
+    @classmethod
+    def _latency(cls, value: int) -> int:
+        low, high = CHECK_LATENCY_MS
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high} milliseconds")
+        return value
+
+    @model_validator(mode="after")
+    def _one_body_test(self) -> CheckConfig:
+        if self.body and self.body_pattern:
+            raise ValueError(
+                "sets both body and body_pattern; keep one (a pattern can hold the text)"
+            )
+        return self
+
+
+class AlarmsConfig(_Section):
+    """CloudWatch alarms that roll a release back from test traffic to the end of the
+    termination wait (CodeDeploy) or bake (ECS)."""
+
+    enabled: bool = False
+    """Create the stack's alarms on both target groups (the new revision is in one)."""
+    http_5xx_per_minute: int = 5
+    """Alarm when the targets answer this many 5xx in one minute."""
+    unhealthy_hosts: int = 1
+    """Alarm when this many targets are unhealthy for two minutes in a row."""
+    p95_latency_ms: int = 2000
+    """Alarm when the 95th percentile response time exceeds this for three minutes."""
+    existing: list[str] = Field(default_factory=list)
+    """Names of CloudWatch alarms of your own that also roll a release back."""
+    ignore_poll_failure: bool = False
+    """CodeDeploy only: continue when CloudWatch cannot be asked for the alarms' state."""
+
+    @field_validator("http_5xx_per_minute")
+    @classmethod
+    def _errors(cls, value: int) -> int:
+        if not 1 <= value <= 100_000:
+            raise ValueError("must be from 1 to 100000 responses a minute")
+        return value
+
+    @field_validator("unhealthy_hosts")
+    @classmethod
+    def _hosts(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("must be from 1 to 100 targets (task.desired_count is at most 100)")
+        return value
+
+    @field_validator("p95_latency_ms")
+    @classmethod
+    def _p95(cls, value: int) -> int:
+        if not 10 <= value <= 60_000:
+            raise ValueError(
+                "must be from 10 to 60000 milliseconds (the load balancer's idle timeout "
+                "defaults to 60 s)"
+            )
+        return value
+
+    @field_validator("existing")
+    @classmethod
+    def _existing(cls, value: list[str]) -> list[str]:
+        for name in value:
+            # CloudWatch AlarmName: 1 to 255 characters (botocore's cloudwatch model).
+            if not 1 <= len(name) <= 255:
+                raise ValueError(f"{name!r} is not an alarm name (1 to 255 characters)")
+        if len(set(value)) != len(value):
+            raise ValueError("names an alarm twice; list each once")
+        return value
+
+    def count(self) -> int:
+        """Alarms a deployment watches: the stack's and the existing ones."""
+        own = 2 * STACK_ALARMS_PER_TARGET_GROUP if self.enabled else 0
+        return own + len(self.existing)
+
+
+class VerifyConfig(_Section):
+    """Releases that verify themselves: checks against the test listener, then alarms."""
+
+    checks: list[CheckConfig] = Field(default_factory=list)
+    interval_seconds: int = 1
+    """Pause between two requests of the checks."""
+    callback_seconds: int = 30
+    """ECS only: when the checks outlast one invocation, ECS invokes the hook again after
+    this many seconds (callBackDelay)."""
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+
+    @field_validator("checks")
+    @classmethod
+    def _checks(cls, value: list[CheckConfig]) -> list[CheckConfig]:
+        if len(value) > MAX_CHECKS:
+            raise ValueError(f"holds {len(value)} checks; at most {MAX_CHECKS}")
+        size = checks_size(value)
+        if size > MAX_CHECKS_SIZE:
+            raise ValueError(
+                f"take {size} characters written out (JSON), more than {MAX_CHECKS_SIZE}: the "
+                "checks travel inline in the service template, whose body CloudFormation "
+                "takes up to 51,200 bytes; shorten the paths, bodies or patterns"
+            )
+        return value
+
+    @field_validator("interval_seconds")
+    @classmethod
+    def _interval(cls, value: int) -> int:
+        low, high = CHECK_INTERVAL_SECONDS
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high} seconds")
+        return value
+
+    @field_validator("callback_seconds")
+    @classmethod
+    def _callback(cls, value: int) -> int:
+        low, high = ECS_CALLBACK_SECONDS
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high} seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _alarm_count(self) -> VerifyConfig:
+        if self.alarms.count() > MAX_ALARMS:
+            own = self.alarms.count() - len(self.alarms.existing)
+            raise _KeyedError(
+                "verify.alarms.existing",
+                f"{len(self.alarms.existing)} alarms plus the stack's {own} make "
+                f"{self.alarms.count()}; a deployment watches at most {MAX_ALARMS} "
+                "(CodeDeploy's alarm configuration limit)",
+            )
+        return self
+
+    def worst_case_seconds(self) -> int:
+        """The longest the checks can take: every request at its latency limit, and the
+        pauses between them."""
+        requests = sum(check.count for check in self.checks)
+        slowest = sum(check.count * check.max_latency_ms for check in self.checks)
+        return -(-slowest // 1000) + max(0, requests - 1) * self.interval_seconds
+
+    @property
+    def enabled(self) -> bool:
+        """Whether releases run a hook (checks) or watch alarms."""
+        return bool(self.checks) or self.alarms.count() > 0
+
+
 class Config(_Section):
     """The whole bluegreen.toml."""
 
@@ -921,6 +1167,7 @@ class Config(_Section):
     logs: LogsConfig = Field(default_factory=LogsConfig)
     builds: BuildsConfig = Field(default_factory=BuildsConfig)
     rehearse: RehearseConfig = Field(default_factory=RehearseConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
     @model_validator(mode="after")
     def _cross(self) -> Config:
@@ -965,6 +1212,53 @@ class Config(_Section):
                     "deploy; narrow the pattern (such as feature/*)",
                 )
         return self
+
+    @model_validator(mode="after")
+    def _verify_cross(self) -> Config:
+        """verify's engine-specific settings, and the checks' time with CodeDeploy."""
+        verify = self.verify
+        if self.deployment.engine == "codedeploy":
+            if "callback_seconds" in verify.model_fields_set:
+                raise _KeyedError(
+                    "verify.callback_seconds",
+                    'belongs to deployment.engine = "ecs" (ECS invokes its hook again after '
+                    "callBackDelay); CodeDeploy invokes its hook once, so every check runs in "
+                    "one invocation: pace the checks with verify.interval_seconds",
+                )
+            budget = verify_seconds(self) if verify.checks else 0
+            if budget > VERIFY_BUDGET_SECONDS:
+                raise _KeyedError(
+                    "verify.checks",
+                    f"can take {budget} seconds (the wait for a healthy target, "
+                    f"{warmup_seconds(self)} s with these health_check settings, then every "
+                    "request at max_latency_ms, plus verify.interval_seconds between them), "
+                    f"more than the {VERIFY_BUDGET_SECONDS} "
+                    "a CodeDeploy hook has: CodeDeploy invokes it once and a Lambda "
+                    f"invocation lasts at most {LAMBDA_MAX_TIMEOUT_SECONDS} s; lower count, "
+                    'max_latency_ms or interval_seconds, or use deployment.engine = "ecs" '
+                    "(its hook is invoked again while checks remain)",
+                )
+        elif "ignore_poll_failure" in verify.alarms.model_fields_set:
+            raise _KeyedError(
+                "verify.alarms.ignore_poll_failure",
+                "is a CodeDeploy setting (AlarmConfiguration.IgnorePollAlarmFailure), and "
+                'deployment.engine is "ecs", whose deployment alarms have no such switch: '
+                "remove it",
+            )
+        return self
+
+
+def warmup_seconds(config: Config) -> int:
+    """How long the verify hook waits for a healthy target behind the test listener before
+    its checks: one more health-check interval than the healthy threshold needs (the first
+    check may come up to an interval after the group is put behind the listener)."""
+    check = config.health_check
+    return check.interval_seconds * (check.healthy_threshold + 1)
+
+
+def verify_seconds(config: Config) -> int:
+    """The verify hook's worst case: the warm-up and every check at its limits."""
+    return warmup_seconds(config) + config.verify.worst_case_seconds()
 
 
 class _KeyedError(ValueError):

@@ -211,6 +211,29 @@ def render_config(config: Config) -> str:
     values["deployment_ecs_strategy_keys"] = (
         _templates.fill(_templates.load(strategy), values, strategy) if strategy else ""
     )
+    ecs = config.deployment.engine == "ecs"
+    values.update(
+        verify_keep_window="bake (deployment.ecs.bake_minutes)"
+        if ecs
+        else "termination wait (deployment.termination_wait_minutes)",
+        verify_engine_keys=(
+            "# When the checks outlast one run of the hook, ECS runs it again after this many\n"
+            "# seconds (its callBackDelay, 1 to 900).\n"
+            f"callback_seconds = {values['verify_callback_seconds']}\n"
+        )
+        if ecs
+        else "",
+        verify_alarms_engine_keys=""
+        if ecs
+        else (
+            "# true: a release goes on when CloudWatch cannot be asked for the alarms' state\n"
+            "# (CodeDeploy's IgnorePollAlarmFailure); false: it stops. A CodeDeploy setting,\n"
+            '# written commented while no alarm is watched (deployment.engine = "ecs"\n'
+            "# refuses it).\n"
+            + ("# " if _unwatched(config) else "")
+            + f"ignore_poll_failure = {values['verify_alarms_ignore_poll_failure']}\n"
+        ),
+    )
     section = f"deployment/{config.deployment.engine}.toml"
     values.update(
         deployment_section=_templates.fill(_templates.load(section), values, section),
@@ -224,6 +247,14 @@ def render_config(config: Config) -> str:
         ),
     )
     return _templates.fill(_templates.load(CONFIG_FILE), values, CONFIG_FILE)
+
+
+def _unwatched(config: Config) -> bool:
+    """Whether verify.alarms.ignore_poll_failure is left at its default with no alarm to
+    watch: then it is meaningless, and written commented so that switching the engine to
+    "ecs" (which refuses it) needs no edit of it."""
+    alarms = config.verify.alarms
+    return alarms.count() == 0 and not alarms.ignore_poll_failure
 
 
 def _values(config: Config) -> dict[str, str]:
@@ -273,6 +304,7 @@ def _values(config: Config) -> dict[str, str]:
             "balancer sends traffic to. |"
         ),
         "appspec_artifact": "" if ecs else "\n    - appspec.yml",
+        "appspec_hooks": _appspec_hooks(config),
         "placeholder_owner": "the Deploy step" if ecs else "CodeDeploy",
         "app_log_group": names.app_log_group,
         "python_image": PYTHON_IMAGE,
@@ -311,6 +343,27 @@ def _values(config: Config) -> dict[str, str]:
         "router_log_stream_prefix_json": _json(router_log_stream_prefix(config)),
         "firelens_config_path_json": _json(FIRELENS_CONFIG_PATH),
     }
+
+
+def _appspec_hooks(config: Config) -> str:
+    """appspec.yml's Hooks: bluegreen's verify hook after test traffic, when [verify] has
+    checks (AppSpec 'hooks' section for an Amazon ECS deployment: "AfterAllowTestTraffic
+    - Use to run tasks after the test listener serves traffic to the replacement task
+    set"; the value is the Lambda function's name)."""
+    from bluegreen.stacks.verification import (
+        CODEDEPLOY_HOOK_EVENT,
+        has_hook,
+        hook_function_name,
+    )
+
+    if not has_hook(config):
+        return ""
+    name = hook_function_name(Names.of(config))
+    return (
+        "# bluegreen's checks of [verify] in bluegreen.toml, run once the test listener\n"
+        "# serves the new revision; a failure rolls the release back.\n"
+        f'Hooks:\n  - {CODEDEPLOY_HOOK_EVENT}: "{name}"\n'
+    )
 
 
 def _flat(section: BaseModel, prefix: str = "") -> dict[str, Any]:
@@ -370,7 +423,13 @@ def _toml(value: Any) -> str:
         # JSON leaves DEL (U+007F) raw, which TOML forbids in strings; escape it.
         return _json(value).replace("\x7f", "\\u007f")
     if isinstance(value, list):
+        if value and all(isinstance(item, BaseModel) for item in value):
+            # one table a line (a TOML array may span lines; an inline table may not)
+            return "[\n" + "".join(f"  {_toml(item)},\n" for item in value) + "]"
         return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, BaseModel):  # a table in a list, such as one of verify.checks
+        fields = value.model_dump()
+        return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in fields.items()) + " }"
     if isinstance(value, dict):
         if not value:
             return "{}"

@@ -21,8 +21,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bluegreen import engine as engine_mod
-from bluegreen.aws import ecs, elb, pipeline
+from bluegreen.aws import ecs, elb, pipeline, verification
 from bluegreen.aws.errors import AwsCallError
+from bluegreen.aws.verification import VerificationView
 from bluegreen.engine import DeploymentEngine, DeploymentView, Phase
 from bluegreen.names import Names
 
@@ -93,6 +94,7 @@ class SystemStatus:
     target_groups: list[TargetGroupView]
     task_sets: list[TaskSetView]
     deployment_note: str = ""  # why there is no deployment to show (no deployment group)
+    verification: VerificationView | None = None  # [verify]'s checks and alarms (issue 11)
 
     def to_dict(self) -> dict[str, Any]:
         p = self.pipeline
@@ -151,6 +153,7 @@ class SystemStatus:
                 }
                 for t in self.task_sets
             ],
+            **({"verify": self.verification.to_dict()} if self.verification else {}),
         }
 
 
@@ -164,6 +167,7 @@ def collect(clients: Clients, config: Config) -> SystemStatus:
         deployment=deployment,
         deployment_note=engine.absent,
         **_traffic(clients, engine, deployment),
+        verification=verification.collect(clients, config),
     )
 
 

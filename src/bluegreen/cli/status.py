@@ -9,6 +9,7 @@ from rich.live import Live
 from rich.text import Text
 
 from bluegreen.aws import status as status_mod
+from bluegreen.aws import verification
 from bluegreen.aws.status import SystemStatus
 from bluegreen.cli import common
 from bluegreen.cli.app import app
@@ -119,6 +120,20 @@ def status_lines(status: SystemStatus) -> list[str]:
             ]
         )
     lines += _table(rows) or ["  none"]
+    lines += _verification_lines(status)
+    return lines
+
+
+def _verification_lines(status: SystemStatus) -> list[str]:
+    """[verify]'s latest checks (request, result, latency) and each alarm's state."""
+    view = status.verification
+    if view is None:
+        return []
+    lines = ["checks (the latest run of the verify hook)"]
+    lines += _table([verification.check_line(r) for r in view.checks]) or ["  none yet"]
+    if view.alarms:
+        lines.append("alarms")
+        lines += _table([[state, name] for name, state in view.alarms])
     return lines
 
 

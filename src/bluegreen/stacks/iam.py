@@ -52,6 +52,16 @@ WILDCARD_ACTIONS = frozenset(
         "elasticloadbalancing:DescribeRules",
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
+        # A Lambda function attached to a VPC (the verify prober) manages its network
+        # interfaces with these, granted on "*" by the AWS managed policy
+        # AWSLambdaVPCAccessExecutionRole (Lambda developer guide, "Giving Lambda functions
+        # access to resources in an Amazon VPC").
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
     }
 )
 

@@ -82,6 +82,7 @@ from bluegreen.names import (
     Names,
     Outputs,
 )
+from bluegreen.stacks import verification as verify_stacks
 from bluegreen.stacks.branches import add_branch_checks
 from bluegreen.stacks.common import add_output, arn, aws_managed_policy, import_value, log_group
 from bluegreen.stacks.connections import apply_connection_source
@@ -414,6 +415,25 @@ def _artifact_bucket(t: Template) -> tuple[s3.Bucket, Sub]:
     return bucket, objects
 
 
+def _alarm_configuration(config: Config, alarms: list[str]) -> dict[str, object]:
+    """The deployment group's alarms (issue 11): CodeDeploy stops a deployment when one of
+    them is in ALARM ("you can set up a CloudWatch alarm so that CodeDeploy stops a
+    deployment when the alarm is activated", AlarmConfiguration, CodeDeploy API
+    reference; CodeDeploy User Guide, "Monitoring deployments with CloudWatch alarms in
+    CodeDeploy"), and rolls it back with the DEPLOYMENT_STOP_ON_ALARM event. A deployment
+    is in progress until the original task set is gone, the termination wait included
+    (aws/containers-roadmap#269, AWS's answer), so the alarms cover that wait too."""
+    if not alarms:
+        return {}
+    return {
+        "AlarmConfiguration": codedeploy.AlarmConfiguration(
+            Enabled=True,
+            Alarms=[codedeploy.Alarm(Name=name) for name in alarms],
+            IgnorePollAlarmFailure=config.verify.alarms.ignore_poll_failure,
+        )
+    }
+
+
 def build_pipeline(config: Config) -> Template:
     """The pipeline stack's template."""
     names = Names.of(config)
@@ -654,6 +674,7 @@ def build_pipeline(config: Config) -> Template:
         # refuses a deployment group with CONTINUE_DEPLOYMENT and a wait ("Deployment ready
         # action cannot be set to 'CONTINUE_DEPLOYMENT' when timeout is specified"), so auto
         # sends none.
+        alarms = verify_stacks.alarm_names(config)
         auto_reroute = deployment.reroute == "auto"
         ready_option = (
             codedeploy.DeploymentReadyOption(ActionOnTimeout="CONTINUE_DEPLOYMENT")
@@ -706,8 +727,10 @@ def build_pipeline(config: Config) -> Template:
                     ),
                 ),
                 AutoRollbackConfiguration=codedeploy.AutoRollbackConfiguration(
-                    Enabled=deployment.auto_rollback, Events=ROLLBACK_EVENTS
+                    Enabled=deployment.auto_rollback,
+                    Events=ROLLBACK_EVENTS + (["DEPLOYMENT_STOP_ON_ALARM"] if alarms else []),
                 ),
+                **_alarm_configuration(config, alarms),
             )
         )
 

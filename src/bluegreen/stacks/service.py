@@ -48,8 +48,10 @@ from bluegreen.appkit import app_dropped_capabilities
 from bluegreen.config import Config
 from bluegreen.names import Names, Outputs
 from bluegreen.stacks import bootstrap
+from bluegreen.stacks import verification as verify_stacks
 from bluegreen.stacks.common import add_output, arn, log_group
 from bluegreen.stacks.iam import allow, assumed_for, service_role
+from bluegreen.stacks.verification import Verification
 
 RULE_PRIORITY = 1
 """The priority of the one rule on each listener (ALB: 1 is evaluated first)."""
@@ -69,9 +71,12 @@ CodeDeploy engine's STOP_DEPLOYMENT does (DeploymentLifecycleHookTimeoutConfigur
 .action, ECS API reference)."""
 
 
-def deployment_configuration(config: Config) -> ecs.DeploymentConfiguration:
+def deployment_configuration(
+    config: Config, verification: Verification | None = None
+) -> ecs.DeploymentConfiguration:
     """The ECS service's DeploymentConfiguration for engine "ecs" (see the module
-    docstring); :mod:`bluegreen.aws.owned` applies a change of it with UpdateService."""
+    docstring); :mod:`bluegreen.aws.owned` applies a change of it with UpdateService.
+    ``verification``: the verify hook and alarms (:mod:`bluegreen.stacks.verification`)."""
     deployment = config.deployment
     settings = deployment.ecs
     props: dict[str, object] = {
@@ -95,8 +100,28 @@ def deployment_configuration(config: Config) -> ecs.DeploymentConfiguration:
             CanaryPercent=settings.canary_percent,
             CanaryBakeTimeInMinutes=settings.canary_bake_minutes,
         )
+    hooks = []
+    if verification is not None and verification.hook is not None:
+        assert verification.invoke_role is not None
+        # The checks run at the same stage as the PAUSE of reroute = "manual": "You can
+        # configure both Lambda hooks and pause hooks at the same lifecycle stage. Both
+        # hooks must complete before the deployment proceeds to the next stage" (ECS
+        # developer guide, "Lifecycle hooks for Amazon ECS service deployments"), so
+        # production never moves before the checks pass, even on an early promote.
+        hooks.append(
+            ecs.DeploymentLifecycleHook(
+                TargetType="AWS_LAMBDA",
+                HookTargetArn=GetAtt(verification.hook, "Arn"),
+                RoleArn=GetAtt(verification.invoke_role, "Arn"),
+                LifecycleStages=[verify_stacks.HOOK_STAGE],
+                TimeoutConfiguration=ecs.HookTimeoutConfig(
+                    TimeoutInMinutes=verify_stacks.ecs_hook_timeout_minutes(config),
+                    Action=PAUSE_TIMEOUT_ACTION,
+                ),
+            )
+        )
     if deployment.reroute == "manual":
-        props["LifecycleHooks"] = [
+        hooks.append(
             ecs.DeploymentLifecycleHook(
                 TargetType="PAUSE",
                 LifecycleStages=[PAUSE_STAGE],
@@ -104,7 +129,19 @@ def deployment_configuration(config: Config) -> ecs.DeploymentConfiguration:
                     TimeoutInMinutes=deployment.wait_minutes, Action=PAUSE_TIMEOUT_ACTION
                 ),
             )
-        ]
+        )
+    if hooks:
+        props["LifecycleHooks"] = hooks
+    alarms = verify_stacks.alarm_names(config)
+    if alarms:
+        # ECS deployment alarms: "When the alarms are generated, Amazon ECS sets the service
+        # deployment to failed. Set the rollback parameter to have Amazon ECS to roll back"
+        # (DeploymentAlarms, ECS API reference); with blue/green ECS watches them through
+        # the bake ("Amazon ECS ... monitors the alarms during the bake time": ECS developer
+        # guide, "Amazon ECS blue/green deployments").
+        props["Alarms"] = ecs.DeploymentAlarms(
+            AlarmNames=alarms, Enable=True, Rollback=deployment.auto_rollback
+        )
     return ecs.DeploymentConfiguration(**props)
 
 
@@ -479,6 +516,16 @@ def build_service(config: Config) -> Template:
             ContainerDefinitions=[app_container, router_container],
         )
     )
+    verification = verify_stacks.add_verification(
+        t,
+        config,
+        load_balancer=load_balancer,
+        target_groups=target_groups,
+        test_listener=test,
+        subnets=subnets,
+        vpc=vpc,
+        task_security_group=task_sg,
+    )
     load_balancer_target = ecs.LoadBalancer(
         ContainerName=config.app.name,
         ContainerPort=config.app.port,
@@ -494,12 +541,17 @@ def build_service(config: Config) -> Template:
             TestListenerRule=Ref(rules["Test"]),
             RoleArn=GetAtt(infrastructure_role, "Arn"),
         )
-        service_props["DeploymentConfiguration"] = deployment_configuration(config)
+        service_props["DeploymentConfiguration"] = deployment_configuration(config, verification)
     service = t.add_resource(
         ecs.Service(
             "Service",
-            # With engine "ecs" the rules are dependencies through their Refs below.
-            DependsOn=[production.title, test.title],
+            # With engine "ecs" the rules are dependencies through their Refs below; the
+            # alarms a deployment watches exist before the service names them.
+            DependsOn=[
+                production.title,
+                test.title,
+                *(a.title for a in verification.alarms if native),
+            ],
             ServiceName=names.service,
             Cluster=Ref(cluster),
             TaskDefinition=Ref(task_definition),

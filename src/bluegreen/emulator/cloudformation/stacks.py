@@ -329,7 +329,10 @@ class _Operation:
         self.failed = ""
         clients = self.emulator.clients(principal, internal=True)
         self.ctx = Context(
-            clients=clients, region=self.emulator.region, account_id=self.emulator.account_id
+            clients=clients,
+            region=self.emulator.region,
+            account_id=self.emulator.account_id,
+            emulator=self.emulator,
         )
 
     # -- helpers ------------------------------------------------------------------------

@@ -559,10 +559,20 @@ class NativeDeployments:
             )
             d.hooks.append(hook)
             if target_type != "PAUSE":
-                hook.status = "FAILED"
+                # A Lambda hook: its code runs where the emulator has it (bluegreen's
+                # verify hook: bluegreen.verification.emulated), else it fails.
+                from bluegreen.verification import emulated
+
+                outcome, reason = yield from emulated.ecs_lambda_hook(
+                    self.ecs.emulator, spec, _hook_payload(d), minutes
+                )
+                hook.status = outcome
+                if outcome == "SUCCEEDED" or (
+                    outcome == "TIMED_OUT" and hook.timeout_action != "ROLLBACK"
+                ):
+                    continue
                 d.rollback_reason = (
-                    f"lifecycle hook {hook.hook_id} ({target_type}) failed: the emulator does "
-                    "not invoke Lambda hooks"
+                    f"lifecycle hook {hook.hook_id} ({target_type}) failed: {reason}"
                 )
                 return False
             hook.status = "AWAITING_ACTION"
@@ -867,6 +877,25 @@ def _aware(moment: Any) -> datetime | None:
     if not isinstance(moment, datetime):
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _hook_payload(d: Deployment) -> dict[str, Any]:
+    """What ECS passes a Lambda hook: the service, the target revision and the traffic
+    weights by revision (ECS developer guide, "Lifecycle hooks for Amazon ECS service
+    deployments", lifecycle payloads)."""
+    source = d.source.arn if d.source else ""
+    weights = {"test": d.test_weight, "production": d.production_weight}
+    return {
+        "serviceArn": d.service_arn,
+        "targetServiceRevisionArn": d.target.arn,
+        **{
+            f"{kind}TrafficWeights": {
+                **({source: 100 - weight} if source else {}),
+                d.target.arn: weight,
+            }
+            for kind, weight in weights.items()
+        },
+    }
 
 
 def _acted_on(hook: Hook, d: Deployment) -> Callable[[], bool]:

@@ -5,7 +5,7 @@ Importing this package registers every provisioner in :data:`REGISTRY`.
 
 from __future__ import annotations
 
-from bluegreen.emulator.cloudformation.resources import cicd, compute, network
+from bluegreen.emulator.cloudformation.resources import cicd, compute, monitoring, network
 from bluegreen.emulator.cloudformation.resources.registry import (
     REGISTRY,
     Context,
@@ -21,6 +21,7 @@ __all__ = [
     "Resource",
     "cicd",
     "compute",
+    "monitoring",
     "network",
     "spec_for",
 ]

@@ -65,6 +65,9 @@ class Context:
     clients: Clients
     region: str
     account_id: str
+    emulator: Any = None
+    """The emulator itself, for what is not an API call (a Lambda function's code run in
+    process: bluegreen.verification.emulated)."""
 
     def physical_name(self, resource: Resource, limit: int = 64, lower: bool = False) -> str:
         """A name for a resource the template leaves unnamed, as CloudFormation makes one

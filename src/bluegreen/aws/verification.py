@@ -1,0 +1,115 @@
+"""What ``bluegreen status`` shows of issue 11: the latest checks and the alarms' states.
+
+The checks are the hook function's log lines (``bluegreen-check {json}``, one per request:
+:mod:`bluegreen.verification.checks`) in its log group, read from the stream written last
+(DescribeLogStreams ordered by LastEventTime, descending; GetLogEvents). A stream may hold
+several invocations (Lambda reuses an execution environment and its stream), so the lines
+shown start at the latest first request. The alarms are DescribeAlarms of the names the
+stacks wire into the deployments (:func:`bluegreen.stacks.verification.alarm_names`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bluegreen.config import Config
+from bluegreen.names import Names
+from bluegreen.stacks import verification as verify_stacks
+from bluegreen.verification.checks import LOG_MARK
+
+MAX_EVENTS = 200
+"""Log events read from the latest stream (the checks of one release are at most
+10 checks x 100 requests, but status shows the recent ones)."""
+
+
+@dataclass(frozen=True)
+class VerificationView:
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    alarms: list[tuple[str, str]] = field(default_factory=list)  # (name, state)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checks": self.checks,
+            "alarms": [{"name": name, "state": state} for name, state in self.alarms],
+        }
+
+
+def collect(clients: Any, config: Config) -> VerificationView | None:
+    """The latest checks and the alarms, or None when [verify] asks for neither."""
+    if not config.verify.enabled:
+        return None
+    checks: list[dict[str, Any]] = []
+    if verify_stacks.has_hook(config):
+        checks = latest_checks(clients.logs, verify_stacks.hook_log_group(Names.of(config)))
+    names = verify_stacks.alarm_names(config)
+    alarms: list[tuple[str, str]] = []
+    if names:
+        found = {
+            alarm["AlarmName"]: alarm["StateValue"]
+            for alarm in clients.cloudwatch.describe_alarms(AlarmNames=names).get(
+                "MetricAlarms", []
+            )
+        }
+        alarms = [(name, found.get(name, "missing")) for name in names]
+    return VerificationView(checks, alarms)
+
+
+def latest_checks(logs: Any, group: str) -> list[dict[str, Any]]:
+    """The check results of the latest run of the hook (see the module docstring)."""
+    try:
+        streams = logs.describe_log_streams(
+            logGroupName=group, orderBy="LastEventTime", descending=True, limit=1
+        )["logStreams"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return []
+        raise
+    if not streams:
+        return []
+    events = logs.get_log_events(
+        logGroupName=group,
+        logStreamName=streams[0]["logStreamName"],
+        limit=MAX_EVENTS,
+        startFromHead=False,
+    )["events"]
+    results: list[dict[str, Any]] = []
+    for event in events:
+        message = str(event.get("message", "")).strip()
+        if not message.startswith(LOG_MARK + " "):
+            continue
+        try:
+            result = json.loads(message[len(LOG_MARK) + 1 :])
+        except ValueError:
+            continue
+        if not isinstance(result, dict):
+            continue
+        # A run starts with its warm-up line (if it waited) or its first request.
+        after_warmup = bool(results) and "warmup" in results[-1]
+        if (
+            "warmup" in result
+            or "skipped" in result
+            or (result.get("number") == 1 and not after_warmup)
+        ):
+            results = []
+        results.append(result)
+    return results
+
+
+def check_line(result: dict[str, Any]) -> list[str]:
+    """One row of the checks table: number, request, result, latency, reason."""
+    if "warmup" in result:
+        return ["", "warm-up", str(result["warmup"])]
+    if "skipped" in result:
+        return ["", "skipped", str(result["skipped"])]
+    number = f"{result['number']}/{result['of']}" if "number" in result else ""
+    outcome = "pass" if result.get("ok") else "FAIL"
+    status = str(result.get("status", "")) if result.get("status") else "-"
+    latency = f"{result['latency_ms']} ms" if "latency_ms" in result else ""
+    row = [number, str(result.get("request", "")), f"{outcome} {status}", latency]
+    if result.get("reason"):
+        row.append(str(result["reason"]))
+    return row
