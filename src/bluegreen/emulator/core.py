@@ -705,16 +705,17 @@ def _share_models(session: Any) -> None:
 
     moto parses a service's API model for every response it serializes, with a fresh
     loader each time; botocore's loader has already parsed and cached the same files.
-    Sharing it saves ~0.2 s per rehearsal.
+    Every session of the emulator (and moto's region questions, :mod:`.motofix`) reads
+    through the one loader of :func:`.motofix.shared_loader`.
     """
     from moto.core import utils
 
+    from bluegreen.emulator.motofix import shared_loader
+
+    loader = shared_loader()
+    session._session.register_component("data_loader", loader)
     if "loader" in _shared_loader:
-        # Later emulators' sessions read the models through the same loader: parsed once
-        # per process (~50 ms per client otherwise).
-        session._session.register_component("data_loader", _shared_loader["loader"])
         return
-    loader = session._session.get_component("data_loader")
     _shared_loader["loader"] = loader
 
     def load(service_name: str, model_name: str) -> Any:

@@ -12,7 +12,10 @@ And one that only costs time: moto asks a fresh ``boto3.Session`` for the region
 service each time it builds a backend (and three times when its EC2 models are
 imported); every fresh session parses botocore's endpoints and EC2 API model again
 (~1 s per rehearsal). The answers are static data of the installed botocore, so they are
-kept for the process.
+kept for the process, read through the one loader (:func:`shared_loader`) the emulator's
+clients and moto's serializers read their models through as well: each botocore data
+file (endpoints.json, ec2's 2 MB API model) is parsed once per process, not once per
+loader (~0.4 s per rehearsal).
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ REQUEST_CONTEXT = {"aws:SecureTransport": "true"}
 
 
 _SHARED: list[Any] = []
+_LOADER: list[Any] = []
+
+
+def shared_loader() -> Any:
+    """The process's one botocore data loader (it caches what it parsed)."""
+    if not _LOADER:
+        from botocore.loaders import create_loader
+
+        _LOADER.append(create_loader())
+    return _LOADER[0]
 
 
 def _remember_regions() -> Restore:
@@ -41,7 +54,9 @@ def _remember_regions() -> Restore:
 
     def shared() -> Any:
         if not _SHARED:
-            _SHARED.append(Session())
+            session = Session()
+            session._session.register_component("data_loader", shared_loader())
+            _SHARED.append(session)
         return _SHARED[0]
 
     def get_available_regions(self: Any, *args: Any, **kwargs: Any) -> Any:
