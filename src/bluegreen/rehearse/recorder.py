@@ -319,5 +319,8 @@ class ReleaseRecorder:
         self.command = command
 
     def step(self, message: str) -> None:
-        if message.startswith(("promoted", "promoting")) or " promoting it" in message:
+        if (
+            message.startswith(("promoted", "promoting", "not promoting"))
+            or " promoting it" in message
+        ):
             self.recorder.operation(self.command, message)
