@@ -179,6 +179,7 @@ class Emulator:
         from bluegreen.emulator.services import install
 
         self._restores = motofix.install()
+        motofix.defer_instance_type_offerings()  # after install: it answers region questions
         install(self)
         if _ACTIVE and _ACTIVE[0] is not self:
             raise RuntimeError("another emulator is running in this process")
