@@ -26,6 +26,7 @@ MODULES: tuple[str, ...] = (
     "codecommit",
     "events",
     "ecr",
+    "s3",
     "codebuild",
     "codepipeline",
     "cloudformation",
