@@ -63,7 +63,8 @@ class ReleaseResult:
     promoted: bool = False
     held: str = ""
     """Why deploy did not promote the first release (its tasks fail the load balancer's
-    health check behind the test listener): it stopped the deployment instead."""
+    health check behind the test listener): it stopped the deployment instead, and
+    ``error`` says so once the execution has failed."""
 
     @property
     def failed(self) -> bool:
@@ -80,7 +81,6 @@ class ReleaseResult:
             "error": self.error or None,
             "deployment_phase": self.deployment_phase or None,
             "promoted": self.promoted,
-            "held": self.held or None,
         }
 
 
@@ -140,6 +140,8 @@ def follow_execution(
             result.status = status
             if status in FAILED:
                 result.failed_action, result.error = _failure(stages, execution_id)
+                if result.held:
+                    result.error = f"deploy did not promote it: {result.held}"
             return result
         external = _deploying(stages, execution_id)
         if external:
