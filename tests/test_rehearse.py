@@ -93,7 +93,12 @@ def test_release_one_moves_test_then_production_to_the_replacement(default: Rehe
     # Each target group is shown with the role status gives it: blue serves production.
     assert ready.roles == {BLUE: "blue", GREEN: "green"}
     assert [(t.target_group, t.role) for t in ready.task_sets] == [(BLUE, "blue"), (GREEN, "green")]
-    assert f"test :8080 → green ({GREEN})" in ready.detail
+    # The test listener's shift is a row of its own, at the time the listener changed
+    # (AllowTestTraffic), before the read that found the deployment Ready.
+    moved = _first(release, f"test :8080 → green ({GREEN})")
+    assert (moved.event, moved.kind) == (f"test :8080 → green ({GREEN})", "status")
+    assert moved.seconds <= ready.seconds and _live(moved.test) == {GREEN}
+    assert f"test :8080 → green ({GREEN})" not in ready.detail  # not said twice
     assert f"task set sample3-dev-task:2 on green ({GREEN}): ACTIVE, 1 running" in ready.detail
     # The deployment is named with its full deployment group the first time it shows.
     started = _first(release, "Deployment d-")
@@ -231,6 +236,16 @@ def test_canary_with_manual_reroute_shifts_ten_percent_first() -> None:
     assert [r.outcome for r in result.releases] == ["succeeded", "succeeded"]
     weights = [s.production for s in result.releases[1].steps]
     assert {GREEN: 90, BLUE: 10} in weights or {BLUE: 10, GREEN: 90} in weights
+    # Each shift is a row at the time the load balancer's listener changed, not at the
+    # next status read: 10 % at AllowTraffic, the rest exactly 5 minutes later.
+    for release in result.releases:
+        shifts = [s for s in release.steps if s.event.startswith("production :80 → ")]
+        assert "10%" in shifts[0].event and "%" not in shifts[1].event
+        assert len(shifts) == 2
+        assert shifts[1].seconds - shifts[0].seconds == 5 * 60
+        assert shifts == sorted(shifts, key=lambda s: s.seconds)
+        times = [s.seconds for s in release.steps]
+        assert times == sorted(times)
 
 
 def test_without_a_promote_the_reroute_wait_stops_the_deployment() -> None:

@@ -61,6 +61,10 @@ class ReleaseResult:
     followed: bool = True
     deployment_phase: str = ""
     promoted: bool = False
+    held: str = ""
+    """Why deploy did not promote the first release (its tasks fail the load balancer's
+    health check behind the test listener): it stopped the deployment instead, and
+    ``error`` says so once the execution has failed."""
 
     @property
     def failed(self) -> bool:
@@ -137,6 +141,8 @@ def follow_execution(
             result.status = status
             if status in FAILED:
                 result.failed_action, result.error = _failure(stages, execution_id)
+                if result.held:
+                    result.error = f"deploy did not promote it: {result.held}"
             return result
         external = _deploying(stages, execution_id)
         if creating:
@@ -166,15 +172,21 @@ def follow_execution(
                 if promote and view.phase in MOVED:
                     result.status = status
                     return result
-                if promote and not result.promoted:
-                    action = engine.promote_if_ready(view)
-                    if action is not None:
-                        result.promoted = True
-                        result.waiting_deployment = deployment_id
-                        ui.step(
-                            "promoted the first release (blue was the bootstrap placeholder): "
-                            + action.message
-                        )
+                if promote and not result.promoted and not result.held and view.ready:
+                    verdict, why = replacement_health(clients, engine)
+                    if verdict == UNHEALTHY:
+                        result.held = why
+                        stopped = engine.rollback()
+                        ui.step(f"not promoting the first release: {why}; {stopped.message}")
+                    elif verdict == HEALTHY:
+                        promoted = engine.promote_if_ready(view)
+                        if promoted is not None:
+                            result.promoted = True
+                            result.waiting_deployment = deployment_id
+                            ui.step(
+                                "promoted the first release (blue was the bootstrap "
+                                "placeholder): " + promoted.message
+                            )
         sleep(interval)
 
 
@@ -233,6 +245,95 @@ def first_release(
         interval=interval,
         engine=engine,
     )
+
+
+HEALTHY, UNHEALTHY, PENDING = "healthy", "unhealthy", "pending"
+
+FAILED_HEALTH_CHECKS = "Task failed ELB health checks"
+"""How ECS's stoppedReason starts for a task it stopped because its load balancer target
+failed the health check: "Task failed ELB health checks in (target-group <arn>)", as
+Copilot's deploy progress shows it (gist.github.com/efekarakus/
+fe4afc1ab8b54835d27e47e253f46254, "Stopped Tasks Reason")."""
+
+
+def replacement_health(clients: Clients, engine: DeploymentEngine) -> tuple[str, str]:
+    """Whether the tasks the test listener serves pass the load balancer's health check:
+    (HEALTHY, ""), (UNHEALTHY, why) or (PENDING, "") while it is still checking.
+
+    deploy promotes the first release on its own (production serves only the bootstrap
+    placeholder), so it asks this first. CodeDeploy does not: a replacement target group
+    that no listener uses has its targets ``unused`` (``Target.NotInUse``: "The target
+    group is not used by any load balancer", ELBv2 API reference, TargetHealth), so
+    Install requires no health check of a first release's tasks -- the CodeDeploy team's
+    note quoted in traveloka/terraform-aws-alb-single-listener#47 ("allows future
+    deployments to be required to pass ELB Health Checks during the Install phase as the
+    forward rule would exist between the ELB and the replacement target group") -- and a
+    deployment completes with unhealthy replacement tasks (aws/containers-roadmap#1941).
+    Only once AllowTestTraffic points the test listener at them does the load balancer
+    check them; ECS then stops each task that fails ("Task failed ELB health checks in
+    (target-group ...)") and starts another.
+
+    UNHEALTHY when a target of the group is ``unhealthy`` (its reason code and
+    description, DescribeTargetHealth), or when ECS stopped a task of the replacement's
+    task definition for failing the check since the deployment began; HEALTHY when every
+    target is ``healthy``; PENDING otherwise (initial, draining, not registered yet).
+    """
+    refs = engine.refs
+    live = [arn for arn, weight in (engine.forwards().get("test") or []) if weight]
+    if len(live) != 1:
+        return PENDING, ""
+    group = live[0]
+    port = refs.test_port
+    name = group.split("/")[-2] if group.count("/") >= 2 else group
+    answer = call(clients.elbv2, "describe_target_health", TargetGroupArn=group)
+    states = [d.get("TargetHealth", {}) for d in answer.get("TargetHealthDescriptions", [])]
+    for state in states:
+        if state.get("State") == "unhealthy":
+            reason = state.get("Reason", "")
+            text = state.get("Description", "")
+            return UNHEALTHY, (
+                f"its tasks fail the load balancer's health check behind the test listener "
+                f":{port} (target group {name}: {reason}" + (f", {text}" if text else "") + ")"
+            )
+    stopped = _failed_health_checks(clients, engine, group)
+    if stopped:
+        return UNHEALTHY, (
+            f"its tasks fail the load balancer's health check behind the test listener "
+            f":{port}: ECS stopped {stopped}"
+        )
+    if states and all(s.get("State") == "healthy" for s in states):
+        return HEALTHY, ""
+    return PENDING, ""
+
+
+def _failed_health_checks(clients: Clients, engine: DeploymentEngine, group: str) -> str:
+    """The stoppedReason of a task of the service that ECS stopped for failing the load
+    balancer's health check in ``group`` (the newest), or "": only the replacement's
+    tasks were ever registered in the group of a first release's test listener."""
+    refs = engine.refs
+    arns = call(
+        clients.ecs,
+        "list_tasks",
+        cluster=refs.cluster,
+        serviceName=refs.service,
+        desiredStatus="STOPPED",
+    ).get("taskArns", [])
+    if not arns:
+        return ""
+    tasks = call(clients.ecs, "describe_tasks", cluster=refs.cluster, tasks=arns[:100]).get(
+        "tasks", []
+    )
+    failed = [
+        t
+        for t in tasks
+        if str(t.get("stoppedReason", "")).startswith(FAILED_HEALTH_CHECKS)
+        and group in str(t.get("stoppedReason", ""))
+    ]
+    if not failed:
+        return ""
+    newest = max(failed, key=lambda t: str(t.get("stoppedAt", "")))
+    task_id = str(newest.get("taskArn", "")).rsplit("/", 1)[-1]
+    return f"task {task_id}: {newest.get('stoppedReason')}"
 
 
 EXECUTIONS_LOOKED_AT = 20

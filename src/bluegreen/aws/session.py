@@ -125,6 +125,10 @@ class Clients:
         self._config = client_config(connect_timeout, read_timeout)
         self._session: Any = None
         self._cache: dict[str, Any] = {}
+        self.memo: dict[str, Any] = {}
+        """Answers AWS never changes, kept for the life of these clients (a task
+        definition revision's containers: :func:`bluegreen.aws.ecs.task_definitions`), so
+        ``status --watch`` and the rehearsal's status reads ask for them once."""
 
     @classmethod
     def from_factory(cls, factory: ClientFactory, region: str) -> Clients:

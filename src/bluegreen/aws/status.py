@@ -263,7 +263,9 @@ def _traffic(
 
     service = engine.service
     raw_sets = service.get("taskSets", [])
-    definitions = ecs.task_definitions(clients.ecs, (t.get("taskDefinition", "") for t in raw_sets))
+    definitions = ecs.task_definitions(
+        clients.ecs, (t.get("taskDefinition", "") for t in raw_sets), getattr(clients, "memo", None)
+    )
     task_sets = []
     for raw in raw_sets:
         tg = next((lb.get("targetGroupArn", "") for lb in raw.get("loadBalancers", [])), "")

@@ -179,6 +179,7 @@ class Emulator:
         from bluegreen.emulator.services import install
 
         self._restores = motofix.install()
+        motofix.defer_instance_type_offerings()  # after install: it answers region questions
         install(self)
         if _ACTIVE and _ACTIVE[0] is not self:
             raise RuntimeError("another emulator is running in this process")
@@ -662,6 +663,10 @@ def _parse(model: Any, body: bytes | str, headers: dict[str, str]) -> dict[str, 
         )
         parsed = QueryParser(model).parse(request)
         return parsed
+    if protocol == "rest-xml":
+        # S3's requests (bucket and key in the URL, the rest in headers and an XML body):
+        # a service that checks one reads the body as it came (bluegreen.emulator.services.s3).
+        return {"Body": body if isinstance(body, bytes) else body.encode("utf-8")}
     raise ServiceError("InvalidAction", f"the emulator serves {protocol} APIs through moto only")
 
 
@@ -705,16 +710,17 @@ def _share_models(session: Any) -> None:
 
     moto parses a service's API model for every response it serializes, with a fresh
     loader each time; botocore's loader has already parsed and cached the same files.
-    Sharing it saves ~0.2 s per rehearsal.
+    Every session of the emulator (and moto's region questions, :mod:`.motofix`) reads
+    through the one loader of :func:`.motofix.shared_loader`.
     """
     from moto.core import utils
 
+    from bluegreen.emulator.motofix import shared_loader
+
+    loader = shared_loader()
+    session._session.register_component("data_loader", loader)
     if "loader" in _shared_loader:
-        # Later emulators' sessions read the models through the same loader: parsed once
-        # per process (~50 ms per client otherwise).
-        session._session.register_component("data_loader", _shared_loader["loader"])
         return
-    loader = session._session.get_component("data_loader")
     _shared_loader["loader"] = loader
 
     def load(service_name: str, model_name: str) -> Any:

@@ -12,7 +12,12 @@
   repositories) and ``POST /_bluegreen/advance`` (``{"seconds": N}``: time passes now);
 - :meth:`Sandbox.observe` reads the system through the API (a few reads, in process)
   and says what changed: a stack created or deleted, a pipeline execution started or
-  ended, a deployment waiting for reroute, a CodeCommit repository to push to;
+  ended, a deployment waiting for reroute, a CodeCommit repository to push to; and what
+  the data plane says (a container whose health is derived statically, and why);
+- the data plane is on, as in the rehearsal (:mod:`bluegreen.emulator.dataplane`): each
+  task's app runs as a local process when bluegreen can run it (the Python sample with
+  its packages installed here), health-checked for real; otherwise its health is
+  derived statically;
 - with a state directory, the emulator's journal (:mod:`bluegreen.emulator.journal`)
   keeps every request that changed something, the clock's moves and the git pushes; the
   next sandbox on that directory replays it and carries on.
@@ -98,6 +103,7 @@ class _Seen:
     executions: dict[str, str] = field(default_factory=dict)
     deployments: dict[str, str] = field(default_factory=dict)
     repositories: set[str] = field(default_factory=set)
+    data_plane: set[str] = field(default_factory=set)
 
 
 class Sandbox:
@@ -306,17 +312,21 @@ class Sandbox:
     def _emulator(self, header: Any) -> Any:
         from bluegreen.emulator import Emulator
 
+        # The data plane as the rehearsal has it: each task's app runs as a local process
+        # when bluegreen can run it, its health is checked for real; otherwise derived
+        # statically, which the watcher says (:meth:`_data_plane`).
         state = self.state
         if state is None:
-            return Emulator(self.region)
+            return Emulator(self.region, data_plane=True)
         if header is None:
-            return Emulator(self.region, work_dir=state / "aws")
+            return Emulator(self.region, work_dir=state / "aws", data_plane=True)
         return Emulator(
             header.region,
             start=header.start,
             seed=header.seed,
             build_quota=header.build_quota,
             work_dir=state / "aws",
+            data_plane=True,
         )
 
     def _start_emulator(self, header: Any) -> None:
@@ -469,6 +479,7 @@ class Sandbox:
             lines += self._remotes()
             lines += self._executions()
             lines += self._deployments()
+            lines += self._data_plane()
         except Exception as exc:  # noqa: BLE001 - a failed look is said, the sandbox goes on
             lines.append(f"could not read the system: {type(exc).__name__}: {exc}")
         if not lines:
@@ -478,6 +489,19 @@ class Sandbox:
 
     def _client(self, service: str) -> Any:
         return self.emulator.client(service)
+
+    def _data_plane(self) -> list[str]:
+        """What the data plane says, once each: a container whose health is derived
+        statically (not run here) and why, and its caveats (as the rehearsal's notes)."""
+        runner = getattr(self.emulator.services.get("ecs"), "runner", None)
+        lines = [
+            f"health derived statically, not checked for real: {line}"
+            for line in getattr(runner, "derived", [])
+        ]
+        lines += [f"data plane: {note}" for note in getattr(runner, "notes", [])]
+        fresh = [line for line in lines if line not in self._seen.data_plane]
+        self._seen.data_plane.update(fresh)
+        return fresh
 
     def _stacks(self) -> list[str]:
         found: dict[str, str] = {}

@@ -1,6 +1,6 @@
 """The rehearsal's timeline: what the operations did, and what ``bluegreen status`` read.
 
-Two kinds of rows:
+Three kinds of rows:
 
 - *operations*: what the rehearsal ran, with the same code as the commands (``deploy``,
   a ``git push``, ``promote``, ``rollback``, a config change), one row each;
@@ -8,9 +8,14 @@ Two kinds of rows:
   ``bluegreen status`` (:func:`bluegreen.aws.status.collect`) every poll interval of
   simulated time, as ``status --watch`` would, and writes a row whenever what it read
   changed: a pipeline action, the deployment and its lifecycle events, the listeners'
-  forwards, the task sets.
+  forwards, the task sets;
+- *shifts*: each change of where the production or test listener forwards, at the time
+  the load balancer's listener changed (the emulated load balancer records them as
+  CloudTrail records ModifyListener and ModifyRule), so a shift between two status reads
+  (a canary's first step, a rollback's reroute) is neither missed nor shown late.
 
-Every row carries what the status read showed at that moment: both listeners' forwards
+Every row carries what the status read showed at that moment (a shift row: what the row
+before it showed, with the shifted listener's new forward): both listeners' forwards
 and the task sets, and the role status gave each target group (blue serves production,
 green is the replacement), so a target group is always shown as ``role (name)``, for
 example ``green (sample3-dev-blue)``: the names are fixed, the roles swap each release.
@@ -26,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bluegreen.aws.elb import target_group_name
 from bluegreen.engine import Phase, short_name
 from bluegreen.errors import BluegreenError, StateError
 from bluegreen.names import Names
@@ -77,6 +83,8 @@ class Recorder:
         self._interval = POLL_SECONDS
         self._prefix = f"{config.project.name}-{config.project.environment}-"
         self._roles: dict[str, str] = {}
+        self._shifts_read = 0
+        self._listeners: dict[str, str] | None = None
 
     # -- time -----------------------------------------------------------------------------
     @property
@@ -118,6 +126,7 @@ class Recorder:
             status = collect(self.clients, self.config)
         except StateError:
             return None  # the service stack is not there (yet)
+        self._shifts()
         self.last = status
         self._roles = _roles(status)
         changes = self._changes(status)
@@ -161,7 +170,10 @@ class Recorder:
                     f"{seen.deployment_label} {short_name(deployment.id)} of {scope}: "
                     f"{deployment.status}"
                 )
-                seen.deployment_status, seen.phase = deployment.status, str(deployment.phase)
+                seen.deployment_status, seen.phase = (
+                    deployment.status,
+                    str(deployment.phase),
+                )
             elif (deployment.status, str(deployment.phase)) != (
                 seen.deployment_status,
                 seen.phase,
@@ -173,7 +185,10 @@ class Recorder:
                 if deployment.error:
                     text += f": {deployment.error}"
                 changes.append(text)
-                seen.deployment_status, seen.phase = deployment.status, str(deployment.phase)
+                seen.deployment_status, seen.phase = (
+                    deployment.status,
+                    str(deployment.phase),
+                )
             for step in deployment.lifecycle:
                 if seen.lifecycle.get(step.name) != step.status:
                     if step.status not in ("Pending", ""):
@@ -201,6 +216,82 @@ class Recorder:
                 changes.append(f"task set {before[gone][2]}: gone")
             seen.task_sets = sets
         return changes
+
+    def _shifts(self) -> None:
+        """A row for each listener shift since the last read, at the time it happened.
+
+        Status reads sample the system; a shift between two reads (a canary step, a
+        rollback's reroute) would show late or not at all. The emulated load balancer
+        records every change of where a listener or rule forwards (as CloudTrail records
+        ModifyListener and ModifyRule: ``Elbv2.forward_changes``); each change of the
+        production or test forward becomes a row of its own, and the next status read no
+        longer reports it as its own change.
+        """
+        changes = getattr(self.aws.services.get("elbv2"), "forward_changes", [])
+        fresh = changes[self._shifts_read :]
+        self._shifts_read = len(changes)
+        if not fresh or self.release is None:
+            return
+        roles = self._listener_roles()
+        for seconds, arn, pairs in fresh:
+            role = roles.get(arn)
+            if role is None:
+                continue
+            total = sum(weight for _, weight in pairs) or 1
+            weights = {
+                target_group_name(group): round(100 * weight / total) for group, weight in pairs
+            }
+            seen = self._seen.production if role == "production" else self._seen.test
+            if weights == seen or not seen:
+                continue
+            if role == "production":
+                self._seen.production = weights
+            else:
+                self._seen.test = weights
+            self._insert(int(seconds), role, weights)
+
+    def _insert(self, seconds: int, role: str, weights: dict[str, int]) -> None:
+        """The shift's row, among the rows by time, with what the row before it showed."""
+        assert self.release is not None
+        steps = self.release.steps
+        at = len(steps)
+        while at > 0 and steps[at - 1].seconds > seconds:
+            at -= 1
+        before = steps[at - 1] if at else None
+        production = dict(before.production) if before else {}
+        test = dict(before.test) if before else {}
+        if role == "production":
+            production = weights
+        else:
+            test = weights
+        steps.insert(
+            at,
+            Step(
+                seconds=seconds,
+                event=f"{role} :{self._port(role)} → {self._weights(weights)}",
+                detail="",
+                production=production,
+                test=test,
+                task_sets=before.task_sets if before else (),
+                kind="status",
+                roles=dict(before.roles) if before else {},
+            ),
+        )
+
+    def _listener_roles(self) -> dict[str, str]:
+        """Listener and rule ARN -> production or test (the service stack's outputs)."""
+        if self._listeners is None:
+            from bluegreen import engine
+
+            refs = engine.service_refs(self.clients, self.config)
+            found = {
+                refs.production_listener: "production",
+                refs.test_listener: "test",
+                refs.production_rule: "production",
+                refs.test_rule: "test",
+            }
+            self._listeners = {arn: role for arn, role in found.items() if arn}
+        return self._listeners
 
     def _port(self, role: str) -> int:
         listeners = self.config.listeners
@@ -316,7 +407,8 @@ class DeployRecorder:
     def stack_done(self, stack: str, status: str) -> None:
         count = self.stacks.get(stack, 0)
         self.recorder.operation(
-            "bluegreen deploy", f"{stack}: {status} ({count} change{'s' if count != 1 else ''})"
+            "bluegreen deploy",
+            f"{stack}: {status} ({count} change{'s' if count != 1 else ''})",
         )
 
 
@@ -331,5 +423,8 @@ class ReleaseRecorder:
         self.command = command
 
     def step(self, message: str) -> None:
-        if message.startswith(("promoted", "promoting", "continued")) or " promoting it" in message:
+        if (
+            message.startswith(("promoted", "promoting", "not promoting", "continued"))
+            or " promoting it" in message
+        ):
             self.recorder.operation(self.command, message)

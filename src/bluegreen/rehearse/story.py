@@ -221,6 +221,7 @@ class _Story:
         self.recorder = Recorder(aws, config, say)
         self.clients = self.recorder.clients
         self._plan_count = 0
+        self._service_up = False
         self._branch: dict[str, object] | None = None
         """The push to builds.branches (the scaffold's releases only), until its result."""
         self.connection: str | None = None
@@ -327,6 +328,9 @@ class _Story:
             sleep=self.recorder.sleep,
         )
         self._settle(release, first.failed_action, first.error)
+        if first.held and release.outcome != "succeeded":
+            # deploy stopped the deployment itself: its reason, not CodeDeploy's "stopped"
+            release.cause = f"deploy did not promote the first release: {first.held}"
 
     def _connect(self, release: Release) -> None:
         """A GitHub, GitLab or Bitbucket source: the connection (made PENDING, then the
@@ -374,8 +378,11 @@ class _Story:
     def _service_ready(self) -> bool:
         from bluegreen.aws import cfn
 
+        if self._service_up:
+            return True  # deploy creates the stack once: its outputs stay while it runs
         stack = cfn.describe_stack(self.clients.cloudformation, Names.of(self.config).service_stack)
-        return bool(stack and stack.get("Outputs"))
+        self._service_up = bool(stack and stack.get("Outputs"))
+        return self._service_up
 
     # -- later releases: git push -------------------------------------------------------
     def _push(self, release: Release, plan: _Plan, fault: str | None) -> None:

@@ -27,6 +27,7 @@ MODULES: tuple[str, ...] = (
     "codeconnections",
     "events",
     "ecr",
+    "s3",
     "codebuild",
     "codepipeline",
     "cloudformation",

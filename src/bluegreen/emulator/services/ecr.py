@@ -23,8 +23,27 @@ from bluegreen.emulator.service import PASS, Call, Params, Result, Service, Serv
 _PASS: Result = PASS
 
 
+BATCH_DELETE_IMAGE_MAX = 100
+"""Image ids one BatchDeleteImage takes at most (ECR API reference, BatchDeleteImage:
+imageIds "Array Members: Minimum number of 1 item. Maximum number of 100 items"; botocore's
+ecr model, ImageIdentifierList max 100)."""
+
+
 class Ecr(Service):
     name = "ecr"
+
+    @operation("BatchDeleteImage")
+    def batch_delete_image(self, params: Params, call: Call) -> Result:
+        """moto deletes any number of images; ECR refuses more than 100 ids with
+        InvalidParameterException (HTTP 400) and this text (quoted in
+        awslabs/ecr-cleanup-lambda#11 and fujiwara/ecrm#3)."""
+        if len(params.get("imageIds") or []) > BATCH_DELETE_IMAGE_MAX:
+            raise ServiceError(
+                "InvalidParameterException",
+                "Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must "
+                f"have length less than or equal to {BATCH_DELETE_IMAGE_MAX}'",
+            )
+        return _PASS
 
     @operation("PutImage")
     def put_image(self, params: Params, call: Call) -> Result:

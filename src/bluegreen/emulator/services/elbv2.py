@@ -52,7 +52,15 @@ from typing import TYPE_CHECKING, Any
 
 from bluegreen.emulator import timing
 from bluegreen.emulator.clock import Body, Process, Until, Wait
-from bluegreen.emulator.service import PASS, Call, Params, Result, Service, ServiceError, operation
+from bluegreen.emulator.service import (
+    PASS,
+    Call,
+    Params,
+    Result,
+    Service,
+    ServiceError,
+    operation,
+)
 
 if TYPE_CHECKING:
     from bluegreen.emulator.core import Emulator
@@ -180,6 +188,11 @@ class Elbv2(Service):
         self.check_observers: list[Callable[[CheckEvent], None]] = []
         """Called with every health check sent (issue 9's data plane, the access logs)."""
         self.state_observers: list[Callable[[TargetState, str], None]] = []
+        self.forward_changes: list[tuple[float, str, list[tuple[str, int]]]] = []
+        """Every change of where a listener (its default action) or a rule forwards, in
+        order: (simulated seconds, listener or rule ARN, [(target group ARN, weight)]), as
+        CloudTrail records each ModifyListener and ModifyRule. The rehearsal's timeline
+        reads it, so that a shift between two status reads is shown at its own time."""
         """Called with a target and its previous state whenever its state changes."""
         self._ports = 0
         self._zones: dict[str, str] = {}
@@ -386,6 +399,7 @@ class Elbv2(Service):
     def modify_listener(self, params: Params, call: Call) -> Result:
         _check_actions(params.get("DefaultActions", []), "defaultActions")
         self.changed()
+        self._forwarded(params.get("ListenerArn"), params.get("DefaultActions"))
         return _PASS
 
     @operation("CreateRule")
@@ -398,7 +412,18 @@ class Elbv2(Service):
     def modify_rule(self, params: Params, call: Call) -> Result:
         _check_actions(params.get("Actions", []), "actions")
         self.changed()
+        self._forwarded(params.get("RuleArn"), params.get("Actions"))
         return _PASS
+
+    def _forwarded(self, arn: Any, actions: Any) -> None:
+        """Record where ``arn`` forwards from now on (:attr:`forward_changes`)."""
+        if not arn or not actions:
+            return
+        from bluegreen.aws.elb import forwards
+
+        pairs = forwards({"DefaultActions": actions})
+        if pairs:
+            self.forward_changes.append((self.emulator.clock.seconds, str(arn), pairs))
 
     # -- internals ---------------------------------------------------------------------------
     def _backend(self) -> Any:
@@ -521,7 +546,8 @@ class Elbv2(Service):
             if state.state == "unused" or state.reason == "Elb.RegistrationInProgress":
                 self._set(state, "initial", "Elb.InitialHealthChecking")
             moved = yield Until(
-                lambda: state.gone or not self._serving(state)[0], timeout=check.interval
+                lambda: state.gone or not self._serving(state)[0],
+                timeout=check.interval,
             )
             if moved:
                 continue
