@@ -1202,6 +1202,24 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
     ]
     assert len(deployments(ops)) == 5  # nothing was started
 
+    # A release after it, then rollback --no-follow: the message says CodeDeploy moves
+    # production by itself (reroute = "auto": nobody has to promote).
+    ops.push("Say hey", {"webapp/app/main.py": main.replace("Hello", "Hey")})
+    d6 = wait_for_deployment(ops, after=5)
+    wait_for_status(ops, d6, "Succeeded")
+    result = ops.cli("rollback", "--no-follow")
+    d7 = latest(ops)["deploymentId"]
+    assert (result.code, result.out.splitlines()) == (
+        0,
+        [
+            f"deployment {d6} had succeeded: started deployment {d7}, which redeploys "
+            f"{task_definition(ops, d5)} (the release of deployment {d5}) through CodeDeploy; "
+            "CodeDeploy moves production once its tasks are healthy; follow with "
+            "`bluegreen status --watch`"
+        ],
+    )
+    assert task_definition(ops, d7) == task_definition(ops, d5)
+
 
 # ---- failures: a build, a lifecycle hook, a reroute nobody made ------------------------------
 
