@@ -551,3 +551,33 @@ def test_destroy_goes_on_past_a_stack_deleted_meanwhile(
     progress = done.err.splitlines()
     assert f"{PIPELINE}: deleting" in progress and f"{SOURCE}: deleting" in progress
     assert f"{SERVICE}: deleting" not in progress
+
+
+def test_destroy_plans_past_a_bucket_deleted_out_of_band(e2e: Emulated) -> None:
+    """The artifact bucket was emptied and deleted by hand (the S3 console): the plan
+    finds no objects in it (ListObjectVersions: NoSuchBucket, S3 API reference) and
+    starts deleting without asking for --empty-bucket."""
+    aws = e2e.aws
+    deployed = e2e.cli("deploy", "--yes", "--no-follow")
+    assert deployed.code == 0, deployed.err
+    bucket = next(
+        r["PhysicalResourceId"]
+        for r in aws.client("cloudformation").list_stack_resources(StackName=PIPELINE)[
+            "StackResourceSummaries"
+        ]
+        if r["LogicalResourceId"] == "ArtifactBucket"
+    )
+    s3 = aws.client("s3")
+    versions = s3.list_object_versions(Bucket=bucket)
+    for item in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+
+    done = e2e.cli("destroy", "--yes", "--delete-images")
+    # The plan counts the missing bucket as empty and deletion starts (how CloudFormation
+    # then treats the missing bucket is the emulated CloudFormation's business, not the
+    # plan's; nothing in the plan refers to the bucket).
+    assert [line for line in done.err.splitlines() if not line.startswith(" ")][:2] == [
+        f"will delete in ap-northeast-1, in order: {PIPELINE}, {SERVICE}, {SOURCE}",
+        f"{PIPELINE}: deleting",
+    ]
