@@ -269,3 +269,84 @@ def test_each_flag_empties_only_its_own_kind_of_holder(
         delete_images=delete_images,
     )
     assert [h.logical_id for h in plan.to_empty()] == emptied
+
+
+def test_the_json_document_names_what_is_kept_and_what_was_cleaned() -> None:
+    """The ``destroy -o json`` document (the CLI adds ``ok``) of a destroy whose pipeline
+    stack held a bucket with DeletionPolicy Retain (CloudFormation leaves it: "AWS
+    CloudFormation keeps the resource without deleting the resource", DeletionPolicy
+    attribute, CloudFormation user guide) and failed on the next stack."""
+    from bluegreen.aws.cfn import StackEvent
+
+    kept = destroy_mod.Holder(
+        "sample3-dev-pipeline", "Artifacts", "bucket", "sample3-artifacts", True, False, 4
+    )
+    failure = StackEvent(
+        "sample3-dev-service",
+        "e1",
+        datetime(2026, 12, 1, tzinfo=UTC),
+        "Cluster",
+        "AWS::ECS::Cluster",
+        "DELETE_FAILED",
+        "tasks still run",
+    )
+    result = destroy_mod.DestroyResult(
+        plan=destroy_mod.DestroyPlan(
+            stacks=["sample3-dev-pipeline", "sample3-dev-service"],
+            holders=[kept],
+            empty_bucket=False,
+            delete_images=False,
+            region="ap-northeast-1",
+        ),
+        outcomes=[
+            destroy_mod.DestroyOutcome("sample3-dev-pipeline", "DELETE_COMPLETE"),
+            destroy_mod.DestroyOutcome(
+                "sample3-dev-service", "DELETE_FAILED", "one resource failed", [failure]
+            ),
+        ],
+        cleanup=destroy_mod.Cleanup(
+            deregistered=2, deleted=3, log_group_deleted="", left=["x"], kept=["role"]
+        ),
+    )
+    assert result.to_dict() == {
+        "region": "ap-northeast-1",
+        "cancelled": False,
+        "stacks": [
+            {
+                "stack": "sample3-dev-pipeline",
+                "status": "DELETE_COMPLETE",
+                "reason": None,
+                "failures": [],
+            },
+            {
+                "stack": "sample3-dev-service",
+                "status": "DELETE_FAILED",
+                "reason": "one resource failed",
+                "failures": [
+                    {
+                        "logical_id": "Cluster",
+                        "resource_type": "AWS::ECS::Cluster",
+                        "status": "DELETE_FAILED",
+                        "reason": "tasks still run",
+                    }
+                ],
+            },
+        ],
+        "emptied": [],
+        "cleanup": {
+            "deregistered": 2,
+            "deleted": 3,
+            "log_group_deleted": None,
+            "left": ["x"],
+            "kept": ["role"],
+        },
+        "left": [
+            {
+                "kind": "bucket",
+                "name": "sample3-artifacts",
+                "stack": "sample3-dev-pipeline",
+                "retained": True,
+            }
+        ],
+        "in_flight": None,
+    }

@@ -28,11 +28,17 @@ The short names used for sources below:
 - ROADMAP_269: aws/containers-roadmap#269, AWS (v1jayr): "the deployment starts waiting
   (if configured) immediately after marking the target status as Succeeded and when the
   wait is complete the deployment status will be immediately updated as Succeeded".
+
+The ECS engine's pure part is here too: ``bluegreen.engine.ecs.phase_of`` and the view
+``status --output json`` prints, from ServiceDeployment documents as the ECS API
+reference describes them (ServiceDeployment, ServiceRevisionSummary; the status and
+lifecycleStage enums of botocore's ECS model, ServiceDeploymentStatus and
+ServiceDeploymentLifecycleStage).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -379,3 +385,230 @@ def test_sso_profile_without_a_cached_token_says_sso_login(
         call(clients.cloudformation, "describe_stacks", StackName="x")
     assert info.value.code == "ExpiredToken"
     assert info.value.hint is not None and "aws sso login" in info.value.hint
+
+
+# ---- the ECS engine: ServiceDeployment -> phase, view, JSON ------------------------------
+
+ECS_ARN = "arn:aws:ecs:ap-northeast-1:123456789012:service-deployment/c/s/dep1"
+REVISION = "arn:aws:ecs:ap-northeast-1:123456789012:service-revision/c/s/"
+
+
+def _ecs_engine(ecs_client: Any = None) -> Any:
+    from types import SimpleNamespace
+
+    from bluegreen.engine import ServiceRefs
+    from bluegreen.engine.ecs import EcsEngine
+
+    refs = ServiceRefs(
+        cluster="c",
+        service="s",
+        application="",
+        deployment_group="",
+        production_listener="",
+        test_listener="",
+        target_groups=(),
+        production_port=80,
+        test_port=8080,
+    )
+    return EcsEngine(SimpleNamespace(ecs=ecs_client), refs, {})  # type: ignore[arg-type]
+
+
+def _ecs_model_enum(shape: str) -> list[str]:
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    return list(model.shape_for(shape).enum)
+
+
+PAUSED_HOOK = {"hookId": "ecs-pause-1", "targetType": "PAUSE", "status": "AWAITING_ACTION"}
+
+# (ServiceDeployment.status, lifecycleStage, hooks, phase). ECS developer guide, "Amazon
+# ECS blue/green service deployments workflow", for the stages in order; ECS API
+# reference, ServiceDeployment, for the statuses; a PAUSE hook AWAITING_ACTION is the
+# only state ContinueServiceDeployment accepts ("Continuing service deployments").
+ECS_PHASES: list[tuple[str, str, list[dict[str, str]], Phase]] = [
+    ("PENDING", "", [], Phase.QUEUED),
+    ("IN_PROGRESS", "RECONCILE_SERVICE", [], Phase.INSTALLING),
+    ("IN_PROGRESS", "SCALE_UP", [], Phase.INSTALLING),
+    ("IN_PROGRESS", "TEST_TRAFFIC_SHIFT", [], Phase.INSTALLING),
+    ("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", [], Phase.INSTALLING),
+    ("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", [PAUSED_HOOK], Phase.WAITING),
+    ("IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", [], Phase.SHIFTING),
+    ("IN_PROGRESS", "POST_PRODUCTION_TRAFFIC_SHIFT", [], Phase.SHIFTING),
+    ("IN_PROGRESS", "BAKE_TIME", [], Phase.TERMINATION_WAIT),
+    ("IN_PROGRESS", "CLEAN_UP", [], Phase.TERMINATION_WAIT),
+    ("SUCCESSFUL", "CLEAN_UP", [], Phase.SUCCEEDED),
+    ("STOP_REQUESTED", "SCALE_UP", [], Phase.STOPPED),
+    ("STOPPED", "SCALE_UP", [], Phase.STOPPED),
+    ("ROLLBACK_REQUESTED", "BAKE_TIME", [], Phase.STOPPED),
+    ("ROLLBACK_IN_PROGRESS", "BAKE_TIME", [], Phase.STOPPED),
+    ("ROLLBACK_SUCCESSFUL", "BAKE_TIME", [], Phase.STOPPED),
+    ("ROLLBACK_FAILED", "BAKE_TIME", [], Phase.FAILED),
+    # a hook awaiting action in a deployment that is no longer IN_PROGRESS holds nothing
+    ("ROLLBACK_REQUESTED", "POST_TEST_TRAFFIC_SHIFT", [PAUSED_HOOK], Phase.STOPPED),
+]
+
+
+@pytest.mark.parametrize(("status", "stage", "hooks", "phase"), ECS_PHASES)
+def test_ecs_phase_of_each_documented_state(
+    status: str, stage: str, hooks: list[dict[str, str]], phase: Phase
+) -> None:
+    from bluegreen.engine.ecs import phase_of as ecs_phase_of
+
+    deployment = {"status": status, "lifecycleStage": stage, "lifecycleHookDetails": hooks}
+    assert ecs_phase_of(deployment) == phase
+
+
+def test_the_ecs_table_covers_every_status_and_stage_of_the_model() -> None:
+    assert {row[0] for row in ECS_PHASES} == set(_ecs_model_enum("ServiceDeploymentStatus"))
+    stages = {row[1] for row in ECS_PHASES if row[1]}
+    missing = set(_ecs_model_enum("ServiceDeploymentLifecycleStage")) - stages
+    # the stages between the ones above, each INSTALLING until the test traffic moved
+    assert missing == {"PRE_SCALE_UP", "POST_SCALE_UP"}
+
+
+def _shifting() -> dict[str, Any]:
+    """A LINEAR deployment moving production: 40% on green (the target revision), 60%
+    on blue (the source revision); ServiceRevisionSummary's fields."""
+    return {
+        "serviceDeploymentArn": ECS_ARN,
+        "status": "IN_PROGRESS",
+        "statusReason": "Service deployment in progress",
+        "lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT",
+        "createdAt": datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+        "targetServiceRevision": {
+            "arn": REVISION + "222",
+            "requestedTaskCount": 2,
+            "runningTaskCount": 1,
+            "pendingTaskCount": 1,
+            "requestedTestTrafficWeight": 100.0,
+            "requestedProductionTrafficWeight": 40.0,
+        },
+        "sourceServiceRevisions": [
+            {
+                "arn": REVISION + "111",
+                "requestedTaskCount": 2,
+                "runningTaskCount": 2,
+                "pendingTaskCount": 0,
+                "requestedTestTrafficWeight": 0.0,
+                "requestedProductionTrafficWeight": 60.0,
+            }
+        ],
+        "deploymentConfiguration": {
+            "strategy": "LINEAR",
+            "bakeTimeInMinutes": 15,
+            "lifecycleHooks": [],
+        },
+    }
+
+
+def test_the_ecs_status_document_of_a_shifting_deployment() -> None:
+    view = _ecs_engine()._view(_shifting())
+    done = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT"]
+    assert view.to_dict() == {
+        "engine": "ecs",
+        "id": ECS_ARN,
+        "status": "IN_PROGRESS",
+        "phase": "shifting",
+        "created": "2026-12-01T08:00:00+00:00",
+        "lifecycle": [{"event": s, "status": "Succeeded"} for s in done]
+        + [
+            {"event": "POST_TEST_TRAFFIC_SHIFT", "status": "Succeeded"},
+            {"event": "PRODUCTION_TRAFFIC_SHIFT", "status": "InProgress"},
+        ],
+        "task_sets": [
+            {
+                "id": "222",
+                "label": "green",
+                "status": "TARGET",
+                "traffic_weight": 40.0,
+                "target_group": "",
+                "desired": 2,
+                "running": 1,
+            },
+            {
+                "id": "111",
+                "label": "blue",
+                "status": "SOURCE",
+                "traffic_weight": 60.0,
+                "target_group": "",
+                "desired": 2,
+                "running": 2,
+            },
+        ],
+        # statusReason of a deployment in progress is not an error
+        "error": "",
+        "bake_ends": None,
+        "bake_seconds_left": None,
+        "green_traffic_percent": {"production": 40.0, "test": 100.0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "rollback", "error"),
+    [
+        # ROLLBACK_FAILED / STOPPED say why in statusReason ("Information about why the
+        # service deployment is in the current status. For example, the circuit breaker
+        # detected a failure", ServiceDeployment); a rollback names its reason.
+        ("ROLLBACK_FAILED", None, "tasks failed to start"),
+        ("STOPPED", None, "tasks failed to start"),
+        ("ROLLBACK_SUCCESSFUL", {"reason": "Alarm high-5xx"}, "Alarm high-5xx"),
+        ("SUCCESSFUL", None, ""),
+        ("PENDING", None, ""),
+        ("IN_PROGRESS", None, ""),
+    ],
+)
+def test_the_ecs_view_shows_why_a_deployment_ended(
+    status: str, rollback: dict[str, str] | None, error: str
+) -> None:
+    d = _shifting() | {"status": status, "statusReason": "tasks failed to start"}
+    if rollback is not None:
+        d["rollback"] = rollback
+    assert _ecs_engine()._view(d).error == error
+
+
+@pytest.mark.parametrize(
+    ("status", "stage", "hooks", "text"),
+    [
+        ("IN_PROGRESS", "SCALE_UP", [], "IN_PROGRESS (installing, SCALE_UP)"),
+        (
+            "IN_PROGRESS",
+            "POST_TEST_TRAFFIC_SHIFT",
+            [PAUSED_HOOK],
+            "IN_PROGRESS (waiting-for-reroute, paused at POST_TEST_TRAFFIC_SHIFT)",
+        ),
+        ("ROLLBACK_SUCCESSFUL", "BAKE_TIME", [], "ROLLBACK_SUCCESSFUL (stopped)"),
+        ("SUCCESSFUL", "CLEAN_UP", [], "SUCCESSFUL (succeeded)"),
+    ],
+)
+def test_how_the_ecs_commands_name_a_deployments_state(
+    status: str, stage: str, hooks: list[dict[str, str]], text: str
+) -> None:
+    from bluegreen.engine.ecs import _describe
+
+    d = _shifting() | {"status": status, "lifecycleStage": stage, "lifecycleHookDetails": hooks}
+    assert _describe(_ecs_engine()._view(d)) == text
+
+
+def test_ecs_rollback_of_a_service_without_deployments_says_to_release() -> None:
+    """An empty ListServiceDeployments answer (its serviceDeployments list may be empty:
+    botocore's ECS model). Stubbed: the emulated ECS records the creation's deployment
+    for every service, so it cannot answer that."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from bluegreen.errors import StateError
+
+    client = boto3.client(
+        "ecs", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    engine = _ecs_engine(client)
+    with Stubber(client) as stub:
+        stub.add_response("list_service_deployments", {"serviceDeployments": []})
+        with pytest.raises(StateError) as caught:
+            engine.rollback()
+        stub.assert_no_pending_responses()
+    assert str(caught.value).splitlines()[0] == (
+        "cannot roll back: the service s has no service deployments yet"
+    )
+    assert caught.value.hint == "start one with `bluegreen release`"

@@ -72,7 +72,9 @@ TREE: dict[str, str | bytes] = {
     "build/out.bin": "x\n",
     "only-top.txt": "ignored at the top only\n",
     "sub/only-top.txt": "not ignored below\n",
-    "sub/.gitignore": "*.tmp\n",
+    # git reads .gitignore as bytes; a comment in Latin-1 (not UTF-8) must not stop
+    # the listing (gitignore documentation: "A line starting with # serves as a comment").
+    "sub/.gitignore": b"# caf\xe9\n*.tmp\n",
     "sub/a.tmp": "x\n",
     "sub/b.txt": "y\n",
     "sub/deeper/c.tmp": "x\n",

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError
 from test_aws_engine import no_credentials
 
 from bluegreen.aws import session
-from bluegreen.aws.errors import AwsCallError, call, translate
+from bluegreen.aws.errors import AwsCallError, call, page_summary, translate
 from bluegreen.aws.session import NETWORK_ATTEMPTS, Clients
 from bluegreen.cli.app import main
 
@@ -264,6 +264,14 @@ def test_a_proxy_error_page_is_summarized_in_one_line(aws_env: pytest.MonkeyPatc
         assert "\n" not in error.message
 
 
+def test_a_page_without_a_title_is_summarized_by_its_text() -> None:
+    # A bare error page (some proxies answer with no <title>): its text, tags dropped
+    # between words, entities decoded.
+    page = "<html><body><h1>Forbidden</h1><p>Ports 80&amp;443 blocked</p></body>"
+    assert page_summary(page) == "Forbidden Ports 80&443 blocked"
+    assert page_summary("<p></p>") == "an empty page"
+
+
 def test_an_xml_error_for_a_json_service_is_read() -> None:
     # A gateway (or moto with IAM enforcement, ops-live review E9) answering a JSON-protocol
     # service with AWS's XML error body: botocore leaves the XML as the message.
@@ -316,6 +324,15 @@ def test_a_malformed_endpoint_url_is_bad_input(
     assert capsys.readouterr().err.splitlines() == [
         "error: the AWS endpoint URL 'http://not a host' is not a URL (from endpoint_url of "
         "profile bad in the AWS config file)",
+        hint,
+    ]
+    # The default profile (no --profile, no AWS_PROFILE) is named as such.
+    config.write_text("[default]\nendpoint_url = http://not a host\n", encoding="utf-8")
+    aws_env.delenv("AWS_PROFILE", raising=False)
+    assert main(["logs", "--config", str(project)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: the AWS endpoint URL 'http://not a host' is not a URL (from endpoint_url of "
+        "the default profile in the AWS config file)",
         hint,
     ]
 

@@ -207,3 +207,84 @@ def test_other_listener_and_service_changes_are_refused_by_name() -> None:
 
 def _as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
+
+
+ECS = '[deployment]\nengine = "ecs"\n'
+
+
+def test_switching_a_live_ecs_service_back_to_codedeploy_is_refused_with_the_steps() -> None:
+    """The reverse of test_e2e_ecs_engine's switch: the live service runs the ECS
+    deployment controller, the config asks for CodeDeploy."""
+    with pytest.raises(UsageError) as info:
+        owned.keep_codedeploy_owned(service_template(ECS), service_template(), REGION)
+    assert info.value.exit_code == 2
+    assert str(info.value).splitlines()[0] == (
+        'deployment.engine changes from "ecs" to "codedeploy", but the live service '
+        "(Service) runs the ECS deployment controller; bluegreen does not switch a live "
+        "service's engine in place: one stack update would have to change its deployment "
+        "controller, load balancers and listeners while the current engine owns them, and "
+        "production could not be guaranteed to keep serving"
+    )
+    assert info.value.hint == (
+        'nothing was changed. Keep deployment.engine = "ecs" for this system, or move to '
+        "the other engine in one of these ways: (1) with a short outage: `bluegreen "
+        'destroy`, set deployment.engine = "codedeploy", `bluegreen deploy`; (2) without '
+        "one: deploy a second system with the new engine under another "
+        "project.environment, check it on its own URL, then move your DNS name to its load "
+        "balancer and `bluegreen destroy` the old one (the AWS blog's \"new service behind "
+        'a new load balancer" strategy, https://aws.amazon.com/blogs/containers/migrating-'
+        "from-aws-codedeploy-to-amazon-ecs-for-blue-green-deployments); (3) AWS's in-place "
+        "steps by hand, outside bluegreen's stacks: https://docs.aws.amazon.com/AmazonECS/"
+        "latest/developerguide/migrate-codedeploy-to-ecs-bluegreen.html"
+    )
+
+
+def test_the_ecs_listener_rules_keep_their_actions_and_refuse_other_changes() -> None:
+    """ECS rewrites the rules' forwards on every release (ECS developer guide,
+    "Application Load Balancer resources for blue/green, linear, and canary
+    deployments"): the same config changes nothing, the deployed actions are kept, and
+    any other change to a rule is refused by name."""
+    deployed = service_template(ECS)
+    kept = owned.keep_codedeploy_owned(deployed, service_template(ECS), REGION)
+    assert kept.template == deployed and kept.notes == []
+    live = copy.deepcopy(deployed)
+    rule = live["Resources"]["ProductionListenerRule"]["Properties"]
+    rule["Actions"] = [{"Type": "forward", "TargetGroupArn": "green-as-ecs-left-it"}]
+    kept = owned.keep_codedeploy_owned(live, service_template(ECS), REGION)
+    assert kept.template["Resources"]["ProductionListenerRule"]["Properties"] == rule
+    new = copy.deepcopy(deployed)
+    new["Resources"]["TestListenerRule"]["Properties"]["Priority"] = 7
+    with pytest.raises(UsageError) as info:
+        owned.keep_codedeploy_owned(deployed, new, REGION)
+    before = deployed["Resources"]["TestListenerRule"]["Properties"]["Priority"]
+    assert f"TestListenerRule: its Priority {before} -> 7" in str(info.value)
+
+
+def test_replacement_follows_references_through_any_number_of_resources() -> None:
+    """A replaced resource gets a new physical id, so a create-only property that refers
+    to it replaces its holder too, and so on down the chain, whatever order the template
+    lists them in (here the last link first). IAM Role RoleName and every property of
+    AWS::ECS::TaskDefinition are create-only (the provider schemas, read here)."""
+    assert "/properties/RoleName" in create_only("AWS::IAM::Role")
+    assert "/properties/Family" in create_only("AWS::ECS::TaskDefinition")
+    assert "/properties/TaskRoleArn" in create_only("AWS::ECS::TaskDefinition")
+
+    def template(role_name: str) -> dict[str, Any]:
+        return {
+            "Resources": {
+                "Second": {
+                    "Type": "AWS::ECS::TaskDefinition",
+                    "Properties": {"Family": {"Fn::Sub": "copy-of-${First}"}},
+                },
+                "First": {
+                    "Type": "AWS::ECS::TaskDefinition",
+                    "Properties": {"TaskRoleArn": {"Fn::GetAtt": ["Role", "Arn"]}},
+                },
+                "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": role_name}},
+            }
+        }
+
+    why = owned.replacements(template("a"), template("b"), REGION)
+    assert sorted(why) == ["First", "Role", "Second"]
+    assert why["Second"].reason == "its Family refers to First, replaced too"
+    assert why["Second"].root == "Role RoleName a -> b"

@@ -231,7 +231,18 @@ def test_a_feature_push_is_tested_and_built_and_listed_never_deployed(ops: Emula
     ]
     as_json = ops.cli("builds", "--branch", "feature/x", "-o", "json")
     (item,) = json.loads(as_json.out)
-    assert item["branch"] == "feature/x" and item["commit"] == commit
+    # the document: BatchGetBuilds' fields and the variables the buildspec exported
+    assert item == {
+        "build_id": build["id"],
+        "number": 1,
+        "branch": "feature/x",
+        "commit": commit,
+        "status": "SUCCEEDED",
+        "phase": "COMPLETED",
+        "started": build["startTime"].isoformat(),
+        "seconds": _seconds(build),
+        "variables": exported,
+    }
     other = ops.cli("builds", "--branch", "feature/y")
     assert other.code == 0 and other.out == "" and "no branch checks of feature/y" in other.err
 

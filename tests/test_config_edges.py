@@ -401,3 +401,70 @@ def test_a_config_file_that_is_not_utf8_is_refused_with_the_fix(tmp_path: Any) -
         config.load(path)
     assert str(info.value) == f"{path}: not UTF-8 text\n  hint: save the file as UTF-8"
     assert info.value.exit_code == 2
+
+
+def test_each_control_character_is_named_in_the_message() -> None:
+    # The names a person knows for the common ones, Unicode's name where it has one, and
+    # "control" for the C0/C1 controls Unicode gives no name (unicodedata.name of U+0001
+    # raises ValueError).
+    named = {"\t": "tab", "\n": "line feed", "\x01": "control", "\u2028": "line separator"}
+    for char, name in named.items():
+        message = refused({"project": {"name": f"a{char}b"}}, "project.name")
+        assert message.startswith(f"{f'a{char}b'!r} contains U+{ord(char):04X} ({name}): "), message
+
+
+def test_a_string_for_a_switch_says_true_or_false() -> None:
+    assert accepted({"deployment": {"auto_rollback": False}}).deployment.auto_rollback is False
+    message = refused({"deployment": {"auto_rollback": "yes"}}, "deployment.auto_rollback")
+    assert message == "'yes' must be true or false"
+
+
+def test_a_percent_cfn_lint_rejects_names_its_float_quotient_and_the_neighbours() -> None:
+    # 0.3 / 0.1 is 2.9999999999999996 in IEEE 754 doubles, which cfn-lint's multipleOf
+    # refuses (cfnlint.jsonschema._keywords.multipleOf); 0.2 and 0.4 divide evenly.
+    canary = {"engine": "ecs", "ecs": {"strategy": "CANARY"}}
+    for fine in (0.2, 0.4):
+        assert (
+            accepted(
+                {"deployment": {**canary, "ecs": {"strategy": "CANARY", "canary_percent": fine}}}
+            ).deployment.ecs.canary_percent
+            == fine
+        )
+    message = refused(
+        {"deployment": {**canary, "ecs": {"strategy": "CANARY", "canary_percent": 0.3}}},
+        "deployment.ecs.canary_percent",
+    )
+    assert message == (
+        "0.3 is a multiple of 0.1 for ECS, but cfn-lint (which `bluegreen verify` and "
+        "`synth --lint` run on the templates) computes 0.3 / 0.1 in floating point as "
+        "2.9999999999999996 and rejects it (E3002 'not a multiple of 0.1'); use 0.2 or 0.4"
+    )
+
+
+def test_the_deploy_steps_budget_counts_the_bake_when_the_pipeline_waits_for_it() -> None:
+    # 480 minutes: CodePipeline's limit for a CodeBuild action (Quotas in AWS
+    # CodePipeline); wait 390 + bake 30 + the 60-minute margin is the last that fits.
+    def deployment(wait: int) -> dict[str, Any]:
+        return {
+            "deployment": {
+                "engine": "ecs",
+                "reroute": "manual",
+                "wait_minutes": wait,
+                "ecs": {"pipeline_waits_for_bake": True, "bake_minutes": 30},
+            }
+        }
+
+    assert accepted(deployment(390)).deployment.wait_minutes == 390
+    message = refused(deployment(391), "deployment.wait_minutes")
+    assert message == (
+        "the pipeline's Deploy step waits for the deployment: wait_minutes 391 + "
+        "bake_minutes 30 + 60 for the rest = 481 minutes, more than the 480 minutes "
+        "CodePipeline lets a CodeBuild action run (Quotas in AWS CodePipeline), so the wait "
+        "would be cut off; shorten deployment.wait_minutes or the shift's bakes, or set "
+        "deployment.ecs.pipeline_waits_for_bake = false"
+    )
+
+
+def test_an_unknown_key_in_a_list_item_is_refused_by_its_path() -> None:
+    message = refused({"verify": {"checks": [{"path": "/", "bogus": 1}]}}, "verify.checks.0.bogus")
+    assert message.startswith("unknown key (a typo?); allowed here: ")

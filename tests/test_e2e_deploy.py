@@ -513,3 +513,71 @@ def test_destroy_without_stacks_cleans_what_an_earlier_destroy_left(e2e: Emulate
             "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/sample3-dev-task2:1"
         ]
     }
+
+
+def test_destroy_goes_on_past_a_stack_deleted_meanwhile(
+    e2e: Emulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone deletes the service stack (the console, a second destroy) while destroy
+    waits for the pipeline stack: destroy finds it gone, counts it deleted and goes on
+    to the source stack; each stack it deletes itself is announced."""
+    aws = e2e.aws
+    deployed = e2e.cli("deploy", "--yes", "--no-follow")
+    assert deployed.code == 0, deployed.err
+    cloudformation = aws.client("cloudformation")
+
+    def deleting() -> bool:
+        found = stack(aws, PIPELINE)
+        return found is not None and found["StackStatus"] == "DELETE_IN_PROGRESS"
+
+    def delete_the_service_stack() -> None:
+        # the pipeline stack imports the service stack's outputs: it goes first
+        while stack(aws, PIPELINE) is not None:
+            aws.sleep(10)
+        cloudformation.delete_stack(StackName=SERVICE)
+        while stack(aws, SERVICE) is not None:
+            aws.sleep(10)
+
+    monkeypatch.setattr(common, "sleep", sleep_doing(aws, deleting, delete_the_service_stack))
+    done = e2e.cli("destroy", "--yes", "--empty-bucket", "--delete-images", "-o", "json")
+    assert done.code == 0, done.err
+    document = json.loads(done.out)
+    assert [(s["stack"], s["status"]) for s in document["stacks"]] == [
+        (PIPELINE, "DELETE_COMPLETE"),
+        (SERVICE, "DELETE_COMPLETE"),
+        (SOURCE, "DELETE_COMPLETE"),
+    ]
+    assert stack_statuses(aws) == {}
+    progress = done.err.splitlines()
+    assert f"{PIPELINE}: deleting" in progress and f"{SOURCE}: deleting" in progress
+    assert f"{SERVICE}: deleting" not in progress
+
+
+def test_destroy_plans_past_a_bucket_deleted_out_of_band(e2e: Emulated) -> None:
+    """The artifact bucket was emptied and deleted by hand (the S3 console): the plan
+    finds no objects in it (ListObjectVersions: NoSuchBucket, S3 API reference) and
+    starts deleting without asking for --empty-bucket."""
+    aws = e2e.aws
+    deployed = e2e.cli("deploy", "--yes", "--no-follow")
+    assert deployed.code == 0, deployed.err
+    bucket = next(
+        r["PhysicalResourceId"]
+        for r in aws.client("cloudformation").list_stack_resources(StackName=PIPELINE)[
+            "StackResourceSummaries"
+        ]
+        if r["LogicalResourceId"] == "ArtifactBucket"
+    )
+    s3 = aws.client("s3")
+    versions = s3.list_object_versions(Bucket=bucket)
+    for item in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+
+    done = e2e.cli("destroy", "--yes", "--delete-images")
+    # The plan counts the missing bucket as empty and deletion starts (how CloudFormation
+    # then treats the missing bucket is the emulated CloudFormation's business, not the
+    # plan's; nothing in the plan refers to the bucket).
+    assert [line for line in done.err.splitlines() if not line.startswith(" ")][:2] == [
+        f"will delete in ap-northeast-1, in order: {PIPELINE}, {SERVICE}, {SOURCE}",
+        f"{PIPELINE}: deleting",
+    ]

@@ -10,6 +10,7 @@ read through the emulated AWS's API, never through bluegreen's code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -571,3 +572,37 @@ def test_the_deploy_step_fits_the_codebuild_action_limit_at_both_edges() -> None
     with pytest.raises(ConfigError) as caught:
         config_mod.parse(f"{ECS_CONFIG}wait_minutes = {wait + 1}\n")
     assert "minutes CodePipeline lets a CodeBuild action run" in str(caught.value)
+
+
+def test_rollback_no_follow_after_success_names_the_deployment_it_started(
+    stacks: Emulated,
+) -> None:
+    """`rollback --no-follow -o json` after a succeeded release: the document names the
+    new service deployment its UpdateService started (not the succeeded one), the
+    revision it redeploys and where it was when the command returned."""
+    aws = stacks.aws
+    first = _service(aws)["taskDefinition"]
+    _release(aws, "two")
+    stacks.until(lambda: _awaiting(_newest(aws)) is not None)
+    assert stacks.cli("promote").code == 0
+    stacks.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
+    released = _newest(aws)["serviceDeploymentArn"]
+
+    rolled = stacks.cli("rollback", "--no-follow", "-o", "json")
+    assert rolled.code == 0, rolled.err
+    started = _newest(aws)["serviceDeploymentArn"]
+    assert started != released
+    short = started.rsplit("/", 1)[-1]
+    assert json.loads(rolled.out) == {
+        "ok": True,
+        "action": "rollback",
+        "deployment_id": released,
+        "message": f"service deployment {released.rsplit('/', 1)[-1]} had succeeded: started "
+        f"service deployment {short}, which deploys {first.rsplit('/', 1)[-1]} (the release "
+        "it replaced) again; when it pauses (green on :8080), `bluegreen promote` moves "
+        "production to it",
+        "started_deployment": started,
+        "revision": first,
+        "phase": "queued",
+        "promoted": False,
+    }

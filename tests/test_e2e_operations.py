@@ -1202,6 +1202,31 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
     ]
     assert len(deployments(ops)) == 5  # nothing was started
 
+    # A release after it, then rollback --no-follow: the message says CodeDeploy moves
+    # production by itself (reroute = "auto": nobody has to promote).
+    ops.push("Say hey", {"webapp/app/main.py": main.replace("Hello", "Hey")})
+    d6 = wait_for_deployment(ops, after=5)
+    wait_for_status(ops, d6, "Succeeded")
+    result = ops.cli("rollback", "--no-follow", "-o", "json")
+    d7 = latest(ops)["deploymentId"]
+    assert result.code == 0, result.err
+    assert json.loads(result.out) == {
+        "ok": True,
+        "action": "rollback",
+        "deployment_id": d6,
+        "message": f"deployment {d6} had succeeded: started deployment {d7}, which redeploys "
+        f"{task_definition(ops, d5)} (the release of deployment {d5}) through CodeDeploy; "
+        "CodeDeploy moves production once its tasks are healthy; follow with "
+        "`bluegreen status --watch`",
+        "started_deployment": d7,
+        "revision": ops.aws.client("ecs").describe_task_definition(
+            taskDefinition=task_definition(ops, d5)
+        )["taskDefinition"]["taskDefinitionArn"],
+        "phase": "queued",
+        "promoted": False,
+    }
+    assert task_definition(ops, d7) == task_definition(ops, d5)
+
 
 # ---- failures: a build, a lifecycle hook, a reroute nobody made ------------------------------
 
@@ -1430,6 +1455,20 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         f"deployment {d1}) is missing, so ECS cannot start tasks from it"
     )
     assert latest(ops)["deploymentId"] == d4  # nothing was created
+
+    # auto_rollback = false, yet `bluegreen rollback` asks for the rollback itself:
+    # StopDeployment with autoRollbackEnabled = true ("Indicates, when a deployment is
+    # stopped, whether instances that have been updated should be rolled back to the
+    # previous version", CodeDeploy API reference) whatever the group's configuration.
+    result = ops.cli("release")
+    d5 = latest(ops)["deploymentId"]
+    assert result.code == 0 and f"deployment {d5} waits for reroute" in result.out
+    assert ops.cli("rollback").code == 0
+    d6 = latest(ops)["deploymentId"]
+    assert d6 != d5
+    assert deployment(ops, d6)["creator"] == "codeDeployRollback"
+    wait_for_status(ops, d6, "Succeeded")
+    assert deployment(ops, d5)["status"] == "Stopped"
 
 
 # ---- rollback after success, release after release ---------------------------------------
