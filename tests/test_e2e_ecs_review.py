@@ -529,8 +529,9 @@ def test_hooks_at_the_shift_stages_run_and_pause_hooks_are_refused_there(
     assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
     assert _service(aws)["deploymentConfiguration"] == live  # nothing changed
 
-    # A Lambda hook at TEST_TRAFFIC_SHIFT runs there (the emulator invokes no Lambda, so
-    # the hook fails and the deployment rolls back, saying so).
+    # A Lambda hook at TEST_TRAFFIC_SHIFT runs there: ECS assumes the hook's role to
+    # invoke it, and this role does not exist, so the hook fails at that stage and the
+    # deployment rolls back, saying why.
     lambda_hook = {
         "targetType": "AWS_LAMBDA",
         "hookTargetArn": "arn:aws:lambda:ap-northeast-1:123456789012:function:check",
@@ -546,7 +547,7 @@ def test_hooks_at_the_shift_stages_run_and_pause_hooks_are_refused_there(
     stacks.until(lambda: _newest(aws)["status"] == "ROLLBACK_SUCCESSFUL")
     ended = _newest(aws)
     assert ended["lifecycleStage"] == "TEST_TRAFFIC_SHIFT"
-    assert "does not invoke Lambda hooks" in ended["rollback"]["reason"]
+    assert "could not assume the lifecycle hook's role" in ended["rollback"]["reason"]
     assert [h["status"] for h in ended["lifecycleHookDetails"]] == ["FAILED"]
 
 
