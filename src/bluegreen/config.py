@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import typing
 import tomllib
 import unicodedata
 from pathlib import Path
@@ -1403,10 +1404,16 @@ def _lookup(data: Any, loc: list[str]) -> Any:
 
 
 def _allowed_keys(section: list[str]) -> list[str]:
+    """The keys of the table at ``section`` (an item of a list of tables, such as
+    verify.checks.0, has its item's keys)."""
     model: type[BaseModel] = Config
     for part in section:
+        if part.isdigit():
+            continue
         field = model.model_fields.get(part)
         annotation = field.annotation if field else None
+        if typing.get_origin(annotation) in (list, tuple):
+            annotation = next(iter(typing.get_args(annotation)), None)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
         else:
