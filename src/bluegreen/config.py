@@ -15,8 +15,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import typing
 import tomllib
+import typing
 import unicodedata
 from pathlib import Path
 from typing import Any, Literal
