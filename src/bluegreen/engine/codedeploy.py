@@ -152,11 +152,13 @@ def task_definition_of(revision: dict[str, Any] | None) -> str:
     An ECS AppSpec is ``Resources: [{TargetService: {Type: AWS::ECS::Service, Properties:
     {TaskDefinition: ARN, LoadBalancerInfo: {...}}}}]`` in YAML or JSON (user guide,
     "AppSpec 'resources' section for Amazon ECS deployments"); keys are matched without
-    regard to case, as ``aws ecs deploy`` does.
+    regard to case, as ``aws ecs deploy`` does. Only an AppSpecContent revision can name
+    one: a ``String`` revision is for "Lambda deployments only" (botocore codedeploy
+    model, RevisionLocation), and S3 or GitHub ones are not read here.
     """
-    if not revision or revision.get("revisionType") not in ("AppSpecContent", "String"):
+    if not revision or revision.get("revisionType") != "AppSpecContent":
         return ""
-    holder = revision.get("appSpecContent") or revision.get("string") or {}
+    holder = revision.get("appSpecContent") or {}
     import yaml
 
     try:
