@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,16 +177,20 @@ def _toml(key: str, value: object) -> str:
     return f"{key} = {text}"
 
 
-@pytest.fixture
-def emulated(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@contextmanager
+def wired(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    config: Config,
 ) -> Iterator[Emulated]:
-    """A fresh emulated account and a fresh `bluegreen init` scaffold, the CLI wired to it."""
+    """A fresh emulated account and the `bluegreen init` scaffold of ``config``, the CLI
+    wired to it (its AWS clients, its simulated sleep, no terminal)."""
     from bluegreen.appkit import init
     from bluegreen.cli import common
 
     root = tmp_path / "app"
-    init(root, Config())
+    init(root, config)
     with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
 
         def make_clients(config: Config, profile: str | None, region: str | None) -> Any:
@@ -197,3 +202,12 @@ def emulated(
         monkeypatch.setattr(common, "sleep", aws.sleep)
         monkeypatch.setattr(common, "interactive", lambda: False)
         yield Emulated(aws, root, capsys)
+
+
+@pytest.fixture
+def emulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Emulated]:
+    """A fresh emulated account and a fresh `bluegreen init` scaffold, the CLI wired to it."""
+    with wired(tmp_path, monkeypatch, capsys, Config()) as emulated:
+        yield emulated

@@ -16,23 +16,21 @@ the account), never through bluegreen's code.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from e2e_support import e2e_fixture, snapshot  # noqa: F401 (fixture)
-from emulated import REGION, T0, Emulated, emulated  # noqa: F401 (fixture)
+from ecs_support import ECS_CONFIG, create_service_stacks
+from emulated import REGION, T0, Emulated, emulated, wired  # noqa: F401 (fixture)
 
 from bluegreen import config as config_mod
-from bluegreen.config import Config
 from bluegreen.emulator import Emulator
-from bluegreen.stacks import build
 
 CLUSTER = "sample3-dev-cluster"
 SERVICE = "sample3-dev-service"
-ECS_CONFIG = '[deployment]\nengine = "ecs"\n'
 
 
 SHIFTS = {
@@ -57,60 +55,10 @@ def native(
     """tests/emulated.py's fixture with the `bluegreen init --engine ecs` scaffold (or the
     config a test names by indirect parametrization), its source and service stacks
     created."""
-    from bluegreen.appkit import init
-    from bluegreen.cli import common
-
-    root = tmp_path / "app"
     config = config_mod.parse(getattr(request, "param", ECS_CONFIG))
-    init(root, config)
-    with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
-
-        def make_clients(config: Config, profile: str | None, region: str | None) -> Any:
-            common.invocation().region = region or config.project.region
-            return aws.clients()
-
-        monkeypatch.setattr(common, "make_clients", make_clients)
-        monkeypatch.setattr(common, "sleep", aws.sleep)
-        monkeypatch.setattr(common, "interactive", lambda: False)
-        emulated = Emulated(aws, root, capsys)
-        aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
-        cfn = aws.client("cloudformation")
-        for stack in build(config)[:2]:
-            cfn.create_stack(
-                StackName=stack.name,
-                TemplateBody=stack.to_yaml(),
-                Capabilities=["CAPABILITY_NAMED_IAM"],
-            )
-            emulated.until(_created_continuing(aws, stack.name))
-        yield emulated
-
-
-def _created_continuing(aws: Emulator, name: str) -> Callable[[], bool]:
-    """The stack is created; meanwhile the service's creation (its first service
-    deployment, which the PAUSE hook of reroute = "manual" holds and CloudFormation's
-    create waits on: emulator/cloudformation/resources/compute.py) is continued at its
-    pause, as `bluegreen deploy` does (DeploymentEngine.continue_creation)."""
-
-    def check() -> bool:
-        if _stack_status(aws, name) == "CREATE_COMPLETE":
-            return True
-        ecs = aws.client("ecs")
-        try:
-            listed = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)
-        except ClientError:
-            return False  # no service yet
-        for summary in listed["serviceDeployments"]:
-            found = ecs.describe_service_deployments(
-                serviceDeploymentArns=[summary["serviceDeploymentArn"]]
-            )["serviceDeployments"][0]
-            for hook in found.get("lifecycleHookDetails", []):
-                if hook["status"] == "AWAITING_ACTION":
-                    ecs.continue_service_deployment(
-                        serviceDeploymentArn=found["serviceDeploymentArn"], hookId=hook["hookId"]
-                    )
-        return False
-
-    return check
+    with wired(tmp_path, monkeypatch, capsys, config) as system:
+        create_service_stacks(system, config)
+        yield system
 
 
 def _stack_status(aws: Emulator, name: str) -> str:

@@ -17,18 +17,17 @@ from typing import Any
 
 import pytest
 import yaml
-from emulated import REGION, T0, Emulated
+from ecs_support import ECS_CONFIG, create_service_stacks
+from emulated import REGION, Emulated, wired
 
 from bluegreen import config as config_mod
 from bluegreen.aws import owned
-from bluegreen.config import Config
 from bluegreen.emulator import Emulator
 from bluegreen.errors import UsageError
 from bluegreen.stacks import build
 
 CLUSTER = "sample3-dev-cluster"
 SERVICE = "sample3-dev-service"
-ECS_CONFIG = '[deployment]\nengine = "ecs"\n'
 
 
 @pytest.fixture
@@ -37,21 +36,7 @@ def deployed(
 ) -> Iterator[Emulated]:
     """`bluegreen init --engine ecs` deployed with `bluegreen deploy --yes` against a fresh
     emulated account (the stacks, the first commit and the first release)."""
-    from bluegreen.appkit import init
-    from bluegreen.cli import common
-
-    root = tmp_path / "app"
-    init(root, config_mod.parse(ECS_CONFIG))
-    with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
-
-        def make_clients(config: Config, profile: str | None, region: str | None) -> Any:
-            common.invocation().region = region or config.project.region
-            return aws.clients()
-
-        monkeypatch.setattr(common, "make_clients", make_clients)
-        monkeypatch.setattr(common, "sleep", aws.sleep)
-        monkeypatch.setattr(common, "interactive", lambda: False)
-        emulated = Emulated(aws, root, capsys)
+    with wired(tmp_path, monkeypatch, capsys, config_mod.parse(ECS_CONFIG)) as emulated:
         done = emulated.cli("deploy", "--yes")
         assert done.code == 0, done.err
         yield emulated
@@ -282,51 +267,9 @@ def stacks(
     """The source and service stacks of `bluegreen init --engine ecs` created through the
     emulated CloudFormation (no pipeline: releases are made as the deploy step makes
     them), the service's creation continued at its pause as `bluegreen deploy` does."""
-    from bluegreen.appkit import init
-    from bluegreen.cli import common
-
-    root = tmp_path / "app"
     config = config_mod.parse(ECS_CONFIG)
-    init(root, config)
-    with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as aws:
-
-        def make_clients(config: Config, profile: str | None, region: str | None) -> Any:
-            common.invocation().region = region or config.project.region
-            return aws.clients()
-
-        monkeypatch.setattr(common, "make_clients", make_clients)
-        monkeypatch.setattr(common, "sleep", aws.sleep)
-        monkeypatch.setattr(common, "interactive", lambda: False)
-        emulated = Emulated(aws, root, capsys)
-        aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
-        cfn = aws.client("cloudformation")
-        for stack in build(config)[:2]:
-            cfn.create_stack(
-                StackName=stack.name,
-                TemplateBody=stack.to_yaml(),
-                Capabilities=["CAPABILITY_NAMED_IAM"],
-            )
-
-            def created(name: str = stack.name) -> bool:
-                found = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-                if found == "CREATE_COMPLETE":
-                    return True
-                try:
-                    listed = _deployments(aws)
-                except Exception:  # no service yet
-                    return False
-                for summary in listed:
-                    d = aws.client("ecs").describe_service_deployments(
-                        serviceDeploymentArns=[summary["serviceDeploymentArn"]]
-                    )["serviceDeployments"][0]
-                    hook = _awaiting(d)
-                    if hook is not None:
-                        aws.client("ecs").continue_service_deployment(
-                            serviceDeploymentArn=d["serviceDeploymentArn"], hookId=hook["hookId"]
-                        )
-                return False
-
-            emulated.until(created)
+    with wired(tmp_path, monkeypatch, capsys, config) as emulated:
+        create_service_stacks(emulated, config)
         yield emulated
 
 
