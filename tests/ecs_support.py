@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 from botocore.exceptions import ClientError
 from emulated import Emulated
@@ -13,6 +15,54 @@ from bluegreen.names import Names
 from bluegreen.stacks import build
 
 ECS_CONFIG = '[deployment]\nengine = "ecs"\n'
+CLUSTER = "sample3-dev-cluster"
+SERVICE = "sample3-dev-service"
+
+# What RegisterTaskDefinition takes back from DescribeTaskDefinition's answer.
+_REGISTERED = (
+    "family",
+    "containerDefinitions",
+    "cpu",
+    "memory",
+    "networkMode",
+    "requiresCompatibilities",
+    "executionRoleArn",
+    "taskRoleArn",
+)
+
+
+def release(aws: Emulator, tag: str) -> str:
+    """What the pipeline's deploy step does: register a revision (the running one with
+    RELEASE=tag), UpdateService. Returns the new revision's ARN."""
+    ecs = aws.client("ecs")
+    current = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
+    definition = ecs.describe_task_definition(taskDefinition=current["taskDefinition"])[
+        "taskDefinition"
+    ]
+    body = {k: definition[k] for k in _REGISTERED if k in definition}
+    body["containerDefinitions"][0]["environment"] = [{"name": "RELEASE", "value": tag}]
+    arn = str(ecs.register_task_definition(**body)["taskDefinition"]["taskDefinitionArn"])
+    ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn)
+    return arn
+
+
+def stubbed_engine(ecs_client: Any = None) -> Any:
+    """The ECS engine of service "s" in cluster "c" over ``ecs_client`` (a Stubber's)."""
+    from bluegreen.engine import ServiceRefs
+    from bluegreen.engine.ecs import EcsEngine
+
+    refs = ServiceRefs(
+        cluster="c",
+        service="s",
+        application="",
+        deployment_group="",
+        production_listener="",
+        test_listener="",
+        target_groups=(),
+        production_port=80,
+        test_port=8080,
+    )
+    return EcsEngine(SimpleNamespace(ecs=ecs_client), refs, {})  # type: ignore[arg-type]
 
 
 def create_service_stacks(emulated: Emulated, config: Config) -> None:

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ecs_support import stubbed_engine
 from test_aws_support import ACTIVE, Stubs
 
 from bluegreen.aws import codedeploy as codedeploy_mod
@@ -393,26 +394,6 @@ ECS_ARN = "arn:aws:ecs:ap-northeast-1:123456789012:service-deployment/c/s/dep1"
 REVISION = "arn:aws:ecs:ap-northeast-1:123456789012:service-revision/c/s/"
 
 
-def _ecs_engine(ecs_client: Any = None) -> Any:
-    from types import SimpleNamespace
-
-    from bluegreen.engine import ServiceRefs
-    from bluegreen.engine.ecs import EcsEngine
-
-    refs = ServiceRefs(
-        cluster="c",
-        service="s",
-        application="",
-        deployment_group="",
-        production_listener="",
-        test_listener="",
-        target_groups=(),
-        production_port=80,
-        test_port=8080,
-    )
-    return EcsEngine(SimpleNamespace(ecs=ecs_client), refs, {})  # type: ignore[arg-type]
-
-
 def _ecs_model_enum(shape: str) -> list[str]:
     import botocore.session
 
@@ -503,7 +484,7 @@ def _shifting() -> dict[str, Any]:
 
 
 def test_the_ecs_status_document_of_a_shifting_deployment() -> None:
-    view = _ecs_engine()._view(_shifting())
+    view = stubbed_engine()._view(_shifting())
     done = ["PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT"]
     assert view.to_dict() == {
         "engine": "ecs",
@@ -564,7 +545,7 @@ def test_the_ecs_view_shows_why_a_deployment_ended(
     d = _shifting() | {"status": status, "statusReason": "tasks failed to start"}
     if rollback is not None:
         d["rollback"] = rollback
-    assert _ecs_engine()._view(d).error == error
+    assert stubbed_engine()._view(d).error == error
 
 
 @pytest.mark.parametrize(
@@ -587,7 +568,7 @@ def test_how_the_ecs_commands_name_a_deployments_state(
     from bluegreen.engine.ecs import _describe
 
     d = _shifting() | {"status": status, "lifecycleStage": stage, "lifecycleHookDetails": hooks}
-    assert _describe(_ecs_engine()._view(d)) == text
+    assert _describe(stubbed_engine()._view(d)) == text
 
 
 def test_ecs_rollback_of_a_service_without_deployments_says_to_release() -> None:
@@ -602,7 +583,7 @@ def test_ecs_rollback_of_a_service_without_deployments_says_to_release() -> None
     client = boto3.client(
         "ecs", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
-    engine = _ecs_engine(client)
+    engine = stubbed_engine(client)
     with Stubber(client) as stub:
         stub.add_response("list_service_deployments", {"serviceDeployments": []})
         with pytest.raises(StateError) as caught:

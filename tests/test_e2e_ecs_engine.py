@@ -23,15 +23,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from e2e_support import e2e_fixture, snapshot  # noqa: F401 (fixture)
-from ecs_support import ECS_CONFIG, create_service_stacks
+from ecs_support import CLUSTER, ECS_CONFIG, SERVICE, create_service_stacks, release
 from emulated import REGION, T0, Emulated, emulated, wired  # noqa: F401 (fixture)
 
 from bluegreen import config as config_mod
 from bluegreen.emulator import Emulator
-
-CLUSTER = "sample3-dev-cluster"
-SERVICE = "sample3-dev-service"
-
 
 SHIFTS = {
     "linear": (
@@ -91,30 +87,6 @@ def _weights(aws: Emulator, output: str) -> dict[str, int]:
     return {g["TargetGroupArn"].split("/")[1]: int(g["Weight"]) for g in groups}
 
 
-def _release(aws: Emulator, tag: str) -> str:
-    """What the deploy step does: register a revision with new images, UpdateService."""
-    ecs = aws.client("ecs")
-    current = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
-    definition = ecs.describe_task_definition(taskDefinition=current["taskDefinition"])[
-        "taskDefinition"
-    ]
-    keep = (
-        "family",
-        "containerDefinitions",
-        "cpu",
-        "memory",
-        "networkMode",
-        "requiresCompatibilities",
-        "executionRoleArn",
-        "taskRoleArn",
-    )
-    body = {k: definition[k] for k in keep if k in definition}
-    body["containerDefinitions"][0]["environment"] = [{"name": "RELEASE", "value": tag}]
-    arn = str(ecs.register_task_definition(**body)["taskDefinition"]["taskDefinitionArn"])
-    ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn)
-    return arn
-
-
 def _paused(aws: Emulator) -> bool:
     found = _latest(aws)
     return any(h["status"] == "AWAITING_ACTION" for h in found.get("lifecycleHookDetails", []))
@@ -132,7 +104,7 @@ def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulat
     assert first["sourceServiceRevisions"] == []
 
     # -- release 2: green on the test rule, production on blue while paused -------------
-    _release(aws, "two")
+    release(aws, "two")
     native.until(lambda: _paused(aws))
     second = _latest(aws)
     assert (second["status"], second["lifecycleStage"]) == (
@@ -186,7 +158,7 @@ def test_release_pause_promote_bake_rollback_and_what_ecs_refuses(native: Emulat
     assert _weights(aws, "TestListenerRuleArn") == {"sample3-dev-blue": 1, "sample3-dev-green": 0}
 
     # -- release 3: promote, then roll back during the bake (StopServiceDeployment) ------
-    _release(aws, "three")
+    release(aws, "three")
     native.until(lambda: _paused(aws))
     promoted = native.cli("promote")
     assert promoted.code == 0, promoted.err
@@ -270,7 +242,7 @@ def test_rollback_after_success_redeploys_the_previous_revision(native: Emulated
     first_revision = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
         "services"
     ][0]["taskDefinition"]
-    second = _release(aws, "two")
+    second = release(aws, "two")
     native.until(lambda: _paused(aws))
     assert native.cli("promote").code == 0
     native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
@@ -341,7 +313,7 @@ def test_linear_and_canary_shift_production_in_steps_without_a_pause(
 ) -> None:
     aws = native.aws
     native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=3600)
-    _release(aws, "two")
+    release(aws, "two")
     seen: list[tuple[int, int]] = []
 
     def shifted() -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ecs_support import ECS_CONFIG, create_service_stacks
+from ecs_support import CLUSTER, ECS_CONFIG, SERVICE, create_service_stacks, release, stubbed_engine
 from emulated import REGION, Emulated, wired
 
 from bluegreen import config as config_mod
@@ -25,9 +25,6 @@ from bluegreen.aws import owned
 from bluegreen.emulator import Emulator
 from bluegreen.errors import UsageError
 from bluegreen.stacks import build
-
-CLUSTER = "sample3-dev-cluster"
-SERVICE = "sample3-dev-service"
 
 
 @pytest.fixture
@@ -68,29 +65,6 @@ def _newest(aws: Emulator) -> dict[str, Any]:
         serviceDeploymentArns=[arn]
     )["serviceDeployments"][0]
     return described
-
-
-def _release(aws: Emulator, tag: str) -> str:
-    """What the pipeline's deploy step does: register a revision, UpdateService."""
-    ecs = aws.client("ecs")
-    definition = ecs.describe_task_definition(taskDefinition=_service(aws)["taskDefinition"])[
-        "taskDefinition"
-    ]
-    keep = (
-        "family",
-        "containerDefinitions",
-        "cpu",
-        "memory",
-        "networkMode",
-        "requiresCompatibilities",
-        "executionRoleArn",
-        "taskRoleArn",
-    )
-    body = {k: definition[k] for k in keep if k in definition}
-    body["containerDefinitions"][0]["environment"] = [{"name": "RELEASE", "value": tag}]
-    arn = str(ecs.register_task_definition(**body)["taskDefinition"]["taskDefinitionArn"])
-    ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn)
-    return arn
 
 
 def _awaiting(d: dict[str, Any]) -> dict[str, Any] | None:
@@ -235,7 +209,7 @@ def test_deploy_applies_bake_wait_and_reroute_with_update_service_and_starts_no_
     done = deployed.cli("deploy", "--yes")
     assert done.code == 0, done.err
     assert _service(aws)["deploymentConfiguration"].get("lifecycleHooks") in (None, [])
-    _release(aws, "three")
+    release(aws, "three")
     deployed.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
     assert "lifecycleHookDetails" not in _newest(aws)
 
@@ -283,7 +257,7 @@ def test_rollback_after_success_follows_its_own_deployment_when_the_list_lags(
     until it times out."""
     aws = stacks.aws
     first = _service(aws)["taskDefinition"]
-    second = _release(aws, "two")
+    second = release(aws, "two")
     stacks.until(lambda: _awaiting(_newest(aws)) is not None)
     assert stacks.cli("promote").code == 0
     stacks.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
@@ -315,7 +289,7 @@ def test_rollback_fails_when_no_new_deployment_appears(stacks: Emulated) -> None
     """E3's bound: if ECS lists no new deployment within the deploy step's bound (24 looks
     5 s apart), rollback fails (exit 1) and never follows the previous deployment."""
     aws = stacks.aws
-    _release(aws, "two")
+    release(aws, "two")
     stacks.until(lambda: _awaiting(_newest(aws)) is not None)
     assert stacks.cli("promote").code == 0
     stacks.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
@@ -332,26 +306,6 @@ def test_rollback_fails_when_no_new_deployment_appears(stacks: Emulated) -> None
 # ---- E8: promote_if_ready when the hook is no longer awaiting action -----------------------
 
 PAUSED_ARN = "arn:aws:ecs:ap-northeast-1:123456789012:service-deployment/c/s/abc"
-
-
-def _stubbed_engine(client: Any) -> Any:
-    from types import SimpleNamespace
-
-    from bluegreen.engine import ServiceRefs
-    from bluegreen.engine.ecs import EcsEngine
-
-    refs = ServiceRefs(
-        cluster="c",
-        service="s",
-        application="",
-        deployment_group="",
-        production_listener="",
-        test_listener="",
-        target_groups=(),
-        production_port=80,
-        test_port=8080,
-    )
-    return EcsEngine(SimpleNamespace(ecs=client), refs, {})  # type: ignore[arg-type]
 
 
 def _deployment(hook_status: str) -> dict[str, Any]:
@@ -381,7 +335,7 @@ def test_promote_if_ready_reads_again_after_a_refused_continue(code: str, then: 
     client = boto3.client(
         "ecs", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
     )
-    engine = _stubbed_engine(client)
+    engine = stubbed_engine(client)
     with Stubber(client) as stub:
         stub.add_response(
             "describe_service_deployments", {"serviceDeployments": [_deployment("AWAITING_ACTION")]}
@@ -421,10 +375,10 @@ def test_stop_service_deployment_in_each_documented_state(stacks: Emulated) -> N
     from botocore.exceptions import ClientError
 
     aws, ecs = stacks.aws, stacks.aws.client("ecs")
-    _release(aws, "two")
+    release(aws, "two")
     two = _newest(aws)["serviceDeploymentArn"]
     stacks.until(lambda: _status(aws, two) == "IN_PROGRESS")
-    _release(aws, "three")  # "two" is asked to roll back; "three" waits, PENDING
+    release(aws, "three")  # "two" is asked to roll back; "three" waits, PENDING
     three = _newest(aws)["serviceDeploymentArn"]
     assert (_status(aws, two), _status(aws, three)) == ("ROLLBACK_REQUESTED", "PENDING")
 
@@ -486,7 +440,7 @@ def test_hooks_at_the_shift_stages_run_and_pause_hooks_are_refused_there(
         service=SERVICE,
         deploymentConfiguration={**live, "lifecycleHooks": [lambda_hook]},
     )
-    _release(aws, "two")
+    release(aws, "two")
     stacks.until(lambda: _newest(aws)["status"] == "ROLLBACK_SUCCESSFUL")
     ended = _newest(aws)
     assert ended["lifecycleStage"] == "TEST_TRAFFIC_SHIFT"
@@ -526,7 +480,7 @@ def test_rollback_no_follow_after_success_names_the_deployment_it_started(
     revision it redeploys and where it was when the command returned."""
     aws = stacks.aws
     first = _service(aws)["taskDefinition"]
-    _release(aws, "two")
+    release(aws, "two")
     stacks.until(lambda: _awaiting(_newest(aws)) is not None)
     assert stacks.cli("promote").code == 0
     stacks.until(lambda: _newest(aws)["status"] == "SUCCESSFUL", limit=3600)
