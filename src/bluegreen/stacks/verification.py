@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, cloudwatch, ec2, iam
 from troposphere import elasticloadbalancingv2 as elb
@@ -186,17 +187,14 @@ def add_verification(
         )
     )
     result.hook = t.add_resource(
-        awslambda.Function(
+        _function(
             "VerifyHookFunction",
-            FunctionName=hook_function_name(names),
-            Description="bluegreen: HTTP checks of the new revision through the test listener",
-            Runtime=package.RUNTIME,
-            Handler=package.HANDLER,
-            Code=code,
-            Role=GetAtt(role, "Arn"),
-            Timeout=timeout,
-            MemorySize=LAMBDA_MEMORY_MB,
-            LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(hook_logs)),
+            hook_function_name(names),
+            "bluegreen: HTTP checks of the new revision through the test listener",
+            code,
+            role,
+            timeout,
+            hook_logs,
             Environment=awslambda.Environment(Variables=environment),
         )
     )
@@ -284,21 +282,45 @@ def _prober(
         )
     )
     return t.add_resource(
-        awslambda.Function(
+        _function(
             "VerifyProberFunction",
-            FunctionName=prober_function_name(names),
-            Description="bluegreen: the verify hook's checks, sent to the new tasks in the VPC",
-            Runtime=package.RUNTIME,
-            Handler=package.HANDLER,
-            Code=code,
-            Role=GetAtt(role, "Arn"),
-            Timeout=timeout,
-            MemorySize=LAMBDA_MEMORY_MB,
-            LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(logs)),
+            prober_function_name(names),
+            "bluegreen: the verify hook's checks, sent to the new tasks in the VPC",
+            code,
+            role,
+            timeout,
+            logs,
             VpcConfig=awslambda.VPCConfig(
                 SubnetIds=[Ref(s) for s in subnets], SecurityGroupIds=[Ref(prober_sg)]
             ),
         )
+    )
+
+
+def _function(
+    logical_id: str,
+    name: str,
+    description: str,
+    code: Any,
+    role: Any,
+    timeout: int,
+    logs: Any,
+    **more: Any,
+) -> awslambda.Function:
+    """One of the verification's functions: the package's runtime and handler, its role,
+    its log group, LAMBDA_MEMORY_MB, and what else ``more`` gives it."""
+    return awslambda.Function(
+        logical_id,
+        FunctionName=name,
+        Description=description,
+        Runtime=package.RUNTIME,
+        Handler=package.HANDLER,
+        Code=code,
+        Role=GetAtt(role, "Arn"),
+        Timeout=timeout,
+        MemorySize=LAMBDA_MEMORY_MB,
+        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(logs)),
+        **more,
     )
 
 
