@@ -177,9 +177,10 @@ def rehearse(
         config = config_mod.load(path / CONFIG_FILE)
         repository = path.resolve()
     else:
-        config = Config()
+        # What `bluegreen init` writes: the defaults and the scaffold's check.
+        config = config_mod.scaffold()
         if provider is not None:
-            config = config_mod.from_dict(
+            config = config_mod.scaffold(
                 {
                     "source": {
                         "provider": provider,
