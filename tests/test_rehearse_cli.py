@@ -242,3 +242,19 @@ def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
     assert code == 130, "".join(seen) + rest
     assert rest.splitlines()[-1] == "interrupted"
     assert [p.name for p in tmp.iterdir() if p.name.startswith("bluegreen-rehearse-")] == []
+
+
+def test_the_failing_check_fault_needs_a_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--fault test-traffic-fails pushes an app answering 500 on /: without [verify]
+    checks nothing would notice, and the release would reach production. Refused before
+    anything starts."""
+    from bluegreen.appkit import init
+    from bluegreen.config import Config
+
+    init(tmp_path / "app", Config())
+    assert main(["rehearse", str(tmp_path / "app"), "--fault", "test-traffic-fails"]) == 2
+    err = capsys.readouterr().err
+    assert "only [verify] checks on the test listener notice, but this config has none" in err
+    assert "emulated AWS started" not in err
