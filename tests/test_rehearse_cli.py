@@ -63,7 +63,8 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
         assert check["expected"] == '200, body matches "\\S", within 2000 ms'
         assert isinstance(check["latency_ms"], int) and check["time"].startswith("T+")
     (failed,) = second["checks"]
-    assert (failed["number"], failed["of"], failed["result"], failed["status"]) == (1, 3, "fail", 500)
+    found = (failed["number"], failed["of"], failed["result"], failed["status"])
+    assert found == (1, 3, "fail", 500)
     assert failed["reason"] == "status 500, expected 200"
     assert failed["body"] == "fault injected: test-traffic-fails"
     assert (

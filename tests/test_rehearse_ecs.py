@@ -128,6 +128,16 @@ def test_each_fault_rolls_back_and_production_never_serves_the_failed_revision(
     if outcome == "rolled back":
         events = "\n".join(_events(failed))
         assert "ROLLBACK_SUCCESSFUL" in events
+    # Each reason is one line: the deploy step's failure says what its script printed
+    # last, never the script (F6).
+    for step in failed["steps"]:
+        assert "\n" not in step["event"] + step["detail"], step
+    if fault != "build-fails":
+        (deploy,) = [e for e in _events(failed) if e.startswith("Deploy/Deploy: Failed")]
+        assert "(26-line script)` failed: exit status 1; last output: the deployment did " in (
+            deploy
+        )
+        assert "describe-service-deployments" not in deploy
 
 
 def test_a_linear_release_shifts_production_in_steps(

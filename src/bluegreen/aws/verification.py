@@ -48,7 +48,7 @@ def collect(clients: Any, config: Config) -> VerificationView | None:
     if not config.verify.enabled:
         return None
     checks: list[dict[str, Any]] = []
-    run, logged = "", []
+    run, logged = "", list[int]()
     if verify_stacks.has_hook(config):
         group = verify_stacks.hook_log_group(Names.of(config))
         checks, run, logged = latest_run(clients.logs, group)

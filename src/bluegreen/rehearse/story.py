@@ -669,6 +669,8 @@ class _Story:
     def _failed_phase(self, build_id: str) -> str:
         """The failed phase of a build and its context, as BatchGetBuilds reports them,
         with the last lines of the build's log (where a command's error is)."""
+        from bluegreen.aws import builds
+
         (build,) = self.clients.codebuild.batch_get_builds(ids=[build_id])["builds"]
         reason = ""
         for phase in build.get("phases") or []:
@@ -676,7 +678,7 @@ class _Story:
                 contexts = "; ".join(
                     str(c.get("message") or "") for c in phase.get("contexts") or []
                 )
-                reason = f"{phase.get('phaseType')}: {contexts}"
+                reason = f"{phase.get('phaseType')}: {builds.one_line(contexts)}"
                 break
         logs = build.get("logs") or {}
         if logs.get("groupName") and logs.get("streamName"):
