@@ -1,0 +1,159 @@
+"""[verify.alarms] end to end: the stacks' alarms, the emulated CloudWatch evaluating them
+from ALB metrics, and the ECS engine's deployment alarms rolling a release back during
+its bake (ECS developer guide, "How CloudWatch alarms detect Amazon ECS deployment
+failures"); `bluegreen status` names the alarm. The stacks are the real synthesized
+templates, created through the emulated CloudFormation; releases start as the pipeline's
+deploy step starts them (tests/ecs_support.py).
+
+The metrics are put with PutMetricData as the load balancer would publish them
+(AWS/ApplicationELB, dimensions LoadBalancer and TargetGroup: ALB user guide, "CloudWatch
+metrics for your Application Load Balancer").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ecs_support import CLUSTER, ECS_CONFIG, SERVICE, create_service_stacks, release
+from emulated import Emulated, wired
+
+from bluegreen import config as config_mod
+from bluegreen.emulator import Emulator
+
+ALARMS = '[verify.alarms]\nenabled = true\n'
+ECS_ALARMS = (
+    ECS_CONFIG + 'reroute = "auto"\n[deployment.ecs]\nbake_minutes = 10\n' + ALARMS
+)
+
+
+@pytest.fixture
+def native(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Emulated]:
+    config = config_mod.parse(ECS_ALARMS)
+    with wired(tmp_path, monkeypatch, capsys, config) as system:
+        create_service_stacks(system, config)
+        yield system
+
+
+def _latest(aws: Emulator) -> dict[str, Any]:
+    ecs = aws.client("ecs")
+    arn = ecs.list_service_deployments(cluster=CLUSTER, service=SERVICE)["serviceDeployments"][0][
+        "serviceDeploymentArn"
+    ]
+    found: dict[str, Any] = ecs.describe_service_deployments(serviceDeploymentArns=[arn])[
+        "serviceDeployments"
+    ][0]
+    return found
+
+
+def _green(aws: Emulator, task_definition: str) -> tuple[str, list[dict[str, str]]]:
+    """The target group the release's tasks are in, and its metrics' dimensions."""
+    service = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
+        "services"
+    ][0]
+    task_set = next(t for t in service["taskSets"] if t["taskDefinition"] == task_definition)
+    group = task_set["loadBalancers"][0]["targetGroupArn"]
+    balancer = aws.client("elbv2").describe_target_groups(TargetGroupArns=[group])[
+        "TargetGroups"
+    ][0]["LoadBalancerArns"][0]
+    return group.split("/")[1], [
+        {"Name": "LoadBalancer", "Value": balancer.split(":loadbalancer/")[1]},
+        {"Name": "TargetGroup", "Value": group.split(":", 5)[5]},
+    ]
+
+
+def _answers_5xx(aws: Emulator, dimensions: list[dict[str, str]], count: float) -> None:
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[
+            {
+                "MetricName": "HTTPCode_Target_5XX_Count",
+                "Dimensions": dimensions,
+                "Value": count,
+                "Timestamp": aws.now(),
+            }
+        ],
+    )
+
+
+def _serving(aws: Emulator) -> str:
+    """The one target group production forwards to."""
+    (serving,) = [name for name, weight in _production(aws).items() if weight > 0]
+    return serving
+
+
+def _production(aws: Emulator) -> dict[str, int]:
+    outputs = aws.client("cloudformation").describe_stacks(StackName="sample3-dev-service")[
+        "Stacks"
+    ][0]["Outputs"]
+    rule = next(o["OutputValue"] for o in outputs if o["OutputKey"] == "ProductionListenerRuleArn")
+    found = aws.client("elbv2").describe_rules(RuleArns=[rule])["Rules"][0]
+    groups = found["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    return {g["TargetGroupArn"].split("/")[1]: int(g["Weight"]) for g in groups}
+
+
+def test_a_breaching_metric_in_the_bake_rolls_the_release_back(native: Emulated) -> None:
+    aws = native.aws
+    revision = release(aws, "two")
+    native.until(lambda: _latest(aws).get("lifecycleStage") == "BAKE_TIME")
+    green, dimensions = _green(aws, revision)
+    assert _serving(aws) == green
+    assert _latest(aws)["alarms"]["status"] == "MONITORING"
+    _answers_5xx(aws, dimensions, 20)  # default threshold: 5 a minute
+    native.until(lambda: _latest(aws)["status"] == "ROLLBACK_SUCCESSFUL", limit=600)
+    found = _latest(aws)
+    color = green.rsplit("-", 1)[1]
+    alarm = f"sample3-dev-{color}-5xx"
+    assert found["alarms"]["status"] == "TRIGGERED"
+    assert found["alarms"]["triggeredAlarmNames"] == [alarm]
+    assert alarm in found["rollback"]["reason"]
+    assert _serving(aws) != green
+    # The alarm's state change is in CloudWatch's history, at a minute boundary.
+    history = aws.client("cloudwatch").describe_alarm_history(
+        AlarmName=alarm, HistoryItemType="StateUpdate"
+    )["AlarmHistoryItems"]
+    assert history[0]["HistorySummary"] == "Alarm updated from OK to ALARM"
+    # status names the alarm that rolled the release back.
+    shown = native.cli("status", "--output", "json")
+    assert shown.code == 0, shown.err
+    assert json.loads(shown.out)["deployment"]["alarms"] == [alarm]
+    text = native.cli("status")
+    assert f"rolled back by alarm {alarm}" in text.out
+
+
+def test_a_quiet_metric_lets_the_release_finish(native: Emulated) -> None:
+    aws = native.aws
+    revision = release(aws, "two")
+    native.until(lambda: _latest(aws).get("lifecycleStage") == "BAKE_TIME")
+    green, dimensions = _green(aws, revision)
+    _answers_5xx(aws, dimensions, 2)  # under the threshold
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=1200)
+    found = _latest(aws)
+    assert found["alarms"] == {
+        "status": "MONITORING_COMPLETE",
+        "alarmNames": found["deploymentConfiguration"]["alarms"]["alarmNames"],
+        "triggeredAlarmNames": [],
+    }
+    assert _serving(aws) == green
+
+
+def test_ecs_refuses_deployment_alarms_on_a_codedeploy_service(native: Emulated) -> None:
+    from botocore.exceptions import ClientError
+
+    ecs = native.aws.client("ecs")
+    with pytest.raises(ClientError) as caught:
+        ecs.create_service(
+            cluster=CLUSTER,
+            serviceName="other",
+            deploymentController={"type": "CODE_DEPLOY"},
+            deploymentConfiguration={
+                "alarms": {"alarmNames": ["x"], "enable": True, "rollback": True}
+            },
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "ECS deployment controller" in caught.value.response["Error"]["Message"]
