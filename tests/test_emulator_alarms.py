@@ -22,6 +22,7 @@ from emulator_system import GROUP, REGION, T0, System, build
 from bluegreen.emulator import Emulator
 from bluegreen.emulator.alarms import Spec, evaluate, percentile
 from bluegreen.emulator.services.codedeploy import ALARM_ACTIVE
+from bluegreen.engine.codedeploy import alarms_of
 
 NAMESPACE = "AWS/ApplicationELB"
 AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -262,6 +263,8 @@ def test_an_alarm_in_the_termination_wait_stops_the_deployment_and_rolls_back(
     system.wait_for(lambda: system.deployment(rollback)["status"] == "Succeeded", step=5)
     assert system.forwards(system.production) == {"demo-blue": 100, "demo-green": 0}
     assert info["errorInformation"]["message"].startswith("One or more alarms have been activated")
+    # bluegreen's CodeDeploy engine names the alarm (status, the rehearsal's summary).
+    assert alarms_of(info) == ["green-5xx"]
 
 
 def test_a_quiet_metric_lets_the_deployment_succeed(aws: Emulator) -> None:

@@ -75,6 +75,11 @@ def status_lines(status: SystemStatus) -> list[str]:
         lines.append(f"deployment {d.id}: {d.status} ({d.phase})")
         if d.error:
             lines.append(f"  error: {d.error}")
+        if d.alarms:
+            # CodeDeploy stops the deployment (its rollback is another deployment); ECS
+            # rolls the service deployment itself back.
+            verb = "rolled back" if d.status.startswith("ROLLBACK_") else "stopped"
+            lines.append(f"  {verb} by alarm {', '.join(d.alarms)}")
         lines += _table([[step.name, step.status] for step in d.lifecycle])
         if d.bake_ends is not None and d.phase.active:
             # ECS: both revisions run until the bake ends; `rollback` is instant till then.

@@ -112,6 +112,9 @@ class DeploymentView:
     """ECS: seconds of the bake left, by the service's clock (its answer's Date header)."""
     weights: dict[str, float] = field(default_factory=dict)
     """ECS: green's requested percent of "production" and "test" traffic."""
+    alarms: list[str] = field(default_factory=list)
+    """The CloudWatch alarms that stopped or rolled back the deployment (CodeDeploy:
+    errorInformation ALARM_ACTIVE; ECS: ServiceDeployment.alarms.triggeredAlarmNames)."""
 
     @property
     def ready(self) -> bool:
@@ -153,7 +156,7 @@ class DeploymentView:
             }
             if self.paused is not None
             else {}
-        )
+        ) | ({"alarms": list(self.alarms)} if self.alarms else {})
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class Ending:
     rollback: bool = False
     """The deployment itself rolls another back (CodeDeploy's rollback deployment, or
     the one ``bluegreen rollback`` started)."""
+    alarms: tuple[str, ...] = ()
+    """The CloudWatch alarms that stopped or rolled it back (see DeploymentView.alarms)."""
 
 
 @dataclass(frozen=True)
