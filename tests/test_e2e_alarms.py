@@ -157,3 +157,77 @@ def test_ecs_refuses_deployment_alarms_on_a_codedeploy_service(native: Emulated)
         )
     assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
     assert "ECS deployment controller" in caught.value.response["Error"]["Message"]
+
+
+_MINE = {"AlarmsLimitExceededException"}
+
+
+def _alarm_refusals(aws: Emulator) -> list[Any]:
+    """The refusals this issue added: CodeDeploy's alarm limit, ECS's deployment alarms on
+    a non-ECS controller."""
+    return [
+        r
+        for r in aws.refusals
+        if r.code in _MINE or (r.code == "InvalidParameterException" and "alarms" in r.message)
+    ]
+
+
+def test_bluegreens_ecs_stacks_never_trip_the_alarm_refusals(native: Emulated) -> None:
+    assert _alarm_refusals(native.aws) == []
+    service = native.aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
+        "services"
+    ][0]
+    assert service["deploymentConfiguration"]["alarms"]["enable"] is True
+
+
+def test_bluegreens_codedeploy_stacks_with_the_most_alarms_never_trip_the_refusals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bluegreen.config import MAX_ALARMS
+
+    own = ["mine-1", "mine-2", "mine-3", "mine-4"]
+    config = config_mod.parse(ALARMS + f"existing = {json.dumps(own)}\n")
+    assert config.verify.alarms.count() == MAX_ALARMS
+    with wired(tmp_path, monkeypatch, capsys, config) as system:
+        cloudwatch = system.aws.client("cloudwatch")
+        for name in own:
+            cloudwatch.put_metric_alarm(
+                AlarmName=name,
+                Namespace="Custom",
+                MetricName="Errors",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )
+        done = system.cli("deploy", "--yes")
+        assert done.code == 0, done.err
+        group = system.aws.client("codedeploy").get_deployment_group(
+            applicationName="sample3-dev-app", deploymentGroupName="sample3-dev-deployment-group"
+        )["deploymentGroupInfo"]
+        assert len(group["alarmConfiguration"]["alarms"]) == MAX_ALARMS
+        # CODE_DEPLOY service: the deployment alarms are the group's, not the service's.
+        service = system.aws.client("ecs").describe_services(
+            cluster=CLUSTER, services=[SERVICE]
+        )["services"][0]
+        assert "alarms" not in (service.get("deploymentConfiguration") or {})
+        assert _alarm_refusals(system.aws) == []
+
+
+def test_the_rehearsal_shows_alarm_state_changes_as_rows() -> None:
+    from bluegreen.config import Config
+    from bluegreen.rehearse.story import Options, run
+
+    result = run(Options(Config.model_validate({"verify": {"alarms": {"enabled": True}}})))
+    assert result.succeeded
+    rows = [s for r in result.releases for s in r.steps if s.kind == "alarm"]
+    # The stack's six alarms leave INSUFFICIENT_DATA together once CloudWatch first
+    # evaluates them (TreatMissingData notBreaching: no traffic is good): one row.
+    assert [row.event for row in rows] == [
+        "alarms sample3-dev-blue-5xx, sample3-dev-blue-p95, sample3-dev-blue-unhealthy, "
+        "sample3-dev-green-5xx, sample3-dev-green-p95, sample3-dev-green-unhealthy: "
+        "INSUFFICIENT_DATA → OK"
+    ]
+    assert rows[0].seconds % 60 == 0  # at an evaluation, not at the read
+    assert rows[0].to_dict()["kind"] == "alarm"
