@@ -24,10 +24,8 @@ from emulated import Emulated, wired
 from bluegreen import config as config_mod
 from bluegreen.emulator import Emulator
 
-ALARMS = '[verify.alarms]\nenabled = true\n'
-ECS_ALARMS = (
-    ECS_CONFIG + 'reroute = "auto"\n[deployment.ecs]\nbake_minutes = 10\n' + ALARMS
-)
+ALARMS = "[verify.alarms]\nenabled = true\n"
+ECS_ALARMS = ECS_CONFIG + 'reroute = "auto"\n[deployment.ecs]\nbake_minutes = 10\n' + ALARMS
 
 
 @pytest.fixture
@@ -53,14 +51,14 @@ def _latest(aws: Emulator) -> dict[str, Any]:
 
 def _green(aws: Emulator, task_definition: str) -> tuple[str, list[dict[str, str]]]:
     """The target group the release's tasks are in, and its metrics' dimensions."""
-    service = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
-        "services"
-    ][0]
+    service = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][
+        0
+    ]
     task_set = next(t for t in service["taskSets"] if t["taskDefinition"] == task_definition)
     group = task_set["loadBalancers"][0]["targetGroupArn"]
-    balancer = aws.client("elbv2").describe_target_groups(TargetGroupArns=[group])[
-        "TargetGroups"
-    ][0]["LoadBalancerArns"][0]
+    balancer = aws.client("elbv2").describe_target_groups(TargetGroupArns=[group])["TargetGroups"][
+        0
+    ]["LoadBalancerArns"][0]
     return group.split("/")[1], [
         {"Name": "LoadBalancer", "Value": balancer.split(":loadbalancer/")[1]},
         {"Name": "TargetGroup", "Value": group.split(":", 5)[5]},
@@ -208,9 +206,9 @@ def test_bluegreens_codedeploy_stacks_with_the_most_alarms_never_trip_the_refusa
         )["deploymentGroupInfo"]
         assert len(group["alarmConfiguration"]["alarms"]) == MAX_ALARMS
         # CODE_DEPLOY service: the deployment alarms are the group's, not the service's.
-        service = system.aws.client("ecs").describe_services(
-            cluster=CLUSTER, services=[SERVICE]
-        )["services"][0]
+        service = system.aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
+            "services"
+        ][0]
         assert "alarms" not in (service.get("deploymentConfiguration") or {})
         assert _alarm_refusals(system.aws) == []
 

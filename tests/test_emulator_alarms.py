@@ -238,8 +238,10 @@ def _green_dimensions(system: System) -> list[dict[str, str]]:
 
 def _in_termination_wait(system: System, deployment: str) -> None:
     system.wait_for(
-        lambda: system.deployment(deployment)["status"] == "InProgress"
-        and system.target(deployment)["status"] == "Succeeded",
+        lambda: (
+            system.deployment(deployment)["status"] == "InProgress"
+            and system.target(deployment)["status"] == "Succeeded"
+        ),
         step=5,
     )
 
@@ -253,7 +255,9 @@ def test_an_alarm_in_the_termination_wait_stops_the_deployment_and_rolls_back(
     assert system.forwards(system.production) == {"demo-green": 100, "demo-blue": 0}
     # Green answers 5xx under production traffic: 20 in a minute.
     _put(aws, "HTTPCode_Target_5XX_Count", _green_dimensions(system), 20)
-    system.wait_for(lambda: system.deployment(deployment)["status"] == "Stopped", step=10, limit=300)
+    system.wait_for(
+        lambda: system.deployment(deployment)["status"] == "Stopped", step=10, limit=300
+    )
     info = system.deployment(deployment)
     assert info["errorInformation"] == {
         "code": "ALARM_ACTIVE",

@@ -92,7 +92,8 @@ class Spec:
         compare = _COMPARE.get(self.comparison)
         if compare is None:  # anomaly-detection operators: not evaluated here
             return False
-        return bool(compare[0](value, self.threshold))
+        test: Any = compare[0]
+        return bool(test(value, self.threshold))
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,7 @@ class Verdict:
     evaluated: list[tuple[datetime, float]] = field(default_factory=list)
 
 
-def evaluate(
-    spec: Spec, points: Sequence[tuple[datetime, float | None]], current: str
-) -> Verdict:
+def evaluate(spec: Spec, points: Sequence[tuple[datetime, float | None]], current: str) -> Verdict:
     """The alarm's state after one evaluation of ``points``: one (period start, value or
     None when missing) per period of the evaluation range, oldest first."""
     n, m = spec.evaluation_periods, spec.m
@@ -174,7 +173,9 @@ def _decided(
         verb = "were not" if len(evaluated) - breaching != 1 else "was not"
     extra = ""
     if filled is not None and filled[0]:
-        extra = f" and {filled[0]} missing datapoint{'s' if filled[0] > 1 else ''} treated as [{filled[1][0].upper() + filled[1][1:]}]"
+        plural = "s" if filled[0] > 1 else ""
+        mode = filled[1][0].upper() + filled[1][1:]
+        extra = f" and {filled[0]} missing datapoint{plural} treated as [{mode}]"
     reason = (
         f"Threshold Crossed: {count} datapoints [{shown}]{extra} {verb} {words} the "
         f"threshold ({_number(spec.threshold)}) {tail}."
@@ -382,9 +383,7 @@ def _tick(alarm: Any) -> int:
     return max(1, min(int(alarm.period or 60), 60))
 
 
-def _interesting(
-    after: int, last: int, step: int, spec: Spec, data: list[Any]
-) -> list[int]:
+def _interesting(after: int, last: int, step: int, spec: Spec, data: list[Any]) -> list[int]:
     """The evaluation instants in (after, last] whose answer may differ from the one
     before: the first, those whose range holds data, the first after data leaves it."""
     span = spec.range_periods * spec.period

@@ -128,7 +128,7 @@ class DeploymentView:
         return self.status == "Ready"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "engine": self.engine,
             "id": self.id,
             "status": self.status,
@@ -156,7 +156,10 @@ class DeploymentView:
             }
             if self.paused is not None
             else {}
-        ) | ({"alarms": list(self.alarms)} if self.alarms else {})
+        )
+        if self.alarms:
+            found["alarms"] = list(self.alarms)
+        return found
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from bluegreen.emulator.service import PASS, Call, Params, Result, Service, Serv
 if TYPE_CHECKING:
     from bluegreen.emulator.core import Emulator
 
+_PASS: Result = PASS
+
 
 class CloudWatch(Service):
     """CloudWatch's alarm reads, evaluated on the clock first."""
@@ -30,12 +32,12 @@ class CloudWatch(Service):
     @operation("DescribeAlarms")
     def describe_alarms(self, params: Params, call: Call) -> Result:
         self.alarms.refresh(params.get("AlarmNames") or None)
-        return PASS
+        return _PASS
 
     @operation("DescribeAlarmsForMetric")
     def describe_alarms_for_metric(self, params: Params, call: Call) -> Result:
         self.alarms.refresh()
-        return PASS
+        return _PASS
 
     @operation("DescribeAlarmHistory")
     def describe_alarm_history(self, params: Params, call: Call) -> Result:

@@ -193,8 +193,8 @@ ALARM_POLL = timing.duration(
     "codedeploy.alarm_poll",
     60,
     "how often a running CodeDeploy deployment reads its deployment group's alarms",
-    "not documented (CodeDeploy User Guide, \"Monitor deployments with CloudWatch alarms in "
-    "CodeDeploy\": it stops the deployment \"when the alarm is activated\", no interval); "
+    'not documented (CodeDeploy User Guide, "Monitor deployments with CloudWatch alarms in '
+    'CodeDeploy": it stops the deployment "when the alarm is activated", no interval); '
     "CloudWatch evaluates a 60-second alarm once a minute",
 )
 MAX_ALARMS = 10
@@ -211,8 +211,7 @@ ALARM_ACTIVE = (
 followed by each alarm as ``<name>`` separated by spaces: AWS's text as recorded from
 real deployments (get-deployment output quoted in public repositories)."""
 ALARM_POLL_FAILED = (
-    "The deployment was stopped because the state of its CloudWatch alarms could not be "
-    "retrieved: "
+    "The deployment was stopped because the state of its CloudWatch alarms could not be retrieved: "
 )
 """The message of a deployment stopped because its alarms could not be read (error code
 ALARM_ACTIVE; AWS publishes no text for this case: the wording is the emulator's)."""

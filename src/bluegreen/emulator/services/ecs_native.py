@@ -131,9 +131,9 @@ ALARM_POLL = timing.duration(
     "ecs.native.alarm_poll",
     60,
     "how often ECS reads a service deployment's CloudWatch alarms",
-    "not documented (ECS developer guide, \"How CloudWatch alarms detect Amazon ECS deployment "
-    "failures\": ECS sets the deployment to failed \"when it detects that a specified "
-    "CloudWatch alarm has gone into the ALARM state\"); CloudWatch evaluates a 60-second "
+    'not documented (ECS developer guide, "How CloudWatch alarms detect Amazon ECS deployment '
+    'failures": ECS sets the deployment to failed "when it detects that a specified '
+    'CloudWatch alarm has gone into the ALARM state"); CloudWatch evaluates a 60-second '
     "alarm once a minute",
 )
 
@@ -444,7 +444,8 @@ class NativeDeployments:
         here: the emulator asks its CloudWatch directly)."""
         settings = d.config.get("alarms") or {}
         names = _alarm_names(d.config)
-        alarms = self.ecs.emulator.services["cloudwatch"].alarms
+        watched: Any = self.ecs.emulator.services["cloudwatch"]
+        alarms = watched.alarms
         yield Until(lambda: d.status != "PENDING")
         while d.status == "IN_PROGRESS" and d.stage != "CLEAN_UP":
             states = alarms.states(names)
