@@ -327,3 +327,27 @@ def test_more_than_10_alarms_are_refused(aws: Emulator) -> None:
     system.clients.codedeploy.update_deployment_group(
         applicationName="demo-app", currentDeploymentGroupName=GROUP, alarmConfiguration=ten
     )
+
+
+def test_set_alarm_state_stops_a_deployment_until_the_next_evaluation(aws: Emulator) -> None:
+    # SetAlarmState: the state holds until the alarm's next evaluation; a person (or a
+    # rehearsal) can trip a watched alarm by hand.
+    system = _alarmed_system(aws)
+    cloudwatch = aws.client("cloudwatch")
+    deployment = system.deploy(system.register(system.app_image))
+    _in_termination_wait(system, deployment)
+    cloudwatch.set_alarm_state(AlarmName="green-5xx", StateValue="ALARM", StateReason="by hand")
+    system.wait_for(lambda: system.deployment(deployment)["status"] == "Stopped", step=10, limit=90)
+    assert alarms_of(system.deployment(deployment)) == ["green-5xx"]
+    aws.sleep(120)
+    assert _alarm(aws, "green-5xx")["StateValue"] == "OK"  # no data: notBreaching
+    summaries = [
+        h["HistorySummary"]
+        for h in cloudwatch.describe_alarm_history(
+            AlarmName="green-5xx", ScanBy="TimestampAscending"
+        )["AlarmHistoryItems"]
+    ]
+    assert summaries[-2:] == ["Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK"]
+    with pytest.raises(ClientError) as caught:
+        cloudwatch.set_alarm_state(AlarmName="nope", StateValue="ALARM", StateReason="x")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFound"

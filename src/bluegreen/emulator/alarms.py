@@ -306,7 +306,13 @@ class Alarms:
         last = now - now % step
         if last <= tracked.last_tick:
             return
-        data = [d for d in backend.metric_data if _matches(alarm, d)]
+        # Only data that can fall in an evaluation range after the last evaluation.
+        oldest = tracked.last_tick - (spec.range_periods + 1) * spec.period
+        data = [
+            d
+            for d in backend.metric_data
+            if _matches(alarm, d) and _epoch(_aware(d.timestamp)) >= oldest
+        ]
         ticks = _interesting(tracked.last_tick, last, step, spec, data)
         for tick in ticks:
             points = _points(spec, data, tick)
@@ -314,6 +320,19 @@ class Alarms:
             if verdict.state is not None and verdict.state != alarm.state_value:
                 self._change(alarm, spec, verdict, tick, points)
         tracked.last_tick = last
+
+    def set_state(self, name: str, state: str, reason: str, reason_data: str) -> None:
+        """SetAlarmState: the state until the alarm's next evaluation ("the alarm state
+        ... returns to its actual state" at the next period: SetAlarmState API
+        reference), recorded in the history like any state change."""
+        self.refresh([name])
+        alarm = self._backend().alarms[name]
+        old = str(alarm.state_value)
+        when = self.emulator.now()
+        alarm.update_state(reason, reason_data or "{}", state)
+        alarm.state_updated_timestamp = when.replace(tzinfo=None)
+        if old != state:
+            self._record(alarm, when, old, state, reason, {})
 
     def _change(
         self,
@@ -341,6 +360,17 @@ class Alarms:
             reason_data["statistic"] = spec.statistic
         alarm.update_state(verdict.reason, json.dumps(reason_data), state)
         alarm.state_updated_timestamp = when.replace(tzinfo=None)
+        self._record(alarm, when, old, state, verdict.reason, reason_data)
+
+    def _record(
+        self,
+        alarm: Any,
+        when: datetime,
+        old: str,
+        state: str,
+        reason: str,
+        reason_data: dict[str, Any],
+    ) -> None:
         summary = f"Alarm updated from {old} to {state}"
         self.history.append(
             {
@@ -355,14 +385,14 @@ class Alarms:
                         "oldState": {"stateValue": old},
                         "newState": {
                             "stateValue": state,
-                            "stateReason": verdict.reason,
+                            "stateReason": reason,
                             "stateReasonData": reason_data,
                         },
                     }
                 ),
             }
         )
-        self.changes.append((when, str(alarm.name), old, state, verdict.reason))
+        self.changes.append((when, str(alarm.name), old, state, reason))
 
 
 def spec_of(alarm: Any) -> Spec:

@@ -8,6 +8,7 @@ moto has none). Everything else is moto's.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,23 @@ class CloudWatch(Service):
     def describe_alarms_for_metric(self, params: Params, call: Call) -> Result:
         self.alarms.refresh()
         return _PASS
+
+    @operation("SetAlarmState")
+    def set_alarm_state(self, params: Params, call: Call) -> Result:
+        name = str(params["AlarmName"])
+        if name not in self.emulator.backend("cloudwatch").alarms:
+            # SetAlarmState's errors (botocore's cloudwatch model, with its wording).
+            raise ServiceError("ResourceNotFound", "The named resource does not exist.")
+        data = str(params.get("StateReasonData") or "")
+        if data:
+            try:
+                json.loads(data)
+            except ValueError:
+                raise ServiceError(
+                    "InvalidFormat", "Data was not syntactically valid JSON."
+                ) from None
+        self.alarms.set_state(name, str(params["StateValue"]), str(params["StateReason"]), data)
+        return {}
 
     @operation("DescribeAlarmHistory")
     def describe_alarm_history(self, params: Params, call: Call) -> Result:
