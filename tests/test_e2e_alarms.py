@@ -155,6 +155,26 @@ def test_ecs_refuses_deployment_alarms_on_a_codedeploy_service(native: Emulated)
         )
     assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
     assert "ECS deployment controller" in caught.value.response["Error"]["Message"]
+    ecs.create_service(
+        cluster=CLUSTER, serviceName="other", deploymentController={"type": "CODE_DEPLOY"}
+    )
+    with pytest.raises(ClientError) as caught:
+        ecs.update_service(
+            cluster=CLUSTER,
+            service="other",
+            deploymentConfiguration={
+                "alarms": {"alarmNames": ["x"], "enable": True, "rollback": True}
+            },
+        )
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    # Disabled alarms are no use of the method: accepted.
+    ecs.update_service(
+        cluster=CLUSTER,
+        service="other",
+        deploymentConfiguration={
+            "alarms": {"alarmNames": ["x"], "enable": False, "rollback": False}
+        },
+    )
 
 
 _MINE = {"AlarmsLimitExceededException"}
