@@ -68,6 +68,13 @@ operations of the deployment API. What it does, with the sources:
   start trip it at the documented threshold (half the desired count, at least 3, at most
   200: ECS developer guide, "How the Amazon ECS deployment circuit breaker detects
   failures"); with ``rollback`` it rolls back, otherwise the deployment ends STOPPED.
+- **Deployment alarms.** With ``deploymentConfiguration.alarms`` enabled, ECS reads the
+  alarms (evaluated by the emulated CloudWatch, :mod:`bluegreen.emulator.alarms`) every
+  minute from the start of the deployment through its bake; one in ALARM rolls the
+  deployment back with ``rollback``, otherwise it ends STOPPED; ``alarms`` of the
+  ServiceDeployment shows MONITORING, TRIGGERED (with ``triggeredAlarmNames``) or
+  MONITORING_COMPLETE (ECS developer guide, "How CloudWatch alarms detect Amazon ECS
+  deployment failures"; ServiceDeploymentAlarms, ECS API reference).
 - **A new deployment while one is in progress** waits (PENDING) until the one in progress
   has rolled back, which it is asked to do. ECS documents no exact behaviour for blue/green
   here; rolling back first keeps production on a revision that finished a deployment
