@@ -44,8 +44,9 @@ create-blue-green.md, D3) and the API model (botocore codedeploy/2014-10-06, D4)
   the service role while the deployment runs, the termination wait included; one in ALARM
   stops it (Stopped, errorInformation ALARM_ACTIVE with AWS's message) and, with the
   DEPLOYMENT_STOP_ON_ALARM rollback event, rolls it back; alarms that cannot be read stop
-  it unless ignorePollAlarmFailure (C1 "Monitor deployments with CloudWatch alarms in
-  CodeDeploy"; D4 AlarmConfiguration, at most 10 alarms: AlarmsLimitExceededException).
+  it unless ignorePollAlarmFailure (CodeDeploy User Guide, "Monitor deployments with
+  CloudWatch alarms in CodeDeploy"; D4 AlarmConfiguration, at most 10 alarms:
+  AlarmsLimitExceededException).
 
 Listener changes go through the ELBv2 API as the deployment group's service role, and
 what CodeDeploy does as that role without an API call the emulator makes (creating,
