@@ -249,3 +249,64 @@ def test_the_rehearsal_shows_alarm_state_changes_as_rows() -> None:
     ]
     assert rows[0].seconds % 60 == 0  # at an evaluation, not at the read
     assert rows[0].to_dict()["kind"] == "alarm"
+
+
+def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """bluegreen's own CodeDeploy stacks: `deploy` leaves the first release in its
+    termination wait (production on the new revision, the original kept); 5xx answers
+    from the new revision's target group trip the stack's alarm, CodeDeploy stops the
+    deployment and rolls it back, and `status` names the alarm."""
+    config = config_mod.parse(ALARMS)
+    with wired(tmp_path, monkeypatch, capsys, config) as system:
+        aws = system.aws
+        done = system.cli("deploy", "--yes")
+        assert done.code == 0, done.err
+        codedeploy = aws.client("codedeploy")
+        (first,) = codedeploy.list_deployments(
+            applicationName="sample3-dev-app", deploymentGroupName="sample3-dev-deployment-group"
+        )["deployments"]
+        info = codedeploy.get_deployment(deploymentId=first)["deploymentInfo"]
+        assert info["status"] == "InProgress"  # the termination wait
+        target = codedeploy.get_deployment_target(
+            deploymentId=first, targetId=f"{CLUSTER}:{SERVICE}"
+        )["deploymentTarget"]["ecsTarget"]
+        green = next(t for t in target["taskSetsInfo"] if t["taskSetLabel"] == "Green")
+        group_name = green["targetGroup"]["name"]
+        group = aws.client("elbv2").describe_target_groups(Names=[group_name])["TargetGroups"][0]
+        (alb,) = aws.client("elbv2").describe_load_balancers()["LoadBalancers"]
+        balancer = alb["LoadBalancerArn"].split(":loadbalancer/")[1]
+        dimensions = [
+            {"Name": "LoadBalancer", "Value": balancer},
+            {"Name": "TargetGroup", "Value": group["TargetGroupArn"].split(":", 5)[5]},
+        ]
+        _answers_5xx(aws, dimensions, 30)
+        system.until(
+            lambda: (
+                codedeploy.get_deployment(deploymentId=first)["deploymentInfo"]["status"]
+                == "Stopped"
+            ),
+            limit=300,
+        )
+        info = codedeploy.get_deployment(deploymentId=first)["deploymentInfo"]
+        alarm = f"sample3-dev-{group_name.rsplit('-', 1)[1]}-5xx"
+        assert info["errorInformation"]["code"] == "ALARM_ACTIVE"
+        assert info["errorInformation"]["message"].endswith(f"Activated alarms: <{alarm}>")
+        assert info["rollbackInfo"]["rollbackDeploymentId"]
+        # status reads the latest deployment: CodeDeploy's rollback deployment, which
+        # names the alarm that stopped the release it rolls back.
+        rollback = info["rollbackInfo"]["rollbackDeploymentId"]
+        system.until(
+            lambda: (
+                codedeploy.get_deployment(deploymentId=rollback)["deploymentInfo"]["status"]
+                == "Succeeded"
+            ),
+            limit=300,
+        )
+        shown = system.cli("status")
+        assert shown.code == 0, shown.err
+        assert f"deployment {rollback}: Succeeded" in shown.out
+        assert f"rolled back by alarm {alarm}" in shown.out
+        as_json = json.loads(system.cli("status", "--output", "json").out)["deployment"]
+        assert (as_json["id"], as_json["alarms"]) == (rollback, [alarm])

@@ -76,9 +76,10 @@ def status_lines(status: SystemStatus) -> list[str]:
         if d.error:
             lines.append(f"  error: {d.error}")
         if d.alarms:
-            # CodeDeploy stops the deployment (its rollback is another deployment); ECS
+            # CodeDeploy stops the deployment and a rollback deployment follows it; ECS
             # rolls the service deployment itself back.
-            verb = "rolled back" if d.status.startswith("ROLLBACK_") else "stopped"
+            rolled = d.status.startswith("ROLLBACK_") or bool(d.rollback_of)
+            verb = "rolled back" if rolled else "stopped"
             lines.append(f"  {verb} by alarm {', '.join(d.alarms)}")
         lines += _table([[step.name, step.status] for step in d.lifecycle])
         if d.bake_ends is not None and d.phase.active:

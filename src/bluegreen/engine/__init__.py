@@ -114,7 +114,11 @@ class DeploymentView:
     """ECS: green's requested percent of "production" and "test" traffic."""
     alarms: list[str] = field(default_factory=list)
     """The CloudWatch alarms that stopped or rolled back the deployment (CodeDeploy:
-    errorInformation ALARM_ACTIVE; ECS: ServiceDeployment.alarms.triggeredAlarmNames)."""
+    errorInformation ALARM_ACTIVE; ECS: ServiceDeployment.alarms.triggeredAlarmNames); for
+    a CodeDeploy rollback deployment, those that stopped the deployment it rolls back."""
+    rollback_of: str = ""
+    """CodeDeploy: the deployment this one rolls back (rollbackInfo
+    .rollbackTriggeringDeploymentId), if it is a rollback deployment."""
 
     @property
     def ready(self) -> bool:

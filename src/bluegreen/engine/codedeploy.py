@@ -284,8 +284,22 @@ class CodeDeployEngine:
             auto_reroute=codedeploy.reroutes_automatically(
                 deployment.get("blueGreenDeploymentConfiguration")
             ),
-            alarms=alarms_of(deployment),
+            **self._alarms_view(deployment),
         )
+
+    def _alarms_view(self, deployment: dict[str, Any]) -> dict[str, Any]:
+        """The alarms that stopped the deployment, or for a rollback deployment those that
+        stopped the one it rolls back (one more GetDeployment, for rollbacks only)."""
+        triggering = str(
+            (deployment.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId") or ""
+        )
+        if not triggering:
+            return {"alarms": alarms_of(deployment)}
+        try:
+            rolled_back = codedeploy.get_deployment(self._clients.codedeploy, triggering)
+        except AwsCallError:
+            rolled_back = {}
+        return {"alarms": alarms_of(rolled_back), "rollback_of": triggering}
 
     def _current(self, verb: str) -> tuple[DeploymentView, dict[str, Any]]:
         """The latest deployment (its view and CodeDeploy's record); StateError if none."""
