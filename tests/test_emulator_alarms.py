@@ -100,6 +100,28 @@ def test_p95_is_the_nearest_rank_of_the_raw_values() -> None:
     assert percentile([], "p95") is None
 
 
+def test_statistics_of_raw_values_and_statistic_sets() -> None:
+    from types import SimpleNamespace
+
+    from bluegreen.emulator.alarms import statistic
+
+    raw = [SimpleNamespace(value=v) for v in (1.0, 3.0)]
+    summed = SimpleNamespace(sample_count=4.0, sum=20.0, min=2.0, max=8.0)
+    single = SimpleNamespace(sample_count=1.0, sum=9.0, min=9.0, max=9.0)
+    both = [*raw, summed]
+    assert statistic(_spec(statistic="Sum"), both) == 24.0
+    assert statistic(_spec(statistic="SampleCount"), both) == 6.0
+    assert statistic(_spec(statistic="Average"), both) == 4.0
+    assert statistic(_spec(statistic="Minimum"), both) == 1.0
+    assert statistic(_spec(statistic="Maximum"), both) == 8.0
+    assert statistic(_spec(statistic="Sum"), []) is None
+    # A percentile needs raw values: a statistic set counts only with SampleCount 1 or
+    # Minimum == Maximum (GetMetricStatistics API reference).
+    p95 = _spec(statistic="", extended_statistic="p95")
+    assert statistic(p95, [*raw, summed]) == 3.0
+    assert statistic(p95, [*raw, single]) == 9.0
+
+
 # -------------------------------------------------------- through CloudWatch's own API
 
 
