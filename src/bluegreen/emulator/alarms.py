@@ -252,6 +252,8 @@ class Alarms:
         """DescribeAlarmHistory's items, oldest first."""
         self.changes: list[tuple[datetime, str, str, str, str]] = []
         """(when, alarm, from state, to state, reason) of every state change."""
+        self._series: dict[tuple[str, str, frozenset[tuple[str, str]]], list[Any]] = {}
+        self._indexed = 0  # moto's metric_data is append-only: how much is in _series
 
     def _backend(self) -> Any:
         return self.emulator.backend("cloudwatch")
@@ -310,8 +312,9 @@ class Alarms:
         oldest = tracked.last_tick - (spec.range_periods + 1) * spec.period
         data = [
             d
-            for d in backend.metric_data
-            if _matches(alarm, d) and _epoch(_aware(d.timestamp)) >= oldest
+            for d in self._metric(backend, alarm)
+            if _epoch(_aware(d.timestamp)) >= oldest
+            and not (alarm.unit and d.unit and d.unit != alarm.unit)
         ]
         ticks = _interesting(tracked.last_tick, last, step, spec, data)
         for tick in ticks:
@@ -333,6 +336,20 @@ class Alarms:
         alarm.state_updated_timestamp = when.replace(tzinfo=None)
         if old != state:
             self._record(alarm, when, old, state, reason, {})
+
+    def _metric(self, backend: Any, alarm: Any) -> list[Any]:
+        """The alarm's metric's datums: a metric is its namespace, name and whole set of
+        dimensions (CloudWatch user guide, "Dimensions": "CloudWatch treats each unique
+        combination of dimensions as a separate metric"). Indexed as moto appends them."""
+        stored = backend.metric_data
+        if len(stored) < self._indexed:  # not expected (moto only appends): start over
+            self._series, self._indexed = {}, 0
+        for datum in stored[self._indexed :]:
+            self._series.setdefault(_key(datum.namespace, datum.name, datum.dimensions), []).append(
+                datum
+            )
+        self._indexed = len(stored)
+        return self._series.get(_key(alarm.namespace, alarm.metric_name, alarm.dimensions), [])
 
     def _change(
         self,
@@ -447,15 +464,10 @@ def _points(spec: Spec, data: list[Any], tick: int) -> list[tuple[datetime, floa
     return [(EPOCH + timedelta(seconds=s), statistic(spec, buckets[s])) for s in starts]
 
 
-def _matches(alarm: Any, datum: Any) -> bool:
-    """A metric is its namespace, name and whole set of dimensions."""
-    if datum.namespace != alarm.namespace or datum.name != alarm.metric_name:
-        return False
-    if alarm.unit and datum.unit and datum.unit != alarm.unit:
-        return False
-    ours = {(d.name, d.value) for d in alarm.dimensions}
-    theirs = {(d.name, d.value) for d in datum.dimensions}
-    return ours == theirs
+def _key(
+    namespace: str, name: str, dimensions: Iterable[Any]
+) -> tuple[str, str, frozenset[tuple[str, str]]]:
+    return (str(namespace), str(name), frozenset((str(d.name), str(d.value)) for d in dimensions))
 
 
 def _aware(moment: datetime) -> datetime:
