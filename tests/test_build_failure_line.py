@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import yaml
 
-from bluegreen.aws.builds import is_command_error, one_line
+from bluegreen.aws.builds import is_script_error, one_line
 from bluegreen.stacks.pipeline import deploy_buildspec
 
 
@@ -27,7 +27,7 @@ def test_the_deploy_step_s_script_becomes_its_first_line_and_the_build_s_last_ou
     script = commands[-1]
     assert script.count("\n") > 20
     message = _action_error(script)
-    assert is_command_error(message)
+    assert is_script_error(message)
     line = one_line(
         message, "the deployment did not succeed (ROLLBACK_SUCCESSFUL); production stays on"
     )
@@ -41,11 +41,12 @@ def test_the_deploy_step_s_script_becomes_its_first_line_and_the_build_s_last_ou
 
 def test_a_one_line_command_stays_whole_and_other_messages_lose_only_line_breaks() -> None:
     message = _action_error("docker build --file webapp/Dockerfile webapp")
+    assert not is_script_error(message)  # status leaves CodeBuild's text as it is
     assert one_line(message) == (
         "Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, "
         "Message: `docker build --file webapp/Dockerfile webapp` failed: exit status 1"
     )
-    assert not is_command_error("Build terminated with state: FAILED")
+    assert not is_script_error("Build terminated with state: FAILED")
     assert one_line("Build has timed out.\n  ") == "Build has timed out."
     # a long output line is cut, and says so
     assert one_line(message, "x" * 500).endswith("x…")

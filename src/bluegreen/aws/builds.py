@@ -208,9 +208,12 @@ ERROR_LINE_CHARACTERS = 200
 """How much of a command or of its last output line a one-line reason keeps."""
 
 
-def is_command_error(message: str) -> bool:
-    """Whether ``message`` (a failed action's or build phase's) names a failed command."""
-    return _COMMAND_ERROR.search(message) is not None
+def is_script_error(message: str) -> bool:
+    """Whether ``message`` (a failed action's or build phase's) names a failed command
+    that spans lines (a ``- |`` script). A one-line command's text is CodeBuild's own and
+    stays as it is."""
+    found = _COMMAND_ERROR.search(message)
+    return found is not None and "\n" in found["command"].strip()
 
 
 def one_line(message: str, output: str = "") -> str:

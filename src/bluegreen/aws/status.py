@@ -184,9 +184,10 @@ def pipeline_view(
 
     A CodeBuild action that failed on a command has CodeBuild's context as its error,
     "Error while executing command: <command>. Reason: ...", where <command> may be a
-    whole script (the ECS engine's deploy step): it is cut to one line, with the last
-    line the build printed (``explain(build id)``), where the script says what went
-    wrong (:func:`bluegreen.aws.builds.one_line`)."""
+    whole script (the ECS engine's deploy step): then it is cut to one line, with the
+    last line the build printed (``explain(build id)``), where the script says what went
+    wrong (:func:`bluegreen.aws.builds.one_line`). A one-line command's error stays
+    CodeBuild's text."""
     try:
         latest = pipeline.latest_execution(codepipeline, name)
         stages = pipeline.state(codepipeline, name)
@@ -218,7 +219,7 @@ def pipeline_view(
             error = last.get("errorDetails", {}) if mine else {}
             message = str(error.get("message", ""))
             external = (last.get("externalExecutionId") or "") if mine else ""
-            if builds.is_command_error(message):
+            if builds.is_script_error(message):
                 output = explain(external) if explain and external else ""
                 message = builds.one_line(message, output)
             actions.append(

@@ -678,7 +678,9 @@ class _Story:
                 contexts = "; ".join(
                     str(c.get("message") or "") for c in phase.get("contexts") or []
                 )
-                reason = f"{phase.get('phaseType')}: {builds.one_line(contexts)}"
+                if builds.is_script_error(contexts):
+                    contexts = builds.one_line(contexts)
+                reason = f"{phase.get('phaseType')}: {contexts}"
                 break
         logs = build.get("logs") or {}
         if logs.get("groupName") and logs.get("streamName"):
