@@ -259,3 +259,23 @@ def test_the_failing_check_fault_needs_a_check(
     err = capsys.readouterr().err
     assert "only [verify] checks on the test listener notice, but this config has none" in err
     assert "emulated AWS started" not in err
+
+
+def test_the_timeline_names_the_failed_check_and_what_came_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["rehearse", "--fault", "test-traffic-fails"]) == 1
+    captured = capsys.readouterr()
+    assert "  checks:  0 passed, 1 failed: GET / (request 1 of 3) failed: status 500" in (
+        captured.out
+    )
+    assert "check 1/3 GET /: FAIL 500 in " in captured.out
+    assert "'fault injected: test-traffic-fails'" in captured.out
+    # the cause (stderr's error line) names the check after CodeDeploy's reason
+    assert re.search(
+        r"error: release 2 \([0-9a-f]{8}\) rolled back: The AfterAllowTestTraffic hook "
+        r"CodeDeployHook_sample3-dev-verify reported Failed: check GET / \(request 1 of 3\) "
+        r"failed: status 500, expected 200; got 500 in \d+ ms: 'fault injected: "
+        r"test-traffic-fails'",
+        " ".join(captured.err.split()),
+    )
