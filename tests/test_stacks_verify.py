@@ -106,6 +106,14 @@ def test_the_hook_function(name: str) -> None:
         ]
         appspec = yaml.safe_load(appkit.render(config)["appspec.yml"])
         assert appspec["Hooks"] == [{"AfterAllowTestTraffic": function["FunctionName"]}]
+    if ecs:
+        # the hook tells the service's creation from a release (hook.first_revision)
+        assert granted[("ecs:DescribeServiceDeployments",)] == [
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+                f"service-deployment/{names.cluster}/{names.service}/*"
+            }
+        ]
     variables = function["Environment"]["Variables"]
     # both paths read the test listener's group health (the warm-up; the prober's targets)
     assert variables.pop("BLUEGREEN_TEST_LISTENER_ARN") == {"Ref": "TestListener"}
@@ -119,7 +127,7 @@ def test_the_hook_function(name: str) -> None:
             "BLUEGREEN_TEST_URL": {"Fn::Sub": "http://${LoadBalancer.DNSName}" + suffix}
         }
         assert "VerifyProberFunction" not in service["Resources"]
-        assert len(granted) == (2 if ecs else 3)
+        assert len(granted) == 3
     else:
         assert variables == {"BLUEGREEN_PROBER": {"Ref": "VerifyProberFunction"}}
         assert granted[("lambda:InvokeFunction",)] == [
