@@ -315,6 +315,8 @@ def _render(result: Rehearsal, config: Config) -> None:
             console.print(Text(f"  builds:  {done}", style="dim"))
         console.print(_table(release.steps, result))
         console.print(_outcome(release.outcome, release.cause, release.as_designed))
+        if release.lead_time:
+            console.print(Text(f"  lead time: {lead_time(release.lead_time)}", style="dim"))
         console.print()
     for run in result.branch_runs:
         _branch_run(console, run)
@@ -437,6 +439,19 @@ def _outcome(outcome: str, cause: str | None, as_designed: bool) -> Text:
     return Text(f"  ✗ {outcome}: {cause}", style="red")
 
 
+def lead_time(found: dict[str, Any]) -> str:
+    """``push → production 5 min 23 s, push → done 20 min 36 s`` (bluegreen.rehearse.
+    leadtime: each the sum of the parts --output json lists)."""
+    from bluegreen.rehearse.clock import span
+
+    shown = []
+    for key, label in (("push_to_production", "production"), ("push_to_done", "done")):
+        figure = found.get(key)
+        value = span(int(round(figure["seconds"]))) if figure else "not reached"
+        shown.append(f"push → {label} {value}")
+    return ", ".join(shown)
+
+
 def _summary(console: Console, result: Rehearsal) -> None:
     from bluegreen.rehearse.clock import span, stamp
 
@@ -462,6 +477,11 @@ def _summary(console: Console, result: Rehearsal) -> None:
         ("resources", stacks),
         ("deployment", f"{result.deployment_group}, {result.deployment_config}"),
         ("simulated", f"{span(result.simulated_seconds)} ({stamp(result.simulated_seconds)})"),
+        *(
+            ("lead time", f"release {r.number}: {lead_time(r.lead_time)}")
+            for r in result.releases
+            if r.lead_time
+        ),
         ("wall time", f"{result.wall_seconds:.1f} s"),
     ]
     # What the data plane could not check for real (health derived statically) and its
