@@ -71,7 +71,12 @@ def test_every_part_names_what_it_is_made_of_with_its_source(auto: dict[str, Any
                     assert item["setting"] and item["source"] == "bluegreen.toml"
     # The durations say which AWS documents and which are observed or modelled.
     assert durations["codedeploy.hook_timeout"]["documented"] is True
-    assert durations["codebuild.build"]["documented"] is False
+    assert durations["codedeploy.hook_timeout"]["basis"] == "documented"
+    assert durations["elb.deregistration_delay_default"]["seconds"] == 300
+    assert durations["elb.deregistration_delay_default"]["basis"] == "documented"
+    assert durations["ecs.image_pull"]["basis"] == "observed"
+    assert durations["codebuild.build"]["basis"] == "modelled"
+    assert {d["basis"] for d in durations.values()} == {"documented", "observed", "modelled"}
 
 
 def test_install_waits_for_fargate_then_the_health_checks_of_the_config(
