@@ -216,6 +216,7 @@ def measure(clients: Any, config: Config, release: Release, pipeline: str) -> Le
     done = None
     if execution.get("status") in ("Succeeded", "Failed", "Stopped"):
         done = _seconds(execution.get("lastUpdateTime"))
+    ecs = config.deployment.engine == "ecs"
     if production is None:
         production = _production(release, pushed)
     if production is not None:
@@ -223,10 +224,55 @@ def measure(clients: Any, config: Config, release: Release, pipeline: str) -> Le
             (
                 production,
                 f"production :{config.listeners.production_port} forwards to the new revision",
-                _items("codedeploy.event"),
+                _ecs_production(config) if ecs else _items("codedeploy.event"),
             )
         )
+    if ecs and release.deployment_id and done is not None:
+        finished = _ecs_finished(clients, str(release.deployment_id))
+        if finished is not None and finished > done:
+            # The Deploy build ends when production has moved (BAKE_TIME), unless
+            # deployment.ecs.pipeline_waits_for_bake: the release is done when the
+            # service deployment is (the bake over, blue's tasks stopped: CLEAN_UP).
+            minutes = config.deployment.ecs.bake_minutes
+            add(
+                (
+                    finished,
+                    f"the bake ({minutes} min), then ECS stops blue's tasks and the service "
+                    "deployment succeeds",
+                    (
+                        _setting(
+                            "deployment.ecs.bake_minutes",
+                            float(minutes * 60),
+                            "both revisions kept after the shift, so a rollback is instant",
+                        ),
+                    ),
+                )
+            )
+            done = finished
     return LeadTime(pushed, production, done, tuple(_parts(pushed, moments, done)))
+
+
+def _ecs_production(config: Config) -> tuple[dict[str, Any], ...]:
+    """What the ECS engine's deploy build waits for before production moves: green's
+    tasks start and pass their health checks, the stages of the service deployment (the
+    test traffic shift, its hook), the production shift."""
+    hc = config.health_check
+    return (
+        *_items(*_INSTALL_KEYS),
+        _setting(
+            "health_check.interval_seconds x health_check.healthy_threshold",
+            float(hc.interval_seconds * hc.healthy_threshold),
+            "the new target's health checks before it counts as healthy",
+        ),
+        *_items("ecs.native.stage", "ecs.native.traffic_shift"),
+    )
+
+
+def _ecs_finished(clients: Any, arn: str) -> float | None:
+    answer = _call(clients.ecs, "describe_service_deployments", serviceDeploymentArns=[arn])
+    for found in answer.get("serviceDeployments", []):
+        return _seconds(found.get("finishedAt"))
+    return None
 
 
 def _parts(
