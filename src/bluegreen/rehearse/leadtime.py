@@ -339,20 +339,47 @@ def _build(
     found: list[tuple[float, str, tuple[dict[str, Any], ...]]] = []
     if begun is not None:
         found.append((begun, f"{name}: StartBuild", ()))
-    if ended is not None:
-        phases = []
-        for phase in build.get("phases") or []:
-            key = _PHASE_KEYS.get(str(phase.get("phaseType")), "")
-            seconds = phase.get("durationInSeconds")
-            if not key or seconds is None:
-                continue
-            if key == "codebuild.build" and not _built(build):
-                key = "codebuild.build_without_image"
-            found_item = _item(key)
-            found_item["seconds"] = float(seconds)
-            phases.append(found_item)
-        found.append((ended, f"{name}: the build ({build.get('projectName')})", tuple(phases)))
+    if ended is None:
+        return found
+    phases: list[tuple[str, float | None, dict[str, Any]]] = []
+    for phase in build.get("phases") or []:
+        kind = str(phase.get("phaseType"))
+        key = _PHASE_KEYS.get(kind, "")
+        seconds = phase.get("durationInSeconds")
+        if not key or seconds is None:
+            continue
+        if key == "codebuild.build" and not _built(build):
+            key = "codebuild.build_without_image"
+        found_item = _item(key)
+        found_item["seconds"] = float(seconds)
+        phases.append((kind, _seconds(phase.get("endTime")), found_item))
+    if not name.startswith("Deploy/"):
+        items = tuple(item for _kind, _end, item in phases)
+        found.append((ended, f"{name}: the build ({build.get('projectName')})", items))
+        return found
+    # The ECS engine's deploy build (stacks/pipeline.py DEPLOY_BUILDSPEC): its BUILD phase
+    # registers the task definition, calls UpdateService and waits for ECS's service
+    # deployment, so production moves during it; its phases are moments of their own.
+    before = tuple(item for kind, _end, item in phases if kind in _BEFORE_BUILD)
+    build_end = next((end for kind, end, _item in phases if kind == "BUILD"), None)
+    if build_end is not None:
+        starts = [end for kind, end, _item in phases if kind == "PRE_BUILD" and end is not None]
+        if starts:
+            found.append((starts[0], f"{name}: the deploy build starts", before))
+        found.append(
+            (
+                build_end,
+                f"{name}: the deploy build waits until ECS's service deployment has moved "
+                "production (BAKE_TIME) and ends its BUILD phase",
+                _items("ecs.native.stage"),
+            )
+        )
+    after = tuple(item for kind, _end, item in phases if kind not in _BEFORE_BUILD | {"BUILD"})
+    found.append((ended, f"{name}: the deploy build finishes", after))
     return found
+
+
+_BEFORE_BUILD = {"QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD"}
 
 
 def _built(build: dict[str, Any]) -> bool:
