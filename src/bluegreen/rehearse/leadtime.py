@@ -171,7 +171,13 @@ def measure(clients: Any, config: Config, release: Release, pipeline: str) -> Le
     add = moments.append
     started = _seconds(execution.get("startTime"))
     if started is not None:
-        add((started, _start_what(release), _items("codecommit.push_seen", "events.delivery")))
+        add(
+            (
+                started,
+                _start_what(release, config),
+                _items("codecommit.push_seen", "events.delivery"),
+            )
+        )
     details = _call(
         clients.codepipeline,
         "list_action_executions",
@@ -310,10 +316,12 @@ def _pushed(release: Release) -> float | None:
     return None
 
 
-def _start_what(release: Release) -> str:
-    if any(s.event == "git push" for s in release.steps):
+def _start_what(release: Release, config: Config) -> str:
+    if release.number == 1 or not any(s.event == "git push" for s in release.steps):
+        return "deploy creates the stacks; the pipeline's creation starts its first execution"
+    if config.source.provider == "codecommit":
         return "the push starts the pipeline (CodeCommit's event, EventBridge's rule)"
-    return "deploy creates the stacks; the pipeline's creation starts its first execution"
+    return f"the push starts the pipeline ({config.source.provider}'s push, its V2 trigger)"
 
 
 def _execution(
