@@ -3,7 +3,8 @@
 The number of API calls is bounded whatever the number of tasks: one describe_stacks
 per stack for the names, get_pipeline_state + list_pipeline_executions, the engine's
 deployment (one filtered ListDeployments; when none is active a 30-day one and only then
-an unbounded one, each paged; one BatchGetDeployments per 25 ids; the target), one
+an unbounded one, each paged; one BatchGetDeployments per 25 ids; the target; for a
+rollback deployment one GetDeployment of the deployment it rolls back), one
 describe_listeners for both listeners,
 one describe_target_health per target group (two), one describe_services (task sets)
 and one describe_task_definition per distinct task definition (at most two during a

@@ -44,7 +44,8 @@ class Step:
     production: dict[str, int]
     test: dict[str, int]
     task_sets: tuple[TaskSetState, ...]
-    kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read
+    kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read;
+    # "alarm": a watched CloudWatch alarm changed state (DescribeAlarmHistory)
     roles: dict[str, str] = field(default_factory=dict)  # target group -> blue or green
 
     @property

@@ -12,7 +12,10 @@ Three kinds of rows:
 - *shifts*: each change of where the production or test listener forwards, at the time
   the load balancer's listener changed (the emulated load balancer records them as
   CloudTrail records ModifyListener and ModifyRule), so a shift between two status reads
-  (a canary's first step, a rollback's reroute) is neither missed nor shown late.
+  (a canary's first step, a rollback's reroute) is neither missed nor shown late;
+- *alarms* (kind ``alarm``): each state change of an alarm the release watches
+  (``[verify.alarms]``), at the time CloudWatch changed it, read with DescribeAlarmHistory
+  (its StateUpdate items) like any CloudWatch user would.
 
 Every row carries what the status read showed at that moment (a shift row: what the row
 before it showed, with the shifted listener's new forward): both listeners' forwards
@@ -27,9 +30,11 @@ so) is shown as a rollback deployment.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from bluegreen.aws.elb import target_group_name
 from bluegreen.engine import Phase, short_name
@@ -85,6 +90,7 @@ class Recorder:
         self._roles: dict[str, str] = {}
         self._shifts_read = 0
         self._listeners: dict[str, str] | None = None
+        self._alarms_read: datetime | None = None
 
     # -- time -----------------------------------------------------------------------------
     @property
@@ -127,6 +133,7 @@ class Recorder:
         except StateError:
             return None  # the service stack is not there (yet)
         self._shifts()
+        self._alarm_changes()
         self.last = status
         self._roles = _roles(status)
         changes = self._changes(status)
@@ -274,6 +281,73 @@ class Recorder:
                 test=test,
                 task_sets=before.task_sets if before else (),
                 kind="status",
+                roles=dict(before.roles) if before else {},
+            ),
+        )
+
+    def _alarm_changes(self) -> None:
+        """A row for each state change of a watched alarm since the last read, at the
+        time CloudWatch changed it (DescribeAlarmHistory, StateUpdate items)."""
+        from bluegreen.stacks.verification import alarm_names
+
+        names = set(alarm_names(self.config))
+        if not names:
+            return
+        if self.release is None:  # changes between releases belong to no timeline
+            self._alarms_read = self.aws.now()
+            return
+        since = self._alarms_read or self.aws.clock.start
+        self._alarms_read = self.aws.now()
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = self.clients.cloudwatch.describe_alarm_history(
+                HistoryItemType="StateUpdate",
+                StartDate=since,
+                EndDate=self._alarms_read,
+                ScanBy="TimestampAscending",
+                **({"NextToken": token} if token else {}),
+            )
+            items += page.get("AlarmHistoryItems", [])
+            token = page.get("NextToken")
+            if not token:
+                break
+        start = self.aws.clock.start
+        # Alarms that change the same way at the same moment share a row (the stack's six
+        # alarms leave INSUFFICIENT_DATA together).
+        grouped: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
+        for item in items:
+            if item["AlarmName"] not in names or item["Timestamp"] <= since:
+                continue
+            data = json.loads(item.get("HistoryData") or "{}")
+            old = (data.get("oldState") or {}).get("stateValue", "")
+            new = (data.get("newState") or {}).get("stateValue", "")
+            reason = (data.get("newState") or {}).get("stateReason", "")
+            seconds = int((item["Timestamp"] - start).total_seconds())
+            grouped.setdefault((seconds, old, new), []).append((item["AlarmName"], reason))
+        for (seconds, old, new), changed in grouped.items():
+            noun = "alarm" if len(changed) == 1 else "alarms"
+            event = f"{noun} {', '.join(n for n, _ in changed)}: {old} → {new}"
+            self._insert_row(seconds, event, changed[0][1] if len(changed) == 1 else "", "alarm")
+
+    def _insert_row(self, seconds: int, event: str, detail: str, kind: str) -> None:
+        """A row among the rows by time, showing what the row before it showed."""
+        assert self.release is not None
+        steps = self.release.steps
+        at = len(steps)
+        while at > 0 and steps[at - 1].seconds > seconds:
+            at -= 1
+        before = steps[at - 1] if at else None
+        steps.insert(
+            at,
+            Step(
+                seconds=seconds,
+                event=event,
+                detail=detail,
+                production=dict(before.production) if before else {},
+                test=dict(before.test) if before else {},
+                task_sets=before.task_sets if before else (),
+                kind=kind,
                 roles=dict(before.roles) if before else {},
             ),
         )
