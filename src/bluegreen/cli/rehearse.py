@@ -132,7 +132,9 @@ def rehearse(
     """Rehearse the whole system offline, through the same code as the commands: deploy
     the stacks on an emulated AWS (bluegreen deploy), then push releases (git push; the
     pipeline builds, blue/green on :8080, promote, :80 switched, old tasks terminated),
-    reading the system with the code of bluegreen status, on a simulated clock.
+    reading the system with the code of bluegreen status, on a simulated clock. Each
+    release's lead time (push to production, push to done) is printed under its timeline
+    and in the summary; --output json lists the parts it is made of, with their sources.
 
     With no PATH: two releases on a fresh scaffold, the second being the seed's change
     of the greeting ("Hello, 網走" -> "こんにちは、あばしり"), then a push to a feature
