@@ -317,8 +317,8 @@ BUILD_PHASES: dict[str, float] = {
         "codebuild.install",
         1.0,
         "the install phase (no commands in bluegreen's buildspecs)",
-        "observed: 'DOWNLOAD_SOURCE, INSTALL, PRE_BUILD complete in under 1 second each' "
-        "(aws/aws-codebuild-docker-images#793)",
+        "observed: 'Other phases (DOWNLOAD_SOURCE, INSTALL, PRE_BUILD) complete in under 1 "
+        "second each.' (aws/aws-codebuild-docker-images#793)",
     ),
     "PRE_BUILD": duration(
         "codebuild.pre_build",
