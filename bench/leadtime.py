@@ -16,8 +16,9 @@ parts read back from the emulated AWS, each part naming its sourced durations
   alone (both builds are full builds of the same modelled length) and the router build's
   parts are dropped; and a person presses "Reroute traffic", which the issue counts at
   the end of the 10-minute wait, so the reroute-wait part becomes 600 s.
-- **defaults**: bluegreen's defaults (reroute "manual", promoted as soon as the
-  rehearsal sees the deployment Ready: a person's reaction is not counted).
+- **defaults**: bluegreen's defaults (reroute "manual", promoted at the rehearsal's
+  first status read that sees the deployment Ready: a person's own reaction is not
+  counted).
 - **auto+checks**: reroute "auto" and one GET / check (the hook runs it through the test
   listener; production moves when it passes), the default health settings.
 
