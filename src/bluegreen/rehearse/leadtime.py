@@ -452,7 +452,7 @@ def _deployment(
                 (
                     end,
                     f"{event_name}: {_event_what(event_name, config)}",
-                    _event_items(event_name, config),
+                    _event_items(event_name, config, release.number == 1),
                 )
             )
         previous = event_name
@@ -509,7 +509,13 @@ def _event_what(event: str, config: Config) -> str:
     return "a lifecycle event"
 
 
-def _event_items(event: str, config: Config) -> tuple[dict[str, Any], ...]:
+def _event_items(event: str, config: Config, first: bool) -> tuple[dict[str, Any], ...]:
+    if event == "Install" and first:
+        # The first release's green group is behind no listener while it installs (the
+        # test listener still forwards to blue's bootstrap), so the load balancer does
+        # not check its targets ("unused", Target.NotInUse: ALB guide, "Target health
+        # status") and Install waits for the tasks alone.
+        return _items(*_INSTALL_KEYS)
     if event == "Install":
         hc = config.health_check
         return (
