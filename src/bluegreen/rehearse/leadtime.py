@@ -8,10 +8,11 @@ moments the APIs report, read with the same calls ``bluegreen status`` and ``rel
 make (ListPipelineExecutions, ListActionExecutions, BatchGetBuilds, GetDeployment,
 GetDeploymentTarget) and the listener changes the rehearsal's timeline recorded. Each
 part lists what it is made of: the emulator's durations
-(:data:`bluegreen.emulator.timing.DURATIONS`, each with its source and whether AWS
-documents it) and the config values it waits for (health check, reroute wait,
-termination wait). So the figures are measured on the simulated clock, and every second
-of them is explained by a named, sourced duration or a setting.
+(:data:`bluegreen.emulator.timing.DURATIONS`, each with its source and its basis:
+documented by AWS, observed in a public report, or modelled) and the config values it
+waits for (health check, reroute wait, termination wait). So the figures are measured
+on the simulated clock, and every second of them is explained by a named, sourced
+duration or a setting.
 """
 
 from __future__ import annotations
@@ -255,6 +256,10 @@ def measure(clients: Any, config: Config, release: Release, pipeline: str) -> Le
                 )
             )
             done = finished
+    # The moments on the parts' 0.1 s grid, so each figure is exactly the sum of its parts.
+    pushed = _round(pushed)
+    production = None if production is None else _round(production)
+    done = None if done is None else _round(done)
     return LeadTime(pushed, production, done, tuple(_parts(pushed, moments, done)))
 
 
