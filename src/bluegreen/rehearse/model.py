@@ -85,6 +85,10 @@ class Release:
     lead_time: dict[str, Any] | None = None
     """Push to production and push to done, each with its parts
     (:mod:`bluegreen.rehearse.leadtime`); None when nothing could be measured."""
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    """Each request of [verify]'s checks the release's hook sent, as ``bluegreen status``
+    read it from the hook's log group: time, number, request, expected, result (pass or
+    fail), status, latency_ms, and for a failure its reason and a body excerpt."""
 
     @property
     def succeeded(self) -> bool:
@@ -112,6 +116,7 @@ class Release:
             "steps": [s.to_dict() for s in self.steps],
             "builds": [dict(b) for b in self.builds],
             "lead_time": self.lead_time,
+            "checks": [dict(c) for c in self.checks],
         }
 
 

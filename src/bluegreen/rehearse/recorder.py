@@ -40,6 +40,7 @@ from bluegreen.aws.elb import target_group_name
 from bluegreen.engine import Phase, short_name
 from bluegreen.errors import BluegreenError, StateError
 from bluegreen.names import Names
+from bluegreen.rehearse.clock import stamp
 from bluegreen.rehearse.model import Release, Step, TaskSetState
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ class Recorder:
         self._roles: dict[str, str] = {}
         self._shifts_read = 0
         self._listeners: dict[str, str] | None = None
+        self._check_run = ""
+        self._check_count = 0
         self._alarms_read: datetime | None = None
 
     # -- time -----------------------------------------------------------------------------
@@ -139,10 +142,37 @@ class Recorder:
         changes = self._changes(status)
         if changes:
             self._row("status", changes[0], "; ".join(changes[1:]))
+        checked = self._checks(status)
+        if changes or checked:
             self._interval = POLL_SECONDS
         else:
             self._interval = min(QUIET_POLL_SECONDS, self._interval * 2)
         return status
+
+    def _checks(self, status: SystemStatus) -> bool:
+        """A row for each result of [verify]'s checks status read that was not read
+        before (the hook's log group: :func:`bluegreen.aws.verification.latest_run`),
+        kept with the release too; whether there was one."""
+        view = status.verification
+        if view is None or not view.run:
+            return False
+        if view.run != self._check_run:
+            self._check_run, self._check_count = view.run, 0
+        start = self._check_count
+        fresh = view.checks[start:]
+        self._check_count = len(view.checks)
+        if self.release is None:
+            return bool(fresh)
+        # the emulator's clock at epoch 0: a log event's time on the rehearsal's clock
+        offset = self.aws.now().timestamp() - self.aws.clock.seconds
+        for index, result in enumerate(fresh, start=start):
+            logged = view.logged[index] if index < len(view.logged) else 0
+            seconds = min(self.seconds, int(logged / 1000 - offset)) if logged else self.seconds
+            event, detail = check_row(result)
+            self._insert_row(seconds, event, detail, "status")
+            if "request" in result or "reason" in result:
+                self.release.checks.append({"time": stamp(seconds), **check_record(result)})
+        return bool(fresh)
 
     def _changes(self, status: SystemStatus) -> list[str]:
         seen = self._seen
@@ -413,6 +443,43 @@ class Recorder:
                 roles=_roles(status) if status else {},
             )
         )
+
+
+def check_row(result: dict[str, Any]) -> tuple[str, str]:
+    """A check's result as a timeline row: ``check 1/3 GET /: pass 200 in 4 ms`` and
+    what it expected (a failure: why, and what came back)."""
+    from bluegreen.verification.checks import failure
+
+    if "warmup" in result:
+        return "checks: warm-up", str(result["warmup"])
+    if "skipped" in result:
+        return "checks: skipped", str(result["skipped"])
+    number = f" {result['number']}/{result['of']}" if "number" in result else ""
+    outcome = "pass" if result.get("ok") else "FAIL"
+    got = f" {result['status']}" if result.get("status") else ""
+    latency = f" in {result['latency_ms']} ms" if "latency_ms" in result else ""
+    event = f"check{number} {result.get('request', '')}".rstrip() + f": {outcome}{got}{latency}"
+    expected = f"expected {result['expected']}" if result.get("expected") else ""
+    if result.get("ok"):
+        return event, expected
+    return event, "; ".join(part for part in (failure(result), expected) if part)
+
+
+def check_record(result: dict[str, Any]) -> dict[str, Any]:
+    """A check's result for ``--output json`` (Release.checks)."""
+    record: dict[str, Any] = {
+        "number": result.get("number"),
+        "of": result.get("of"),
+        "request": result.get("request", ""),
+        "expected": result.get("expected", ""),
+        "result": "pass" if result.get("ok") else "fail",
+        "status": result.get("status"),
+        "latency_ms": result.get("latency_ms"),
+    }
+    if not result.get("ok"):
+        record["reason"] = result.get("reason", "")
+        record["body"] = result.get("body", "")
+    return record
 
 
 def _forwards(status: SystemStatus, role: str) -> dict[str, int]:
