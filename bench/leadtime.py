@@ -1,7 +1,8 @@
 """Lead time per release: the seed's flow, bluegreen's defaults, and reroute "auto" with checks.
 
 Each column is a real rehearsal (the story `bluegreen rehearse` plays: deploy, then the
-seed's greeting change pushed; each run in a fresh process) under a config, and its
+seed's greeting change pushed; each run in a fresh process) under a config (what
+`bluegreen init` writes, config.scaffold, with the column's settings), and its
 figures are the rehearsal's own JSON (`releases[].lead_time`, the document `bluegreen
 rehearse --output json` prints): push to production and push to done, each the sum of
 parts read back from the emulated AWS, each part naming its sourced durations
@@ -16,11 +17,12 @@ parts read back from the emulated AWS, each part naming its sourced durations
   alone (both builds are full builds of the same modelled length) and the router build's
   parts are dropped; and a person presses "Reroute traffic", which the issue counts at
   the end of the 10-minute wait, so the reroute-wait part becomes 600 s.
-- **defaults**: bluegreen's defaults (reroute "manual", promoted at the rehearsal's
-  first status read that sees the deployment Ready: a person's own reaction is not
-  counted).
-- **auto+checks**: reroute "auto" and one GET / check (the hook runs it through the test
-  listener; production moves when it passes), the default health settings.
+- **defaults**: what `bluegreen init` writes (reroute "manual" and its GET / check;
+  promoted at the rehearsal's first status read that sees the deployment Ready: a
+  person's own reaction is not counted).
+- **auto+checks**: the same with reroute "auto": init's GET / check (three requests
+  through the test listener, run by the hook) replaces the manual wait, and production
+  moves when it passes; the default health settings.
 
     .venv/bin/python bench/leadtime.py [--json]
 
@@ -40,6 +42,7 @@ from typing import Any
 
 SEED = {
     "deployment": {"reroute": "manual", "wait_minutes": 10, "termination_wait_minutes": 75},
+    "verify": {"checks": []},  # a person looks at :8080 instead
     "health_check": {
         "interval_seconds": 30,
         "timeout_seconds": 5,
@@ -48,10 +51,7 @@ SEED = {
     },
 }
 DEFAULTS: dict[str, Any] = {}
-AUTO_WITH_CHECKS = {
-    "deployment": {"reroute": "auto"},
-    "verify": {"checks": [{"path": "/", "status": 200}]},
-}
+AUTO_WITH_CHECKS = {"deployment": {"reroute": "auto"}}  # with init's GET / check
 COLUMNS = (("seed", SEED), ("defaults", DEFAULTS), ("auto+checks", AUTO_WITH_CHECKS))
 BAR_SECONDS = 330  # issue 11: push to production at most 5.5 minutes
 
@@ -59,7 +59,7 @@ _RUN = """
 import json, sys
 from bluegreen import config
 from bluegreen.rehearse.story import Options, run
-result = run(Options(config.from_dict(json.loads(sys.argv[1]))))
+result = run(Options(config.scaffold(json.loads(sys.argv[1]))))
 json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, default=str)
 """
 

@@ -9,24 +9,22 @@ from typing import Any
 
 import pytest
 
-from bluegreen.config import Config
+from bluegreen import config
 from bluegreen.rehearse.story import Options, run
 
 BAR_SECONDS = 330
 """Issue 11: with checks replacing the manual wait and the default health settings, push
 to production is at most 5.5 minutes."""
 
-AUTO_WITH_CHECKS = {
-    "deployment": {"reroute": "auto"},
-    "verify": {"checks": [{"path": "/", "status": 200}]},
-}
+AUTO_WITH_CHECKS = {"deployment": {"reroute": "auto"}}
+"""With init's check (config.SCAFFOLD_CHECK: GET / three times, each within 2 s)."""
 
 
 @pytest.fixture(scope="module")
 def auto() -> dict[str, Any]:
-    """The scaffold's two releases with reroute = "auto", one GET / check and the default
-    health settings, as `bluegreen rehearse --output json` prints them."""
-    result = run(Options(Config.model_validate(AUTO_WITH_CHECKS)))
+    """The scaffold's two releases with reroute = "auto", init's GET / check and the
+    default health settings, as `bluegreen rehearse --output json` prints them."""
+    result = run(Options(config.scaffold(AUTO_WITH_CHECKS)))
     assert [r.outcome for r in result.releases] == ["succeeded", "succeeded"]
     return result.to_dict()
 
