@@ -169,9 +169,10 @@ def test_ecs_hook_timeout_covers_long_checks_and_their_callbacks() -> None:
     config = config_mod.parse(ECS_CONFIGS["ecs-verify-prober"])
     assert config.verify.worst_case_seconds() == 3099
     assert verify_stacks.timeout_seconds(config) == 900
-    # the warm-up (15 s x 3) first: 3144 s; ceil(3144 / 840) = 4 invocations, 4 x 20 s of
-    # callbacks: ceil(3224 / 60) = 54 minutes, and 10 minutes of room
-    assert config_mod.verify_seconds(config) == 3144
+    # the warm-up (the default health check, 5 s x 3) first: 3114 s; ceil(3114 / 840) = 4
+    # invocations, 4 x 20 s of callbacks: ceil(3194 / 60) = 54 minutes, and 10 minutes of
+    # room
+    assert config_mod.verify_seconds(config) == 3114
     assert verify_stacks.ecs_hook_timeout_minutes(config) == 54 + 10
 
 
