@@ -6,8 +6,12 @@ They are CodeDeploy blue/green (an ECS service with the CODE_DEPLOY deployment
 controller, :mod:`bluegreen.engine.codedeploy`) and ECS built-in blue/green (deployment
 controller ECS with strategy BLUE_GREEN, LINEAR or CANARY, :mod:`bluegreen.engine.ecs`).
 
-Vocabulary used everywhere: *blue* is the task set / target group serving production
-(the original), *green* the replacement being deployed and tested on the test listener.
+Vocabulary used everywhere: during a deployment *blue* is the original (the task set /
+target group / service revision production was on when the deployment started) and
+*green* the replacement being deployed, tested on the test listener and then moved to
+production; the labels hold for the whole deployment, production shift included (CodeDeploy
+names its task sets so, taskSetLabel BLUE/GREEN; ECS: the source and target service
+revisions). Between deployments blue is what production serves.
 
 Where an engine's methods need to report progress (``rollback`` following the deployment
 it started), they take a :class:`Progress` (any object with ``step(message)``, such as
@@ -112,6 +116,15 @@ class DeploymentView:
     """ECS: seconds of the bake left, by the service's clock (its answer's Date header)."""
     weights: dict[str, float] = field(default_factory=dict)
     """ECS: green's requested percent of "production" and "test" traffic."""
+    phase_name: str = ""
+    """The engine's own word for the phase where it differs from the shared one (ECS:
+    ``bake-time`` for its BAKE_TIME lifecycle stage, which CodeDeploy calls the
+    termination wait); empty: the phase's own word."""
+
+    @property
+    def phase_text(self) -> str:
+        """The phase as the commands show it: the engine's word for it."""
+        return self.phase_name or str(self.phase)
 
     @property
     def ready(self) -> bool:
@@ -129,7 +142,7 @@ class DeploymentView:
             "engine": self.engine,
             "id": self.id,
             "status": self.status,
-            "phase": str(self.phase),
+            "phase": self.phase_text,
             "created": self.created.isoformat() if self.created else None,
             "lifecycle": [{"event": s.name, "status": s.status} for s in self.lifecycle],
             "task_sets": [
