@@ -353,12 +353,20 @@ def deploy(
 
     # ---- change --------------------------------------------------------------------------
     for s in built:
+        if s.name == names.service_stack and not dry_run:
+            # What the service's settings stop naming (the verify hook when [verify]
+            # checks are removed) leaves them before the stack update deletes it, so no
+            # deployment meanwhile invokes a deleted function; what they name of the
+            # update (a new hook) is set after it (resolve_out_of_band).
+            run.apply_out_of_band(ready_only=True)
         outcome = run.deploy_one(s.name, bodies[s.name], _resources(s.template))
         run.result.stacks.append(outcome)
         if outcome.action in ("failed", "declined"):
             return run.result
         if s.name == names.source_stack:
             run.first_commit(files, outcome)
+        if s.name == names.service_stack:
+            run.resolve_out_of_band()
         if s.name == names.pipeline_stack and not dry_run:
             open_branch_checks(clients, config, ui)
     run.apply_out_of_band()
@@ -503,9 +511,13 @@ class _Run:
             self.ui.step(f"{names.service_stack}: {note}")
         if kept.out_of_band:
             live = ecs.describe_service(self.clients.ecs, names.cluster, names.service)
+            outputs = cfn.outputs_of(service)
             for setting, value in kept.out_of_band.items():
                 parameter = owned.OUT_OF_BAND[setting]
-                wanted = owned.update_value(setting, value)
+                # What it names of the stack (the verify hook's ARN) as the deployed
+                # stack's outputs say; what this update makes is read after it
+                # (resolve_out_of_band).
+                wanted = owned.update_value(setting, owned.resolve(value, outputs))
                 current = live.get(parameter) if live is not None else None
                 if live is not None and owned.differs(current, wanted):
                     self.result.out_of_band.append(OutOfBand(setting, parameter, current, wanted))
@@ -699,12 +711,40 @@ class _Run:
         elif done.skipped:
             ui.step(f"{repository}: no commit made: {done.skipped}")
 
-    def apply_out_of_band(self) -> None:
+    def resolve_out_of_band(self) -> None:
+        """Once the service stack is updated: what the out-of-band settings name of it
+        (the verify hook and the role ECS invokes it with, new in this update) from its
+        outputs; a setting then equal to the live one is dropped (nothing to send)."""
+        pending = [o for o in self.result.out_of_band if owned.unresolved(o.wanted)]
+        if not pending or self.dry_run:
+            return
+        stack = cfn.describe_stack(self.clients.cloudformation, self.names.service_stack)
+        outputs = cfn.outputs_of(stack)
+        for o in pending:
+            o.wanted = owned.resolve(o.wanted, outputs)
+            missing = owned.unresolved(o.wanted)
+            if missing:
+                raise OperationError(
+                    f"the service stack {self.names.service_stack} was updated but has no "
+                    f"output {', '.join(missing)}, which the service's {o.label} names; "
+                    "the service was not changed",
+                    hint="run `bluegreen deploy` again; if it says the same, report it as "
+                    "a bug",
+                )
+            if not owned.differs(o.current, o.wanted):
+                self.result.out_of_band.remove(o)
+
+    def apply_out_of_band(self, ready_only: bool = False) -> None:
         """Service settings CloudFormation may not update, set with ecs:UpdateService
         (allowed on a CODE_DEPLOY service and, without a new task definition, on an
         ECS-controlled one: the ECS UpdateService API reference; see
-        :mod:`bluegreen.aws.owned`)."""
-        pending = [o for o in self.result.out_of_band if not o.applied]
+        :mod:`bluegreen.aws.owned`). ``ready_only``: only those that name nothing the
+        service stack's update is still to make."""
+        pending = [
+            o
+            for o in self.result.out_of_band
+            if not o.applied and not (ready_only and owned.unresolved(o.wanted))
+        ]
         if not pending:
             return
         service = self.names.service

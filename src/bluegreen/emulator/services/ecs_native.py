@@ -853,6 +853,16 @@ class NativeDeployments:
                     f"{key} is only valid when the deployment strategy is {wanted}.",
                 )
         for hook in configuration.get("lifecycleHooks") or []:
+            if str(hook.get("targetType") or "AWS_LAMBDA") == "AWS_LAMBDA" and not hook.get(
+                "hookTargetArn"
+            ):
+                # hookTargetArn: "You must provide this parameter when configuring an
+                # AWS_LAMBDA lifecycle hook" (DeploymentLifecycleHook, botocore's ECS
+                # model). Text the emulator's: ECS publishes none.
+                raise ServiceError(
+                    "InvalidParameterException",
+                    "hookTargetArn must be provided for an AWS_LAMBDA lifecycle hook.",
+                )
             stages = set(hook.get("lifecycleStages") or []) & SHIFT_STAGES
             if str(hook.get("targetType") or "AWS_LAMBDA") == "PAUSE" and stages:
                 # "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
