@@ -404,13 +404,21 @@ def unresolved(value: Any) -> list[str]:
 def _carry_named(
     old: dict[str, Any], res: dict[str, Any], protected: list[str], kept: Kept
 ) -> None:
-    """Keep in the template what a resource kept as deployed still names and the new
-    template dropped (the verify hook and its roles when [verify] checks are removed):
-    the service's entry stays as deployed, so its DeploymentConfiguration still refers to
-    them, and a template that refers to a resource it lacks is invalid. Their use ends
+    """Keep in the template what the service's out-of-band settings, kept as deployed,
+    still name and the new template dropped (the verify hook and its roles when [verify]
+    checks are removed): the service's entry stays as deployed, so its
+    DeploymentConfiguration still refers to them, and a template that refers to a
+    resource it lacks is invalid. Their use ends
     with UpdateService (the out-of-band deploymentConfiguration without the hook); they
     stay, unused, until `bluegreen destroy`."""
-    wanted = [r for logical_id in protected for r in references(_props(res.get(logical_id, {})))]
+    wanted = [
+        r
+        for logical_id in protected
+        if res.get(logical_id, {}).get("Type") == SERVICE
+        for key, value in _props(res[logical_id]).items()
+        if key in OUT_OF_BAND  # what UpdateService changes; the rest is refused above
+        for r in references(value)
+    ]
     carried: list[str] = []
     while wanted:
         logical_id = wanted.pop()
