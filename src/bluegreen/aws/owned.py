@@ -28,7 +28,13 @@ service stack must not undo it or trip over it:
   deployment.reroute, deployment.auto_rollback) thus reaches ECS with UpdateService's
   ``deploymentConfiguration``, which "doesn't trigger a new service deployment"
   (UpdateService request, deploymentConfiguration, botocore's ECS model): the next
-  release's service deployment runs under it.
+  release's service deployment runs under it. A DeploymentConfiguration that names
+  resources of the stack ([verify]'s Lambda lifecycle hook and the role ECS invokes it
+  with) goes out of band too when each such reference is an output of the stack
+  (:func:`through_outputs`): ``deploy`` reads the outputs once the stack update has
+  made them. Hooks that go are removed before the stack update deletes their function;
+  what the service's entry, kept as deployed, still names stays in the template
+  (:func:`_carry_named`).
 * The task definition is kept as deployed: CodeDeploy owns the running revision; a task
   change reaches AWS through taskdef.json and the next release.
 * The listeners keep their deployed default actions (CodeDeploy moved them), and any
