@@ -884,16 +884,11 @@ def open_branch_checks(clients: Clients, config: Config, ui: DeployUI | None = N
 def first_release_pending(clients: Clients, config: Config) -> bool:
     """Whether the pipeline's newest execution is its first run, still in progress.
 
-    CodePipeline starts a run when it creates a pipeline, with trigger type
-    ``CreatePipeline`` (botocore model: ExecutionTrigger.triggerType). A deploy that
-    stopped after the first commit (declined, interrupted, failed) leaves that run going;
-    the next deploy follows it (and promotes it) as if it had created the pipeline.
+    A deploy that stopped after the first commit (declined, interrupted, failed) leaves
+    that run going; the next deploy follows it (and promotes it) as if it had created the
+    pipeline (:func:`bluegreen.aws.pipeline.first_run_pending`).
     """
-    latest = pipeline.latest_execution(clients.codepipeline, Names.of(config).pipeline)
-    if latest is None:
-        return False
-    trigger = latest.get("trigger", {}).get("triggerType", "")
-    return bool(trigger == "CreatePipeline" and latest.get("status") == "InProgress")
+    return pipeline.first_run_pending(clients.codepipeline, Names.of(config).pipeline)
 
 
 def links(clients: Clients, config: Config) -> Links | None:

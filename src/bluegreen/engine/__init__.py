@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bluegreen.aws import cfn
 from bluegreen.aws import ecs as aws_ecs
+from bluegreen.aws.errors import call
 from bluegreen.errors import StateError
 from bluegreen.names import Names, Outputs
 
@@ -329,6 +330,33 @@ def service_refs(clients: Clients, config: Config) -> ServiceRefs:
         raise _no_service_outputs(names.service_stack, described, region)
     pipeline_stack = cfn.describe_stack(client, names.pipeline_stack)
     pipeline = cfn.outputs_of(pipeline_stack)
+    return _refs(
+        service,
+        pipeline,
+        cluster=names.cluster,
+        service_name=names.service,
+        application=names.codedeploy_application,
+        deployment_group=names.deployment_group,
+        ports=(config.listeners.production_port, config.listeners.test_port),
+        region=region,
+        pipeline_stack=names.pipeline_stack,
+    )
+
+
+def _refs(
+    service: dict[str, str],
+    pipeline: dict[str, str],
+    *,
+    cluster: str,
+    service_name: str,
+    application: str,
+    deployment_group: str,
+    ports: tuple[int, int],
+    region: str,
+    pipeline_stack: str,
+) -> ServiceRefs:
+    """ServiceRefs from the service and pipeline stacks' outputs (the names given: where
+    an output is missing)."""
     groups = tuple(
         arn
         for arn in (
@@ -338,21 +366,77 @@ def service_refs(clients: Clients, config: Config) -> ServiceRefs:
         if arn
     )
     return ServiceRefs(
-        cluster=service.get(Outputs.CLUSTER_NAME, names.cluster),
-        service=service.get(Outputs.SERVICE_NAME, names.service),
-        application=pipeline.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
-        deployment_group=pipeline.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
+        cluster=service.get(Outputs.CLUSTER_NAME, cluster),
+        service=service.get(Outputs.SERVICE_NAME, service_name),
+        application=pipeline.get(Outputs.CODEDEPLOY_APPLICATION, application),
+        deployment_group=pipeline.get(Outputs.DEPLOYMENT_GROUP, deployment_group),
         production_listener=service.get(Outputs.PRODUCTION_LISTENER_ARN, ""),
         test_listener=service.get(Outputs.TEST_LISTENER_ARN, ""),
         target_groups=groups,
-        production_port=config.listeners.production_port,
-        test_port=config.listeners.test_port,
+        production_port=ports[0],
+        test_port=ports[1],
         region=region,
-        pipeline_stack=names.pipeline_stack,
+        pipeline_stack=pipeline_stack,
         pipeline_deployed=bool(pipeline),
         production_rule=service.get(Outputs.PRODUCTION_RULE_ARN, ""),
         test_rule=service.get(Outputs.TEST_RULE_ARN, ""),
     )
+
+
+@dataclass(frozen=True)
+class LiveSystem:
+    """A bluegreen system found in the account (:func:`discover`)."""
+
+    engine: DeploymentEngine
+    pipeline: str
+    """Its pipeline's name ("" while its pipeline stack has no outputs)."""
+
+
+def discover(clients: Clients) -> list[LiveSystem]:
+    """The engine of every bluegreen system in the account and region, found by its
+    service stack's outputs (``<prefix>-service`` with a cluster and a service; its
+    pipeline stack ``<prefix>-pipeline``), for a reader that has no bluegreen.toml (the
+    sandbox watches whatever is deployed on it). A service that does not exist (yet), or
+    runs no blue/green, is left out. The listener ports are not in the outputs: 0."""
+    stacks: dict[str, dict[str, str]] = {}
+    token: str | None = None
+    for _ in range(100):  # DescribeStacks pages (NextToken); bounded
+        page = call(
+            clients.cloudformation, "describe_stacks", **({"NextToken": token} if token else {})
+        )
+        for stack in page.get("Stacks", []):
+            stacks[str(stack["StackName"])] = cfn.outputs_of(stack)
+        token = page.get("NextToken")
+        if not token:
+            break
+    found: list[LiveSystem] = []
+    for name, outputs in sorted(stacks.items()):
+        if not name.endswith("-service") or Outputs.SERVICE_NAME not in outputs:
+            continue
+        if Outputs.CLUSTER_NAME not in outputs:
+            continue
+        prefix = name[: -len("-service")]
+        pipeline = stacks.get(f"{prefix}-pipeline", {})
+        refs = _refs(
+            outputs,
+            pipeline,
+            cluster=outputs[Outputs.CLUSTER_NAME],
+            service_name=outputs[Outputs.SERVICE_NAME],
+            application="",
+            deployment_group="",
+            ports=(0, 0),
+            region=clients.region,
+            pipeline_stack=f"{prefix}-pipeline",
+        )
+        described = aws_ecs.describe_service(clients.ecs, refs.cluster, refs.service)
+        if described is None:
+            continue
+        try:
+            engine = _engine_for(clients, refs, described)
+        except StateError:
+            continue
+        found.append(LiveSystem(engine, pipeline.get(Outputs.PIPELINE_NAME, "")))
+    return found
 
 
 # CloudFormation stack states (CloudFormation user guide, "Stack status codes"): a stack
