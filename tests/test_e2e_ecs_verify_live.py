@@ -125,9 +125,7 @@ def _newest(aws: Emulator) -> dict[str, Any]:
 
 
 def _hooks(aws: Emulator) -> list[tuple[str, str]]:
-    return [
-        (h["targetType"], h["status"]) for h in _newest(aws).get("lifecycleHookDetails") or []
-    ]
+    return [(h["targetType"], h["status"]) for h in _newest(aws).get("lifecycleHookDetails") or []]
 
 
 def _checks(deployed: Emulated, value: str) -> None:

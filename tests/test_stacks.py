@@ -25,8 +25,8 @@ from bluegreen import config as config_mod
 from bluegreen.config import Config
 from bluegreen.names import (
     APP_IMAGE_PLACEHOLDER,
-    ROUTER_IMAGE_PLACEHOLDER,
     ECS_HOOK_OUTPUTS,
+    ROUTER_IMAGE_PLACEHOLDER,
     Names,
     Outputs,
 )

@@ -728,8 +728,7 @@ class _Run:
                     f"the service stack {self.names.service_stack} was updated but has no "
                     f"output {', '.join(missing)}, which the service's {o.label} names; "
                     "the service was not changed",
-                    hint="run `bluegreen deploy` again; if it says the same, report it as "
-                    "a bug",
+                    hint="run `bluegreen deploy` again; if it says the same, report it as a bug",
                 )
             if not owned.differs(o.current, o.wanted):
                 self.result.out_of_band.remove(o)

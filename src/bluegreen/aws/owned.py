@@ -224,8 +224,10 @@ def replacements(
 def _show(value: Any) -> str:
     if value is None:
         return "(none)"
-    if isinstance(value, list) and value and all(
-        isinstance(v, dict) and "lifecycleStages" in v for v in value
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, dict) and "lifecycleStages" in v for v in value)
     ):
         # ECS lifecycle hooks: what each does where ("AWS_LAMBDA at POST_TEST_...").
         return ", ".join(

@@ -177,8 +177,7 @@ def _operating(engine: str | None) -> list[str]:
     ]
     if engine is None:
         lines.append(
-            '                                    (finish: engine "codedeploy" only; the '
-            "default)"
+            '                                    (finish: engine "codedeploy" only; the default)'
         )
     return lines
 

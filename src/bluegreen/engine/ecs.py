@@ -235,18 +235,21 @@ class EcsEngine:
         resolve is left out (status then labels by production's weights)."""
         wanted = [
             str(r.get("arn", ""))
-            for r in [d.get("targetServiceRevision") or {}, *(d.get("sourceServiceRevisions") or [])]
+            for r in [
+                d.get("targetServiceRevision") or {},
+                *(d.get("sourceServiceRevisions") or []),
+            ]
             if r.get("arn")
         ][:20]
         if not wanted:
             return {}
-        answer = call(
-            self._clients.ecs, "describe_service_revisions", serviceRevisionArns=wanted
-        )
+        answer = call(self._clients.ecs, "describe_service_revisions", serviceRevisionArns=wanted)
         found: dict[str, str] = {}
         for revision in answer.get("serviceRevisions") or []:
             resolved = (revision.get("resolvedConfiguration") or {}).get("loadBalancers") or []
-            group = next((str(lb["targetGroupArn"]) for lb in resolved if lb.get("targetGroupArn")), "")
+            group = next(
+                (str(lb["targetGroupArn"]) for lb in resolved if lb.get("targetGroupArn")), ""
+            )
             if group:
                 found[str(revision.get("serviceRevisionArn", ""))] = target_group_name(group)
         return found
