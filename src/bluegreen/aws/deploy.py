@@ -355,10 +355,10 @@ def deploy(
     for s in built:
         if s.name == names.service_stack and not dry_run:
             # What the service's settings stop naming (the verify hook when [verify]
-            # checks are removed) leaves them before the stack update deletes it, so no
-            # deployment meanwhile invokes a deleted function; what they name of the
-            # update (a new hook) is set after it (resolve_out_of_band).
-            run.apply_out_of_band(ready_only=True)
+            # checks are removed) leaves them before the stack update may delete it, so
+            # no deployment meanwhile invokes a deleted function; the rest is set after
+            # the stacks (what names the update's new resources: resolve_out_of_band).
+            run.apply_out_of_band(dropping_only=True)
         outcome = run.deploy_one(s.name, bodies[s.name], _resources(s.template))
         run.result.stacks.append(outcome)
         if outcome.action in ("failed", "declined"):
@@ -733,16 +733,21 @@ class _Run:
             if not owned.differs(o.current, o.wanted):
                 self.result.out_of_band.remove(o)
 
-    def apply_out_of_band(self, ready_only: bool = False) -> None:
+    def apply_out_of_band(self, dropping_only: bool = False) -> None:
         """Service settings CloudFormation may not update, set with ecs:UpdateService
         (allowed on a CODE_DEPLOY service and, without a new task definition, on an
         ECS-controlled one: the ECS UpdateService API reference; see
-        :mod:`bluegreen.aws.owned`). ``ready_only``: only those that name nothing the
-        service stack's update is still to make."""
+        :mod:`bluegreen.aws.owned`). ``dropping_only``: only those that stop naming an
+        ARN the live setting names, and name nothing the service stack's update is
+        still to make."""
         pending = [
             o
             for o in self.result.out_of_band
-            if not o.applied and not (ready_only and owned.unresolved(o.wanted))
+            if not o.applied
+            and not (
+                dropping_only
+                and (owned.unresolved(o.wanted) or not owned.arns(o.current) - owned.arns(o.wanted))
+            )
         ]
         if not pending:
             return

@@ -409,6 +409,15 @@ def unresolved(value: Any) -> list[str]:
     return []
 
 
+def arns(value: Any) -> set[str]:
+    """The ARNs ``value`` names (strings that start with ``arn:``), at any depth."""
+    if isinstance(value, dict):
+        return {arn for inner in value.values() for arn in arns(inner)}
+    if isinstance(value, list):
+        return {arn for inner in value for arn in arns(inner)}
+    return {value} if isinstance(value, str) and value.startswith("arn:") else set()
+
+
 def _carry_named(
     old: dict[str, Any], res: dict[str, Any], protected: list[str], kept: Kept
 ) -> None:
