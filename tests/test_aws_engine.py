@@ -523,6 +523,12 @@ def test_the_ecs_status_document_of_a_shifting_deployment() -> None:
         "bake_seconds_left": None,
         "green_traffic_percent": {"production": 40.0, "test": 100.0},
     }
+    # The same shape as a CodeDeploy deployment's (bluegreen status --output json).
+    from bluegreen.engine import DeploymentView, Phase
+
+    codedeploy = DeploymentView("codedeploy", "d-X", "InProgress", Phase.SHIFTING)
+    assert codedeploy.to_dict().keys() == view.to_dict().keys()
+
 
 
 @pytest.mark.parametrize(

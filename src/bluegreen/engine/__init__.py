@@ -159,15 +159,12 @@ class DeploymentView:
                 for t in self.task_sets
             ],
             "error": self.error,
-        } | (
-            {
-                "bake_ends": self.bake_ends.isoformat() if self.bake_ends else None,
-                "bake_seconds_left": None if self.bake_left is None else int(self.bake_left),
-                "green_traffic_percent": dict(self.weights),
-            }
-            if self.paused is not None
-            else {}
-        )
+            # The same keys whatever the engine (None, {} where it reports none: CodeDeploy
+            # has no bake, and its traffic split is in task_sets' traffic_weight).
+            "bake_ends": self.bake_ends.isoformat() if self.bake_ends else None,
+            "bake_seconds_left": None if self.bake_left is None else int(self.bake_left),
+            "green_traffic_percent": dict(self.weights),
+        }
 
 
 @dataclass(frozen=True)
