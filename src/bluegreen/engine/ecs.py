@@ -243,7 +243,16 @@ class EcsEngine:
         ][:20]
         if not wanted:
             return {}
-        answer = call(self._clients.ecs, "describe_service_revisions", serviceRevisionArns=wanted)
+        try:
+            answer = call(
+                self._clients.ecs, "describe_service_revisions", serviceRevisionArns=wanted
+            )
+        except AwsCallError as exc:
+            # A reader allowed the deployments but not their revisions: labels by the
+            # weights (status's fallback) rather than no status at all.
+            if exc.code in ("AccessDeniedException", "AccessDenied"):
+                return {}
+            raise
         found: dict[str, str] = {}
         for revision in answer.get("serviceRevisions") or []:
             resolved = (revision.get("resolvedConfiguration") or {}).get("loadBalancers") or []
