@@ -117,6 +117,13 @@ class DeploymentView:
     """ECS: seconds of the bake left, by the service's clock (its answer's Date header)."""
     weights: dict[str, float] = field(default_factory=dict)
     """ECS: green's requested percent of "production" and "test" traffic."""
+    alarms: list[str] = field(default_factory=list)
+    """The CloudWatch alarms that stopped or rolled back the deployment (CodeDeploy:
+    errorInformation ALARM_ACTIVE; ECS: ServiceDeployment.alarms.triggeredAlarmNames); for
+    a CodeDeploy rollback deployment, those that stopped the deployment it rolls back."""
+    rollback_of: str = ""
+    """CodeDeploy: the deployment this one rolls back (rollbackInfo
+    .rollbackTriggeringDeploymentId), if it is a rollback deployment."""
     phase_name: str = ""
     """The engine's own word for the phase where it differs from the shared one (ECS:
     ``bake-time`` for its BAKE_TIME lifecycle stage, which CodeDeploy calls the
@@ -139,7 +146,7 @@ class DeploymentView:
         return self.status == "Ready"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "engine": self.engine,
             "id": self.id,
             "status": self.status,
@@ -165,6 +172,9 @@ class DeploymentView:
             "bake_seconds_left": None if self.bake_left is None else int(self.bake_left),
             "green_traffic_percent": dict(self.weights),
         }
+        if self.alarms:
+            found["alarms"] = list(self.alarms)
+        return found
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,8 @@ class Ending:
     rollback: bool = False
     """The deployment itself rolls another back (CodeDeploy's rollback deployment, or
     the one ``bluegreen rollback`` started)."""
+    alarms: tuple[str, ...] = ()
+    """The CloudWatch alarms that stopped or rolled it back (see DeploymentView.alarms)."""
 
 
 @dataclass(frozen=True)

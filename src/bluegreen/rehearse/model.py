@@ -44,7 +44,8 @@ class Step:
     production: dict[str, int]
     test: dict[str, int]
     task_sets: tuple[TaskSetState, ...]
-    kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read
+    kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read;
+    # "alarm": a watched CloudWatch alarm changed state (DescribeAlarmHistory)
     roles: dict[str, str] = field(default_factory=dict)  # target group -> blue or green
 
     @property
@@ -81,6 +82,10 @@ class Release:
     steps: list[Step] = field(default_factory=list)
     builds: list[dict[str, Any]] = field(default_factory=list)
     """Each image build of the release: action, project, tag, result (built / reused)."""
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    """Each request of [verify]'s checks the release's hook sent, as ``bluegreen status``
+    read it from the hook's log group: time, number, request, expected, result (pass or
+    fail), status, latency_ms, and for a failure its reason and a body excerpt."""
 
     @property
     def succeeded(self) -> bool:
@@ -107,6 +112,7 @@ class Release:
             "images": dict(self.images),
             "steps": [s.to_dict() for s in self.steps],
             "builds": [dict(b) for b in self.builds],
+            "checks": [dict(c) for c in self.checks],
         }
 
 
