@@ -57,7 +57,7 @@ class DeploymentWatch:
         seen = self.seen.get(view.id)
         lines: list[str] = []
         if seen is None:
-            seen = self.seen[view.id] = _Seen(_name(engine, view.id))
+            seen = self.seen[view.id] = _Seen(_name(engine, view))
             seen.said.add("seen")
             if view.phase.active:
                 lines.append(f"{seen.name}: {view.status}")
@@ -91,15 +91,18 @@ class DeploymentWatch:
         return [f"{seen.name}: {ending.status}" + (f": {ending.reason}" if ending.reason else "")]
 
 
-def _name(engine: DeploymentEngine, deployment_id: str) -> str:
+def _name(engine: DeploymentEngine, view: DeploymentView) -> str:
     """``deployment d-X`` (CodeDeploy), ``service deployment 123`` (ECS); a deployment
-    that rolls another back says so."""
+    that rolls another back says so, naming it where the engine does (CodeDeploy's
+    rollbackInfo: ``deployment d-Y (rollback of d-X)``)."""
+    name = f"{engine.noun.lower()} {short_name(view.id)}"
+    if view.rollback_of:
+        return f"{name} (rollback of {short_name(view.rollback_of)})"
     try:
-        rollback = engine.ending(deployment_id).rollback
+        rollback = engine.ending(view.id).rollback
     except BluegreenError:
         rollback = False
-    noun = engine.noun.lower()
-    return ("rollback " if rollback else "") + f"{noun} {short_name(deployment_id)}"
+    return ("rollback " if rollback else "") + name
 
 
 def _cue(clients: Clients, system: LiveSystem, view: DeploymentView) -> str:
