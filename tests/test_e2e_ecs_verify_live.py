@@ -180,6 +180,11 @@ def test_checks_removed_from_a_system_created_with_them(
         aws = emulated.aws
         hooks = _service(aws)["deploymentConfiguration"]["lifecycleHooks"]
         assert [h["targetType"] for h in hooks] == ["AWS_LAMBDA", "PAUSE"]
+        # Deployed again unchanged (init's scaffold has a check): nothing to send, the
+        # hook's ARNs read from the stack's outputs equal the live ones.
+        again = emulated.cli("deploy", "--yes", "--no-follow")
+        assert again.code == 0, again.err
+        assert "with ecs:UpdateService" not in again.out + again.err
         _checks(emulated, "[]")
         done = emulated.cli("deploy", "--yes", "--no-follow")
         assert done.code == 0, done.err
@@ -191,3 +196,41 @@ def test_checks_removed_from_a_system_created_with_them(
         stack = aws.client("cloudformation").describe_stacks(StackName=SERVICE)["Stacks"][0]
         assert stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
         aws.client("lambda").get_function(FunctionName=FUNCTION)  # still there, unused
+
+
+def test_a_stack_made_before_the_hook_outputs_still_gets_its_hook_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A service stack created with checks before it had the hook outputs: adding them
+    alone is no update to CloudFormation ("Cloudformation only determines changes to
+    resources to decide if an update is needed", cfn-sphere/cfn-sphere#98), so a change
+    of the hook's settings reads the ARNs from the function and the role themselves."""
+    from bluegreen.names import ECS_HOOK_OUTPUTS
+    from bluegreen.stacks import service as service_stack
+
+    real = service_stack.add_output
+
+    def without_hook_outputs(t: Any, names: Any, stack: str, key: str, *rest: Any) -> None:
+        if key not in ECS_HOOK_OUTPUTS:
+            real(t, names, stack, key, *rest)
+
+    text = ECS_CONFIG + '[verify]\nchecks = [{ path = "/" }]\n'
+    with wired(tmp_path, monkeypatch, capsys, config_mod.parse(text)) as emulated:
+        with monkeypatch.context() as patch:
+            patch.setattr(service_stack, "add_output", without_hook_outputs)
+            done = emulated.cli("deploy", "--yes", "--no-follow")
+        assert done.code == 0, done.err
+        aws = emulated.aws
+        outputs = aws.client("cloudformation").describe_stacks(StackName=SERVICE)["Stacks"][0]
+        assert not {o["OutputKey"] for o in outputs["Outputs"]} & ECS_HOOK_OUTPUTS
+        before = _service(aws)["deploymentConfiguration"]["lifecycleHooks"]
+        emulated.configure("deployment", wait_minutes=30)
+        done = emulated.cli("deploy", "--yes", "--no-follow")
+        assert done.code == 0, done.err
+        hooks = _service(aws)["deploymentConfiguration"]["lifecycleHooks"]
+        assert [h["targetType"] for h in hooks] == ["AWS_LAMBDA", "PAUSE"]
+        assert hooks[0]["hookTargetArn"] == before[0]["hookTargetArn"]
+        assert hooks[0]["roleArn"] == before[0]["roleArn"]
+        assert hooks[1]["timeoutConfiguration"]["timeoutInMinutes"] == 30
+        # The outputs alone were no change to the stack: it was not updated.
+        assert "sample3-dev-service: no changes" in done.err

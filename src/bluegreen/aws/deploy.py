@@ -399,6 +399,8 @@ class _Run:
         self.commit_needed = True
         self.controller = ""
         """The live service's deployment controller (its deployed template), if it exists."""
+        self.service_template: dict[str, Any] | None = None
+        """The service stack's new template (parsed), when the service is live."""
         self.creating_service = False
         """The service stack is being created by this run, and its first deployment has
         not been seen past its pause yet (:meth:`settle_creation`)."""
@@ -514,6 +516,7 @@ class _Run:
         if deployed is None:
             return body
         new = yaml.safe_load(body)
+        self.service_template = new
         kept = owned.keep_codedeploy_owned(deployed, new, self.clients.region)
         self.controller = next(
             (
@@ -740,6 +743,13 @@ class _Run:
             o.wanted = owned.resolve(o.wanted, outputs)
             missing = owned.unresolved(o.wanted)
             if missing:
+                # A stack made before these outputs existed gets them only with a resource
+                # change: "Cloudformation only determines changes to resources to decide
+                # if an update is needed" (cfn-sphere/cfn-sphere#98, the outputs section of
+                # the CloudFormation user guide). Read the ARNs from the resources.
+                o.wanted = owned.resolve(o.wanted, self._arns_of_resources(missing))
+                missing = owned.unresolved(o.wanted)
+            if missing:
                 raise OperationError(
                     f"the service stack {self.names.service_stack} was updated but has no "
                     f"output {', '.join(missing)}, which the service's {o.label} names; "
@@ -748,6 +758,40 @@ class _Run:
                 )
             if not owned.differs(o.current, o.wanted):
                 self.result.out_of_band.remove(o)
+
+    def _arns_of_resources(self, keys: list[str]) -> dict[str, str]:
+        """Output key -> the ARN its ``Fn::GetAtt [X, Arn]`` gives, read from resource X
+        itself (DescribeStackResource's PhysicalResourceId: a function's or a role's
+        name; GetFunction's FunctionArn, GetRole's Arn); keys it cannot read are left
+        out."""
+        template = self.service_template or {}
+        resources = template.get("Resources") or {}
+        found: dict[str, str] = {}
+        for key in keys:
+            value = ((template.get("Outputs") or {}).get(key) or {}).get("Value") or {}
+            target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+            if not isinstance(target, list) or len(target) != 2 or target[1] != "Arn":
+                continue
+            kind = str((resources.get(target[0]) or {}).get("Type", ""))
+            if kind not in ("AWS::Lambda::Function", "AWS::IAM::Role"):
+                continue
+            described = call(
+                self.clients.cloudformation,
+                "describe_stack_resource",
+                StackName=self.names.service_stack,
+                LogicalResourceId=str(target[0]),
+            )["StackResourceDetail"]
+            physical = str(described.get("PhysicalResourceId") or "")
+            if not physical:
+                continue
+            if kind == "AWS::Lambda::Function":
+                answer = call(self.clients("lambda"), "get_function", FunctionName=physical)
+                found[key] = str(answer["Configuration"]["FunctionArn"])
+            else:
+                found[key] = str(
+                    call(self.clients.iam, "get_role", RoleName=physical)["Role"]["Arn"]
+                )
+        return found
 
     def apply_out_of_band(self, dropping_only: bool = False) -> None:
         """Service settings CloudFormation may not update, set with ecs:UpdateService
