@@ -206,9 +206,10 @@ def test_a_stack_made_before_the_hook_outputs_still_gets_its_hook_settings(
     resources to decide if an update is needed", cfn-sphere/cfn-sphere#98), so a change
     of the hook's settings reads the ARNs from the function and the role themselves."""
     from bluegreen.names import ECS_HOOK_OUTPUTS
+    from bluegreen.stacks import common
     from bluegreen.stacks import service as service_stack
 
-    real = service_stack.add_output
+    real = common.add_output
 
     def without_hook_outputs(t: Any, names: Any, stack: str, key: str, *rest: Any) -> None:
         if key not in ECS_HOOK_OUTPUTS:
