@@ -45,7 +45,11 @@ def _newest(aws: Emulator) -> dict[str, Any]:
 def test_the_sandbox_log_cues_promote_when_an_ecs_deployment_pauses(
     ecs_system: Emulated,
 ) -> None:
-    watcher = Sandbox(Settings(port=0, default_region="ap-northeast-1"))
+    from bluegreen.engine.watch import DeploymentWatch
+
+    watcher = Sandbox(
+        Settings(port=0, default_region="ap-northeast-1"), deployments=DeploymentWatch().lines
+    )
     watcher.emulator = ecs_system.aws  # observe reads through the account's API, in process
     log: list[str] = []
 

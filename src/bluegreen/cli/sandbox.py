@@ -111,7 +111,9 @@ def sandbox(
         host=host,
     )
     common.invocation().region = settings.region or settings.default_region
-    box = Sandbox(settings, progress=_say)
+    from bluegreen.engine.watch import DeploymentWatch
+
+    box = Sandbox(settings, progress=_say, deployments=DeploymentWatch().lines)
     # SIGTERM (`kill`, a process manager) stops it as Ctrl-C does, cleanly: the console
     # script's handler (cli.app); kept here for a sandbox started through the app object.
     with sigterm_as_ctrl_c():

@@ -113,7 +113,16 @@ class Sandbox:
     starts the clock; :meth:`close` undoes all of it.
     """
 
-    def __init__(self, settings: Settings, progress: Say | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        progress: Say | None = None,
+        deployments: Callable[[Any], list[str]] | None = None,
+    ) -> None:
+        """``deployments``: what the deployments did since the last look, one line each,
+        given the account's Clients (``bluegreen sandbox`` passes
+        ``bluegreen.engine.watch.DeploymentWatch().lines``: the engine interface, which
+        the emulator does not know); None: the log says nothing of them."""
         self.settings = settings
         self._say = progress or (lambda _line: None)
         self.emulator: Any = None
@@ -127,7 +136,7 @@ class Sandbox:
         self._ticker: threading.Thread | None = None
         self._problems: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._seen = _Seen()
-        self._watch: Any = None  # bluegreen.engine.watch.DeploymentWatch, made on first look
+        self._deployment_lines = deployments
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -471,8 +480,8 @@ class Sandbox:
 
         A few reads through the API, in process (no HTTP): DescribeStacks,
         ListRepositories, ListPipelines and ListPipelineExecutions per pipeline, and
-        each system's latest deployment as its engine reads it (``bluegreen status``'s
-        reads of it).
+        what the deployments watcher reads (each system's latest deployment, as
+        ``bluegreen status`` reads it).
         """
         lines: list[str] = []
         try:
@@ -565,19 +574,15 @@ class Sandbox:
         return lines
 
     def _deployments(self) -> list[str]:
-        """The deployments of every bluegreen system on the sandbox, read through the
-        engine interface (:mod:`bluegreen.engine.watch`), whichever engine runs it: a
-        CodeDeploy deployment's wait for reroute and an ECS service deployment's pause
-        are said alike, with the command that ends them."""
-        if self._watch is None:
-            from bluegreen.engine.watch import DeploymentWatch
-
-            self._watch = DeploymentWatch()
+        """The deployments of every bluegreen system on the sandbox, as the watcher the
+        sandbox was given reads them (through the engine interface, whichever engine
+        runs the system: a CodeDeploy deployment's wait for reroute and an ECS service
+        deployment's pause are said alike, with the command that ends them)."""
+        if self._deployment_lines is None:
+            return []
         from bluegreen.aws.session import Clients
 
-        clients = Clients.from_factory(self._client, self.region)
-        lines: list[str] = self._watch.lines(clients)
-        return lines
+        return self._deployment_lines(Clients.from_factory(self._client, self.region))
 
 
 def http_clients(url: str, region: str) -> Any:
