@@ -165,17 +165,14 @@ def _say(line: str) -> None:
 
 
 def _operating(engine: str | None) -> list[str]:
-    """The banner's commands that end a release's waits, for the configured engine only:
-    CodeDeploy's termination wait ends with `finish`; ECS has no call that ends a bake
-    (`finish` refuses under it, bluegreen.engine.ecs), and its pause is continued by
-    `promote`. Without a bluegreen.toml, the default engine's, saying so."""
-    if engine == "ecs":
-        return [
-            "  bluegreen promote                 continue the pause: production to green",
-            "  bluegreen rollback                back to blue (paused, shifting or baking)",
-        ]
+    """The banner's commands that end a release's waits, for the configured engine only
+    (the engine's own list: no `finish` under ECS, which has no call that ends a bake).
+    Without a bluegreen.toml, the default engine's, saying so."""
+    from bluegreen import engine as engine_mod
+
     lines = [
-        "  bluegreen promote                 production to green; then finish or rollback",
+        f"  bluegreen {command:<24}{what}"
+        for command, what in engine_mod.commands_of(engine or "codedeploy")
     ]
     if engine is None:
         lines.append(

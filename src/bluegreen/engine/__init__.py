@@ -258,6 +258,9 @@ class DeploymentEngine(Protocol):
     creation_deploys: bool
     """Creating the service is itself a deployment that may wait for reroute (ECS), so
     ``deploy`` calls :meth:`continue_creation` while it creates the stacks."""
+    commands: tuple[tuple[str, str], ...]
+    """The commands that end a release's waits under this engine, with what each does
+    (``bluegreen sandbox``'s banner: :func:`commands_of`)."""
     absent: str
     """After :meth:`status` returned None: why there is no deployment to show when the
     reason is that the engine's own resources do not exist yet (CodeDeploy: no deployment
@@ -537,6 +540,18 @@ def deployments_console(region: str, config: Config, pipeline_outputs: dict[str,
         pipeline_outputs.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
         pipeline_outputs.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
     )
+
+
+def commands_of(engine: str) -> tuple[tuple[str, str], ...]:
+    """The commands that end a release's waits under the configured deployment.engine
+    (its class's ``commands``), before anything is deployed."""
+    if engine == "ecs":
+        from bluegreen.engine.ecs import EcsEngine
+
+        return EcsEngine.commands
+    from bluegreen.engine.codedeploy import CodeDeployEngine
+
+    return CodeDeployEngine.commands
 
 
 def creation_engine(clients: Clients, config: Config) -> DeploymentEngine | None:

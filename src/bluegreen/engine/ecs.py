@@ -159,6 +159,11 @@ class EcsEngine:
     name = "ecs"
     noun = "Service deployment"
     creation_deploys = True
+    commands: tuple[tuple[str, str], ...] = (
+        ("promote", "continue the pause: production to green"),
+        ("rollback", "back to blue (paused, shifting or baking)"),
+    )
+    """The commands that end a release's waits: no `finish` (see :meth:`finish`)."""
 
     def __init__(self, clients: Clients, refs: ServiceRefs, service: dict[str, Any]) -> None:
         self._clients = clients
