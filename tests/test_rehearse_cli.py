@@ -59,6 +59,10 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
     first, second = data["releases"]
     assert first["outcome"] == "succeeded" and second["outcome"] == "rolled back"
     assert second["fault"] == "test-traffic-fails"
+    # Each release's images are its own (review U11): the rolled-back release's are the
+    # tags its builds made, not release 1's that production kept.
+    assert first["images"]["webapp"] == first["builds"][0]["tag"]
+    assert second["images"]["webapp"] == second["builds"][0]["tag"] != first["images"]["webapp"]
     # Release 1 passed init's check three times; release 2's app answers 500 on /: its
     # first request fails, named with what came back, and the hook stops there.
     assert [(c["request"], c["result"], c["status"]) for c in first["checks"]] == [
