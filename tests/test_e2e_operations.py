@@ -744,7 +744,9 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
     wait_for_status(ops, d4, "Succeeded")
     assert deployment(ops, d3)["status"] == "Stopped"
     assert _shown(ops, "status")[9:] == [
-        f"deployment {d4}: Succeeded (succeeded)",
+        # CodeDeploy's rollback deployment says so (review U5)
+        f"deployment {d4} (rollback of {d3}): Succeeded (succeeded)",
+        "  production back on sample3-dev-task:3",
         *(f"  {name:<21}  Skipped" for name in LIFECYCLE[:6]),
         "  AllowTraffic           Succeeded",
         "  AfterAllowTraffic      Skipped",
