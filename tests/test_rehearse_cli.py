@@ -41,6 +41,12 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     for number in (1, 2, 3):
         assert captured.out.count(f"check {number}/3 GET /: pass 200 in ") == 2
     assert 'expected 200, body matches "\\S", within 2000 ms' in captured.out
+    # once, above the first timeline: what blue and green mean (review U6)
+    legend = (
+        "  roles:   blue: the revision production serves (during a release: served when it "
+        "began), green: the new one; the target groups keep their names\n"
+    )
+    assert captured.out.count(legend) == 1
 
 
 def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[str]) -> None:

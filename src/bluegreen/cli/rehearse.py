@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bluegreen.aws.status import ROLES
 from bluegreen.cli.app import app
 from bluegreen.cli.common import (
     OutputFormat,
@@ -319,6 +320,9 @@ def _render(result: Rehearsal, config: Config) -> None:
             console.print(Text(f"  builds:  {done}", style="dim"))
         if release.checks:
             console.print(_checks(release.checks))
+        if release is result.releases[0]:
+            # once: the roles the columns show are not the target groups' names (U6)
+            console.print(Text(f"  roles:   {ROLES}; the target groups keep their names"))
         console.print(_table(release.steps, result))
         console.print(_outcome(release.outcome, release.cause, release.as_designed))
         if release.lead_time:

@@ -113,7 +113,7 @@ def status_lines(status: SystemStatus) -> list[str]:
         rows.append([listener.role, f":{listener.port}", target])
     lines += _table(rows)
 
-    lines.append("target groups")
+    lines.append(f"target groups ({status_mod.ROLES})")
     rows = []
     for group in status.target_groups:
         health = ", ".join(f"{state} {n}" for state, n in group.health.items()) or "no targets"
