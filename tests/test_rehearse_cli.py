@@ -47,6 +47,8 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
         "began), green: the new one; the target groups keep their names\n"
     )
     assert captured.out.count(legend) == 1
+    # a command's next steps sit under it without repeating it (review U16)
+    assert "  ↳ sample3-dev-source: CREATE_COMPLETE (3 changes)" in captured.out
 
 
 def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -285,6 +287,8 @@ def test_the_timeline_names_the_failed_check_and_what_came_back(
         captured.out
     )
     assert "check 1/3 GET /: FAIL 500 in " in captured.out
+    # the fault edits the file the greeting change edited: listed once (review U16)
+    assert "  changed: webapp/app/main.py, webapp/tests/test_main.py\n" in captured.out
     assert "'fault injected: test-traffic-fails'" in captured.out
     # the cause (stderr's error line) names the check after CodeDeploy's reason
     assert re.search(

@@ -88,6 +88,9 @@ def test_the_ecs_story_tests_pauses_promotes_shifts_bakes_and_cleans_up(
     for stage in ("PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT"):
         assert f"{stage}: Succeeded" in text
     assert "codedeploy" not in text.lower() and "CodeDeploy" not in text
+    # hooks by what they are, not their generated hookIds (review U16)
+    assert "hook pause: AWAITING_ACTION" in text
+    assert "hook AWS_LAMBDA" not in text and "hook PAUSE" not in text
     # Production is on green only after the promote.
     for step in release["steps"][: promoted + 1]:
         assert step["production"].get("sample3-dev-green", 0) == 0

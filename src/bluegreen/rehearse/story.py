@@ -421,7 +421,8 @@ class _Story:
         changed += self._inject(fault)  # a fault in the code is part of the pushed commit
         commit = self.repo.commit(plan.message, self.aws.now())
         release.commit = commit.sha
-        release.changed = tuple(changed or commit.files)
+        # each file once (a fault edits a file the change already changed: review U16)
+        release.changed = tuple(dict.fromkeys(changed or commit.files))
         name = Names.of(self.config).pipeline
         before = pipeline_api.latest_execution(self.clients.codepipeline, name)
         self.repo.git("push", "-q", str(self._remote()), f"HEAD:refs/heads/{self.repo.branch}")
