@@ -336,11 +336,22 @@ class EcsEngine:
             if exc.code == "InvalidParameterException":
                 return None  # no longer awaiting action
             raise
+        # The creation goes on through the production shift and its bake
+        # (bakeTimeInMinutes, ServiceDeployment.deploymentConfiguration), and
+        # CloudFormation's create waits for it to end: say so, or the wait looks like a
+        # hang (review U8).
+        bake = (first.get("deploymentConfiguration") or {}).get("bakeTimeInMinutes")
+        then = (
+            f"; it still bakes {bake:g} min (deployment.ecs.bake_minutes) before it ends and "
+            "CloudFormation completes the service stack"
+            if isinstance(bake, int | float) and bake
+            else ""
+        )
         return ActionResult(
             "promote",
             view.id,
             f"continued {_name(view)}, the service's creation, at its pause ({PAUSE_STAGE}): "
-            "nothing serves production yet, so there is nothing to hold it for",
+            f"nothing serves production yet, so there is nothing to hold it for{then}",
         )
 
     def following(self, external_id: str) -> DeploymentView | None:

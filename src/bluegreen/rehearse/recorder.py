@@ -535,6 +535,9 @@ class DeployRecorder:
         )
         if any(word in message for word in notable):
             self.recorder.operation("bluegreen deploy", message)
+        if "the service's creation" in message:
+            # the long quiet wait that follows (the creation's bake) is said as it starts
+            self.recorder.say(f"  {message}")
 
     def changes(self, stack: str, change_set_type: str, changes: list[Change]) -> None:
         self.stacks[stack] = len(changes)
