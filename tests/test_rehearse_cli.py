@@ -78,6 +78,13 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
     ] * 3
     for check in first["checks"]:
         assert check["expected"] == '200, body matches "\\S", within 2000 ms'
+    # a check's row shows the task sets of the read that found it: green has its task
+    # (review U4: every check passed next to a green "(0 tasks)")
+    checked = [s for s in first["steps"] if s["event"].startswith("check ")]
+    assert len(checked) == 3
+    for step in checked:
+        green = [t for t in step["task_sets"] if t["role"] == "green"]
+        assert green and all(t["running_tasks"] >= 1 for t in green), step
         assert isinstance(check["latency_ms"], int) and check["time"].startswith("T+")
     (failed,) = second["checks"]
     found = (failed["number"], failed["of"], failed["result"], failed["status"])

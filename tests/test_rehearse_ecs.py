@@ -92,6 +92,13 @@ def test_the_ecs_story_tests_pauses_promotes_shifts_bakes_and_cleans_up(
     for stage in ("PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT"):
         assert f"{stage}: Succeeded" in text
     assert "codedeploy" not in text.lower() and "CodeDeploy" not in text
+    # A pipeline action's row is at the time CodePipeline recorded it, where the lead
+    # time puts it, not at the next status read (review U4: up to 90 s late).
+    parts = release["lead_time"]["push_to_production"]["parts"]
+    for action in ("BuildApp", "BuildRouter"):
+        seen = next(p for p in parts if p["what"].startswith(f"Build/{action}: CodePipeline sees"))
+        row = next(s for s in release["steps"] if s["event"] == f"Build/{action}: Succeeded")
+        assert abs(row["seconds"] - (seen["start_seconds"] + seen["seconds"])) <= 1
     # hooks by what they are, not their generated hookIds (review U16)
     assert "hook pause: AWAITING_ACTION" in text
     assert "hook AWS_LAMBDA" not in text and "hook PAUSE" not in text

@@ -52,6 +52,8 @@ class ActionView:
     summary: str = ""
     external_id: str = ""
     error: str = ""
+    changed: datetime | None = None
+    """When CodePipeline recorded the status (latestExecution.lastStatusChange)."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,7 @@ def pipeline_view(
                     summary=(last.get("summary") or "") if mine else "",
                     external_id=(last.get("externalExecutionId") or "") if mine else "",
                     error=message,
+                    changed=last.get("lastStatusChange") if mine else None,
                 )
             )
         views.append(

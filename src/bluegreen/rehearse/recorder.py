@@ -94,6 +94,9 @@ class Recorder:
         self._check_run = ""
         self._check_count = 0
         self._alarms_read: datetime | None = None
+        self._timed: list[tuple[int, str]] = []
+        """Changes of this read that AWS recorded a time for (a pipeline action's
+        lastStatusChange): rows at that time, not at the read's (review U4)."""
 
     # -- time -----------------------------------------------------------------------------
     @property
@@ -139,9 +142,12 @@ class Recorder:
         self._alarm_changes()
         self.last = status
         self._roles = _roles(status)
+        self._timed = []
         changes = self._changes(status)
+        self._timed_rows()
         if changes:
             self._row("status", changes[0], "; ".join(changes[1:]))
+        changes += [text for _, text in self._timed]
         checked = self._checks(status)
         if changes or checked:
             self._interval = POLL_SECONDS
@@ -169,7 +175,9 @@ class Recorder:
             logged = view.logged[index] if index < len(view.logged) else 0
             seconds = min(self.seconds, int(logged / 1000 - offset)) if logged else self.seconds
             event, detail = check_row(result)
-            self._insert_row(seconds, event, detail, "status")
+            # the task sets as the read that found the result shows them: the read before
+            # the checks can predate green's tasks (a pass next to "(0 tasks)", review U4)
+            self._insert_row(seconds, event, detail, "status", _task_sets(status))
             if "request" in result or "reason" in result:
                 self.release.checks.append({"time": stamp(seconds), **check_record(result)})
         return bool(fresh)
@@ -187,7 +195,11 @@ class Recorder:
                             text = f"{key}: {action.status}"
                             if action.error:
                                 text += f" ({action.error})"
-                            changes.append(text)
+                            at = self._at(action.changed)
+                            if at is not None and at < self.seconds:
+                                self._timed.append((at, text))
+                            else:
+                                changes.append(text)
                         seen.actions[key] = action.status
         deployment = status.deployment
         if deployment is not None:
@@ -253,6 +265,22 @@ class Recorder:
                 changes.append(f"task set {before[gone][2]}: gone")
             seen.task_sets = sets
         return changes
+
+    def _at(self, when: datetime | None) -> int | None:
+        """A time AWS recorded, in seconds of the rehearsal's clock (None: none)."""
+        if when is None or self.release is None:
+            return None
+        return int((when - self.aws.clock.start).total_seconds())
+
+    def _timed_rows(self) -> None:
+        """The changes AWS recorded a time for, each time's changes one row at that time
+        among the rows (a status read every 15 to 120 s would show them late: the
+        timeline then disagreed with the build durations and the lead time)."""
+        by_time: dict[int, list[str]] = {}
+        for seconds, text in self._timed:
+            by_time.setdefault(seconds, []).append(text)
+        for seconds, texts in sorted(by_time.items()):
+            self._insert_row(seconds, texts[0], "; ".join(texts[1:]), "status")
 
     def _shifts(self) -> None:
         """A row for each listener shift since the last read, at the time it happened.
@@ -360,8 +388,16 @@ class Recorder:
             event = f"{noun} {', '.join(n for n, _ in changed)}: {old} → {new}"
             self._insert_row(seconds, event, changed[0][1] if len(changed) == 1 else "", "alarm")
 
-    def _insert_row(self, seconds: int, event: str, detail: str, kind: str) -> None:
-        """A row among the rows by time, showing what the row before it showed."""
+    def _insert_row(
+        self,
+        seconds: int,
+        event: str,
+        detail: str,
+        kind: str,
+        task_sets: tuple[TaskSetState, ...] | None = None,
+    ) -> None:
+        """A row among the rows by time, showing what the row before it showed (the
+        task sets given instead, when given)."""
         assert self.release is not None
         steps = self.release.steps
         at = len(steps)
@@ -376,7 +412,9 @@ class Recorder:
                 detail=detail,
                 production=dict(before.production) if before else {},
                 test=dict(before.test) if before else {},
-                task_sets=before.task_sets if before else (),
+                task_sets=task_sets
+                if task_sets is not None
+                else (before.task_sets if before else ()),
                 kind=kind,
                 roles=dict(before.roles) if before else {},
             ),
