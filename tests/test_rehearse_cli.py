@@ -26,7 +26,7 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     # deployment-group names, each target group as `role (name)`.
     assert "$ deploy" not in captured.out and "$ promote" not in captured.out
     assert re.search(r"sample3-dev-service-\d{14} \(CREATE\)", captured.out)
-    assert "sample3-dev-deployment-group: InProgress" in captured.out
+    assert "Deployment d-" in captured.out and " of sample3-dev-deployment-group:" in captured.out
     assert "deployment  sample3-dev-deployment-group, CodeDeployDefault" in captured.out
     assert "PRIMARY  sample3-dev-task:1 on blue (sample3-dev-blue) (1 task)" in captured.out
     assert "green (sample3-dev-green)" in captured.out and "…" not in captured.out
@@ -80,6 +80,13 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
         assert check["expected"] == '200, body matches "\\S", within 2000 ms'
     # a check's row shows the task sets of the read that found it: green has its task
     # (review U4: every check passed next to a green "(0 tasks)")
+    # lifecycle events at the time CodeDeploy ended them (review U4): Install before the
+    # checks, and the hook's end after the checks that decided it
+    said = [f"{s['event']}; {s['detail']}" for s in first["steps"]]
+    install = next(i for i, e in enumerate(said) if "Install: Succeeded" in e.split("; "))
+    check_1 = next(i for i, e in enumerate(said) if e.startswith("check 1/3 "))
+    hook_end = next(i for i, e in enumerate(said) if "AfterAllowTestTraffic: Succeeded" in e)
+    assert install < check_1 < hook_end
     checked = [s for s in first["steps"] if s["event"].startswith("check ")]
     assert len(checked) == 3
     for step in checked:

@@ -177,7 +177,8 @@ class Recorder:
             event, detail = check_row(result)
             # the task sets as the read that found the result shows them: the read before
             # the checks can predate green's tasks (a pass next to "(0 tasks)", review U4)
-            self._insert_row(seconds, event, detail, "status", _task_sets(status))
+            # before a row of the same second: the hook's end the checks decided comes after
+            self._insert_row(seconds, event, detail, "status", _task_sets(status), first=True)
             if "request" in result or "reason" in result:
                 self.release.checks.append({"time": stamp(seconds), **check_record(result)})
         return bool(fresh)
@@ -203,7 +204,8 @@ class Recorder:
                         seen.actions[key] = action.status
         deployment = status.deployment
         if deployment is not None:
-            if deployment.id != seen.deployment:
+            introduced = deployment.id != seen.deployment
+            if introduced:
                 seen.deployment, seen.lifecycle = deployment.id, {}
                 seen.deployment_label, scope = self._deployment_label(deployment.id)
                 if (
@@ -241,7 +243,14 @@ class Recorder:
             for step in deployment.lifecycle:
                 if seen.lifecycle.get(step.name) != step.status:
                     if step.status not in ("Pending", ""):
-                        changes.append(f"{step.name}: {step.status}")
+                        text = f"{step.name}: {step.status}"
+                        at = self._at(step.ended)
+                        # a step that ended between reads: at its end (review U4), once
+                        # its deployment has a row of its own to follow
+                        if at is not None and at < self.seconds and not introduced:
+                            self._timed.append((at, text))
+                        else:
+                            changes.append(text)
                     seen.lifecycle[step.name] = step.status
         production, test = _forwards(status, "production"), _forwards(status, "test")
         if production != seen.production and seen.production:
@@ -395,13 +404,21 @@ class Recorder:
         detail: str,
         kind: str,
         task_sets: tuple[TaskSetState, ...] | None = None,
+        first: bool = False,
     ) -> None:
         """A row among the rows by time, showing what the row before it showed (the
         task sets given instead, when given)."""
         assert self.release is not None
         steps = self.release.steps
         at = len(steps)
-        while at > 0 and steps[at - 1].seconds > seconds:
+        while at > 0 and (
+            steps[at - 1].seconds > seconds
+            or (
+                first
+                and steps[at - 1].seconds == seconds
+                and not steps[at - 1].event.startswith("check")  # the checks keep their order
+            )
+        ):
             at -= 1
         before = steps[at - 1] if at else None
         steps.insert(
