@@ -140,6 +140,43 @@ def test_a_quiet_metric_lets_the_release_finish(native: Emulated) -> None:
     assert _serving(aws) == green
 
 
+def _state(aws: Emulator, alarm: str) -> str:
+    found = aws.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    return str(found[0]["StateValue"])
+
+
+def test_an_alarm_already_in_alarm_when_the_release_starts_is_not_watched(
+    native: Emulated,
+) -> None:
+    """ECS developer guide, "How CloudWatch alarms detect Amazon ECS deployment failures":
+    "If an alarm is in the ALARM state at the beginning of a deployment, Amazon ECS will not
+    monitor alarms for the duration of that deployment" (the fix for an incident gets
+    through). Production's target group answers 5xx; its alarm goes to ALARM; the release
+    that follows finishes, and a later alarm during it changes nothing."""
+    aws = native.aws
+    service = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
+        "services"
+    ][0]
+    serving = service["taskSets"][0]["taskDefinition"]
+    blue, dimensions = _green(aws, serving)  # the group production is on now
+    alarm = f"sample3-dev-{blue.rsplit('-', 1)[1]}-5xx"
+    _answers_5xx(aws, dimensions, 20)
+    native.until(lambda: _state(aws, alarm) == "ALARM", limit=300)
+    revision = release(aws, "two")
+    native.until(lambda: _latest(aws).get("lifecycleStage") == "BAKE_TIME")
+    green, green_dimensions = _green(aws, revision)
+    _answers_5xx(aws, green_dimensions, 20)  # would roll back a watched deployment
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=1200)
+    found = _latest(aws)
+    assert found["alarms"]["status"] == "DISABLED"
+    assert found["alarms"]["triggeredAlarmNames"] == []
+    went = aws.client("cloudwatch").describe_alarm_history(
+        AlarmName=f"sample3-dev-{green.rsplit('-', 1)[1]}-5xx", HistoryItemType="StateUpdate"
+    )["AlarmHistoryItems"]
+    assert "Alarm updated from OK to ALARM" in [h["HistorySummary"] for h in went]
+    assert _serving(aws) == green
+
+
 def test_ecs_refuses_deployment_alarms_on_a_codedeploy_service(native: Emulated) -> None:
     from botocore.exceptions import ClientError
 
