@@ -240,7 +240,7 @@ def test_bluegreens_codedeploy_stacks_with_the_most_alarms_never_trip_the_refusa
 ) -> None:
     from bluegreen.config import MAX_ALARMS
 
-    own = ["mine-1", "mine-2", "mine-3", "mine-4"]
+    own = ["mine-1", "mine-2", "mine-3"]
     config = config_mod.parse(ALARMS + f"existing = {json.dumps(own)}\n")
     assert config.verify.alarms.count() == MAX_ALARMS
     with wired(tmp_path, monkeypatch, capsys, config) as system:
@@ -277,11 +277,12 @@ def test_the_rehearsal_shows_alarm_state_changes_as_rows() -> None:
     result = run(Options(Config.model_validate({"verify": {"alarms": {"enabled": True}}})))
     assert result.succeeded
     rows = [s for r in result.releases for s in r.steps if s.kind == "alarm"]
-    # The stack's six alarms leave INSUFFICIENT_DATA together once CloudWatch first
+    # The stack's seven alarms leave INSUFFICIENT_DATA together once CloudWatch first
     # evaluates them (TreatMissingData notBreaching: no traffic is good): one row.
     assert [row.event for row in rows] == [
         "alarms sample3-dev-blue-5xx, sample3-dev-blue-p95, sample3-dev-blue-unhealthy, "
-        "sample3-dev-green-5xx, sample3-dev-green-p95, sample3-dev-green-unhealthy: "
+        "sample3-dev-elb-5xx, sample3-dev-green-5xx, sample3-dev-green-p95, "
+        "sample3-dev-green-unhealthy: "
         "INSUFFICIENT_DATA → OK"
     ]
     assert rows[0].seconds % 60 == 0  # at an evaluation, not at the read
