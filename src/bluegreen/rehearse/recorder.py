@@ -343,7 +343,7 @@ class Recorder:
             if not token:
                 break
         start = self.aws.clock.start
-        # Alarms that change the same way at the same moment share a row (the stack's six
+        # Alarms that change the same way at the same moment share a row (the stack's seven
         # alarms leave INSUFFICIENT_DATA together).
         grouped: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
         for item in items:
