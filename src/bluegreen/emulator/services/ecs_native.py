@@ -885,15 +885,31 @@ class NativeDeployments:
             if deployment is None:
                 failures.append({"arn": arn, "reason": "MISSING"})
                 continue
-            found.append(
-                {
-                    "serviceRevisionArn": arn,
-                    "serviceArn": deployment.service_arn,
-                    "clusterArn": deployment.cluster_arn,
-                    "taskDefinition": deployment.target.task_definition,
-                    "createdAt": deployment.created,
+            revision: dict[str, Any] = {
+                "serviceRevisionArn": arn,
+                "serviceArn": deployment.service_arn,
+                "clusterArn": deployment.cluster_arn,
+                "taskDefinition": deployment.target.task_definition,
+                "createdAt": deployment.created,
+            }
+            if deployment.target.target_group:
+                # "The resolved load balancer configuration for a service revision. This
+                # includes information about which target groups serve traffic and which
+                # listener rules direct traffic to them" (ServiceRevision
+                # .resolvedConfiguration.loadBalancers, ServiceRevisionLoadBalancer, ECS
+                # API reference): the target group the revision's tasks run behind.
+                svc = self.ecs._backend().services.get(deployment.service_key)
+                lb = self._load_balancer(svc) if svc is not None else {}
+                rule = self._advanced(lb).get("productionListenerRule")
+                revision["resolvedConfiguration"] = {
+                    "loadBalancers": [
+                        {
+                            "targetGroupArn": deployment.target.target_group,
+                            **({"productionListenerRule": rule} if rule else {}),
+                        }
+                    ]
                 }
-            )
+            found.append(revision)
         return {"serviceRevisions": found, "failures": failures}
 
     # --------------------------------------------------------------------------- helpers
@@ -946,6 +962,16 @@ class NativeDeployments:
                     f"{key} is only valid when the deployment strategy is {wanted}.",
                 )
         for hook in configuration.get("lifecycleHooks") or []:
+            if str(hook.get("targetType") or "AWS_LAMBDA") == "AWS_LAMBDA" and not hook.get(
+                "hookTargetArn"
+            ):
+                # hookTargetArn: "You must provide this parameter when configuring an
+                # AWS_LAMBDA lifecycle hook" (DeploymentLifecycleHook, botocore's ECS
+                # model). Text the emulator's: ECS publishes none.
+                raise ServiceError(
+                    "InvalidParameterException",
+                    "hookTargetArn must be provided for an AWS_LAMBDA lifecycle hook.",
+                )
             stages = set(hook.get("lifecycleStages") or []) & SHIFT_STAGES
             if str(hook.get("targetType") or "AWS_LAMBDA") == "PAUSE" and stages:
                 # "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
