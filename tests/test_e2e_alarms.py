@@ -119,9 +119,14 @@ def test_a_breaching_metric_in_the_bake_rolls_the_release_back(native: Emulated)
     # status names the alarm that rolled the release back.
     shown = native.cli("status", "--output", "json")
     assert shown.code == 0, shown.err
-    assert json.loads(shown.out)["deployment"]["alarms"] == [alarm]
+    deployment = json.loads(shown.out)["deployment"]
+    assert deployment["alarms"] == [alarm]
+    # ... and that it judged the new revision: its target group is the release's.
+    assert deployment["new_target_group"] == green
+    assert deployment["alarm_subjects"] == [{"alarm": alarm, "watches": green, "revision": "new"}]
     text = native.cli("status")
     assert f"rolled back by alarm {alarm}" in text.out
+    assert f"{alarm} (target group {green}: the new revision's)" in text.out
 
 
 def test_a_quiet_metric_lets_the_release_finish(native: Emulated) -> None:
