@@ -294,13 +294,26 @@ def test_the_rehearsal_shows_alarm_state_changes_as_rows() -> None:
     assert rows[0].to_dict()["kind"] == "alarm"
 
 
+@pytest.mark.parametrize(
+    ("label", "whose"),
+    [("Green", ": the new revision's"), ("Blue", ": production's, the previous revision")],
+)
 def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    label: str,
+    whose: str,
 ) -> None:
     """bluegreen's own CodeDeploy stacks: `deploy` leaves the first release in its
     termination wait (production on the new revision, the original kept); 5xx answers
     from the new revision's target group trip the stack's alarm, CodeDeploy stops the
-    deployment and rolls it back, and `status` names the alarm."""
+    deployment and rolls it back, and `status` names the alarm and its target group. With
+    the 5xx on the original's group (Blue: where production was when the release started,
+    the previous revision) the release is stopped all the same (CodeDeploy watches every
+    alarm of the group: "If any of the specified alarms are activated, the deployment
+    stops", CodeDeploy user guide, "Monitoring deployments with CloudWatch alarms"), and
+    status says the alarm judged the previous revision (review A2)."""
     config = config_mod.parse(ALARMS)
     with wired(tmp_path, monkeypatch, capsys, config) as system:
         aws = system.aws
@@ -316,7 +329,9 @@ def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
             deploymentId=first, targetId=f"{CLUSTER}:{SERVICE}"
         )["deploymentTarget"]["ecsTarget"]
         green = next(t for t in target["taskSetsInfo"] if t["taskSetLabel"] == "Green")
-        group_name = green["targetGroup"]["name"]
+        new_group = green["targetGroup"]["name"]
+        watched = next(t for t in target["taskSetsInfo"] if t["taskSetLabel"] == label)
+        group_name = watched["targetGroup"]["name"]
         group = aws.client("elbv2").describe_target_groups(Names=[group_name])["TargetGroups"][0]
         (alb,) = aws.client("elbv2").describe_load_balancers()["LoadBalancers"]
         balancer = alb["LoadBalancerArn"].split(":loadbalancer/")[1]
@@ -353,3 +368,5 @@ def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
         assert f"rolled back by alarm {alarm}" in shown.out
         as_json = json.loads(system.cli("status", "--output", "json").out)["deployment"]
         assert (as_json["id"], as_json["alarms"]) == (rollback, [alarm])
+        assert as_json["new_target_group"] == new_group
+        assert f"    {alarm} (target group {group_name}{whose})" in shown.out
