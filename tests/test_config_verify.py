@@ -185,23 +185,17 @@ def test_alarms_need_a_window_of_production_traffic_they_can_act_in() -> None:
     assert config.alarm_minutes_needed() == 5
     on = {"enabled": True}
     cd = "deployment.termination_wait_minutes"
-    message = refused(
-        {"deployment": {"termination_wait_minutes": 4}, "verify": {"alarms": on}}, cd
-    )
+    message = refused({"deployment": {"termination_wait_minutes": 4}, "verify": {"alarms": on}}, cd)
     assert "sample3-dev-blue-p95/green-p95" in message
     assert "at least 5" in message and "termination wait" in message
     assert "verify.alarms.enabled = false" in message
     accepted({"deployment": {"termination_wait_minutes": 5}, "verify": {"alarms": on}})
     # 3 minutes: p95 and unhealthy (2 periods + 2) could never act; the 5xx ones (1 + 2) could.
-    message = refused(
-        {"deployment": {"termination_wait_minutes": 3}, "verify": {"alarms": on}}, cd
-    )
+    message = refused({"deployment": {"termination_wait_minutes": 3}, "verify": {"alarms": on}}, cd)
     assert "; sample3-dev-blue-unhealthy/green-unhealthy could not act either;" in message
     assert "5xx" not in message
     # 0 minutes: every one, the load balancer's 5xx too.
-    message = refused(
-        {"deployment": {"termination_wait_minutes": 0}, "verify": {"alarms": on}}, cd
-    )
+    message = refused({"deployment": {"termination_wait_minutes": 0}, "verify": {"alarms": on}}, cd)
     assert "sample3-dev-elb-5xx" in message
     # ECS: the bake.
     ecs = {"engine": "ecs", "reroute": "auto"}

@@ -159,9 +159,9 @@ def test_an_alarm_already_in_alarm_when_the_release_starts_is_not_watched(
     through). Production's target group answers 5xx; its alarm goes to ALARM; the release
     that follows finishes, and a later alarm during it changes nothing."""
     aws = native.aws
-    service = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])[
-        "services"
-    ][0]
+    service = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][
+        0
+    ]
     serving = service["taskSets"][0]["taskDefinition"]
     blue, dimensions = _green(aws, serving)  # the group production is on now
     alarm = f"sample3-dev-{blue.rsplit('-', 1)[1]}-5xx"
@@ -370,3 +370,54 @@ def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
         assert (as_json["id"], as_json["alarms"]) == (rollback, [alarm])
         assert as_json["new_target_group"] == new_group
         assert f"    {alarm} (target group {group_name}{whose})" in shown.out
+
+
+def test_the_rehearsal_says_whose_revision_an_alarm_in_alarm_judged() -> None:
+    """An alarm row going into ALARM names the alarm's target group and its role (green:
+    the new revision; blue: production's previous one, which stops every release while it
+    lasts: review A2), read from the alarm's own TargetGroup dimension."""
+    from bluegreen.config import Config
+    from bluegreen.rehearse.recorder import Recorder
+
+    config = Config.model_validate({"verify": {"alarms": {"enabled": True}}})
+    with Emulator("us-east-1") as aws:
+        cloudwatch = aws.client("cloudwatch")
+        balancer = {"Name": "LoadBalancer", "Value": "app/sample3-dev-alb/1"}
+        for color in ("blue", "green"):
+            cloudwatch.put_metric_alarm(
+                AlarmName=f"sample3-dev-{color}-5xx",
+                Namespace="AWS/ApplicationELB",
+                MetricName="HTTPCode_Target_5XX_Count",
+                Dimensions=[
+                    balancer,
+                    {"Name": "TargetGroup", "Value": f"targetgroup/sample3-dev-{color}/2"},
+                ],
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=5,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )
+        cloudwatch.put_metric_alarm(
+            AlarmName="sample3-dev-elb-5xx",
+            Namespace="AWS/ApplicationELB",
+            MetricName="HTTPCode_ELB_5XX_Count",
+            Dimensions=[balancer],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=5,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        recorder = Recorder(aws, config, lambda _: None)
+        # The second release: the new revision is behind sample3-dev-blue.
+        recorder._roles = {"sample3-dev-blue": "green", "sample3-dev-green": "blue"}
+        assert recorder._judged(["sample3-dev-blue-5xx"]) == (
+            " (on green (sample3-dev-blue), the new revision)"
+        )
+        assert recorder._judged(["sample3-dev-green-5xx"]) == (
+            " (on blue (sample3-dev-green), production's previous revision)"
+        )
+        assert recorder._judged(["sample3-dev-elb-5xx"]) == (
+            " (on the load balancer (both revisions' traffic))"
+        )

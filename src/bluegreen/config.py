@@ -997,6 +997,7 @@ def alarm_minutes_needed() -> int:
     periods = max([*TARGET_GROUP_ALARMS.values(), *LOAD_BALANCER_ALARMS.values()])
     return periods + ALARM_PUBLISH_MARGIN_MINUTES
 
+
 MAX_CHECKS_SIZE = 2000
 """The checks' JSON size limit (:func:`checks_size`): they are part of the hook's code, inline
 in the service template (stacks/verification.py), which must stay within CloudFormation's
@@ -1310,8 +1311,9 @@ class Config(_Section):
         if not self.verify.alarms.enabled:
             return
         if self.deployment.engine == "codedeploy":
-            key, window = "deployment.termination_wait_minutes", (
-                self.deployment.termination_wait_minutes
+            key, window = (
+                "deployment.termination_wait_minutes",
+                (self.deployment.termination_wait_minutes),
             )
             phase = "termination wait"
         else:

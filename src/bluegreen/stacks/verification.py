@@ -82,11 +82,7 @@ def stack_alarm_names(config: Config) -> list[str]:
         return []
     names = Names.of(config)
     return [
-        *(
-            f"{names.prefix}-{color}-{kind}"
-            for color in ("blue", "green")
-            for kind in _ALARM_KINDS
-        ),
+        *(f"{names.prefix}-{color}-{kind}" for color in ("blue", "green") for kind in _ALARM_KINDS),
         *(f"{names.prefix}-{kind}" for kind in LOAD_BALANCER_ALARMS),
     ]
 
