@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bluegreen.config import Config
@@ -143,6 +143,7 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
                     say(f"hook function {function} (yours, outside the stacks) stands in: {play}")
             story = _Story(aws, config, repo, options, rehearsal, say)
             story.play(plans)
+            rehearsal.metrics = story.metrics()
             rehearsal.simulated_seconds = int(aws.clock.seconds)
             rehearsal.notes.extend(_data_plane_notes(aws))
     rehearsal.wall_seconds = time.perf_counter() - started
@@ -259,7 +260,7 @@ class _Story:
             fault = self.options.fault if last else None
             release = Release(number, "", plan.message, (), fault)
             self.rehearsal.releases.append(release)
-            self.recorder.release = release
+            self._open(release)
             self.say(f"release {number}: {plan.message}")
             try:
                 if number == 1:
@@ -271,6 +272,7 @@ class _Story:
                 release.outcome = release.outcome if release.outcome != "pending" else "failed"
                 release.cause = release.cause or exc.message
                 self.recorder.operation("stopped", exc.message)
+            self._close()
             self.say(f"release {number}: {release.outcome}")
             if not release.as_designed:
                 return
@@ -284,6 +286,70 @@ class _Story:
             self._config_change()
         elif scenario == "engine-switch":
             self._engine_switch()
+        self._close()
+
+    # -- the load run ---------------------------------------------------------------------
+    def _open(self, release: Release) -> None:
+        """``release`` starts: the load run through the production listener with it."""
+        self._close()
+        self.recorder.release = release
+        self.recorder.start_load()
+
+    def _close(self) -> None:
+        """The release under way ended: the load run stops, ``GET /`` shows what
+        production serves (:meth:`Recorder.end_load`)."""
+        if self.recorder.load is not None:
+            self.recorder.end_load()
+
+    def metrics(self) -> dict[str, object]:
+        """What the emulated CloudWatch holds of the load run, read back as an alarm or a
+        person reads it (GetMetricStatistics, namespace AWS/ApplicationELB, dimensions
+        TargetGroup and LoadBalancer: emulator.albmetrics)."""
+        from bluegreen import engine
+        from bluegreen.aws.elb import target_group_name
+        from bluegreen.emulator.albmetrics import NAMESPACE, dimension_value
+
+        if not any(r.load and r.load.get("requests") for r in self.rehearsal.releases):
+            return {}
+        self.aws.service("elbv2").metrics.flush()
+        try:
+            refs = engine.service_refs(self.clients, self.config)
+        except BluegreenError:
+            return {}
+        end = self.aws.now() + timedelta(minutes=1)
+        start = self.aws.clock.start
+        period = 60 * max(1, -(-int((end - start).total_seconds()) // 60))
+        (listener,) = self.clients.elbv2.describe_listeners(
+            ListenerArns=[refs.production_listener]
+        )["Listeners"]
+        balancer = dimension_value(listener["LoadBalancerArn"], "LoadBalancer")
+        found: dict[str, object] = {}
+        for arn in refs.target_groups:
+            dimensions = [
+                {"Name": "TargetGroup", "Value": dimension_value(arn, "TargetGroup")},
+                {"Name": "LoadBalancer", "Value": balancer},
+            ]
+            sums = {}
+            for metric in (
+                "RequestCount",
+                "HTTPCode_Target_2XX_Count",
+                "HTTPCode_Target_5XX_Count",
+            ):
+                points = self.clients.cloudwatch.get_metric_statistics(
+                    Namespace=NAMESPACE,
+                    MetricName=metric,
+                    Dimensions=dimensions,
+                    StartTime=start,
+                    EndTime=end,
+                    Period=period,
+                    Statistics=["Sum"],
+                )["Datapoints"]
+                sums[metric] = int(sum(p["Sum"] for p in points))
+            found[target_group_name(arn)] = {
+                "dimensions": {d["Name"]: d["Value"] for d in dimensions},
+                "sum": sums,
+            }
+        return {"namespace": NAMESPACE, "target_groups": found}
 
     # -- release 1: deploy --------------------------------------------------------------
     def _first(self, release: Release, fault: str | None) -> None:
@@ -699,7 +765,7 @@ class _Story:
         number = len(self.rehearsal.releases) + 1
         release = Release(number, "", "Roll back the release that succeeded", ())
         self.rehearsal.releases.append(release)
-        self.recorder.release = release
+        self._open(release)
         engine = engine_mod.select(self.clients, self.config)
         try:
             action = engine.rollback(
@@ -720,7 +786,7 @@ class _Story:
         number = len(self.rehearsal.releases) + 1
         release = Release(number, "", "Change the config: task.desired_count 1 -> 3", ())
         self.rehearsal.releases.append(release)
-        self.recorder.release = release
+        self._open(release)
         wanted = 3
         config = self.config.model_copy(
             update={"task": self.config.task.model_copy(update={"desired_count": wanted})}
@@ -754,7 +820,7 @@ class _Story:
             (),
         )
         self.rehearsal.releases.append(refused)
-        self.recorder.release = refused
+        self._open(refused)
         moved = config.model_copy(
             update={"listeners": config.listeners.model_copy(update={"test_port": 9090})}
         )
@@ -801,7 +867,7 @@ class _Story:
         number = len(self.rehearsal.releases) + 1
         release = Release(number, "", 'Switch the engine: deployment.engine = "ecs"', ())
         self.rehearsal.releases.append(release)
-        self.recorder.release = release
+        self._open(release)
         data = self.config.model_dump(exclude_unset=True)
         deployment = dict(data.get("deployment") or {})
         for key in ("config", "termination_wait_minutes"):  # CodeDeploy's own keys
