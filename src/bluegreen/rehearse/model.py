@@ -44,7 +44,8 @@ class Step:
     production: dict[str, int]
     test: dict[str, int]
     task_sets: tuple[TaskSetState, ...]
-    kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read
+    kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read;
+    # "request": a GET through the production listener after the release
     roles: dict[str, str] = field(default_factory=dict)  # target group -> blue or green
     served: dict[str, int] = field(default_factory=dict)
     """Requests of the load run each target group served since the row before."""

@@ -1,6 +1,6 @@
 """The rehearsal's timeline: what the operations did, and what ``bluegreen status`` read.
 
-Three kinds of rows:
+Four kinds of rows:
 
 - *operations*: what the rehearsal ran, with the same code as the commands (``deploy``,
   a ``git push``, ``promote``, ``rollback``, a config change), one row each;
@@ -9,6 +9,8 @@ Three kinds of rows:
   simulated time, as ``status --watch`` would, and writes a row whenever what it read
   changed: a pipeline action, the deployment and its lifecycle events, the listeners'
   forwards, the task sets;
+- *requests*: after each release, one ``GET /`` through the production listener and
+  what it answered (the load run's, :mod:`bluegreen.rehearse.load`);
 - *shifts*: each change of where the production or test listener forwards, at the time
   the load balancer's listener changed (the emulated load balancer records them as
   CloudTrail records ModifyListener and ModifyRule), so a shift between two status reads
@@ -165,7 +167,8 @@ class Recorder:
             body = " ".join(greeting.body.split())
             body = body if len(body) <= 80 else body[:77] + "..."
             where = f"from {self.group(greeting.group)}" if greeting.group else "(no target)"
-            self.operation(
+            self._row(
+                "request",
                 f"GET / on :{self._port('production')}",
                 f"{greeting.status or 'no answer'} “{body}” {where}",
             )

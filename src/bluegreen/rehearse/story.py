@@ -43,7 +43,7 @@ from bluegreen.rehearse.model import Rehearsal, Release
 from bluegreen.rehearse.recorder import DeployRecorder, Recorder, ReleaseRecorder
 from bluegreen.rehearse.repository import Repository, copy_tree, replace_text
 
-FAULTS = ("green-unhealthy", "test-traffic-fails", "build-fails")
+FAULTS = ("green-unhealthy", "test-traffic-fails", "build-fails", "fails-under-load")
 SCENARIOS = (
     "releases",
     "rollback-in-termination-wait",
@@ -66,6 +66,23 @@ _HEALTH_500 = (
 )
 """The scaffold's health endpoint's answer, and the one ``--fault green-unhealthy`` puts
 in its place."""
+
+_HOME_RETURN = "    return GREETING\n"
+_FAILS_UNDER_LOAD = (
+    "    # fault injected by `bluegreen rehearse --fault fails-under-load`: the first {n}\n"
+    "    # answers are good (the checks through the test listener), then every one is a\n"
+    "    # 500 (production traffic)\n"
+    "    global _SERVED\n"
+    '    _SERVED = globals().get("_SERVED", 0) + 1\n'
+    "    if _SERVED > {n}:\n"
+    '        return PlainTextResponse("fault injected: fails-under-load", status_code=500)\n'
+    "    return GREETING\n"
+)
+"""The scaffold's ``GET /`` answer, and the code ``--fault fails-under-load`` puts in
+its place: good for as many requests as the checks send and a few more, then 500."""
+
+FAILS_UNDER_LOAD_MARGIN = 3
+"""Good answers of the faulty revision beyond the checks' requests."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,18 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
     from bluegreen.emulator import ACCOUNT_ID, Emulator, hooks
 
     config = options.config
+    alarms_enabled = False
+    if options.fault == "fails-under-load" and not config.verify.alarms.enabled:
+        # The stack's alarms (5xx of the new revision's target group) are what rolls this
+        # fault back: rehearsed with them.
+        config = config.model_copy(
+            update={
+                "verify": config.verify.model_copy(
+                    update={"alarms": config.verify.alarms.model_copy(update={"enabled": True})}
+                )
+            }
+        )
+        alarms_enabled = True
     if options.scenario == "engine-switch" and config.deployment.engine != "codedeploy":
         raise UsageError(
             "--scenario engine-switch rehearses moving a running CodeDeploy system to ECS "
@@ -146,6 +175,12 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
             rehearsal.metrics = story.metrics()
             rehearsal.simulated_seconds = int(aws.clock.seconds)
             rehearsal.notes.extend(_data_plane_notes(aws))
+    if alarms_enabled:
+        rehearsal.notes.append(
+            "--fault fails-under-load: rehearsed with verify.alarms.enabled = true (the "
+            "stack's alarms on each target group's 5xx, unhealthy hosts and p95 latency), "
+            "which this config does not set"
+        )
     rehearsal.wall_seconds = time.perf_counter() - started
     return rehearsal
 
@@ -937,7 +972,28 @@ class _Story:
         elif fault == "green-unhealthy":
             self._unhealthy_from_now()
             return self._health_answers_500()
+        elif fault == "fails-under-load":
+            return self._fails_under_load()
         return []
+
+    def _fails_under_load(self) -> list[str]:
+        """The release's app answers ``GET /`` well as many times as the checks on the
+        test listener ask (and a few more), then 500 to every request: real code in the
+        commit, which only production traffic reaches."""
+        path = f"{self.config.app.directory}/app/main.py"
+        source = self.repo.path / path
+        text = source.read_text(encoding="utf-8") if source.is_file() else ""
+        if text.count(_HOME_RETURN) != 1:
+            raise RehearsalError(
+                f"--fault fails-under-load makes the scaffold's GET / answer 500 after a few "
+                f"requests, but {path} has no single `{_HOME_RETURN.strip()}` line to change; "
+                "rehearse without --fault, or with the scaffold's app"
+            )
+        good = sum(c.count for c in self.config.verify.checks) + FAILS_UNDER_LOAD_MARGIN
+        source.write_text(
+            text.replace(_HOME_RETURN, _FAILS_UNDER_LOAD.format(n=good)), encoding="utf-8"
+        )
+        return [path]
 
     def _health_answers_500(self) -> list[str]:
         """The release's app answers 500 on its health path: a code change in the commit
