@@ -30,6 +30,12 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert "deployment  sample3-dev-deployment-group, CodeDeployDefault" in captured.out
     assert "PRIMARY  sample3-dev-task:1 on blue (sample3-dev-blue) (1 task)" in captured.out
     assert "green (sample3-dev-green)" in captured.out and "…" not in captured.out
+    # The load run: a requests column, GET / after each release, the totals.
+    assert "┃ requests" in captured.out
+    assert "GET / on :80" in captured.out and "200 “こんにちは、あばしり” from" in captured.out
+    assert re.search(r"requests: \d+ through production \(2 a simulated minute", captured.out)
+    assert re.search(r"requests +\d+ served, 0 failed through production", captured.out)
+    assert re.search(r"cloudwatch +AWS/ApplicationELB \(Sum\): sample3-dev-blue", captured.out)
 
 
 def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
