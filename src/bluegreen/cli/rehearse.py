@@ -61,7 +61,9 @@ _FAULT_HELP = (
     "traffic), test-traffic-fails (the validation of green on the test listener fails: "
     "CodeDeploy's AfterAllowTestTraffic hook, or with engine ecs the hook after "
     "TEST_TRAFFIC_SHIFT; rolled back), build-fails (the app build fails: nothing "
-    "deployed). Exits 1 naming the cause."
+    "deployed), fails-under-load (the new app answers the checks on the test listener "
+    "well, then 500 to production traffic; rehearsed with verify.alarms enabled, whose "
+    "5xx alarm rolls it back in the termination wait). Exits 1 naming the cause."
 )
 
 
@@ -91,7 +93,9 @@ def rehearse(
     fault: Annotated[
         str | None,
         typer.Option(
-            "--fault", help=_FAULT_HELP, metavar="green-unhealthy|test-traffic-fails|build-fails"
+            "--fault",
+            help=_FAULT_HELP,
+            metavar="green-unhealthy|test-traffic-fails|build-fails|fails-under-load",
         ),
     ] = None,
     scenario: Annotated[

@@ -59,6 +59,9 @@ NAMESPACE = "AWS/ApplicationELB"
 PERIOD = 60
 """Seconds of one metric interval."""
 
+KEPT_ENTRIES = 10_000
+"""Access log entries kept once published (a sandbox serves a person for hours)."""
+
 
 @dataclass(frozen=True)
 class AccessEntry:
@@ -156,6 +159,9 @@ class AlbMetrics:
         while self._published < len(self.entries) and self.entries[self._published].seconds < end:
             fresh.append(self.entries[self._published])
             self._published += 1
+        if self._published > KEPT_ENTRIES:  # published: only the latest are kept
+            del self.entries[: self._published - KEPT_ENTRIES]
+            self._published = KEPT_ENTRIES
         data = list(self._request_data(fresh))
         if hosts:
             data += list(self._host_data(minute))
