@@ -175,6 +175,13 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
             rehearsal.metrics = story.metrics()
             rehearsal.simulated_seconds = int(aws.clock.seconds)
             rehearsal.notes.extend(_data_plane_notes(aws))
+    for release in rehearsal.releases:
+        if release.succeeded and release.failed_requests:
+            rehearsal.notes.append(
+                f"release {release.number} succeeded although {release.failed_requests} of "
+                f"its {(release.load or {}).get('requests')} requests through production "
+                "failed (the requests column shows when); nothing rolled it back"
+            )
     if alarms_enabled:
         rehearsal.notes.append(
             "--fault fails-under-load: rehearsed with verify.alarms.enabled = true (the "
