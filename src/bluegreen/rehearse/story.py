@@ -21,7 +21,10 @@ nothing.
 
 What AWS does by itself (stacks, builds, the blue/green deployment, tasks starting and
 passing their health checks) is the emulator's (:mod:`bluegreen.emulator`), on its
-simulated clock. The scenarios add what users do next: a rollback during the termination
+simulated clock. Users are a bounded load run through the production listener during
+every release, then one ``GET /`` after it (:mod:`bluegreen.rehearse.load`); at the end
+the load balancer's metrics are read back from the emulated CloudWatch. The scenarios add
+what users do next: a rollback during the termination
 wait or after a release succeeded, a config change applied to the running system.
 """
 
