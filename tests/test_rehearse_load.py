@@ -6,8 +6,17 @@ metrics in the emulated CloudWatch (read back with GetMetricStatistics by the st
 from __future__ import annotations
 
 import pytest
+from dataplane_support import (
+    create_service_stack,
+    health_states,
+    listener_address,
+    plane_fixture,  # noqa: F401 (the plane fixture)
+    until,
+)
 
 from bluegreen.config import Config
+from bluegreen.emulator import Emulator
+from bluegreen.rehearse import load as load_mod
 from bluegreen.rehearse.load import RATE_PER_MINUTE
 from bluegreen.rehearse.model import Rehearsal, Release
 from bluegreen.rehearse.story import SEED_GREETING, SEED_NEW_GREETING, Options, run
@@ -139,3 +148,24 @@ def test_a_revision_that_fails_under_load_is_seen_failing_in_production() -> Non
     # Rolled back during the termination wait: production back on release 1's group.
     assert _live(second.steps[-1].production) == {GREEN}
     assert load["greeting"] == {"status": 200, "body": SEED_GREETING, "target_group": GREEN}
+
+
+def test_the_load_run_stops_by_itself_at_its_bound(
+    plane: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests on the simulated clock, one every 60 / rate seconds, each read back from
+    the load balancer's access log; at its bound the run stops and says why."""
+    monkeypatch.setattr(load_mod, "MAX_REQUESTS", 5)
+    create_service_stack(plane)
+    until(plane, lambda: health_states(plane) == ["healthy"])
+    address = listener_address(plane, 80)
+    counter = iter(range(1, 1000))
+    run_ = load_mod.LoadRun(plane, lambda: address, 12, lambda: next(counter))
+    start = plane.clock.seconds
+    run_.advance_to(start + 3600)
+    assert plane.clock.seconds == start + 3600  # the clock went on without requests
+    assert [r.seconds - start for r in run_.served] == [0, 5, 10, 15, 20]
+    assert {(r.status, r.group) for r in run_.served} == {(200, BLUE)}
+    assert not run_.active and run_.stopped == "the load run stopped at its bound of 5 requests"
+    run_.advance_to(start + 7200)
+    assert len(run_.served) == 5
