@@ -24,7 +24,7 @@ def test_init_writes_the_scaffold_and_says_what_next(
     target = tmp_path / "new" / "repo"
     assert main(["init", str(target)]) == 0
     captured = capsys.readouterr()
-    expected = appkit.render(Config())
+    expected = appkit.render(config.scaffold())
     assert _snapshot(target) == {p: t.encode() for p, t in expected.items()}
     lines = captured.out.splitlines()
     assert lines[0] == f"wrote {len(expected)} files to {target}"
@@ -34,6 +34,24 @@ def test_init_writes_the_scaffold_and_says_what_next(
     # Inside the repository a bare `bluegreen rehearse` plays a fresh scaffold, not it.
     assert "bluegreen rehearse . " in captured.out
     assert "sample3-dev (ap-northeast-1)" in captured.err
+
+
+def test_init_writes_a_check_and_the_appspec_hook_that_runs_it(tmp_path: Path) -> None:
+    assert main(["init", str(tmp_path)]) == 0
+    written = config.load(tmp_path / "bluegreen.toml")
+    (check,) = written.verify.checks
+    assert (check.method, check.path, check.status, check.count) == ("GET", "/", 200, 3)
+    # The check passes both greetings of the seed's two releases, and an empty page fails it.
+    pattern = re.compile(check.body_pattern)
+    assert pattern.search("Hello, 網走") and pattern.search("こんにちは、あばしり")
+    assert not pattern.search("") and not check.body
+    # CodeDeploy runs the verify function after test traffic (AppSpec Hooks).
+    appspec = (tmp_path / "appspec.yml").read_text(encoding="utf-8")
+    assert 'Hooks:\n  - AfterAllowTestTraffic: "CodeDeployHook_sample3-dev-verify"\n' in appspec
+    toml = (tmp_path / "bluegreen.toml").read_text(encoding="utf-8")
+    assert "`bluegreen init` writes one: GET / must answer 200" in toml
+    # A bluegreen.toml without [verify] still runs none (Config()'s default).
+    assert Config().verify.checks == []
 
 
 def test_init_flags_set_the_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,7 +100,7 @@ def test_force_overwrites(tmp_path: Path) -> None:
     assert main(["init", str(tmp_path), "--force"]) == 0
     files = _snapshot(tmp_path)
     assert files.pop("notes.txt") == b"mine"  # files init does not write are left alone
-    assert files == {p: t.encode() for p, t in appkit.render(Config()).items()}
+    assert files == {p: t.encode() for p, t in appkit.render(config.scaffold()).items()}
 
 
 def test_force_does_not_replace_a_directory(tmp_path: Path) -> None:

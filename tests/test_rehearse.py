@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bluegreen.config import Config
+from bluegreen.config import Config, scaffold
 from bluegreen.rehearse.model import Rehearsal, Release, Step
 from bluegreen.rehearse.story import SEED_NEW_GREETING, Options, run
 
@@ -42,7 +42,8 @@ def _live(weights: dict[str, int]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def default() -> Rehearsal:
-    return run(Options(Config()))
+    """The default `bluegreen rehearse`: init's config, with its check."""
+    return run(Options(scaffold()))
 
 
 # --------------------------------------------------------------------------- the story
@@ -67,6 +68,28 @@ def test_two_releases_succeed_through_the_operating_code(default: Rehearsal) -> 
     assert "committed 21 files" in _first(first, "committed").detail
 
 
+def test_init_s_check_passes_each_release_on_the_test_listener_before_production(
+    default: Rehearsal,
+) -> None:
+    """The hook's own code sends GET / three times through the test listener after the
+    test traffic shift; each result is a row, in order, before production moves."""
+    for release in default.releases:
+        assert [(c["number"], c["request"], c["result"], c["status"]) for c in release.checks] == [
+            (n, "GET /", "pass", 200) for n in (1, 2, 3)
+        ]
+        events = [step.event for step in release.steps]
+        rows = [i for i, e in enumerate(events) if e.startswith("check ")]
+        assert [events[i].split(":")[0] for i in rows] == [f"check {n}/3 GET /" for n in (1, 2, 3)]
+        tested = next(i for i, e in enumerate(events) if e.startswith("test :8080 → green"))
+        moved = next(i for i, e in enumerate(events) if e.startswith("production :80 → green"))
+        assert tested < rows[0] and rows[-1] < moved
+        for i in rows:
+            step = release.steps[i]
+            assert step.detail == 'expected 200, body matches "\\S", within 2000 ms'
+            # status read it while the test listener served the new revision only
+            assert _live(step.test) != _live(step.production)
+
+
 def test_every_stack_is_made_through_change_sets_with_events(default: Rehearsal) -> None:
     details = [s.detail for s in default.releases[0].steps if s.event == "bluegreen deploy"]
     for stack in ("source", "service", "pipeline"):
@@ -77,7 +100,9 @@ def test_every_stack_is_made_through_change_sets_with_events(default: Rehearsal)
         )
         assert any(f"sample3-dev-{stack}: CREATE_COMPLETE" in d for d in details)
     # The pipeline stack: 15, and 5 for the branch checks (builds.branches).
-    assert [s["resources"] for s in default.stacks] == [3, 23, 20]
+    # The service stack: 23, and 3 for init's check (the verify function, its role and
+    # its log group).
+    assert [s["resources"] for s in default.stacks] == [3, 26, 20]
     # A new account has no ECS service-linked role: deploy makes it (B2).
     assert any("service-linked role" in d for d in details)
 
@@ -167,14 +192,14 @@ def test_simulated_time_comes_from_the_system(default: Rehearsal) -> None:
     ("fault", "outcome", "cause"),
     [
         ("build-fails", "failed", "fault injected: build-fails"),
-        ("test-traffic-fails", "rolled back", "fault injected: test-traffic-fails"),
+        ("test-traffic-fails", "rolled back", "check GET / (request 1 of 3) failed: status 500"),
         ("green-unhealthy", "rolled back", "replacement task set to become healthy"),
     ],
 )
 def test_faults_never_put_production_on_the_failed_release(
     fault: str, outcome: str, cause: str
 ) -> None:
-    result = run(Options(Config(), fault=fault))
+    result = run(Options(scaffold(), fault=fault))
     first, second = result.releases
     assert first.outcome == "succeeded"
     assert second.outcome == outcome and cause in (second.cause or "")

@@ -36,6 +36,12 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"requests: \d+ through production \(2 a simulated minute", captured.out)
     assert re.search(r"requests +\d+ served, 0 failed through production", captured.out)
     assert re.search(r"cloudwatch +AWS/ApplicationELB \(Sum\): sample3-dev-blue", captured.out)
+    # init's check (GET / answers 200 with a page), run by the hook's own code against
+    # the test listener: three requests, each release, in the timeline with what it expects.
+    assert captured.out.count("  checks:  3 passed (GET /)") == 2
+    for number in (1, 2, 3):
+        assert captured.out.count(f"check {number}/3 GET /: pass 200 in ") == 2
+    assert 'expected 200, body matches "\\S", within 2000 ms' in captured.out
 
 
 def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,6 +60,24 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
     first, second = data["releases"]
     assert first["outcome"] == "succeeded" and second["outcome"] == "rolled back"
     assert second["fault"] == "test-traffic-fails"
+    # Release 1 passed init's check three times; release 2's app answers 500 on /: its
+    # first request fails, named with what came back, and the hook stops there.
+    assert [(c["request"], c["result"], c["status"]) for c in first["checks"]] == [
+        ("GET /", "pass", 200)
+    ] * 3
+    for check in first["checks"]:
+        assert check["expected"] == '200, body matches "\\S", within 2000 ms'
+        assert isinstance(check["latency_ms"], int) and check["time"].startswith("T+")
+    (failed,) = second["checks"]
+    found = (failed["number"], failed["of"], failed["result"], failed["status"])
+    assert found == (1, 3, "fail", 500)
+    assert failed["reason"] == "status 500, expected 200"
+    assert failed["body"] == "fault injected: test-traffic-fails"
+    assert (
+        "check GET / (request 1 of 3) failed: status 500, expected 200; got 500 in "
+        in data["error"]
+    )
+    assert "'fault injected: test-traffic-fails'" in data["error"]
     for release in data["releases"]:
         assert len(release["commit"]) == 40
         for step in release["steps"]:
@@ -238,3 +262,39 @@ def test_sigterm_cleans_up_as_ctrl_c_does(tmp_path: Path) -> None:
     assert code == 130, "".join(seen) + rest
     assert rest.splitlines()[-1] == "interrupted"
     assert [p.name for p in tmp.iterdir() if p.name.startswith("bluegreen-rehearse-")] == []
+
+
+def test_the_failing_check_fault_needs_a_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--fault test-traffic-fails pushes an app answering 500 on /: without [verify]
+    checks nothing would notice, and the release would reach production. Refused before
+    anything starts."""
+    from bluegreen.appkit import init
+    from bluegreen.config import Config
+
+    init(tmp_path / "app", Config())
+    assert main(["rehearse", str(tmp_path / "app"), "--fault", "test-traffic-fails"]) == 2
+    err = capsys.readouterr().err
+    assert "only [verify] checks on the test listener notice, but this config has none" in err
+    assert "emulated AWS started" not in err
+
+
+def test_the_timeline_names_the_failed_check_and_what_came_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["rehearse", "--fault", "test-traffic-fails"]) == 1
+    captured = capsys.readouterr()
+    assert "  checks:  0 passed, 1 failed: GET / (request 1 of 3) failed: status 500" in (
+        captured.out
+    )
+    assert "check 1/3 GET /: FAIL 500 in " in captured.out
+    assert "'fault injected: test-traffic-fails'" in captured.out
+    # the cause (stderr's error line) names the check after CodeDeploy's reason
+    assert re.search(
+        r"error: release 2 \([0-9a-f]{8}\) rolled back: The AfterAllowTestTraffic hook "
+        r"CodeDeployHook_sample3-dev-verify reported Failed: check GET / \(request 1 of 3\) "
+        r"failed: status 500, expected 200; got 500 in \d+ ms: 'fault injected: "
+        r"test-traffic-fails'",
+        " ".join(captured.err.split()),
+    )

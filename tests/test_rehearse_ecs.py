@@ -99,7 +99,8 @@ def test_the_ecs_story_tests_pauses_promotes_shifts_bakes_and_cleans_up(
 @pytest.mark.parametrize(
     ("fault", "outcome", "cause"),
     [
-        ("test-traffic-fails", "rolled back", "lifecycle hook at POST_TEST_TRAFFIC_SHIFT failed"),
+        # the hook's real checks against the app answering 500 on /
+        ("test-traffic-fails", "rolled back", "check GET / (request 1 of 3) failed: status 500"),
         ("green-unhealthy", "rolled back", "circuit breaker was triggered"),
         ("build-fails", "failed", "Build/BuildApp"),
     ],
@@ -107,7 +108,10 @@ def test_the_ecs_story_tests_pauses_promotes_shifts_bakes_and_cleans_up(
 def test_each_fault_rolls_back_and_production_never_serves_the_failed_revision(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fault: str, outcome: str, cause: str
 ) -> None:
-    code, data = _rehearse(_repository(tmp_path), capsys, "--fault", fault)
+    # init's config, with its check (which test-traffic-fails needs).
+    root = tmp_path / "app"
+    init(root, config_mod.scaffold({"deployment": {"engine": "ecs"}}))
+    code, data = _rehearse(root, capsys, "--fault", fault)
     assert code == 1
     failed = data["releases"][-1]
     assert failed["fault"] == fault
@@ -124,6 +128,16 @@ def test_each_fault_rolls_back_and_production_never_serves_the_failed_revision(
     if outcome == "rolled back":
         events = "\n".join(_events(failed))
         assert "ROLLBACK_SUCCESSFUL" in events
+    # Each reason is one line: the deploy step's failure says what its script printed
+    # last, never the script (F6).
+    for step in failed["steps"]:
+        assert "\n" not in step["event"] + step["detail"], step
+    if fault != "build-fails":
+        (deploy,) = [e for e in _events(failed) if e.startswith("Deploy/Deploy: Failed")]
+        assert "(26-line script)` failed: exit status 1; last output: the deployment did " in (
+            deploy
+        )
+        assert "describe-service-deployments" not in deploy
 
 
 def test_a_linear_release_shifts_production_in_steps(

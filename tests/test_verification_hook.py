@@ -132,6 +132,28 @@ def test_a_500_fails_at_once_and_stops_sending(server: str) -> None:
     (result,) = answer["results"]
     assert (result["status"], result["ok"]) == (500, False)
     assert result["reason"] == "status 500, expected 200"
+    # What was asked and what came back, in the result (logged) and the reply (F5).
+    assert result["expected"] == "200, within 2000 ms"
+    assert result["body"] == "Internal Server Error"
+    assert answer["reason"] == (
+        "GET /broken (request 1 of 7) failed: status 500, expected 200; got 500 in "
+        f"{result['latency_ms']} ms: 'Internal Server Error'"
+    )
+
+
+def test_a_failed_answer_keeps_one_line_of_its_body() -> None:
+    assert checks.excerpt("  <html>\n  <body>oops</body>\n</html>\n") == (
+        "<html> <body>oops</body> </html>"
+    )
+    long = checks.excerpt("x" * 500)
+    assert len(long) == checks.BODY_EXCERPT_CHARACTERS and long.endswith("…")
+    assert checks.expected(check(body="網走", max_latency_ms=500)) == (
+        '200, body contains "網走", within 500 ms'
+    )
+    # a request that got no answer says so, without a status to show
+    assert checks.failure({"request": "GET /", "ok": False, "reason": "no answer: refused"}) == (
+        "GET / failed: no answer: refused"
+    )
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,9 @@ def test_checks_pass_a_good_release_and_roll_back_one_answering_500(live: Emulat
     failed = _checks_logged(live)[3:]
     assert [(r["request"], r["status"], r["ok"]) for r in failed] == [("GET /", 500, False)]
     assert failed[0]["reason"] == "status 500, expected 200"
+    # what came back and what was asked, in the hook's log (F5)
+    assert failed[0]["body"] == "Internal Server Error"
+    assert failed[0]["expected"] == '200, body matches "^H", within 2000 ms'
     # `status` shows the latest run's checks: request, result, latency, reason
     shown = live.cli("status")
     assert shown.code == 0
@@ -112,7 +115,11 @@ def test_checks_pass_a_good_release_and_roll_back_one_answering_500(live: Emulat
         "status",
         "500,",
         "expected",
-        "200",
+        "200;",
+        "body",
+        "'Internal",
+        "Server",
+        "Error'",
     ]
     as_json = live.cli("status", "--output", "json")
     assert json.loads(as_json.out)["verify"] == {"checks": failed, "alarms": []}

@@ -1278,6 +1278,34 @@ def _ranges(values: tuple[int, ...]) -> str:
     return f"{values[0]} to {values[-1]} in steps of {step}"
 
 
+SCAFFOLD_CHECK: dict[str, Any] = {
+    "path": "/",
+    "method": "GET",
+    "status": 200,
+    "body_pattern": r"\S",
+    "count": 3,
+    "max_latency_ms": 2000,
+}
+"""The check ``bluegreen init`` writes (and the scaffold's rehearsal runs): ``GET /``
+answers 200 with a page that is not empty, three times, each within 2 s.
+
+It does not pin the greeting: the seed's second release changes it ("Hello, 網走" ->
+"こんにちは、あばしり"), the two share no text, and the checks are part of the hook's
+code, which ``bluegreen deploy`` updates, not a push. A check of the greeting itself
+(``body = "..."``) would fail the release that changes it. Config() keeps no check (a
+bluegreen.toml without [verify] runs none, as the seed's system did)."""
+
+
+def scaffold(data: dict[str, Any] | None = None, source: str = CONFIG_FILE) -> Config:
+    """What ``bluegreen init`` writes: ``data`` (such as its flags) validated, with
+    :data:`SCAFFOLD_CHECK` as ``verify.checks`` unless ``data`` sets them."""
+    merged = dict(data or {})
+    verify = dict(merged.get("verify") or {})
+    verify.setdefault("checks", [dict(SCAFFOLD_CHECK)])
+    merged["verify"] = verify
+    return from_dict(merged, source=source)
+
+
 def parse(text: str, source: str = CONFIG_FILE) -> Config:
     """Validate config text; raise ConfigError naming every bad key."""
     try:

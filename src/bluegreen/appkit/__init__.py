@@ -7,6 +7,8 @@ Public surface (others depend on it; see docs/CONTRACTS.md):
 - :func:`render_taskdef` ``(text, env) -> str``: the app build's filling-in of the
   stack-derived placeholders in taskdef.json (the rehearsal uses it too).
 - :func:`check` ``(repo_dir, config) -> [problem]``: what is wrong with a repository.
+- :func:`hook_problems` ``(repo_dir, config) -> [problem]``: [verify] checks its
+  appspec.yml would never run (deploy refuses them on every run).
 - :func:`init` ``(target, config=None, force=False) -> [Path]``: write the scaffold.
 
 Everything here is pure except :func:`init` (writes files) and :func:`check` (reads
@@ -15,7 +17,7 @@ them); nothing touches AWS.
 
 from __future__ import annotations
 
-from bluegreen.appkit._check import check
+from bluegreen.appkit._check import check, hook_problems
 from bluegreen.appkit._render import (
     DEFAULT_CAPABILITIES,
     FIRELENS_CONFIG_PATH,
@@ -48,6 +50,7 @@ __all__ = [
     "app_log_stream_prefix",
     "check",
     "health_log_regex",
+    "hook_problems",
     "init",
     "memory_reservations",
     "render",

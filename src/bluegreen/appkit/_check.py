@@ -294,7 +294,73 @@ def _check_appspec(text: str, config: Config) -> list[str]:
             f"LoadBalancerInfo ContainerPort is {port!r}; set {config.app.port} "
             "(app.port in bluegreen.toml)"
         )
-    return problems
+    return problems + _hook_problems(data, config)
+
+
+def hook_problems(repo_dir: Path, config: Config) -> list[str]:
+    """The repository's appspec.yml and [verify] checks it would never run (see
+    :func:`_hook_problems`), each naming the file; [] when it runs them, when there is no
+    appspec.yml to read (its absence is :func:`check`'s problem) or no checks."""
+    paths = RepositoryPaths(config)
+    file = repo_dir / paths.appspec
+    if not paths.uses_appspec or not file.is_file():
+        return []
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return []  # check() names it
+    if not isinstance(data, dict):
+        return []
+    return [f"{paths.appspec}: {p}" for p in _hook_problems(data, config)]
+
+
+def _hook_problems(data: dict[str, Any], config: Config) -> list[str]:
+    """[verify] checks that would never run: CodeDeploy invokes only the Lambda functions
+    the revision's AppSpec names under Hooks ("AfterAllowTestTraffic - Use to run tasks
+    after the test listener serves traffic to the replacement task set": CodeDeploy User
+    Guide, "AppSpec 'hooks' section for an Amazon ECS deployment"), and only ``init``
+    writes that entry. Problems naming the lines to add; [] when the checks run (or there
+    are none). "An AWS Lambda hook is one Lambda function" per lifecycle event (same
+    page), so a function of the user's own there is replaced, not joined. The ECS engine
+    reads no AppSpec: its hook is in the service."""
+    from bluegreen.stacks.verification import (
+        CODEDEPLOY_HOOK_EVENT,
+        has_hook,
+        hook_function_name,
+    )
+
+    if not has_hook(config) or config.deployment.engine != "codedeploy":
+        return []
+    name = hook_function_name(Names.of(config))
+    hooks = data.get("Hooks")
+    entries = hooks if isinstance(hooks, list) else []
+    named = [
+        str(entry.get(CODEDEPLOY_HOOK_EVENT))
+        for entry in entries
+        if isinstance(entry, dict) and CODEDEPLOY_HOOK_EVENT in entry
+    ]
+    # The value is the function's name or its ARN (the CodeDeploy tutorial "Step 4: Update
+    # your AppSpec file" writes arn:aws:lambda:...:function:<name>).
+    if any(value == name or value.endswith(f":function:{name}") for value in named):
+        return []
+    count = len(config.verify.checks)
+    why = (
+        f"bluegreen.toml has {count} [verify] check{'s' if count != 1 else ''}, but its Hooks "
+        f"do not name the verify function {name}, so CodeDeploy never runs "
+        + ("them" if count != 1 else "it")
+    )
+    entry = f'  - {CODEDEPLOY_HOOK_EVENT}: "{name}"'
+    if named:
+        return [
+            f"{why} ({CODEDEPLOY_HOOK_EVENT} names {', '.join(named)}); replace that entry "
+            f"with the line\n      {entry}\n    (or remove [verify] checks)"
+        ]
+    if entries:
+        return [f"{why}; add under Hooks: the line\n      {entry}\n    (or remove [verify] checks)"]
+    return [
+        f"{why}; add at the end of appspec.yml the lines\n      Hooks:\n      {entry}\n"
+        "    (or remove [verify] checks)"
+    ]
 
 
 # --- buildspec.yml --------------------------------------------------------------------

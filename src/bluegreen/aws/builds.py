@@ -15,11 +15,13 @@ default); each exports ``BRANCH``, ``APP_TESTS`` and ``CHECKS`` besides the two 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bluegreen.aws.errors import call
+from bluegreen.errors import BluegreenError
 
 
 @dataclass(frozen=True)
@@ -190,4 +192,78 @@ def _branch_of(build: dict[str, Any]) -> str:
     for variable in environment.get("environmentVariables") or []:
         if variable.get("name") == "BRANCH":
             return str(variable.get("value", ""))
+    return ""
+
+
+# ---- a failed build in one line (F6) ----------------------------------------------------
+
+_COMMAND_ERROR = re.compile(
+    r"Error while executing command: (?P<command>.*)\. Reason: (?P<reason>[^\n]*)\Z", re.S
+)
+"""CodeBuild's context of a failed command, "Error while executing command: <command>.
+Reason: exit status <N>" (awslabs/aws-deployment-framework#471), where <command> is the
+buildspec's command as written: a whole script for a ``- |`` block."""
+
+ERROR_LINE_CHARACTERS = 200
+"""How much of a command or of its last output line a one-line reason keeps."""
+
+
+def is_script_error(message: str) -> bool:
+    """Whether ``message`` (a failed action's or build phase's) names a failed command
+    that spans lines (a ``- |`` script). A one-line command's text is CodeBuild's own and
+    stays as it is."""
+    found = _COMMAND_ERROR.search(message)
+    return found is not None and "\n" in found["command"].strip()
+
+
+def one_line(message: str, output: str = "") -> str:
+    """A failed build's reason on one line: the command CodeBuild names cut to its first
+    line (a script's length said instead of its text), its reason, and ``output``, the
+    last line the build printed (:func:`last_output`), where the script said what went
+    wrong. Other messages have their whitespace collapsed."""
+    found = _COMMAND_ERROR.search(message)
+    if found is None:
+        text = " ".join(message.split())
+    else:
+        lines = [line.strip() for line in found["command"].strip().splitlines() if line.strip()]
+        shown = _cut(lines[0] if lines else "")
+        if len(lines) > 1:
+            shown += f" … ({len(lines)}-line script)"
+        head = " ".join(message[: found.start()].split())
+        text = f"{head} `{shown}` failed: {found['reason'].strip()}".strip()
+    if output:
+        text += f"; last output: {_cut(output)}"
+    return text
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= ERROR_LINE_CHARACTERS:
+        return text
+    return text[: ERROR_LINE_CHARACTERS - 1] + "…"
+
+
+def last_output(codebuild: Any, logs: Any, build_id: str) -> str:
+    """The last line a build's commands printed (its CloudWatch Logs stream, Build.logs;
+    CodeBuild's own lines start with ``[Container]``), or "" when it cannot be read (no
+    such build, no log, no permission: the reason stays CodePipeline's)."""
+    try:
+        found = _builds(codebuild, [build_id]).get(build_id) or {}
+        where = found.get("logs") or {}
+        if not where.get("groupName") or not where.get("streamName"):
+            return ""
+        events = call(
+            logs,
+            "get_log_events",
+            logGroupName=where["groupName"],
+            logStreamName=where["streamName"],
+            limit=100,
+            startFromHead=False,
+        ).get("events", [])
+    except BluegreenError:
+        return ""
+    for event in reversed(events):
+        line = str(event.get("message", "")).strip()
+        if line and not line.startswith("[Container]"):
+            return line
     return ""

@@ -347,6 +347,7 @@ def deploy(
         _refuse_unusable(name, stack, clients.region)
     run.look_at_connection(connection_arn)
     files = run.look_at_source(root, found[names.source_stack], allow_secrets)
+    run.look_at_hooks(root)
     bodies[names.service_stack] = run.look_at_service(
         found[names.service_stack], bodies[names.service_stack]
     )
@@ -463,6 +464,21 @@ class _Run:
         )
         self.check_repository(root)
         return files
+
+    def look_at_hooks(self, root: Path) -> None:
+        """Refuse [verify] checks that releases would never run: the repository's
+        appspec.yml does not name the verify function under Hooks (checked on every
+        deploy, not only the first commit's: checks added to a running system need the
+        entry pushed too). Exit 2, nothing changed."""
+        from bluegreen import appkit
+
+        problems = appkit.hook_problems(root, self.config)
+        if problems:
+            raise RepositoryError(
+                "\n".join(problems),
+                hint="nothing was changed; add the lines to appspec.yml (and push them), "
+                "then run deploy again",
+            )
 
     def check_repository(self, root: Path) -> None:
         """Refuse a first commit whose files ``bluegreen verify`` would fail (bad

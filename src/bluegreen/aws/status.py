@@ -3,7 +3,8 @@
 The number of API calls is bounded whatever the number of tasks: one describe_stacks
 per stack for the names, get_pipeline_state + list_pipeline_executions, the engine's
 deployment (one filtered ListDeployments; when none is active a 30-day one and only then
-an unbounded one, each paged; one BatchGetDeployments per 25 ids; the target), one
+an unbounded one, each paged; one BatchGetDeployments per 25 ids; the target; for a
+rollback deployment one GetDeployment of the deployment it rolls back), one
 describe_listeners for both listeners,
 one describe_target_health per target group (two), one describe_services (task sets)
 and one describe_task_definition per distinct task definition (at most two during a
@@ -16,12 +17,13 @@ forwards to (the heaviest weight) and *green* the other one of the pair.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bluegreen import engine as engine_mod
-from bluegreen.aws import ecs, elb, pipeline, verification
+from bluegreen.aws import builds, ecs, elb, pipeline, verification
 from bluegreen.aws.errors import AwsCallError
 from bluegreen.aws.verification import VerificationView
 from bluegreen.engine import DeploymentEngine, DeploymentView, Phase
@@ -163,7 +165,11 @@ def collect(clients: Clients, config: Config) -> SystemStatus:
     engine = engine_mod.select(clients, config)
     deployment = engine.status()
     return SystemStatus(
-        pipeline=pipeline_view(clients.codepipeline, names.pipeline),
+        pipeline=pipeline_view(
+            clients.codepipeline,
+            names.pipeline,
+            explain=lambda build: builds.last_output(clients.codebuild, clients.logs, build),
+        ),
         deployment=deployment,
         deployment_note=engine.absent,
         **_traffic(clients, engine, deployment),
@@ -171,8 +177,17 @@ def collect(clients: Clients, config: Config) -> SystemStatus:
     )
 
 
-def pipeline_view(codepipeline: Any, name: str) -> PipelineView | None:
-    """The latest execution stage by stage (None when the pipeline does not exist)."""
+def pipeline_view(
+    codepipeline: Any, name: str, explain: Callable[[str], str] | None = None
+) -> PipelineView | None:
+    """The latest execution stage by stage (None when the pipeline does not exist).
+
+    A CodeBuild action that failed on a command has CodeBuild's context as its error,
+    "Error while executing command: <command>. Reason: ...", where <command> may be a
+    whole script (the ECS engine's deploy step): then it is cut to one line, with the
+    last line the build printed (``explain(build id)``), where the script says what went
+    wrong (:func:`bluegreen.aws.builds.one_line`). A one-line command's error stays
+    CodeBuild's text."""
     try:
         latest = pipeline.latest_execution(codepipeline, name)
         stages = pipeline.state(codepipeline, name)
@@ -202,6 +217,11 @@ def pipeline_view(codepipeline: Any, name: str) -> PipelineView | None:
                 or last.get("pipelineExecutionId") == execution_id
             )
             error = last.get("errorDetails", {}) if mine else {}
+            message = str(error.get("message", ""))
+            external = (last.get("externalExecutionId") or "") if mine else ""
+            if builds.is_script_error(message):
+                output = explain(external) if explain and external else ""
+                message = builds.one_line(message, output)
             actions.append(
                 ActionView(
                     name=action.get("actionName", ""),
@@ -210,7 +230,7 @@ def pipeline_view(codepipeline: Any, name: str) -> PipelineView | None:
                     status=(last.get("status") or "NotStarted") if mine else "NotStarted",
                     summary=(last.get("summary") or "") if mine else "",
                     external_id=(last.get("externalExecutionId") or "") if mine else "",
-                    error=error.get("message", ""),
+                    error=message,
                 )
             )
         views.append(

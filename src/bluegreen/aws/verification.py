@@ -30,6 +30,11 @@ MAX_EVENTS = 200
 class VerificationView:
     checks: list[dict[str, Any]] = field(default_factory=list)
     alarms: list[tuple[str, str]] = field(default_factory=list)  # (name, state)
+    run: str = ""
+    """Which run of the hook ``checks`` are (its log stream and first event's time): two
+    runs with the same results are still two runs. Not part of ``to_dict``."""
+    logged: list[int] = field(default_factory=list)
+    """When each of ``checks`` was logged (epoch milliseconds). Not part of ``to_dict``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,8 +48,10 @@ def collect(clients: Any, config: Config) -> VerificationView | None:
     if not config.verify.enabled:
         return None
     checks: list[dict[str, Any]] = []
+    run, logged = "", list[int]()
     if verify_stacks.has_hook(config):
-        checks = latest_checks(clients.logs, verify_stacks.hook_log_group(Names.of(config)))
+        group = verify_stacks.hook_log_group(Names.of(config))
+        checks, run, logged = latest_run(clients.logs, group)
     names = verify_stacks.alarm_names(config)
     alarms: list[tuple[str, str]] = []
     if names:
@@ -55,21 +62,29 @@ def collect(clients: Any, config: Config) -> VerificationView | None:
             )
         }
         alarms = [(name, found.get(name, "missing")) for name in names]
-    return VerificationView(checks, alarms)
+    return VerificationView(checks, alarms, run, logged)
 
 
 def latest_checks(logs: Any, group: str) -> list[dict[str, Any]]:
     """The check results of the latest run of the hook (see the module docstring)."""
+    return latest_run(logs, group)[0]
+
+
+def latest_run(logs: Any, group: str) -> tuple[list[dict[str, Any]], str, list[int]]:
+    """The check results of the latest run of the hook, the run's identity (its log
+    stream and the time of its first line) and when each result was logged (epoch
+    milliseconds); ([], "", []) when there is none."""
     try:
         streams = logs.describe_log_streams(
             logGroupName=group, orderBy="LastEventTime", descending=True, limit=1
         )["logStreams"]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return []
+            return [], "", []
         raise
     if not streams:
-        return []
+        return [], "", []
+    stream = str(streams[0]["logStreamName"])
     events = logs.get_log_events(
         logGroupName=group,
         logStreamName=streams[0]["logStreamName"],
@@ -77,6 +92,8 @@ def latest_checks(logs: Any, group: str) -> list[dict[str, Any]]:
         startFromHead=False,
     )["events"]
     results: list[dict[str, Any]] = []
+    logged: list[int] = []
+    started = ""
     for event in events:
         message = str(event.get("message", "")).strip()
         if not message.startswith(LOG_MARK + " "):
@@ -94,9 +111,12 @@ def latest_checks(logs: Any, group: str) -> list[dict[str, Any]]:
             or "skipped" in result
             or (result.get("number") == 1 and not after_warmup)
         ):
-            results = []
+            results, logged = [], []
+        if not results:
+            started = str(event.get("timestamp", ""))
         results.append(result)
-    return results
+        logged.append(int(event.get("timestamp", 0)))
+    return results, f"{stream}@{started}" if results else "", logged
 
 
 def check_line(result: dict[str, Any]) -> list[str]:
@@ -111,5 +131,8 @@ def check_line(result: dict[str, Any]) -> list[str]:
     latency = f"{result['latency_ms']} ms" if "latency_ms" in result else ""
     row = [number, str(result.get("request", "")), f"{outcome} {status}", latency]
     if result.get("reason"):
-        row.append(str(result["reason"]))
+        reason = str(result["reason"])
+        if "body" in result:  # what came back (a failed answer's start)
+            reason += f"; body {result['body']!r}" if result["body"] else "; empty body"
+        row.append(reason)
     return row

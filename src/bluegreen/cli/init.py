@@ -118,8 +118,9 @@ def build_config(
     region: str | None = None,
     engine: str | None = None,
 ) -> Config:
-    """The default config with the flags applied, validated like a bluegreen.toml (a bad
-    value raises ConfigError naming the key, e.g. project.name)."""
+    """The default config with the flags applied and the scaffold's check
+    (config.SCAFFOLD_CHECK), validated like a bluegreen.toml (a bad value raises
+    ConfigError naming the key, e.g. project.name)."""
     section: dict[str, Any] = {}
     for key, value in (("name", project), ("environment", environment), ("region", region)):
         if value is not None:
@@ -128,7 +129,7 @@ def build_config(
     if engine is not None:
         data["deployment"] = {"engine": engine}
     try:
-        return config_mod.from_dict(data, source="init")
+        return config_mod.scaffold(data, source="init")
     except ConfigError as exc:
         # Name the flag next to the key it sets, so the message points at what was typed.
         problems = [(_with_flag(key), message) for key, message in exc.problems]

@@ -58,9 +58,10 @@ and the globs bluegreen.toml's comment gives as its example."""
 _FAULT_HELP = (
     "Inject a failure into the last release (the second one on the scaffold): "
     "green-unhealthy (the new tasks fail their health check: rolled back before any "
-    "traffic), test-traffic-fails (the validation of green on the test listener fails: "
-    "CodeDeploy's AfterAllowTestTraffic hook, or with engine ecs the hook after "
-    "TEST_TRAFFIC_SHIFT; rolled back), build-fails (the app build fails: nothing "
+    "traffic), test-traffic-fails (the pushed app answers 500 on /: [verify]'s checks "
+    "fail it on the test listener, in CodeDeploy's AfterAllowTestTraffic hook, or with "
+    "engine ecs the hook after TEST_TRAFFIC_SHIFT; rolled back; needs a check, which the "
+    "scaffold has), build-fails (the app build fails: nothing "
     "deployed), fails-under-load (the new app answers the checks on the test listener "
     "well, then 500 to production traffic; rehearsed with verify.alarms enabled, whose "
     "5xx alarm rolls it back in the termination wait). Exits 1 naming the cause."
@@ -181,9 +182,10 @@ def rehearse(
         config = config_mod.load(path / CONFIG_FILE)
         repository = path.resolve()
     else:
-        config = Config()
+        # What `bluegreen init` writes: the defaults and the scaffold's check.
+        config = config_mod.scaffold()
         if provider is not None:
-            config = config_mod.from_dict(
+            config = config_mod.scaffold(
                 {
                     "source": {
                         "provider": provider,
@@ -317,6 +319,8 @@ def _render(result: Rehearsal, config: Config) -> None:
                 for b in release.builds
             )
             console.print(Text(f"  builds:  {done}", style="dim"))
+        if release.checks:
+            console.print(_checks(release.checks))
         console.print(_table(release.steps, result))
         if release.load is not None:
             console.print(_load_line(release.load))
@@ -377,6 +381,22 @@ def _branch_run(console: Console, run: dict[str, Any]) -> None:
     deployed = "the pipeline started (unexpected)" if run["pipeline_started"] else "none"
     console.print(Text(f"  deployment: {deployed}", style="dim"))
     console.print()
+
+
+def _checks(checks: list[dict[str, Any]]) -> Text:
+    """The release's checks in one line: how many passed, and each check's request (or
+    the one that failed and what came back)."""
+    from bluegreen.verification.checks import failure
+
+    passed = [c for c in checks if c["result"] == "pass"]
+    failed = [c for c in checks if c["result"] == "fail"]
+    requests = sorted({str(c["request"]) for c in passed})
+    text = f"  checks:  {len(passed)} passed"
+    if requests:
+        text += f" ({', '.join(requests)})"
+    if failed:
+        text += f", 1 failed: {failure({**failed[0], 'ok': False})}"
+    return Text(text, style="red" if failed else "dim")
 
 
 def _table(steps: list[Step], result: Rehearsal) -> Table:

@@ -75,6 +75,12 @@ def status_lines(status: SystemStatus) -> list[str]:
         lines.append(f"deployment {d.id}: {d.status} ({d.phase})")
         if d.error:
             lines.append(f"  error: {d.error}")
+        if d.alarms:
+            # CodeDeploy stops the deployment and a rollback deployment follows it; ECS
+            # rolls the service deployment itself back.
+            rolled = d.status.startswith("ROLLBACK_") or bool(d.rollback_of)
+            verb = "rolled back" if rolled else "stopped"
+            lines.append(f"  {verb} by alarm {', '.join(d.alarms)}")
         lines += _table([[step.name, step.status] for step in d.lifecycle])
         if d.bake_ends is not None and d.phase.active:
             # ECS: both revisions run until the bake ends; `rollback` is instant till then.

@@ -112,6 +112,13 @@ class DeploymentView:
     """ECS: seconds of the bake left, by the service's clock (its answer's Date header)."""
     weights: dict[str, float] = field(default_factory=dict)
     """ECS: green's requested percent of "production" and "test" traffic."""
+    alarms: list[str] = field(default_factory=list)
+    """The CloudWatch alarms that stopped or rolled back the deployment (CodeDeploy:
+    errorInformation ALARM_ACTIVE; ECS: ServiceDeployment.alarms.triggeredAlarmNames); for
+    a CodeDeploy rollback deployment, those that stopped the deployment it rolls back."""
+    rollback_of: str = ""
+    """CodeDeploy: the deployment this one rolls back (rollbackInfo
+    .rollbackTriggeringDeploymentId), if it is a rollback deployment."""
 
     @property
     def ready(self) -> bool:
@@ -125,7 +132,7 @@ class DeploymentView:
         return self.status == "Ready"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "engine": self.engine,
             "id": self.id,
             "status": self.status,
@@ -154,6 +161,9 @@ class DeploymentView:
             if self.paused is not None
             else {}
         )
+        if self.alarms:
+            found["alarms"] = list(self.alarms)
+        return found
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,8 @@ class Ending:
     rollback: bool = False
     """The deployment itself rolls another back (CodeDeploy's rollback deployment, or
     the one ``bluegreen rollback`` started)."""
+    alarms: tuple[str, ...] = ()
+    """The CloudWatch alarms that stopped or rolled it back (see DeploymentView.alarms)."""
 
 
 @dataclass(frozen=True)

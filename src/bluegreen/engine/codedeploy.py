@@ -146,6 +146,18 @@ def _error(deployment: dict[str, Any]) -> str:
     return f"{info.get('code', '')}: {info.get('message', '')}".strip(": ")
 
 
+def alarms_of(deployment: dict[str, Any]) -> list[str]:
+    """The alarms that stopped ``deployment``: errorInformation code ALARM_ACTIVE, whose
+    message ends "Activated alarms: <name> <name>" (AWS's text, as recorded from real
+    deployments; bluegreen.emulator.services.codedeploy.ALARM_ACTIVE)."""
+    info = deployment.get("errorInformation") or {}
+    if info.get("code") != "ALARM_ACTIVE":
+        return []
+    message = str(info.get("message") or "")
+    _, _, named = message.partition("Activated alarms:")
+    return re.findall(r"<([^<>]+)>", named)
+
+
 def task_definition_of(revision: dict[str, Any] | None) -> str:
     """The TaskDefinition ARN an ECS AppSpec revision names ('' if it names none).
 
@@ -272,7 +284,22 @@ class CodeDeployEngine:
             auto_reroute=codedeploy.reroutes_automatically(
                 deployment.get("blueGreenDeploymentConfiguration")
             ),
+            **self._alarms_view(deployment),
         )
+
+    def _alarms_view(self, deployment: dict[str, Any]) -> dict[str, Any]:
+        """The alarms that stopped the deployment, or for a rollback deployment those that
+        stopped the one it rolls back (one more GetDeployment, for rollbacks only)."""
+        triggering = str(
+            (deployment.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId") or ""
+        )
+        if not triggering:
+            return {"alarms": alarms_of(deployment)}
+        try:
+            rolled_back = codedeploy.get_deployment(self._clients.codedeploy, triggering)
+        except AwsCallError:
+            rolled_back = {}
+        return {"alarms": alarms_of(rolled_back), "rollback_of": triggering}
 
     def _current(self, verb: str) -> tuple[DeploymentView, dict[str, Any]]:
         """The latest deployment (its view and CodeDeploy's record); StateError if none."""
@@ -646,7 +673,7 @@ class CodeDeployEngine:
             outcome = "failed"
         else:
             outcome = ""
-        return Ending(state, outcome, reason, rollback)
+        return Ending(state, outcome, reason, rollback, tuple(alarms_of(info)))
 
     def continue_creation(self) -> ActionResult | None:
         """A CODE_DEPLOY service is created with its first task set, no deployment (ECS

@@ -238,7 +238,9 @@ class EcsEngine:
             "ROLLBACK_FAILED": "failed",
             "STOPPED": "stopped",
         }.get(state, "")
-        return Ending(state, outcome, "" if outcome == "succeeded" else reason)
+        return Ending(
+            state, outcome, "" if outcome == "succeeded" else reason, alarms=tuple(_triggered(d))
+        )
 
     def continue_creation(self) -> ActionResult | None:
         """CreateService starts the service's first service deployment, and it goes
@@ -342,6 +344,7 @@ class EcsEngine:
                 if bake_ends is not None and self._read_at is not None
                 else None
             ),
+            alarms=_triggered(d),
             weights={
                 "production": float(target.get("requestedProductionTrafficWeight") or 0.0),
                 "test": float(target.get("requestedTestTrafficWeight") or 0.0),
@@ -671,3 +674,9 @@ def _hint(view: DeploymentView) -> str:
     if view.phase == Phase.TERMINATION_WAIT:
         return "the bake runs; `bluegreen rollback` returns production to blue"
     return "start a new release with `bluegreen release`"
+
+
+def _triggered(d: dict[str, Any]) -> list[str]:
+    """The deployment alarms ECS found in ALARM (ServiceDeployment.alarms,
+    ServiceDeploymentAlarms.triggeredAlarmNames: ECS API reference)."""
+    return [str(n) for n in (d.get("alarms") or {}).get("triggeredAlarmNames") or []]

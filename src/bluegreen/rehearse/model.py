@@ -45,6 +45,7 @@ class Step:
     test: dict[str, int]
     task_sets: tuple[TaskSetState, ...]
     kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read;
+    # "alarm": a watched CloudWatch alarm changed state (DescribeAlarmHistory);
     # "request": a GET through the production listener after the release
     roles: dict[str, str] = field(default_factory=dict)  # target group -> blue or green
     served: dict[str, int] = field(default_factory=dict)
@@ -92,6 +93,10 @@ class Release:
     """The load run through the production listener during the release
     (:mod:`bluegreen.rehearse.load`): rate, requests served per target group, failed ones,
     and the ``GET /`` after the release (``greeting``). None: no production listener."""
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    """Each request of [verify]'s checks the release's hook sent, as ``bluegreen status``
+    read it from the hook's log group: time, number, request, expected, result (pass or
+    fail), status, latency_ms, and for a failure its reason and a body excerpt."""
 
     @property
     def failed_requests(self) -> int:
@@ -123,6 +128,7 @@ class Release:
             "steps": [s.to_dict() for s in self.steps],
             "builds": [dict(b) for b in self.builds],
             "load": dict(self.load) if self.load is not None else None,
+            "checks": [dict(c) for c in self.checks],
         }
 
 

@@ -1,6 +1,6 @@
 """The rehearsal's timeline: what the operations did, and what ``bluegreen status`` read.
 
-Four kinds of rows:
+Five kinds of rows:
 
 - *operations*: what the rehearsal ran, with the same code as the commands (``deploy``,
   a ``git push``, ``promote``, ``rollback``, a config change), one row each;
@@ -14,7 +14,10 @@ Four kinds of rows:
 - *shifts*: each change of where the production or test listener forwards, at the time
   the load balancer's listener changed (the emulated load balancer records them as
   CloudTrail records ModifyListener and ModifyRule), so a shift between two status reads
-  (a canary's first step, a rollback's reroute) is neither missed nor shown late.
+  (a canary's first step, a rollback's reroute) is neither missed nor shown late;
+- *alarms* (kind ``alarm``): each state change of an alarm the release watches
+  (``[verify.alarms]``), at the time CloudWatch changed it, read with DescribeAlarmHistory
+  (its StateUpdate items) like any CloudWatch user would.
 
 Every row carries what the status read showed at that moment (a shift row: what the row
 before it showed, with the shifted listener's new forward): both listeners' forwards
@@ -29,8 +32,10 @@ so) is shown as a rollback deployment.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.aws.elb import target_group_name
@@ -94,6 +99,9 @@ class Recorder:
         self._seq = 0
         self._row_keys: dict[int, tuple[float, int]] = {}
         self._production: tuple[str, int] | None = None
+        self._check_run = ""
+        self._check_count = 0
+        self._alarms_read: datetime | None = None
 
     # -- time -----------------------------------------------------------------------------
     @property
@@ -215,15 +223,43 @@ class Recorder:
         except StateError:
             return None  # the service stack is not there (yet)
         self._shifts()
+        self._alarm_changes()
         self.last = status
         self._roles = _roles(status)
         changes = self._changes(status)
         if changes:
             self._row("status", changes[0], "; ".join(changes[1:]))
+        checked = self._checks(status)
+        if changes or checked:
             self._interval = POLL_SECONDS
         else:
             self._interval = min(QUIET_POLL_SECONDS, self._interval * 2)
         return status
+
+    def _checks(self, status: SystemStatus) -> bool:
+        """A row for each result of [verify]'s checks status read that was not read
+        before (the hook's log group: :func:`bluegreen.aws.verification.latest_run`),
+        kept with the release too; whether there was one."""
+        view = status.verification
+        if view is None or not view.run:
+            return False
+        if view.run != self._check_run:
+            self._check_run, self._check_count = view.run, 0
+        start = self._check_count
+        fresh = view.checks[start:]
+        self._check_count = len(view.checks)
+        if self.release is None:
+            return bool(fresh)
+        # the emulator's clock at epoch 0: a log event's time on the rehearsal's clock
+        offset = self.aws.now().timestamp() - self.aws.clock.seconds
+        for index, result in enumerate(fresh, start=start):
+            logged = view.logged[index] if index < len(view.logged) else 0
+            seconds = min(self.seconds, int(logged / 1000 - offset)) if logged else self.seconds
+            event, detail = check_row(result)
+            self._insert_row(seconds, event, detail, "status")
+            if "request" in result or "reason" in result:
+                self.release.checks.append({"time": stamp(seconds), **check_record(result)})
+        return bool(fresh)
 
     def _changes(self, status: SystemStatus) -> list[str]:
         seen = self._seen
@@ -368,6 +404,72 @@ class Recorder:
         # listener first): they count in the rows after this one.
         self._row_keys[id(step)] = (float(when), -1)
 
+    def _alarm_changes(self) -> None:
+        """A row for each state change of a watched alarm since the last read, at the
+        time CloudWatch changed it (DescribeAlarmHistory, StateUpdate items)."""
+        from bluegreen.stacks.verification import alarm_names
+
+        names = set(alarm_names(self.config))
+        if not names:
+            return
+        if self.release is None:  # changes between releases belong to no timeline
+            self._alarms_read = self.aws.now()
+            return
+        since = self._alarms_read or self.aws.clock.start
+        self._alarms_read = self.aws.now()
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = self.clients.cloudwatch.describe_alarm_history(
+                HistoryItemType="StateUpdate",
+                StartDate=since,
+                EndDate=self._alarms_read,
+                ScanBy="TimestampAscending",
+                **({"NextToken": token} if token else {}),
+            )
+            items += page.get("AlarmHistoryItems", [])
+            token = page.get("NextToken")
+            if not token:
+                break
+        start = self.aws.clock.start
+        # Alarms that change the same way at the same moment share a row (the stack's six
+        # alarms leave INSUFFICIENT_DATA together).
+        grouped: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
+        for item in items:
+            if item["AlarmName"] not in names or item["Timestamp"] <= since:
+                continue
+            data = json.loads(item.get("HistoryData") or "{}")
+            old = (data.get("oldState") or {}).get("stateValue", "")
+            new = (data.get("newState") or {}).get("stateValue", "")
+            reason = (data.get("newState") or {}).get("stateReason", "")
+            seconds = int((item["Timestamp"] - start).total_seconds())
+            grouped.setdefault((seconds, old, new), []).append((item["AlarmName"], reason))
+        for (seconds, old, new), changed in grouped.items():
+            noun = "alarm" if len(changed) == 1 else "alarms"
+            event = f"{noun} {', '.join(n for n, _ in changed)}: {old} → {new}"
+            self._insert_row(seconds, event, changed[0][1] if len(changed) == 1 else "", "alarm")
+
+    def _insert_row(self, seconds: int, event: str, detail: str, kind: str) -> None:
+        """A row among the rows by time, showing what the row before it showed."""
+        assert self.release is not None
+        steps = self.release.steps
+        at = len(steps)
+        while at > 0 and steps[at - 1].seconds > seconds:
+            at -= 1
+        before = steps[at - 1] if at else None
+        step = Step(
+            seconds=seconds,
+            event=event,
+            detail=detail,
+            production=dict(before.production) if before else {},
+            test=dict(before.test) if before else {},
+            task_sets=before.task_sets if before else (),
+            kind=kind,
+            roles=dict(before.roles) if before else {},
+        )
+        steps.insert(at, step)
+        self._row_keys[id(step)] = (float(seconds), -1)  # the load run's requests before it
+
     def _listener_roles(self) -> dict[str, str]:
         """Listener and rule ARN -> production or test (the service stack's outputs)."""
         if self._listeners is None:
@@ -462,6 +564,43 @@ def _load_summary(load: LoadRun, greeting: Served | None) -> dict[str, Any]:
             else None
         ),
     }
+
+
+def check_row(result: dict[str, Any]) -> tuple[str, str]:
+    """A check's result as a timeline row: ``check 1/3 GET /: pass 200 in 4 ms`` and
+    what it expected (a failure: why, and what came back)."""
+    from bluegreen.verification.checks import failure
+
+    if "warmup" in result:
+        return "checks: warm-up", str(result["warmup"])
+    if "skipped" in result:
+        return "checks: skipped", str(result["skipped"])
+    number = f" {result['number']}/{result['of']}" if "number" in result else ""
+    outcome = "pass" if result.get("ok") else "FAIL"
+    got = f" {result['status']}" if result.get("status") else ""
+    latency = f" in {result['latency_ms']} ms" if "latency_ms" in result else ""
+    event = f"check{number} {result.get('request', '')}".rstrip() + f": {outcome}{got}{latency}"
+    expected = f"expected {result['expected']}" if result.get("expected") else ""
+    if result.get("ok"):
+        return event, expected
+    return event, "; ".join(part for part in (failure(result), expected) if part)
+
+
+def check_record(result: dict[str, Any]) -> dict[str, Any]:
+    """A check's result for ``--output json`` (Release.checks)."""
+    record: dict[str, Any] = {
+        "number": result.get("number"),
+        "of": result.get("of"),
+        "request": result.get("request", ""),
+        "expected": result.get("expected", ""),
+        "result": "pass" if result.get("ok") else "fail",
+        "status": result.get("status"),
+        "latency_ms": result.get("latency_ms"),
+    }
+    if not result.get("ok"):
+        record["reason"] = result.get("reason", "")
+        record["body"] = result.get("body", "")
+    return record
 
 
 def _forwards(status: SystemStatus, role: str) -> dict[str, int]:

@@ -69,8 +69,14 @@ _HEALTH_500 = (
 )
 """The scaffold's health endpoint's answer, and the one ``--fault green-unhealthy`` puts
 in its place."""
-
 _HOME_RETURN = "    return GREETING\n"
+_HOME_500 = (
+    "    # fault injected by `bluegreen rehearse --fault test-traffic-fails`\n"
+    '    return PlainTextResponse("fault injected: test-traffic-fails", status_code=500)\n'
+)
+"""The scaffold's home page's answer, and the one ``--fault test-traffic-fails`` puts in
+its place."""
+
 _FAILS_UNDER_LOAD = (
     "    # fault injected by `bluegreen rehearse --fault fails-under-load`: the first {n}\n"
     "    # answers are good (the checks through the test listener), then every one is a\n"
@@ -122,6 +128,15 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
     if options.scenario not in SCENARIOS:
         raise UsageError(
             f"unknown scenario {options.scenario!r}; choose one of {', '.join(SCENARIOS)}"
+        )
+    if options.fault == "test-traffic-fails" and not options.config.verify.checks:
+        raise UsageError(
+            "--fault test-traffic-fails pushes an app that answers 500 on /, which only "
+            "[verify] checks on the test listener notice, but this config has none: the "
+            "release would reach production",
+            hint='add a check to bluegreen.toml, such as [verify] checks = [{ path = "/", '
+            "status = 200 }] (with CodeDeploy, and appspec.yml's Hooks entry `bluegreen "
+            "verify` names), or rehearse the scaffold (no PATH), whose config has one",
         )
     from bluegreen import engine as engine_mod
     from bluegreen.emulator import ACCOUNT_ID, Emulator, hooks
@@ -609,6 +624,14 @@ class _Story:
         else:
             release.outcome = "failed"
         release.cause = None if ending.outcome == "succeeded" else reason
+        failed_check = next((c for c in release.checks if c["result"] == "fail"), None)
+        if release.cause and failed_check is not None:
+            # which check, and what came back: the hook's own reason (F5)
+            from bluegreen.verification.checks import failure
+
+            release.cause = (
+                f"{release.cause.rstrip('.')}: check {failure({**failed_check, 'ok': False})}"
+            )
 
     def _wants_branch_run(self, release: Release) -> bool:
         """The scaffold's releases: the last one, once its builds are done (its Deploy
@@ -756,6 +779,8 @@ class _Story:
     def _failed_phase(self, build_id: str) -> str:
         """The failed phase of a build and its context, as BatchGetBuilds reports them,
         with the last lines of the build's log (where a command's error is)."""
+        from bluegreen.aws import builds
+
         (build,) = self.clients.codebuild.batch_get_builds(ids=[build_id])["builds"]
         reason = ""
         for phase in build.get("phases") or []:
@@ -763,6 +788,8 @@ class _Story:
                 contexts = "; ".join(
                     str(c.get("message") or "") for c in phase.get("contexts") or []
                 )
+                if builds.is_script_error(contexts):
+                    contexts = builds.one_line(contexts)
                 reason = f"{phase.get('phaseType')}: {contexts}"
                 break
         logs = build.get("logs") or {}
@@ -970,15 +997,10 @@ class _Story:
                 "docker build exited with status 1 (fault injected: build-fails)"
             )
         elif fault == "test-traffic-fails":
-            # The check of green on the test listener fails, for whichever engine runs the
-            # release: CodeDeploy's AfterAllowTestTraffic hook, or ECS's hook after the
-            # test traffic shift (each emulated service takes its own, once).
-            failed = (
-                "the validation of the test listener reported Failed "
-                "(fault injected: test-traffic-fails)"
-            )
-            self.aws.service("codedeploy").faults["AfterAllowTestTraffic"] = failed
-            self.aws.service("ecs").native.faults["POST_TEST_TRAFFIC_SHIFT"] = failed
+            # A code change in the commit: the app answers 500 on /. [verify]'s checks,
+            # run by the hook's own code against the test listener (CodeDeploy's
+            # AfterAllowTestTraffic, or ECS's hook after the test traffic shift), fail it.
+            return self._home_answers_500()
         elif fault == "green-unhealthy":
             self._unhealthy_from_now()
             return self._health_answers_500()
@@ -986,23 +1008,34 @@ class _Story:
             return self._fails_under_load()
         return []
 
+    def _home_answers_500(self) -> list[str]:
+        """The release's app answers 500 on / (its health path still answers 200, so
+        the tasks pass their health checks and only [verify]'s checks can stop it)."""
+        return self._replace_home(
+            _HOME_500, "--fault test-traffic-fails makes the scaffold's / answer 500"
+        )
+
     def _fails_under_load(self) -> list[str]:
         """The release's app answers ``GET /`` well as many times as the checks on the
         test listener ask (and a few more), then 500 to every request: real code in the
         commit, which only production traffic reaches."""
+        good = sum(c.count for c in self.config.verify.checks) + FAILS_UNDER_LOAD_MARGIN
+        return self._replace_home(
+            _FAILS_UNDER_LOAD.format(n=good),
+            "--fault fails-under-load makes the scaffold's GET / answer 500 after a few requests",
+        )
+
+    def _replace_home(self, code: str, what: str) -> list[str]:
+        """The scaffold's ``GET /`` answer replaced by ``code`` in the commit."""
         path = f"{self.config.app.directory}/app/main.py"
         source = self.repo.path / path
         text = source.read_text(encoding="utf-8") if source.is_file() else ""
         if text.count(_HOME_RETURN) != 1:
             raise RehearsalError(
-                f"--fault fails-under-load makes the scaffold's GET / answer 500 after a few "
-                f"requests, but {path} has no single `{_HOME_RETURN.strip()}` line to change; "
+                f"{what}, but {path} has no single `{_HOME_RETURN.strip()}` line to change; "
                 "rehearse without --fault, or with the scaffold's app"
             )
-        good = sum(c.count for c in self.config.verify.checks) + FAILS_UNDER_LOAD_MARGIN
-        source.write_text(
-            text.replace(_HOME_RETURN, _FAILS_UNDER_LOAD.format(n=good)), encoding="utf-8"
-        )
+        source.write_text(text.replace(_HOME_RETURN, code), encoding="utf-8")
         return [path]
 
     def _health_answers_500(self) -> list[str]:

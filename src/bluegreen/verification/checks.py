@@ -53,7 +53,10 @@ def probe(
         method=str(check["method"]),
         headers={"User-Agent": "bluegreen-verify"},
     )
-    result: dict[str, Any] = {"request": f"{check['method']} {check['path']}"}
+    result: dict[str, Any] = {
+        "request": f"{check['method']} {check['path']}",
+        "expected": expected(check),
+    }
     started = clock()
     body = b""
     measured = None
@@ -82,7 +85,50 @@ def probe(
     elif latency > limit:
         reason = f"took {round(latency * 1000)} ms, limit {check['max_latency_ms']} ms"
     result.update(ok=not reason, reason=reason)
+    if reason:  # what came back, for the person reading why the release was rolled back
+        result["body"] = excerpt(text)
     return result
+
+
+BODY_EXCERPT_CHARACTERS = 80
+"""How much of a failed answer's body a result keeps (one line in the log and status)."""
+
+
+def excerpt(text: str) -> str:
+    """The start of a body on one line: whitespace runs become one space, at most
+    :data:`BODY_EXCERPT_CHARACTERS` characters (an ellipsis marks a cut)."""
+    flat = " ".join(text.split())
+    if len(flat) <= BODY_EXCERPT_CHARACTERS:
+        return flat
+    return flat[: BODY_EXCERPT_CHARACTERS - 1] + "…"
+
+
+def expected(check: dict[str, Any]) -> str:
+    """What a check asks of each answer, in words: ``200, body matches "\\S", within
+    2000 ms``."""
+    words = [str(check["status"])]
+    if check.get("body"):
+        words.append(f'body contains "{check["body"]}"')
+    elif check.get("body_pattern"):
+        words.append(f'body matches "{check["body_pattern"]}"')
+    words.append(f"within {check['max_latency_ms']} ms")
+    return ", ".join(words)
+
+
+def failure(result: dict[str, Any]) -> str:
+    """A failed result as one line: which check, why, and what came back (status, latency,
+    a body excerpt), such as ``GET / (request 1 of 3) failed: status 500, expected 200;
+    got 500 in 3 ms: 'Internal Server Error'``. Results of older hooks lack some keys."""
+    where = f" (request {result['number']} of {result['of']})" if "number" in result else ""
+    text = f"{result.get('request') or 'the checks'}{where} failed: {result.get('reason', '')}"
+    if result.get("status"):
+        got = f"got {result['status']}"
+        if "latency_ms" in result:
+            got += f" in {result['latency_ms']} ms"
+        if "body" in result:
+            got += f": {result['body']!r}" if result["body"] else ": an empty body"
+        text += f"; {got}"
+    return text
 
 
 Steps = Generator[float, None, Any]

@@ -38,6 +38,7 @@ from bluegreen.verification.checks import (
     Opener,
     Steps,
     drive,
+    failure,
     open_url,
     requests_of,
     run_steps,
@@ -221,7 +222,13 @@ def execute_steps(
             lifecycleEventHookExecutionId=event["LifecycleEventHookExecutionId"],
             status=status,
         )
-        return {"status": status, "results": results}
+        answer: dict[str, Any] = {"status": status, "results": results}
+        failed = [result for result in results if not result["ok"]]
+        if failed:
+            answer["reason"] = failure(failed[0])
+        elif status == "Failed":
+            answer["reason"] = "out of time: the checks outlast one invocation"
+        return answer
     reply: dict[str, Any] = {"hookStatus": status.upper().replace("INPROGRESS", "IN_PROGRESS")}
     if status == "InProgress":
         reply["callBackDelay"] = int(plan.get("callback_seconds", 30))

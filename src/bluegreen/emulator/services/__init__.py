@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 MODULES: tuple[str, ...] = (
     "iam",
     "logs",
+    "cloudwatch",
     "elbv2",
     "ecs",
     "codedeploy",

@@ -40,6 +40,14 @@ create-blue-green.md, D3) and the API model (botocore codedeploy/2014-10-06, D4)
   test back to the original task set and removes the replacement. No rollback is
   possible from BeforeInstall (D2). Without rollback, components stay as they are (D1).
 
+- the deployment group's alarms (alarmConfiguration, enabled) are read every minute as
+  the service role while the deployment runs, the termination wait included; one in ALARM
+  stops it (Stopped, errorInformation ALARM_ACTIVE with AWS's message) and, with the
+  DEPLOYMENT_STOP_ON_ALARM rollback event, rolls it back; alarms that cannot be read stop
+  it unless ignorePollAlarmFailure (CodeDeploy User Guide, "Monitor deployments with
+  CloudWatch alarms in CodeDeploy"; D4 AlarmConfiguration, at most 10 alarms:
+  AlarmsLimitExceededException).
+
 Listener changes go through the ELBv2 API as the deployment group's service role, and
 what CodeDeploy does as that role without an API call the emulator makes (creating,
 promoting and deleting task sets, passing the task roles, invoking hooks) is authorized
@@ -188,6 +196,33 @@ HOOK_TIMEOUT = timing.duration(
     'failed if CodeDeploy is not notified by the Lambda validation function within one hour"',
     documented=True,
 )
+
+ALARM_POLL = timing.duration(
+    "codedeploy.alarm_poll",
+    60,
+    "how often a running CodeDeploy deployment reads its deployment group's alarms",
+    'not documented (CodeDeploy User Guide, "Monitor deployments with CloudWatch alarms in '
+    'CodeDeploy": it stops the deployment "when the alarm is activated", no interval); '
+    "CloudWatch evaluates a 60-second alarm once a minute",
+)
+MAX_ALARMS = 10
+"""AlarmConfiguration.alarms: "A maximum of 10 alarms can be added" (CodeDeploy API
+reference, AlarmConfiguration); AlarmsLimitExceededException: "The maximum number of
+alarms for a deployment group (10) was exceeded." (botocore's codedeploy model). A
+terraform-provider-aws PR (hashicorp/terraform-provider-aws#39971) reports that AWS now
+accepts 50 as an adjustable quota; the emulator keeps the documented 10."""
+ALARM_ACTIVE = (
+    "One or more alarms have been activated according to the Amazon CloudWatch metrics you "
+    "selected, and the affected deployments have been stopped. Activated alarms: "
+)
+"""errorInformation.message of a deployment stopped by its alarms (code ALARM_ACTIVE),
+followed by each alarm as ``<name>`` separated by spaces: AWS's text as recorded from
+real deployments (get-deployment output quoted in public repositories)."""
+ALARM_POLL_FAILED = (
+    "The deployment was stopped because the state of its CloudWatch alarms could not be retrieved: "
+)
+"""The message of a deployment stopped because its alarms could not be read (error code
+ALARM_ACTIVE; AWS publishes no text for this case: the wording is the emulator's)."""
 
 # The AWS service names CodeDeploy's IAM_ROLE_PERMISSIONS message uses: "AWSLambda" is
 # AWS's (terraform-aws-modules/terraform-aws-lambda#77); for ECS and ELB the SDK service
@@ -591,6 +626,10 @@ class CodeDeploy(Service):
         deployment.process = self.emulator.clock.spawn(
             f"codedeploy {deployment.id}", self._run(deployment)
         )
+        if _watched_alarms(group):
+            self.emulator.clock.spawn(
+                f"codedeploy alarms {deployment.id}", self._watch_alarms(deployment)
+            )
         return {"deploymentId": deployment.id}
 
     @operation("GetDeployment")
@@ -1302,6 +1341,50 @@ class CodeDeploy(Service):
         elif status in ("Failed", "Stopped"):
             self._target_status(d, "Failed")
 
+    def _watch_alarms(self, d: Deployment) -> Body:
+        """The deployment group's alarms, read while the deployment runs: from its start
+        until it ends, the termination wait included (CodeDeploy User Guide, "Monitor
+        deployments with CloudWatch alarms in CodeDeploy": "If the alarm is activated, the
+        deployment is stopped"; the termination wait is part of the deployment,
+        aws/containers-roadmap#269). CodeDeploy reads them as the service role
+        (cloudwatch:DescribeAlarms is in AWSCodeDeployRoleForECS(Limited)); when it cannot,
+        the deployment stops unless ignorePollAlarmFailure (AlarmConfiguration, CodeDeploy
+        API reference: "false: The deployment stops if alarm status information can't be
+        retrieved from Amazon CloudWatch")."""
+        configuration = d.group_info.get("alarmConfiguration") or {}
+        names = _watched_alarms(d.group_info)
+        yield Wait(timing.CODEDEPLOY_START)
+        while d.active and d.process is not None and not d.process.done:
+            client = internal.client(self.emulator, "cloudwatch", self._role(d))
+            try:
+                described = client.describe_alarms(AlarmNames=names)
+            except ClientError as exc:
+                if not configuration.get("ignorePollAlarmFailure"):
+                    error = exc.response.get("Error", {})
+                    self._stop_on_alarm(
+                        d, f"{ALARM_POLL_FAILED}{error.get('Code')}: {error.get('Message')}"
+                    )
+                    return
+            else:
+                found = [*described.get("MetricAlarms", []), *described.get("CompositeAlarms", [])]
+                active = [a["AlarmName"] for a in found if a.get("StateValue") == "ALARM"]
+                if active:
+                    self._stop_on_alarm(d, ALARM_ACTIVE + " ".join(f"<{n}>" for n in active))
+                    return
+            yield Wait(ALARM_POLL)
+
+    def _stop_on_alarm(self, d: Deployment, message: str) -> None:
+        """Stop ``d`` (status Stopped, error ALARM_ACTIVE) and roll it back when its
+        autoRollbackConfiguration has DEPLOYMENT_STOP_ON_ALARM (CodeDeploy User Guide,
+        "Redeploy and roll back a deployment with CodeDeploy": automatic rollback "when a
+        deployment fails, or when a monitoring threshold you specify is met")."""
+        if d.process is not None:
+            d.process.cancel()
+        self._finish(d, "Stopped", DeploymentFailure("", "ALARM_ACTIVE", message))
+        config = d.auto_rollback
+        if config.get("enabled") and "DEPLOYMENT_STOP_ON_ALARM" in (config.get("events") or []):
+            self._roll_back(d, message)
+
     def _roll_back(self, d: Deployment, why: str) -> Deployment | None:
         """A rollback deployment with its own id: listeners back on the original task set,
         the original PRIMARY again, the replacement deleted."""
@@ -1691,6 +1774,12 @@ class CodeDeploy(Service):
             )
         if info.get("deploymentConfigName"):
             self._config(str(info["deploymentConfigName"]))
+        alarms = (info.get("alarmConfiguration") or {}).get("alarms") or []
+        if len(alarms) > MAX_ALARMS:
+            raise ServiceError(
+                "AlarmsLimitExceededException",
+                "The maximum number of alarms for a deployment group (10) was exceeded.",
+            )
         if info.get("computePlatform") != "ECS":
             return
         style = info.get("deploymentStyle") or {}
@@ -1833,6 +1922,14 @@ _GROUP_FIELDS = (
     "onPremisesTagSet",
     "terminationHookEnabled",
 )
+
+
+def _watched_alarms(group: dict[str, Any]) -> list[str]:
+    """The alarms a deployment of ``group`` watches: its alarm configuration's, if enabled."""
+    configuration = group.get("alarmConfiguration") or {}
+    if not configuration.get("enabled"):
+        return []
+    return [str(a["name"]) for a in configuration.get("alarms") or [] if a.get("name")]
 
 
 def _default_config(platform: str) -> str:

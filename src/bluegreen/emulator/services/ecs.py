@@ -353,6 +353,7 @@ class Ecs(Service):
                 "InvalidParameterException", "Creation of service was not idempotent."
             )
         controller = (params.get("deploymentController") or {}).get("type", "ECS")
+        _refuse_deployment_alarms(controller, params)
         with moto_errors():
             svc = backend.create_service(
                 cluster_name,
@@ -407,6 +408,7 @@ class Ecs(Service):
             return self.native.updated(svc, params)
         if controller == "ECS":
             return _PASS
+        _refuse_deployment_alarms(controller, params)
         if controller == "CODE_DEPLOY":
             for key, what in _CODE_DEPLOY_REFUSED:
                 if params.get(key) is not None:
@@ -1091,3 +1093,18 @@ class Ecs(Service):
             f"Task failed ELB health checks in (target-group {state.group_arn})",
         )
         self._refresh(svc)
+
+
+def _refuse_deployment_alarms(controller: str, params: Params) -> None:
+    """Deployment alarms are for the ECS deployment controller only: "You can only use the
+    DeploymentAlarms method to detect failures when the DeploymentController is set to
+    ECS" (DeploymentAlarms, ECS API reference; kayac/ecspresso#708 drops them from
+    CODE_DEPLOY services for that reason). ECS publishes no message text: the wording is
+    the emulator's."""
+    alarms = (params.get("deploymentConfiguration") or {}).get("alarms") or {}
+    if controller != "ECS" and alarms.get("enable"):
+        raise ServiceError(
+            "InvalidParameterException",
+            "deploymentConfiguration.alarms can only be used with the ECS deployment "
+            f"controller; this service uses {controller}.",
+        )

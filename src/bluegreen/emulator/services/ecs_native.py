@@ -68,6 +68,13 @@ operations of the deployment API. What it does, with the sources:
   start trip it at the documented threshold (half the desired count, at least 3, at most
   200: ECS developer guide, "How the Amazon ECS deployment circuit breaker detects
   failures"); with ``rollback`` it rolls back, otherwise the deployment ends STOPPED.
+- **Deployment alarms.** With ``deploymentConfiguration.alarms`` enabled, ECS reads the
+  alarms (evaluated by the emulated CloudWatch, :mod:`bluegreen.emulator.alarms`) every
+  minute from the start of the deployment through its bake; one in ALARM rolls the
+  deployment back with ``rollback``, otherwise it ends STOPPED; ``alarms`` of the
+  ServiceDeployment shows MONITORING, TRIGGERED (with ``triggeredAlarmNames``) or
+  MONITORING_COMPLETE (ECS developer guide, "How CloudWatch alarms detect Amazon ECS
+  deployment failures"; ServiceDeploymentAlarms, ECS API reference).
 - **A new deployment while one is in progress** waits (PENDING) until the one in progress
   has rolled back, which it is asked to do. ECS documents no exact behaviour for blue/green
   here; rolling back first keeps production on a revision that finished a deployment
@@ -127,6 +134,15 @@ TRAFFIC_SHIFT = timing.duration(
     "modelled: ECS documents no duration; ModifyRule applies at once (ALB guide)",
 )
 
+ALARM_POLL = timing.duration(
+    "ecs.native.alarm_poll",
+    60,
+    "how often ECS reads a service deployment's CloudWatch alarms",
+    'not documented (ECS developer guide, "How CloudWatch alarms detect Amazon ECS deployment '
+    'failures": ECS sets the deployment to failed "when it detects that a specified '
+    'CloudWatch alarm has gone into the ALARM state"); CloudWatch evaluates a 60-second '
+    "alarm once a minute",
+)
 
 Checked = Generator[Step, Any, bool]
 """A part of a deployment's process that returns whether the deployment may go on."""
@@ -189,6 +205,9 @@ class Deployment:
     rollback_reason: str = ""  # set when a rollback is requested
     production_weight: float = 0.0  # green's percent of production traffic
     test_weight: float = 0.0
+    process: Any = None  # the clock process that runs it
+    alarm_status: str = ""  # ServiceDeploymentAlarms.status ("" when it watches none)
+    triggered: list[str] = field(default_factory=list)  # alarms found in ALARM
 
     @property
     def active(self) -> bool:
@@ -409,8 +428,68 @@ class NativeDeployments:
         )
         history.append(deployment)
         self.deployments[deployment.arn] = deployment
-        self.ecs.emulator.clock.spawn(f"ecs service deployment {ident}", self._run(svc, deployment))
+        deployment.process = self.ecs.emulator.clock.spawn(
+            f"ecs service deployment {ident}", self._run(svc, deployment)
+        )
+        if _alarm_names(deployment.config):
+            deployment.alarm_status = "MONITORING"
+            self.ecs.emulator.clock.spawn(
+                f"ecs service deployment alarms {ident}", self._watch_alarms(svc, deployment)
+            )
+        elif (deployment.config.get("alarms") or {}).get("alarmNames"):
+            deployment.alarm_status = "DISABLED"
         return deployment
+
+    def _watch_alarms(self, svc: Any, d: Deployment) -> Body:
+        """deploymentConfiguration.alarms, read while the deployment runs, its bake
+        included, until CLEAN_UP (ECS developer guide, "How CloudWatch alarms detect Amazon
+        ECS deployment failures": ECS "set[s] the deployment to failed when it detects that
+        a specified CloudWatch alarm has gone into the ALARM state" and, with rollback,
+        rolls back "to the last completed deployment"; the bake time is the period "during
+        which Amazon ECS continues to monitor the alarm"). ECS reads them with its
+        service-linked role, whose policy allows cloudwatch:DescribeAlarms (not evaluated
+        here: the emulator asks its CloudWatch directly)."""
+        settings = d.config.get("alarms") or {}
+        names = _alarm_names(d.config)
+        watched: Any = self.ecs.emulator.services["cloudwatch"]
+        alarms = watched.alarms
+        yield Until(lambda: d.status != "PENDING")
+        while d.status == "IN_PROGRESS" and d.stage != "CLEAN_UP":
+            states = alarms.states(names)
+            active = [n for n in names if states.get(n) == "ALARM"]
+            if active:
+                d.alarm_status, d.triggered = "TRIGGERED", active
+                # ECS publishes no statusReason text for this case: the emulator's wording.
+                reason = (
+                    "Service deployment failed: CloudWatch alarm(s) "
+                    + ", ".join(active)
+                    + " in ALARM state."
+                )
+                if settings.get("rollback"):
+                    self._request_rollback(d, reason)
+                else:
+                    self._stop(d, reason)
+                return None
+            yield Until(
+                lambda: d.status != "IN_PROGRESS" or d.stage == "CLEAN_UP", timeout=ALARM_POLL
+            )
+        if d.alarm_status == "MONITORING":
+            d.alarm_status = "MONITORING_COMPLETE"
+        return None
+
+    def _stop(self, d: Deployment, reason: str) -> None:
+        """The deployment fails without a rollback: it ends STOPPED where it is (traffic
+        and both revisions as they are), as a circuit breaker without rollback leaves it."""
+        if d.process is not None:
+            d.process.cancel()
+        now = self.ecs.now()
+        d.status, d.status_reason, d.stopped, d.finished, d.updated = (
+            "STOPPED",
+            reason,
+            now,
+            now,
+            now,
+        )
 
     def _run(self, svc: Any, d: Deployment) -> Body:
         yield Until(lambda: not any(o.active for o in self._others(d)))
@@ -732,6 +811,12 @@ class NativeDeployments:
             found["deploymentConfiguration"] = configuration
         if d.rollback:
             found["rollback"] = d.rollback
+        if d.alarm_status:
+            found["alarms"] = {
+                "status": d.alarm_status,
+                "alarmNames": list((d.config.get("alarms") or {}).get("alarmNames") or []),
+                "triggeredAlarmNames": list(d.triggered),
+            }
         breaker = d.config.get("deploymentCircuitBreaker") or {}
         if breaker:
             failures = 0
@@ -870,6 +955,14 @@ class NativeDeployments:
                     + ", ".join(missing)
                     + " for a service with a BLUE_GREEN, LINEAR or CANARY deployment strategy.",
                 )
+
+
+def _alarm_names(config: dict[str, Any]) -> list[str]:
+    """The alarms a deployment watches: deploymentConfiguration.alarms, when enabled."""
+    settings = config.get("alarms") or {}
+    if not settings.get("enable"):
+        return []
+    return [str(n) for n in settings.get("alarmNames") or []]
 
 
 def _aware(moment: Any) -> datetime | None:
