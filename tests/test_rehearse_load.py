@@ -113,11 +113,10 @@ def test_cloudwatch_holds_the_counts_the_timeline_shows(default: Rehearsal) -> N
         assert dimensions["LoadBalancer"].startswith("app/sample3-dev-alb/")
 
 
-def test_a_revision_that_fails_under_load_is_seen_failing_in_production() -> None:
+def test_a_revision_that_fails_under_load_is_rolled_back_by_the_5xx_alarm() -> None:
     """The fault is real code in release 2's app: good answers to the checks on the test
-    listener, then 500s once production traffic reaches it. With alarm evaluation (the
-    stack's 5xx alarm on its target group, watched by the deployment) the release is
-    rolled back during the termination wait."""
+    listener, then 500s once production traffic reaches it; the stack's 5xx alarm on its
+    target group (watched by the deployment) rolls it back during the termination wait."""
     config = Config.model_validate({"verify": {"checks": [{"path": "/", "count": 3}]}})
     result = run(Options(config, fault="fails-under-load"))
     first, second = result.releases
@@ -134,17 +133,22 @@ def test_a_revision_that_fails_under_load_is_seen_failing_in_production() -> Non
     assert load["failed"] >= 5
     assert {(f["status"], f["target_group"]) for f in load["failures"]} == {(500, BLUE)}
     # What the 5xx alarm reads: the targets' 5xx, as many as the timeline shows failed.
-    assert (
-        result.metrics["target_groups"][BLUE]["sum"]["HTTPCode_Target_5XX_Count"]
-        == (load["failed"])
-    )
-    if second.outcome == "succeeded":
-        # INTEGRATOR: alarm evaluation (CloudWatch alarms from the stored metrics, and
-        # CodeDeploy's/ECS's reaction to an alarm) is the alarms helper's; once it is
-        # merged this branch must not be taken: remove the xfail.
-        pytest.xfail("no alarm evaluation in the emulator yet: nothing rolled release 2 back")
+    sums = result.metrics["target_groups"][BLUE]["sum"]
+    assert sums["HTTPCode_Target_5XX_Count"] == load["failed"]
+    # The stack's 5xx alarm on the new revision's group went to ALARM (its row), and
+    # CodeDeploy stopped the deployment and rolled it back in the termination wait.
     assert second.outcome == "rolled back"
-    assert "alarm" in (second.cause or "").lower()
+    assert "Activated alarms: <sample3-dev-blue-5xx>" in (second.cause or "")
+    alarm = next(s for s in second.steps if s.kind == "alarm" and "OK → ALARM" in s.event)
+    waited = next(s for s in second.steps if "(termination-wait)" in s.event)
+    assert "sample3-dev-blue-5xx" in alarm.event and alarm.seconds > waited.seconds
+    # Production served the failing revision only until then.
+    back = next(
+        i
+        for i, s in enumerate(second.steps)
+        if i > shift and s.event.startswith("production :80") and _live(s.production) == {GREEN}
+    )
+    assert sum(s.failed for s in second.steps[back + 1 :]) == 0
     # Rolled back during the termination wait: production back on release 1's group.
     assert _live(second.steps[-1].production) == {GREEN}
     assert load["greeting"] == {"status": 200, "body": SEED_GREETING, "target_group": GREEN}
