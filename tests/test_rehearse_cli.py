@@ -36,6 +36,11 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"requests: \d+ through production \(2 a simulated minute", captured.out)
     assert re.search(r"requests +\d+ served, 0 failed through production", captured.out)
     assert re.search(r"cloudwatch +AWS/ApplicationELB \(Sum\): sample3-dev-blue", captured.out)
+    # Each release's lead time, under its table and in the summary.
+    lead = r"push → production \d+ min( \d+ s)?, push → done \d+ min( \d+ s)?"
+    assert len(re.findall(rf"^  lead time: {lead}$", captured.out, re.M)) == 2
+    for number in (1, 2):
+        assert re.search(rf"^  lead time   release {number}: {lead}$", captured.out, re.M)
     # init's check (GET / answers 200 with a page), run by the hook's own code against
     # the test listener: three requests, each release, in the timeline with what it expects.
     assert captured.out.count("  checks:  3 passed (GET /)") == 2

@@ -94,6 +94,16 @@ def test_the_ecs_story_tests_pauses_promotes_shifts_bakes_and_cleans_up(
     final = release["steps"][-1]
     assert final["production"] == {"sample3-dev-blue": 0, "sample3-dev-green": 100}
     assert [t["status"] for t in final["task_sets"]] == ["PRIMARY"]
+    # The lead time in ECS's terms: production moves during the deploy build; the
+    # release is done when the bake is over and blue's tasks stopped (the pipeline's
+    # Deploy build ended at BAKE_TIME).
+    lead = release["lead_time"]
+    for key in ("push_to_production", "push_to_done"):
+        assert lead[key]["seconds"] == round(sum(p["seconds"] for p in lead[key]["parts"]), 1)
+    done = [p["what"] for p in lead["push_to_done"]["parts"]]
+    assert done[-1].startswith("the bake (15 min), then ECS stops blue's tasks")
+    assert lead["push_to_production"]["parts"][-1]["what"].startswith("production :80")
+    assert "codedeploy" not in json.dumps(lead).lower()
 
 
 @pytest.mark.parametrize(

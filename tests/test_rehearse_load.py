@@ -54,7 +54,8 @@ def test_no_request_fails_through_both_releases(default: Rehearsal) -> None:
         assert load["stopped"] is None  # within its bounds
     first, second = default.releases
     # From the push (release 1: once deploy made production) to the release's end.
-    assert first.load and first.load["started_at"] == "T+00:06:45"
+    created = next(s for s in first.steps if "sample3-dev-service: CREATE_COMPLETE" in s.detail)
+    assert first.load and first.load["started_at"] == created.time
     assert second.load and second.load["started_at"] == second.steps[0].time
     minutes = (second.steps[-1].seconds - second.steps[0].seconds) / 60
     assert abs(second.load["requests"] - (minutes * RATE_PER_MINUTE + 2)) <= 1

@@ -93,6 +93,9 @@ class Release:
     """The load run through the production listener during the release
     (:mod:`bluegreen.rehearse.load`): rate, requests served per target group, failed ones,
     and the ``GET /`` after the release (``greeting``). None: no production listener."""
+    lead_time: dict[str, Any] | None = None
+    """Push to production and push to done, each with its parts
+    (:mod:`bluegreen.rehearse.leadtime`); None when nothing could be measured."""
     checks: list[dict[str, Any]] = field(default_factory=list)
     """Each request of [verify]'s checks the release's hook sent, as ``bluegreen status``
     read it from the hook's log group: time, number, request, expected, result (pass or
@@ -128,6 +131,7 @@ class Release:
             "steps": [s.to_dict() for s in self.steps],
             "builds": [dict(b) for b in self.builds],
             "load": dict(self.load) if self.load is not None else None,
+            "lead_time": self.lead_time,
             "checks": [dict(c) for c in self.checks],
         }
 
@@ -145,6 +149,9 @@ class Rehearsal:
     simulated_seconds: int = 0
     wall_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    timing: dict[str, Any] = field(default_factory=dict)
+    """What the lead times depend on: the emulator's durations (each with its source) and
+    the config's timing settings."""
     branch_runs: list[dict[str, Any]] = field(default_factory=list)
     """Pushes to builds.branches: the branch-check build's result, and the proof that
     nothing was deployed (the pipeline's executions, unchanged)."""
@@ -185,6 +192,7 @@ class Rehearsal:
                 },
             },
             "metrics": dict(self.metrics),
+            "timing": self.timing,
             "notes": list(self.notes),
             "branch_runs": [dict(b) for b in self.branch_runs],
         }

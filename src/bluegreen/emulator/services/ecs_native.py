@@ -643,7 +643,7 @@ class NativeDeployments:
                 from bluegreen.verification import emulated
 
                 outcome, reason = yield from emulated.ecs_lambda_hook(
-                    self.ecs.emulator, spec, _hook_payload(d), minutes
+                    self.ecs.emulator, spec, _hook_payload(d, stage, hook.hook_id), minutes
                 )
                 hook.status = outcome
                 if outcome == "SUCCEEDED" or (
@@ -972,21 +972,30 @@ def _aware(moment: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _hook_payload(d: Deployment) -> dict[str, Any]:
-    """What ECS passes a Lambda hook: the service, the target revision and the traffic
-    weights by revision (ECS developer guide, "Lifecycle hooks for Amazon ECS service
-    deployments", lifecycle payloads)."""
+def _hook_payload(d: Deployment, stage: str, execution: str) -> dict[str, Any]:
+    """What ECS passes a Lambda hook (ECS developer guide, "Lambda hooks for Amazon ECS
+    service deployments", common payload structure): at the top level ``executionId``,
+    ``lifecycleStage``, ``resourceArn`` (the service deployment) and ``executionDetails``
+    with the service, the target revision and the traffic weights by revision; the hook's
+    ``hookDetails`` are added by the caller. The weights are given as the deployment holds
+    them; AWS's own POST_TEST_TRAFFIC_SHIFT example shows them empty, so a hook must not
+    depend on them (bluegreen's asks DescribeServiceDeployments)."""
     source = d.source.arn if d.source else ""
     weights = {"test": d.test_weight, "production": d.production_weight}
     return {
-        "serviceArn": d.service_arn,
-        "targetServiceRevisionArn": d.target.arn,
-        **{
-            f"{kind}TrafficWeights": {
-                **({source: 100 - weight} if source else {}),
-                d.target.arn: weight,
-            }
-            for kind, weight in weights.items()
+        "executionId": execution,
+        "lifecycleStage": stage,
+        "resourceArn": d.arn,
+        "executionDetails": {
+            "serviceArn": d.service_arn,
+            "targetServiceRevisionArn": d.target.arn,
+            **{
+                f"{kind}TrafficWeights": {
+                    **({source: 100 - weight} if source else {}),
+                    d.target.arn: weight,
+                }
+                for kind, weight in weights.items()
+            },
         },
     }
 
