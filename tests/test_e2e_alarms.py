@@ -129,6 +129,35 @@ def test_a_breaching_metric_in_the_bake_rolls_the_release_back(native: Emulated)
     assert f"{alarm} (target group {green}: the new revision's)" in text.out
 
 
+def test_the_load_balancers_own_5xx_in_the_bake_rolls_the_release_back(
+    native: Emulated,
+) -> None:
+    """502/503/504 answered by the load balancer itself (HTTPCode_ELB_5XX_Count, dimension
+    LoadBalancer only: ALB user guide) trip the stack's load-balancer alarm, which ECS
+    recommends for deployment alarms; status says it watched the load balancer."""
+    aws = native.aws
+    revision = release(aws, "two")
+    native.until(lambda: _latest(aws).get("lifecycleStage") == "BAKE_TIME")
+    _, dimensions = _green(aws, revision)
+    balancer = [d for d in dimensions if d["Name"] == "LoadBalancer"]
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[
+            {
+                "MetricName": "HTTPCode_ELB_5XX_Count",
+                "Dimensions": balancer,
+                "Value": 20,
+                "Timestamp": aws.now(),
+            }
+        ],
+    )
+    native.until(lambda: _latest(aws)["status"] == "ROLLBACK_SUCCESSFUL", limit=600)
+    assert _latest(aws)["alarms"]["triggeredAlarmNames"] == ["sample3-dev-elb-5xx"]
+    text = native.cli("status")
+    assert "rolled back by alarm sample3-dev-elb-5xx" in text.out
+    assert "sample3-dev-elb-5xx (the load balancer: both revisions' traffic)" in text.out
+
+
 def test_a_quiet_metric_lets_the_release_finish(native: Emulated) -> None:
     aws = native.aws
     revision = release(aws, "two")
