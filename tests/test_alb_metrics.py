@@ -98,8 +98,13 @@ def test_requests_served_become_the_metrics_the_alarms_watch(plane: Emulator) ->
         "HTTPCode_Target_5XX_Count": "Sum",  # published once a target answers 5xx
         "UnHealthyHostCount": "Maximum",
         "TargetResponseTime": "p95",
+        # published once the load balancer itself answers 5xx; per load balancer only
+        "HTTPCode_ELB_5XX_Count": "Sum",
     }
     assert {"UnHealthyHostCount", "TargetResponseTime"} <= names
     for alarm in alarms:
         assert (alarm["Namespace"], alarm["Period"]) == ("AWS/ApplicationELB", 60)
-        assert sorted(d["Name"] for d in alarm["Dimensions"]) == ["LoadBalancer", "TargetGroup"]
+        expected = ["LoadBalancer"]
+        if alarm["MetricName"] != "HTTPCode_ELB_5XX_Count":
+            expected.append("TargetGroup")
+        assert sorted(d["Name"] for d in alarm["Dimensions"]) == expected

@@ -124,7 +124,7 @@ def test_a_revision_that_fails_under_load_is_rolled_back_by_the_5xx_alarm() -> N
     assert first.outcome == "succeeded" and first.failed_requests == 0
     assert any("verify.alarms.enabled = true" in note for note in result.notes)
     stack = {s["name"]: s["resources"] for s in result.stacks}["sample3-dev-service"]
-    assert stack >= 23 + 6  # the six alarms
+    assert stack >= 23 + 7  # the seven alarms
     # The checks through the test listener passed: the app answered them well.
     assert any("AfterAllowTestTraffic: Succeeded" in s.detail for s in second.steps)
     shift = next(i for i, s in enumerate(second.steps) if s.event.startswith("production :80"))
@@ -143,6 +143,8 @@ def test_a_revision_that_fails_under_load_is_rolled_back_by_the_5xx_alarm() -> N
     alarm = next(s for s in second.steps if s.kind == "alarm" and "OK → ALARM" in s.event)
     waited = next(s for s in second.steps if "(termination-wait)" in s.event)
     assert "sample3-dev-blue-5xx" in alarm.event and alarm.seconds > waited.seconds
+    # ... and the row says whose revision it judged (review A2).
+    assert f"(on green ({BLUE}), the new revision)" in alarm.event
     # Production served the failing revision only until then.
     back = next(
         i

@@ -92,6 +92,7 @@ class Recorder:
         self._interval = POLL_SECONDS
         self._prefix = f"{config.project.name}-{config.project.environment}-"
         self._roles: dict[str, str] = {}
+        self._watches: dict[str, str] | None = None  # alarm -> what it watches (A2)
         self._shifts_read = 0
         self._listeners: dict[str, str] | None = None
         self.load: LoadRun | None = None
@@ -432,7 +433,7 @@ class Recorder:
             if not token:
                 break
         start = self.aws.clock.start
-        # Alarms that change the same way at the same moment share a row (the stack's six
+        # Alarms that change the same way at the same moment share a row (the stack's seven
         # alarms leave INSUFFICIENT_DATA together).
         grouped: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
         for item in items:
@@ -447,7 +448,37 @@ class Recorder:
         for (seconds, old, new), changed in grouped.items():
             noun = "alarm" if len(changed) == 1 else "alarms"
             event = f"{noun} {', '.join(n for n, _ in changed)}: {old} → {new}"
+            if new == "ALARM":
+                event += self._judged([n for n, _ in changed])
             self._insert_row(seconds, event, changed[0][1] if len(changed) == 1 else "", "alarm")
+
+    def _judged(self, alarms: list[str]) -> str:
+        """Whose revision alarms going into ALARM judge (review A2): `` on green
+        (sample3-dev-blue), the new revision``, or blue, production's previous revision
+        (an alarm there stops every release while it lasts), or the load balancer."""
+        from bluegreen.aws.verification import LOAD_BALANCER, watched_by
+
+        if self._watches is None:
+            from bluegreen.stacks.verification import alarm_names
+
+            described = self.clients.cloudwatch.describe_alarms(
+                AlarmNames=alarm_names(self.config)
+            ).get("MetricAlarms", [])
+            self._watches = {a["AlarmName"]: w for a in described if (w := watched_by(a))}
+        parts = []
+        for watched in dict.fromkeys(self._watches.get(n, "") for n in alarms):
+            role = self._roles.get(watched, "")
+            if watched == LOAD_BALANCER:
+                parts.append(f"on {LOAD_BALANCER} (both revisions' traffic)")
+            elif role == "green":
+                parts.append(f"on {role_and_name(watched, self._roles)}, the new revision")
+            elif role == "blue":
+                parts.append(
+                    f"on {role_and_name(watched, self._roles)}, production's previous revision"
+                )
+            elif watched:
+                parts.append(f"on {watched}")
+        return f" ({'; '.join(parts)})" if parts else ""
 
     def _insert_row(self, seconds: int, event: str, detail: str, kind: str) -> None:
         """A row among the rows by time, showing what the row before it showed."""

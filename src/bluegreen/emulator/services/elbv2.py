@@ -256,9 +256,7 @@ class Elbv2(Service):
                     for balancer in self._backend().load_balancers.values()
                 ):
                     raise ServiceError("ListenerNotFound", "One or more listeners not found")
-                found = ListenerProxy(
-                    self, listener_arn, self.after_request, self.metrics.record
-                )
+                found = ListenerProxy(self, listener_arn, self.after_request, self.metrics.record)
                 self._proxies[listener_arn] = found
             return found.address
 
