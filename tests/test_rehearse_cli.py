@@ -26,7 +26,7 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     # deployment-group names, each target group as `role (name)`.
     assert "$ deploy" not in captured.out and "$ promote" not in captured.out
     assert re.search(r"sample3-dev-service-\d{14} \(CREATE\)", captured.out)
-    assert "Deployment d-" in captured.out and " of sample3-dev-deployment-group:" in captured.out
+    assert "Deployment d-" in captured.out and "sample3-dev-deployment-group" in captured.out
     assert "deployment  sample3-dev-deployment-group, CodeDeployDefault" in captured.out
     assert "PRIMARY  sample3-dev-task:1 on blue (sample3-dev-blue) (1 task)" in captured.out
     assert "green (sample3-dev-green)" in captured.out and "…" not in captured.out
