@@ -879,9 +879,9 @@ class _Story:
                 and deployment.id == release.deployment_id
                 and deployment.phase == Phase.SUCCEEDED
             ):
-                for task_set in status.task_sets:
-                    if task_set.status == "PRIMARY":
-                        mine = dict(task_set.images)
+                for view in status.task_sets:
+                    if view.status == "PRIMARY":
+                        mine = dict(view.images)
         release.images = mine
 
     # -- scenarios ------------------------------------------------------------------------------
