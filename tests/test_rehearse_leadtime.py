@@ -65,6 +65,8 @@ def test_every_part_names_what_it_is_made_of_with_its_source(auto: dict[str, Any
                 if "duration" in item:
                     assert item["duration"] in durations
                     assert durations[item["duration"]]["source"] == item["source"]
+                elif "remainder" in item:
+                    assert item["what"] and item["source"].startswith("the emulated clock")
                 else:
                     assert item["setting"] and item["source"] == "bluegreen.toml"
     # The durations say which AWS documents and which are observed or modelled.
@@ -75,6 +77,32 @@ def test_every_part_names_what_it_is_made_of_with_its_source(auto: dict[str, Any
     assert durations["ecs.image_pull"]["basis"] == "observed"
     assert durations["codebuild.build"]["basis"] == "modelled"
     assert {d["basis"] for d in durations.values()} == {"documented", "observed", "modelled"}
+
+
+def test_each_parts_made_of_adds_up_to_the_part(auto: dict[str, Any]) -> None:
+    """Review U9: a script explaining a part from its made_of gets the part's seconds; a
+    remainder item says what the listed durations do not account for."""
+    for number, _key, figure in _figures(auto):
+        for part in figure["parts"]:
+            total = round(sum(item["seconds"] for item in part["made_of"]), 1)
+            assert total == part["seconds"], (number, part)
+            rest = [item for item in part["made_of"] if item.get("remainder")]
+            assert len(rest) <= 1 and all(item["seconds"] != 0 for item in rest)
+            if rest and rest[0]["seconds"] < 0:
+                # Only bounds can be left unused.
+                assert any(item.get("upper_bound") for item in part["made_of"]), part
+    first = auto["releases"][0]["lead_time"]["push_to_production"]["parts"][0]
+    assert first["what"].startswith("deploy creates the stacks")
+    (stacks,) = [item for item in first["made_of"] if item.get("remainder")]
+    assert "the stacks' creation by deploy" in stacks["what"] and stacks["seconds"] > 60
+    polls = [
+        item
+        for _n, _k, figure in _figures(auto)
+        for part in figure["parts"]
+        for item in part["made_of"]
+        if item.get("duration") == "codepipeline.job_poll"
+    ]
+    assert polls and all(item["upper_bound"] is True for item in polls)
 
 
 def test_install_waits_for_fargate_then_the_health_checks_of_the_config(
