@@ -521,9 +521,7 @@ class _Story:
             )
             return
         ending = engine_mod.select(self.clients, self.config).ending(release.deployment_id)
-        reason = _hook_hint(
-            ending.reason or (failed[0] if failed else ending.status), self.config
-        )
+        reason = _hook_hint(ending.reason or (failed[0] if failed else ending.status), self.config)
         if ending.outcome in ("succeeded", "rolled back", "stopped"):
             release.outcome = ending.outcome
         else:
