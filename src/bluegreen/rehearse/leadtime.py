@@ -90,8 +90,7 @@ class Part:
             what = (
                 "the stacks' creation by deploy (CloudFormation; the timeline's deploy rows)"
                 if self.what.startswith("deploy creates the stacks")
-                else "the wait for the other moments this part ends at (not a duration of "
-                "its own)"
+                else "the wait for the other moments this part ends at (not a duration of its own)"
             )
         else:
             what = "the upper bounds above not used up (a poll answered sooner, checks faster "
