@@ -305,3 +305,53 @@ def test_reroute_is_for_the_scaffold_only_and_auto_or_manual(
     assert "deployment.reroute" in capsys.readouterr().err
     assert main(["rehearse", "--reroute", "sometimes"]) == 2
     assert "choose auto or manual" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome", "said"),
+    [
+        (
+            "test-traffic-fails",
+            "rolled back",
+            "release 2 rolled back as --fault test-traffic-fails intended; production stayed "
+            "on release 1",
+        ),
+        (
+            "build-fails",
+            "failed",
+            "release 2 failed as --fault build-fails intended; nothing deployed, production "
+            "stayed on release 1",
+        ),
+        # A fault's release ending otherwise is no designed outcome.
+        ("build-fails", "rolled back", "1 of 2 played as designed"),
+    ],
+)
+def test_the_summary_says_a_fault_played_as_it_intended(
+    fault: str, outcome: str, said: str
+) -> None:
+    """Review U17: under --fault the summary read "1 of 2 played as designed", as if the
+    rehearsal itself went wrong; it says what the fault did (the exit code stays 1)."""
+    import io
+
+    from rich.console import Console
+
+    from bluegreen.cli.rehearse import _summary
+    from bluegreen.rehearse.model import Rehearsal, Release
+
+    result = Rehearsal(
+        region="ap-northeast-1",
+        account_id="",
+        stacks=[],
+        production_port=80,
+        test_port=8080,
+        deployment_config="CodeDeployDefault.ECSAllAtOnce",
+        releases=[
+            Release(1, "a" * 40, "first", (), outcome="succeeded"),
+            Release(2, "b" * 40, "second", (), fault=fault, outcome=outcome),
+        ],
+    )
+    console = Console(file=io.StringIO(), width=200)
+    _summary(console, result)
+    first = console.file.getvalue().splitlines()[0]  # type: ignore[attr-defined]
+    assert first == f"Rehearsed 2 releases: {said}"
+    assert result.failed_release is not None  # still exit 1

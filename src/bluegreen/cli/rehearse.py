@@ -502,6 +502,17 @@ def lead_time(found: dict[str, Any]) -> str:
     return text
 
 
+_FAULT_OUTCOMES = {"build-fails": "failed"}
+"""How a --fault ends its release (the others: rolled back, production never on it)."""
+
+
+def _faulted(release: Any) -> bool:
+    """The release ended as its --fault makes it end."""
+    return bool(release.fault) and release.outcome == _FAULT_OUTCOMES.get(
+        release.fault, "rolled back"
+    )
+
+
 def _summary(console: Console, result: Rehearsal) -> None:
     from bluegreen.rehearse.clock import span, stamp
 
@@ -510,6 +521,21 @@ def _summary(console: Console, result: Rehearsal) -> None:
         verdict = Text("all succeeded", style="green")
     elif result.succeeded:
         verdict = Text("all played as designed", style="green")
+    elif all(r.as_designed or _faulted(r) for r in result.releases):
+        # What --fault asked for (review U17): the release it broke failed or was rolled
+        # back, which is the designed outcome; the exit code stays 1 (the README: faults
+        # exit 1), but the rehearsal itself did not go wrong.
+        said = []
+        for r in result.releases:
+            if r.as_designed:
+                continue
+            text = f"release {r.number} {r.outcome} as --fault {r.fault} intended"
+            if r.outcome == "rolled back" and r.number > 1:
+                text += f"; production stayed on release {r.number - 1}"
+            elif r.outcome == "failed" and r.number > 1:
+                text += f"; nothing deployed, production stayed on release {r.number - 1}"
+            said.append(text)
+        verdict = Text("; ".join(said), style="yellow")
     else:
         verdict = Text(f"{done} of {len(result.releases)} played as designed", style="red")
     line = Text(
