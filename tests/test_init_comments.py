@@ -64,3 +64,19 @@ def test_adding_a_body_check_as_the_comment_says_verifies(
     toml.write_text(both, encoding="utf-8")
     assert main(["verify", "--config", str(toml)]) == 2
     assert "sets both body and body_pattern; keep one" in "".join(capsys.readouterr())
+
+
+def test_the_readme_sections_init_points_to_exist(tmp_path: Path) -> None:
+    """Review U15: init's bluegreen.toml named a README section that did not exist."""
+    import re
+
+    root = _init(tmp_path, "codedeploy")
+    text = " ".join(
+        line.lstrip("# ") for line in (root / "bluegreen.toml").read_text().splitlines()
+    )
+    named = re.findall(r'README, "([^"]+)"', text)
+    assert named
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    headings = {line.lstrip("#").strip() for line in readme.splitlines() if line.startswith("#")}
+    for section in named:
+        assert section in headings, section
