@@ -92,6 +92,9 @@ def test_rehearse_refuses_it_before_starting(
     document = json.loads(capsys.readouterr().out)
     assert document["exit_code"] == 2
     assert "appspec.yml: bluegreen.toml has 1 [verify] check" in document["error"]
+    # The problem is listed for scripts too (review U14: "problems" was []).
+    ((key, message),) = [(p["key"], p["message"]) for p in document["problems"]]
+    assert key == "appspec.yml" and message.startswith("bluegreen.toml has 1 [verify] check")
 
 
 def test_deploy_refuses_it_on_every_run_and_changes_nothing(e2e: Emulated) -> None:

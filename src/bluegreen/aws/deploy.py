@@ -489,6 +489,7 @@ class _Run:
                 "\n".join(problems),
                 hint="nothing was changed; change appspec.yml as said (and push it), "
                 "then run deploy again",
+                problems=RepositoryError.pairs(problems),
             )
 
     def check_repository(self, root: Path) -> None:

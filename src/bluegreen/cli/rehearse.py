@@ -295,6 +295,7 @@ def _check_repository(repository: Path, config: Config) -> None:
             f"{repository}: {len(problems)} problem{'s' if len(problems) > 1 else ''} in the "
             "repository files:\n" + "\n".join(f"  {p}" for p in problems),
             hint="fix them and rehearse again; `bluegreen verify` runs every pre-flight check",
+            problems=RepositoryError.pairs(problems),
         )
 
 
