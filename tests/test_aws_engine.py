@@ -523,6 +523,11 @@ def test_the_ecs_status_document_of_a_shifting_deployment() -> None:
         "bake_seconds_left": None,
         "green_traffic_percent": {"production": 40.0, "test": 100.0},
     }
+    # The same shape as a CodeDeploy deployment's (bluegreen status --output json).
+    from bluegreen.engine import DeploymentView, Phase
+
+    codedeploy = DeploymentView("codedeploy", "d-X", "InProgress", Phase.SHIFTING)
+    assert codedeploy.to_dict().keys() == view.to_dict().keys()
 
 
 @pytest.mark.parametrize(
@@ -593,3 +598,54 @@ def test_ecs_rollback_of_a_service_without_deployments_says_to_release() -> None
         "cannot roll back: the service s has no service deployments yet"
     )
     assert caught.value.hint == "start one with `bluegreen release`"
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_ecs_status_labels_each_revision_by_its_target_group(allowed: bool) -> None:
+    """The target and source revisions' target groups come from DescribeServiceRevisions
+    (ServiceRevision.resolvedConfiguration.loadBalancers[].targetGroupArn, ECS API
+    reference), so status labels them for the whole deployment; a reader denied that
+    call still gets its status, labelled by the weights (AccessDeniedException is
+    documented for every ECS call, botocore's ECS model). Stubbed: the emulator grants
+    every reader."""
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "ecs", region_name="ap-northeast-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    engine = stubbed_engine(client)
+    group = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/{}/abc"
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_service_deployments",
+            {"serviceDeployments": [{"serviceDeploymentArn": ECS_ARN}]},
+        )
+        stub.add_response("describe_service_deployments", {"serviceDeployments": [_shifting()]})
+        if allowed:
+            stub.add_response(
+                "describe_service_revisions",
+                {
+                    "serviceRevisions": [
+                        {
+                            "serviceRevisionArn": REVISION + revision,
+                            "resolvedConfiguration": {
+                                "loadBalancers": [{"targetGroupArn": group.format(name)}]
+                            },
+                        }
+                        for revision, name in (("222", "app-blue"), ("111", "app-green"))
+                    ]
+                },
+            )
+        else:
+            stub.add_client_error(
+                "describe_service_revisions", service_error_code="AccessDeniedException"
+            )
+        view = engine.status()
+        stub.assert_no_pending_responses()
+    assert view is not None
+    groups = {t.label: t.target_group for t in view.task_sets}
+    if allowed:
+        assert groups == {"green": "app-blue", "blue": "app-green"}
+    else:
+        assert groups == {"green": "", "blue": ""}

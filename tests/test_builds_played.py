@@ -488,7 +488,10 @@ def test_stopping_the_emulator_ends_a_build_in_progress(tmp_path: Path) -> None:
                 "buildspec": yaml.safe_dump(
                     _spec(
                         {
-                            "install": {"commands": [f"sleep 300 & echo $! > {pids}"]},
+                            # The real sleep, not the clock's stand-in: a background
+                            # stand-in that parks after its command ended is answered at
+                            # once (a race under load); this test is about the kill.
+                            "install": {"commands": [f"/bin/sleep 300 & echo $! > {pids}"]},
                             "build": {"commands": ["true"]},
                         }
                     )

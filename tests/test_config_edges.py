@@ -116,6 +116,21 @@ def test_health_check_ranges(key: str, low: int, high: int, other: dict[str, int
         assert f"from {low} to {high}" in message
 
 
+def test_the_health_check_defaults_sit_at_the_fastest_edges_the_validators_accept() -> None:
+    # ECS guide "Optimize load balancer health check parameters": interval 5, healthy
+    # threshold 2 (both the API's minimums); the timeout the longest below the interval.
+    hc = accepted({}).health_check
+    assert (hc.interval_seconds, hc.timeout_seconds) == (5, 4)
+    assert (hc.healthy_threshold, hc.unhealthy_threshold) == (2, 2)
+    assert "from 5 to 300" in refused(
+        {"health_check": {"interval_seconds": 4, "timeout_seconds": 2}},
+        "health_check.interval_seconds",
+    )
+    assert "less than health_check.interval_seconds" in refused(
+        {"health_check": {"timeout_seconds": 5}}, "health_check.timeout_seconds"
+    )
+
+
 def test_the_timeout_is_shorter_than_the_interval() -> None:
     accepted({"health_check": {"interval_seconds": 10, "timeout_seconds": 9}})
     message = refused(

@@ -329,3 +329,50 @@ def test_linear_and_canary_shift_production_in_steps_without_a_pause(
     # reroute = "auto": no PAUSE hook, nobody promoted
     assert "lifecycleHookDetails" not in found
     assert found["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100.0
+
+
+def _labels(native: Emulated) -> tuple[dict[str, str], dict[str, Any], str]:
+    """`bluegreen status` read twice: JSON (target group -> label, the deployment) and
+    text."""
+    document = native.cli("status", "--output", "json")
+    assert document.code == 0, document.err
+    data = json.loads(document.out)
+    text = native.cli("status")
+    assert text.code == 0, text.err
+    return {g["name"]: g["label"] for g in data["target_groups"]}, data["deployment"], text.out
+
+
+def test_status_keeps_blue_and_green_through_the_production_shift(native: Emulated) -> None:
+    """Review F3: for the whole release, blue is the target group of the revision
+    production was on when the deployment started (sourceServiceRevisions) and green the
+    target revision's (ServiceRevision.resolvedConfiguration.loadBalancers, ECS API
+    reference), as CodeDeploy labels its task sets (taskSetLabel), in text and JSON.
+    Release 2 moves production to sample3-dev-green; release 3's green is then
+    sample3-dev-blue, before and after its production shift."""
+    aws = native.aws
+    release(aws, "two")
+    native.until(lambda: _paused(aws))
+    assert native.cli("promote").code == 0
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=7200)
+    labels, _, _ = _labels(native)
+    # Between releases, blue is what production serves.
+    assert labels == {"sample3-dev-blue": "green", "sample3-dev-green": "blue"}
+
+    release(aws, "three")
+    native.until(lambda: _paused(aws))
+    labels, deployment, text = _labels(native)
+    expected = {"sample3-dev-blue": "green", "sample3-dev-green": "blue"}
+    assert labels == expected
+    assert {t["label"]: t["target_group"] for t in deployment["task_sets"]} == {
+        "green": "sample3-dev-blue",
+        "blue": "sample3-dev-green",
+    }
+    assert "  test        :8080  blue (sample3-dev-green) 0%, green (sample3-dev-blue) 100%" in text
+    assert native.cli("promote").code == 0
+    native.until(lambda: _latest(aws)["lifecycleStage"] == "BAKE_TIME")
+    labels, deployment, text = _labels(native)
+    assert labels == expected  # production moved; the names did not
+    assert deployment["phase"] == "bake-time"  # ECS's BAKE_TIME stage
+    assert ": IN_PROGRESS (bake-time)\n" in text
+    assert "  production  :80    blue (sample3-dev-green) 0%, green (sample3-dev-blue) 100%" in text
+    assert "\n  green  sample3-dev-blue " in text and "\n  blue   sample3-dev-green " in text

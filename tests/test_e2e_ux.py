@@ -136,8 +136,11 @@ def test_the_sandbox_log_names_the_revision_and_who_promotes_the_first_release(
     execution's end names the commit it released, and the first release's reroute wait
     says deploy promotes it, not that someone must run `bluegreen promote`."""
     from bluegreen.emulator.sandbox import Sandbox, Settings
+    from bluegreen.engine.watch import DeploymentWatch
 
-    watcher = Sandbox(Settings(port=0, default_region="ap-northeast-1"))
+    watcher = Sandbox(
+        Settings(port=0, default_region="ap-northeast-1"), deployments=DeploymentWatch().lines
+    )
     watcher.emulator = ops.aws  # observe reads through the account's API, in process
     log: list[str] = []
 

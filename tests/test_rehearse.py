@@ -49,6 +49,21 @@ def default() -> Rehearsal:
 # --------------------------------------------------------------------------- the story
 
 
+def test_a_manual_release_lists_the_reroute_wait_in_its_lead_time(default: Rehearsal) -> None:
+    """reroute = "manual" (the default): push to production includes the wait for
+    `bluegreen promote`, listed with deployment.wait_minutes (the rehearsal promotes as
+    soon as it sees the deployment Ready); both lead times add up to their parts."""
+    for release in default.releases:
+        assert release.lead_time is not None
+        for key in ("push_to_production", "push_to_done"):
+            figure = release.lead_time[key]
+            assert figure["seconds"] == round(sum(p["seconds"] for p in figure["parts"]), 1)
+    parts = default.releases[1].lead_time["push_to_production"]["parts"]  # type: ignore[index]
+    (wait,) = [p for p in parts if p["what"].startswith("the reroute wait")]
+    assert wait["made_of"][0]["setting"] == "deployment.wait_minutes"
+    assert wait["made_of"][0]["seconds"] == 10 * 60
+
+
 def test_two_releases_succeed_through_the_operating_code(default: Rehearsal) -> None:
     first, second = default.releases
     assert [r.outcome for r in default.releases] == ["succeeded", "succeeded"]

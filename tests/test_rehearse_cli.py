@@ -30,6 +30,11 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert "deployment  sample3-dev-deployment-group, CodeDeployDefault" in captured.out
     assert "PRIMARY  sample3-dev-task:1 on blue (sample3-dev-blue) (1 task)" in captured.out
     assert "green (sample3-dev-green)" in captured.out and "…" not in captured.out
+    # Each release's lead time, under its table and in the summary.
+    lead = r"push → production \d+ min( \d+ s)?, push → done \d+ min( \d+ s)?"
+    assert len(re.findall(rf"^  lead time: {lead}$", captured.out, re.M)) == 2
+    for number in (1, 2):
+        assert re.search(rf"^  lead time   release {number}: {lead}$", captured.out, re.M)
     # init's check (GET / answers 200 with a page), run by the hook's own code against
     # the test listener: three requests, each release, in the timeline with what it expects.
     assert captured.out.count("  checks:  3 passed (GET /)") == 2

@@ -94,6 +94,16 @@ def test_the_ecs_story_tests_pauses_promotes_shifts_bakes_and_cleans_up(
     final = release["steps"][-1]
     assert final["production"] == {"sample3-dev-blue": 0, "sample3-dev-green": 100}
     assert [t["status"] for t in final["task_sets"]] == ["PRIMARY"]
+    # The lead time in ECS's terms: production moves during the deploy build; the
+    # release is done when the bake is over and blue's tasks stopped (the pipeline's
+    # Deploy build ended at BAKE_TIME).
+    lead = release["lead_time"]
+    for key in ("push_to_production", "push_to_done"):
+        assert lead[key]["seconds"] == round(sum(p["seconds"] for p in lead[key]["parts"]), 1)
+    done = [p["what"] for p in lead["push_to_done"]["parts"]]
+    assert done[-1].startswith("the bake (15 min), then ECS stops blue's tasks")
+    assert lead["push_to_production"]["parts"][-1]["what"].startswith("production :80")
+    assert "codedeploy" not in json.dumps(lead).lower()
 
 
 @pytest.mark.parametrize(
@@ -205,3 +215,48 @@ def test_the_engine_switch_scenario_needs_a_codedeploy_system(
     err = capsys.readouterr().err
     assert "rehearses moving a running CodeDeploy system to ECS" in err
     assert 'deployment.engine = "ecs"' in err
+
+
+BLUE_GREEN_BAKE = ECS + "[deployment.ecs]\nbake_minutes = 5\n"
+LINEAR_BAKE = LINEAR.replace("\nbake_minutes = 1\n", "\nbake_minutes = 5\n")
+
+
+@pytest.mark.parametrize("text", [BLUE_GREEN_BAKE, LINEAR_BAKE], ids=["BLUE_GREEN", "LINEAR"])
+def test_blue_and_green_keep_their_meaning_through_the_production_shift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    """Review F3: for the whole of a release, blue is the target group of the revision
+    production was on when the deployment started (sourceServiceRevisions) and green
+    the target revision's, as CodeDeploy labels its task sets; before the fix, status
+    labelled whichever group production forwarded to most "blue", so green became
+    "blue" once production moved. The bake is named as ECS names it (BAKE_TIME)."""
+    code, data = _rehearse(_repository(tmp_path, text), capsys)
+    assert code == 0, data
+    (release,) = data["releases"]
+    steps = release["steps"]
+    events = _events(release)
+    deploying = _first(events, "Deploy/Deploy: InProgress")
+    done = _first(events, "SUCCESSFUL (succeeded)", deploying)
+    release_steps = [s for s in steps[deploying:done] if s["roles"]]
+    before = [s for s in release_steps if not s["production"].get("sample3-dev-green")]
+    after = [s for s in release_steps if s["production"].get("sample3-dev-green")]
+    assert before and after
+    # The release's green target group is green before, during and after the shift, in
+    # the roles of every row and in its task sets; the source's is blue throughout.
+    for step in release_steps:
+        assert step["roles"] == {"sample3-dev-blue": "blue", "sample3-dev-green": "green"}, step
+        for task_set in step["task_sets"]:
+            expected = {"sample3-dev-blue": "blue", "sample3-dev-green": "green"}
+            assert task_set["role"] == expected[task_set["target_group"]], step
+    # Production all on green, still called green (the timeline's text too).
+    assert any(s["production"] == {"sample3-dev-blue": 0, "sample3-dev-green": 100} for s in after)
+    assert "production :80 → green (sample3-dev-green)" in "\n".join(events)
+    if text == LINEAR_BAKE:
+        assert (
+            "production :80 → blue (sample3-dev-blue) 50%, green (sample3-dev-green) 50%"
+            in "\n".join(events)
+        )
+    assert "blue (sample3-dev-green)" not in "\n".join(events[deploying:done])
+    baking = _first(events, "BAKE_TIME: InProgress", deploying)
+    assert "(bake-time)" in events[baking]
+    assert "termination-wait" not in "\n".join(events)

@@ -25,6 +25,7 @@ from bluegreen import config as config_mod
 from bluegreen.config import Config
 from bluegreen.names import (
     APP_IMAGE_PLACEHOLDER,
+    ECS_HOOK_OUTPUTS,
     ROUTER_IMAGE_PLACEHOLDER,
     Names,
     Outputs,
@@ -145,7 +146,11 @@ def test_no_parameters_every_output_exported_under_its_stack(system: Any) -> Non
         for key, output in template["Outputs"].items():
             assert output["Export"]["Name"] == names.export(stack.name, key)
             seen.add(key)
-    assert seen == all_keys | {BRANCH_CHECK_PROJECT_OUTPUT}
+    assert seen - ECS_HOOK_OUTPUTS == all_keys | {BRANCH_CHECK_PROJECT_OUTPUT}
+    # The ECS engine's verify hook and its invoke role, for `deploy` to set the service's
+    # lifecycle hook with UpdateService (aws/owned.py): with checks under "ecs" only.
+    hooked = config.deployment.engine == "ecs" and verify_stacks.has_hook(config)
+    assert seen & ECS_HOOK_OUTPUTS == (ECS_HOOK_OUTPUTS if hooked else set())
 
 
 def test_imports_resolve_to_exports_of_earlier_stacks(system: Any) -> None:

@@ -106,6 +106,14 @@ def test_the_hook_function(name: str) -> None:
         ]
         appspec = yaml.safe_load(appkit.render(config)["appspec.yml"])
         assert appspec["Hooks"] == [{"AfterAllowTestTraffic": function["FunctionName"]}]
+    if ecs:
+        # the hook tells the service's creation from a release (hook.first_revision)
+        assert granted[("ecs:DescribeServiceDeployments",)] == [
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+                f"service-deployment/{names.cluster}/{names.service}/*"
+            }
+        ]
     variables = function["Environment"]["Variables"]
     # both paths read the test listener's group health (the warm-up; the prober's targets)
     assert variables.pop("BLUEGREEN_TEST_LISTENER_ARN") == {"Ref": "TestListener"}
@@ -119,7 +127,7 @@ def test_the_hook_function(name: str) -> None:
             "BLUEGREEN_TEST_URL": {"Fn::Sub": "http://${LoadBalancer.DNSName}" + suffix}
         }
         assert "VerifyProberFunction" not in service["Resources"]
-        assert len(granted) == (2 if ecs else 3)
+        assert len(granted) == 3
     else:
         assert variables == {"BLUEGREEN_PROBER": {"Ref": "VerifyProberFunction"}}
         assert granted[("lambda:InvokeFunction",)] == [
@@ -161,9 +169,10 @@ def test_ecs_hook_timeout_covers_long_checks_and_their_callbacks() -> None:
     config = config_mod.parse(ECS_CONFIGS["ecs-verify-prober"])
     assert config.verify.worst_case_seconds() == 3099
     assert verify_stacks.timeout_seconds(config) == 900
-    # the warm-up (15 s x 3) first: 3144 s; ceil(3144 / 840) = 4 invocations, 4 x 20 s of
-    # callbacks: ceil(3224 / 60) = 54 minutes, and 10 minutes of room
-    assert config_mod.verify_seconds(config) == 3144
+    # the warm-up (the default health check, 5 s x 3) first: 3114 s; ceil(3114 / 840) = 4
+    # invocations, 4 x 20 s of callbacks: ceil(3194 / 60) = 54 minutes, and 10 minutes of
+    # room
+    assert config_mod.verify_seconds(config) == 3114
     assert verify_stacks.ecs_hook_timeout_minutes(config) == 54 + 10
 
 

@@ -89,9 +89,19 @@ class Reports:
 
 
 CODEDEPLOY_EVENT = {"DeploymentId": "d-ABC", "LifecycleEventHookExecutionId": "e-1"}
+REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/c/s/1"
 ECS_EVENT = {
-    "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/c/s",
-    "targetServiceRevisionArn": "arn:aws:ecs:us-east-1:123456789012:service-revision/c/s/1",
+    # The shape of ECS's POST_TEST_TRAFFIC_SHIFT example (ECS developer guide, "Lambda
+    # hooks for Amazon ECS service deployments"), weights empty as there.
+    "executionId": "a1b2c3d4",
+    "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+    "resourceArn": "arn:aws:ecs:us-east-1:123456789012:service-deployment/c/s/x9",
+    "executionDetails": {
+        "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/c/s",
+        "targetServiceRevisionArn": REVISION,
+        "testTrafficWeights": {},
+        "productionTrafficWeights": {},
+    },
 }
 
 
@@ -382,17 +392,52 @@ def test_the_package_is_reproducible_and_carries_the_plan() -> None:
 
 def test_ecs_skips_the_checks_on_the_services_first_revision(server: str) -> None:
     """The service's creation deploys the stack's bootstrap container, with no revision
-    to roll back to: its payload's production weights name the target alone."""
-    first = {
-        **ECS_EVENT,
-        "productionTrafficWeights": {ECS_EVENT["targetServiceRevisionArn"]: 0},
-    }
+    to roll back to. With ECS's documented payload (weights empty) the hook asks
+    DescribeServiceDeployments: no source revision means the creation."""
+
+    class Ecs:
+        def __init__(self, sources: list[dict[str, str]]) -> None:
+            self.sources = sources
+            self.asked: list[list[str]] = []
+
+        def describe_service_deployments(self, serviceDeploymentArns: list[str]) -> Any:  # noqa: N803
+            self.asked.append(serviceDeploymentArns)
+            return {"serviceDeployments": [{"sourceServiceRevisions": self.sources}]}
+
+    class Clients:
+        def __init__(self, sources: list[dict[str, str]]) -> None:
+            self.ecs = Ecs(sources)
+
     lines: list[str] = []
     steps = plan(check(path="/broken"), url=server)
-    assert hook.execute(first, 60, None, steps, log=lines.append) == {"hookStatus": "SUCCEEDED"}
+    creation = Clients([])
+    answer = hook.execute(ECS_EVENT, 60, creation, steps, log=lines.append)
+    assert answer == {"hookStatus": "SUCCEEDED"}
+    assert creation.ecs.asked == [[ECS_EVENT["resourceArn"]]]
     assert _Handler.seen == [] and "skipped" in lines[0]
-    later = {
-        **first,
-        "productionTrafficWeights": {"arn:old": 100, **first["productionTrafficWeights"]},
+    release = Clients([{"arn": "arn:old"}])
+    assert hook.execute(ECS_EVENT, 60, release, steps, log=lines.append) == {"hookStatus": "FAILED"}
+    assert _Handler.seen
+
+
+def test_ecs_reads_weights_at_either_level_of_the_event(server: str) -> None:
+    """Weights that name the target alone tell the creation without a call, whether they
+    sit in executionDetails or, as an earlier version of ECS's page showed, at the top."""
+    alone = {REVISION: 0}
+    nested = {
+        **ECS_EVENT,
+        "executionDetails": {**ECS_EVENT["executionDetails"], "productionTrafficWeights": alone},
     }
-    assert hook.execute(later, 60, None, steps, log=lines.append) == {"hookStatus": "FAILED"}
+    flat = {
+        "serviceArn": "s",
+        "targetServiceRevisionArn": REVISION,
+        "productionTrafficWeights": alone,
+    }
+    steps = plan(check(path="/broken"), url=server)
+    for event in (nested, flat):
+        assert hook.execute(event, 60, None, steps, log=lambda _: None) == {
+            "hookStatus": "SUCCEEDED"
+        }
+    assert _Handler.seen == []
+    later = {**flat, "productionTrafficWeights": {"arn:old": 100, **alone}}
+    assert hook.execute(later, 60, None, steps, log=lambda _: None) == {"hookStatus": "FAILED"}

@@ -69,6 +69,10 @@ class Outputs:
     PRODUCTION_RULE_ARN = "ProductionListenerRuleArn"
     TEST_RULE_ARN = "TestListenerRuleArn"
     INFRASTRUCTURE_ROLE_ARN = "LoadBalancerInfrastructureRoleArn"
+    # service stack, engine "ecs" with [verify] checks: what the service's Lambda
+    # lifecycle hook names, read by `deploy` to set it with UpdateService (aws/owned.py)
+    VERIFY_HOOK_ARN = "VerifyHookFunctionArn"
+    VERIFY_HOOK_INVOKE_ROLE_ARN = "VerifyHookInvokeRoleArn"
     # pipeline stack
     PIPELINE_NAME = "PipelineName"
     ARTIFACT_BUCKET = "ArtifactBucketName"
@@ -83,7 +87,7 @@ class Outputs:
         """The outputs the stacks of one deployment.engine export: each engine's own
         (CodeDeploy's application and group; ECS's rules, role and deploy step) and the
         common rest."""
-        every = {v for k, v in vars(cls).items() if k.isupper()}
+        every = {v for k, v in vars(cls).items() if k.isupper()} - ECS_HOOK_OUTPUTS
         return frozenset(
             every - (ECS_ONLY_OUTPUTS if engine == "codedeploy" else CODEDEPLOY_ONLY_OUTPUTS)
         )
@@ -97,6 +101,9 @@ ECS_ONLY_OUTPUTS = frozenset(
         Outputs.DEPLOY_PROJECT,
     }
 )
+ECS_HOOK_OUTPUTS = frozenset({Outputs.VERIFY_HOOK_ARN, Outputs.VERIFY_HOOK_INVOKE_ROLE_ARN})
+"""Outputs of the service stack under engine "ecs" with [verify] checks only (not in
+:meth:`Outputs.of_engine`)."""
 CODEDEPLOY_ONLY_OUTPUTS = frozenset({Outputs.CODEDEPLOY_APPLICATION, Outputs.DEPLOYMENT_GROUP})
 
 

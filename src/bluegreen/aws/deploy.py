@@ -354,12 +354,20 @@ def deploy(
 
     # ---- change --------------------------------------------------------------------------
     for s in built:
+        if s.name == names.service_stack and not dry_run:
+            # What the service's settings stop naming (the verify hook when [verify]
+            # checks are removed) leaves them before the stack update may delete it, so
+            # no deployment meanwhile invokes a deleted function; the rest is set after
+            # the stacks (what names the update's new resources: resolve_out_of_band).
+            run.apply_out_of_band(dropping_only=True)
         outcome = run.deploy_one(s.name, bodies[s.name], _resources(s.template))
         run.result.stacks.append(outcome)
         if outcome.action in ("failed", "declined"):
             return run.result
         if s.name == names.source_stack:
             run.first_commit(files, outcome)
+        if s.name == names.service_stack:
+            run.resolve_out_of_band()
         if s.name == names.pipeline_stack and not dry_run:
             open_branch_checks(clients, config, ui)
     run.apply_out_of_band()
@@ -391,6 +399,8 @@ class _Run:
         self.commit_needed = True
         self.controller = ""
         """The live service's deployment controller (its deployed template), if it exists."""
+        self.service_template: dict[str, Any] | None = None
+        """The service stack's new template (parsed), when the service is live."""
         self.creating_service = False
         """The service stack is being created by this run, and its first deployment has
         not been seen past its pause yet (:meth:`settle_creation`)."""
@@ -506,6 +516,7 @@ class _Run:
         if deployed is None:
             return body
         new = yaml.safe_load(body)
+        self.service_template = new
         kept = owned.keep_codedeploy_owned(deployed, new, self.clients.region)
         self.controller = next(
             (
@@ -519,9 +530,13 @@ class _Run:
             self.ui.step(f"{names.service_stack}: {note}")
         if kept.out_of_band:
             live = ecs.describe_service(self.clients.ecs, names.cluster, names.service)
+            outputs = cfn.outputs_of(service)
             for setting, value in kept.out_of_band.items():
                 parameter = owned.OUT_OF_BAND[setting]
-                wanted = owned.update_value(setting, value)
+                # What it names of the stack (the verify hook's ARN) as the deployed
+                # stack's outputs say; what this update makes is read after it
+                # (resolve_out_of_band).
+                wanted = owned.update_value(setting, owned.resolve(value, outputs))
                 current = live.get(parameter) if live is not None else None
                 if live is not None and owned.differs(current, wanted):
                     self.result.out_of_band.append(OutOfBand(setting, parameter, current, wanted))
@@ -715,12 +730,85 @@ class _Run:
         elif done.skipped:
             ui.step(f"{repository}: no commit made: {done.skipped}")
 
-    def apply_out_of_band(self) -> None:
+    def resolve_out_of_band(self) -> None:
+        """Once the service stack is updated: what the out-of-band settings name of it
+        (the verify hook and the role ECS invokes it with, new in this update) from its
+        outputs; a setting then equal to the live one is dropped (nothing to send)."""
+        pending = [o for o in self.result.out_of_band if owned.unresolved(o.wanted)]
+        if not pending or self.dry_run:
+            return
+        stack = cfn.describe_stack(self.clients.cloudformation, self.names.service_stack)
+        outputs = cfn.outputs_of(stack)
+        for o in pending:
+            o.wanted = owned.resolve(o.wanted, outputs)
+            missing = owned.unresolved(o.wanted)
+            if missing:
+                # A stack made before these outputs existed gets them only with a resource
+                # change: "Cloudformation only determines changes to resources to decide
+                # if an update is needed" (cfn-sphere/cfn-sphere#98, the outputs section of
+                # the CloudFormation user guide). Read the ARNs from the resources.
+                o.wanted = owned.resolve(o.wanted, self._arns_of_resources(missing))
+                missing = owned.unresolved(o.wanted)
+            if missing:
+                raise OperationError(
+                    f"the service stack {self.names.service_stack} was updated but has no "
+                    f"output {', '.join(missing)}, which the service's {o.label} names; "
+                    "the service was not changed",
+                    hint="run `bluegreen deploy` again; if it says the same, report it as a bug",
+                )
+            if not owned.differs(o.current, o.wanted):
+                self.result.out_of_band.remove(o)
+
+    def _arns_of_resources(self, keys: list[str]) -> dict[str, str]:
+        """Output key -> the ARN its ``Fn::GetAtt [X, Arn]`` gives, read from resource X
+        itself (DescribeStackResource's PhysicalResourceId: a function's or a role's
+        name; GetFunction's FunctionArn, GetRole's Arn); keys it cannot read are left
+        out."""
+        template = self.service_template or {}
+        resources = template.get("Resources") or {}
+        found: dict[str, str] = {}
+        for key in keys:
+            value = ((template.get("Outputs") or {}).get(key) or {}).get("Value") or {}
+            target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+            if not isinstance(target, list) or len(target) != 2 or target[1] != "Arn":
+                continue
+            kind = str((resources.get(target[0]) or {}).get("Type", ""))
+            if kind not in ("AWS::Lambda::Function", "AWS::IAM::Role"):
+                continue
+            described = call(
+                self.clients.cloudformation,
+                "describe_stack_resource",
+                StackName=self.names.service_stack,
+                LogicalResourceId=str(target[0]),
+            )["StackResourceDetail"]
+            physical = str(described.get("PhysicalResourceId") or "")
+            if not physical:
+                continue
+            if kind == "AWS::Lambda::Function":
+                answer = call(self.clients("lambda"), "get_function", FunctionName=physical)
+                found[key] = str(answer["Configuration"]["FunctionArn"])
+            else:
+                found[key] = str(
+                    call(self.clients.iam, "get_role", RoleName=physical)["Role"]["Arn"]
+                )
+        return found
+
+    def apply_out_of_band(self, dropping_only: bool = False) -> None:
         """Service settings CloudFormation may not update, set with ecs:UpdateService
         (allowed on a CODE_DEPLOY service and, without a new task definition, on an
         ECS-controlled one: the ECS UpdateService API reference; see
-        :mod:`bluegreen.aws.owned`)."""
-        pending = [o for o in self.result.out_of_band if not o.applied]
+        :mod:`bluegreen.aws.owned`). ``dropping_only``: only those that stop naming an
+        ARN the live setting names, and name nothing the service stack's update is
+        still to make."""
+        pending = [
+            o
+            for o in self.result.out_of_band
+            if not o.applied
+            and not (
+                dropping_only
+                and (owned.unresolved(o.wanted) or not owned.arns(o.current) - owned.arns(o.wanted))
+            )
+        ]
         if not pending:
             return
         service = self.names.service
@@ -860,16 +948,11 @@ def open_branch_checks(clients: Clients, config: Config, ui: DeployUI | None = N
 def first_release_pending(clients: Clients, config: Config) -> bool:
     """Whether the pipeline's newest execution is its first run, still in progress.
 
-    CodePipeline starts a run when it creates a pipeline, with trigger type
-    ``CreatePipeline`` (botocore model: ExecutionTrigger.triggerType). A deploy that
-    stopped after the first commit (declined, interrupted, failed) leaves that run going;
-    the next deploy follows it (and promotes it) as if it had created the pipeline.
+    A deploy that stopped after the first commit (declined, interrupted, failed) leaves
+    that run going; the next deploy follows it (and promotes it) as if it had created the
+    pipeline (:func:`bluegreen.aws.pipeline.first_run_pending`).
     """
-    latest = pipeline.latest_execution(clients.codepipeline, Names.of(config).pipeline)
-    if latest is None:
-        return False
-    trigger = latest.get("trigger", {}).get("triggerType", "")
-    return bool(trigger == "CreatePipeline" and latest.get("status") == "InProgress")
+    return pipeline.first_run_pending(clients.codepipeline, Names.of(config).pipeline)
 
 
 def links(clients: Clients, config: Config) -> Links | None:

@@ -28,7 +28,13 @@ service stack must not undo it or trip over it:
   deployment.reroute, deployment.auto_rollback) thus reaches ECS with UpdateService's
   ``deploymentConfiguration``, which "doesn't trigger a new service deployment"
   (UpdateService request, deploymentConfiguration, botocore's ECS model): the next
-  release's service deployment runs under it.
+  release's service deployment runs under it. A DeploymentConfiguration that names
+  resources of the stack ([verify]'s Lambda lifecycle hook and the role ECS invokes it
+  with) goes out of band too when each such reference is an output of the stack
+  (:func:`through_outputs`): ``deploy`` reads the outputs once the stack update has
+  made them. Hooks that go are removed before the stack update deletes their function;
+  what the service's entry, kept as deployed, still names stays in the template
+  (:func:`_carry_named`).
 * The task definition is kept as deployed: CodeDeploy owns the running revision; a task
   change reaches AWS through taskdef.json and the next release.
 * The listeners keep their deployed default actions (CodeDeploy moved them), and any
@@ -218,6 +224,16 @@ def replacements(
 def _show(value: Any) -> str:
     if value is None:
         return "(none)"
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, dict) and "lifecycleStages" in v for v in value)
+    ):
+        # ECS lifecycle hooks: what each does where ("AWS_LAMBDA at POST_TEST_...").
+        return ", ".join(
+            f"{v.get('targetType') or 'AWS_LAMBDA'} at {'/'.join(v['lifecycleStages'])}"
+            for v in value
+        )
     if isinstance(value, dict | list):
         text = repr(value)
         return text if len(text) <= 60 else text[:57] + "..."
@@ -272,9 +288,19 @@ def keep_codedeploy_owned(
         elif kind == SERVICE:
             protected.append(logical_id)
             for key in sorted(set(props) | set(old_props)):
+                placed = (
+                    through_outputs(props[key], new)
+                    if key in OUT_OF_BAND and key in props
+                    else None
+                )
                 if key in OUT_OF_BAND and not any(references(props.get(key))):
                     if key in props:
                         kept.out_of_band[key] = props[key]
+                elif placed is not None:
+                    # It names resources of the stack (the verify hook and the role ECS
+                    # invokes it with, stacks/service.py): each is an output of the
+                    # stack, read once the stack update has made it.
+                    kept.out_of_band[key] = placed
                 elif props.get(key) != old_props.get(key):
                     setting = _SETTINGS.get((kind, key))
                     problems.append(
@@ -314,6 +340,7 @@ def keep_codedeploy_owned(
                     )
         elif kind == TARGET_GROUP:
             protected.append(logical_id)
+    _carry_named(old, res, protected, kept)
     replaced = replacements(deployed, new, region)
     for logical_id in protected:
         resource = res.get(logical_id, {})
@@ -335,6 +362,103 @@ def keep_codedeploy_owned(
             "`bluegreen destroy` then `bluegreen deploy`",
         )
     return kept
+
+
+OUTPUT = "bluegreen:output"
+"""The key of a placeholder ``{OUTPUT: key}``: the value of the service stack's output
+``key``, read after the stack update (:func:`through_outputs`, :func:`resolve`)."""
+
+
+def through_outputs(value: Any, template: dict[str, Any]) -> Any | None:
+    """``value`` with each Ref or Fn::GetAtt replaced by a placeholder of the
+    ``template``'s output with that very value; None when one has no such output (then
+    bluegreen cannot know what it becomes before CloudFormation makes it)."""
+    outputs = {
+        repr(body.get("Value")): key for key, body in (template.get("Outputs") or {}).items()
+    }
+
+    def walk(inner: Any) -> Any:
+        if isinstance(inner, dict):
+            if any(k in inner for k in ("Ref", "Fn::GetAtt", "Fn::Sub")):
+                key = outputs.get(repr(inner))
+                if key is None:
+                    raise LookupError(repr(inner))
+                return {OUTPUT: key}
+            return {k: walk(v) for k, v in inner.items()}
+        if isinstance(inner, list):
+            return [walk(v) for v in inner]
+        return inner
+
+    try:
+        return walk(value)
+    except LookupError:
+        return None
+
+
+def resolve(value: Any, outputs: dict[str, str]) -> Any:
+    """``value`` with each placeholder whose output ``outputs`` has replaced by it."""
+    if isinstance(value, dict):
+        if set(value) == {OUTPUT}:
+            return outputs.get(str(value[OUTPUT]), value)
+        return {k: resolve(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, outputs) for v in value]
+    return value
+
+
+def unresolved(value: Any) -> list[str]:
+    """The output keys of the placeholders left in ``value``."""
+    if isinstance(value, dict):
+        if set(value) == {OUTPUT}:
+            return [str(value[OUTPUT])]
+        return [key for inner in value.values() for key in unresolved(inner)]
+    if isinstance(value, list):
+        return [key for inner in value for key in unresolved(inner)]
+    return []
+
+
+def arns(value: Any) -> set[str]:
+    """The ARNs ``value`` names (strings that start with ``arn:``), at any depth."""
+    if isinstance(value, dict):
+        return {arn for inner in value.values() for arn in arns(inner)}
+    if isinstance(value, list):
+        return {arn for inner in value for arn in arns(inner)}
+    return {value} if isinstance(value, str) and value.startswith("arn:") else set()
+
+
+def _carry_named(
+    old: dict[str, Any], res: dict[str, Any], protected: list[str], kept: Kept
+) -> None:
+    """Keep in the template what the service's out-of-band settings, kept as deployed,
+    still name and the new template dropped (the verify hook and its roles when [verify]
+    checks are removed): the service's entry stays as deployed, so its
+    DeploymentConfiguration still refers to them, and a template that refers to a
+    resource it lacks is invalid. Their use ends
+    with UpdateService (the out-of-band deploymentConfiguration without the hook); they
+    stay, unused, until `bluegreen destroy`."""
+    wanted = [
+        r
+        for logical_id in protected
+        if res.get(logical_id, {}).get("Type") == SERVICE
+        for key, value in _props(res[logical_id]).items()
+        if key in OUT_OF_BAND  # what UpdateService changes; the rest is refused above
+        for r in references(value)
+    ]
+    carried: list[str] = []
+    while wanted:
+        logical_id = wanted.pop()
+        if logical_id in res or logical_id not in old:
+            continue
+        res[logical_id] = copy.deepcopy(old[logical_id])
+        carried.append(logical_id)
+        wanted += list(references(_props(old[logical_id]))) + _depends(old[logical_id])
+    if carried:
+        kept.notes.append(
+            "kept as deployed, unused: "
+            + ", ".join(sorted(carried))
+            + " (the service's entry in the stack, kept as deployed, still names them; "
+            "`bluegreen destroy` removes them)"
+        )
 
 
 def service_controller(resource: dict[str, Any]) -> str:

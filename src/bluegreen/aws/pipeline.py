@@ -26,6 +26,18 @@ def latest_execution(codepipeline: Any, name: str) -> dict[str, Any] | None:
     return summary
 
 
+def first_run_pending(codepipeline: Any, name: str) -> bool:
+    """Whether the pipeline's newest execution is its first run, still in progress.
+
+    CodePipeline starts a run when it creates a pipeline, with trigger type
+    ``CreatePipeline`` (botocore model: ExecutionTrigger.triggerType)."""
+    latest = latest_execution(codepipeline, name)
+    if latest is None:
+        return False
+    trigger = latest.get("trigger", {}).get("triggerType", "")
+    return bool(trigger == "CreatePipeline" and latest.get("status") == "InProgress")
+
+
 def execution(codepipeline: Any, name: str, execution_id: str) -> dict[str, Any]:
     found: dict[str, Any] = call(
         codepipeline,

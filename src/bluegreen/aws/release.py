@@ -164,7 +164,7 @@ def follow_execution(
             view = engine.following(external)
             deployment_id = view.id if view is not None else ""
             if view is not None:
-                result.deployment_phase = str(view.phase)
+                result.deployment_phase = view.phase_text
                 if not promote and view.ready:
                     result.status = status
                     result.waiting_deployment = deployment_id

@@ -10,9 +10,12 @@ one describe_target_health per target group (two), one describe_services (task s
 and one describe_task_definition per distinct task definition (at most two during a
 release). Nothing is called per task.
 
-Blue and green: during a deployment CodeDeploy labels the task sets itself (BLUE is the
-original, GREEN the replacement). Otherwise *blue* is the target group production
-forwards to (the heaviest weight) and *green* the other one of the pair.
+Blue and green: during a deployment the engine labels them, for the whole deployment
+(production shift and bake included): CodeDeploy labels its task sets (BLUE the
+original, GREEN the replacement); the ECS engine labels the source service revision's
+target group blue and the target revision's green (one DescribeServiceRevisions more).
+Otherwise *blue* is the target group production forwards to (the heaviest weight) and
+*green* the other one of the pair.
 """
 
 from __future__ import annotations

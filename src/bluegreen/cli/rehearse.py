@@ -133,7 +133,9 @@ def rehearse(
     """Rehearse the whole system offline, through the same code as the commands: deploy
     the stacks on an emulated AWS (bluegreen deploy), then push releases (git push; the
     pipeline builds, blue/green on :8080, promote, :80 switched, old tasks terminated),
-    reading the system with the code of bluegreen status, on a simulated clock.
+    reading the system with the code of bluegreen status, on a simulated clock. Each
+    release's lead time (push to production, push to done) is printed under its timeline
+    and in the summary; --output json lists the parts it is made of, with their sources.
 
     With no PATH: two releases on a fresh scaffold, the second being the seed's change
     of the greeting ("Hello, 網走" -> "こんにちは、あばしり"), then a push to a feature
@@ -319,6 +321,8 @@ def _render(result: Rehearsal, config: Config) -> None:
             console.print(_checks(release.checks))
         console.print(_table(release.steps, result))
         console.print(_outcome(release.outcome, release.cause, release.as_designed))
+        if release.lead_time:
+            console.print(Text(f"  lead time: {lead_time(release.lead_time)}", style="dim"))
         console.print()
     for run in result.branch_runs:
         _branch_run(console, run)
@@ -457,6 +461,19 @@ def _outcome(outcome: str, cause: str | None, as_designed: bool) -> Text:
     return Text(f"  ✗ {outcome}: {cause}", style="red")
 
 
+def lead_time(found: dict[str, Any]) -> str:
+    """``push → production 5 min 23 s, push → done 20 min 36 s`` (bluegreen.rehearse.
+    leadtime: each the sum of the parts --output json lists)."""
+    from bluegreen.rehearse.clock import span
+
+    shown = []
+    for key, label in (("push_to_production", "production"), ("push_to_done", "done")):
+        figure = found.get(key)
+        value = span(int(round(figure["seconds"]))) if figure else "not reached"
+        shown.append(f"push → {label} {value}")
+    return ", ".join(shown)
+
+
 def _summary(console: Console, result: Rehearsal) -> None:
     from bluegreen.rehearse.clock import span, stamp
 
@@ -482,6 +499,11 @@ def _summary(console: Console, result: Rehearsal) -> None:
         ("resources", stacks),
         ("deployment", f"{result.deployment_group}, {result.deployment_config}"),
         ("simulated", f"{span(result.simulated_seconds)} ({stamp(result.simulated_seconds)})"),
+        *(
+            ("lead time", f"release {r.number}: {lead_time(r.lead_time)}")
+            for r in result.releases
+            if r.lead_time
+        ),
         ("wall time", f"{result.wall_seconds:.1f} s"),
     ]
     # What the data plane could not check for real (health derived statically) and its

@@ -18,7 +18,7 @@ import shlex
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -35,6 +35,9 @@ from bluegreen.emulator.sandbox import (
     loopback_port,
 )
 from bluegreen.errors import UsageError
+
+if TYPE_CHECKING:
+    from bluegreen.config import Config
 
 DEFAULT_REGION = "ap-northeast-1"
 
@@ -98,22 +101,25 @@ def sandbox(
     ctx.obj = {"port": port if _given(ctx, "port") else None, "host": host}
     if ctx.invoked_subcommand is not None:
         return
+    found = _config(config)
     settings = Settings(
         port=port,
         speed=speed,
         state=state,
         region=region,
-        default_region=region or _default_region(config),
+        default_region=region or (found.project.region if found else DEFAULT_REGION),
         host=host,
     )
     common.invocation().region = settings.region or settings.default_region
-    box = Sandbox(settings, progress=_say)
+    from bluegreen.engine.watch import DeploymentWatch
+
+    box = Sandbox(settings, progress=_say, deployments=DeploymentWatch().lines)
     # SIGTERM (`kill`, a process manager) stops it as Ctrl-C does, cleanly: the console
     # script's handler (cli.app); kept here for a sandbox started through the app object.
     with sigterm_as_ctrl_c():
         box.open()
         try:
-            _introduce(box)
+            _introduce(box, found.deployment.engine if found else None)
             kept = box.state
             resume = f"bluegreen sandbox --state {shlex.quote(str(kept))}" if kept else ""
             with common.in_flight("the sandbox stopped", resume) as entry:
@@ -139,26 +145,43 @@ def _given(ctx: typer.Context, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
-def _default_region(config: Path | None) -> str:
-    """The bluegreen.toml's project.region (--config, or found here or above), else
-    ap-northeast-1. An invalid config is bad input: deploy would refuse it too."""
+def _config(config: Path | None) -> Config | None:
+    """The bluegreen.toml (--config, or found here or above), None when there is none.
+    An invalid config is bad input: deploy would refuse it too."""
     from bluegreen import config as config_mod
     from bluegreen.errors import ConfigError
 
     if config is not None:
-        return config_mod.load(config).project.region
+        return config_mod.load(config)
     try:
-        found = config_mod.find()
+        path = config_mod.find()
     except ConfigError:
-        return DEFAULT_REGION
-    return config_mod.load(found).project.region
+        return None
+    return config_mod.load(path)
 
 
 def _say(line: str) -> None:
     out.print(common.printable(line), markup=False)
 
 
-def _introduce(box: Sandbox) -> None:
+def _operating(engine: str | None) -> list[str]:
+    """The banner's commands that end a release's waits, for the configured engine only
+    (the engine's own list: no `finish` under ECS, which has no call that ends a bake).
+    Without a bluegreen.toml, the default engine's, saying so."""
+    from bluegreen import engine as engine_mod
+
+    lines = [
+        f"  bluegreen {command:<24}{what}"
+        for command, what in engine_mod.commands_of(engine or "codedeploy")
+    ]
+    if engine is None:
+        lines.append(
+            '                                    (finish: engine "codedeploy" only; the default)'
+        )
+    return lines
+
+
+def _introduce(box: Sandbox, engine: str | None = None) -> None:
     status = box.status()
     clock = datetime.fromisoformat(status["clock"])
     minutes = 600 / box.speed
@@ -191,7 +214,7 @@ def _introduce(box: Sandbox) -> None:
         "",
         "  bluegreen deploy --yes            the stacks, then the first release on :80",
         "  bluegreen status                  pipeline, deployment, listeners, task sets",
-        "  bluegreen promote                 production to green; then finish or rollback",
+        *_operating(engine),
         "  bluegreen logs --follow           the app's logs",
         "  aws cloudformation describe-stacks",
         "  bluegreen sandbox advance 10m     let 10 minutes pass now",

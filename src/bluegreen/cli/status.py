@@ -72,7 +72,7 @@ def status_lines(status: SystemStatus) -> list[str]:
     elif d is None:
         lines.append("deployment: none yet")
     else:
-        lines.append(f"deployment {d.id}: {d.status} ({d.phase})")
+        lines.append(f"deployment {d.id}: {d.status} ({d.phase_text})")
         if d.error:
             lines.append(f"  error: {d.error}")
         if d.alarms:

@@ -101,7 +101,6 @@ class _Seen:
 
     stacks: dict[str, str] = field(default_factory=dict)
     executions: dict[str, str] = field(default_factory=dict)
-    deployments: dict[str, str] = field(default_factory=dict)
     repositories: set[str] = field(default_factory=set)
     data_plane: set[str] = field(default_factory=set)
 
@@ -114,7 +113,16 @@ class Sandbox:
     starts the clock; :meth:`close` undoes all of it.
     """
 
-    def __init__(self, settings: Settings, progress: Say | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        progress: Say | None = None,
+        deployments: Callable[[Any], list[str]] | None = None,
+    ) -> None:
+        """``deployments``: what the deployments did since the last look, one line each,
+        given the account's Clients (``bluegreen sandbox`` passes
+        ``bluegreen.engine.watch.DeploymentWatch().lines``: the engine interface, which
+        the emulator does not know); None: the log says nothing of them."""
         self.settings = settings
         self._say = progress or (lambda _line: None)
         self.emulator: Any = None
@@ -128,6 +136,7 @@ class Sandbox:
         self._ticker: threading.Thread | None = None
         self._problems: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._seen = _Seen()
+        self._deployment_lines = deployments
         self._started = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -470,8 +479,9 @@ class Sandbox:
         """What changed since the last look, one line each (``HH:MM:SS  what``).
 
         A few reads through the API, in process (no HTTP): DescribeStacks,
-        ListRepositories, ListPipelines and ListPipelineExecutions per pipeline,
-        ListDeployments and BatchGetDeployments of the deployments not yet ended.
+        ListRepositories, ListPipelines and ListPipelineExecutions per pipeline, and
+        what the deployments watcher reads (each system's latest deployment, as
+        ``bluegreen status`` reads it).
         """
         lines: list[str] = []
         try:
@@ -564,51 +574,15 @@ class Sandbox:
         return lines
 
     def _deployments(self) -> list[str]:
-        codedeploy = self._client("codedeploy")
-        listed = codedeploy.list_deployments().get("deployments", [])
-        ended = ("Succeeded", "Failed", "Stopped")
-        wanted = [d for d in listed if self._seen.deployments.get(d) not in ended]
-        lines = []
-        for start in range(0, len(wanted), 25):
-            batch = codedeploy.batch_get_deployments(deploymentIds=wanted[start : start + 25])
-            for info in sorted(batch.get("deploymentsInfo", []), key=lambda i: i["createTime"]):
-                lines += self._deployment(info)
-        return lines
-
-    def _deployment(self, info: dict[str, Any]) -> list[str]:
-        did, status = str(info["deploymentId"]), str(info.get("status", ""))
-        before = self._seen.deployments.get(did)
-        self._seen.deployments[did] = status
-        if before == status:
+        """The deployments of every bluegreen system on the sandbox, as the watcher the
+        sandbox was given reads them (through the engine interface, whichever engine
+        runs the system: a CodeDeploy deployment's wait for reroute and an ECS service
+        deployment's pause are said alike, with the command that ends them)."""
+        if self._deployment_lines is None:
             return []
-        rollback_of = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
-        name = f"deployment {did}" + (f" (rollback of {rollback_of})" if rollback_of else "")
-        if status == "Ready" and self._first_of_group(info):
-            # bluegreen deploy follows the first release and promotes it itself
-            # (aws/release.py first_release): production served only the placeholder.
-            return [
-                f"{name}: waits for reroute: the first release, which `bluegreen deploy` "
-                "promotes as it follows it (after `deploy --no-follow`: `bluegreen promote`)"
-            ]
-        if status == "Ready":
-            return [
-                f"{name}: waits for reroute: test green on the test listener, then "
-                "`bluegreen promote` (or `bluegreen rollback`)"
-            ]
-        if status in ("Failed", "Stopped"):
-            problem = (info.get("errorInformation") or {}).get("message", "")
-            return [f"{name}: {status}" + (f": {problem}" if problem else "")]
-        if before is None or status == "Succeeded":
-            return [f"{name}: {status}"]
-        return []
+        from bluegreen.aws.session import Clients
 
-    def _first_of_group(self, info: dict[str, Any]) -> bool:
-        """Whether the deployment is its deployment group's only one (the first release)."""
-        listed = self._client("codedeploy").list_deployments(
-            applicationName=info.get("applicationName", ""),
-            deploymentGroupName=info.get("deploymentGroupName", ""),
-        )
-        return bool(listed.get("deployments") == [info["deploymentId"]])
+        return self._deployment_lines(Clients.from_factory(self._client, self.region))
 
 
 def http_clients(url: str, region: str) -> Any:

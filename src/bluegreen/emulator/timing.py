@@ -20,12 +20,21 @@ class Duration:
     source: str
     documented: bool = False
 
+    @property
+    def basis(self) -> str:
+        """documented (AWS gives the number), observed (a public report measured it), or
+        modelled (no public figure: a reasoned estimate, said so in its source)."""
+        if self.documented:
+            return "documented"
+        return "observed" if self.source.startswith("observed") else "modelled"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "seconds": self.seconds,
             "what": self.what,
             "source": self.source,
             "documented": self.documented,
+            "basis": self.basis,
         }
 
 
@@ -132,14 +141,23 @@ FARGATE_PROVISIONING = duration(
     30,
     "a Fargate task in PROVISIONING (its elastic network interface is created and attached)",
     "observed: ECS task lifecycle doc names the ENI as the PROVISIONING step "
-    "(awsdocs/amazon-ecs-developer-guide task-lifecycle.md); the duration is typical, "
-    "aws/containers-roadmap#358 reports 20-40 s to start a Fargate task pulling in-VPC",
+    "(awsdocs/amazon-ecs-developer-guide task-lifecycle.md) and 'Optimize Amazon ECS task "
+    "launch time' says provisioning and attaching it 'adds an overhead of several seconds'; "
+    "an AWS answer on re:Post ('how to speed up provisioning of ECS Fargate task'): 'It is "
+    "normal for new AWS Fargate tasks to take 30-45 seconds or longer to start' (instance, "
+    "network interface, image download and unpack, start); aws/containers-roadmap#358 "
+    "reports 20-40 s pulling in-VPC. Provisioning, pull and start here take 65 s, so "
+    "with registration and checks one task's Install lands near the 123.6 s of the ECS "
+    "tutorial's get-deployment-target output (create-blue-green.md)",
 )
 IMAGE_PULL = duration(
     "ecs.image_pull",
     30,
     "a Fargate task in PENDING: its container images are pulled (pullStartedAt..pullStoppedAt)",
-    "observed: aws/containers-roadmap#358 (20-40 s from within a VPC, 1+ min from docker.io)",
+    "observed: aws/containers-roadmap#358 (20-40 s from within a VPC, 1+ min from "
+    "docker.io); documented that Fargate pulls every image for every task (ECS best "
+    "practices, 'Linux containers on Fargate container image pull behavior': images are "
+    "not cached, so the pull time is part of every task's start), not how long it takes",
 )
 IMAGE_PULL_FAILURE = duration(
     "ecs.image_pull_failure",
@@ -153,7 +171,8 @@ CONTAINER_START = duration(
     "ecs.container_start",
     5,
     "the containers of a task are created and started (the log router first: dependsOn START)",
-    "observed: typical container start; no AWS figure",
+    "modelled: the log router starts first (dependsOn START), then the app (uvicorn is "
+    "up within a second); no AWS figure",
 )
 ACTIVATING = duration(
     "ecs.activating",
@@ -196,6 +215,17 @@ STOPPED_TASK_RETENTION = duration(
     3600,
     "how long a stopped task stays visible to ListTasks/DescribeTasks",
     "ECS API reference, DescribeTasks/ListTasks: stopped tasks appear for at least 1 hour",
+    documented=True,
+)
+DEREGISTRATION_DELAY_DEFAULT = duration(
+    "elb.deregistration_delay_default",
+    300,
+    "how long a deregistered target drains when its group sets no deregistration delay "
+    "(bluegreen's target groups set 30 s: stacks/service.py DEREGISTRATION_DELAY_SECONDS)",
+    "ALB guide, 'Edit target group attributes', Deregistration delay: 'By default, Elastic "
+    "Load Balancing waits 300 seconds before completing the deregistration process'; "
+    "ELBv2 API TargetGroupAttribute deregistration_delay.timeout_seconds: 'The default "
+    "value is 300 seconds'",
     documented=True,
 )
 ELB_REGISTRATION = duration(
@@ -262,37 +292,52 @@ PIPELINE_SOURCE_POLLING = duration(
 
 BUILD_PHASES: dict[str, float] = {
     "QUEUED": duration(
-        "codebuild.queued", 1.0, "a build waiting for capacity", f"observed, {_FIDELITY}"
+        "codebuild.queued",
+        1.0,
+        "a build waiting for capacity",
+        f"observed: 1 s in a build's phase list (blog.kriation.com, cited in {_FIDELITY})",
     ),
     "PROVISIONING": duration(
         "codebuild.provisioning",
         24.0,
         "CodeBuild starting the build container",
-        f"observed: 24 s, 'over 30 s' is common with standard images ({_FIDELITY})",
+        f"observed: 24 s, 'over 30 s' is common with standard images ({_FIDELITY}); with an "
+        "image not cached on the region's build fleet 180-250 s (aws/aws-codebuild-docker-"
+        "images#424, #793: CodeBuild's answer is that standard images are cached in some "
+        "regions only)",
     ),
     "DOWNLOAD_SOURCE": duration(
         "codebuild.download_source",
         4.0,
         "downloading the source (the pipeline's input artifact)",
-        f"observed, {_FIDELITY}",
+        f"observed: 4 s ({_FIDELITY}); under 1 s for a small repository in "
+        "aws/aws-codebuild-docker-images#793",
     ),
     "INSTALL": duration(
         "codebuild.install",
         1.0,
         "the install phase (no commands in bluegreen's buildspecs)",
-        "modelled: no public figure",
+        "observed: 'Other phases (DOWNLOAD_SOURCE, INSTALL, PRE_BUILD) complete in under 1 "
+        "second each.' (aws/aws-codebuild-docker-images#793)",
     ),
     "PRE_BUILD": duration(
         "codebuild.pre_build",
         5.0,
-        "pre_build: checks and the ECR login",
-        "modelled: no public figure",
+        "pre_build: checks, the ECR login (one aws ecr get-login-password call and docker "
+        "login) and the content hash of the image's files",
+        "modelled: no public figure for these commands (#793's empty-ish PRE_BUILD took "
+        "under 1 s; the ECR login is an API call and a registry login)",
     ),
     "BUILD": duration(
         "codebuild.build",
         120.0,
-        "build: docker build and push of an image",
-        f"observed: 'minutes' for a multi-stage pip/apt image build and push ({_FIDELITY})",
+        "build: docker build and push of an image (no layer cache: every CodeBuild build "
+        "starts from a fresh host)",
+        "modelled: the scaffold's image is small (a slim Python base, a few pinned wheels); "
+        "public reports of real apps' uncached CodeBuild docker builds are 5-6 min, about 2 "
+        "min with an ECR layer cache (AWS DevOps blog 'Reduce Docker image build time on "
+        "AWS CodeBuild using Amazon ECR as a remote cache'; dev.to aws-builders, '~6 "
+        f"minutes down to ~2 minutes'); 'minutes' in {_FIDELITY}",
     ),
     "POST_BUILD": duration(
         "codebuild.post_build",

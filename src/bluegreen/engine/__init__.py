@@ -6,8 +6,12 @@ They are CodeDeploy blue/green (an ECS service with the CODE_DEPLOY deployment
 controller, :mod:`bluegreen.engine.codedeploy`) and ECS built-in blue/green (deployment
 controller ECS with strategy BLUE_GREEN, LINEAR or CANARY, :mod:`bluegreen.engine.ecs`).
 
-Vocabulary used everywhere: *blue* is the task set / target group serving production
-(the original), *green* the replacement being deployed and tested on the test listener.
+Vocabulary used everywhere: during a deployment *blue* is the original (the task set /
+target group / service revision production was on when the deployment started) and
+*green* the replacement being deployed, tested on the test listener and then moved to
+production; the labels hold for the whole deployment, production shift included (CodeDeploy
+names its task sets so, taskSetLabel BLUE/GREEN; ECS: the source and target service
+revisions). Between deployments blue is what production serves.
 
 Where an engine's methods need to report progress (``rollback`` following the deployment
 it started), they take a :class:`Progress` (any object with ``step(message)``, such as
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bluegreen.aws import cfn
 from bluegreen.aws import ecs as aws_ecs
+from bluegreen.aws.errors import call
 from bluegreen.errors import StateError
 from bluegreen.names import Names, Outputs
 
@@ -119,6 +124,15 @@ class DeploymentView:
     rollback_of: str = ""
     """CodeDeploy: the deployment this one rolls back (rollbackInfo
     .rollbackTriggeringDeploymentId), if it is a rollback deployment."""
+    phase_name: str = ""
+    """The engine's own word for the phase where it differs from the shared one (ECS:
+    ``bake-time`` for its BAKE_TIME lifecycle stage, which CodeDeploy calls the
+    termination wait); empty: the phase's own word."""
+
+    @property
+    def phase_text(self) -> str:
+        """The phase as the commands show it: the engine's word for it."""
+        return self.phase_name or str(self.phase)
 
     @property
     def ready(self) -> bool:
@@ -136,7 +150,7 @@ class DeploymentView:
             "engine": self.engine,
             "id": self.id,
             "status": self.status,
-            "phase": str(self.phase),
+            "phase": self.phase_text,
             "created": self.created.isoformat() if self.created else None,
             "lifecycle": [{"event": s.name, "status": s.status} for s in self.lifecycle],
             "task_sets": [
@@ -152,15 +166,12 @@ class DeploymentView:
                 for t in self.task_sets
             ],
             "error": self.error,
-        } | (
-            {
-                "bake_ends": self.bake_ends.isoformat() if self.bake_ends else None,
-                "bake_seconds_left": None if self.bake_left is None else int(self.bake_left),
-                "green_traffic_percent": dict(self.weights),
-            }
-            if self.paused is not None
-            else {}
-        )
+            # The same keys whatever the engine (None, {} where it reports none: CodeDeploy
+            # has no bake, and its traffic split is in task_sets' traffic_weight).
+            "bake_ends": self.bake_ends.isoformat() if self.bake_ends else None,
+            "bake_seconds_left": None if self.bake_left is None else int(self.bake_left),
+            "green_traffic_percent": dict(self.weights),
+        }
         if self.alarms:
             found["alarms"] = list(self.alarms)
         return found
@@ -247,6 +258,9 @@ class DeploymentEngine(Protocol):
     creation_deploys: bool
     """Creating the service is itself a deployment that may wait for reroute (ECS), so
     ``deploy`` calls :meth:`continue_creation` while it creates the stacks."""
+    commands: tuple[tuple[str, str], ...]
+    """The commands that end a release's waits under this engine, with what each does
+    (``bluegreen sandbox``'s banner: :func:`commands_of`)."""
     absent: str
     """After :meth:`status` returned None: why there is no deployment to show when the
     reason is that the engine's own resources do not exist yet (CodeDeploy: no deployment
@@ -328,6 +342,33 @@ def service_refs(clients: Clients, config: Config) -> ServiceRefs:
         raise _no_service_outputs(names.service_stack, described, region)
     pipeline_stack = cfn.describe_stack(client, names.pipeline_stack)
     pipeline = cfn.outputs_of(pipeline_stack)
+    return _refs(
+        service,
+        pipeline,
+        cluster=names.cluster,
+        service_name=names.service,
+        application=names.codedeploy_application,
+        deployment_group=names.deployment_group,
+        ports=(config.listeners.production_port, config.listeners.test_port),
+        region=region,
+        pipeline_stack=names.pipeline_stack,
+    )
+
+
+def _refs(
+    service: dict[str, str],
+    pipeline: dict[str, str],
+    *,
+    cluster: str,
+    service_name: str,
+    application: str,
+    deployment_group: str,
+    ports: tuple[int, int],
+    region: str,
+    pipeline_stack: str,
+) -> ServiceRefs:
+    """ServiceRefs from the service and pipeline stacks' outputs (the names given: where
+    an output is missing)."""
     groups = tuple(
         arn
         for arn in (
@@ -337,21 +378,77 @@ def service_refs(clients: Clients, config: Config) -> ServiceRefs:
         if arn
     )
     return ServiceRefs(
-        cluster=service.get(Outputs.CLUSTER_NAME, names.cluster),
-        service=service.get(Outputs.SERVICE_NAME, names.service),
-        application=pipeline.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
-        deployment_group=pipeline.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
+        cluster=service.get(Outputs.CLUSTER_NAME, cluster),
+        service=service.get(Outputs.SERVICE_NAME, service_name),
+        application=pipeline.get(Outputs.CODEDEPLOY_APPLICATION, application),
+        deployment_group=pipeline.get(Outputs.DEPLOYMENT_GROUP, deployment_group),
         production_listener=service.get(Outputs.PRODUCTION_LISTENER_ARN, ""),
         test_listener=service.get(Outputs.TEST_LISTENER_ARN, ""),
         target_groups=groups,
-        production_port=config.listeners.production_port,
-        test_port=config.listeners.test_port,
+        production_port=ports[0],
+        test_port=ports[1],
         region=region,
-        pipeline_stack=names.pipeline_stack,
+        pipeline_stack=pipeline_stack,
         pipeline_deployed=bool(pipeline),
         production_rule=service.get(Outputs.PRODUCTION_RULE_ARN, ""),
         test_rule=service.get(Outputs.TEST_RULE_ARN, ""),
     )
+
+
+@dataclass(frozen=True)
+class LiveSystem:
+    """A bluegreen system found in the account (:func:`discover`)."""
+
+    engine: DeploymentEngine
+    pipeline: str
+    """Its pipeline's name ("" while its pipeline stack has no outputs)."""
+
+
+def discover(clients: Clients) -> list[LiveSystem]:
+    """The engine of every bluegreen system in the account and region, found by its
+    service stack's outputs (``<prefix>-service`` with a cluster and a service; its
+    pipeline stack ``<prefix>-pipeline``), for a reader that has no bluegreen.toml (the
+    sandbox watches whatever is deployed on it). A service that does not exist (yet), or
+    runs no blue/green, is left out. The listener ports are not in the outputs: 0."""
+    stacks: dict[str, dict[str, str]] = {}
+    token: str | None = None
+    for _ in range(100):  # DescribeStacks pages (NextToken); bounded
+        page = call(
+            clients.cloudformation, "describe_stacks", **({"NextToken": token} if token else {})
+        )
+        for stack in page.get("Stacks", []):
+            stacks[str(stack["StackName"])] = cfn.outputs_of(stack)
+        token = page.get("NextToken")
+        if not token:
+            break
+    found: list[LiveSystem] = []
+    for name, outputs in sorted(stacks.items()):
+        if not name.endswith("-service") or Outputs.SERVICE_NAME not in outputs:
+            continue
+        if Outputs.CLUSTER_NAME not in outputs:
+            continue
+        prefix = name[: -len("-service")]
+        pipeline = stacks.get(f"{prefix}-pipeline", {})
+        refs = _refs(
+            outputs,
+            pipeline,
+            cluster=outputs[Outputs.CLUSTER_NAME],
+            service_name=outputs[Outputs.SERVICE_NAME],
+            application="",
+            deployment_group="",
+            ports=(0, 0),
+            region=clients.region,
+            pipeline_stack=f"{prefix}-pipeline",
+        )
+        described = aws_ecs.describe_service(clients.ecs, refs.cluster, refs.service)
+        if described is None:
+            continue
+        try:
+            engine = _engine_for(clients, refs, described)
+        except StateError:
+            continue
+        found.append(LiveSystem(engine, pipeline.get(Outputs.PIPELINE_NAME, "")))
+    return found
 
 
 # CloudFormation stack states (CloudFormation user guide, "Stack status codes"): a stack
@@ -443,6 +540,18 @@ def deployments_console(region: str, config: Config, pipeline_outputs: dict[str,
         pipeline_outputs.get(Outputs.CODEDEPLOY_APPLICATION, names.codedeploy_application),
         pipeline_outputs.get(Outputs.DEPLOYMENT_GROUP, names.deployment_group),
     )
+
+
+def commands_of(engine: str) -> tuple[tuple[str, str], ...]:
+    """The commands that end a release's waits under the configured deployment.engine
+    (its class's ``commands``), before anything is deployed."""
+    if engine == "ecs":
+        from bluegreen.engine.ecs import EcsEngine
+
+        return EcsEngine.commands
+    from bluegreen.engine.codedeploy import CodeDeployEngine
+
+    return CodeDeployEngine.commands
 
 
 def creation_engine(clients: Clients, config: Config) -> DeploymentEngine | None:

@@ -202,6 +202,10 @@ class CodeDeployEngine:
     name = "codedeploy"
     noun = "Deployment"
     creation_deploys = False
+    commands: tuple[tuple[str, str], ...] = (
+        ("promote", "production to green; then finish or rollback"),
+    )
+    """The commands that end a release's waits, as a banner lists them."""
 
     def __init__(self, clients: Clients, refs: ServiceRefs, service: dict[str, Any]) -> None:
         self._clients = clients

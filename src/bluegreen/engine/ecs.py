@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bluegreen.aws import ecs
+from bluegreen.aws.elb import target_group_name
 from bluegreen.aws.errors import AwsCallError, call
 from bluegreen.engine import (
     ActionResult,
@@ -82,6 +83,8 @@ _INSTALLING = frozenset(STAGES[:6])
 _SHIFTING = frozenset({"PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"})
 _BAKING = frozenset({"BAKE_TIME", "CLEAN_UP"})
 _ROLLING_BACK = frozenset({"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED"})
+BAKE_PHASE = "bake-time"
+"""How the commands name the phase of the BAKE_TIME (and CLEAN_UP) stages."""
 PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
 """Where the stacks' PAUSE hook waits (bluegreen.stacks.service.PAUSE_STAGE)."""
 
@@ -156,6 +159,11 @@ class EcsEngine:
     name = "ecs"
     noun = "Service deployment"
     creation_deploys = True
+    commands: tuple[tuple[str, str], ...] = (
+        ("promote", "continue the pause: production to green"),
+        ("rollback", "back to blue (paused, shifting or baking)"),
+    )
+    """The commands that end a release's waits: no `finish` (see :meth:`finish`)."""
 
     def __init__(self, clients: Clients, refs: ServiceRefs, service: dict[str, Any]) -> None:
         self._clients = clients
@@ -217,7 +225,48 @@ class EcsEngine:
 
     def status(self) -> DeploymentView | None:
         latest = self._latest()
-        return self._view(latest) if latest is not None else None
+        return self._view(latest, self._target_groups(latest)) if latest is not None else None
+
+    def _target_groups(self, d: dict[str, Any]) -> dict[str, str]:
+        """Service revision ARN -> the name of the target group it runs behind, for the
+        deployment's target and source revisions: DescribeServiceRevisions (at most 20
+        ARNs a call), ``resolvedConfiguration.loadBalancers[].targetGroupArn``, "The
+        resolved load balancer configuration for a service revision. This includes
+        information about which target groups serve traffic" (ServiceRevision,
+        ServiceRevisionLoadBalancer, ECS API reference). So ``status`` labels the target
+        groups blue (the source revision's, where production was when the deployment
+        started) and green (the target's) for the whole deployment, as CodeDeploy labels
+        its task sets, instead of by where production is now. A revision ECS does not
+        resolve is left out (status then labels by production's weights)."""
+        wanted = [
+            str(r.get("arn", ""))
+            for r in [
+                d.get("targetServiceRevision") or {},
+                *(d.get("sourceServiceRevisions") or []),
+            ]
+            if r.get("arn")
+        ][:20]
+        if not wanted:
+            return {}
+        try:
+            answer = call(
+                self._clients.ecs, "describe_service_revisions", serviceRevisionArns=wanted
+            )
+        except AwsCallError as exc:
+            # A reader allowed the deployments but not their revisions: labels by the
+            # weights (status's fallback) rather than no status at all.
+            if exc.code in ("AccessDeniedException", "AccessDenied"):
+                return {}
+            raise
+        found: dict[str, str] = {}
+        for revision in answer.get("serviceRevisions") or []:
+            resolved = (revision.get("resolvedConfiguration") or {}).get("loadBalancers") or []
+            group = next(
+                (str(lb["targetGroupArn"]) for lb in resolved if lb.get("targetGroupArn")), ""
+            )
+            if group:
+                found[str(revision.get("serviceRevisionArn", ""))] = target_group_name(group)
+        return found
 
     def deployment(self, arn: str) -> DeploymentView:
         return self._view(self._describe(arn))
@@ -291,7 +340,10 @@ class EcsEngine:
         # one still in progress, such as the service's creation, is not).
         return view if view.created >= started else None
 
-    def _view(self, d: dict[str, Any]) -> DeploymentView:
+    def _view(self, d: dict[str, Any], groups: dict[str, str] | None = None) -> DeploymentView:
+        """The deployment as the commands share it; ``groups``: each revision's target
+        group name (:meth:`_target_groups`), where the caller read them."""
+        groups = groups or {}
         target = d.get("targetServiceRevision") or {}
         sources = d.get("sourceServiceRevisions") or []
         sets = [
@@ -300,7 +352,7 @@ class EcsEngine:
                 label="green",
                 status="TARGET",
                 weight=float(target.get("requestedProductionTrafficWeight") or 0.0),
-                target_group="",
+                target_group=groups.get(str(target.get("arn", "")), ""),
                 desired=int(target.get("requestedTaskCount") or 0),
                 running=int(target.get("runningTaskCount") or 0),
             )
@@ -312,7 +364,7 @@ class EcsEngine:
                     label="blue",
                     status="SOURCE",
                     weight=float(source.get("requestedProductionTrafficWeight") or 0.0),
-                    target_group="",
+                    target_group=groups.get(str(source.get("arn", "")), ""),
                     desired=int(source.get("requestedTaskCount") or 0),
                     running=int(source.get("runningTaskCount") or 0),
                 )
@@ -327,11 +379,16 @@ class EcsEngine:
         if not error and d.get("status") not in ("SUCCESSFUL", "IN_PROGRESS", "PENDING"):
             error = str(d.get("statusReason") or "")
         hooks = config.get("lifecycleHooks") or []
+        phase = phase_of(d)
         return DeploymentView(
             engine=self.name,
             id=str(d.get("serviceDeploymentArn", "")),
             status=str(d.get("status", "")),
-            phase=phase_of(d),
+            phase=phase,
+            # ECS's name for the stage where both revisions run after production moved
+            # (ServiceDeploymentLifecycleStage BAKE_TIME, DeploymentConfiguration
+            # .bakeTimeInMinutes, ECS API reference), rather than CodeDeploy's.
+            phase_name=BAKE_PHASE if phase == Phase.TERMINATION_WAIT else "",
             created=d.get("createdAt"),
             lifecycle=_lifecycle(d),
             task_sets=sets,
@@ -495,7 +552,7 @@ class EcsEngine:
             return ActionResult(
                 "rollback",
                 view.id,
-                f"stopped {_name(view)} ({view.phase}) with rollback: {where} blue and ECS "
+                f"stopped {_name(view)} ({view.phase_text}) with rollback: {where} blue and ECS "
                 "stops green's tasks",
             )
         if view.phase == Phase.SUCCEEDED:
@@ -591,7 +648,7 @@ class EcsEngine:
                     f"{short_name(task_definition)} again ({_name(current)})",
                     started=started,
                     revision=task_definition,
-                    phase=str(current.phase),
+                    phase=current.phase_text,
                     promoted=promoted,
                 )
             if not promoted and self.promote_if_ready(current) is not None:
@@ -656,7 +713,7 @@ def _name(view: DeploymentView) -> str:
 
 def _describe(view: DeploymentView) -> str:
     running = next((s for s in view.lifecycle if s.status == "InProgress"), None)
-    text = f"{view.status} ({view.phase}"
+    text = f"{view.status} ({view.phase_text}"
     if view.paused:
         text += f", paused at {PAUSE_STAGE}"
     elif running is not None:

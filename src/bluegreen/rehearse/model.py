@@ -82,6 +82,9 @@ class Release:
     steps: list[Step] = field(default_factory=list)
     builds: list[dict[str, Any]] = field(default_factory=list)
     """Each image build of the release: action, project, tag, result (built / reused)."""
+    lead_time: dict[str, Any] | None = None
+    """Push to production and push to done, each with its parts
+    (:mod:`bluegreen.rehearse.leadtime`); None when nothing could be measured."""
     checks: list[dict[str, Any]] = field(default_factory=list)
     """Each request of [verify]'s checks the release's hook sent, as ``bluegreen status``
     read it from the hook's log group: time, number, request, expected, result (pass or
@@ -112,6 +115,7 @@ class Release:
             "images": dict(self.images),
             "steps": [s.to_dict() for s in self.steps],
             "builds": [dict(b) for b in self.builds],
+            "lead_time": self.lead_time,
             "checks": [dict(c) for c in self.checks],
         }
 
@@ -129,6 +133,9 @@ class Rehearsal:
     simulated_seconds: int = 0
     wall_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    timing: dict[str, Any] = field(default_factory=dict)
+    """What the lead times depend on: the emulator's durations (each with its source) and
+    the config's timing settings."""
     branch_runs: list[dict[str, Any]] = field(default_factory=list)
     """Pushes to builds.branches: the branch-check build's result, and the proof that
     nothing was deployed (the pipeline's executions, unchanged)."""
@@ -158,6 +165,7 @@ class Rehearsal:
                 "simulated": span(self.simulated_seconds),
                 "wall_seconds": round(self.wall_seconds, 3),
             },
+            "timing": self.timing,
             "notes": list(self.notes),
             "branch_runs": [dict(b) for b in self.branch_runs],
         }

@@ -217,7 +217,7 @@ class Recorder:
             ):
                 text = (
                     f"{seen.deployment_label} {short_name(deployment.id)}: {deployment.status} "
-                    f"({deployment.phase})"
+                    f"({deployment.phase_text})"
                 )
                 if deployment.error:
                     text += f": {deployment.error}"

@@ -161,10 +161,23 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
                     say(f"hook function {function} (yours, outside the stacks) stands in: {play}")
             story = _Story(aws, config, repo, options, rehearsal, say)
             story.play(plans)
+            rehearsal.timing = _timing(config)
             rehearsal.simulated_seconds = int(aws.clock.seconds)
             rehearsal.notes.extend(_data_plane_notes(aws))
     rehearsal.wall_seconds = time.perf_counter() - started
     return rehearsal
+
+
+def _timing(config: Config) -> dict[str, object]:
+    """The emulator's durations (each with its source, documented or observed) and the
+    config's timing settings: what every lead time is made of."""
+    from bluegreen.emulator import timing
+    from bluegreen.rehearse.leadtime import config_timing
+
+    return {
+        "durations": {key: d.to_dict() for key, d in sorted(timing.DURATIONS.items())},
+        "config": config_timing(config),
+    }
 
 
 def _data_plane_notes(aws: object) -> list[str]:
@@ -524,6 +537,22 @@ class _Story:
             release.cause = (
                 f"{release.cause.rstrip('.')}: check {failure({**failed_check, 'ok': False})}"
             )
+        self._lead_time(release)
+
+    def _lead_time(self, release: Release) -> None:
+        """Push to production and push to done, read back from the emulated AWS."""
+        from bluegreen.rehearse import leadtime
+
+        if release.outcome != "succeeded":
+            return
+        try:
+            found = leadtime.measure(
+                self.clients, self.config, release, Names.of(self.config).pipeline
+            )
+        except BluegreenError as exc:
+            self.rehearsal.notes.append(f"release {release.number}: no lead time: {exc.message}")
+            return
+        release.lead_time = found.to_dict() if found is not None else None
 
     def _wants_branch_run(self, release: Release) -> bool:
         """The scaffold's releases: the last one, once its builds are done (its Deploy

@@ -616,6 +616,16 @@ def build_service(config: Config) -> Template:
             GetAtt(infrastructure_role, "Arn"),
             "ECS infrastructure role for load balancers",
         )
+        if verification.hook is not None and verification.invoke_role is not None:
+            # What the service's lifecycle hook names: `deploy` reads them to set the
+            # hook with UpdateService on a live service (aws/owned.py), whose entry in
+            # this template stays as deployed.
+            out(Outputs.VERIFY_HOOK_ARN, GetAtt(verification.hook, "Arn"), "verify hook")
+            out(
+                Outputs.VERIFY_HOOK_INVOKE_ROLE_ARN,
+                GetAtt(verification.invoke_role, "Arn"),
+                "the role ECS invokes the verify hook with",
+            )
     return t
 
 

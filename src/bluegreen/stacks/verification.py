@@ -155,6 +155,17 @@ def add_verification(
                 ],
             )
         )
+    else:
+        # Telling the service's creation (the bootstrap container, nothing to roll back
+        # to) from a release: hook.first_revision reads the service deployment the event
+        # names. Resource: arn:...:service-deployment/<cluster>/<service>/<id> (Service
+        # Authorization Reference, Amazon ECS, as for the deploy step in stacks/pipeline.py).
+        statements.append(
+            allow(
+                ["ecs:DescribeServiceDeployments"],
+                [arn("ecs", f"service-deployment/{names.cluster}/{names.service}/*")],
+            )
+        )
     # Both paths read the test listener's target group health: the warm-up waits for a
     # healthy target (hook.warm_up), the prober sends to the healthy ones. Describe* of
     # Elastic Load Balancing take no resource (iam.WILDCARD_ACTIONS).

@@ -262,7 +262,9 @@ def ecs_lambda_hook(
         delay = float(reply.get("callBackDelay") or 30)
         if emulator.clock.seconds + delay > deadline:
             return "TIMED_OUT", f"lifecycle hook {name} did not finish in {minutes:g} minutes."
-        details = dict(reply.get("hookDetails") or details)
+        # "Amazon ECS merges this data and passes it back" (ECS developer guide, "Lambda
+        # hooks for Amazon ECS service deployments", passing state with hookDetails).
+        details = {**details, **dict(reply.get("hookDetails") or {})}
         yield Wait(delay)
 
 

@@ -139,15 +139,39 @@ def prober_opener(clients: Any, function: str) -> Opener:
 FIRST_REVISION = "the service's first revision (the stack's bootstrap): nothing to roll back to"
 
 
-def first_revision(event: dict[str, Any]) -> bool:
-    """Whether an ECS hook event is the service's creation: its production traffic
-    weights (a map of service revision ARN to percent, in every lifecycle payload: ECS
-    developer guide, "Lifecycle hooks for Amazon ECS service deployments") name the target
-    revision alone. That deployment runs the stack's bootstrap container, not the app the
-    checks are written for, and has no revision to roll back to."""
-    weights = event.get("productionTrafficWeights") or {}
-    target = event.get("targetServiceRevisionArn")
-    return bool(weights) and bool(target) and set(weights) == {target}
+def execution_details(event: dict[str, Any]) -> dict[str, Any]:
+    """The deployment's details in an ECS hook event: ``executionDetails`` (ECS developer
+    guide, "Lambda hooks for Amazon ECS service deployments", common payload structure:
+    top-level executionId, lifecycleStage, resourceArn, executionDetails, hookDetails). An
+    earlier version of that page ("Lifecycle hooks for Amazon ECS service deployments",
+    lifecycle payloads) listed serviceArn, targetServiceRevisionArn and the weights at the
+    top level, so an event without ``executionDetails`` is read as that shape."""
+    details = event.get("executionDetails")
+    return details if isinstance(details, dict) else event
+
+
+def first_revision(event: dict[str, Any], clients: Any) -> bool:
+    """Whether an ECS hook event is the service's creation. That deployment runs the
+    stack's bootstrap container, not the app the checks are written for, and has no
+    revision to roll back to ("FAILED - Amazon ECS rolls back the deployment to the last
+    successful service revision"), so failing it would fail the service stack.
+
+    The production weights (a map of service revision ARN to percent) tell it when they
+    name the target revision alone; AWS's own POST_TEST_TRAFFIC_SHIFT example shows them
+    empty, so otherwise the service deployment (``resourceArn``) is read: a creation has
+    no source revision (DescribeServiceDeployments, ServiceDeployment.sourceServiceRevisions:
+    "The currently deployed workload configuration")."""
+    details = execution_details(event)
+    weights = details.get("productionTrafficWeights") or {}
+    target = details.get("targetServiceRevisionArn")
+    if weights and target:
+        return set(weights) == {target}
+    deployment = event.get("resourceArn")
+    if not deployment or clients is None:
+        return False
+    found = clients.ecs.describe_service_deployments(serviceDeploymentArns=[deployment])
+    deployments = found.get("serviceDeployments") or []
+    return bool(deployments) and not deployments[0].get("sourceServiceRevisions")
 
 
 WARMUP_PAUSE_SECONDS = 5.0
@@ -195,7 +219,11 @@ def execute_steps(
     seconds = max(0.0, remaining - REPORT_MARGIN_SECONDS)
     deadline = clock() + seconds
     ecs = "DeploymentId" not in event
-    if ecs and first_revision(event):
+    try:
+        first = ecs and first_revision(event, clients)
+    except Exception:  # noqa: BLE001 - unread, the checks decide (and say what they saw)
+        first = False
+    if first:
         log(LOG_MARK + " " + json.dumps({"skipped": FIRST_REVISION}))
         return {"hookStatus": "SUCCEEDED"}
     details = event.get("hookDetails") or {} if ecs else {}

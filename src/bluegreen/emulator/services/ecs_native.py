@@ -643,7 +643,7 @@ class NativeDeployments:
                 from bluegreen.verification import emulated
 
                 outcome, reason = yield from emulated.ecs_lambda_hook(
-                    self.ecs.emulator, spec, _hook_payload(d), minutes
+                    self.ecs.emulator, spec, _hook_payload(d, stage, hook.hook_id), minutes
                 )
                 hook.status = outcome
                 if outcome == "SUCCEEDED" or (
@@ -861,15 +861,31 @@ class NativeDeployments:
             if deployment is None:
                 failures.append({"arn": arn, "reason": "MISSING"})
                 continue
-            found.append(
-                {
-                    "serviceRevisionArn": arn,
-                    "serviceArn": deployment.service_arn,
-                    "clusterArn": deployment.cluster_arn,
-                    "taskDefinition": deployment.target.task_definition,
-                    "createdAt": deployment.created,
+            revision: dict[str, Any] = {
+                "serviceRevisionArn": arn,
+                "serviceArn": deployment.service_arn,
+                "clusterArn": deployment.cluster_arn,
+                "taskDefinition": deployment.target.task_definition,
+                "createdAt": deployment.created,
+            }
+            if deployment.target.target_group:
+                # "The resolved load balancer configuration for a service revision. This
+                # includes information about which target groups serve traffic and which
+                # listener rules direct traffic to them" (ServiceRevision
+                # .resolvedConfiguration.loadBalancers, ServiceRevisionLoadBalancer, ECS
+                # API reference): the target group the revision's tasks run behind.
+                svc = self.ecs._backend().services.get(deployment.service_key)
+                lb = self._load_balancer(svc) if svc is not None else {}
+                rule = self._advanced(lb).get("productionListenerRule")
+                revision["resolvedConfiguration"] = {
+                    "loadBalancers": [
+                        {
+                            "targetGroupArn": deployment.target.target_group,
+                            **({"productionListenerRule": rule} if rule else {}),
+                        }
+                    ]
                 }
-            )
+            found.append(revision)
         return {"serviceRevisions": found, "failures": failures}
 
     # --------------------------------------------------------------------------- helpers
@@ -922,6 +938,16 @@ class NativeDeployments:
                     f"{key} is only valid when the deployment strategy is {wanted}.",
                 )
         for hook in configuration.get("lifecycleHooks") or []:
+            if str(hook.get("targetType") or "AWS_LAMBDA") == "AWS_LAMBDA" and not hook.get(
+                "hookTargetArn"
+            ):
+                # hookTargetArn: "You must provide this parameter when configuring an
+                # AWS_LAMBDA lifecycle hook" (DeploymentLifecycleHook, botocore's ECS
+                # model). Text the emulator's: ECS publishes none.
+                raise ServiceError(
+                    "InvalidParameterException",
+                    "hookTargetArn must be provided for an AWS_LAMBDA lifecycle hook.",
+                )
             stages = set(hook.get("lifecycleStages") or []) & SHIFT_STAGES
             if str(hook.get("targetType") or "AWS_LAMBDA") == "PAUSE" and stages:
                 # "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
@@ -972,21 +998,30 @@ def _aware(moment: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _hook_payload(d: Deployment) -> dict[str, Any]:
-    """What ECS passes a Lambda hook: the service, the target revision and the traffic
-    weights by revision (ECS developer guide, "Lifecycle hooks for Amazon ECS service
-    deployments", lifecycle payloads)."""
+def _hook_payload(d: Deployment, stage: str, execution: str) -> dict[str, Any]:
+    """What ECS passes a Lambda hook (ECS developer guide, "Lambda hooks for Amazon ECS
+    service deployments", common payload structure): at the top level ``executionId``,
+    ``lifecycleStage``, ``resourceArn`` (the service deployment) and ``executionDetails``
+    with the service, the target revision and the traffic weights by revision; the hook's
+    ``hookDetails`` are added by the caller. The weights are given as the deployment holds
+    them; AWS's own POST_TEST_TRAFFIC_SHIFT example shows them empty, so a hook must not
+    depend on them (bluegreen's asks DescribeServiceDeployments)."""
     source = d.source.arn if d.source else ""
     weights = {"test": d.test_weight, "production": d.production_weight}
     return {
-        "serviceArn": d.service_arn,
-        "targetServiceRevisionArn": d.target.arn,
-        **{
-            f"{kind}TrafficWeights": {
-                **({source: 100 - weight} if source else {}),
-                d.target.arn: weight,
-            }
-            for kind, weight in weights.items()
+        "executionId": execution,
+        "lifecycleStage": stage,
+        "resourceArn": d.arn,
+        "executionDetails": {
+            "serviceArn": d.service_arn,
+            "targetServiceRevisionArn": d.target.arn,
+            **{
+                f"{kind}TrafficWeights": {
+                    **({source: 100 - weight} if source else {}),
+                    d.target.arn: weight,
+                }
+                for kind, weight in weights.items()
+            },
         },
     }
 

@@ -457,7 +457,11 @@ class Elbv2(Service):
     def _drain(self, group: Any, state: TargetState) -> None:
         if state.process is not None:
             state.process.cancel()
-        delay = float(group.attributes.get("deregistration_delay.timeout_seconds", 300))
+        delay = float(
+            group.attributes.get(
+                "deregistration_delay.timeout_seconds", timing.DEREGISTRATION_DELAY_DEFAULT
+            )
+        )
         self._set(state, "draining", "Target.DeregistrationInProgress")
         state.draining_until = self.emulator.clock.seconds + delay
         state.process = self.emulator.clock.spawn(
