@@ -101,6 +101,36 @@ def test_a_first_release_that_reroutes_by_itself_is_rolled_back_by_codedeploy(
     _rolled_back_in_install(release)
 
 
+@NEEDS_APP
+def test_a_first_release_that_turns_unhealthy_after_install_is_not_promoted_by_deploy(
+    tmp_path: Path,
+) -> None:
+    """deploy's own gate still matters: each task answers its first two health checks
+    (the healthy threshold, so Install passes) and 500 from then on. By the time the
+    deployment waits for reroute the load balancer has failed them and ECS has replaced
+    them ("Task failed ELB health checks"), so deploy rolls back instead of promoting."""
+    init(tmp_path, Config())
+    main = tmp_path / MAIN
+    text = main.read_text(encoding="utf-8")
+    ok = 'HEALTH_OK = "Health Check OK"\n'
+    assert ok in text and _HEALTH_RETURN in text
+    text = text.replace(ok, ok + "_CHECKS = [0]\n").replace(
+        _HEALTH_RETURN,
+        "    _CHECKS[0] += 1\n"
+        "    if _CHECKS[0] > 2:\n"
+        '        return PlainTextResponse("stopped answering", status_code=500)\n' + _HEALTH_RETURN,
+    )
+    main.write_text(text, encoding="utf-8")
+    (release,) = run(Options(Config(), repository=tmp_path)).releases
+    assert release.outcome == "rolled back", release.cause
+    assert (release.cause or "").startswith("deploy did not promote the first release: ")
+    assert "health check behind the test listener :8080" in (release.cause or "")
+    held = [s for s in release.steps if s.kind == "operation" and "not promoting" in s.detail]
+    assert held and held[0].event == "bluegreen deploy"
+    _production_never_on_green(release)
+    assert [t.target_group for t in release.steps[-1].task_sets] == ["sample3-dev-blue"]
+
+
 def test_the_unmodified_scaffold_is_still_promoted_on_its_first_release(tmp_path: Path) -> None:
     init(tmp_path, Config())
     (release,) = run(Options(Config(), repository=tmp_path)).releases
