@@ -165,7 +165,7 @@ count = 100
 max_latency_ms = 30000
 [verify.alarms]
 enabled = true
-existing = ["a", "b", "c", "d"]
+existing = ["a", "b", "c"]
 """,
     "ecs-verify-direct-auto": """
 [deployment]

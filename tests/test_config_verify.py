@@ -161,11 +161,12 @@ def test_existing_alarms_names_and_the_limit_of_ten() -> None:
     assert "twice" in refused(
         {"verify": {"alarms": {"existing": ["a", "a"]}}}, "verify.alarms.existing"
     )
-    four = [f"mine-{n}" for n in range(4)]
-    cfg = accepted({"verify": {"alarms": {"enabled": True, "existing": four}}})
+    # The stack's 7 (3 on each target group, 1 on the load balancer) leave room for 3.
+    three = [f"mine-{n}" for n in range(3)]
+    cfg = accepted({"verify": {"alarms": {"enabled": True, "existing": three}}})
     assert cfg.verify.alarms.count() == 10
     message = refused(
-        {"verify": {"alarms": {"enabled": True, "existing": [*four, "mine-4"]}}},
+        {"verify": {"alarms": {"enabled": True, "existing": [*three, "mine-3"]}}},
         "verify.alarms.existing",
     )
     assert "at most 10" in message
@@ -173,6 +174,45 @@ def test_existing_alarms_names_and_the_limit_of_ten() -> None:
     refused(
         {"verify": {"alarms": {"existing": [f"m{n}" for n in range(11)]}}}, "verify.alarms.existing"
     )
+
+
+def test_alarms_need_a_window_of_production_traffic_they_can_act_in() -> None:
+    """The stack's alarms judge the new revision once production is on it, during the
+    termination wait (CodeDeploy) or the bake (ECS). p95 needs 3 one-minute periods, and
+    ALB sends its metrics every 60 seconds (ALB user guide, "CloudWatch metrics for your
+    Application Load Balancer"): 3 + 2 = 5 minutes at least; below that, refused (exit 2),
+    naming the alarm and the setting."""
+    assert config.alarm_minutes_needed() == 5
+    on = {"enabled": True}
+    cd = "deployment.termination_wait_minutes"
+    message = refused({"deployment": {"termination_wait_minutes": 4}, "verify": {"alarms": on}}, cd)
+    assert "sample3-dev-blue-p95/green-p95" in message
+    assert "at least 5" in message and "termination wait" in message
+    assert "verify.alarms.enabled = false" in message
+    accepted({"deployment": {"termination_wait_minutes": 5}, "verify": {"alarms": on}})
+    # 3 minutes: p95 and unhealthy (2 periods + 2) could never act; the 5xx ones (1 + 2) could.
+    message = refused({"deployment": {"termination_wait_minutes": 3}, "verify": {"alarms": on}}, cd)
+    assert "; sample3-dev-blue-unhealthy/green-unhealthy could not act either;" in message
+    assert "5xx" not in message
+    # 0 minutes: every one, the load balancer's 5xx too.
+    message = refused({"deployment": {"termination_wait_minutes": 0}, "verify": {"alarms": on}}, cd)
+    assert "sample3-dev-elb-5xx" in message
+    # ECS: the bake.
+    ecs = {"engine": "ecs", "reroute": "auto"}
+    message = refused(
+        {"deployment": {**ecs, "ecs": {"bake_minutes": 4}}, "verify": {"alarms": on}},
+        "deployment.ecs.bake_minutes",
+    )
+    assert "sample3-dev-blue-p95/green-p95" in message and "during the bake" in message
+    accepted({"deployment": {**ecs, "ecs": {"bake_minutes": 5}}, "verify": {"alarms": on}})
+    # Without the stack's alarms nothing needs the window (existing alarms are the user's).
+    accepted({"deployment": {"termination_wait_minutes": 0}})
+    accepted(
+        {"deployment": {"termination_wait_minutes": 0}, "verify": {"alarms": {"existing": ["x"]}}}
+    )
+    # The defaults (what init writes: 15 minutes either way) leave room.
+    accepted({"verify": {"alarms": on}})
+    accepted({"deployment": ecs, "verify": {"alarms": on}})
 
 
 def test_unknown_key_names_the_allowed_ones() -> None:

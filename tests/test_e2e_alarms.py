@@ -119,9 +119,43 @@ def test_a_breaching_metric_in_the_bake_rolls_the_release_back(native: Emulated)
     # status names the alarm that rolled the release back.
     shown = native.cli("status", "--output", "json")
     assert shown.code == 0, shown.err
-    assert json.loads(shown.out)["deployment"]["alarms"] == [alarm]
+    deployment = json.loads(shown.out)["deployment"]
+    assert deployment["alarms"] == [alarm]
+    # ... and that it judged the new revision: its target group is the release's.
+    assert deployment["new_target_group"] == green
+    assert deployment["alarm_subjects"] == [{"alarm": alarm, "watches": green, "revision": "new"}]
     text = native.cli("status")
     assert f"rolled back by alarm {alarm}" in text.out
+    assert f"{alarm} (target group {green}: the new revision's)" in text.out
+
+
+def test_the_load_balancers_own_5xx_in_the_bake_rolls_the_release_back(
+    native: Emulated,
+) -> None:
+    """502/503/504 answered by the load balancer itself (HTTPCode_ELB_5XX_Count, dimension
+    LoadBalancer only: ALB user guide) trip the stack's load-balancer alarm, which ECS
+    recommends for deployment alarms; status says it watched the load balancer."""
+    aws = native.aws
+    revision = release(aws, "two")
+    native.until(lambda: _latest(aws).get("lifecycleStage") == "BAKE_TIME")
+    _, dimensions = _green(aws, revision)
+    balancer = [d for d in dimensions if d["Name"] == "LoadBalancer"]
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/ApplicationELB",
+        MetricData=[
+            {
+                "MetricName": "HTTPCode_ELB_5XX_Count",
+                "Dimensions": balancer,
+                "Value": 20,
+                "Timestamp": aws.now(),
+            }
+        ],
+    )
+    native.until(lambda: _latest(aws)["status"] == "ROLLBACK_SUCCESSFUL", limit=600)
+    assert _latest(aws)["alarms"]["triggeredAlarmNames"] == ["sample3-dev-elb-5xx"]
+    text = native.cli("status")
+    assert "rolled back by alarm sample3-dev-elb-5xx" in text.out
+    assert "sample3-dev-elb-5xx (the load balancer: both revisions' traffic)" in text.out
 
 
 def test_a_quiet_metric_lets_the_release_finish(native: Emulated) -> None:
@@ -137,6 +171,43 @@ def test_a_quiet_metric_lets_the_release_finish(native: Emulated) -> None:
         "alarmNames": found["deploymentConfiguration"]["alarms"]["alarmNames"],
         "triggeredAlarmNames": [],
     }
+    assert _serving(aws) == green
+
+
+def _state(aws: Emulator, alarm: str) -> str:
+    found = aws.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    return str(found[0]["StateValue"])
+
+
+def test_an_alarm_already_in_alarm_when_the_release_starts_is_not_watched(
+    native: Emulated,
+) -> None:
+    """ECS developer guide, "How CloudWatch alarms detect Amazon ECS deployment failures":
+    "If an alarm is in the ALARM state at the beginning of a deployment, Amazon ECS will not
+    monitor alarms for the duration of that deployment" (the fix for an incident gets
+    through). Production's target group answers 5xx; its alarm goes to ALARM; the release
+    that follows finishes, and a later alarm during it changes nothing."""
+    aws = native.aws
+    service = aws.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][
+        0
+    ]
+    serving = service["taskSets"][0]["taskDefinition"]
+    blue, dimensions = _green(aws, serving)  # the group production is on now
+    alarm = f"sample3-dev-{blue.rsplit('-', 1)[1]}-5xx"
+    _answers_5xx(aws, dimensions, 20)
+    native.until(lambda: _state(aws, alarm) == "ALARM", limit=300)
+    revision = release(aws, "two")
+    native.until(lambda: _latest(aws).get("lifecycleStage") == "BAKE_TIME")
+    green, green_dimensions = _green(aws, revision)
+    _answers_5xx(aws, green_dimensions, 20)  # would roll back a watched deployment
+    native.until(lambda: _latest(aws)["status"] == "SUCCESSFUL", limit=1200)
+    found = _latest(aws)
+    assert found["alarms"]["status"] == "DISABLED"
+    assert found["alarms"]["triggeredAlarmNames"] == []
+    went = aws.client("cloudwatch").describe_alarm_history(
+        AlarmName=f"sample3-dev-{green.rsplit('-', 1)[1]}-5xx", HistoryItemType="StateUpdate"
+    )["AlarmHistoryItems"]
+    assert "Alarm updated from OK to ALARM" in [h["HistorySummary"] for h in went]
     assert _serving(aws) == green
 
 
@@ -203,7 +274,7 @@ def test_bluegreens_codedeploy_stacks_with_the_most_alarms_never_trip_the_refusa
 ) -> None:
     from bluegreen.config import MAX_ALARMS
 
-    own = ["mine-1", "mine-2", "mine-3", "mine-4"]
+    own = ["mine-1", "mine-2", "mine-3"]
     config = config_mod.parse(ALARMS + f"existing = {json.dumps(own)}\n")
     assert config.verify.alarms.count() == MAX_ALARMS
     with wired(tmp_path, monkeypatch, capsys, config) as system:
@@ -240,24 +311,38 @@ def test_the_rehearsal_shows_alarm_state_changes_as_rows() -> None:
     result = run(Options(Config.model_validate({"verify": {"alarms": {"enabled": True}}})))
     assert result.succeeded
     rows = [s for r in result.releases for s in r.steps if s.kind == "alarm"]
-    # The stack's six alarms leave INSUFFICIENT_DATA together once CloudWatch first
+    # The stack's seven alarms leave INSUFFICIENT_DATA together once CloudWatch first
     # evaluates them (TreatMissingData notBreaching: no traffic is good): one row.
     assert [row.event for row in rows] == [
         "alarms sample3-dev-blue-5xx, sample3-dev-blue-p95, sample3-dev-blue-unhealthy, "
-        "sample3-dev-green-5xx, sample3-dev-green-p95, sample3-dev-green-unhealthy: "
+        "sample3-dev-elb-5xx, sample3-dev-green-5xx, sample3-dev-green-p95, "
+        "sample3-dev-green-unhealthy: "
         "INSUFFICIENT_DATA → OK"
     ]
     assert rows[0].seconds % 60 == 0  # at an evaluation, not at the read
     assert rows[0].to_dict()["kind"] == "alarm"
 
 
+@pytest.mark.parametrize(
+    ("label", "whose"),
+    [("Green", ": the new revision's"), ("Blue", ": production's, the previous revision")],
+)
 def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    label: str,
+    whose: str,
 ) -> None:
     """bluegreen's own CodeDeploy stacks: `deploy` leaves the first release in its
     termination wait (production on the new revision, the original kept); 5xx answers
     from the new revision's target group trip the stack's alarm, CodeDeploy stops the
-    deployment and rolls it back, and `status` names the alarm."""
+    deployment and rolls it back, and `status` names the alarm and its target group. With
+    the 5xx on the original's group (Blue: where production was when the release started,
+    the previous revision) the release is stopped all the same (CodeDeploy watches every
+    alarm of the group: "If any of the specified alarms are activated, the deployment
+    stops", CodeDeploy user guide, "Monitoring deployments with CloudWatch alarms"), and
+    status says the alarm judged the previous revision (review A2)."""
     config = config_mod.parse(ALARMS)
     with wired(tmp_path, monkeypatch, capsys, config) as system:
         aws = system.aws
@@ -273,7 +358,9 @@ def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
             deploymentId=first, targetId=f"{CLUSTER}:{SERVICE}"
         )["deploymentTarget"]["ecsTarget"]
         green = next(t for t in target["taskSetsInfo"] if t["taskSetLabel"] == "Green")
-        group_name = green["targetGroup"]["name"]
+        new_group = green["targetGroup"]["name"]
+        watched = next(t for t in target["taskSetsInfo"] if t["taskSetLabel"] == label)
+        group_name = watched["targetGroup"]["name"]
         group = aws.client("elbv2").describe_target_groups(Names=[group_name])["TargetGroups"][0]
         (alb,) = aws.client("elbv2").describe_load_balancers()["LoadBalancers"]
         balancer = alb["LoadBalancerArn"].split(":loadbalancer/")[1]
@@ -310,3 +397,56 @@ def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
         assert f"rolled back by alarm {alarm}" in shown.out
         as_json = json.loads(system.cli("status", "--output", "json").out)["deployment"]
         assert (as_json["id"], as_json["alarms"]) == (rollback, [alarm])
+        assert as_json["new_target_group"] == new_group
+        assert f"    {alarm} (target group {group_name}{whose})" in shown.out
+
+
+def test_the_rehearsal_says_whose_revision_an_alarm_in_alarm_judged() -> None:
+    """An alarm row going into ALARM names the alarm's target group and its role (green:
+    the new revision; blue: production's previous one, which stops every release while it
+    lasts: review A2), read from the alarm's own TargetGroup dimension."""
+    from bluegreen.config import Config
+    from bluegreen.rehearse.recorder import Recorder
+
+    config = Config.model_validate({"verify": {"alarms": {"enabled": True}}})
+    with Emulator("us-east-1") as aws:
+        cloudwatch = aws.client("cloudwatch")
+        balancer = {"Name": "LoadBalancer", "Value": "app/sample3-dev-alb/1"}
+        for color in ("blue", "green"):
+            cloudwatch.put_metric_alarm(
+                AlarmName=f"sample3-dev-{color}-5xx",
+                Namespace="AWS/ApplicationELB",
+                MetricName="HTTPCode_Target_5XX_Count",
+                Dimensions=[
+                    balancer,
+                    {"Name": "TargetGroup", "Value": f"targetgroup/sample3-dev-{color}/2"},
+                ],
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=5,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )
+        cloudwatch.put_metric_alarm(
+            AlarmName="sample3-dev-elb-5xx",
+            Namespace="AWS/ApplicationELB",
+            MetricName="HTTPCode_ELB_5XX_Count",
+            Dimensions=[balancer],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=5,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        recorder = Recorder(aws, config, lambda _: None)
+        # The second release: the new revision is behind sample3-dev-blue.
+        recorder._roles = {"sample3-dev-blue": "green", "sample3-dev-green": "blue"}
+        assert recorder._judged(["sample3-dev-blue-5xx"]) == (
+            " (on green (sample3-dev-blue), the new revision)"
+        )
+        assert recorder._judged(["sample3-dev-green-5xx"]) == (
+            " (on blue (sample3-dev-green), production's previous revision)"
+        )
+        assert recorder._judged(["sample3-dev-elb-5xx"]) == (
+            " (on the load balancer (both revisions' traffic))"
+        )

@@ -92,6 +92,54 @@ def test_few_real_points_are_completed_with_the_missing_data_setting() -> None:
     assert evaluate(_spec(treat_missing="notBreaching"), plenty, "OK").state == "ALARM"
 
 
+# E2's two tables, verbatim (CloudWatch user guide, "How alarm state is evaluated when data
+# is missing"; the last revision in awsdocs/amazon-cloudwatch-user-guide,
+# doc_source/AlarmThatSendsEmail.md at b355497): Evaluation Periods 3, an evaluation range
+# of 5, the most recent point on the right; 0 non-breaching, X breaching, - missing. The
+# columns: MISSING, IGNORE, BREACHING, NOT BREACHING; "retain" is "Retain current state".
+AWS_TABLES: dict[int, list[tuple[str, tuple[str, str, str, str]]]] = {
+    3: [  # Datapoints to Alarm 3
+        ("0 - X - X", ("OK", "OK", "OK", "OK")),
+        ("0 - - - -", ("OK", "OK", "OK", "OK")),
+        ("- - - - -", ("INSUFFICIENT_DATA", "retain", "ALARM", "OK")),
+        ("0 X X - X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+        ("- - X - -", ("ALARM", "retain", "ALARM", "OK")),
+    ],
+    2: [  # Datapoints to Alarm 2: "a 2 out of 3, M out of N alarm"
+        ("0 - X - X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+        ("0 0 X 0 X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+        ("0 - X - -", ("OK", "OK", "ALARM", "OK")),
+        ("- - - - 0", ("OK", "OK", "ALARM", "OK")),
+        ("- - - X -", ("ALARM", "retain", "ALARM", "OK")),
+    ],
+}
+MODES = ("missing", "ignore", "breaching", "notBreaching")
+
+
+@pytest.mark.parametrize(
+    ("m", "row", "mode", "expected"),
+    [
+        (m, row, mode, states[i])
+        for m, rows in AWS_TABLES.items()
+        for row, states in rows
+        for i, mode in enumerate(MODES)
+    ],
+)
+@pytest.mark.parametrize("current", ["OK", "ALARM", "INSUFFICIENT_DATA"])
+def test_the_evaluator_reproduces_every_row_of_aws_tables(
+    m: int, row: str, mode: str, expected: str, current: str
+) -> None:
+    spec = _spec(period=300, datapoints_to_alarm=m, threshold=1.0, treat_missing=mode)
+    value = {"0": 0.0, "X": 5.0, "-": None}
+    points = [(AT + timedelta(minutes=5 * i), value[c]) for i, c in enumerate(row.split())]
+    assert len(points) == spec.range_periods == 5
+    verdict = evaluate(spec, points, current)
+    got = current if verdict.state is None else verdict.state
+    assert got == (current if expected == "retain" else expected)
+    if expected == "retain":
+        assert verdict.state is None  # kept, not re-decided
+
+
 def test_p95_is_the_nearest_rank_of_the_raw_values() -> None:
     values = [float(v) for v in range(1, 101)]  # 1 .. 100
     assert percentile(values, "p95") == 95.0

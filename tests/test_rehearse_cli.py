@@ -30,6 +30,12 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert "deployment  sample3-dev-deployment-group, CodeDeployDefault" in captured.out
     assert "PRIMARY  sample3-dev-task:1 on blue (sample3-dev-blue) (1 task)" in captured.out
     assert "green (sample3-dev-green)" in captured.out and "…" not in captured.out
+    # The load run: a requests column, GET / after each release, the totals.
+    assert "┃ requests" in captured.out
+    assert "GET / on :80" in captured.out and "200 “こんにちは、あばしり” from" in captured.out
+    assert re.search(r"requests: \d+ through production \(2 a simulated minute", captured.out)
+    assert re.search(r"requests +\d+ served, 0 failed through production", captured.out)
+    assert re.search(r"cloudwatch +AWS/ApplicationELB \(Sum\): sample3-dev-blue", captured.out)
     # Each release's lead time, under its table and in the summary.
     lead = r"push → production \d+ min( \d+ s)?, push → done \d+ min( \d+ s)?"
     assert len(re.findall(rf"^  lead time: {lead}$", captured.out, re.M)) == 2
@@ -88,14 +94,27 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
                 "production",
                 "test",
                 "task_sets",
+                "requests",
             }
-            assert step["kind"] in ("operation", "status")
+            assert step["kind"] in ("operation", "status", "request")
             assert step["time"].startswith("T+")
             assert all(isinstance(w, int) for w in step["production"].values())
             for task_set in step["task_sets"]:
                 assert task_set["status"] in ("PRIMARY", "ACTIVE", "DRAINING")
                 assert set(task_set["images"]) == {"webapp", "log-router"}
                 assert task_set["task_definition"].startswith("sample3-dev-task:")
+        # The load run's requests: each row's add up to the release's, none failed (the
+        # rolled-back revision never served production); GET / closes the release.
+        load = release["load"]
+        rows = [s["requests"] for s in release["steps"]]
+        assert sum(sum(r["served"].values()) for r in rows) == load["requests"] > 0
+        assert sum(r["failed"] for r in rows) == load["failed"] == 0
+        assert release["steps"][-1]["kind"] == "request"
+        assert load["greeting"] == {
+            "status": 200,
+            "body": "Hello, 網走",
+            "target_group": "sample3-dev-green",
+        }
     # The image tags are the ones the builds computed from the images' content.
     final = first["steps"][-1]["task_sets"][0]
     assert [b["result"] for b in first["builds"]] == ["built", "built"]

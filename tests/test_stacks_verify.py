@@ -181,9 +181,22 @@ def test_alarms_on_both_target_groups_and_their_wiring(name: str) -> None:
     config, stacks, _ = templates({**CONFIGS, **ECS_CONFIGS}[name])
     settings = config.verify.alarms
     alarms = of_type(stacks["service"], "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 6
+    assert len(alarms) == 7
+    # The load balancer's own 5xx: LoadBalancer is the metric's only dimension (ALB user
+    # guide, "CloudWatch metrics for your Application Load Balancer").
+    elb = alarms["VerifyLoadBalancerHttp5xxAlarm"]["Properties"]
+    assert elb["MetricName"] == "HTTPCode_ELB_5XX_Count"
+    assert elb["Dimensions"] == [
+        {"Name": "LoadBalancer", "Value": {"Fn::GetAtt": ["LoadBalancer", "LoadBalancerFullName"]}}
+    ]
+    assert (elb["Statistic"], elb["Period"], elb["EvaluationPeriods"]) == ("Sum", 60, 1)
+    assert elb["TreatMissingData"] == "notBreaching"
+    assert elb["Threshold"] == settings.http_5xx_per_minute
+    assert elb["AlarmName"] == f"{Names.of(config).prefix}-elb-5xx"
     found = {}
-    for alarm in alarms.values():
+    for name, alarm in alarms.items():
+        if name == "VerifyLoadBalancerHttp5xxAlarm":
+            continue
         p = alarm["Properties"]
         dimensions = {d["Name"]: d["Value"] for d in p["Dimensions"]}
         assert dimensions["LoadBalancer"] == {
@@ -214,8 +227,8 @@ def test_alarms_on_both_target_groups_and_their_wiring(name: str) -> None:
             f"{prefix}-p95",
         )
     names = verify_stacks.alarm_names(config)
-    assert set(names[:6]) == {a["Properties"]["AlarmName"] for a in alarms.values()}
-    assert names[6:] == settings.existing
+    assert set(names[:7]) == {a["Properties"]["AlarmName"] for a in alarms.values()}
+    assert names[7:] == settings.existing
     if config.deployment.engine == "ecs":
         service = stacks["service"]["Resources"]["Service"]
         assert service["Properties"]["DeploymentConfiguration"]["Alarms"]["AlarmNames"] == names
@@ -264,7 +277,7 @@ engine = "ecs"
 checks = [{inline}]
 [verify.alarms]
 enabled = true
-existing = {[str(n) * 255 for n in range(4)]!r}
+existing = {[str(n) * 255 for n in range(3)]!r}
 """.replace("'", '"')
     config, _, texts = templates(text)
     assert config_mod.checks_size(config.verify.checks) > config_mod.MAX_CHECKS_SIZE - 300

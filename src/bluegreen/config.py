@@ -963,8 +963,40 @@ MAX_ALARMS = 10
 alarms" (AWS::CodeDeploy::DeploymentGroup AlarmConfiguration.Alarms); ECS's deployment
 alarms document no limit, and both engines keep the same one."""
 
-STACK_ALARMS_PER_TARGET_GROUP = 3
-"""5xx, unhealthy hosts and p95 latency on each of the two target groups."""
+TARGET_GROUP_ALARMS = {"5xx": 1, "unhealthy": 2, "p95": 3}
+"""The stack's alarms on each of the two target groups (5xx answers of the targets,
+unhealthy hosts, p95 latency), with the one-minute periods each must see breaching
+(EvaluationPeriods = DatapointsToAlarm; stacks/verification.py)."""
+
+STACK_ALARMS_PER_TARGET_GROUP = len(TARGET_GROUP_ALARMS)
+
+LOAD_BALANCER_ALARMS = {"elb-5xx": 1}
+"""The stack's load-balancer-level alarm: 5xx the load balancer itself answers
+(HTTPCode_ELB_5XX_Count: 502/503/504 when a target resets, hangs or is gone), which the
+targets' 5xx does not count. ECS recommends it for deployment alarms ("use the
+HTTPCode_ELB_5XX_Count and HTTPCode_ELB_4XX_Count Application Load Balancer metrics": ECS
+developer guide, "How CloudWatch alarms detect Amazon ECS deployment failures", Recommended
+alarms); the metric has the LoadBalancer dimension only (ALB user guide, "CloudWatch metrics
+for your Application Load Balancer"), so it judges the new revision only while all
+production traffic is on it."""
+
+STACK_ALARMS = 2 * STACK_ALARMS_PER_TARGET_GROUP + len(LOAD_BALANCER_ALARMS)
+"""Alarms the service stack creates with verify.alarms.enabled: 7 of CodeDeploy's 10."""
+
+ALARM_PUBLISH_MARGIN_MINUTES = 2
+"""Minutes of production traffic an alarm needs beyond its evaluation periods: "Elastic Load
+Balancing measures and sends its metrics in 60-second intervals" (ALB user guide,
+"CloudWatch metrics for your Application Load Balancer"), so a minute's datapoint exists
+only after the minute ends, and CloudWatch evaluates a one-minute alarm once a minute (the
+emulator's model: emulator/alarms.py)."""
+
+
+def alarm_minutes_needed() -> int:
+    """The shortest window of production traffic on the new revision in which every stack
+    alarm can act: its longest evaluation (p95's 3 one-minute periods) plus the margin."""
+    periods = max([*TARGET_GROUP_ALARMS.values(), *LOAD_BALANCER_ALARMS.values()])
+    return periods + ALARM_PUBLISH_MARGIN_MINUTES
+
 
 MAX_CHECKS_SIZE = 2000
 """The checks' JSON size limit (:func:`checks_size`): they are part of the hook's code, inline
@@ -1053,7 +1085,8 @@ class AlarmsConfig(_Section):
     termination wait (CodeDeploy) or bake (ECS)."""
 
     enabled: bool = False
-    """Create the stack's alarms on both target groups (the new revision is in one)."""
+    """Create the stack's alarms on both target groups (the new revision is in one) and on
+    the load balancer's own 5xx answers."""
     http_5xx_per_minute: int = 5
     """Alarm when the targets answer this many 5xx in one minute."""
     unhealthy_hosts: int = 1
@@ -1102,7 +1135,7 @@ class AlarmsConfig(_Section):
 
     def count(self) -> int:
         """Alarms a deployment watches: the stack's and the existing ones."""
-        own = 2 * STACK_ALARMS_PER_TARGET_GROUP if self.enabled else 0
+        own = STACK_ALARMS if self.enabled else 0
         return own + len(self.existing)
 
 
@@ -1265,7 +1298,49 @@ class Config(_Section):
                 'deployment.engine is "ecs", whose deployment alarms have no such switch: '
                 "remove it",
             )
+        self._alarm_window()
         return self
+
+    def _alarm_window(self) -> None:
+        """The stack's alarms act only while the deployment runs, and before production
+        moves the new revision sees only the checks' few requests: in practice they judge
+        it during the termination wait (CodeDeploy: the deployment is Succeeded once it
+        ends, aws/containers-roadmap#269) or the bake (ECS: the time "during which Amazon
+        ECS continues to monitor the alarm"). A window shorter than an alarm's evaluation
+        periods plus ALARM_PUBLISH_MARGIN_MINUTES never lets that alarm act."""
+        if not self.verify.alarms.enabled:
+            return
+        if self.deployment.engine == "codedeploy":
+            key, window = (
+                "deployment.termination_wait_minutes",
+                (self.deployment.termination_wait_minutes),
+            )
+            phase = "termination wait"
+        else:
+            key, window = "deployment.ecs.bake_minutes", self.deployment.ecs.bake_minutes
+            phase = "bake"
+        needed = alarm_minutes_needed()
+        if window >= needed:
+            return
+        prefix = f"{self.project.name}-{self.project.environment}"
+        kinds = {**TARGET_GROUP_ALARMS, **LOAD_BALANCER_ALARMS}
+        blind = [
+            f"{prefix}-blue-{kind}/green-{kind}"
+            if kind in TARGET_GROUP_ALARMS
+            else f"{prefix}-{kind}"
+            for kind, periods in sorted(kinds.items(), key=lambda kv: -kv[1])
+            if window < periods + ALARM_PUBLISH_MARGIN_MINUTES
+        ]
+        raise _KeyedError(
+            key,
+            f"is {window} minutes, too short for verify.alarms: the alarms {blind[0]} need "
+            f"{max(kinds.values())} one-minute periods of production traffic on the new "
+            f"revision plus {ALARM_PUBLISH_MARGIN_MINUTES} minutes (the load balancer sends "
+            "its metrics every 60 seconds, and a minute counts once it has ended), and the "
+            f"alarms judge the new revision during the {phase}"
+            + (f"; {', '.join(blind[1:])} could not act either" if blind[1:] else "")
+            + f"; set {key} to at least {needed}, or verify.alarms.enabled = false",
+        )
 
 
 def warmup_seconds(config: Config) -> int:

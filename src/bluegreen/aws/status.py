@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from bluegreen import engine as engine_mod
 from bluegreen.aws import builds, ecs, elb, pipeline, verification
 from bluegreen.aws.errors import AwsCallError
-from bluegreen.aws.verification import VerificationView
+from bluegreen.aws.verification import VerificationView, alarm_subjects
 from bluegreen.engine import DeploymentEngine, DeploymentView, Phase
 from bluegreen.names import Names
 
@@ -101,6 +101,22 @@ class SystemStatus:
     deployment_note: str = ""  # why there is no deployment to show (no deployment group)
     verification: VerificationView | None = None  # [verify]'s checks and alarms (issue 11)
 
+    def _deployment_dict(self) -> dict[str, Any] | None:
+        """The deployment, and for alarms that stopped it what each watched and whose
+        revision that was (aws/verification.alarm_subjects)."""
+        if self.deployment is None:
+            return None
+        found = self.deployment.to_dict()
+        if self.deployment.alarms:
+            watches = self.verification.watches if self.verification else {}
+            found["alarm_subjects"] = [
+                {"alarm": name, "watches": watched or None, "revision": whose or None}
+                for name, watched, whose in alarm_subjects(
+                    self.deployment.alarms, self.deployment.new_target_group, watches
+                )
+            ]
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         p = self.pipeline
         return {
@@ -131,7 +147,7 @@ class SystemStatus:
                     for s in p.stages
                 ],
             },
-            "deployment": self.deployment.to_dict() if self.deployment else None,
+            "deployment": self._deployment_dict(),
             "deployment_note": self.deployment_note or None,
             "listeners": [
                 {

@@ -35,12 +35,72 @@ class VerificationView:
     runs with the same results are still two runs. Not part of ``to_dict``."""
     logged: list[int] = field(default_factory=list)
     """When each of ``checks`` was logged (epoch milliseconds). Not part of ``to_dict``."""
+    watches: dict[str, str] = field(default_factory=dict)
+    """Alarm name -> what its metric is of: a target group's name (its ``TargetGroup``
+    dimension), LOAD_BALANCER (an AWS/ApplicationELB metric of the load balancer alone), or
+    absent (another metric)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "checks": self.checks,
-            "alarms": [{"name": name, "state": state} for name, state in self.alarms],
+            "alarms": [
+                {"name": name, "state": state, "watches": self.watches.get(name)}
+                for name, state in self.alarms
+            ],
         }
+
+
+LOAD_BALANCER = "the load balancer"
+
+
+def watched_by(alarm: dict[str, Any]) -> str:
+    """What a MetricAlarm (DescribeAlarms) watches: the target group's name from its
+    TargetGroup dimension ("targetgroup/<name>/<id>", TargetGroupFullName: ALB user guide,
+    "CloudWatch metrics for your Application Load Balancer"), LOAD_BALANCER for an
+    AWS/ApplicationELB metric with only the LoadBalancer dimension, "" otherwise."""
+    dimensions = {d.get("Name"): str(d.get("Value", "")) for d in alarm.get("Dimensions") or []}
+    group = dimensions.get("TargetGroup", "")
+    if group:
+        parts = group.split("/")
+        return parts[1] if len(parts) >= 2 else group
+    if alarm.get("Namespace") == "AWS/ApplicationELB" and "LoadBalancer" in dimensions:
+        return LOAD_BALANCER
+    return ""
+
+
+def alarm_subjects(
+    alarms: list[str], new_group: str, watches: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(alarm, what it watches, whose revision) for the alarms that stopped a release:
+    ``new`` (the new revision's target group), ``previous`` (the other target group: the
+    one production was on, serving the previous revision: an alarm there stops every
+    release while it lasts, the fix's too), ``both`` (the load balancer: the previous
+    revision until production moved, the new one after) or ``""`` (unknown)."""
+    found = []
+    for name in alarms:
+        watched = watches.get(name, "")
+        if watched == LOAD_BALANCER:
+            whose = "both"
+        elif watched and new_group:
+            whose = "new" if watched == new_group else "previous"
+        else:
+            whose = ""
+        found.append((name, watched, whose))
+    return found
+
+
+def subject_text(name: str, watched: str, whose: str) -> str:
+    """``sample3-dev-blue-5xx (target group sample3-dev-blue: production's, the previous
+    revision)``."""
+    if whose == "both":
+        return f"{name} ({LOAD_BALANCER}: both revisions' traffic)"
+    if not watched:
+        return name
+    role = {
+        "new": ": the new revision's",
+        "previous": ": production's, the previous revision",
+    }.get(whose, "")
+    return f"{name} (target group {watched}{role})"
 
 
 def collect(clients: Any, config: Config) -> VerificationView | None:
@@ -54,15 +114,13 @@ def collect(clients: Any, config: Config) -> VerificationView | None:
         checks, run, logged = latest_run(clients.logs, group)
     names = verify_stacks.alarm_names(config)
     alarms: list[tuple[str, str]] = []
+    watches: dict[str, str] = {}
     if names:
-        found = {
-            alarm["AlarmName"]: alarm["StateValue"]
-            for alarm in clients.cloudwatch.describe_alarms(AlarmNames=names).get(
-                "MetricAlarms", []
-            )
-        }
+        described = clients.cloudwatch.describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+        found = {alarm["AlarmName"]: alarm["StateValue"] for alarm in described}
+        watches = {a["AlarmName"]: w for a in described if (w := watched_by(a))}
         alarms = [(name, found.get(name, "missing")) for name in names]
-    return VerificationView(checks, alarms, run, logged)
+    return VerificationView(checks, alarms, run, logged, watches)
 
 
 def latest_checks(logs: Any, group: str) -> list[dict[str, Any]]:

@@ -62,7 +62,9 @@ _FAULT_HELP = (
     "fail it on the test listener, in CodeDeploy's AfterAllowTestTraffic hook, or with "
     "engine ecs the hook after TEST_TRAFFIC_SHIFT; rolled back; needs a check, which the "
     "scaffold has), build-fails (the app build fails: nothing "
-    "deployed). Exits 1 naming the cause."
+    "deployed), fails-under-load (the new app answers the checks on the test listener "
+    "well, then 500 to production traffic; rehearsed with verify.alarms enabled, whose "
+    "5xx alarm rolls it back in the termination wait). Exits 1 naming the cause."
 )
 
 
@@ -92,7 +94,9 @@ def rehearse(
     fault: Annotated[
         str | None,
         typer.Option(
-            "--fault", help=_FAULT_HELP, metavar="green-unhealthy|test-traffic-fails|build-fails"
+            "--fault",
+            help=_FAULT_HELP,
+            metavar="green-unhealthy|test-traffic-fails|build-fails|fails-under-load",
         ),
     ] = None,
     scenario: Annotated[
@@ -320,6 +324,8 @@ def _render(result: Rehearsal, config: Config) -> None:
         if release.checks:
             console.print(_checks(release.checks))
         console.print(_table(release.steps, result))
+        if release.load is not None:
+            console.print(_load_line(release.load))
         console.print(_outcome(release.outcome, release.cause, release.as_designed))
         if release.lead_time:
             console.print(Text(f"  lead time: {lead_time(release.lead_time)}", style="dim"))
@@ -404,6 +410,8 @@ def _table(steps: list[Step], result: Rehearsal) -> Table:
     table.add_column(f":{result.production_port} →", no_wrap=True)
     table.add_column(f":{result.test_port} →", no_wrap=True)
     table.add_column("task sets", no_wrap=True)
+    table.add_column("requests", no_wrap=True)
+    roles: dict[str, str] = {}
     for step in steps:
         if step.kind == "operation" and step.event.startswith(("bluegreen ", "git ")):
             event = Text(f"$ {step.event}", style="bold cyan")  # a command the user runs
@@ -417,8 +425,27 @@ def _table(steps: list[Step], result: Rehearsal) -> Table:
             _forwards(step.production, step.roles),
             _forwards(step.test, step.roles),
             _task_sets(step.task_sets),
+            _requests(step, roles or step.roles),
         )
+        roles = step.roles
     return table
+
+
+def _requests(step: Step, roles: dict[str, str]) -> Text:
+    """The load run's requests since the row before: served by each target group, named
+    by the role it had meanwhile (the row before's: roles swap when a release ends), and
+    the failed ones."""
+    text = Text()
+    for index, (name, count) in enumerate(sorted(step.served.items())):
+        if index:
+            text.append("\n")
+        role = roles.get(name, "")
+        text.append(f"{role or name} {count}", style=_colour(role))
+    if step.failed:
+        if step.served:
+            text.append("\n")
+        text.append(f"{step.failed} failed", style="bold red")
+    return text
 
 
 def _forwards(weights: dict[str, int], roles: dict[str, str]) -> Text:
@@ -451,6 +478,21 @@ def _task_sets(sets: tuple[TaskSetState, ...]) -> Text:
 
 def _colour(role: str) -> str:
     return role if role in ("blue", "green") else ""
+
+
+def _load_line(load: dict[str, Any]) -> Text:
+    """A release's load run: requests, by target group, failed, and its bound if hit."""
+    served = ", ".join(f"{name} {n}" for name, n in sorted(load["served"].items()))
+    text = Text(
+        f"  requests: {load['requests']} through production ({load['rate_per_minute']} a "
+        f"simulated minute from {load['started_at']}, then GET /): {served or 'none served'}; ",
+        style="dim",
+    )
+    failed = int(load["failed"])
+    text.append(f"{failed} failed", style="bold red" if failed else "green")
+    if load.get("stopped"):
+        text.append(f" ({load['stopped']})", style="yellow")
+    return text
 
 
 def _outcome(outcome: str, cause: str | None, as_designed: bool) -> Text:
@@ -508,6 +550,24 @@ def _summary(console: Console, result: Rehearsal) -> None:
     ]
     # What the data plane could not check for real (health derived statically) and its
     # caveats: what a succeeded rehearsal does not prove.
+    requests = [r.load for r in result.releases if r.load is not None]
+    if requests:
+        served = sum(sum(load["served"].values()) for load in requests)
+        failed = sum(int(load["failed"]) for load in requests)
+        per = "; ".join(
+            f"release {r.number} {r.load['requests']} ({r.failed_requests} failed)"
+            for r in result.releases
+            if r.load is not None
+        )
+        rows.append(("requests", f"{served} served, {failed} failed through production: {per}"))
+    metrics = result.metrics.get("target_groups") or {}
+    if metrics:
+        sums = "; ".join(
+            f"{name} RequestCount {m['sum']['RequestCount']}, 5XX "
+            f"{m['sum']['HTTPCode_Target_5XX_Count']}"
+            for name, m in sorted(metrics.items())
+        )
+        rows.append(("cloudwatch", f"{result.metrics['namespace']} (Sum): {sums}"))
     rows += [("note", note) for note in result.notes]
     for label, value in rows:
         console.print(Text(f"  {label:<11} {value}"))

@@ -81,6 +81,15 @@ def status_lines(status: SystemStatus) -> list[str]:
             rolled = d.status.startswith("ROLLBACK_") or bool(d.rollback_of)
             verb = "rolled back" if rolled else "stopped"
             lines.append(f"  {verb} by alarm {', '.join(d.alarms)}")
+            # Which revision the alarm judged: one on production's target group (the
+            # previous revision) stops every release while it lasts (README, "When an
+            # alarm stops a release").
+            watches = status.verification.watches if status.verification else {}
+            for name, watched, whose in verification.alarm_subjects(
+                d.alarms, d.new_target_group, watches
+            ):
+                if watched:
+                    lines.append(f"    {verification.subject_text(name, watched, whose)}")
         lines += _table([[step.name, step.status] for step in d.lifecycle])
         if d.bake_ends is not None and d.phase.active:
             # ECS: both revisions run until the bake ends; `rollback` is instant till then.

@@ -11,7 +11,9 @@ the emulator uses the storage (``CloudWatchBackend.alarms`` and ``metric_data``,
   alarm"; and "Avoiding premature transitions to alarm state": "alarms are designed to
   always go into ALARM state when the oldest available breaching datapoint during the
   Evaluation Periods number of data points is at least as old as the value of Datapoints
-  to Alarm, and all other more recent data points are breaching or missing".
+  to Alarm, and all other more recent data points are breaching or missing"; the page's
+  two tables (N=3, range 5) show that rule only with ``missing`` and only while no real
+  point of the range is non-breaching; with ``ignore`` those rows keep the state.
 - E2 "Configuring how CloudWatch alarms treat missing data" (alarms-and-missing-data.html):
   ``missing`` (the default: "if all data points in the alarm evaluation range are missing,
   the alarm transitions to INSUFFICIENT_DATA"), ``notBreaching``, ``breaching``, ``ignore``
@@ -139,17 +141,20 @@ def evaluate(spec: Spec, points: Sequence[tuple[datetime, float | None]], curren
             breaching += fill
         return _decided(spec, real, breaching >= m, breaching, filled=(fill, mode))
     # missing / ignore: the real points only, and E1's premature-alarm rule over the last
-    # N periods of the range.
+    # N periods of the range. AWS's two tables (E2, N=3, range 5; the last revision of
+    # awsdocs/amazon-cloudwatch-user-guide AlarmThatSendsEmail.md, b355497) bound the rule:
+    # it fires only while no real point of the range is non-breaching (2 of 3 ``0 - X - -``
+    # is OK), and with ``ignore`` it keeps the current state instead (``- - X - -`` and
+    # ``- - - X -``: "Retain current state").
     breaching = sum(1 for _, v in real if spec.breaches(v))
     if breaching >= m:
         return _decided(spec, real, True, breaching)
-    window = list(points)[-n:]
-    oldest = next(
-        (i for i, (_, v) in enumerate(window) if v is not None and spec.breaches(v)), None
-    )
-    if oldest is not None and len(window) - oldest >= m:
-        later = [v for _, v in window[oldest + 1 :] if v is not None]
-        if all(spec.breaches(v) for v in later):
+    if breaching == len(real):
+        window = list(points)[-n:]
+        oldest = next((i for i, (_, v) in enumerate(window) if v is not None), None)
+        if oldest is not None and len(window) - oldest >= m:
+            if mode == "ignore":
+                return Verdict(None, "", real)
             return _decided(spec, real, True, breaching)
     return _decided(spec, real, False, breaching)
 

@@ -29,6 +29,8 @@ then the default action; ALB guide, listener-update-rules.md, "Rule evaluation")
 
 The request goes to the target's local process with ``X-Forwarded-For``,
 ``X-Forwarded-Proto`` and ``X-Forwarded-Port`` added (ALB guide, x-forwarded-headers.md).
+Every answer is recorded as an access log entry (the target group and target that served
+it, both status codes, the target's processing time: :mod:`bluegreen.emulator.albmetrics`).
 Bounded: bodies up to :data:`MAX_BODY` bytes, :data:`TARGET_TIMEOUT` real seconds per
 request, loopback only; the servers stop with the emulator.
 """
@@ -40,11 +42,14 @@ import fnmatch
 import http.client
 import ipaddress
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
+
+from bluegreen.emulator.albmetrics import AccessEntry
 
 if TYPE_CHECKING:
     from bluegreen.emulator.services.elbv2 import Elbv2
@@ -81,6 +86,8 @@ class Answer:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    group_arn: str = ""  # the target group whose chosen target could not be reached
+    target: str = ""  # that target, "ip:port"
 
 
 @dataclass(frozen=True)
@@ -190,7 +197,13 @@ class Router:
         where = forwarder(group_arn, target.id, target.port)
         if isinstance(where[0], int):
             status, reason = where
-            return Answer(int(status), f"{reason}\n".encode(), _elb_headers())
+            return Answer(
+                int(status),
+                f"{reason}\n".encode(),
+                _elb_headers(),
+                group_arn,
+                f"{target.id}:{target.port}",
+            )
         host, port = where
         return Forward(group_arn, target.id, target.port, (str(host), int(port)))
 
@@ -294,9 +307,39 @@ class ListenerProxy:
         elb: Elbv2,
         listener_arn: str,
         after: Callable[[str], None] | None = None,
+        record: Callable[[AccessEntry], None] | None = None,
     ) -> None:
         self.router = Router(elb, listener_arn)
         lock = elb.emulator.lock
+        clock = elb.emulator.clock
+
+        def log(
+            seconds: float,
+            headers: dict[str, str],
+            answer: Answer,
+            group: str = "",
+            target: str = "",
+            target_status: int | None = None,
+            target_seconds: float = -1.0,
+        ) -> None:
+            # One access log entry (albmetrics.AccessEntry), before the client has the
+            # answer: whoever reads the log after its response finds the request there.
+            if record is None:
+                return
+            trace = next((v for k, v in headers.items() if k.lower() == "x-amzn-trace-id"), "")
+            entry = AccessEntry(
+                seconds,
+                listener_arn,
+                group or answer.group_arn,
+                target or answer.target,
+                answer.status,
+                target_status,
+                target_seconds,
+                trace,
+            )
+            with lock:
+                record(entry)
+
         router = self.router
         listener = router.listener()
         listener_port = str(getattr(listener, "port", ""))
@@ -318,12 +361,16 @@ class ListenerProxy:
                 headers = {k: v for k, v in self.headers.items()}
                 with lock:
                     decision = router.route(self.command, self.path, headers)
+                    seconds = clock.seconds
                 if isinstance(decision, Answer):
+                    log(seconds, headers, decision)
                     self._answer(decision)
                     return
-                self._forward(decision, headers, body)
+                self._forward(decision, headers, body, seconds)
 
-            def _forward(self, to: Forward, headers: dict[str, str], body: bytes) -> None:
+            def _forward(
+                self, to: Forward, headers: dict[str, str], body: bytes, seconds: float
+            ) -> None:
                 out = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
                 client = self.client_address[0]
                 seen = out.pop("X-Forwarded-For", "") or out.pop("x-forwarded-for", "")
@@ -333,10 +380,15 @@ class ListenerProxy:
                 if body:
                     out["Content-Length"] = str(len(body))
                 connection = http.client.HTTPConnection(*to.address, timeout=TARGET_TIMEOUT)
+                target_status: int | None = None
+                target_seconds = -1.0
+                started = time.perf_counter()
                 try:
                     connection.request(self.command, self.path, body=body or None, headers=out)
                     response = connection.getresponse()
+                    target_seconds = time.perf_counter() - started
                     data = response.read(MAX_BODY + 1)[:MAX_BODY]
+                    target_status = response.status
                     answer = Answer(
                         response.status,
                         data,
@@ -351,6 +403,15 @@ class ListenerProxy:
                 if after is not None:
                     with lock:
                         after(to.target_id)
+                log(
+                    seconds,
+                    headers,
+                    answer,
+                    to.group_arn,
+                    f"{to.target_id}:{to.port}",
+                    target_status,
+                    target_seconds if target_status is not None else -1.0,
+                )
                 self._answer(answer)
 
             def _answer(self, answer: Answer) -> None:

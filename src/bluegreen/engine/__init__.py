@@ -124,6 +124,10 @@ class DeploymentView:
     rollback_of: str = ""
     """CodeDeploy: the deployment this one rolls back (rollbackInfo
     .rollbackTriggeringDeploymentId), if it is a rollback deployment."""
+    new_target_group: str = ""
+    """With ``alarms``: the target group of the new revision of the deployment they
+    stopped (CodeDeploy: its GREEN task set's; ECS: its target service revision's), to tell
+    an alarm on the new revision from one on production's, the previous revision's."""
     phase_name: str = ""
     """The engine's own word for the phase where it differs from the shared one (ECS:
     ``bake-time`` for its BAKE_TIME lifecycle stage, which CodeDeploy calls the
@@ -174,6 +178,7 @@ class DeploymentView:
         }
         if self.alarms:
             found["alarms"] = list(self.alarms)
+            found["new_target_group"] = self.new_target_group or None
         return found
 
 

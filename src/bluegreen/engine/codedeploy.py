@@ -122,6 +122,11 @@ def _events(target: dict[str, Any] | None) -> list[dict[str, Any]]:
     return found
 
 
+def _green_group(target: dict[str, Any] | None) -> str:
+    """The replacement (GREEN) task set's target group name in an ECS target."""
+    return next((t.target_group for t in _traffic_sets(target) if t.label == "green"), "")
+
+
 def _traffic_sets(target: dict[str, Any] | None) -> list[TrafficSet]:
     sets = []
     for info in (target or {}).get("taskSetsInfo", []):
@@ -288,22 +293,35 @@ class CodeDeployEngine:
             auto_reroute=codedeploy.reroutes_automatically(
                 deployment.get("blueGreenDeploymentConfiguration")
             ),
-            **self._alarms_view(deployment),
+            **self._alarms_view(deployment, target),
         )
 
-    def _alarms_view(self, deployment: dict[str, Any]) -> dict[str, Any]:
+    def _alarms_view(
+        self, deployment: dict[str, Any], target: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """The alarms that stopped the deployment, or for a rollback deployment those that
-        stopped the one it rolls back (one more GetDeployment, for rollbacks only)."""
+        stopped the one it rolls back (one more GetDeployment, for rollbacks only), and
+        the target group of the new revision they judged: the stopped deployment's GREEN
+        task set's (ECSTarget.taskSetsInfo taskSetLabel GREEN is the replacement task set:
+        CodeDeploy API reference, ECSTaskSet; its target group, for alarms only)."""
         triggering = str(
             (deployment.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId") or ""
         )
         if not triggering:
-            return {"alarms": alarms_of(deployment)}
+            alarms = alarms_of(deployment)
+            return {"alarms": alarms, "new_target_group": _green_group(target) if alarms else ""}
         try:
             rolled_back = codedeploy.get_deployment(self._clients.codedeploy, triggering)
         except AwsCallError:
             rolled_back = {}
-        return {"alarms": alarms_of(rolled_back), "rollback_of": triggering}
+        alarms = alarms_of(rolled_back)
+        group = ""
+        if alarms:
+            try:
+                group = _green_group(codedeploy.ecs_target(self._clients.codedeploy, triggering))
+            except AwsCallError:
+                group = ""
+        return {"alarms": alarms, "rollback_of": triggering, "new_target_group": group}
 
     def _current(self, verb: str) -> tuple[DeploymentView, dict[str, Any]]:
         """The latest deployment (its view and CodeDeploy's record); StateError if none."""

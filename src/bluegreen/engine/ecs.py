@@ -402,6 +402,8 @@ class EcsEngine:
                 else None
             ),
             alarms=_triggered(d),
+            # The target revision is the new one; its group, where status read it.
+            new_target_group=sets[0].target_group if _triggered(d) else "",
             weights={
                 "production": float(target.get("requestedProductionTrafficWeight") or 0.0),
                 "test": float(target.get("requestedTestTrafficWeight") or 0.0),

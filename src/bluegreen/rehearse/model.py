@@ -45,8 +45,14 @@ class Step:
     test: dict[str, int]
     task_sets: tuple[TaskSetState, ...]
     kind: str = "status"  # "operation": what the rehearsal ran; "status": what status read;
-    # "alarm": a watched CloudWatch alarm changed state (DescribeAlarmHistory)
+    # "alarm": a watched CloudWatch alarm changed state (DescribeAlarmHistory);
+    # "request": a GET through the production listener after the release
     roles: dict[str, str] = field(default_factory=dict)  # target group -> blue or green
+    served: dict[str, int] = field(default_factory=dict)
+    """Requests of the load run each target group served since the row before."""
+    failed: int = 0
+    """Requests of the load run since the row before that failed (not 2xx/3xx, or no
+    answer)."""
 
     @property
     def time(self) -> str:
@@ -63,6 +69,7 @@ class Step:
             "test": dict(self.test),
             "task_sets": [t.to_dict() for t in self.task_sets],
             "roles": dict(self.roles),
+            "requests": {"served": dict(self.served), "failed": self.failed},
         }
 
 
@@ -82,6 +89,10 @@ class Release:
     steps: list[Step] = field(default_factory=list)
     builds: list[dict[str, Any]] = field(default_factory=list)
     """Each image build of the release: action, project, tag, result (built / reused)."""
+    load: dict[str, Any] | None = None
+    """The load run through the production listener during the release
+    (:mod:`bluegreen.rehearse.load`): rate, requests served per target group, failed ones,
+    and the ``GET /`` after the release (``greeting``). None: no production listener."""
     lead_time: dict[str, Any] | None = None
     """Push to production and push to done, each with its parts
     (:mod:`bluegreen.rehearse.leadtime`); None when nothing could be measured."""
@@ -89,6 +100,10 @@ class Release:
     """Each request of [verify]'s checks the release's hook sent, as ``bluegreen status``
     read it from the hook's log group: time, number, request, expected, result (pass or
     fail), status, latency_ms, and for a failure its reason and a body excerpt."""
+
+    @property
+    def failed_requests(self) -> int:
+        return int((self.load or {}).get("failed", 0))
 
     @property
     def succeeded(self) -> bool:
@@ -115,6 +130,7 @@ class Release:
             "images": dict(self.images),
             "steps": [s.to_dict() for s in self.steps],
             "builds": [dict(b) for b in self.builds],
+            "load": dict(self.load) if self.load is not None else None,
             "lead_time": self.lead_time,
             "checks": [dict(c) for c in self.checks],
         }
@@ -139,6 +155,10 @@ class Rehearsal:
     branch_runs: list[dict[str, Any]] = field(default_factory=list)
     """Pushes to builds.branches: the branch-check build's result, and the proof that
     nothing was deployed (the pipeline's executions, unchanged)."""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """What the emulated CloudWatch holds of the load balancer's metrics at the end
+    (AWS/ApplicationELB, read back with GetMetricStatistics): per target group, the Sum
+    of RequestCount and of HTTPCode_Target_2XX/5XX_Count."""
 
     @property
     def succeeded(self) -> bool:
@@ -164,7 +184,14 @@ class Rehearsal:
                 "simulated_seconds": self.simulated_seconds,
                 "simulated": span(self.simulated_seconds),
                 "wall_seconds": round(self.wall_seconds, 3),
+                "requests": {
+                    "served": sum(
+                        sum((r.load or {}).get("served", {}).values()) for r in self.releases
+                    ),
+                    "failed": sum(r.failed_requests for r in self.releases),
+                },
             },
+            "metrics": dict(self.metrics),
             "timing": self.timing,
             "notes": list(self.notes),
             "branch_runs": [dict(b) for b in self.branch_runs],

@@ -1,6 +1,6 @@
 """The rehearsal's timeline: what the operations did, and what ``bluegreen status`` read.
 
-Three kinds of rows:
+Five kinds of rows:
 
 - *operations*: what the rehearsal ran, with the same code as the commands (``deploy``,
   a ``git push``, ``promote``, ``rollback``, a config change), one row each;
@@ -9,6 +9,8 @@ Three kinds of rows:
   simulated time, as ``status --watch`` would, and writes a row whenever what it read
   changed: a pipeline action, the deployment and its lifecycle events, the listeners'
   forwards, the task sets;
+- *requests*: after each release, one ``GET /`` through the production listener and
+  what it answered (the load run's, :mod:`bluegreen.rehearse.load`);
 - *shifts*: each change of where the production or test listener forwards, at the time
   the load balancer's listener changed (the emulated load balancer records them as
   CloudTrail records ModifyListener and ModifyRule), so a shift between two status reads
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,7 @@ from bluegreen.engine import Phase, short_name
 from bluegreen.errors import BluegreenError, StateError
 from bluegreen.names import Names
 from bluegreen.rehearse.clock import stamp
+from bluegreen.rehearse.load import LoadRun, Served, rate_for
 from bluegreen.rehearse.model import Release, Step, TaskSetState
 
 if TYPE_CHECKING:
@@ -89,8 +92,14 @@ class Recorder:
         self._interval = POLL_SECONDS
         self._prefix = f"{config.project.name}-{config.project.environment}-"
         self._roles: dict[str, str] = {}
+        self._watches: dict[str, str] | None = None  # alarm -> what it watches (A2)
         self._shifts_read = 0
         self._listeners: dict[str, str] | None = None
+        self.load: LoadRun | None = None
+        """The load run of the release under way (:mod:`bluegreen.rehearse.load`)."""
+        self._seq = 0
+        self._row_keys: dict[int, tuple[float, int]] = {}
+        self._production: tuple[str, int] | None = None
         self._check_run = ""
         self._check_count = 0
         self._alarms_read: datetime | None = None
@@ -104,7 +113,7 @@ class Recorder:
         """What the operating code's sleep between polls becomes: simulated time passes
         (at least the current poll interval: while nothing changes the commands poll less
         often, and what they follow keeps its own timestamps), then ``status`` reads."""
-        self.aws.advance_to(self.aws.clock.seconds + max(seconds, self._interval))
+        self._advance(self.aws.clock.seconds + max(seconds, self._interval))
         self.observe()
 
     def wait(self, until: Callable[[SystemStatus], bool], limit: float) -> bool:
@@ -115,9 +124,88 @@ class Recorder:
         while not (status is not None and until(status)):
             if self.aws.clock.seconds >= end:
                 return False
-            self.aws.advance_to(min(end, self.aws.clock.seconds + self._interval))
+            self._advance(min(end, self.aws.clock.seconds + self._interval))
             status = self.observe()
         return True
+
+    def _advance(self, target: float) -> None:
+        """Move the clock, the load run sending the requests due on the way."""
+        if self.load is not None and self.load.active:
+            self.load.advance_to(target)
+        else:
+            self.aws.advance_to(target)
+
+    # -- the load run ---------------------------------------------------------------------
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def production_address(self) -> tuple[str, int] | None:
+        """The production listener's local server (None before deploy made it)."""
+        if self._production is None and self.observing:
+            from bluegreen import engine
+
+            try:
+                arn = engine.service_refs(self.clients, self.config).production_listener
+            except StateError:
+                return None
+            if arn:
+                self._production = self.aws.service("elbv2").local_address(arn)
+        return self._production
+
+    def start_load(self) -> None:
+        """Requests through the production listener from now until :meth:`end_load`."""
+        self._production = None
+        self.load = LoadRun(
+            self.aws, self.production_address, rate_for(self.config), self._next_seq
+        )
+
+    def end_load(self) -> None:
+        """Stop the load run; one ``GET /`` through the production listener shows what
+        it serves now (a row); each row gets the requests sent since the row before,
+        and the release its totals (:attr:`Release.load`)."""
+        load, release = self.load, self.release
+        self.load = None
+        if load is None or release is None:
+            return
+        load.stop()
+        greeting = None
+        if load.started_at is not None and self.production_address() is not None:
+            greeting = load.request("/")
+            load.served.append(greeting)
+            body = " ".join(greeting.body.split())
+            body = body if len(body) <= 80 else body[:77] + "..."
+            where = f"from {self.group(greeting.group)}" if greeting.group else "(no target)"
+            self._row(
+                "request",
+                f"GET / on :{self._port('production')}",
+                f"{greeting.status or 'no answer'} “{body}” {where}",
+            )
+        self._count_rows(release, load)
+        self._row_keys.clear()
+        release.load = _load_summary(load, greeting)
+
+    def _count_rows(self, release: Release, load: LoadRun) -> None:
+        """Each request goes to the first row after it (by simulated time, then by the
+        order requests were sent and rows written)."""
+        pending = sorted(load.served, key=lambda r: (r.seconds, r.seq))
+        at = 0
+        steps = release.steps
+        for index, step in enumerate(steps):
+            key = self._row_keys.get(id(step))
+            if key is None:
+                continue
+            last = index == len(steps) - 1
+            served: dict[str, int] = {}
+            failed = 0
+            while at < len(pending) and (last or (pending[at].seconds, pending[at].seq) < key):
+                request = pending[at]
+                if request.group:
+                    served[request.group] = served.get(request.group, 0) + 1
+                failed += int(request.failed)
+                at += 1
+            if served or failed:
+                steps[index] = replace(step, served=served, failed=failed)
 
     # -- rows ---------------------------------------------------------------------------
     def operation(self, event: str, detail: str = "") -> None:
@@ -285,11 +373,12 @@ class Recorder:
                 self._seen.production = weights
             else:
                 self._seen.test = weights
-            self._insert(int(seconds), role, weights)
+            self._insert(seconds, role, weights)
 
-    def _insert(self, seconds: int, role: str, weights: dict[str, int]) -> None:
+    def _insert(self, when: float, role: str, weights: dict[str, int]) -> None:
         """The shift's row, among the rows by time, with what the row before it showed."""
         assert self.release is not None
+        seconds = int(when)
         steps = self.release.steps
         at = len(steps)
         while at > 0 and steps[at - 1].seconds > seconds:
@@ -301,19 +390,20 @@ class Recorder:
             production = weights
         else:
             test = weights
-        steps.insert(
-            at,
-            Step(
-                seconds=seconds,
-                event=f"{role} :{self._port(role)} → {self._weights(weights)}",
-                detail="",
-                production=production,
-                test=test,
-                task_sets=before.task_sets if before else (),
-                kind="status",
-                roles=dict(before.roles) if before else {},
-            ),
+        step = Step(
+            seconds=seconds,
+            event=f"{role} :{self._port(role)} → {self._weights(weights)}",
+            detail="",
+            production=production,
+            test=test,
+            task_sets=before.task_sets if before else (),
+            kind="status",
+            roles=dict(before.roles) if before else {},
         )
+        steps.insert(at, step)
+        # Requests sent at the shift's second were routed after it (the clock moved the
+        # listener first): they count in the rows after this one.
+        self._row_keys[id(step)] = (float(when), -1)
 
     def _alarm_changes(self) -> None:
         """A row for each state change of a watched alarm since the last read, at the
@@ -343,7 +433,7 @@ class Recorder:
             if not token:
                 break
         start = self.aws.clock.start
-        # Alarms that change the same way at the same moment share a row (the stack's six
+        # Alarms that change the same way at the same moment share a row (the stack's seven
         # alarms leave INSUFFICIENT_DATA together).
         grouped: dict[tuple[int, str, str], list[tuple[str, str]]] = {}
         for item in items:
@@ -358,7 +448,37 @@ class Recorder:
         for (seconds, old, new), changed in grouped.items():
             noun = "alarm" if len(changed) == 1 else "alarms"
             event = f"{noun} {', '.join(n for n, _ in changed)}: {old} → {new}"
+            if new == "ALARM":
+                event += self._judged([n for n, _ in changed])
             self._insert_row(seconds, event, changed[0][1] if len(changed) == 1 else "", "alarm")
+
+    def _judged(self, alarms: list[str]) -> str:
+        """Whose revision alarms going into ALARM judge (review A2): `` on green
+        (sample3-dev-blue), the new revision``, or blue, production's previous revision
+        (an alarm there stops every release while it lasts), or the load balancer."""
+        from bluegreen.aws.verification import LOAD_BALANCER, watched_by
+
+        if self._watches is None:
+            from bluegreen.stacks.verification import alarm_names
+
+            described = self.clients.cloudwatch.describe_alarms(
+                AlarmNames=alarm_names(self.config)
+            ).get("MetricAlarms", [])
+            self._watches = {a["AlarmName"]: w for a in described if (w := watched_by(a))}
+        parts = []
+        for watched in dict.fromkeys(self._watches.get(n, "") for n in alarms):
+            role = self._roles.get(watched, "")
+            if watched == LOAD_BALANCER:
+                parts.append(f"on {LOAD_BALANCER} (both revisions' traffic)")
+            elif role == "green":
+                parts.append(f"on {role_and_name(watched, self._roles)}, the new revision")
+            elif role == "blue":
+                parts.append(
+                    f"on {role_and_name(watched, self._roles)}, production's previous revision"
+                )
+            elif watched:
+                parts.append(f"on {watched}")
+        return f" ({'; '.join(parts)})" if parts else ""
 
     def _insert_row(self, seconds: int, event: str, detail: str, kind: str) -> None:
         """A row among the rows by time, showing what the row before it showed."""
@@ -368,19 +488,18 @@ class Recorder:
         while at > 0 and steps[at - 1].seconds > seconds:
             at -= 1
         before = steps[at - 1] if at else None
-        steps.insert(
-            at,
-            Step(
-                seconds=seconds,
-                event=event,
-                detail=detail,
-                production=dict(before.production) if before else {},
-                test=dict(before.test) if before else {},
-                task_sets=before.task_sets if before else (),
-                kind=kind,
-                roles=dict(before.roles) if before else {},
-            ),
+        step = Step(
+            seconds=seconds,
+            event=event,
+            detail=detail,
+            production=dict(before.production) if before else {},
+            test=dict(before.test) if before else {},
+            task_sets=before.task_sets if before else (),
+            kind=kind,
+            roles=dict(before.roles) if before else {},
         )
+        steps.insert(at, step)
+        self._row_keys[id(step)] = (float(seconds), -1)  # the load run's requests before it
 
     def _listener_roles(self) -> dict[str, str]:
         """Listener and rule ARN -> production or test (the service stack's outputs)."""
@@ -431,18 +550,51 @@ class Recorder:
         if self.release is None:
             return
         status = self.last
-        self.release.steps.append(
-            Step(
-                seconds=self.seconds,
-                event=event,
-                detail=detail,
-                production=_forwards(status, "production") if status else {},
-                test=_forwards(status, "test") if status else {},
-                task_sets=_task_sets(status) if status else (),
-                kind=kind,
-                roles=_roles(status) if status else {},
-            )
+        step = Step(
+            seconds=self.seconds,
+            event=event,
+            detail=detail,
+            production=_forwards(status, "production") if status else {},
+            test=_forwards(status, "test") if status else {},
+            task_sets=_task_sets(status) if status else (),
+            kind=kind,
+            roles=_roles(status) if status else {},
         )
+        self.release.steps.append(step)
+        self._row_keys[id(step)] = (self.aws.clock.seconds, self._next_seq())
+
+
+def _load_summary(load: LoadRun, greeting: Served | None) -> dict[str, Any]:
+    """A release's load run for ``--output json`` and the summary."""
+    served: dict[str, int] = {}
+    for request in load.served:
+        if request.group:
+            served[request.group] = served.get(request.group, 0) + 1
+    failures = [r for r in load.served if r.failed]
+    latencies = sorted(r.latency_ms for r in load.served if r.status)
+    return {
+        "rate_per_minute": load.rate,
+        "started_at": stamp(int(load.started_at)) if load.started_at is not None else None,
+        "requests": len(load.served),
+        "served": served,
+        "failed": len(failures),
+        "failures": [r.to_dict() for r in failures[:10]],
+        "latency_ms": {
+            "median": round(latencies[len(latencies) // 2], 2) if latencies else None,
+            "max": round(latencies[-1], 2) if latencies else None,
+        },
+        "real_seconds": round(load.real_seconds, 3),
+        "stopped": load.stopped or None,
+        "greeting": (
+            {
+                "status": greeting.status,
+                "body": greeting.body,
+                "target_group": greeting.group or None,
+            }
+            if greeting is not None
+            else None
+        ),
+    }
 
 
 def check_row(result: dict[str, Any]) -> tuple[str, str]:

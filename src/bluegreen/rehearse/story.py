@@ -21,7 +21,10 @@ nothing.
 
 What AWS does by itself (stacks, builds, the blue/green deployment, tasks starting and
 passing their health checks) is the emulator's (:mod:`bluegreen.emulator`), on its
-simulated clock. The scenarios add what users do next: a rollback during the termination
+simulated clock. Users are a bounded load run through the production listener during
+every release, then one ``GET /`` after it (:mod:`bluegreen.rehearse.load`); at the end
+the load balancer's metrics are read back from the emulated CloudWatch. The scenarios add
+what users do next: a rollback during the termination
 wait or after a release succeeded, a config change applied to the running system.
 """
 
@@ -32,7 +35,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bluegreen.config import Config
@@ -43,7 +46,7 @@ from bluegreen.rehearse.model import Rehearsal, Release
 from bluegreen.rehearse.recorder import DeployRecorder, Recorder, ReleaseRecorder
 from bluegreen.rehearse.repository import Repository, copy_tree, replace_text
 
-FAULTS = ("green-unhealthy", "test-traffic-fails", "build-fails")
+FAULTS = ("green-unhealthy", "test-traffic-fails", "build-fails", "fails-under-load")
 SCENARIOS = (
     "releases",
     "rollback-in-termination-wait",
@@ -73,6 +76,22 @@ _HOME_500 = (
 )
 """The scaffold's home page's answer, and the one ``--fault test-traffic-fails`` puts in
 its place."""
+
+_FAILS_UNDER_LOAD = (
+    "    # fault injected by `bluegreen rehearse --fault fails-under-load`: the first {n}\n"
+    "    # answers are good (the checks through the test listener), then every one is a\n"
+    "    # 500 (production traffic)\n"
+    "    global _SERVED\n"
+    '    _SERVED = globals().get("_SERVED", 0) + 1\n'
+    "    if _SERVED > {n}:\n"
+    '        return PlainTextResponse("fault injected: fails-under-load", status_code=500)\n'
+    "    return GREETING\n"
+)
+"""The scaffold's ``GET /`` answer, and the code ``--fault fails-under-load`` puts in
+its place: good for as many requests as the checks send and a few more, then 500."""
+
+FAILS_UNDER_LOAD_MARGIN = 3
+"""Good answers of the faulty revision beyond the checks' requests."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,18 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
     from bluegreen.emulator import ACCOUNT_ID, Emulator, hooks
 
     config = options.config
+    alarms_enabled = False
+    if options.fault == "fails-under-load" and not config.verify.alarms.enabled:
+        # The stack's alarms (5xx of the new revision's target group) are what rolls this
+        # fault back: rehearsed with them.
+        config = config.model_copy(
+            update={
+                "verify": config.verify.model_copy(
+                    update={"alarms": config.verify.alarms.model_copy(update={"enabled": True})}
+                )
+            }
+        )
+        alarms_enabled = True
     if options.scenario == "engine-switch" and config.deployment.engine != "codedeploy":
         raise UsageError(
             "--scenario engine-switch rehearses moving a running CodeDeploy system to ECS "
@@ -161,9 +192,23 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
                     say(f"hook function {function} (yours, outside the stacks) stands in: {play}")
             story = _Story(aws, config, repo, options, rehearsal, say)
             story.play(plans)
+            rehearsal.metrics = story.metrics()
             rehearsal.timing = _timing(config)
             rehearsal.simulated_seconds = int(aws.clock.seconds)
             rehearsal.notes.extend(_data_plane_notes(aws))
+    for release in rehearsal.releases:
+        if release.succeeded and release.failed_requests:
+            rehearsal.notes.append(
+                f"release {release.number} succeeded although {release.failed_requests} of "
+                f"its {(release.load or {}).get('requests')} requests through production "
+                "failed (the requests column shows when); nothing rolled it back"
+            )
+    if alarms_enabled:
+        rehearsal.notes.append(
+            "--fault fails-under-load: rehearsed with verify.alarms.enabled = true (the "
+            "stack's alarms on each target group's 5xx, unhealthy hosts and p95 latency), "
+            "which this config does not set"
+        )
     rehearsal.wall_seconds = time.perf_counter() - started
     return rehearsal
 
@@ -290,7 +335,7 @@ class _Story:
             fault = self.options.fault if last else None
             release = Release(number, "", plan.message, (), fault)
             self.rehearsal.releases.append(release)
-            self.recorder.release = release
+            self._open(release)
             self.say(f"release {number}: {plan.message}")
             try:
                 if number == 1:
@@ -302,6 +347,7 @@ class _Story:
                 release.outcome = release.outcome if release.outcome != "pending" else "failed"
                 release.cause = release.cause or exc.message
                 self.recorder.operation("stopped", exc.message)
+            self._close()
             self.say(f"release {number}: {release.outcome}")
             if not release.as_designed:
                 return
@@ -315,6 +361,70 @@ class _Story:
             self._config_change()
         elif scenario == "engine-switch":
             self._engine_switch()
+        self._close()
+
+    # -- the load run ---------------------------------------------------------------------
+    def _open(self, release: Release) -> None:
+        """``release`` starts: the load run through the production listener with it."""
+        self._close()
+        self.recorder.release = release
+        self.recorder.start_load()
+
+    def _close(self) -> None:
+        """The release under way ended: the load run stops, ``GET /`` shows what
+        production serves (:meth:`Recorder.end_load`)."""
+        if self.recorder.load is not None:
+            self.recorder.end_load()
+
+    def metrics(self) -> dict[str, object]:
+        """What the emulated CloudWatch holds of the load run, read back as an alarm or a
+        person reads it (GetMetricStatistics, namespace AWS/ApplicationELB, dimensions
+        TargetGroup and LoadBalancer: emulator.albmetrics)."""
+        from bluegreen import engine
+        from bluegreen.aws.elb import target_group_name
+        from bluegreen.emulator.albmetrics import NAMESPACE, dimension_value
+
+        if not any(r.load and r.load.get("requests") for r in self.rehearsal.releases):
+            return {}
+        self.aws.service("elbv2").metrics.flush()
+        try:
+            refs = engine.service_refs(self.clients, self.config)
+        except BluegreenError:
+            return {}
+        end = self.aws.now() + timedelta(minutes=1)
+        start = self.aws.clock.start
+        period = 60 * max(1, -(-int((end - start).total_seconds()) // 60))
+        (listener,) = self.clients.elbv2.describe_listeners(
+            ListenerArns=[refs.production_listener]
+        )["Listeners"]
+        balancer = dimension_value(listener["LoadBalancerArn"], "LoadBalancer")
+        found: dict[str, object] = {}
+        for arn in refs.target_groups:
+            dimensions = [
+                {"Name": "TargetGroup", "Value": dimension_value(arn, "TargetGroup")},
+                {"Name": "LoadBalancer", "Value": balancer},
+            ]
+            sums = {}
+            for metric in (
+                "RequestCount",
+                "HTTPCode_Target_2XX_Count",
+                "HTTPCode_Target_5XX_Count",
+            ):
+                points = self.clients.cloudwatch.get_metric_statistics(
+                    Namespace=NAMESPACE,
+                    MetricName=metric,
+                    Dimensions=dimensions,
+                    StartTime=start,
+                    EndTime=end,
+                    Period=period,
+                    Statistics=["Sum"],
+                )["Datapoints"]
+                sums[metric] = int(sum(p["Sum"] for p in points))
+            found[target_group_name(arn)] = {
+                "dimensions": {d["Name"]: d["Value"] for d in dimensions},
+                "sum": sums,
+            }
+        return {"namespace": NAMESPACE, "target_groups": found}
 
     # -- release 1: deploy --------------------------------------------------------------
     def _first(self, release: Release, fault: str | None) -> None:
@@ -758,7 +868,7 @@ class _Story:
         number = len(self.rehearsal.releases) + 1
         release = Release(number, "", "Roll back the release that succeeded", ())
         self.rehearsal.releases.append(release)
-        self.recorder.release = release
+        self._open(release)
         engine = engine_mod.select(self.clients, self.config)
         try:
             action = engine.rollback(
@@ -779,7 +889,7 @@ class _Story:
         number = len(self.rehearsal.releases) + 1
         release = Release(number, "", "Change the config: task.desired_count 1 -> 3", ())
         self.rehearsal.releases.append(release)
-        self.recorder.release = release
+        self._open(release)
         wanted = 3
         config = self.config.model_copy(
             update={"task": self.config.task.model_copy(update={"desired_count": wanted})}
@@ -813,7 +923,7 @@ class _Story:
             (),
         )
         self.rehearsal.releases.append(refused)
-        self.recorder.release = refused
+        self._open(refused)
         moved = config.model_copy(
             update={"listeners": config.listeners.model_copy(update={"test_port": 9090})}
         )
@@ -860,7 +970,7 @@ class _Story:
         number = len(self.rehearsal.releases) + 1
         release = Release(number, "", 'Switch the engine: deployment.engine = "ecs"', ())
         self.rehearsal.releases.append(release)
-        self.recorder.release = release
+        self._open(release)
         data = self.config.model_dump(exclude_unset=True)
         deployment = dict(data.get("deployment") or {})
         for key in ("config", "termination_wait_minutes"):  # CodeDeploy's own keys
@@ -925,21 +1035,38 @@ class _Story:
         elif fault == "green-unhealthy":
             self._unhealthy_from_now()
             return self._health_answers_500()
+        elif fault == "fails-under-load":
+            return self._fails_under_load()
         return []
 
     def _home_answers_500(self) -> list[str]:
         """The release's app answers 500 on / (its health path still answers 200, so
         the tasks pass their health checks and only [verify]'s checks can stop it)."""
+        return self._replace_home(
+            _HOME_500, "--fault test-traffic-fails makes the scaffold's / answer 500"
+        )
+
+    def _fails_under_load(self) -> list[str]:
+        """The release's app answers ``GET /`` well as many times as the checks on the
+        test listener ask (and a few more), then 500 to every request: real code in the
+        commit, which only production traffic reaches."""
+        good = sum(c.count for c in self.config.verify.checks) + FAILS_UNDER_LOAD_MARGIN
+        return self._replace_home(
+            _FAILS_UNDER_LOAD.format(n=good),
+            "--fault fails-under-load makes the scaffold's GET / answer 500 after a few requests",
+        )
+
+    def _replace_home(self, code: str, what: str) -> list[str]:
+        """The scaffold's ``GET /`` answer replaced by ``code`` in the commit."""
         path = f"{self.config.app.directory}/app/main.py"
         source = self.repo.path / path
         text = source.read_text(encoding="utf-8") if source.is_file() else ""
         if text.count(_HOME_RETURN) != 1:
             raise RehearsalError(
-                f"--fault test-traffic-fails makes the scaffold's / answer 500, but {path} "
-                f"has no single `{_HOME_RETURN.strip()}` line to change; rehearse without "
-                "--fault, or with the scaffold's app"
+                f"{what}, but {path} has no single `{_HOME_RETURN.strip()}` line to change; "
+                "rehearse without --fault, or with the scaffold's app"
             )
-        source.write_text(text.replace(_HOME_RETURN, _HOME_500), encoding="utf-8")
+        source.write_text(text.replace(_HOME_RETURN, code), encoding="utf-8")
         return [path]
 
     def _health_answers_500(self) -> list[str]:

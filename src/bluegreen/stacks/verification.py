@@ -31,7 +31,13 @@ from typing import Any
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, cloudwatch, ec2, iam
 from troposphere import elasticloadbalancingv2 as elb
 
-from bluegreen.config import LAMBDA_MAX_TIMEOUT_SECONDS, Config, verify_seconds
+from bluegreen.config import (
+    LAMBDA_MAX_TIMEOUT_SECONDS,
+    LOAD_BALANCER_ALARMS,
+    TARGET_GROUP_ALARMS,
+    Config,
+    verify_seconds,
+)
 from bluegreen.names import Names
 from bluegreen.stacks.common import arn, log_group
 from bluegreen.stacks.iam import allow, service_role
@@ -49,7 +55,7 @@ CODEDEPLOY_HOOK_EVENT = "AfterAllowTestTraffic"
 LAMBDA_MEMORY_MB = 128
 """The hook only waits on sockets: the smallest memory size is enough."""
 
-_ALARM_KINDS = ("5xx", "unhealthy", "p95")
+_ALARM_KINDS = tuple(TARGET_GROUP_ALARMS)
 
 
 def hook_function_name(names: Names) -> str:
@@ -76,7 +82,8 @@ def stack_alarm_names(config: Config) -> list[str]:
         return []
     names = Names.of(config)
     return [
-        f"{names.prefix}-{color}-{kind}" for color in ("blue", "green") for kind in _ALARM_KINDS
+        *(f"{names.prefix}-{color}-{kind}" for color in ("blue", "green") for kind in _ALARM_KINDS),
+        *(f"{names.prefix}-{kind}" for kind in LOAD_BALANCER_ALARMS),
     ]
 
 
@@ -366,7 +373,7 @@ def _alarms(
             "5xx": {
                 "MetricName": "HTTPCode_Target_5XX_Count",
                 "Statistic": "Sum",
-                "EvaluationPeriods": 1,
+                "EvaluationPeriods": TARGET_GROUP_ALARMS["5xx"],
                 "Threshold": settings.http_5xx_per_minute,
                 "ComparisonOperator": "GreaterThanOrEqualToThreshold",
                 "AlarmDescription": f"{settings.http_5xx_per_minute} or more 5xx answers "
@@ -375,8 +382,8 @@ def _alarms(
             "unhealthy": {
                 "MetricName": "UnHealthyHostCount",
                 "Statistic": "Maximum",
-                "EvaluationPeriods": 2,
-                "DatapointsToAlarm": 2,
+                "EvaluationPeriods": TARGET_GROUP_ALARMS["unhealthy"],
+                "DatapointsToAlarm": TARGET_GROUP_ALARMS["unhealthy"],
                 "Threshold": settings.unhealthy_hosts,
                 "ComparisonOperator": "GreaterThanOrEqualToThreshold",
                 "AlarmDescription": f"{settings.unhealthy_hosts} or more unhealthy "
@@ -385,8 +392,8 @@ def _alarms(
             "p95": {
                 "MetricName": "TargetResponseTime",
                 "ExtendedStatistic": "p95",
-                "EvaluationPeriods": 3,
-                "DatapointsToAlarm": 3,
+                "EvaluationPeriods": TARGET_GROUP_ALARMS["p95"],
+                "DatapointsToAlarm": TARGET_GROUP_ALARMS["p95"],
                 # TargetResponseTime is in seconds.
                 "Threshold": settings.p95_latency_ms / 1000,
                 "ComparisonOperator": "GreaterThanThreshold",
@@ -405,4 +412,33 @@ def _alarms(
                     )
                 )
             )
+    # The load balancer's own 5xx (502/503/504: a target that reset the connection, hung
+    # past the idle timeout or was gone), which HTTPCode_Target_5XX_Count does not count;
+    # ECS recommends it for deployment alarms (config.LOAD_BALANCER_ALARMS). Its only
+    # dimension is LoadBalancer (ALB user guide, "CloudWatch metrics for your Application
+    # Load Balancer"), so it speaks for the new revision once all production is on it.
+    # Reported only when non-zero, like the targets' 5xx: missing data is not breaching.
+    made.append(
+        t.add_resource(
+            cloudwatch.Alarm(
+                "VerifyLoadBalancerHttp5xxAlarm",
+                AlarmName=f"{names.prefix}-elb-5xx",
+                Namespace="AWS/ApplicationELB",
+                MetricName="HTTPCode_ELB_5XX_Count",
+                Dimensions=[
+                    cloudwatch.MetricDimension(
+                        Name="LoadBalancer", Value=GetAtt(load_balancer, "LoadBalancerFullName")
+                    )
+                ],
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=LOAD_BALANCER_ALARMS["elb-5xx"],
+                Threshold=settings.http_5xx_per_minute,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="notBreaching",
+                AlarmDescription=f"{settings.http_5xx_per_minute} or more 5xx answered by "
+                "the load balancer itself (502/503/504) in a minute",
+            )
+        )
+    )
     return made

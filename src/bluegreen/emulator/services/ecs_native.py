@@ -70,8 +70,10 @@ operations of the deployment API. What it does, with the sources:
   failures"); with ``rollback`` it rolls back, otherwise the deployment ends STOPPED.
 - **Deployment alarms.** With ``deploymentConfiguration.alarms`` enabled, ECS reads the
   alarms (evaluated by the emulated CloudWatch, :mod:`bluegreen.emulator.alarms`) every
-  minute from the start of the deployment through its bake; one in ALARM rolls the
-  deployment back with ``rollback``, otherwise it ends STOPPED; ``alarms`` of the
+  minute from the start of the deployment through its bake; one going into ALARM rolls the
+  deployment back with ``rollback``, otherwise it ends STOPPED; one already in ALARM when
+  the deployment starts turns the watch off for that deployment (see ``_watch_alarms``:
+  documented for rolling updates, assumed for blue/green); ``alarms`` of the
   ServiceDeployment shows MONITORING, TRIGGERED (with ``triggeredAlarmNames``) or
   MONITORING_COMPLETE (ECS developer guide, "How CloudWatch alarms detect Amazon ECS
   deployment failures"; ServiceDeploymentAlarms, ECS API reference).
@@ -208,6 +210,7 @@ class Deployment:
     process: Any = None  # the clock process that runs it
     alarm_status: str = ""  # ServiceDeploymentAlarms.status ("" when it watches none)
     triggered: list[str] = field(default_factory=list)  # alarms found in ALARM
+    ignored: list[str] = field(default_factory=list)  # in ALARM at its start: not watched
 
     @property
     def active(self) -> bool:
@@ -448,12 +451,33 @@ class NativeDeployments:
         rolls back "to the last completed deployment"; the bake time is the period "during
         which Amazon ECS continues to monitor the alarm"). ECS reads them with its
         service-linked role, whose policy allows cloudwatch:DescribeAlarms (not evaluated
-        here: the emulator asks its CloudWatch directly)."""
+        here: the emulator asks its CloudWatch directly).
+
+        An alarm already in ALARM when the deployment begins turns the watch off for that
+        deployment: "If an alarm is in the ALARM state at the beginning of a deployment,
+        Amazon ECS will not monitor alarms for the duration of that deployment (Amazon ECS
+        ignores the alarm configuration). This behavior address the case where you want to
+        start a new deployment to fix an initial deployment failure" (same page, the
+        awsdocs/amazon-ecs-developer-guide deployment-alarm-failure.md; aws/copilot-cli
+        rollback_alarms, PR #4512). ECS so reacts to an alarm *going into* ALARM during the
+        deployment, never to one found there at its start. Uncertain: that page predates ECS
+        blue/green deployments (it says alarms are for the rolling controller only) and AWS
+        documents nothing newer for BLUE_GREEN; the emulator applies the same rule there. The
+        beginning is when the deployment leaves PENDING (the start ECS records as
+        startedAt). Which ServiceDeploymentAlarms.status ECS then reports is not documented:
+        the emulator says DISABLED (the alarms do not act) and lists the alarms it found in
+        ALARM in ``ignored``."""
         settings = d.config.get("alarms") or {}
         names = _alarm_names(d.config)
         watched: Any = self.ecs.emulator.services["cloudwatch"]
         alarms = watched.alarms
         yield Until(lambda: d.status != "PENDING")
+        if d.status == "IN_PROGRESS":
+            at_start = alarms.states(names)
+            already = [n for n in names if at_start.get(n) == "ALARM"]
+            if already:
+                d.alarm_status, d.ignored = "DISABLED", already
+                return None
         while d.status == "IN_PROGRESS" and d.stage != "CLEAN_UP":
             states = alarms.states(names)
             active = [n for n in names if states.get(n) == "ALARM"]

@@ -38,7 +38,9 @@ a task whose target turns unhealthy).
 Each listener can be reached on loopback (:meth:`Elbv2.local_address`): a local HTTP
 server that routes every request by the listener's rules and forward weights at that
 moment, to healthy targets (:mod:`bluegreen.emulator.proxy`), through
-:attr:`Elbv2.forwarder` (the data plane's processes).
+:attr:`Elbv2.forwarder` (the data plane's processes). What they serve is recorded as an
+access log and published as the AWS/ApplicationELB metrics, with the targets' health,
+every simulated minute (:attr:`Elbv2.metrics`, :mod:`bluegreen.emulator.albmetrics`).
 
 Refused as AWS refuses them: a forward weight outside 0..999 (ALB guide, listener
 "Forward actions": weights 0-999); an unknown target group; deregistering a target that
@@ -209,6 +211,11 @@ class Elbv2(Service):
         self.after_request: Callable[[str], None] | None = None
         """Called (target id) after a proxied request (the data plane reads the app's logs)."""
         self._proxies: dict[str, ListenerProxy] = {}
+        from bluegreen.emulator.albmetrics import AlbMetrics
+
+        self.metrics = AlbMetrics(self)
+        """The listeners' access log and the AWS/ApplicationELB metrics published from it
+        and from the targets' health (:mod:`bluegreen.emulator.albmetrics`)."""
 
     # -- Python API ------------------------------------------------------------------------
     def set_prober(self, target_group_arn: str, target_id: str, port: int, prober: Prober) -> None:
@@ -254,7 +261,7 @@ class Elbv2(Service):
                     for balancer in self._backend().load_balancers.values()
                 ):
                     raise ServiceError("ListenerNotFound", "One or more listeners not found")
-                found = ListenerProxy(self, listener_arn, self.after_request)
+                found = ListenerProxy(self, listener_arn, self.after_request, self.metrics.record)
                 self._proxies[listener_arn] = found
             return found.address
 
@@ -398,6 +405,7 @@ class Elbv2(Service):
     def create_listener(self, params: Params, call: Call) -> Result:
         _check_actions(params.get("DefaultActions", []), "defaultActions")
         self.changed()
+        self.metrics.start()  # a load balancer with a listener reports its metrics
         return _PASS
 
     @operation("ModifyListener")
