@@ -488,7 +488,7 @@ def _deployment(
                 (
                     end,
                     f"{event_name}: {_event_what(event_name, config)}",
-                    _event_items(event_name, config, release.number == 1),
+                    _event_items(event_name, config),
                 )
             )
         previous = event_name
@@ -545,14 +545,12 @@ def _event_what(event: str, config: Config) -> str:
     return "a lifecycle event"
 
 
-def _event_items(event: str, config: Config, first: bool) -> tuple[dict[str, Any], ...]:
-    if event == "Install" and first:
-        # The first release's green group is behind no listener while it installs (the
-        # test listener still forwards to blue's bootstrap), so the load balancer does
-        # not check its targets ("unused", Target.NotInUse: ALB guide, "Target health
-        # status") and Install waits for the tasks alone.
-        return _items(*_INSTALL_KEYS)
+def _event_items(event: str, config: Config) -> tuple[dict[str, Any], ...]:
     if event == "Install":
+        # The first release's too: the listeners forward {blue: 100, green: 0} from the
+        # first deploy (bluegreen.stacks.service), so green's targets are health-checked
+        # while it installs (a group behind no listener would be "unused",
+        # Target.NotInUse, and Install would wait for the tasks alone).
         hc = config.health_check
         return (
             *_items(*_INSTALL_KEYS),

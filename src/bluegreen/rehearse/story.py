@@ -177,7 +177,9 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         repo, plans = _repository(config, work / "repo", options.repository)
         if options.fault == "green-unhealthy" and len(plans) == 1:
             # The fault is a pushed commit, so production has a healthy revision to stay on
-            # (a first release's green group is behind no listener while it installs).
+            # (a broken FIRST release is tests/test_first_release_health.py's: with the
+            # CodeDeploy engine it fails Install too, green being behind both listeners at
+            # weight 0 from the first deploy).
             plans.append(_Plan("Push a commit whose health check answers 500", None))
         with Emulator(
             config.project.region, start=EPOCH, work_dir=work / "aws", data_plane=True
