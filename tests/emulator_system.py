@@ -218,9 +218,13 @@ def build(
     grace: int = 60,
     deregistration_delay: int = 30,
     wait: bool = True,
+    weighted: bool = False,
 ) -> System:
     """The system, with the first task set running and healthy (the clock advanced)
-    unless ``wait`` is false (the clock still at T0, the first task provisioning)."""
+    unless ``wait`` is false (the clock still at T0, the first task provisioning).
+
+    ``weighted``: the listeners forward {blue: 100, green: 0} (as bluegreen's stacks do),
+    instead of a plain forward to blue that leaves green behind no listener."""
     clients = aws.clients()
     system = System(aws, clients)
     ec2 = clients.ec2
@@ -296,18 +300,23 @@ def build(
         )
         groups.append(arn)
     system.blue, system.green = groups
+    action: dict[str, Any] = {"Type": "forward", "TargetGroupArn": system.blue}
+    if weighted:
+        action = {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"TargetGroupArn": system.blue, "Weight": 100},
+                    {"TargetGroupArn": system.green, "Weight": 0},
+                ]
+            },
+        }
     system.production = elbv2.create_listener(
-        LoadBalancerArn=system.alb,
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": system.blue}],
+        LoadBalancerArn=system.alb, Protocol="HTTP", Port=80, DefaultActions=[action]
     )["Listeners"][0]["ListenerArn"]
     if test_listener:
         system.test = elbv2.create_listener(
-            LoadBalancerArn=system.alb,
-            Protocol="HTTP",
-            Port=8080,
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": system.blue}],
+            LoadBalancerArn=system.alb, Protocol="HTTP", Port=8080, DefaultActions=[action]
         )["Listeners"][0]["ListenerArn"]
 
     ecs = clients.ecs

@@ -92,7 +92,27 @@ def test_listener_routing_is_left_to_codedeploy() -> None:
     deployed = service_template()
     new = service_template()
     listener = new["Resources"]["ProductionListener"]
-    listener["Properties"]["DefaultActions"][0]["TargetGroupArn"] = {"Ref": "GreenTargetGroup"}
+    groups = listener["Properties"]["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
+    groups[0]["Weight"], groups[1]["Weight"] = 0, 100
+    kept = owned.keep_codedeploy_owned(deployed, new, REGION)
+    assert kept.template == deployed
+
+
+def test_a_system_deployed_with_plain_forwards_keeps_them_and_codedeploys_weights() -> None:
+    """A service stack deployed before the listeners were weighted (a plain forward to
+    blue, green an explicit DependsOn) keeps its listeners as deployed: CodeDeploy owns
+    the live weights (since 2022 it leaves {new: 100, old: 0} after every deployment,
+    traveloka/terraform-aws-alb-single-listener #47), and the template's {blue: 100,
+    green: 0} would move production back to blue (aws/aws-cdk#36649)."""
+    deployed = service_template()
+    for name in ("ProductionListener", "TestListener"):
+        listener = deployed["Resources"][name]
+        listener["DependsOn"] = ["GreenTargetGroup"]
+        listener["Properties"]["DefaultActions"] = [
+            {"Type": "forward", "TargetGroupArn": {"Ref": "BlueTargetGroup"}}
+        ]
+    new = service_template()
+    assert new["Resources"]["ProductionListener"] != deployed["Resources"]["ProductionListener"]
     kept = owned.keep_codedeploy_owned(deployed, new, REGION)
     assert kept.template == deployed
 

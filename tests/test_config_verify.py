@@ -247,3 +247,18 @@ existing = ["mine"]
         )
         assert "ignore_poll_failure" not in config.parse(switched).verify.alarms.model_fields_set
     assert '{ path = "/health", method = "HEAD"' in written
+
+
+def test_the_messages_of_a_badly_shaped_checks_list_read_for_checks() -> None:
+    """Review U14: no CIDR example for checks, an inline table named as such, a long
+    value cut, and the first check counted as 1 beside its 0-based key."""
+    assert '[{ path = "/", status = 200 }]' in refused({"verify": {"checks": 5}}, "verify.checks")
+    assert "203.0.113.0/24" not in refused({"verify": {"checks": 5}}, "verify.checks")
+    assert "must be an inline table in braces" in refused(
+        {"verify": {"checks": ["/health"]}}, "verify.checks.0"
+    )
+    eleven = refused({"verify": {"checks": [{"path": "/"}] * 11}}, "verify.checks")
+    assert eleven.count("path") < 11 and "at most 10" in eleven
+    with pytest.raises(ConfigError) as info:
+        config.from_dict({"verify": {"checks": [{"path": "/"}, {"path": "/", "count": 0}]}})
+    assert "verify.checks.1.count (check 2): 0 must be" in info.value.message

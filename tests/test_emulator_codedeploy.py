@@ -447,6 +447,81 @@ def test_a_replacement_that_never_starts_fails_install_after_an_hour_and_rolls_b
     assert _sets(system) == [("PRIMARY", "demo-blue", 1)]
 
 
+def _green_fails_its_health_checks(system: System) -> None:
+    """Every health check of a target in green answers 500 (blue's keep passing)."""
+    from bluegreen.emulator.services.elbv2 import ProbeResult, TargetRef
+
+    elb = system.aws.service("elbv2")
+    passing = elb.default_prober
+
+    def prober(target: TargetRef, when: Any) -> ProbeResult:
+        if target.target_group_arn != system.green:
+            answer: ProbeResult = passing(target, when)
+            return answer
+        return ProbeResult(
+            ok=False,
+            status=500,
+            reason="Target.ResponseCodeMismatch",
+            description="Health checks failed with these codes: [500]",
+        )
+
+    elb.default_prober = prober
+
+
+def test_a_replacement_behind_no_listener_passes_install_unchecked(aws: Emulator) -> None:
+    """What AWS reportedly does on a first release when the listeners forward to blue
+    alone: green is behind no listener, its targets are ``unused`` (Target.NotInUse, ALB
+    guide "Health checks for Application Load Balancer target groups"), so Install has
+    no ELB health to wait for (the CodeDeploy team's note in traveloka/terraform-aws-alb-
+    single-listener#47) and unhealthy tasks get through (aws/containers-roadmap#1941)."""
+    system = build(aws)
+    _green_fails_its_health_checks(system)
+    deployment = _new_release(system)
+    system.aws.sleep(60)
+    system.wait_for(lambda: system.events(deployment)["Install"] == "Succeeded", step=5)
+    # Install passed with green never health-checked: only AllowTestTraffic put it
+    # behind a listener, and its first checks are still under way (or failing).
+    replacement = system.clients.elbv2.describe_target_health(TargetGroupArn=system.green)
+    states = {d["TargetHealth"]["State"] for d in replacement["TargetHealthDescriptions"]}
+    assert states and "healthy" not in states
+    assert system.forwards(system.test) == {"demo-green": 100, "demo-blue": 0}
+
+
+def test_a_replacement_behind_a_listener_at_weight_0_must_pass_its_health_checks(
+    aws: Emulator,
+) -> None:
+    """With green in the listeners' forward at weight 0 (CodeDeploy's own shape after a
+    deployment since 2022; bluegreen's stacks from the first deploy), the load balancer
+    health-checks it and Install waits for it to be healthy ("future deployments ... pass
+    ELB Health Checks during the Install phase", traveloka/terraform-aws-alb-single-
+    listener#47): an unhealthy replacement fails Install after its hour and is rolled
+    back, without a request from either listener."""
+    system = build(aws, weighted=True)
+    assert system.forwards(system.production) == {"demo-blue": 100, "demo-green": 0}
+    _green_fails_its_health_checks(system)
+    deployment = _new_release(system)
+    system.aws.sleep(5 * 60)
+    # The load balancer checked green and ECS replaced the task that failed.
+    ecs = system.clients.ecs
+    stopped = ecs.list_tasks(cluster=CLUSTER, serviceName=SERVICE, desiredStatus="STOPPED")
+    reasons = [
+        str(t.get("stoppedReason", ""))
+        for t in ecs.describe_tasks(cluster=CLUSTER, tasks=stopped["taskArns"])["tasks"]
+    ]
+    assert any(r.startswith("Task failed ELB health checks") for r in reasons), reasons
+    assert system.events(deployment)["Install"] == "InProgress"
+    system.aws.sleep(57 * 60)
+    info = system.deployment(deployment)
+    assert info["status"] == "Failed"
+    assert info["errorInformation"]["message"].startswith(
+        "The deployment timed out while waiting for the replacement task set to become healthy"
+    )
+    for listener in (system.production, system.test):
+        assert system.forwards(listener).get("demo-green", 0) == 0
+    system.aws.sleep(120)
+    assert _sets(system) == [("PRIMARY", "demo-blue", 1)]
+
+
 # --------------------------------------------------------------- traffic shifting
 
 

@@ -95,6 +95,12 @@ def test_init_s_check_passes_each_release_on_the_test_listener_before_production
         events = [step.event for step in release.steps]
         rows = [i for i, e in enumerate(events) if e.startswith("check ")]
         assert [events[i].split(":")[0] for i in rows] == [f"check {n}/3 GET /" for n in (1, 2, 3)]
+        # Each request at its own time (review U13: all three had the run's end), one
+        # verify.interval_seconds (1 s) apart on the simulated clock.
+        times = [c["time"] for c in release.checks]
+        assert times == sorted(times) and len(set(times)) == 3, times
+        seconds = [release.steps[i].seconds for i in rows]
+        assert [b - a for a, b in zip(seconds, seconds[1:], strict=False)] == [1, 1], seconds
         tested = next(i for i, e in enumerate(events) if e.startswith("test :8080 → green"))
         moved = next(i for i, e in enumerate(events) if e.startswith("production :80 → green"))
         assert tested < rows[0] and rows[-1] < moved

@@ -38,9 +38,15 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"cloudwatch +AWS/ApplicationELB \(Sum\): sample3-dev-blue", captured.out)
     # Each release's lead time, under its table and in the summary.
     lead = r"push → production \d+ min( \d+ s)?, push → done \d+ min( \d+ s)?"
-    assert len(re.findall(rf"^  lead time: {lead}$", captured.out, re.M)) == 2
-    for number in (1, 2):
-        assert re.search(rf"^  lead time   release {number}: {lead}$", captured.out, re.M)
+    # Release 1 (deploy's) says what its figure includes (review U7); release 2's is a push's.
+    first = (
+        rf"{lead} \(counted from deploy's first commit: includes creating the stacks, "
+        r"\d+ min( \d+ s)?\)"
+    )
+    assert re.search(rf"^  lead time: {first}$", captured.out, re.M)
+    assert re.search(rf"^  lead time: {lead}$", captured.out, re.M)
+    assert re.search(rf"^  lead time   release 1: {first}$", captured.out, re.M)
+    assert re.search(rf"^  lead time   release 2: {lead}$", captured.out, re.M)
     # init's check (GET / answers 200 with a page), run by the hook's own code against
     # the test listener: three requests, each release, in the timeline with what it expects.
     assert captured.out.count("  checks:  3 passed (GET /)") == 2
@@ -331,3 +337,68 @@ def test_the_timeline_names_the_failed_check_and_what_came_back(
         r"test-traffic-fails'",
         " ".join(captured.err.split()),
     )
+
+
+def test_reroute_is_for_the_scaffold_only_and_auto_or_manual(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--reroute auto` rehearses the scaffold as the README's auto lead time (played in
+    tests/test_rehearse_leadtime.py); a repository's own bluegreen.toml says it instead."""
+    from bluegreen.appkit import init
+    from bluegreen.config import Config
+
+    init(tmp_path, Config())
+    assert main(["rehearse", str(tmp_path), "--reroute", "auto"]) == 2
+    assert "deployment.reroute" in capsys.readouterr().err
+    assert main(["rehearse", "--reroute", "sometimes"]) == 2
+    assert "choose auto or manual" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome", "said"),
+    [
+        (
+            "test-traffic-fails",
+            "rolled back",
+            "release 2 rolled back as --fault test-traffic-fails intended; production stayed "
+            "on release 1",
+        ),
+        (
+            "build-fails",
+            "failed",
+            "release 2 failed as --fault build-fails intended; nothing deployed, production "
+            "stayed on release 1",
+        ),
+        # A fault's release ending otherwise is no designed outcome.
+        ("build-fails", "rolled back", "1 of 2 played as designed"),
+    ],
+)
+def test_the_summary_says_a_fault_played_as_it_intended(
+    fault: str, outcome: str, said: str
+) -> None:
+    """Review U17: under --fault the summary read "1 of 2 played as designed", as if the
+    rehearsal itself went wrong; it says what the fault did (the exit code stays 1)."""
+    import io
+
+    from rich.console import Console
+
+    from bluegreen.cli.rehearse import _summary
+    from bluegreen.rehearse.model import Rehearsal, Release
+
+    result = Rehearsal(
+        region="ap-northeast-1",
+        account_id="",
+        stacks=[],
+        production_port=80,
+        test_port=8080,
+        deployment_config="CodeDeployDefault.ECSAllAtOnce",
+        releases=[
+            Release(1, "a" * 40, "first", (), outcome="succeeded"),
+            Release(2, "b" * 40, "second", (), fault=fault, outcome=outcome),
+        ],
+    )
+    console = Console(file=io.StringIO(), width=200)
+    _summary(console, result)
+    first = console.file.getvalue().splitlines()[0]  # type: ignore[attr-defined]
+    assert first == f"Rehearsed 2 releases: {said}"
+    assert result.failed_release is not None  # still exit 1

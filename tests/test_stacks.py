@@ -220,6 +220,10 @@ def test_network_spans_two_azs_without_zone_names(system: Any) -> None:
 
 
 def test_listeners_on_configured_ports_forward_to_blue(system: Any) -> None:
+    """Blue serves (weight 100); green is in the forward at weight 0 from the first deploy,
+    so the load balancer health-checks the first release's tasks during Install (a group
+    behind no listener is ``unused``, Target.NotInUse), as CodeDeploy leaves its listeners
+    after every deployment since 2022 (traveloka/terraform-aws-alb-single-listener #47)."""
     config, _, templates = system
     service = templates["service"]
     listeners = resources(service, "AWS::ElasticLoadBalancingV2::Listener")
@@ -231,7 +235,15 @@ def test_listeners_on_configured_ports_forward_to_blue(system: Any) -> None:
     for listener in listeners.values():
         assert listener["Properties"]["Protocol"] == "HTTP"
         assert listener["Properties"]["DefaultActions"] == [
-            {"Type": "forward", "TargetGroupArn": {"Ref": "BlueTargetGroup"}}
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {"TargetGroupArn": {"Ref": "BlueTargetGroup"}, "Weight": 100},
+                        {"TargetGroupArn": {"Ref": "GreenTargetGroup"}, "Weight": 0},
+                    ]
+                },
+            }
         ]
     alb = one(service, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert alb["Name"] == Names.of(config).load_balancer

@@ -148,9 +148,40 @@ def test_a_500_fails_at_once_and_stops_sending(server: str) -> None:
     assert result["expected"] == "200, within 2000 ms"
     assert result["body"] == "Internal Server Error"
     assert answer["reason"] == (
-        "GET /broken (request 1 of 7) failed: status 500, expected 200; got 500 in "
-        f"{result['latency_ms']} ms: 'Internal Server Error'"
+        "GET /broken (check 1 of 2, request 1 of 5) failed: status 500, expected 200; got 500 "
+        f"in {result['latency_ms']} ms: 'Internal Server Error'"
     )
+
+
+def test_several_checks_are_numbered_by_check_and_by_request(server: str) -> None:
+    """Review U12: with two checks of three requests, the second check's first request
+    read "4/6"; it is check 2/2, request 1/3, in the hook's reply, the rehearsal's
+    timeline row and `bluegreen status`'s table."""
+    from bluegreen.aws.verification import check_line
+    from bluegreen.rehearse.recorder import check_row
+
+    answer = hook.execute(
+        CODEDEPLOY_EVENT,
+        120,
+        Reports(),
+        plan(check(count=3), check(count=3, body="Goodbye"), url=server),
+        log=lambda _: None,
+    )
+    *passed, failed = answer["results"]
+    assert [(r["check"], r["repeat"], r["count"], r["checks"]) for r in passed] == [
+        (1, n, 3, 2) for n in (1, 2, 3)
+    ]
+    assert (failed["number"], failed["check"], failed["repeat"]) == (4, 2, 1)
+    assert answer["reason"].startswith("GET / (check 2 of 2, request 1 of 3) failed: body")
+    event, _detail = check_row(failed)
+    assert event.startswith("check 2/2 GET / request 1/3: FAIL 200")
+    assert check_line(failed)[:2] == ["2/2", "GET / (1/3)"]
+    # One check: numbered by its requests, as before.
+    (one,) = hook.execute(
+        CODEDEPLOY_EVENT, 120, Reports(), plan(check(count=1), url=server), log=lambda _: None
+    )["results"]
+    assert check_row(one)[0].startswith("check 1/1 GET /: pass 200")
+    assert check_line(one)[:2] == ["1/1", "GET /"]
 
 
 def test_a_failed_answer_keeps_one_line_of_its_body() -> None:

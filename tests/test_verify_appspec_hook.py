@@ -92,6 +92,9 @@ def test_rehearse_refuses_it_before_starting(
     document = json.loads(capsys.readouterr().out)
     assert document["exit_code"] == 2
     assert "appspec.yml: bluegreen.toml has 1 [verify] check" in document["error"]
+    # The problem is listed for scripts too (review U14: "problems" was []).
+    ((key, message),) = [(p["key"], p["message"]) for p in document["problems"]]
+    assert key == "appspec.yml" and message.startswith("bluegreen.toml has 1 [verify] check")
 
 
 def test_deploy_refuses_it_on_every_run_and_changes_nothing(e2e: Emulated) -> None:
@@ -120,4 +123,100 @@ def _stacks(e2e: Emulated) -> list[tuple[str, str, str]]:
     return sorted(
         (s["StackName"], s["StackStatus"], str(s.get("LastUpdatedTime", s["CreationTime"])))
         for s in cloudformation.describe_stacks()["Stacks"]
+    )
+
+
+# ---- the opposite (review U1): Hooks name the verify function, but there are no checks ----
+
+
+def _without_checks(tmp_path: Path) -> Path:
+    """init's repository (its appspec.yml names the verify function), then ``checks =
+    []`` set in bluegreen.toml, as init's comment says ("[] runs none")."""
+    root = tmp_path / "app"
+    assert main(["init", str(root)]) == 0
+    assert HOOK in (root / "appspec.yml").read_text(encoding="utf-8")
+    toml = root / "bluegreen.toml"
+    text = toml.read_text(encoding="utf-8")
+    start = text.index("checks = [")
+    end = text.index("\n]", start) + 2 if "checks = [\n" in text else text.index("\n", start)
+    toml.write_text(text[:start] + "checks = []" + text[end:], encoding="utf-8")
+    assert not config_mod.load(toml).verify.checks
+    return root
+
+
+def test_verify_refuses_the_hook_without_checks_naming_the_lines_to_remove(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without checks the stacks create no verify function (2-service.yaml), and
+    # CodeDeploy would fail every release: Function not found.
+    root = _without_checks(tmp_path)
+    assert main(["verify", "--config", str(root / "bluegreen.toml")]) == 2
+    out = capsys.readouterr().out
+    assert "appspec.yml: its Hooks name bluegreen's verify function" in out
+    assert "but bluegreen.toml has no [verify] checks" in out
+    assert "remove from Hooks the line\n      " + HOOK.strip() in out
+    assert "or add [verify] checks" in out
+    appspec = root / "appspec.yml"
+    text = appspec.read_text(encoding="utf-8")
+    appspec.write_text(text.replace("Hooks:\n" + HOOK, ""), encoding="utf-8")
+    assert "Hooks" not in appspec.read_text(encoding="utf-8")
+    assert main(["verify", "--config", str(root / "bluegreen.toml")]) == 0
+
+
+def test_the_hook_under_another_event_is_named_as_misplaced(tmp_path: Path) -> None:
+    root = _repository(tmp_path)
+    config = config_mod.load(root / "bluegreen.toml")
+    appspec = root / "appspec.yml"
+    appspec.write_text(
+        appspec.read_text(encoding="utf-8")
+        + 'Hooks:\n  - BeforeInstall: "CodeDeployHook_sample3-dev-verify"\n',
+        encoding="utf-8",
+    )
+    (problem,) = appkit.hook_problems(root, config)
+    assert "name the verify function CodeDeployHook_sample3-dev-verify under BeforeInstall" in (
+        problem
+    )
+    assert "move it to AfterAllowTestTraffic with the line\n      " + HOOK in problem
+
+
+def test_rehearse_refuses_the_hook_without_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _without_checks(tmp_path)
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    capsys.readouterr()  # init's lines
+    assert main(["rehearse", str(root), "--output", "json"]) == 2
+    document = json.loads(capsys.readouterr().out)
+    assert "its Hooks name bluegreen's verify function" in document["error"]
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
+def test_deploy_refuses_the_hook_without_checks_and_changes_nothing(e2e: Emulated) -> None:
+    assert not e2e.config.verify.checks
+    appspec = e2e.root / "appspec.yml"
+    text = appspec.read_text(encoding="utf-8")
+    if "Hooks:" not in text:
+        appspec.write_text(text + "Hooks:\n" + HOOK + "\n", encoding="utf-8")
+    for args in (["--dry-run"], ["--yes"]):
+        done = e2e.cli("deploy", *args)
+        assert done.code == 2, done.err
+        assert "its Hooks name bluegreen's verify function" in done.err
+        assert "nothing was changed" in done.err
+    assert _stacks(e2e) == []
+
+
+def test_the_rehearsals_hint_never_declares_bluegreens_own_function() -> None:
+    from bluegreen.rehearse.story import _hook_hint
+
+    config = config_mod.Config()
+    reason = (
+        "The Lambda function {f} named in the AppSpec file's AfterAllowTestTraffic hook "
+        "could not be invoked: Function not found: arn:aws:lambda:r:1:function:{f}"
+    )
+    own = _hook_hint(reason.format(f="CodeDeployHook_sample3-dev-verify"), config)
+    assert "[rehearse] hooks" not in own and "succeed" not in own
+    assert "is bluegreen's verify function" in own and "add [verify] checks" in own
+    other = _hook_hint(reason.format(f="CodeDeployHook_smoke"), config)
+    assert other.endswith(
+        '[rehearse] hooks = { CodeDeployHook_smoke = "succeed" } (or "fail", "timeout")'
     )

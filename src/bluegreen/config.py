@@ -1471,12 +1471,19 @@ def find(start: Path | None = None) -> Path:
 
 
 def _config_error(source: str, problems: list[tuple[str, str]]) -> ConfigError:
-    lines = "\n".join(f"  {key}: {message}" for key, message in problems)
+    lines = "\n".join(f"  {key}{_counted(key)}: {message}" for key, message in problems)
     return ConfigError(
         f"{source}: {len(problems)} invalid setting{'s' if len(problems) > 1 else ''}:\n{lines}",
         hint="fix the keys above; `bluegreen init` writes a commented example of every key",
         problems=problems,
     )
+
+
+def _counted(key: str) -> str:
+    """`` (check 1)`` after ``verify.checks.0``: the key counts from 0 (the JSON keeps
+    it), a user counts their first check as 1."""
+    found = re.match(r"verify\.checks\.(\d+)(\.|$)", key)
+    return f" (check {int(found.group(1)) + 1})" if found else ""
 
 
 def _describe(err: Any, data: dict[str, Any]) -> tuple[str, str]:
@@ -1505,10 +1512,28 @@ def _describe(err: Any, data: dict[str, Any]) -> tuple[str, str]:
     elif kind in ("bool_type", "bool_parsing"):
         message = "must be true or false"
     elif kind in ("list_type",):
-        message = 'must be a list in brackets, such as ["203.0.113.0/24"]'
+        example = _LIST_EXAMPLES.get(key, '["a", "b"]')
+        message = f"must be a list in brackets, such as {example}"
     elif kind in ("model_type", "dict_type"):
-        message = "must be a table ([section])"
+        message = (
+            'must be an inline table in braces, such as { path = "/" }'
+            if any(part.isdigit() for part in loc)
+            else "must be a table ([section])"
+        )
+    if len(shown) > 80:  # such as a list of eleven checks: the key says which
+        shown = shown[:60] + "…"
     return key, f"{shown} {message}"
+
+
+_LIST_EXAMPLES = {
+    "listeners.test_cidrs": '["203.0.113.0/24"]',
+    "verify.checks": '[{ path = "/", status = 200 }]',
+    "verify.alarms.existing": '["my-alarm"]',
+    "builds.shared": '["common"]',
+    "builds.branches": '["feature/*"]',
+    "source.ignored_paths": '["docs/**"]',
+}
+"""What a list of each key looks like, for the message when it is not a list."""
 
 
 _MISSING = object()

@@ -61,7 +61,28 @@ class ConfigError(UsageError):
 
 
 class RepositoryError(UsageError):
-    """An application-repository file is missing, malformed or disagrees with the config."""
+    """An application-repository file is missing, malformed or disagrees with the config.
+
+    ``problems``: (file, message) pairs, as ConfigError's (``--output json`` lists them).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        problems: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.problems = problems or []
+
+    @staticmethod
+    def pairs(problems: list[str]) -> list[tuple[str, str]]:
+        """``"appspec.yml: its Hooks ..."`` lines as (file, message) pairs."""
+        found = []
+        for problem in problems:
+            file, sep, message = problem.partition(": ")
+            found.append((file, message) if sep else ("(repository)", problem))
+        return found
 
 
 class OperationError(BluegreenError):

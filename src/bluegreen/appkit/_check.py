@@ -322,34 +322,71 @@ def _hook_problems(data: dict[str, Any], config: Config) -> list[str]:
     writes that entry. Problems naming the lines to add; [] when the checks run (or there
     are none). "An AWS Lambda hook is one Lambda function" per lifecycle event (same
     page), so a function of the user's own there is replaced, not joined. The ECS engine
-    reads no AppSpec: its hook is in the service."""
+    reads no AppSpec: its hook is in the service. The opposite too: Hooks naming the
+    verify function while there are no checks (so no function) fail every release."""
     from bluegreen.stacks.verification import (
         CODEDEPLOY_HOOK_EVENT,
         has_hook,
         hook_function_name,
     )
 
-    if not has_hook(config) or config.deployment.engine != "codedeploy":
+    if config.deployment.engine != "codedeploy":
         return []
     name = hook_function_name(Names.of(config))
     hooks = data.get("Hooks")
     entries = hooks if isinstance(hooks, list) else []
+
+    # The value is the function's name or its ARN (the CodeDeploy tutorial "Step 4: Update
+    # your AppSpec file" writes arn:aws:lambda:...:function:<name>).
+    def is_ours(value: object) -> bool:
+        return str(value) == name or str(value).endswith(f":function:{name}")
+
+    ours = [
+        str(event)
+        for entry in entries
+        if isinstance(entry, dict)
+        for event, value in entry.items()
+        if is_ours(value)
+    ]
+    entry = f'  - {CODEDEPLOY_HOOK_EVENT}: "{name}"'
+    if not has_hook(config):
+        if not ours:
+            return []
+        # The stacks create the function only with checks (stacks/verification.py); a
+        # hook naming a missing function fails every deployment: Invoke answers
+        # ResourceNotFoundException "Function not found" (Lambda API reference, Invoke).
+        lines = "\n".join(f'      - {event}: "{name}"' for event in ours)
+        return [
+            f"its Hooks name bluegreen's verify function {name}, but bluegreen.toml has no "
+            "[verify] checks, so the stacks do not create that function and CodeDeploy would "
+            "fail every release (Function not found); remove from Hooks the "
+            + ("lines" if len(ours) > 1 else "line")
+            + f"\n{lines}\n    (and the Hooks: line if nothing is left under it), or add "
+            '[verify] checks, such as checks = [{ path = "/", status = 200 }]'
+        ]
     named = [
         str(entry.get(CODEDEPLOY_HOOK_EVENT))
         for entry in entries
         if isinstance(entry, dict) and CODEDEPLOY_HOOK_EVENT in entry
     ]
-    # The value is the function's name or its ARN (the CodeDeploy tutorial "Step 4: Update
-    # your AppSpec file" writes arn:aws:lambda:...:function:<name>).
-    if any(value == name or value.endswith(f":function:{name}") for value in named):
+    if any(is_ours(value) for value in named):
         return []
     count = len(config.verify.checks)
+    them = "them" if count != 1 else "it"
+    checks = f"bluegreen.toml has {count} [verify] check{'s' if count != 1 else ''}"
+    if ours:
+        # Named, but under another event: CodeDeploy would run it before the test
+        # listener serves the replacement task set (same page: the events' order).
+        return [
+            f"{checks}, but its Hooks name the verify function {name} under "
+            f"{', '.join(ours)}, where the test listener does not serve the new release yet; "
+            f"move it to {CODEDEPLOY_HOOK_EVENT} with the line\n      {entry}\n"
+            "    (or remove [verify] checks)"
+        ]
     why = (
-        f"bluegreen.toml has {count} [verify] check{'s' if count != 1 else ''}, but its Hooks "
-        f"do not name the verify function {name}, so CodeDeploy never runs "
-        + ("them" if count != 1 else "it")
+        f"{checks}, but its Hooks do not name the verify function {name}, so CodeDeploy "
+        f"never runs {them}"
     )
-    entry = f'  - {CODEDEPLOY_HOOK_EVENT}: "{name}"'
     if named:
         return [
             f"{why} ({CODEDEPLOY_HOOK_EVENT} names {', '.join(named)}); replace that entry "

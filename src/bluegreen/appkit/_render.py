@@ -428,7 +428,14 @@ def _toml(value: Any) -> str:
             return "[\n" + "".join(f"  {_toml(item)},\n" for item in value) + "]"
         return "[" + ", ".join(_toml(item) for item in value) + "]"
     if isinstance(value, BaseModel):  # a table in a list, such as one of verify.checks
-        fields = value.model_dump()
+        # A check's empty body or body_pattern ("" checks nothing) is left out: a check
+        # sets one of them, and writing the other as "" would make a user who fills it in
+        # (init's comment: "add ... body") set both, which config refuses.
+        fields = {
+            key: item
+            for key, item in value.model_dump().items()
+            if not (key in ("body", "body_pattern") and item == "")
+        }
         return "{ " + ", ".join(f"{key} = {_toml(item)}" for key, item in fields.items()) + " }"
     if isinstance(value, dict):
         if not value:

@@ -477,7 +477,8 @@ class _Run:
 
     def look_at_hooks(self, root: Path) -> None:
         """Refuse [verify] checks that releases would never run: the repository's
-        appspec.yml does not name the verify function under Hooks (checked on every
+        appspec.yml does not name the verify function under Hooks, or names it while
+        there are no checks, so no function (checked on every
         deploy, not only the first commit's: checks added to a running system need the
         entry pushed too). Exit 2, nothing changed."""
         from bluegreen import appkit
@@ -486,8 +487,9 @@ class _Run:
         if problems:
             raise RepositoryError(
                 "\n".join(problems),
-                hint="nothing was changed; add the lines to appspec.yml (and push them), "
+                hint="nothing was changed; change appspec.yml as said (and push it), "
                 "then run deploy again",
+                problems=RepositoryError.pairs(problems),
             )
 
     def check_repository(self, root: Path) -> None:

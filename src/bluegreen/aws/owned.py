@@ -319,9 +319,17 @@ def keep_codedeploy_owned(
             res[logical_id] = copy.deepcopy(before)
         elif kind == LISTENER:
             protected.append(logical_id)
-            # CodeDeploy points the listeners at blue or green on every release.
+            # CodeDeploy points the listeners at blue or green on every release, and
+            # owns the weights from the first deploy on (a template's {blue: 100,
+            # green: 0} must not reset them, nor an older template's plain forward to
+            # blue be replaced by it: either would move production). The dependencies
+            # that action makes on the target groups stay as deployed with it.
             if "DefaultActions" in old_props:
                 props["DefaultActions"] = old_props["DefaultActions"]
+                if "DependsOn" in before:
+                    resource["DependsOn"] = copy.deepcopy(before["DependsOn"])
+                else:
+                    resource.pop("DependsOn", None)
             for key in sorted(set(props) | set(old_props)):
                 if props.get(key) != old_props.get(key):
                     setting = _SETTINGS.get((kind, key))

@@ -261,17 +261,19 @@ def replacement_health(clients: Clients, engine: DeploymentEngine) -> tuple[str,
     (HEALTHY, ""), (UNHEALTHY, why) or (PENDING, "") while it is still checking.
 
     deploy promotes the first release on its own (production serves only the bootstrap
-    placeholder), so it asks this first. CodeDeploy does not: a replacement target group
-    that no listener uses has its targets ``unused`` (``Target.NotInUse``: "The target
-    group is not used by any load balancer", ELBv2 API reference, TargetHealth), so
-    Install requires no health check of a first release's tasks -- the CodeDeploy team's
-    note quoted in traveloka/terraform-aws-alb-single-listener#47 ("allows future
-    deployments to be required to pass ELB Health Checks during the Install phase as the
-    forward rule would exist between the ELB and the replacement target group") -- and a
-    deployment completes with unhealthy replacement tasks (aws/containers-roadmap#1941).
-    Only once AllowTestTraffic points the test listener at them does the load balancer
-    check them; ECS then stops each task that fails ("Task failed ELB health checks in
-    (target-group ...)") and starts another.
+    placeholder), so it asks this first. A replacement target group that no listener uses
+    has its targets ``unused`` (``Target.NotInUse``: "The target group is not used by any
+    load balancer", ELBv2 API reference, TargetHealth), and then Install requires no
+    health check of its tasks -- the CodeDeploy team's note quoted in traveloka/
+    terraform-aws-alb-single-listener#47 ("allows future deployments to be required to
+    pass ELB Health Checks during the Install phase as the forward rule would exist
+    between the ELB and the replacement target group") -- and a deployment completes with
+    unhealthy replacement tasks (aws/containers-roadmap#1941). bluegreen's CodeDeploy
+    listeners forward {blue: 100, green: 0} from the first deploy
+    (:mod:`bluegreen.stacks.service`), so Install already waits for the first release's
+    tasks to be healthy; this check still catches what fails after Install (a task that
+    stops answering, or that ECS stopped: "Task failed ELB health checks in
+    (target-group ...)"), and a system whose listeners a stack deployed before then.
 
     UNHEALTHY when a target of the group is ``unhealthy`` (its reason code and
     description, DescribeTargetHealth), or when ECS stopped a task of the replacement's

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from bluegreen.config import Config
 from bluegreen.names import Names
 from bluegreen.stacks import verification as verify_stacks
-from bluegreen.verification.checks import LOG_MARK, body_words
+from bluegreen.verification.checks import LOG_MARK, body_words, several
 
 MAX_EVENTS = 200
 """Log events read from the latest stream (the checks of one release are at most
@@ -184,10 +184,14 @@ def check_line(result: dict[str, Any]) -> list[str]:
     if "skipped" in result:
         return ["", "skipped", str(result["skipped"])]
     number = f"{result['number']}/{result['of']}" if "number" in result else ""
+    request = str(result.get("request", ""))
+    if several(result):  # which check, then which of its requests
+        number = f"{result['check']}/{result['checks']}"
+        request += f" ({result['repeat']}/{result['count']})"
     outcome = "pass" if result.get("ok") else "FAIL"
     status = str(result.get("status", "")) if result.get("status") else "-"
     latency = f"{result['latency_ms']} ms" if "latency_ms" in result else ""
-    row = [number, str(result.get("request", "")), f"{outcome} {status}", latency]
+    row = [number, request, f"{outcome} {status}", latency]
     if result.get("reason"):
         reason = str(result["reason"])
         if "body" in result:  # what came back (a failed answer's start)

@@ -133,6 +133,17 @@ def rehearse(
             metavar="github|gitlab|bitbucket",
         ),
     ] = None,
+    reroute: Annotated[
+        str | None,
+        typer.Option(
+            "--reroute",
+            help='The scaffold\'s deployment.reroute: "auto" rehearses its two releases '
+            "with production moving as soon as init's check passes (the README's lead "
+            'time of "auto"), "manual" (what init writes) waits for `bluegreen promote`. '
+            "The scaffold's only (no PATH or --config: theirs says deployment.reroute).",
+            metavar="auto|manual",
+        ),
+    ] = None,
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """Rehearse the whole system offline, through the same code as the commands: deploy
@@ -168,6 +179,14 @@ def rehearse(
             "source.provider",
             param_hint="--provider",
         )
+    if reroute is not None and (path is not None or config_path is not None):
+        raise typer.BadParameter(
+            "applies to the scaffold's rehearsal; a repository's own bluegreen.toml says "
+            "deployment.reroute",
+            param_hint="--reroute",
+        )
+    if reroute is not None and reroute not in ("auto", "manual"):
+        raise typer.BadParameter("choose auto or manual", param_hint="--reroute")
     if provider is not None and provider not in SCAFFOLD_PROVIDERS:
         raise typer.BadParameter(
             f"choose one of {', '.join(SCAFFOLD_PROVIDERS)}", param_hint="--provider"
@@ -186,17 +205,16 @@ def rehearse(
         repository = path.resolve()
     else:
         # What `bluegreen init` writes: the defaults and the scaffold's check.
-        config = config_mod.scaffold()
+        edits: dict[str, Any] = {}
         if provider is not None:
-            config = config_mod.scaffold(
-                {
-                    "source": {
-                        "provider": provider,
-                        "full_repository_id": SCAFFOLD_REPOSITORY,
-                        "ignored_paths": list(SCAFFOLD_IGNORED),
-                    }
-                }
-            )
+            edits["source"] = {
+                "provider": provider,
+                "full_repository_id": SCAFFOLD_REPOSITORY,
+                "ignored_paths": list(SCAFFOLD_IGNORED),
+            }
+        if reroute is not None:
+            edits["deployment"] = {"reroute": reroute}
+        config = config_mod.scaffold(edits) if edits else config_mod.scaffold()
         if Path(CONFIG_FILE).is_file():
             err.print(
                 "rehearsing a fresh scaffold; to rehearse the repository here, run "
@@ -282,6 +300,7 @@ def _check_repository(repository: Path, config: Config) -> None:
             f"{repository}: {len(problems)} problem{'s' if len(problems) > 1 else ''} in the "
             "repository files:\n" + "\n".join(f"  {p}" for p in problems),
             hint="fix them and rehearse again; `bluegreen verify` runs every pre-flight check",
+            problems=RepositoryError.pairs(problems),
         )
 
 
@@ -519,7 +538,9 @@ def _outcome(outcome: str, cause: str | None, as_designed: bool) -> Text:
 
 def lead_time(found: dict[str, Any]) -> str:
     """``push → production 5 min 23 s, push → done 20 min 36 s`` (bluegreen.rehearse.
-    leadtime: each the sum of the parts --output json lists)."""
+    leadtime: each the sum of the parts --output json lists). A release made by deploy
+    (the first) counts from deploy's first commit: said so, with the stacks' creation
+    it includes (review U7)."""
     from bluegreen.rehearse.clock import span
 
     shown = []
@@ -527,7 +548,26 @@ def lead_time(found: dict[str, Any]) -> str:
         figure = found.get(key)
         value = span(int(round(figure["seconds"]))) if figure else "not reached"
         shown.append(f"push → {label} {value}")
-    return ", ".join(shown)
+    text = ", ".join(shown)
+    figure = found.get("push_to_done") or found.get("push_to_production")
+    first = (figure or {}).get("parts") or [{}]
+    if str(first[0].get("what", "")).startswith("deploy creates the stacks"):
+        text += (
+            " (counted from deploy's first commit: includes creating the stacks, "
+            f"{span(int(round(first[0]['seconds'])))})"
+        )
+    return text
+
+
+_FAULT_OUTCOMES = {"build-fails": "failed"}
+"""How a --fault ends its release (the others: rolled back, production never on it)."""
+
+
+def _faulted(release: Any) -> bool:
+    """The release ended as its --fault makes it end."""
+    return bool(release.fault) and release.outcome == _FAULT_OUTCOMES.get(
+        release.fault, "rolled back"
+    )
 
 
 def _summary(console: Console, result: Rehearsal) -> None:
@@ -538,6 +578,21 @@ def _summary(console: Console, result: Rehearsal) -> None:
         verdict = Text("all succeeded", style="green")
     elif result.succeeded:
         verdict = Text("all played as designed", style="green")
+    elif all(r.as_designed or _faulted(r) for r in result.releases):
+        # What --fault asked for (review U17): the release it broke failed or was rolled
+        # back, which is the designed outcome; the exit code stays 1 (the README: faults
+        # exit 1), but the rehearsal itself did not go wrong.
+        said = []
+        for r in result.releases:
+            if r.as_designed:
+                continue
+            text = f"release {r.number} {r.outcome} as --fault {r.fault} intended"
+            if r.outcome == "rolled back" and r.number > 1:
+                text += f"; production stayed on release {r.number - 1}"
+            elif r.outcome == "failed" and r.number > 1:
+                text += f"; nothing deployed, production stayed on release {r.number - 1}"
+            said.append(text)
+        verdict = Text("; ".join(said), style="yellow")
     else:
         verdict = Text(f"{done} of {len(result.releases)} played as designed", style="red")
     line = Text(

@@ -7,7 +7,9 @@ action succeeded). Each is the sum of its *parts*: consecutive intervals between
 moments the APIs report, read with the same calls ``bluegreen status`` and ``release``
 make (ListPipelineExecutions, ListActionExecutions, BatchGetBuilds, GetDeployment,
 GetDeploymentTarget) and the listener changes the rehearsal's timeline recorded. Each
-part lists what it is made of: the emulator's durations
+part lists what it is made of (and adds up to it: a last ``remainder`` item holds the
+clock's seconds the others do not account for, negative when items marked
+``upper_bound`` were not used up): the emulator's durations
 (:data:`bluegreen.emulator.timing.DURATIONS`, each with its source and its basis:
 documented by AWS, observed in a public report, or modelled) and the config values it
 waits for (health check, reroute wait, termination wait). So the figures are measured
@@ -70,8 +72,37 @@ class Part:
             "what": self.what,
             "start_seconds": _round(self.start),
             "seconds": self.seconds,
-            "made_of": [dict(item) for item in self.made_of],
+            "made_of": [*(dict(item) for item in self.made_of), *self._remainder()],
         }
+
+    def _remainder(self) -> list[dict[str, Any]]:
+        """The item that makes ``made_of`` add up to the part (review U9): the clock's
+        seconds the listed items do not account for (positive: what the part also waited
+        for, such as deploy creating the stacks before the pipeline's first execution), or
+        by which it fell short of them (negative: the items marked ``upper_bound``, a
+        poll's interval or the checks' worst case, were not used up). None when they
+        already add up."""
+        listed = sum(float(item.get("seconds") or 0.0) for item in self.made_of)
+        rest = _round(self.seconds - listed)
+        if rest == 0:
+            return []
+        if rest > 0:
+            what = (
+                "the stacks' creation by deploy (CloudFormation; the timeline's deploy rows)"
+                if self.what.startswith("deploy creates the stacks")
+                else "the wait for the other moments this part ends at (not a duration of its own)"
+            )
+        else:
+            what = "the upper bounds above not used up (a poll answered sooner, checks faster "
+            what += "than their worst case)"
+        return [
+            {
+                "remainder": True,
+                "seconds": rest,
+                "what": what,
+                "source": "the emulated clock: this part's seconds minus the items above",
+            }
+        ]
 
 
 @dataclass(frozen=True)
@@ -457,7 +488,7 @@ def _deployment(
                 (
                     end,
                     f"{event_name}: {_event_what(event_name, config)}",
-                    _event_items(event_name, config, release.number == 1),
+                    _event_items(event_name, config),
                 )
             )
         previous = event_name
@@ -514,14 +545,12 @@ def _event_what(event: str, config: Config) -> str:
     return "a lifecycle event"
 
 
-def _event_items(event: str, config: Config, first: bool) -> tuple[dict[str, Any], ...]:
-    if event == "Install" and first:
-        # The first release's green group is behind no listener while it installs (the
-        # test listener still forwards to blue's bootstrap), so the load balancer does
-        # not check its targets ("unused", Target.NotInUse: ALB guide, "Target health
-        # status") and Install waits for the tasks alone.
-        return _items(*_INSTALL_KEYS)
+def _event_items(event: str, config: Config) -> tuple[dict[str, Any], ...]:
     if event == "Install":
+        # The first release's too: the listeners forward {blue: 100, green: 0} from the
+        # first deploy (bluegreen.stacks.service), so green's targets are health-checked
+        # while it installs (a group behind no listener would be "unused",
+        # Target.NotInUse, and Install would wait for the tasks alone).
         hc = config.health_check
         return (
             *_items(*_INSTALL_KEYS),
@@ -556,13 +585,29 @@ def _production(release: Release, after: float) -> float | None:
 # ------------------------------------------------------------------------------ helpers
 
 
+_UPPER_BOUNDS = {
+    "codepipeline.job_poll",
+    "codecommit.push_seen",
+    "codepipeline.source_polling",
+    "cloudformation.stabilization_poll",
+    "verify.checks",
+    "deployment.wait_minutes",
+}
+"""Items that are the longest a wait may take (a poll's interval, the checks' worst case,
+the reroute window), not what it took: marked ``upper_bound`` in ``made_of``."""
+
+
 def _item(key: str) -> dict[str, Any]:
     from bluegreen.emulator import timing
 
     found = timing.DURATIONS.get(key)
     if found is None:
         return {"duration": key, "seconds": None, "what": "", "source": "", "documented": False}
-    return {"duration": key, **found.to_dict()}
+    return {"duration": key, **found.to_dict(), **_bound(key)}
+
+
+def _bound(key: str) -> dict[str, Any]:
+    return {"upper_bound": True} if key in _UPPER_BOUNDS else {}
 
 
 def _items(*keys: str) -> tuple[dict[str, Any], ...]:
@@ -570,7 +615,13 @@ def _items(*keys: str) -> tuple[dict[str, Any], ...]:
 
 
 def _setting(key: str, seconds: float, what: str) -> dict[str, Any]:
-    return {"setting": key, "seconds": seconds, "what": what, "source": "bluegreen.toml"}
+    return {
+        "setting": key,
+        "seconds": seconds,
+        "what": what,
+        "source": "bluegreen.toml",
+        **_bound(key),
+    }
 
 
 def _seconds(value: Any) -> float | None:

@@ -653,7 +653,7 @@ def _load_summary(load: LoadRun, greeting: Served | None) -> dict[str, Any]:
 def check_row(result: dict[str, Any]) -> tuple[str, str]:
     """A check's result as a timeline row: ``check 1/3 GET /: pass 200 in 4 ms`` and
     what it expected (a failure: why, and what came back)."""
-    from bluegreen.verification.checks import failure
+    from bluegreen.verification.checks import failure, several
 
     if "warmup" in result:
         return "checks: warm-up", str(result["warmup"])
@@ -663,7 +663,13 @@ def check_row(result: dict[str, Any]) -> tuple[str, str]:
     outcome = "pass" if result.get("ok") else "FAIL"
     got = f" {result['status']}" if result.get("status") else ""
     latency = f" in {result['latency_ms']} ms" if "latency_ms" in result else ""
-    event = f"check{number} {result.get('request', '')}".rstrip() + f": {outcome}{got}{latency}"
+    event = f"check{number} {result.get('request', '')}".rstrip()
+    if several(result):
+        event = (
+            f"check {result['check']}/{result['checks']} {result.get('request', '')} "
+            f"request {result['repeat']}/{result['count']}"
+        )
+    event += f": {outcome}{got}{latency}"
     expected = f"expected {result['expected']}" if result.get("expected") else ""
     if result.get("ok"):
         return event, expected
@@ -675,6 +681,10 @@ def check_record(result: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {
         "number": result.get("number"),
         "of": result.get("of"),
+        "check": result.get("check"),
+        "checks": result.get("checks"),
+        "repeat": result.get("repeat"),
+        "count": result.get("count"),
         "request": result.get("request", ""),
         "expected": result.get("expected", ""),
         "result": "pass" if result.get("ok") else "fail",

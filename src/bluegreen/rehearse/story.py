@@ -177,7 +177,9 @@ def run(options: Options, progress: Progress | None = None) -> Rehearsal:
         repo, plans = _repository(config, work / "repo", options.repository)
         if options.fault == "green-unhealthy" and len(plans) == 1:
             # The fault is a pushed commit, so production has a healthy revision to stay on
-            # (a first release's green group is behind no listener while it installs).
+            # (a broken FIRST release is tests/test_first_release_health.py's: with the
+            # CodeDeploy engine it fails Install too, green being behind both listeners at
+            # weight 0 from the first deploy).
             plans.append(_Plan("Push a commit whose health check answers 500", None))
         with Emulator(
             config.project.region, start=EPOCH, work_dir=work / "aws", data_plane=True
@@ -632,7 +634,7 @@ class _Story:
             )
             return
         ending = engine_mod.select(self.clients, self.config).ending(release.deployment_id)
-        reason = _hook_hint(ending.reason or (failed[0] if failed else ending.status))
+        reason = _hook_hint(ending.reason or (failed[0] if failed else ending.status), self.config)
         if ending.outcome in ("succeeded", "rolled back", "stopped"):
             release.outcome = ending.outcome
         else:
@@ -1171,16 +1173,27 @@ def _example_path(pattern: str) -> str:
     return path
 
 
-def _hook_hint(reason: str) -> str:
+def _hook_hint(reason: str, config: Config) -> str:
     """A hook function missing from the emulated account may be one made outside the
-    stacks: say how to declare it (``[rehearse] hooks``)."""
+    stacks: say how to declare it (``[rehearse] hooks``). Never for bluegreen's own
+    verify function: the stacks make it only with [verify] checks, so it is missing on
+    AWS too, and declaring it would hide a failure certain there."""
+    from bluegreen.stacks.verification import hook_function_name
+
     missing = re.match(
         r"The Lambda function (\S+) named in the AppSpec file's .* Function not found", reason
     )
     if not missing:
         return reason
+    function = missing.group(1)
+    if function == hook_function_name(Names.of(config)):
+        return (
+            f"{reason}; {function} is bluegreen's verify function, which the stacks create "
+            "only when [verify] has checks: remove its entry from appspec.yml's Hooks, or add "
+            "[verify] checks"
+        )
     return (
-        f"{reason}; if you make {missing.group(1)} outside bluegreen's stacks, declare how the "
-        f"rehearsal plays it in bluegreen.toml: [rehearse] hooks = {{ {missing.group(1)} = "
-        '"succeed" }} (or "fail", "timeout")'
+        f"{reason}; if you make {function} outside bluegreen's stacks, declare how the "
+        f"rehearsal plays it in bluegreen.toml: [rehearse] hooks = {{ {function} = "
+        '"succeed" } (or "fail", "timeout")'
     )

@@ -11,11 +11,13 @@ for them.
 
 With ``deployment.engine = "codedeploy"`` the ECS service is created with
 DeploymentController CODE_DEPLOY on the *blue* target group, with both listeners
-forwarding to blue. From then on CodeDeploy owns the task set, the listeners' target
-group and the task definition: a later stack update must not change the task definition
-(CloudFormation cannot update a CODE_DEPLOY service's task definition). Hence the
-stack's task definition is a bootstrap revision (see :mod:`bluegreen.stacks.bootstrap`)
-that keeps the service healthy until the first pipeline run replaces it.
+forwarding to blue (weight 100) and green (weight 0), so the load balancer health-checks
+green from the first release on (see ``_default_action``). From then on CodeDeploy owns
+the task set, the listeners' weights and the task definition: a later stack update must
+not change the task definition (CloudFormation cannot update a CODE_DEPLOY service's task
+definition). Hence the stack's task definition is a bootstrap revision (see
+:mod:`bluegreen.stacks.bootstrap`) that keeps the service healthy until the first
+pipeline run replaces it.
 
 With ``deployment.engine = "ecs"`` (Amazon ECS built-in blue/green) the service has
 DeploymentController ECS and a DeploymentConfiguration (strategy BLUE_GREEN, LINEAR or
@@ -334,18 +336,20 @@ def build_service(config: Config) -> Template:
         listener_resources[role] = t.add_resource(
             elb.Listener(
                 f"{role}Listener",
-                # Both listeners depend on both target groups (blue through the Ref below),
-                # so a stack delete removes the listeners before either group. CodeDeploy
-                # moves the listeners to green after an odd number of releases, and
-                # DeleteTargetGroup refuses a group a listener still forwards to
-                # (ResourceInUse; ELBv2 API reference, DeleteTargetGroup). CloudFormation
-                # deletes in reverse dependency order:
+                # Both listeners depend on both target groups, so a stack delete removes
+                # the listeners before either group. CodeDeploy moves the listeners to
+                # green after an odd number of releases, and DeleteTargetGroup refuses a
+                # group a listener still forwards to (ResourceInUse; ELBv2 API reference,
+                # DeleteTargetGroup). CloudFormation deletes in reverse dependency order:
                 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html
-                DependsOn=[green.title],
+                # Engine "codedeploy" refers to both groups in its default action; engine
+                # "ecs" names only blue there, so green is an explicit DependsOn (a
+                # DependsOn a Ref already makes is cfn-lint W3005).
+                **({"DependsOn": [green.title]} if native else {}),
                 LoadBalancerArn=Ref(load_balancer),
                 Port=port,
                 Protocol="HTTP",
-                DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(blue))],
+                DefaultActions=[_default_action(native, blue, green)],
             )
         )
     production = listener_resources["Production"]
@@ -623,6 +627,42 @@ def build_service(config: Config) -> Template:
                 "the role ECS invokes the verify hook with",
             )
     return t
+
+
+def _default_action(native: bool, blue: elb.TargetGroup, green: elb.TargetGroup) -> elb.Action:
+    """A listener's default action: blue serves.
+
+    Engine "codedeploy": a weighted forward {blue: 100, green: 0} from the first deploy,
+    the shape CodeDeploy itself leaves after every deployment since 2022 ({new: 100, old:
+    0}, "so future deployments ... pass ELB Health Checks during the Install phase as the
+    forward rule would exist between the ELB and the replacement target group": the
+    CodeDeploy team's note quoted in traveloka/terraform-aws-alb-single-listener PR #47;
+    PR #44; terraform-aws-modules/terraform-aws-alb PR #269 starts CodeDeploy blue/green
+    listeners the same way, 100/0). A group behind no listener is not health-checked (its
+    targets are ``unused``, Target.NotInUse: "Health checks for Application Load Balancer
+    target groups", ALB guide; ELBv2 API reference, TargetHealth), so with a plain forward
+    to blue the FIRST release's green tasks would pass Install unchecked and CodeDeploy
+    could complete with unhealthy tasks (aws/containers-roadmap#1941). A weight-0 group in
+    a forward is in use ("Health checks are performed on all targets registered to a
+    target group that is specified in a listener rule", ALB guide, "Target groups for
+    your Application Load Balancers"), so green is health-checked from the start and a
+    broken first release fails Install even with reroute = "auto". A stack update keeps
+    the deployed action (:mod:`bluegreen.aws.owned`): CodeDeploy owns the weights.
+
+    Engine "ecs": the rules route (every path, weighted 100/0); the default action is
+    never reached and stays a plain forward to blue.
+    """
+    if native:
+        return elb.Action(Type="forward", TargetGroupArn=Ref(blue))
+    return elb.Action(
+        Type="forward",
+        ForwardConfig=elb.ForwardConfig(
+            TargetGroups=[
+                elb.TargetGroupTuple(TargetGroupArn=Ref(blue), Weight=100),
+                elb.TargetGroupTuple(TargetGroupArn=Ref(green), Weight=0),
+            ]
+        ),
+    )
 
 
 def infrastructure_role_for(

@@ -118,11 +118,22 @@ def expected(check: dict[str, Any]) -> str:
     return ", ".join(words)
 
 
+def several(result: dict[str, Any]) -> bool:
+    """A result of a run of more than one check, numbered by check and by its request
+    (a result of one check, or of an older hook, by its request alone)."""
+    return int(result.get("checks") or 1) > 1 and "repeat" in result and "count" in result
+
+
 def failure(result: dict[str, Any]) -> str:
     """A failed result as one line: which check, why, and what came back (status, latency,
     a body excerpt), such as ``GET / (request 1 of 3) failed: status 500, expected 200;
     got 500 in 3 ms: 'Internal Server Error'``. Results of older hooks lack some keys."""
     where = f" (request {result['number']} of {result['of']})" if "number" in result else ""
+    if several(result):
+        where = (
+            f" (check {result['check']} of {result['checks']}, request {result['repeat']} "
+            f"of {result['count']})"
+        )
     text = f"{result.get('request') or 'the checks'}{where} failed: {result.get('reason', '')}"
     if result.get("status"):
         got = f"got {result['status']}"
@@ -192,7 +203,12 @@ def run_steps(
             yield interval
         base = bases[number % len(bases)]
         result = probe(base, check, opener, timer or clock)
-        result.update(number=number + 1, of=len(order), check=order[number] + 1)
+        index = order[number]
+        result.update(number=number + 1, of=len(order), check=index + 1)
+        # With several checks, which check and which of its requests (review U12: "4/6"
+        # was the second check's first request).
+        result.update(checks=len(checks), repeat=number - order.index(index) + 1)
+        result.update(count=int(check["count"]))
         log(LOG_MARK + " " + json.dumps(result, sort_keys=True))
         results.append(result)
         number += 1

@@ -171,8 +171,17 @@ def runner(
         elif plan_now["test_listener_arn"]:
             host, port = emulator.service("elbv2").local_address(plan_now["test_listener_arn"])
             plan_now["url"], plan_now["prober"] = f"http://{host}:{port}", ""
-        lines: list[str] = []
+        lines: list[tuple[int, str]] = []
         clock = emulator.clock
+
+        def log(line: str) -> None:
+            # Each line keeps the moment it was printed: the runtime sends the function's
+            # output to its log stream as the invocation runs (Lambda developer guide,
+            # "Log and monitor Python Lambda functions"), each line a log event with its
+            # own timestamp (PutLogEvents' InputLogEvent.timestamp). So each request of
+            # the checks has its own time, not the invocation's end (review U13).
+            lines.append((int(emulator.now().timestamp() * 1000), line))
+
         work = hook.execute_steps(
             event,
             timeout,
@@ -180,7 +189,7 @@ def runner(
             plan_now,
             opener=unlocked_opener(emulator.lock),
             clock=lambda: clock.seconds,  # deadlines and pauses: the simulated clock
-            log=lines.append,
+            log=log,
             timer=time.monotonic,  # a request's latency: the real one
         )
         try:
@@ -280,7 +289,7 @@ def _on_clock(work: Any) -> Body:
 
 
 def _write_logs(
-    emulator: Emulator, clients: Any, group: str, function: str, lines: list[str]
+    emulator: Emulator, clients: Any, group: str, function: str, lines: list[tuple[int, str]]
 ) -> None:
     if not group or not lines:
         return
@@ -291,5 +300,5 @@ def _write_logs(
     logs.put_log_events(
         logGroupName=group,
         logStreamName=stream,
-        logEvents=[{"timestamp": stamp, "message": line} for line in lines],
+        logEvents=[{"timestamp": at, "message": line} for at, line in lines],
     )

@@ -187,8 +187,10 @@ def warm_up(
     The load balancer "routes requests only to the healthy targets" (ALB user guide,
     "Health checks for Application Load Balancer target groups"), and a group that was
     behind no listener has not been checked (Target.NotInUse), so right after the test
-    traffic shift the test listener may answer 503 for a while: the first release, whose
-    green group was behind no listener until then, and ECS, whose test rule moves first.
+    traffic shift the test listener may answer 503 for a while: ECS, whose test rule
+    moves first, and a CodeDeploy system whose listeners were deployed as a plain forward
+    to blue (before they were {blue: 100, green: 0}: green behind no listener until its
+    first release's test traffic shift).
     Checks sent then would judge the load balancer, not the revision. Returns whether a
     healthy target showed; if none does, the checks run anyway (and the load balancer's
     answer fails them)."""

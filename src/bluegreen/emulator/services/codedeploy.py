@@ -17,8 +17,14 @@ create-blue-green.md, D3) and the API model (botocore codedeploy/2014-10-06, D4)
   group of the pair the PRIMARY task set does not use (D1: "CodeDeploy determines which
   target group is associated with the task set ... PRIMARY ... and associates the other
   target group with the replacement task set") and waits until its tasks run and its
-  targets are healthy (or unused: a group behind no listener is not health-checked),
-  failing after an hour (CircleCI-Public/aws-ecs-orb#134);
+  targets are healthy, failing after an hour (CircleCI-Public/aws-ecs-orb#134). The user
+  guide does not document this ELB gate; it is modelled as reported: the CodeDeploy
+  team's note quoted in traveloka/terraform-aws-alb-single-listener#47 (a weight-0
+  forward to the replacement group lets "future deployments ... pass ELB Health Checks
+  during the Install phase"). A group behind no listener is not health-checked (its
+  targets are ``unused``, Target.NotInUse: ALB guide, "Health checks for Application
+  Load Balancer target groups"), so then Install waits for nothing but running tasks and
+  unhealthy ones get through (aws/containers-roadmap#1941);
 - AllowTestTraffic points the test listener at the replacement; the reroute wait
   (DeploymentReadyOption: CONTINUE_DEPLOYMENT reroutes at once; STOP_DEPLOYMENT waits in
   Ready for ContinueDeployment(READY_WAIT) or WaitTimeInMinutes, then the deployment is

@@ -18,7 +18,12 @@ groups", awsdocs/elb-application-load-balancers-user-guide target-group-health-c
   again;
 - a target group that no listener action or rule forwards to is not health-checked: its
   targets are ``unused`` (``Target.NotInUse``); so is a target in an Availability Zone the
-  load balancer does not have;
+  load balancer does not have. A group in a weighted forward is in use at any weight, 0
+  included ("Health checks are performed on all targets registered to a target group
+  that is specified in a listener rule", "Target groups for your Application Load
+  Balancers"; the CodeDeploy team relies on it, traveloka/terraform-aws-alb-single-
+  listener#47, and so does goployer PR #191: "stable=100 and canary=0 so the canary
+  target group becomes active for load balancer health checks");
 - a deregistered target is ``draining`` (``Target.DeregistrationInProgress``) for the
   group's ``deregistration_delay.timeout_seconds`` (300 by default), then gone
   (load-balancer-target-groups.md, "Deregistration delay").
