@@ -649,3 +649,33 @@ def test_ecs_status_labels_each_revision_by_its_target_group(allowed: bool) -> N
         assert groups == {"green": "app-blue", "blue": "app-green"}
     else:
         assert groups == {"green": "", "blue": ""}
+
+
+def test_ecs_hooks_are_named_by_what_they_are_not_their_ids() -> None:
+    """Review U16: `hook AWS_LAMBDA 6y87bAu…` said nothing; a hook detail's targetArn
+    (ECS API reference, DeploymentLifecycleHookDetail) names the function."""
+    from bluegreen.engine.ecs import _lifecycle
+
+    lam = "arn:aws:lambda:ap-northeast-1:123456789012:function:"
+    deployment = {
+        "status": "IN_PROGRESS",
+        "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+        "lifecycleHookDetails": [
+            {
+                "hookId": "a1",
+                "targetType": "AWS_LAMBDA",
+                "targetArn": f"{lam}CodeDeployHook_p-verify",
+                "status": "SUCCEEDED",
+            },
+            {
+                "hookId": "b2",
+                "targetType": "AWS_LAMBDA",
+                "targetArn": f"{lam}mine:live",
+                "status": "SUCCEEDED",
+            },
+            {"hookId": "c3", "targetType": "PAUSE", "status": "AWAITING_ACTION"},
+            {"hookId": "d4", "targetType": "PAUSE", "status": "AWAITING_ACTION"},
+        ],
+    }
+    hooks = [s.name for s in _lifecycle(deployment) if s.name.startswith("hook")]
+    assert hooks == ["hook verify", "hook mine", "hook pause", "hook pause d4"]

@@ -393,7 +393,10 @@ def test_codedeploy_stops_the_first_release_in_its_termination_wait_on_alarm(
         )
         shown = system.cli("status")
         assert shown.code == 0, shown.err
-        assert f"deployment {rollback}: Succeeded" in shown.out
+        # it says it is a rollback, of which deployment, and what production runs again
+        # (review U5: a bare "Succeeded" under the failure read as the release's own)
+        assert f"deployment {rollback} (rollback of {first}): Succeeded" in shown.out
+        assert "  production back on sample3-dev-task:1\n" in shown.out
         assert f"rolled back by alarm {alarm}" in shown.out
         as_json = json.loads(system.cli("status", "--output", "json").out)["deployment"]
         assert (as_json["id"], as_json["alarms"]) == (rollback, [alarm])

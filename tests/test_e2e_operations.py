@@ -59,6 +59,12 @@ from operations import (
 from bluegreen.appkit import render
 from bluegreen.config import Config
 
+ROLES = (
+    "blue: the revision production serves (during a release: served when it began), "
+    "green: the new one"
+)
+"""status's legend of blue and green on its target groups line (review U6)."""
+
 NO_SERVICE_STACK = [
     "error: the service stack sample3-dev-service does not exist in ap-northeast-1",
     "  hint: check --region and project.region (ap-northeast-1 is the one used); if it is "
@@ -517,7 +523,7 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "listeners",
         "  production  :80    green (sample3-dev-green) 100%, blue (sample3-dev-blue) 0%",
         "  test        :8080  green (sample3-dev-green) 100%, blue (sample3-dev-blue) 0%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  blue   sample3-dev-blue   healthy 1",
         # Healthy already since the branch checks (builds.branches) joined the pipeline
         # stack: this status is read at a later health-check round than before.
@@ -551,7 +557,7 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "listeners",
         "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
         "  test        :8080  blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
@@ -614,7 +620,7 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "listeners",
         "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
         "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
@@ -711,7 +717,7 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
         "listeners",
         "  production  :80    blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
         "  test        :8080  blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
@@ -744,14 +750,16 @@ def test_a_release_waits_for_promote_and_every_wrong_state_is_refused(ops: Emula
     wait_for_status(ops, d4, "Succeeded")
     assert deployment(ops, d3)["status"] == "Stopped"
     assert _shown(ops, "status")[9:] == [
-        f"deployment {d4}: Succeeded (succeeded)",
+        # CodeDeploy's rollback deployment says so (review U5)
+        f"deployment {d4} (rollback of {d3}): Succeeded (succeeded)",
+        "  production back on sample3-dev-task:3",
         *(f"  {name:<21}  Skipped" for name in LIFECYCLE[:6]),
         "  AllowTraffic           Succeeded",
         "  AfterAllowTraffic      Skipped",
         "listeners",
         "  production  :80    blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
         "  test        :8080  blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
@@ -1031,7 +1039,7 @@ def test_logs_ctrl_c_and_a_missing_pipeline_stack(
         "listeners",
         "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
         "  test        :8080  green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
@@ -1114,7 +1122,7 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
         "listeners",
         "  production  :80    green (sample3-dev-blue) 10%, blue (sample3-dev-green) 90%",
         "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
@@ -1146,7 +1154,7 @@ def test_a_canary_shifts_by_itself_and_rollbacks_never_promote(ops: Emulated) ->
         "listeners",
         "  production  :80    green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
         "  test        :8080  green (sample3-dev-blue) 0%, blue (sample3-dev-green) 100%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  green  sample3-dev-blue   no targets",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",
@@ -1286,7 +1294,7 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "listeners",
         "  production  :80    blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
         "  test        :8080  blue (sample3-dev-blue) 100%, green (sample3-dev-green) 0%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  blue   sample3-dev-blue   healthy 1",
         "  green  sample3-dev-green  no targets",
         "task sets",
@@ -1378,7 +1386,7 @@ def test_failures_name_the_failing_action_and_leave_nothing_to_roll_back(ops: Em
         "listeners",
         "  production  :80    blue (sample3-dev-green) 100%, green (sample3-dev-blue) 0%",
         "  test        :8080  green (sample3-dev-blue) 100%, blue (sample3-dev-green) 0%",
-        "target groups",
+        f"target groups ({ROLES})",
         "  green  sample3-dev-blue   healthy 1",
         "  blue   sample3-dev-green  healthy 1",
         "task sets",

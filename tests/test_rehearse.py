@@ -148,7 +148,9 @@ def test_release_one_moves_test_then_production_to_the_replacement(default: Rehe
     assert f"task set sample3-dev-task:2 on green ({GREEN}): ACTIVE, 1 running" in ready.detail
     # The deployment is named with its full deployment group the first time it shows.
     started = _first(release, "Deployment d-")
-    assert re.search(r"(^|; )Deployment d-\w+ of sample3-dev-deployment-group: ", started.detail)
+    # (its own row's event since the pipeline's rows carry CodePipeline's times, review U4)
+    said = f"{started.event}; {started.detail}"
+    assert re.search(r"(^|; )Deployment d-\w+ of sample3-dev-deployment-group: ", said)
     shifted = _first(release, "termination-wait")
     assert _live(shifted.production) == {GREEN}
     # CodeDeploy keeps the old group behind the listener at weight 0 (AWS since 2022).

@@ -26,7 +26,7 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     # deployment-group names, each target group as `role (name)`.
     assert "$ deploy" not in captured.out and "$ promote" not in captured.out
     assert re.search(r"sample3-dev-service-\d{14} \(CREATE\)", captured.out)
-    assert "sample3-dev-deployment-group: InProgress" in captured.out
+    assert "Deployment d-" in captured.out and "sample3-dev-deployment-group" in captured.out
     assert "deployment  sample3-dev-deployment-group, CodeDeployDefault" in captured.out
     assert "PRIMARY  sample3-dev-task:1 on blue (sample3-dev-blue) (1 task)" in captured.out
     assert "green (sample3-dev-green)" in captured.out and "…" not in captured.out
@@ -53,6 +53,14 @@ def test_rehearse_exits_0_with_two_releases(capsys: pytest.CaptureFixture[str]) 
     for number in (1, 2, 3):
         assert captured.out.count(f"check {number}/3 GET /: pass 200 in ") == 2
     assert 'expected 200, body matches "\\S", within 2000 ms' in captured.out
+    # once, above the first timeline: what blue and green mean (review U6)
+    legend = (
+        "  roles:   blue: the revision production serves (during a release: served when it "
+        "began), green: the new one; the target groups keep their names\n"
+    )
+    assert captured.out.count(legend) == 1
+    # a command's next steps sit under it without repeating it (review U16)
+    assert "  ↳ sample3-dev-source: CREATE_COMPLETE (3 changes)" in captured.out
 
 
 def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,6 +79,10 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
     first, second = data["releases"]
     assert first["outcome"] == "succeeded" and second["outcome"] == "rolled back"
     assert second["fault"] == "test-traffic-fails"
+    # Each release's images are its own (review U11): the rolled-back release's are the
+    # tags its builds made, not release 1's that production kept.
+    assert first["images"]["webapp"] == first["builds"][0]["tag"]
+    assert second["images"]["webapp"] == second["builds"][0]["tag"] != first["images"]["webapp"]
     # Release 1 passed init's check three times; release 2's app answers 500 on /: its
     # first request fails, named with what came back, and the hook stops there.
     assert [(c["request"], c["result"], c["status"]) for c in first["checks"]] == [
@@ -78,6 +90,20 @@ def test_rehearse_json_schema_and_fault_exit_code(capsys: pytest.CaptureFixture[
     ] * 3
     for check in first["checks"]:
         assert check["expected"] == '200, body matches "\\S", within 2000 ms'
+    # a check's row shows the task sets of the read that found it: green has its task
+    # (review U4: every check passed next to a green "(0 tasks)")
+    # lifecycle events at the time CodeDeploy ended them (review U4): Install before the
+    # checks, and the hook's end after the checks that decided it
+    said = [f"{s['event']}; {s['detail']}" for s in first["steps"]]
+    install = next(i for i, e in enumerate(said) if "Install: Succeeded" in e.split("; "))
+    check_1 = next(i for i, e in enumerate(said) if e.startswith("check 1/3 "))
+    hook_end = next(i for i, e in enumerate(said) if "AfterAllowTestTraffic: Succeeded" in e)
+    assert install < check_1 < hook_end
+    checked = [s for s in first["steps"] if s["event"].startswith("check ")]
+    assert len(checked) == 3
+    for step in checked:
+        green = [t for t in step["task_sets"] if t["role"] == "green"]
+        assert green and all(t["running_tasks"] >= 1 for t in green), step
         assert isinstance(check["latency_ms"], int) and check["time"].startswith("T+")
     (failed,) = second["checks"]
     found = (failed["number"], failed["of"], failed["result"], failed["status"])
@@ -300,6 +326,8 @@ def test_the_timeline_names_the_failed_check_and_what_came_back(
         captured.out
     )
     assert "check 1/3 GET /: FAIL 500 in " in captured.out
+    # the fault edits the file the greeting change edited: listed once (review U16)
+    assert "  changed: webapp/app/main.py, webapp/tests/test_main.py\n" in captured.out
     assert "'fault injected: test-traffic-fails'" in captured.out
     # the cause (stderr's error line) names the check after CodeDeploy's reason
     assert re.search(

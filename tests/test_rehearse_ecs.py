@@ -57,8 +57,12 @@ def test_the_ecs_story_tests_pauses_promotes_shifts_bakes_and_cleans_up(
 ) -> None:
     # The deploy step's polling (`sleep 15` in a played build) follows the simulated
     # clock (tests/test_builds_sleep.py): a real one would be stopped after 120 s.
-    code, data = _rehearse(_repository(tmp_path), capsys)
+    code = main(["rehearse", str(_repository(tmp_path)), "--output", "json"])
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
     assert code == 0, data
+    # the progress says why the first deploy goes quiet for the bake (review U8)
+    assert "it still bakes 15 min (deployment.ecs.bake_minutes)" in captured.err
     assert data["outcome"] == "succeeded"
     assert data["deployment_group"] == "service sample3-dev-service"
     assert data["deployment_config"].startswith("ECS BLUE_GREEN, PAUSE hook at POST_TEST")
@@ -88,6 +92,20 @@ def test_the_ecs_story_tests_pauses_promotes_shifts_bakes_and_cleans_up(
     for stage in ("PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT"):
         assert f"{stage}: Succeeded" in text
     assert "codedeploy" not in text.lower() and "CodeDeploy" not in text
+    # A pipeline action's row is at the time CodePipeline recorded it, where the lead
+    # time puts it, not at the next status read (review U4: up to 90 s late).
+    parts = release["lead_time"]["push_to_production"]["parts"]
+    for action in ("BuildApp", "BuildRouter"):
+        seen = next(p for p in parts if p["what"].startswith(f"Build/{action}: CodePipeline sees"))
+        row = next(s for s in release["steps"] if s["event"] == f"Build/{action}: Succeeded")
+        assert abs(row["seconds"] - (seen["start_seconds"] + seen["seconds"])) <= 1
+    # hooks by what they are, not their generated hookIds (review U16)
+    assert "hook pause: AWAITING_ACTION" in text
+    assert "hook AWS_LAMBDA" not in text and "hook PAUSE" not in text
+    # deploy says why the service stack's creation takes the bake more (review U8)
+    assert (
+        "it still bakes 15 min (deployment.ecs.bake_minutes) before it ends" in (events[creation])
+    )
     # Production is on green only after the promote.
     for step in release["steps"][: promoted + 1]:
         assert step["production"].get("sample3-dev-green", 0) == 0

@@ -126,7 +126,7 @@ def test_a_revision_that_fails_under_load_is_rolled_back_by_the_5xx_alarm() -> N
     stack = {s["name"]: s["resources"] for s in result.stacks}["sample3-dev-service"]
     assert stack >= 23 + 7  # the seven alarms
     # The checks through the test listener passed: the app answered them well.
-    assert any("AfterAllowTestTraffic: Succeeded" in s.detail for s in second.steps)
+    assert any("AfterAllowTestTraffic: Succeeded" in f"{s.event}; {s.detail}" for s in second.steps)
     shift = next(i for i, s in enumerate(second.steps) if s.event.startswith("production :80"))
     assert sum(s.failed for s in second.steps[: shift + 1]) == 0
     load = second.load

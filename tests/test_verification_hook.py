@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bluegreen import config as config_mod
+from bluegreen.aws.verification import check_line
 from bluegreen.verification import checks, hook, package
 
 ROUTES: dict[str, tuple[int, bytes, float]] = {
@@ -24,6 +25,7 @@ ROUTES: dict[str, tuple[int, bytes, float]] = {
     "/broken": (500, b"Internal Server Error", 0.0),
     "/slow": (200, b"slow but fine", 0.4),
     "/moved": (301, b"", 0.0),
+    "/blank": (200, b" ", 0.0),
 }
 
 
@@ -197,13 +199,27 @@ def test_a_failed_answer_keeps_one_line_of_its_body() -> None:
     )
 
 
+def test_a_blank_body_is_called_blank_and_the_pattern_is_shown_as_configured(server: str) -> None:
+    """Review U5: a body of one space failed `\\S` as "empty body", the pattern as '\\\\S'."""
+    result = checks.probe(server, check(path="/blank", body_pattern=r"\S"))
+    assert result["reason"] == 'body does not match "\\S"'
+    assert checks.failure(result).endswith(
+        "; got 200 in " + str(result["latency_ms"]) + " ms: a blank body (1 whitespace character)"
+    )
+    assert check_line(result)[-1] == (
+        'body does not match "\\S"; a blank body (1 whitespace character)'
+    )
+    empty = checks.probe(server, check(path="/moved", status=301, body_pattern=r"\S"))
+    assert checks.failure(empty).endswith(": an empty body")
+
+
 @pytest.mark.parametrize(
     ("overrides", "ok", "reason"),
     [
         ({"body": "網走"}, True, ""),
         ({"body": "Abashiri"}, False, "body does not contain 'Abashiri'"),
         ({"body_pattern": r"^Hello, \w+$"}, True, ""),
-        ({"body_pattern": r"^Bye"}, False, "body does not match '^Bye'"),
+        ({"body_pattern": r"^Bye"}, False, 'body does not match "^Bye"'),
         ({"path": "/moved", "status": 301}, True, ""),  # redirects are judged, not followed
         ({"path": "/moved"}, False, "status 301, expected 200"),
         ({"path": "/nothing", "status": 404}, True, ""),

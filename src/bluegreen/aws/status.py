@@ -36,6 +36,14 @@ if TYPE_CHECKING:
     from bluegreen.aws.session import Clients
     from bluegreen.config import Config
 
+ROLES = (
+    "blue: the revision production serves (during a release: served when it began), "
+    "green: the new one"
+)
+"""What blue and green mean, the same under both engines (the module docstring): shown
+by ``status`` and the rehearsal next to the target groups, whose names stay while the
+roles move to the new revision when a release ends (review U6)."""
+
 
 @dataclass(frozen=True)
 class ActionView:
@@ -44,6 +52,8 @@ class ActionView:
     summary: str = ""
     external_id: str = ""
     error: str = ""
+    changed: datetime | None = None
+    """When CodePipeline recorded the status (latestExecution.lastStatusChange)."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +260,7 @@ def pipeline_view(
                     summary=(last.get("summary") or "") if mine else "",
                     external_id=(last.get("externalExecutionId") or "") if mine else "",
                     error=message,
+                    changed=last.get("lastStatusChange") if mine else None,
                 )
             )
         views.append(

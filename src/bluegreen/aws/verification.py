@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from bluegreen.config import Config
 from bluegreen.names import Names
 from bluegreen.stacks import verification as verify_stacks
-from bluegreen.verification.checks import LOG_MARK, several
+from bluegreen.verification.checks import LOG_MARK, body_words, several
 
 MAX_EVENTS = 200
 """Log events read from the latest stream (the checks of one release are at most
@@ -195,6 +195,6 @@ def check_line(result: dict[str, Any]) -> list[str]:
     if result.get("reason"):
         reason = str(result["reason"])
         if "body" in result:  # what came back (a failed answer's start)
-            reason += f"; body {result['body']!r}" if result["body"] else "; empty body"
+            reason += f"; {'body ' if result['body'] else ''}{body_words(result)}"
         row.append(reason)
     return row

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bluegreen.aws.status import ROLES
 from bluegreen.cli.app import app
 from bluegreen.cli.common import (
     OutputFormat,
@@ -336,12 +337,18 @@ def _render(result: Rehearsal, config: Config) -> None:
             console.print(Text(f"  images:  {images}", style="dim"))
         if release.builds:
             done = ", ".join(
-                f"{b['action']} {b['result']} {str(b['tag'])[:16]} ({b['seconds']} s)"
+                " ".join(
+                    part for part in (b["action"], b["result"], str(b["tag"] or "")[:16]) if part
+                )
+                + f" ({b['seconds']} s)"
                 for b in release.builds
             )
             console.print(Text(f"  builds:  {done}", style="dim"))
         if release.checks:
             console.print(_checks(release.checks))
+        if release is result.releases[0]:
+            # once: the roles the columns show are not the target groups' names (U6)
+            console.print(Text(f"  roles:   {ROLES}; the target groups keep their names"))
         console.print(_table(release.steps, result))
         if release.load is not None:
             console.print(_load_line(release.load))
@@ -431,13 +438,20 @@ def _table(steps: list[Step], result: Rehearsal) -> Table:
     table.add_column("task sets", no_wrap=True)
     table.add_column("requests", no_wrap=True)
     roles: dict[str, str] = {}
+    previous: Step | None = None
     for step in steps:
-        if step.kind == "operation" and step.event.startswith(("bluegreen ", "git ")):
-            event = Text(f"$ {step.event}", style="bold cyan")  # a command the user runs
+        command = step.kind == "operation" and step.event.startswith(("bluegreen ", "git "))
+        same = previous is not None and (previous.kind, previous.event) == (step.kind, step.event)
+        if command and same:
+            # the same command's next step, right under it: the step alone (review U16)
+            event = Text("  ↳ ", style="cyan")
+            event.append(step.detail or "", style="dim")
         else:
-            event = Text(step.event, style="bold")
-        if step.detail:
-            event.append("\n" + step.detail, style="dim")
+            style = "bold cyan" if command else "bold"  # a command the user runs
+            event = Text(f"$ {step.event}" if command else step.event, style=style)
+            if step.detail:
+                event.append("\n" + step.detail, style="dim")
+        previous = step
         table.add_row(
             step.time,
             event,

@@ -21,6 +21,7 @@ from bluegreen.cli.common import (
     RegionOpt,
     out,
 )
+from bluegreen.engine import Phase
 
 WATCH_INTERVAL = 5.0
 PLAIN_WATCH_POLLS = 3
@@ -72,7 +73,14 @@ def status_lines(status: SystemStatus) -> list[str]:
     elif d is None:
         lines.append("deployment: none yet")
     else:
-        lines.append(f"deployment {d.id}: {d.status} ({d.phase_text})")
+        # A rollback deployment says so and names the deployment it rolls back
+        # (CodeDeploy's rollbackInfo.rollbackTriggeringDeploymentId, API reference
+        # RollbackInfo), and once it succeeded, what production runs again.
+        rolls = f" (rollback of {d.rollback_of})" if d.rollback_of else ""
+        lines.append(f"deployment {d.id}{rolls}: {d.status} ({d.phase_text})")
+        serving = _production_task_definition(status) if rolls else ""
+        if serving and d.phase == Phase.SUCCEEDED:
+            lines.append(f"  production back on {serving}")
         if d.error:
             lines.append(f"  error: {d.error}")
         if d.alarms:
@@ -114,7 +122,7 @@ def status_lines(status: SystemStatus) -> list[str]:
         rows.append([listener.role, f":{listener.port}", target])
     lines += _table(rows)
 
-    lines.append("target groups")
+    lines.append(f"target groups ({status_mod.ROLES})")
     rows = []
     for group in status.target_groups:
         health = ", ".join(f"{state} {n}" for state, n in group.health.items()) or "no targets"
@@ -150,6 +158,19 @@ def _verification_lines(status: SystemStatus) -> list[str]:
         lines.append("alarms")
         lines += _table([[state, name] for name, state in view.alarms])
     return lines
+
+
+def _production_task_definition(status: SystemStatus) -> str:
+    """The task definition of the task set behind the production listener's main
+    forward ("" when status shows none)."""
+    forwards = next((lst.forwards for lst in status.listeners if lst.role == "production"), [])
+    if not forwards:
+        return ""
+    group = max(forwards, key=lambda f: f[1])[0]
+    return next(
+        (t.task_definition for t in status.task_sets if t.target_group == group and t.running),
+        "",
+    )
 
 
 def _span(seconds: float) -> str:

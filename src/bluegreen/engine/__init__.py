@@ -81,6 +81,9 @@ class Phase(StrEnum):
 class LifecycleStep:
     name: str
     status: str
+    ended: datetime | None = None
+    """When the engine recorded the step's end (CodeDeploy: the lifecycle event's
+    endTime, LifecycleEvent in the API reference); None when it gives none."""
 
 
 @dataclass(frozen=True)

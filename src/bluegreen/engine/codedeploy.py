@@ -285,7 +285,9 @@ class CodeDeployEngine:
             phase=phase_of(deployment, target),
             created=deployment.get("createTime"),
             lifecycle=[
-                LifecycleStep(e.get("lifecycleEventName", ""), e.get("status", ""))
+                LifecycleStep(
+                    e.get("lifecycleEventName", ""), e.get("status", ""), e.get("endTime")
+                )
                 for e in _events(target)
             ],
             task_sets=_traffic_sets(target),

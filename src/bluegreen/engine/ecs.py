@@ -143,14 +143,32 @@ def _lifecycle(deployment: dict[str, Any]) -> list[LifecycleStep]:
             steps.append(LifecycleStep(name, "InProgress" if current else "Succeeded"))
         if status in _ROLLING_BACK or status.startswith("ROLLBACK") or status == "STOPPED":
             steps[-1] = LifecycleStep(stage, "Stopped")
+    names: set[str] = set()
     for hook in deployment.get("lifecycleHookDetails") or []:
-        steps.append(
-            LifecycleStep(
-                f"hook {hook.get('targetType', '')} {hook.get('hookId', '')}",
-                str(hook.get("status", "")),
-            )
-        )
+        name = _hook_name(hook)
+        if name in names:  # two hooks of one kind: their ids tell them apart
+            name += f" {hook.get('hookId', '')}"
+        names.add(name)
+        steps.append(LifecycleStep(name, str(hook.get("status", ""))))
     return steps
+
+
+def _hook_name(hook: dict[str, Any]) -> str:
+    """A hook as a person knows it, not by its generated hookId (review U16): ``hook
+    pause``, ``hook verify``, or ``hook <function name>`` from its targetArn (ECS API reference,
+    DeploymentLifecycleHookDetail: hookId, targetType, targetArn, status)."""
+    kind = str(hook.get("targetType", ""))
+    if kind == "PAUSE":
+        return "hook pause"
+    target = str(hook.get("targetArn") or "")
+    if kind == "AWS_LAMBDA" and ":function:" in target:
+        function = target.split(":function:", 1)[1].split(":", 1)[0]
+        if function.startswith("CodeDeployHook_") and function.endswith("-verify"):
+            # bluegreen's [verify] hook (stacks.verification.hook_function_name): by its role,
+            # not its CodeDeploy-policy name, under the ECS engine
+            return "hook verify"
+        return f"hook {function}"
+    return f"hook {kind} {hook.get('hookId', '')}".rstrip()
 
 
 class EcsEngine:
@@ -318,11 +336,22 @@ class EcsEngine:
             if exc.code == "InvalidParameterException":
                 return None  # no longer awaiting action
             raise
+        # The creation goes on through the production shift and its bake
+        # (bakeTimeInMinutes, ServiceDeployment.deploymentConfiguration), and
+        # CloudFormation's create waits for it to end: say so, or the wait looks like a
+        # hang (review U8).
+        bake = (first.get("deploymentConfiguration") or {}).get("bakeTimeInMinutes")
+        then = (
+            f"; it still bakes {bake:g} min (deployment.ecs.bake_minutes) before it ends and "
+            "CloudFormation completes the service stack"
+            if isinstance(bake, int | float) and bake
+            else ""
+        )
         return ActionResult(
             "promote",
             view.id,
             f"continued {_name(view)}, the service's creation, at its pause ({PAUSE_STAGE}): "
-            "nothing serves production yet, so there is nothing to hold it for",
+            f"nothing serves production yet, so there is nothing to hold it for{then}",
         )
 
     def following(self, external_id: str) -> DeploymentView | None:

@@ -103,6 +103,9 @@ class Recorder:
         self._check_run = ""
         self._check_count = 0
         self._alarms_read: datetime | None = None
+        self._timed: list[tuple[int, str]] = []
+        """Changes of this read that AWS recorded a time for (a pipeline action's
+        lastStatusChange): rows at that time, not at the read's (review U4)."""
 
     # -- time -----------------------------------------------------------------------------
     @property
@@ -227,9 +230,12 @@ class Recorder:
         self._alarm_changes()
         self.last = status
         self._roles = _roles(status)
+        self._timed = []
         changes = self._changes(status)
+        self._timed_rows()
         if changes:
             self._row("status", changes[0], "; ".join(changes[1:]))
+        changes += [text for _, text in self._timed]
         checked = self._checks(status)
         if changes or checked:
             self._interval = POLL_SECONDS
@@ -257,7 +263,10 @@ class Recorder:
             logged = view.logged[index] if index < len(view.logged) else 0
             seconds = min(self.seconds, int(logged / 1000 - offset)) if logged else self.seconds
             event, detail = check_row(result)
-            self._insert_row(seconds, event, detail, "status")
+            # the task sets as the read that found the result shows them: the read before
+            # the checks can predate green's tasks (a pass next to "(0 tasks)", review U4)
+            # before a row of the same second: the hook's end the checks decided comes after
+            self._insert_row(seconds, event, detail, "status", _task_sets(status), first=True)
             if "request" in result or "reason" in result:
                 self.release.checks.append({"time": stamp(seconds), **check_record(result)})
         return bool(fresh)
@@ -275,11 +284,16 @@ class Recorder:
                             text = f"{key}: {action.status}"
                             if action.error:
                                 text += f" ({action.error})"
-                            changes.append(text)
+                            at = self._at(action.changed)
+                            if at is not None and at < self.seconds:
+                                self._timed.append((at, text))
+                            else:
+                                changes.append(text)
                         seen.actions[key] = action.status
         deployment = status.deployment
         if deployment is not None:
-            if deployment.id != seen.deployment:
+            introduced = deployment.id != seen.deployment
+            if introduced:
                 seen.deployment, seen.lifecycle = deployment.id, {}
                 seen.deployment_label, scope = self._deployment_label(deployment.id)
                 if (
@@ -317,7 +331,14 @@ class Recorder:
             for step in deployment.lifecycle:
                 if seen.lifecycle.get(step.name) != step.status:
                     if step.status not in ("Pending", ""):
-                        changes.append(f"{step.name}: {step.status}")
+                        text = f"{step.name}: {step.status}"
+                        at = self._at(step.ended)
+                        # a step that ended between reads: at its end (review U4), once
+                        # its deployment has a row of its own to follow
+                        if at is not None and at < self.seconds and not introduced:
+                            self._timed.append((at, text))
+                        else:
+                            changes.append(text)
                     seen.lifecycle[step.name] = step.status
         production, test = _forwards(status, "production"), _forwards(status, "test")
         if production != seen.production and seen.production:
@@ -341,6 +362,22 @@ class Recorder:
                 changes.append(f"task set {before[gone][2]}: gone")
             seen.task_sets = sets
         return changes
+
+    def _at(self, when: datetime | None) -> int | None:
+        """A time AWS recorded, in seconds of the rehearsal's clock (None: none)."""
+        if when is None or self.release is None:
+            return None
+        return int((when - self.aws.clock.start).total_seconds())
+
+    def _timed_rows(self) -> None:
+        """The changes AWS recorded a time for, each time's changes one row at that time
+        among the rows (a status read every 15 to 120 s would show them late: the
+        timeline then disagreed with the build durations and the lead time)."""
+        by_time: dict[int, list[str]] = {}
+        for seconds, text in self._timed:
+            by_time.setdefault(seconds, []).append(text)
+        for seconds, texts in sorted(by_time.items()):
+            self._insert_row(seconds, texts[0], "; ".join(texts[1:]), "status")
 
     def _shifts(self) -> None:
         """A row for each listener shift since the last read, at the time it happened.
@@ -480,12 +517,28 @@ class Recorder:
                 parts.append(f"on {watched}")
         return f" ({'; '.join(parts)})" if parts else ""
 
-    def _insert_row(self, seconds: int, event: str, detail: str, kind: str) -> None:
-        """A row among the rows by time, showing what the row before it showed."""
+    def _insert_row(
+        self,
+        seconds: int,
+        event: str,
+        detail: str,
+        kind: str,
+        task_sets: tuple[TaskSetState, ...] | None = None,
+        first: bool = False,
+    ) -> None:
+        """A row among the rows by time, showing what the row before it showed (the
+        task sets given instead, when given)."""
         assert self.release is not None
         steps = self.release.steps
         at = len(steps)
-        while at > 0 and steps[at - 1].seconds > seconds:
+        while at > 0 and (
+            steps[at - 1].seconds > seconds
+            or (
+                first
+                and steps[at - 1].seconds == seconds
+                and not steps[at - 1].event.startswith("check")  # the checks keep their order
+            )
+        ):
             at -= 1
         before = steps[at - 1] if at else None
         step = Step(
@@ -494,7 +547,7 @@ class Recorder:
             detail=detail,
             production=dict(before.production) if before else {},
             test=dict(before.test) if before else {},
-            task_sets=before.task_sets if before else (),
+            task_sets=task_sets if task_sets is not None else (before.task_sets if before else ()),
             kind=kind,
             roles=dict(before.roles) if before else {},
         )
@@ -697,6 +750,9 @@ class DeployRecorder:
         )
         if any(word in message for word in notable):
             self.recorder.operation("bluegreen deploy", message)
+        if "the service's creation" in message:
+            # the long quiet wait that follows (the creation's bake) is said as it starts
+            self.recorder.say(f"  {message}")
 
     def changes(self, stack: str, change_set_type: str, changes: list[Change]) -> None:
         self.stacks[stack] = len(changes)

@@ -533,7 +533,8 @@ class _Story:
         changed += self._inject(fault)  # a fault in the code is part of the pushed commit
         commit = self.repo.commit(plan.message, self.aws.now())
         release.commit = commit.sha
-        release.changed = tuple(changed or commit.files)
+        # each file once (a fault edits a file the change already changed: review U16)
+        release.changed = tuple(dict.fromkeys(changed or commit.files))
         name = Names.of(self.config).pipeline
         before = pipeline_api.latest_execution(self.clients.codepipeline, name)
         self.repo.git("push", "-q", str(self._remote()), f"HEAD:refs/heads/{self.repo.branch}")
@@ -854,12 +855,36 @@ class _Story:
             release.builds = [b.to_dict() for b in found]
 
     def _images(self, release: Release) -> None:
-        status = self.recorder.last
-        if status is None:
-            return
-        for task_set in status.task_sets:
-            if task_set.status == "PRIMARY":
-                release.images = dict(task_set.images)
+        """The release's own images: those of the task set its deployment started (the
+        last one that first appeared as a replacement, not PRIMARY, in its timeline),
+        whether the release succeeded or was rolled back; none when it started none (a
+        failed build). Review U11: the PRIMARY task set at the end is the previous
+        release's after a rollback, or the bootstrap placeholder's."""
+        first_seen: dict[str, str] = {}
+        mine: dict[str, str] = {}
+        for step in release.steps:
+            for task_set in step.task_sets:
+                if task_set.id in first_seen:
+                    continue
+                first_seen[task_set.id] = task_set.status
+                if task_set.status != "PRIMARY" and task_set.images:
+                    mine = dict(task_set.images)
+        if not mine and release.deployment_id:
+            status = self.recorder.last
+            # a replacement no status read caught: what the succeeded deployment left
+            from bluegreen.engine import Phase
+
+            deployment = status.deployment if status else None
+            if (
+                status
+                and deployment
+                and deployment.id == release.deployment_id
+                and deployment.phase == Phase.SUCCEEDED
+            ):
+                for view in status.task_sets:
+                    if view.status == "PRIMARY":
+                        mine = dict(view.images)
+        release.images = mine
 
     # -- scenarios ------------------------------------------------------------------------------
     def _rollback_after_success(self) -> None:

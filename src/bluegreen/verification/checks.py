@@ -81,12 +81,15 @@ def probe(
     elif check.get("body") and str(check["body"]) not in text:
         reason = f"body does not contain {check['body']!r}"
     elif check.get("body_pattern") and not re.search(str(check["body_pattern"]), text):
-        reason = f"body does not match {check['body_pattern']!r}"
+        # the pattern as configured and as `expected` words it ("\S", not '\\S')
+        reason = f'body does not match "{check["body_pattern"]}"'
     elif latency > limit:
         reason = f"took {round(latency * 1000)} ms, limit {check['max_latency_ms']} ms"
     result.update(ok=not reason, reason=reason)
     if reason:  # what came back, for the person reading why the release was rolled back
         result["body"] = excerpt(text)
+        if text and not result["body"]:  # not empty: blank (spaces, newlines)
+            result["blank"] = len(text)
     return result
 
 
@@ -137,9 +140,20 @@ def failure(result: dict[str, Any]) -> str:
         if "latency_ms" in result:
             got += f" in {result['latency_ms']} ms"
         if "body" in result:
-            got += f": {result['body']!r}" if result["body"] else ": an empty body"
+            got += f": {body_words(result)}"
         text += f"; {got}"
     return text
+
+
+def body_words(result: dict[str, Any]) -> str:
+    """A failed answer's body excerpt as shown: quoted, ``a blank body (3 characters)``
+    for whitespace only, or ``an empty body``."""
+    if result.get("body"):
+        return repr(result["body"])
+    if result.get("blank"):
+        count = int(result["blank"])
+        return f"a blank body ({count} whitespace character{'s' if count != 1 else ''})"
+    return "an empty body"
 
 
 Steps = Generator[float, None, Any]
