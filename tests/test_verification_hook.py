@@ -92,7 +92,7 @@ class Reports:
 
 CODEDEPLOY_EVENT = {"DeploymentId": "d-ABC", "LifecycleEventHookExecutionId": "e-1"}
 REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/c/s/1"
-ECS_EVENT = {
+ECS_EVENT: dict[str, Any] = {
     # The shape of ECS's POST_TEST_TRAFFIC_SHIFT example (ECS developer guide, "Lambda
     # hooks for Amazon ECS service deployments"), weights empty as there.
     "executionId": "a1b2c3d4",
