@@ -43,37 +43,33 @@ class UsageError(BluegreenError):
     exit_code = 2
 
 
-class ConfigError(UsageError):
+class ProblemsError(UsageError):
+    """Bad input that lists every problem found as (where, message) pairs, so a user
+    fixes all of them in one go (``--output json`` lists them)."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        problems: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.problems = problems or []
+
+
+class ConfigError(ProblemsError):
     """bluegreen.toml is malformed or has an invalid value.
 
     ``problems`` lists every problem found as (key, message) pairs, so a user fixes all
     of them in one go.
     """
 
-    def __init__(
-        self,
-        message: str,
-        hint: str | None = None,
-        problems: list[tuple[str, str]] | None = None,
-    ) -> None:
-        super().__init__(message, hint)
-        self.problems = problems or []
 
-
-class RepositoryError(UsageError):
+class RepositoryError(ProblemsError):
     """An application-repository file is missing, malformed or disagrees with the config.
 
     ``problems``: (file, message) pairs, as ConfigError's (``--output json`` lists them).
     """
-
-    def __init__(
-        self,
-        message: str,
-        hint: str | None = None,
-        problems: list[tuple[str, str]] | None = None,
-    ) -> None:
-        super().__init__(message, hint)
-        self.problems = problems or []
 
     @staticmethod
     def pairs(problems: list[str]) -> list[tuple[str, str]]:
