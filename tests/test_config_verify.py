@@ -262,3 +262,14 @@ def test_the_messages_of_a_badly_shaped_checks_list_read_for_checks() -> None:
     with pytest.raises(ConfigError) as info:
         config.from_dict({"verify": {"checks": [{"path": "/"}, {"path": "/", "count": 0}]}})
     assert "verify.checks.1.count (check 2): 0 must be" in info.value.message
+
+
+def test_the_checks_size_limit_at_both_edges() -> None:
+    """The checks travel inline in the service template (51,200 bytes in all): their JSON
+    may take MAX_CHECKS_SIZE characters and not one more."""
+    empty = config.checks_size([config.CheckConfig(path="/", body="")])
+    body = "b" * (config.MAX_CHECKS_SIZE - empty)
+    last = one_check(path="/", body=body)
+    assert config.checks_size(accepted(last).verify.checks) == config.MAX_CHECKS_SIZE
+    message = refused(one_check(path="/", body=body + "b"), "verify.checks")
+    assert f"more than {config.MAX_CHECKS_SIZE}" in message

@@ -998,7 +998,7 @@ def alarm_minutes_needed() -> int:
     return periods + ALARM_PUBLISH_MARGIN_MINUTES
 
 
-MAX_CHECKS_SIZE = 2000
+MAX_CHECKS_SIZE = 1500
 """The checks' JSON size limit (:func:`checks_size`): they are part of the hook's code, inline
 in the service template (stacks/verification.py), which must stay within CloudFormation's
 51,200-byte template body with every other resource (tests/test_stacks_verify.py)."""
