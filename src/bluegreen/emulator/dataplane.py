@@ -633,6 +633,13 @@ class ProcessRunner:
 
         return Reach(True)
 
+    def not_run_reason(self, target_id: str) -> str:
+        """Why the app at a target address is not run for real here, or "" (it is, or no
+        task of this emulator has that address)."""
+        task = self._tasks_by_ip.get(target_id)
+        static = self._static.get(task.task_arn) if task is not None else None
+        return f"{static.container}: {static.why}" if static is not None else ""
+
     # -- the load balancer's side --------------------------------------------------------------
     def forward_to(
         self, group_arn: str, target_id: str, port: int

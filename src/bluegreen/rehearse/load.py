@@ -66,11 +66,14 @@ class Served:
     status: int  # 0: no HTTP answer (connection error, timeout)
     latency_ms: float
     body: str = ""
+    not_run: bool = False
+    """The target's app is not run on this machine (health derived statically): the
+    answer is the emulator's, which judges this machine, not the revision."""
 
     @property
     def failed(self) -> bool:
-        """Not a 2xx or 3xx answer, or no answer at all."""
-        return not 200 <= self.status < 400
+        """Not a 2xx or 3xx answer, or no answer at all (unless the app is not run here)."""
+        return not self.not_run and not 200 <= self.status < 400
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,12 +178,17 @@ class LoadRun:
             connection.close()
         latency = time.perf_counter() - started
         self._real += latency
-        group = self._served_by(trace)
-        return Served(seconds, seq, group, status, latency * 1000, body)
+        group, target = self._served_by(trace)
+        runner = getattr(self.aws.services.get("ecs"), "runner", None)
+        why_of = getattr(runner, "not_run_reason", None)
+        not_run = bool(target and why_of is not None and why_of(target.rsplit(":", 1)[0]))
+        return Served(seconds, seq, group, status, latency * 1000, body, not_run)
 
-    def _served_by(self, trace: str) -> str:
+    def _served_by(self, trace: str) -> tuple[str, str]:
+        """The target group (name) and the target (ip:port) the load balancer chose."""
         entries = self.aws.service("elbv2").metrics.entries
         for entry in reversed(entries[-50:]):
             if entry.trace_id == trace:
-                return target_group_name(entry.target_group_arn) if entry.target_group_arn else ""
-        return ""
+                group = target_group_name(entry.target_group_arn) if entry.target_group_arn else ""
+                return group, entry.target
+        return "", ""

@@ -72,12 +72,11 @@ def _bases(plan: dict[str, Any], clients: Any) -> list[str]:
     return [f"http://{target}" for target in targets(plan, clients)]
 
 
-def targets(plan: dict[str, Any], clients: Any) -> list[str]:
-    """``ip:port`` of the healthy targets behind the test listener's rule with the most
-    weight: green after the test traffic shift, under both engines (CodeDeploy moves the
-    listener's default action, ECS the test rule's weights)."""
-    elb = clients.elbv2
-    rules = elb.describe_rules(ListenerArn=plan["test_listener_arn"])["Rules"]
+def test_group(elb: Any, listener_arn: str) -> str:
+    """The target group behind the test listener's rule with the most weight: green after
+    the test traffic shift, under both engines (CodeDeploy moves the listener's default
+    action, ECS the test rule's weights)."""
+    rules = elb.describe_rules(ListenerArn=listener_arn)["Rules"]
     rules.sort(
         key=lambda rule: (
             bool(rule.get("IsDefault")),
@@ -91,7 +90,13 @@ def targets(plan: dict[str, Any], clients: Any) -> list[str]:
             weights[group["TargetGroupArn"]] = int(group.get("Weight", 1))
         if action.get("TargetGroupArn"):
             weights.setdefault(action["TargetGroupArn"], 1)
-    group = max(sorted(weights), key=lambda arn: weights[arn])
+    return max(sorted(weights), key=lambda arn: weights[arn])
+
+
+def targets(plan: dict[str, Any], clients: Any) -> list[str]:
+    """``ip:port`` of the healthy targets of :func:`test_group`."""
+    elb = clients.elbv2
+    group = test_group(elb, plan["test_listener_arn"])
     health = elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
     return sorted(
         f"{t['Target']['Id']}:{t['Target'].get('Port', plan.get('port', 80))}"
