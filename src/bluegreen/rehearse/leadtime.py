@@ -298,6 +298,12 @@ def _ecs_production(config: Config) -> tuple[dict[str, Any], ...]:
     """What the ECS engine's deploy build waits for before production moves: green's
     tasks start and pass their health checks, the stages of the service deployment (the
     test traffic shift, its hook), the production shift."""
+    return (*_install(config), *_items("ecs.native.stage", "ecs.native.traffic_shift"))
+
+
+def _install(config: Config) -> tuple[dict[str, Any], ...]:
+    """Green's tasks start (Fargate, image pull, container) and pass the load balancer's
+    health checks: CodeDeploy's Install, and the first stages of an ECS deployment."""
     hc = config.health_check
     return (
         *_items(*_INSTALL_KEYS),
@@ -306,7 +312,6 @@ def _ecs_production(config: Config) -> tuple[dict[str, Any], ...]:
             float(hc.interval_seconds * hc.healthy_threshold),
             "the new target's health checks before it counts as healthy",
         ),
-        *_items("ecs.native.stage", "ecs.native.traffic_shift"),
     )
 
 
@@ -551,15 +556,7 @@ def _event_items(event: str, config: Config) -> tuple[dict[str, Any], ...]:
         # first deploy (bluegreen.stacks.service), so green's targets are health-checked
         # while it installs (a group behind no listener would be "unused",
         # Target.NotInUse, and Install would wait for the tasks alone).
-        hc = config.health_check
-        return (
-            *_items(*_INSTALL_KEYS),
-            _setting(
-                "health_check.interval_seconds x health_check.healthy_threshold",
-                float(hc.interval_seconds * hc.healthy_threshold),
-                "the new target's health checks before it counts as healthy",
-            ),
-        )
+        return _install(config)
     if event == "AfterAllowTestTraffic" and config.verify.checks:
         return (
             _setting(
