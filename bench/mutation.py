@@ -16,10 +16,12 @@ cache is reused), never in the working tree. Needs mutmut: ``pip install -e '.[m
 
     .venv/bin/python bench/mutation.py [--sample 400] [--seed 7] [--all] [--jobs 2]
         [--area config names engine aws] [--survivors] [--rerun] [--tests FILE ...]
+        [--only 'bluegreen.aws.status.*']
 
 ``--tests`` runs only the named test files against each mutant: much faster, and a lower
 bound on the whole suite's score (a mutant these tests kill, the suite kills too); use its
-own ``--workdir``.
+own ``--workdir``. ``--only`` keeps the mutants whose name matches a pattern (one module or
+function), to work on one part at a time.
 
 A result is kept between runs (in the workdir): only sampled mutants without one are
 tested, unless ``--rerun``. After the tests change, use a new ``--workdir`` (or
@@ -37,6 +39,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +81,13 @@ def main() -> None:
         default=[],
         help="only these test files (a lower bound on the suite's score; fast)",
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="PATTERN",
+        help="only mutants whose name matches one of these patterns (fnmatch)",
+    )
     args = parser.parse_args()
 
     if shutil.which("git") is None:
@@ -90,6 +100,8 @@ def main() -> None:
     work = _prepare(args.workdir, [AREAS[a] for a in args.area], args.tests)
     started = time.perf_counter()
     everything = _all_mutants(work, args.jobs)
+    if args.only:
+        everything = [n for n in everything if any(fnmatch(n, p) for p in args.only)]
     chosen = everything if args.all else _sample(everything, args.sample, args.seed)
     print(f"{len(everything)} mutants in {', '.join(args.area)}; testing {len(chosen)}", flush=True)
     known = _meta(work)
