@@ -1505,11 +1505,13 @@ def _describe(err: Any, data: dict[str, Any]) -> tuple[str, str]:
         message = message[len("Value error, ") :]
     if kind == "literal_error":
         message = f"must be one of {ctx.get('expected')}"
-    elif kind in ("int_parsing", "int_type", "int_from_float"):
+    # The models are strict: a "80", an 80.5 or a 1 for a switch is a wrong type, never
+    # parsed or converted (no int_parsing, int_from_float or bool_parsing errors).
+    elif kind == "int_type":
         message = "must be a whole number"
-    elif kind in ("string_type",):
+    elif kind == "string_type":
         message = "must be a string in quotes"
-    elif kind in ("bool_type", "bool_parsing"):
+    elif kind == "bool_type":
         message = "must be true or false"
     elif kind in ("list_type",):
         example = _LIST_EXAMPLES.get(key, '["a", "b"]')

@@ -1,0 +1,260 @@
+"""The config's arithmetic at its edges: ECS's linear steps and percents, the 33-hour
+and 8-hour budgets built from them, Fargate's memory ranges as the message spells them,
+the verify checks' worst case, the alarm window's message, and the branch patterns'
+git rules. Each figure comes from the AWS page cited where it is used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bluegreen import config
+from bluegreen.errors import ConfigError
+
+
+def accepted(data: dict[str, Any]) -> config.Config:
+    return config.from_dict(data)
+
+
+def refused(data: dict[str, Any], key: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        config.from_dict(data)
+    assert info.value.exit_code == 2
+    messages = [message for k, message in info.value.problems if k == key]
+    assert messages, info.value.problems
+    return messages[0]
+
+
+def ecs(**settings: Any) -> dict[str, Any]:
+    return {"deployment": {"engine": "ecs", "reroute": "auto", "ecs": settings}}
+
+
+# --- linear steps (AWS::ECS::Service LinearConfiguration: "(100 / StepPercent) - 1 when
+# it divides 100 evenly, else floor(100 / StepPercent)") ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step", "steps"),
+    [(100.0, 0), (50.0, 1), (25.0, 3), (10.0, 9), (3.0, 33), (30.0, 3), (12.5, 7), (3.2, 31)],
+)
+def test_linear_steps_as_cloudformation_counts_them(step: float, steps: int) -> None:
+    assert config.linear_steps(step) == steps
+    cfg = accepted(ecs(strategy="LINEAR", step_percent=step, step_bake_minutes=2))
+    assert cfg.deployment.ecs.shift_minutes() == 2 * steps
+    assert cfg.deployment.ecs.deployment_minutes() == 15 + 2 * steps
+
+
+def test_a_linear_service_over_33_hours_is_refused_with_the_sum() -> None:
+    # 15 + 218 x 9 = 1977 minutes fits CloudFormation's 1980; 15 + 219 x 9 = 1986 does not.
+    # (A whole config that long is refused anyway, by the pipeline's 8 hours below; this
+    # limit speaks first and names the bakes.)
+    fits = config.EcsDeploymentConfig.model_validate(
+        {"strategy": "LINEAR", "step_percent": 10.0, "step_bake_minutes": 218}
+    )
+    assert fits.deployment_minutes() == 1977
+    message = refused(
+        ecs(strategy="LINEAR", step_percent=10.0, step_bake_minutes=219),
+        "deployment.ecs.step_bake_minutes",
+    )
+    assert message == (
+        "bake_minutes + step_bake_minutes x 9 steps = 15 + 219 x 9 = 1986 minutes, more than "
+        "CloudFormation's 33 hours (1980 minutes) for a linear service: CloudFormation "
+        "refuses the template (its operations time out after 36 hours); shorten the bakes"
+    )
+
+
+def test_a_canary_service_over_33_hours_is_refused_with_the_sum() -> None:
+    fits = config.EcsDeploymentConfig.model_validate(
+        {"strategy": "CANARY", "bake_minutes": 1000, "canary_bake_minutes": 980}
+    )
+    assert fits.shift_minutes() == 980
+    assert fits.deployment_minutes() == 1980
+    message = refused(
+        ecs(strategy="CANARY", bake_minutes=1000, canary_bake_minutes=981),
+        "deployment.ecs.canary_bake_minutes",
+    )
+    assert message.startswith(
+        "bake_minutes + canary_bake_minutes = 1000 + 981 = 1981 minutes, more than "
+        "CloudFormation's 33 hours (1980 minutes) for a canary service:"
+    )
+
+
+def test_blue_green_shifts_at_once() -> None:
+    cfg = accepted(ecs(strategy="BLUE_GREEN", bake_minutes=1440))
+    assert cfg.deployment.ecs.shift_minutes() == 0
+    assert cfg.deployment.ecs.deployment_minutes() == 1440
+
+
+def test_the_deploy_step_waits_for_the_linear_shift_and_the_manual_wait() -> None:
+    # CodePipeline lets a CodeBuild action run 8 hours = 480 minutes (Quotas in AWS
+    # CodePipeline): wait 15 + 45 x 9 steps + the 60-minute margin = 480 fits, 16 not.
+    def deployment(wait: int) -> dict[str, Any]:
+        return {
+            "deployment": {
+                "engine": "ecs",
+                "reroute": "manual",
+                "wait_minutes": wait,
+                "ecs": {"strategy": "LINEAR", "step_percent": 10.0, "step_bake_minutes": 45},
+            }
+        }
+
+    cfg = accepted(deployment(15))
+    assert config.deploy_step_minutes(cfg.deployment) == 480
+    message = refused(deployment(16), "deployment.wait_minutes")
+    assert message == (
+        "the pipeline's Deploy step waits for the deployment: wait_minutes 16 + the shift's "
+        "bakes 405 + 60 for the rest = 481 minutes, more than the 480 minutes CodePipeline "
+        "lets a CodeBuild action run (Quotas in AWS CodePipeline), so the wait would be cut "
+        "off; shorten deployment.wait_minutes or the shift's bakes"
+    )
+
+
+# --- percents: multiples of 0.1 within ECS's ranges (ECS API reference: StepPercent 3.0
+# to 100.0, CanaryPercent 0.1 to 100.0) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("strategy", "key", "low", "high", "below", "above"),
+    [
+        ("LINEAR", "step_percent", 3.0, 100.0, 2.9, 100.1),
+        ("CANARY", "canary_percent", 0.1, 100.0, 0.0, 100.1),
+    ],
+)
+def test_percents_at_both_edges(
+    strategy: str, key: str, low: float, high: float, below: float, above: float
+) -> None:
+    for value in (low, high):
+        cfg = accepted(ecs(strategy=strategy, **{key: value}))
+        assert getattr(cfg.deployment.ecs, key) == value
+    for value in (below, above, 10.05):
+        message = refused(ecs(strategy=strategy, **{key: value}), f"deployment.ecs.{key}")
+        assert message == (
+            f"{value!r} must be a multiple of 0.1 from {low:g} to {high:g} (percent)"
+        )
+
+
+def test_a_percent_cfn_lint_refuses_is_offered_neighbours_inside_the_range_only() -> None:
+    # 0.3 / 0.1 is 2.9999999999999996 in floating point (cfn-lint refuses it); 0.2 and
+    # 0.4 are not. Only the neighbours the key's range holds are offered; none, a whole
+    # percent. (ECS's own ranges always leave a neighbour; these bounds show the rule.)
+    def advice(bounds: tuple[float, float]) -> str:
+        with pytest.raises(ValueError, match="E3002") as info:
+            config._percent(0.3, bounds)
+        return str(info.value).rsplit("; use ", 1)[1]
+
+    assert advice((0.1, 100.0)) == "0.2 or 0.4"
+    assert advice((0.3, 0.4)) == "0.4"
+    assert advice((0.2, 0.3)) == "0.2"
+    assert advice((0.3, 0.3)) == "a whole percent"
+
+
+# --- Fargate memory, as the message spells the allowed sizes (ECS developer guide, "Task
+# CPU and memory") --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "allowed"),
+    [
+        (256, 4096, "512, 1024, 2048"),
+        (512, 512, "1024, 2048, 3072, 4096"),
+        (1024, 1024, "2048 to 8192 in steps of 1024"),
+        (8192, 8192, "16384 to 61440 in steps of 4096"),
+        (16384, 8192, "32768 to 122880 in steps of 8192"),
+    ],
+)
+def test_the_memory_sizes_a_cpu_allows_are_listed_or_ranged(
+    cpu: int, memory: int, allowed: str
+) -> None:
+    message = refused({"task": {"cpu": cpu, "memory": memory}}, "task.memory")
+    assert message == (
+        f"{memory} is not a Fargate memory size for cpu {cpu}; allowed: {allowed} (MiB)"
+    )
+
+
+# --- the checks' worst case ---------------------------------------------------------------
+
+
+def test_the_checks_worst_case_is_every_request_at_its_limit_and_the_pauses_between() -> None:
+    def worst(checks: list[dict[str, Any]], interval: int) -> int:
+        data = {"checks": checks, "interval_seconds": interval}
+        return accepted({"verify": data}).verify.worst_case_seconds()
+
+    assert worst([], 5) == 0
+    # 3 requests of 2 s each, two pauses of 5 s between them
+    assert worst([{"count": 3, "max_latency_ms": 2000}], 5) == 6 + 2 * 5
+    # one request: no pause; milliseconds round up to whole seconds
+    assert worst([{"count": 1, "max_latency_ms": 1001}], 5) == 2
+    # 4 requests over two checks: 1.5 s + 0.9 s rounds up to 3 s, and three pauses
+    two = [{"count": 3, "max_latency_ms": 500}, {"count": 1, "max_latency_ms": 900}]
+    assert worst(two, 2) == 3 + 3 * 2
+
+
+# --- the alarm window's message -----------------------------------------------------------
+
+
+def test_the_alarm_window_message_names_the_slowest_alarm_first_then_the_others() -> None:
+    # p95 needs 3 one-minute periods, unhealthy 2, the two 5xx ones 1 (stacks/verification);
+    # with the 2 minutes ALB's metrics need (ALB user guide, "CloudWatch metrics for your
+    # Application Load Balancer"), a 2-minute termination wait lets none of them act.
+    message = refused(
+        {"deployment": {"termination_wait_minutes": 2}, "verify": {"alarms": {"enabled": True}}},
+        "deployment.termination_wait_minutes",
+    )
+    assert message == (
+        "is 2 minutes, too short for verify.alarms: the alarms sample3-dev-blue-p95/green-p95 "
+        "need 3 one-minute periods of production traffic on the new revision plus 2 minutes "
+        "(the load balancer sends its metrics every 60 seconds, and a minute counts once it "
+        "has ended), and the alarms judge the new revision during the termination wait; "
+        "sample3-dev-blue-unhealthy/green-unhealthy, sample3-dev-blue-5xx/green-5xx, "
+        "sample3-dev-elb-5xx could not act either; set deployment.termination_wait_minutes "
+        "to at least 5, or verify.alarms.enabled = false"
+    )
+
+
+def test_when_only_p95_is_blind_no_other_alarm_is_named() -> None:
+    message = refused(
+        {
+            "project": {"name": "shop"},
+            "deployment": {"termination_wait_minutes": 4},
+            "verify": {"alarms": {"enabled": True}},
+        },
+        "deployment.termination_wait_minutes",
+    )
+    assert "the alarms shop-dev-blue-p95/green-p95 need 3" in message
+    assert message.endswith(
+        "during the termination wait; set deployment.termination_wait_minutes to at least 5, "
+        "or verify.alarms.enabled = false"
+    )
+
+
+# --- branch patterns follow git's branch-name rules (git check-ref-format) ---------------
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "HEAD",
+        "-fix*",
+        ".hidden/*",
+        "feature/.x*",
+        "fix./*",
+        "feature/x.",
+        "fix.lock/*",
+        "feature/*.lock",
+        "a" * 256 + "*",
+    ],
+)
+def test_branch_patterns_git_refuses(pattern: str) -> None:
+    message = refused({"builds": {"branches": [pattern]}}, "builds.branches")
+    assert message.endswith(
+        f" {pattern!r} must be a git branch name in which '*' stands for any characters, "
+        "such as feature/* or fix-*"
+    )
+
+
+@pytest.mark.parametrize(
+    "pattern", ["head*", "fix.x/*", "feature/a.b*", "x.locked/*", "a" * 255 + "*"]
+)
+def test_branch_patterns_git_takes(pattern: str) -> None:
+    assert accepted({"builds": {"branches": [pattern]}}).builds.branches == [pattern]
