@@ -32,9 +32,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.stub import ANY
-from test_aws_support import ACTIVE, Stubs
+from test_aws_support import ACTIVE
+from test_aws_support import Stubs as ModelStubs
 
 from bluegreen.aws.errors import AwsCallError
 from bluegreen.engine import DeploymentView, LifecycleStep, Phase, ServiceRefs, TrafficSet
@@ -56,6 +58,18 @@ INSTALLED = (
     "AfterAllowTestTraffic",
 )
 EVENTS = (*INSTALLED, "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")  # STEPS
+
+
+_SESSION = botocore.session.get_session()
+
+
+class Stubs(ModelStubs):
+    """test_aws_support's Stubs over one botocore session, so each service model is
+    loaded once for the file, not once a test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._session = _SESSION
 
 
 def refs(**more: Any) -> ServiceRefs:

@@ -59,10 +59,20 @@ DATE = "Tue, 01 Dec 2026 08:20:00 GMT"  # DATE: 08:20 UTC by ECS's clock
 PAUSE = {"hookId": "h-pause", "targetType": "PAUSE", "status": "AWAITING_ACTION"}
 
 
+_SESSION = boto3.session.Session(
+    region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+)
+
+
+_CLIENTS: dict[str, Any] = {}
+
+
 def _client(service: str) -> Any:
-    return boto3.client(
-        service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
-    )
+    """One client a service for the file (each test stubs it with its own Stubber, active
+    only inside ``Stubs.active``): creating clients is most of these tests' time."""
+    if service not in _CLIENTS:
+        _CLIENTS[service] = _SESSION.client(service)
+    return _CLIENTS[service]
 
 
 class Stubs:
