@@ -307,7 +307,8 @@ Resources:
             {
                 "revisionType": "AppSpecContent",
                 "appSpecContent": {
-                    "content": '{"resources": [{"svc": {"properties": {"taskDefinition": "td:1"}}}]}'
+                    "content": '{"resources": [{"svc": '
+                    '{"properties": {"taskDefinition": "td:1"}}}]}'
                 },
             },
             "td:1",
@@ -317,7 +318,8 @@ Resources:
                 "revisionType": "AppSpecContent",
                 "appSpecContent": {
                     "content": "Resources: [x, {A: {Properties: {TaskDefinition: ''}}}, "
-                    "{B: {Properties: {TaskDefinition: 7}}}, {C: {Properties: {TaskDefinition: td:2}}}]"
+                    "{B: {Properties: {TaskDefinition: 7}}}, {C: {Properties: "
+                    "{TaskDefinition: td:2}}}]"
                 },
             },
             "td:2",
@@ -429,7 +431,8 @@ def test_status_when_the_group_never_deployed() -> None:
         (
             "ApplicationDoesNotExistException",
             {"pipeline_deployed": False},
-            "no deployment group yet: app/dg (the pipeline stack p-pipeline is not deployed in ap-northeast-1)",
+            "no deployment group yet: app/dg (the pipeline stack p-pipeline is not "
+            "deployed in ap-northeast-1)",
         ),
         (
             "DeploymentGroupDoesNotExistException",
@@ -460,7 +463,8 @@ def test_status_says_why_there_is_no_deployment_group(
         e.finish()
     assert caught.value.message == f"cannot finish: {absent}"
     assert caught.value.hint == (
-        "run `bluegreen deploy`: the pipeline stack holds the CodeDeploy application and deployment group"
+        "run `bluegreen deploy`: the pipeline stack holds the CodeDeploy application and "
+        "deployment group"
     )
     # found again: the absence is forgotten
     latest(s, info(), ecs_target())
@@ -751,7 +755,8 @@ def test_rollback_of_a_deployment_that_is_over(
         "auto-rollback is on)"
     )
     assert caught.value.hint == (
-        "see `bluegreen status` for what production serves; to release an earlier commit, revert and push"
+        "see `bluegreen status` for what production serves; to release an earlier commit, "
+        "revert and push"
     )
 
 
@@ -907,7 +912,8 @@ def created(s: Stubs) -> None:
         ),
         (
             "CONTINUE_DEPLOYMENT",
-            "CodeDeploy moves production once its tasks are healthy; follow with `bluegreen status --watch`",
+            "CodeDeploy moves production once its tasks are healthy; follow with "
+            "`bluegreen status --watch`",
         ),
     ],
 )
@@ -1001,7 +1007,8 @@ def test_rollback_of_the_first_release_is_refused() -> None:
         "ran the bootstrap placeholder)"
     )
     assert caught.value.hint == (
-        "revert the commit and push: the pipeline releases the reverted code (or start it with `bluegreen release`)"
+        "revert the commit and push: the pipeline releases the reverted code (or start it "
+        "with `bluegreen release`)"
     )
     copy = succeeded(
         "d-5", 50, 4, description="bluegreen rollback of d-4: redeploys the revision of d-1"
@@ -1012,7 +1019,8 @@ def test_rollback_of_the_first_release_is_refused() -> None:
         engine(s).rollback()
     s.done()
     assert caught.value.message.startswith(
-        "cannot roll back: deployment d-5 redeploys the first release (deployment d-1); there is no earlier"
+        "cannot roll back: deployment d-5 redeploys the first release (deployment d-1); "
+        "there is no earlier"
     )
 
 
@@ -1141,7 +1149,8 @@ def test_a_followed_rollback_that_ends_badly(
         f"the rollback deployment d-6 {said}; production stays where deployment d-5 put it"
     )
     assert caught.value.hint == (
-        "see https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-6?region=ap-northeast-1"
+        "see "
+        "https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-6?region=ap-northeast-1"
     )
 
 
@@ -1267,6 +1276,7 @@ def test_the_engines_words() -> None:
     assert (e.name, e.noun, e.creation_deploys, e.absent) == ("codedeploy", "Deployment", False, "")
     assert e.continue_creation() is None
     assert e.console_link("d-1") == (
+        ""
         "https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-1?region=ap-northeast-1"
     )
     assert [c for c, _ in CodeDeployEngine.commands] == ["promote"]

@@ -281,7 +281,8 @@ WHERE = f"the service stack sample3-dev-service in {REGION}"
         (
             "REVIEW_IN_PROGRESS",
             None,
-            f"{WHERE} has not been created yet (REVIEW_IN_PROGRESS: its change set was never executed)",
+            f"{WHERE} has not been created yet (REVIEW_IN_PROGRESS: its change set was "
+            f"never executed)",
             "run `bluegreen deploy` to create it",
         ),
         (
@@ -416,7 +417,8 @@ def test_select_follows_the_deployment_controller(found: dict[str, Any], kind: t
                 "deploymentController": {"type": "EXTERNAL"},
                 "deploymentConfiguration": {"strategy": "BLUE_GREEN"},
             },
-            "live-service uses the EXTERNAL deployment controller with strategy BLUE_GREEN, not blue/green",
+            "live-service uses the EXTERNAL deployment controller with strategy "
+            "BLUE_GREEN, not blue/green",
         ),
     ],
 )
@@ -548,16 +550,19 @@ def test_discover_finds_each_service_stack_with_its_pipeline_across_pages() -> N
         (
             '[deployment]\nengine = "ecs"\n',
             "service sample3-dev-service",
-            "ECS BLUE_GREEN, PAUSE hook at POST_TEST_TRAFFIC_SHIFT (10 min, then ROLLBACK), bake 15 min",
+            "ECS BLUE_GREEN, PAUSE hook at POST_TEST_TRAFFIC_SHIFT (10 min, then "
+            "ROLLBACK), bake 15 min",
         ),
         (
-            '[deployment]\nengine = "ecs"\nreroute = "auto"\n[deployment.ecs]\nstrategy = "LINEAR"\n'
+            '[deployment]\nengine = "ecs"\nreroute = "auto"\n'
+            '[deployment.ecs]\nstrategy = "LINEAR"\n'
             "step_percent = 12.5\nstep_bake_minutes = 3\nbake_minutes = 0\n",
             "service sample3-dev-service",
             "ECS LINEAR 12.5 % every 3 min, bake 0 min",
         ),
         (
-            '[deployment]\nengine = "ecs"\nreroute = "auto"\n[deployment.ecs]\nstrategy = "CANARY"\n'
+            '[deployment]\nengine = "ecs"\nreroute = "auto"\n'
+            '[deployment.ecs]\nstrategy = "CANARY"\n'
             "canary_percent = 20\ncanary_bake_minutes = 7\n",
             "service sample3-dev-service",
             "ECS CANARY 20 % for 7 min, bake 15 min",
