@@ -1250,3 +1250,54 @@ def test_the_engines_words() -> None:
     assert s.engine.absent == "" and s.engine._read_at is None and s.engine._listed_at is None
     assert s.engine.service == {}
     assert [c for c, _ in EcsEngine.commands] == ["promote", "rollback"]
+
+
+# ---- answers that leave optional members out (the ECS, ELBv2 and CodeBuild models
+# mark them optional) -----------------------------------------------------------------
+
+
+def _none_listed(s: Stubs) -> None:
+    s.stub["ecs"].add_response(
+        "list_service_deployments",
+        {"serviceDeployments": []},
+        {"cluster": "c", "service": "s", "maxResults": 100},
+    )
+
+
+@pytest.mark.parametrize(("verb", "said"), [("promote", "promote"), ("finish", "finish")])
+def test_each_command_on_a_service_without_deployments(verb: str, said: str) -> None:
+    s = Stubs()
+    with s.active():
+        _none_listed(s)
+        with pytest.raises(StateError) as caught:
+            getattr(s.engine, verb)()
+    assert caught.value.message == (f"cannot {said}: the service s has no service deployments yet")
+
+
+def test_the_ending_of_a_deployment_without_a_status() -> None:
+    s = Stubs()
+    with s.active():
+        s.described({"serviceDeploymentArn": DEP + "d9"})
+        ending = s.engine.ending(DEP + "d9")
+    assert (ending.status, ending.outcome, ending.reason, ending.alarms) == ("", "", "", ())
+
+
+def test_following_a_build_codebuild_does_not_list() -> None:
+    s = Stubs()
+    with s.active():
+        s.stub["codebuild"].add_response("batch_get_builds", {}, {"ids": ["p:1"]})
+        s.listed("d2")
+        s.described(dep())
+        s.revisions([REV + "222", REV + "111"], [])
+        assert s.engine.following("p:1") is None
+
+
+def test_forwards_of_rules_without_actions() -> None:
+    s = Stubs(production_rule=RULE + "p")
+    with s.active():
+        s.stub["elbv2"].add_response("describe_rules", {}, {"RuleArns": [RULE + "p"]})
+        assert s.engine.forwards() == {}
+        s.stub["elbv2"].add_response(
+            "describe_rules", {"Rules": [{"RuleArn": RULE + "p"}]}, {"RuleArns": [RULE + "p"]}
+        )
+        assert s.engine.forwards() == {"production": []}
