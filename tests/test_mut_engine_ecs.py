@@ -1301,3 +1301,18 @@ def test_forwards_of_rules_without_actions() -> None:
             "describe_rules", {"Rules": [{"RuleArn": RULE + "p"}]}, {"RuleArns": [RULE + "p"]}
         )
         assert s.engine.forwards() == {"production": []}
+
+
+def test_rollback_redeploys_the_first_source_revision_of_several() -> None:
+    # SD: sourceServiceRevisions lists every revision that served before (several when
+    # an earlier deployment had not finished); the first is the one production was on
+    s = Stubs()
+    d = dep(status="SUCCESSFUL", stage="CLEAN_UP")
+    d["sourceServiceRevisions"] = [{"arn": REV + "111"}, {"arn": REV + "000"}]
+    with s.active():
+        s.listed("d2")
+        s.described(d)
+        s.revisions([REV + "111"], [{"serviceRevisionArn": REV + "111"}])
+        with pytest.raises(StateError) as caught:
+            s.engine.rollback()
+    assert f"the revision {REV}111 that" in caught.value.message
