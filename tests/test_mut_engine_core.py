@@ -204,6 +204,12 @@ def test_the_status_document() -> None:
     assert bare["bake_seconds_left"] == 0
     assert bare["phase"] == "queued"
     assert "alarms" not in bare and "new_target_group" not in bare
+    unknown = DeploymentView("ecs", "d-3", "IN_PROGRESS", Phase.SHIFTING).to_dict()
+    assert unknown["bake_seconds_left"] is None and unknown["green_traffic_percent"] == {}
+    judged = DeploymentView(
+        "ecs", "d-4", "STOPPED", Phase.STOPPED, alarms=["a"], new_target_group="tg-g"
+    ).to_dict()
+    assert (judged["alarms"], judged["new_target_group"]) == (["a"], "tg-g")
 
 
 def test_the_action_document() -> None:

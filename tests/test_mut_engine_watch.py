@@ -60,7 +60,10 @@ def run(
         lambda clients: [LiveSystem(engine, pipeline)],  # type: ignore[arg-type]
     )
 
+    codepipeline_client = object()
+
     def first_run_pending(codepipeline: Any, name: str) -> bool:
+        assert codepipeline is codepipeline_client
         assert name == pipeline and name
         if isinstance(first_run, Exception):
             raise first_run
@@ -70,7 +73,7 @@ def run(
 
     monkeypatch.setattr(pipeline_mod, "first_run_pending", first_run_pending)
     watch = DeploymentWatch()
-    clients: Any = type("Clients", (), {"codepipeline": None})()
+    clients: Any = type("Clients", (), {"codepipeline": codepipeline_client})()
     return [watch.lines(clients) for _ in range(rounds)]
 
 
@@ -272,3 +275,23 @@ def test_without_a_pipeline_it_is_not_the_first_run(monkeypatch: pytest.MonkeyPa
     )
     lines = run(monkeypatch, engine, 1, pipeline="", first_run=True)
     assert lines[0][1].endswith("then `bluegreen promote` (or `bluegreen rollback`)")
+
+
+def test_a_replaced_deployments_end_is_said_once_even_if_it_shows_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = Scripted(
+        views=[
+            view("d-1", "InProgress", Phase.SHIFTING, task_sets=[BLUE, GREEN]),
+            view("d-2", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
+            view("d-1", "Succeeded", Phase.SUCCEEDED, task_sets=[BLUE, GREEN]),
+            view("d-2", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
+        ],
+        endings={"d-1": Ending("Succeeded", "succeeded")},
+    )
+    assert run(monkeypatch, engine, 4) == [
+        ["deployment d-1: InProgress"],
+        ["deployment d-1: Succeeded", "deployment d-2: InProgress"],
+        [],
+        [],
+    ]
