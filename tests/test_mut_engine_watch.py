@@ -102,6 +102,8 @@ def test_a_deployment_seen_waiting_and_ending(monkeypatch: pytest.MonkeyPatch) -
         ["deployment d-1: Succeeded"],
         [],
     ]
+    # asked for its ending to name it, then once when it ended; not on every poll after
+    assert engine.asked == ["d-1", "d-1"]
 
 
 def test_a_deployment_that_reroutes_by_itself_is_not_announced_as_waiting(
