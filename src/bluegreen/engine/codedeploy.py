@@ -182,7 +182,8 @@ def task_definition_of(revision: dict[str, Any] | None) -> str:
         spec = yaml.safe_load(str(holder.get("content", "")))
     except yaml.YAMLError:
         return ""
-    for resource in _key(spec, "resources") or []:
+    resources = _key(spec, "resources")
+    for resource in resources if isinstance(resources, list) else []:
         if not isinstance(resource, dict):
             continue
         for body in resource.values():

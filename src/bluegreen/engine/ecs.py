@@ -141,7 +141,8 @@ def _lifecycle(deployment: dict[str, Any]) -> list[LifecycleStep]:
         for name in STAGES[1 : STAGES.index(stage) + 1]:
             current = name == stage and not done
             steps.append(LifecycleStep(name, "InProgress" if current else "Succeeded"))
-        if status in _ROLLING_BACK or status.startswith("ROLLBACK") or status == "STOPPED":
+        stopped = status in _ROLLING_BACK or status.startswith("ROLLBACK") or status == "STOPPED"
+        if stopped and steps:  # none when it stopped in RECONCILE_SERVICE
             steps[-1] = LifecycleStep(stage, "Stopped")
     names: set[str] = set()
     for hook in deployment.get("lifecycleHookDetails") or []:

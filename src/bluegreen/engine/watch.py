@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @dataclass
 class _Seen:
     name: str  # "deployment d-X", "rollback service deployment 123..."
-    said: set[str] = field(default_factory=set)  # "seen", "ready", "ended"
+    said: set[str] = field(default_factory=set)  # "ready", "ended", "status <status>"
 
 
 @dataclass
@@ -58,7 +58,6 @@ class DeploymentWatch:
         lines: list[str] = []
         if seen is None:
             seen = self.seen[view.id] = _Seen(_name(engine, view))
-            seen.said.add("seen")
             if view.phase.active:
                 lines.append(f"{seen.name}: {view.status}")
         if view.ready and view.auto_reroute is not True and "ready" not in seen.said:

@@ -1,0 +1,1282 @@
+"""The CodeDeploy blue/green engine, call by call: the requests each command makes
+(botocore's Stubber checks them against the CodeDeploy model) and the sentences users read.
+
+Stubbed rather than emulated: these pin exact requests and CodeDeploy answers in every
+state (including error shapes and histories the emulated CodeDeploy cannot be brought to
+cheaply); the same commands run end to end against the emulated AWS in
+test_e2e_operations.py, test_e2e_story.py and test_aws_rollback.py.
+
+Sources, by short name:
+
+- INFO: CodeDeploy API reference, DeploymentInfo (status, createTime, errorInformation
+  code/message, rollbackInfo.rollbackDeploymentId/rollbackTriggeringDeploymentId,
+  creator codeDeployRollback, description, revision, blueGreenDeploymentConfiguration).
+- TARGET: CodeDeploy API reference, ECSTarget and ECSTaskSet (lifecycleEvents, status,
+  taskSetsInfo: identifer [sic], taskSetLabel BLUE/GREEN, trafficWeight, targetGroup
+  .name, desiredCount, runningCount, status PRIMARY/ACTIVE/DRAINING).
+- STEPS: CodeDeploy user guide, "Deployments on an Amazon ECS compute platform"
+  (https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-steps-ecs.html).
+- CONTINUE: ContinueDeployment (deploymentWaitType READY_WAIT / TERMINATION_WAIT;
+  DeploymentIsNotInReadyStateException), API reference and botocore model.
+- STOP: StopDeployment (autoRollbackEnabled), API reference.
+- CREATE: CreateDeployment (applicationName, deploymentGroupName, revision,
+  description; DeploymentLimitExceededException), API reference.
+- APPSPEC: CodeDeploy user guide, "AppSpec 'resources' section for Amazon ECS
+  deployments" (Resources[].TargetService.Properties.TaskDefinition).
+- ALARM: the errorInformation ALARM_ACTIVE message as CodeDeploy words it
+  ("... Activated alarms: <name> <name>"; bluegreen.emulator.services.codedeploy).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.stub import ANY
+from test_aws_support import ACTIVE
+from test_aws_support import Stubs as ModelStubs
+
+from bluegreen.aws.errors import AwsCallError
+from bluegreen.engine import DeploymentView, LifecycleStep, Phase, ServiceRefs, TrafficSet
+from bluegreen.engine import codedeploy as cd
+from bluegreen.engine.codedeploy import CodeDeployEngine
+from bluegreen.errors import StateError
+
+APP, DG = "app", "dg"
+GROUP = {"applicationName": APP, "deploymentGroupName": DG}
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+TD = "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/web:"
+LISTENER = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:listener/app/lb/1/"
+TG = "arn:aws:elasticloadbalancing:ap-northeast-1:123456789012:targetgroup/"
+INSTALLED = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+)
+EVENTS = (*INSTALLED, "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")  # STEPS
+
+
+_SESSION = botocore.session.get_session()
+
+
+class Stubs(ModelStubs):
+    """test_aws_support's Stubs over one botocore session, so each service model is
+    loaded once for the file, not once a test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._session = _SESSION
+
+
+def refs(**more: Any) -> ServiceRefs:
+    return ServiceRefs(
+        **{
+            "cluster": "c",
+            "service": "s",
+            "application": APP,
+            "deployment_group": DG,
+            "production_listener": LISTENER + "p",
+            "test_listener": LISTENER + "t",
+            "target_groups": (),
+            "production_port": 80,
+            "test_port": 8080,
+            "region": "ap-northeast-1",
+            "pipeline_stack": "p-pipeline",
+        }
+        | more
+    )
+
+
+def engine(s: Stubs, **more: Any) -> CodeDeployEngine:
+    return CodeDeployEngine(s.clients, refs(**more), {})
+
+
+def info(
+    ident: str = "d-2", status: str = "InProgress", minutes: int = 0, **more: Any
+) -> dict[str, Any]:
+    return {
+        "deploymentId": ident,
+        "status": status,
+        "createTime": T0 + timedelta(minutes=minutes),
+    } | more
+
+
+def ecs_target(
+    done: int = 5, status: str = "InProgress", running: str = "", **more: Any
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "lifecycleEvents": [
+            {
+                "lifecycleEventName": name,
+                "status": "Succeeded"
+                if i < done
+                else ("InProgress" if name == running else "Pending"),
+                **({"endTime": T0 + timedelta(seconds=i)} if i < done else {}),
+            }
+            for i, name in enumerate(EVENTS)
+        ],
+        "taskSetsInfo": [
+            {
+                "identifer": "ecs-svc/1",
+                "taskSetLabel": "Blue",
+                "status": "PRIMARY",
+                "trafficWeight": 100.0,
+                "targetGroup": {"name": "tg-blue"},
+                "desiredCount": 2,
+                "runningCount": 2,
+            },
+            {
+                "identifer": "ecs-svc/2",
+                "taskSetLabel": "Green",
+                "status": "ACTIVE",
+                "trafficWeight": 0.0,
+                "targetGroup": {"name": "tg-green"},
+                "desiredCount": 2,
+                "runningCount": 1,
+            },
+        ],
+    } | more
+
+
+def target_of(s: Stubs, ident: str, target: dict[str, Any] | None) -> None:
+    """ListDeploymentTargets + GetDeploymentTarget (or not started yet)."""
+    if target is None:
+        s.error(
+            "codedeploy",
+            "list_deployment_targets",
+            "DeploymentNotStartedException",
+            "not started",
+            {"deploymentId": ident},
+        )
+        return
+    s.add("codedeploy", "list_deployment_targets", {"targetIds": ["c:s"]}, {"deploymentId": ident})
+    s.add(
+        "codedeploy",
+        "get_deployment_target",
+        {"deploymentTarget": {"deploymentTargetType": "ECSTarget", "ecsTarget": target}},
+        {"deploymentId": ident, "targetId": "c:s"},
+    )
+
+
+def latest(s: Stubs, found: dict[str, Any], target: dict[str, Any] | None = None) -> None:
+    """The group's latest deployment is ``found`` (active, else the newest finished one)."""
+    active = found["status"] in ACTIVE
+    s.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": [found["deploymentId"]] if active else []},
+        dict(GROUP, includeOnlyStatuses=ACTIVE),
+    )
+    if not active:
+        s.add(
+            "codedeploy",
+            "list_deployments",
+            {"deployments": [found["deploymentId"]]},
+            dict(GROUP, createTimeRange={"start": ANY}),
+        )
+    s.add(
+        "codedeploy",
+        "batch_get_deployments",
+        {"deploymentsInfo": [found]},
+        {"deploymentIds": [found["deploymentId"]]},
+    )
+    target_of(s, found["deploymentId"], target)
+
+
+def never_deployed(s: Stubs) -> None:
+    s.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": []},
+        dict(GROUP, includeOnlyStatuses=ACTIVE),
+    )
+    s.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": []},
+        dict(GROUP, createTimeRange={"start": ANY}),
+    )
+    s.add("codedeploy", "list_deployments", {"deployments": []}, GROUP)
+
+
+def group_config(s: Stubs, action: str | None) -> None:
+    blue_green = {"deploymentReadyOption": {"actionOnTimeout": action}} if action else {}
+    s.add(
+        "codedeploy",
+        "get_deployment_group",
+        {"deploymentGroupInfo": {"blueGreenDeploymentConfiguration": blue_green}},
+        GROUP,
+    )
+
+
+def ready_option(action: str) -> dict[str, Any]:
+    return {
+        "blueGreenDeploymentConfiguration": {"deploymentReadyOption": {"actionOnTimeout": action}}
+    }
+
+
+class Ui:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def step(self, message: str) -> None:
+        self.lines.append(message)
+
+
+# ---- pure parts: task sets, errors, alarms, AppSpec --------------------------------------
+
+
+def test_task_sets_read_from_the_ecs_target() -> None:
+    # TARGET: taskSetsInfo (the API spells the id field "identifer")
+    sets = cd._traffic_sets(ecs_target())
+    assert sets == [
+        TrafficSet("ecs-svc/1", "blue", "PRIMARY", 100.0, "tg-blue", 2, 2),
+        TrafficSet("ecs-svc/2", "green", "ACTIVE", 0.0, "tg-green", 2, 1),
+    ]
+    assert cd._traffic_sets({"taskSetsInfo": [{}]}) == [TrafficSet("", "", "", 0.0, "", 0, 0)]
+    assert cd._traffic_sets(None) == []
+    assert cd._green_group(ecs_target()) == "tg-green"
+    assert cd._green_group({"taskSetsInfo": ecs_target()["taskSetsInfo"][:1]}) == ""
+
+
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (
+            {"code": "HEALTH_CONSTRAINTS", "message": "too few healthy"},
+            "HEALTH_CONSTRAINTS: too few healthy",
+        ),
+        ({"code": "TIMEOUT"}, "TIMEOUT"),
+        ({"message": "it broke"}, "it broke"),
+        ({}, ""),
+        (None, ""),
+    ],
+)
+def test_the_error_reads_code_and_message(error: dict[str, str] | None, text: str) -> None:
+    assert cd._error({"errorInformation": error}) == text
+
+
+@pytest.mark.parametrize(
+    ("error", "alarms"),
+    [
+        (
+            {
+                "code": "ALARM_ACTIVE",
+                "message": "One or more alarms have been activated according to the Amazon "
+                "CloudWatch metrics you selected, and the affected deployments have been "
+                "stopped. Activated alarms: <p-5xx> <p-latency>",
+            },
+            ["p-5xx", "p-latency"],
+        ),
+        ({"code": "ALARM_ACTIVE", "message": "<not-this> Activated alarms: <a>"}, ["a"]),
+        ({"code": "ALARM_ACTIVE", "message": "no list <x>"}, []),
+        ({"code": "ALARM_ACTIVE"}, []),
+        ({"code": "TIMEOUT", "message": "Activated alarms: <a>"}, []),
+        (None, []),
+    ],
+)
+def test_alarms_are_the_ones_alarm_active_names(
+    error: dict[str, str] | None, alarms: list[str]
+) -> None:
+    # ALARM
+    assert cd.alarms_of({"errorInformation": error}) == alarms
+
+
+YAML_SPEC = f"""version: 0.0
+Resources:
+  - TargetService:
+      Type: AWS::ECS::Service
+      Properties:
+        TaskDefinition: "{TD}3"
+        LoadBalancerInfo:
+          ContainerName: app
+          ContainerPort: 80
+"""
+
+
+@pytest.mark.parametrize(
+    ("revision", "found"),
+    [
+        ({"revisionType": "AppSpecContent", "appSpecContent": {"content": YAML_SPEC}}, TD + "3"),
+        (
+            {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {
+                    "content": '{"resources": [{"svc": '
+                    '{"properties": {"taskDefinition": "td:1"}}}]}'
+                },
+            },
+            "td:1",
+        ),
+        (
+            {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {
+                    "content": "Resources: [x, {A: {Properties: {TaskDefinition: ''}}}, "
+                    "{B: {Properties: {TaskDefinition: 7}}}, {C: {Properties: "
+                    "{TaskDefinition: td:2}}}]"
+                },
+            },
+            "td:2",
+        ),
+        ({"revisionType": "AppSpecContent", "appSpecContent": {"content": "Resources: ["}}, ""),
+        ({"revisionType": "AppSpecContent", "appSpecContent": {"content": "Resources: 3"}}, ""),
+        ({"revisionType": "AppSpecContent", "appSpecContent": {"content": "[1, 2]"}}, ""),
+        ({"revisionType": "AppSpecContent"}, ""),
+        ({"revisionType": "String", "string": {"content": YAML_SPEC}}, ""),
+        ({}, ""),
+        (None, ""),
+    ],
+)
+def test_the_task_definition_an_appspec_names(revision: dict[str, Any] | None, found: str) -> None:
+    # APPSPEC: keys matched without regard to case; only AppSpecContent revisions
+    assert cd.task_definition_of(revision) == found
+
+
+@pytest.mark.parametrize(
+    ("phase", "hint"),
+    [
+        (
+            Phase.QUEUED,
+            "wait until the green tasks serve the test listener (`bluegreen status --watch`)",
+        ),
+        (
+            Phase.INSTALLING,
+            "wait until the green tasks serve the test listener (`bluegreen status --watch`)",
+        ),
+        (
+            Phase.WAITING,
+            "`bluegreen promote` shifts production to green; `bluegreen rollback` drops it",
+        ),
+        (Phase.SHIFTING, "traffic is shifting; `bluegreen rollback` stops and reverts it"),
+        (
+            Phase.TERMINATION_WAIT,
+            "`bluegreen finish` removes blue now; `bluegreen rollback` returns to blue",
+        ),
+        (Phase.SUCCEEDED, "start a new release with `bluegreen release`"),
+        (Phase.FAILED, "start a new release with `bluegreen release`"),
+    ],
+)
+def test_each_phases_hint(phase: Phase, hint: str) -> None:
+    assert cd._hint(DeploymentView("codedeploy", "d-1", "InProgress", phase)) == hint
+
+
+def test_describe_names_the_event_in_progress() -> None:
+    steps = [LifecycleStep("Install", "Succeeded"), LifecycleStep("AfterInstall", "InProgress")]
+    running = DeploymentView("codedeploy", "d-1", "InProgress", Phase.INSTALLING, lifecycle=steps)
+    assert cd._describe(running) == "InProgress (installing, AfterInstall in progress)"
+    idle = DeploymentView("codedeploy", "d-1", "Ready", Phase.WAITING, lifecycle=steps[:1])
+    assert cd._describe(idle) == "Ready (waiting-for-reroute)"
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+
+def test_status_of_an_in_progress_deployment() -> None:
+    s = Stubs()
+    found = info(
+        errorInformation={"code": "X", "message": "y"},
+        **ready_option("STOP_DEPLOYMENT"),
+    )
+    latest(s, found, ecs_target(3, running="AllowTestTraffic"))
+    view = engine(s).status()
+    s.done()
+    assert view is not None
+    assert (view.engine, view.id, view.status, view.phase) == (
+        "codedeploy",
+        "d-2",
+        "InProgress",
+        Phase.INSTALLING,
+    )
+    assert view.created == T0
+    assert view.lifecycle[0] == LifecycleStep("BeforeInstall", "Succeeded", T0)
+    assert view.lifecycle[3] == LifecycleStep("AllowTestTraffic", "InProgress", None)
+    assert [t.label for t in view.task_sets] == ["blue", "green"]
+    assert view.error == "X: y"
+    assert view.auto_reroute is False
+    assert view.alarms == [] and view.new_target_group == "" and view.rollback_of == ""
+
+
+def test_status_of_a_deployment_not_started_yet() -> None:
+    s = Stubs()
+    latest(s, info(status="Created"), None)
+    view = engine(s).status()
+    s.done()
+    assert view is not None and view.phase == Phase.QUEUED and view.lifecycle == []
+    assert view.auto_reroute is None
+
+
+def test_status_when_the_group_never_deployed() -> None:
+    s = Stubs()
+    never_deployed(s)
+    e = engine(s)
+    assert e.status() is None
+    assert e.absent == ""
+    never_deployed(s)
+    with pytest.raises(StateError) as caught:
+        e.promote()
+    s.done()
+    assert caught.value.message == "cannot promote: the deployment group dg has no deployments yet"
+    assert caught.value.hint == "start one with `bluegreen release`"
+
+
+@pytest.mark.parametrize(
+    ("code", "more", "absent"),
+    [
+        (
+            "ApplicationDoesNotExistException",
+            {"pipeline_deployed": False},
+            "no deployment group yet: app/dg (the pipeline stack p-pipeline is not "
+            "deployed in ap-northeast-1)",
+        ),
+        (
+            "DeploymentGroupDoesNotExistException",
+            {},
+            "no deployment group yet: app/dg (CodeDeploy does not know it in ap-northeast-1)",
+        ),
+        (
+            "DeploymentGroupDoesNotExistException",
+            {"pipeline_deployed": False, "pipeline_stack": "", "region": ""},
+            "no deployment group yet: app/dg (CodeDeploy does not know it)",
+        ),
+    ],
+)
+def test_status_says_why_there_is_no_deployment_group(
+    code: str, more: dict[str, Any], absent: str
+) -> None:
+    s = Stubs()
+    s.error(
+        "codedeploy", "list_deployments", code, "missing", dict(GROUP, includeOnlyStatuses=ACTIVE)
+    )
+    e = engine(s, **more)
+    assert e.status() is None
+    assert e.absent == absent
+    s.error(
+        "codedeploy", "list_deployments", code, "missing", dict(GROUP, includeOnlyStatuses=ACTIVE)
+    )
+    with pytest.raises(StateError) as caught:
+        e.finish()
+    assert caught.value.message == f"cannot finish: {absent}"
+    assert caught.value.hint == (
+        "run `bluegreen deploy`: the pipeline stack holds the CodeDeploy application and "
+        "deployment group"
+    )
+    # found again: the absence is forgotten
+    latest(s, info(), ecs_target())
+    assert e.status() is not None and e.absent == ""
+    s.error(
+        "codedeploy",
+        "list_deployments",
+        "AccessDeniedException",
+        "no",
+        dict(GROUP, includeOnlyStatuses=ACTIVE),
+    )
+    with pytest.raises(AwsCallError):
+        e.status()
+    s.done()
+
+
+def test_following_is_the_deployment_the_action_names() -> None:
+    s = Stubs()
+    e = engine(s)
+    assert e.following("p:build-1") is None  # not a deployment id: asks nothing
+    latest(s, info(), ecs_target())
+    found = e.following("d-2")
+    assert found is not None and found.id == "d-2"
+    latest(s, info(), ecs_target())
+    assert e.following("d-1") is None
+    never_deployed(s)
+    assert e.following("d-2") is None
+    s.done()
+
+
+def test_forwards_reads_both_listeners() -> None:
+    s = Stubs()
+    s.add(
+        "elbv2",
+        "describe_listeners",
+        {
+            "Listeners": [
+                {
+                    "ListenerArn": LISTENER + "p",
+                    "DefaultActions": [{"Type": "forward", "TargetGroupArn": TG + "blue/1"}],
+                },
+            ]
+        },
+        {"ListenerArns": [LISTENER + "p", LISTENER + "t"]},
+    )
+    assert engine(s).forwards() == {"production": [(TG + "blue/1", 100)]}
+    s.add("elbv2", "describe_listeners", {"Listeners": []}, {"ListenerArns": [LISTENER + "t"]})
+    assert engine(s, production_listener="").forwards() == {}
+    assert engine(s, production_listener="", test_listener="").forwards() == {}
+    s.done()
+
+
+# ---- promote ------------------------------------------------------------------------------
+
+
+def test_promote_a_ready_deployment_reroutes() -> None:
+    # CONTINUE: READY_WAIT is accepted in status Ready only
+    s = Stubs()
+    latest(s, info(status="Ready"), ecs_target(5, status="Ready"))
+    s.add(
+        "codedeploy",
+        "continue_deployment",
+        {},
+        {"deploymentId": "d-2", "deploymentWaitType": "READY_WAIT"},
+    )
+    result = engine(s).promote()
+    s.done()
+    assert result.to_dict() == {
+        "action": "promote",
+        "deployment_id": "d-2",
+        "message": "rerouting production (:80) to the green task set of deployment d-2; "
+        "follow with `bluegreen status --watch`",
+        "started_deployment": None,
+        "revision": None,
+        "phase": None,
+        "promoted": False,
+    }
+
+
+def test_promote_when_codedeploy_answers_not_ready() -> None:
+    s = Stubs()
+    latest(s, info(status="Ready"), ecs_target(5))
+    s.error(
+        "codedeploy", "continue_deployment", "DeploymentIsNotInReadyStateException", "not ready"
+    )
+    with pytest.raises(StateError) as caught:
+        engine(s).promote()
+    assert caught.value.message == "cannot promote yet: CodeDeploy says deployment d-2 is not Ready"
+    assert caught.value.hint == "run `bluegreen promote` again in a few seconds"
+    latest(s, info(status="Ready"), ecs_target(5))
+    s.error("codedeploy", "continue_deployment", "AccessDeniedException", "no")
+    with pytest.raises(AwsCallError):
+        engine(s).promote()
+    s.done()
+
+
+def test_promote_before_codedeploy_reports_ready() -> None:
+    # The events say installed (phase WAITING, for display) but the status is InProgress.
+    s = Stubs()
+    latest(s, info(**ready_option("STOP_DEPLOYMENT")), ecs_target(5))
+    with pytest.raises(StateError) as caught:
+        engine(s).promote()
+    assert caught.value.message == (
+        "cannot promote yet: deployment d-2 is InProgress (waiting-for-reroute); CodeDeploy "
+        "does not report it Ready for reroute yet"
+    )
+    assert caught.value.hint == "run `bluegreen promote` again in a few seconds"
+    latest(s, info(), ecs_target(5))
+    group_config(s, "CONTINUE_DEPLOYMENT")
+    with pytest.raises(StateError) as caught:
+        engine(s).promote()
+    assert caught.value.message == (
+        "cannot promote: deployment d-2 reroutes production by itself (the deployment group "
+        "continues without waiting)"
+    )
+    assert caught.value.hint == "follow it with `bluegreen status --watch`"
+    s.done()
+
+
+def test_promote_refuses_other_phases_with_their_hint() -> None:
+    s = Stubs()
+    latest(s, info(), ecs_target(3, running="AllowTestTraffic"))
+    with pytest.raises(StateError) as caught:
+        engine(s).promote()
+    s.done()
+    assert caught.value.message == (
+        "cannot promote: deployment d-2 is InProgress (installing, AllowTestTraffic in "
+        "progress), not waiting for reroute"
+    )
+    assert caught.value.hint.startswith("wait until the green tasks serve")
+
+
+def test_reroutes_automatically_asks_the_group_once_when_the_deployment_does_not_say() -> None:
+    s = Stubs()
+    e = engine(s)
+    view = DeploymentView("codedeploy", "d-2", "Ready", Phase.WAITING)
+    assert e.reroutes_automatically(
+        DeploymentView("codedeploy", "d", "Ready", Phase.WAITING, auto_reroute=True)
+    )
+    group_config(s, None)
+    assert e.reroutes_automatically(view) is False
+    assert e.reroutes_automatically(view) is False  # read once
+    s.done()
+
+
+def test_promote_if_ready() -> None:
+    s = Stubs()
+    e = engine(s)
+    ready = DeploymentView("codedeploy", "d-2", "Ready", Phase.WAITING, auto_reroute=False)
+    assert (
+        e.promote_if_ready(
+            DeploymentView("codedeploy", "d-2", "InProgress", Phase.WAITING, auto_reroute=False)
+        )
+        is None
+    )
+    assert (
+        e.promote_if_ready(
+            DeploymentView("codedeploy", "d-2", "Ready", Phase.WAITING, auto_reroute=True)
+        )
+        is None
+    )
+    s.error(
+        "codedeploy", "continue_deployment", "DeploymentIsNotInReadyStateException", "not ready"
+    )
+    assert e.promote_if_ready(ready) is None
+    s.error("codedeploy", "continue_deployment", "AccessDeniedException", "no")
+    with pytest.raises(AwsCallError):
+        e.promote_if_ready(ready)
+    s.add(
+        "codedeploy",
+        "continue_deployment",
+        {},
+        {"deploymentId": "d-2", "deploymentWaitType": "READY_WAIT"},
+    )
+    result = e.promote_if_ready(ready)
+    s.done()
+    assert result is not None and result.action == "promote" and result.deployment_id == "d-2"
+
+
+# ---- finish -------------------------------------------------------------------------------
+
+
+def test_finish_in_the_termination_wait_terminates_blue() -> None:
+    # CONTINUE: TERMINATION_WAIT; the wait starts once the target is Succeeded (STEPS)
+    s = Stubs()
+    latest(s, info(), ecs_target(8, status="Succeeded"))
+    s.add(
+        "codedeploy",
+        "continue_deployment",
+        {},
+        {"deploymentId": "d-2", "deploymentWaitType": "TERMINATION_WAIT"},
+    )
+    result = engine(s).finish()
+    s.done()
+    assert (result.action, result.deployment_id) == ("finish", "d-2")
+    assert result.message == (
+        "terminating the original (blue) task set of deployment d-2 now; rollback is no "
+        "longer possible once it is gone"
+    )
+
+
+def test_finish_outside_the_termination_wait() -> None:
+    s = Stubs()
+    latest(s, info(status="Ready"), ecs_target(5, status="Ready"))
+    with pytest.raises(StateError) as caught:
+        engine(s).finish()
+    s.done()
+    assert caught.value.message == (
+        "cannot finish: deployment d-2 is Ready (waiting-for-reroute), not in the termination wait"
+    )
+    assert (
+        caught.value.hint
+        == "`bluegreen promote` shifts production to green; `bluegreen rollback` drops it"
+    )
+
+
+# ---- rollback during a deployment ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "target", "where"),
+    [
+        ("Created", None, "(queued) with rollback: production stays on"),
+        (
+            "InProgress",
+            ecs_target(2, running="AfterInstall"),
+            "(installing) with rollback: production stays on",
+        ),
+        (
+            "Ready",
+            ecs_target(5, status="Ready"),
+            "(waiting-for-reroute) with rollback: production stays on",
+        ),
+        (
+            "InProgress",
+            ecs_target(6, running="AllowTraffic"),
+            "(shifting) with rollback: production returns to",
+        ),
+        (
+            "InProgress",
+            ecs_target(8, status="Succeeded"),
+            "(termination-wait) with rollback: production returns to",
+        ),
+    ],
+)
+def test_rollback_stops_an_active_deployment_with_rollback(
+    status: str, target: dict[str, Any] | None, where: str
+) -> None:
+    # STOP: autoRollbackEnabled, in every active phase including the termination wait
+    s = Stubs()
+    latest(s, info(status=status), target)
+    s.add(
+        "codedeploy",
+        "stop_deployment",
+        {"status": "Pending", "statusMessage": "Stopping"},
+        {"deploymentId": "d-2", "autoRollbackEnabled": True},
+    )
+    result = engine(s).rollback()
+    s.done()
+    assert result.message == (
+        f"stopped deployment d-2 {where} the original task set and CodeDeploy removes the "
+        "replacement (Stopping)"
+    )
+    s = Stubs()
+    latest(s, info(status=status), target)
+    s.add("codedeploy", "stop_deployment", {}, {"deploymentId": "d-2", "autoRollbackEnabled": True})
+    assert engine(s).rollback().message.endswith("removes the replacement")
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "said"),
+    [
+        ("Failed", {"code": "TIMEOUT", "message": "late"}, "already Failed (TIMEOUT: late)"),
+        ("Stopped", None, "already Stopped"),
+    ],
+)
+def test_rollback_of_a_deployment_that_is_over(
+    status: str, error: dict[str, str] | None, said: str
+) -> None:
+    s = Stubs()
+    latest(s, info(status=status, **({"errorInformation": error} if error else {})), ecs_target(3))
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    s.done()
+    assert caught.value.message == (
+        f"cannot roll back: deployment d-2 is {said}: it is over, so there is nothing to "
+        "stop (CodeDeploy rolls a failed deployment back only when the deployment group's "
+        "auto-rollback is on)"
+    )
+    assert caught.value.hint == (
+        "see `bluegreen status` for what production serves; to release an earlier commit, "
+        "revert and push"
+    )
+
+
+# ---- rollback after success: redeploy the previous release ---------------------------------
+
+
+def spec(revision: int) -> dict[str, Any]:
+    return {
+        "revisionType": "AppSpecContent",
+        "appSpecContent": {
+            "content": YAML_SPEC.replace(f"{TD}3", f"{TD}{revision}"),
+            "sha256": f"sha{revision}",
+        },
+    }
+
+
+def succeeded(ident: str, minutes: int, revision: int | None, **more: Any) -> dict[str, Any]:
+    return info(
+        ident, "Succeeded", minutes, **({"revision": spec(revision)} if revision else {}), **more
+    )
+
+
+def history(s: Stubs, current: dict[str, Any], older: list[dict[str, Any]]) -> None:
+    """succeeded_before(current.createTime): the group's Succeeded deployments."""
+    ids = [d["deploymentId"] for d in older]
+    s.add(
+        "codedeploy",
+        "list_deployments",
+        {"deployments": ids},
+        dict(
+            GROUP, includeOnlyStatuses=["Succeeded"], createTimeRange={"end": current["createTime"]}
+        ),
+    )
+    if ids:
+        s.add(
+            "codedeploy",
+            "batch_get_deployments",
+            {"deploymentsInfo": older},
+            {"deploymentIds": ids},
+        )
+
+
+def test_previous_release_skips_the_same_revision_and_copies_of_releases() -> None:
+    s = Stubs()
+    e = engine(s)
+    current = succeeded("d-5", 50, 4)
+    same = succeeded("d-4", 40, 4)  # the same revision, deployed again
+    copy = succeeded(
+        "d-3", 30, 1, description="bluegreen rollback of d-2x: redeploys the revision of d-1"
+    )
+    two = succeeded("d-2", 20, 2)
+    one = succeeded("d-1", 10, 1)
+    history(s, current, [current, same, two, one])
+    assert e.previous_release(current) == two
+    # a rollback that copied d-1 stands for d-1: the release before it is none
+    history(s, copy, [copy, two, one])
+    assert e.previous_release(copy) is None
+    assert e.previous_release({"deploymentId": "d-9"}) is None  # no createTime: none
+    s.done()
+
+
+def test_previous_release_of_a_codedeploy_rollback_deployment() -> None:
+    # INFO: a rollback deployment (rollbackTriggeringDeploymentId) redeploys the release
+    # before the one that triggered it
+    s = Stubs()
+    e = engine(s)
+    two = succeeded("d-2", 20, 2)
+    one = succeeded("d-1", 10, 1)
+    zero = succeeded("d-0", 5, 7)
+    rolled = succeeded("d-4", 40, 1, rollbackInfo={"rollbackTriggeringDeploymentId": "d-2"})
+    history(s, rolled, [rolled, two, one, zero])
+    assert e.previous_release(rolled) == zero
+    failed_trigger = succeeded("d-4", 40, 2, rollbackInfo={"rollbackTriggeringDeploymentId": "d-3"})
+    history(s, failed_trigger, [failed_trigger, two, one])
+    # d-3 failed: not Succeeded; d-4 redeploys d-2's release; before that, d-1
+    assert e.previous_release(failed_trigger) == one
+    s.done()
+
+
+def test_origin_follows_chains_and_stops_on_a_loop() -> None:
+    a = succeeded(
+        "d-a", 30, 1, description="bluegreen rollback of d-x: redeploys the revision of d-b"
+    )
+    b = succeeded(
+        "d-b", 20, 1, description="bluegreen rollback of d-y: redeploys the revision of d-a"
+    )
+    by_id = {"d-a": a, "d-b": b}
+    assert cd._origin(a, by_id, [a, b])["deploymentId"] in ("d-a", "d-b")
+    c = succeeded("d-c", 10, 1)
+    d = succeeded(
+        "d-d", 40, 1, description="bluegreen rollback of d-z: redeploys the revision of d-c"
+    )
+    assert cd._origin(d, {"d-c": c, "d-d": d}, [d, c]) == c
+    assert cd._origin(d, {"d-d": d}, [d]) == d  # the copied release is not Succeeded-listed
+    first = succeeded("d-f", 40, 1, rollbackInfo={"rollbackTriggeringDeploymentId": "d-g"})
+    assert cd._origin(first, {"d-f": first}, [first]) == first  # nothing before it
+    assert cd._before({"createTime": None}, [c]) is None
+    assert cd._before(c, [d, c]) is None
+
+
+def redeploy_setup(s: Stubs, *, content: bool = True, status: str = "ACTIVE") -> dict[str, Any]:
+    current = succeeded("d-5", 50, 4)
+    latest(s, current, ecs_target(8, status="Succeeded"))
+    previous = succeeded("d-2", 20, 2)
+    if not content:
+        previous["revision"] = {
+            "revisionType": "AppSpecContent",
+            "appSpecContent": {"sha256": "sha2"},
+        }
+    history(s, current, [current, previous])
+    if not content:
+        s.add(
+            "codedeploy",
+            "get_application_revision",
+            {"revision": spec(2)},
+            {
+                "applicationName": APP,
+                "revision": {
+                    "revisionType": "AppSpecContent",
+                    "appSpecContent": {"sha256": "sha2"},
+                },
+            },
+        )
+    s.add(
+        "ecs",
+        "describe_task_definition",
+        {"taskDefinition": {"taskDefinitionArn": TD + "2", "status": status}},
+        {"taskDefinition": TD + "2"},
+    )
+    return previous
+
+
+def created(s: Stubs) -> None:
+    s.add(
+        "codedeploy",
+        "create_deployment",
+        {"deploymentId": "d-6"},
+        dict(
+            GROUP,
+            revision=spec(2),
+            description="bluegreen rollback of d-5: redeploys the revision of d-2",
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "steps"),
+    [
+        (
+            "STOP_DEPLOYMENT",
+            "when it waits for reroute (green on :8080), `bluegreen promote` moves production "
+            "(:80) to it; follow with `bluegreen status --watch`",
+        ),
+        (
+            "CONTINUE_DEPLOYMENT",
+            "CodeDeploy moves production once its tasks are healthy; follow with "
+            "`bluegreen status --watch`",
+        ),
+    ],
+)
+def test_rollback_after_success_redeploys_the_previous_revision(action: str, steps: str) -> None:
+    # CREATE: the previous release's AppSpec revision, described so a rollback of a
+    # rollback can go one release further back
+    s = Stubs()
+    redeploy_setup(s, content=False)
+    created(s)
+    group_config(s, action)
+    result = engine(s).rollback()
+    s.done()
+    assert result.to_dict() == {
+        "action": "rollback",
+        "deployment_id": "d-5",
+        "message": "deployment d-5 had succeeded: started deployment d-6, which redeploys "
+        f"web:2 (the release of deployment d-2) through CodeDeploy; {steps}",
+        "started_deployment": "d-6",
+        "revision": TD + "2",
+        "phase": "queued",
+        "promoted": False,
+    }
+
+
+def test_rollback_to_an_inactive_task_definition_is_refused() -> None:
+    s = Stubs()
+    redeploy_setup(s, status="INACTIVE")
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    s.done()
+    assert caught.value.message == (
+        "cannot roll back: the task definition of the previous release (web:2, deployment "
+        "d-2) is INACTIVE, so ECS cannot start tasks from it"
+    )
+    assert (
+        caught.value.hint == "revert the commit and push: the pipeline builds and releases it again"
+    )
+
+
+def test_rollback_to_a_deleted_task_definition_is_refused() -> None:
+    s = Stubs()
+    current = succeeded("d-5", 50, 4)
+    latest(s, current, ecs_target(8, status="Succeeded"))
+    history(s, current, [current, succeeded("d-2", 20, 2)])
+    s.error(
+        "ecs", "describe_task_definition", "ClientException", "Unable to describe task definition."
+    )
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    assert (
+        "(web:2, deployment d-2) is missing, so ECS cannot start tasks from it"
+        in caught.value.message
+    )
+    latest(s, current, ecs_target(8, status="Succeeded"))
+    history(s, current, [current, succeeded("d-2", 20, 2)])
+    s.error("ecs", "describe_task_definition", "AccessDeniedException", "no")
+    with pytest.raises(AwsCallError):
+        engine(s).rollback()
+    s.done()
+
+
+def test_rollback_when_another_deployment_started_meanwhile() -> None:
+    # CREATE: DeploymentLimitExceededException, one deployment at a time per group
+    s = Stubs()
+    redeploy_setup(s)
+    s.error("codedeploy", "create_deployment", "DeploymentLimitExceededException", "busy")
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    assert caught.value.message == (
+        "cannot roll back: another deployment of dg started meanwhile (a pipeline run?), "
+        "and CodeDeploy runs one at a time"
+    )
+    assert caught.value.hint == "see `bluegreen status`; `bluegreen rollback` stops that one"
+    redeploy_setup(s)
+    s.error("codedeploy", "create_deployment", "InvalidRevisionException", "bad")
+    with pytest.raises(AwsCallError):
+        engine(s).rollback()
+    s.done()
+
+
+def test_rollback_of_the_first_release_is_refused() -> None:
+    s = Stubs()
+    current = succeeded("d-5", 50, 4)
+    latest(s, current, ecs_target(8, status="Succeeded"))
+    history(s, current, [current])
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    assert caught.value.message == (
+        "cannot roll back: deployment d-5 is the first release of deployment group dg; "
+        "there is no earlier release to return to (before the first release the service "
+        "ran the bootstrap placeholder)"
+    )
+    assert caught.value.hint == (
+        "revert the commit and push: the pipeline releases the reverted code (or start it "
+        "with `bluegreen release`)"
+    )
+    copy = succeeded(
+        "d-5", 50, 4, description="bluegreen rollback of d-4: redeploys the revision of d-1"
+    )
+    latest(s, copy, ecs_target(8, status="Succeeded"))
+    history(s, copy, [copy])
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    s.done()
+    assert caught.value.message.startswith(
+        "cannot roll back: deployment d-5 redeploys the first release (deployment d-1); "
+        "there is no earlier"
+    )
+
+
+def test_rollback_to_a_release_without_a_revision_is_refused() -> None:
+    s = Stubs()
+    current = succeeded("d-5", 50, 4)
+    latest(s, current, ecs_target(8, status="Succeeded"))
+    gone = info(
+        "d-2",
+        "Succeeded",
+        20,
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "old"}},
+    )
+    history(s, current, [current, gone])
+    s.error("codedeploy", "get_application_revision", "RevisionDoesNotExistException", "gone")
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    s.done()
+    assert caught.value.message == (
+        "cannot roll back: CodeDeploy lists no revision for deployment d-2, the previous "
+        "release, so there is nothing to redeploy"
+    )
+    assert (
+        caught.value.hint == "revert the commit and push: the pipeline releases the reverted code"
+    )
+
+
+def test_a_revision_codedeploy_cannot_read_is_passed_on() -> None:
+    s = Stubs()
+    e = engine(s)
+    s.error("codedeploy", "get_application_revision", "AccessDeniedException", "no")
+    with pytest.raises(AwsCallError):
+        e._revision(
+            {"revision": {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "x"}}}
+        )
+    # read once per sha256
+    s.add("codedeploy", "get_application_revision", {"revision": spec(2)})
+    located = {"revision": {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "y"}}}
+    assert e._revision(located) == spec(2)
+    assert e._revision(located) == spec(2)
+    assert e._revision({}) == {}
+    s.done()
+
+
+def test_a_followed_rollback_is_promoted_when_ready_until_production_moves() -> None:
+    s = Stubs()
+    redeploy_setup(s)
+    created(s)
+    ui = Ui()
+    slept: list[float] = []
+    for status, target in (
+        ("Created", None),
+        ("Created", None),
+        ("Ready", ecs_target(5, status="Ready")),
+        ("InProgress", ecs_target(6, running="AllowTraffic")),
+        ("InProgress", ecs_target(8, status="Succeeded")),
+    ):
+        s.add(
+            "codedeploy",
+            "get_deployment",
+            {"deploymentInfo": info("d-6", status, 60)},
+            {"deploymentId": "d-6"},
+        )
+        target_of(s, "d-6", target)
+        if status == "Ready":
+            group_config(s, "STOP_DEPLOYMENT")
+            s.add(
+                "codedeploy",
+                "continue_deployment",
+                {},
+                {"deploymentId": "d-6", "deploymentWaitType": "READY_WAIT"},
+            )
+    result = engine(s).rollback(follow=True, ui=ui, sleep=slept.append, interval=3.0)
+    s.done()
+    assert slept == [3.0] * 4
+    assert ui.lines == [
+        "deployment d-5 had succeeded: started deployment d-6, which redeploys web:2 (the "
+        "release of deployment d-2) through CodeDeploy",
+        "rollback deployment d-6: Created (queued)",
+        "rollback deployment d-6: Ready (waiting-for-reroute)",
+        "rollback deployment d-6 waits for reroute: promoting it, as you asked to roll back "
+        "(production :80 moves to web:2)",
+        "rollback deployment d-6: InProgress (shifting, AllowTraffic in progress)",
+        "rollback deployment d-6: InProgress (termination-wait)",
+    ]
+    assert result.to_dict() == {
+        "action": "rollback",
+        "deployment_id": "d-5",
+        "message": "production (:80) serves web:2 again (deployment d-6); the replaced tasks "
+        "are kept for the termination wait: `bluegreen finish` removes them now",
+        "started_deployment": "d-6",
+        "revision": TD + "2",
+        "phase": "termination-wait",
+        "promoted": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "said"),
+    [
+        ("Failed", {"code": "TIMEOUT", "message": "late"}, "failed (TIMEOUT: late)"),
+        ("Stopped", None, "stopped"),
+    ],
+)
+def test_a_followed_rollback_that_ends_badly(
+    status: str, error: dict[str, str] | None, said: str
+) -> None:
+    s = Stubs()
+    redeploy_setup(s)
+    created(s)
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {
+            "deploymentInfo": info(
+                "d-6", status, 60, **({"errorInformation": error} if error else {})
+            )
+        },
+        {"deploymentId": "d-6"},
+    )
+    target_of(s, "d-6", ecs_target(3))
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback(follow=True, sleep=lambda _: None)
+    s.done()
+    assert caught.value.message == (
+        f"the rollback deployment d-6 {said}; production stays where deployment d-5 put it"
+    )
+    assert caught.value.hint == (
+        "see "
+        "https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-6?region=ap-northeast-1"
+    )
+
+
+# ---- how a deployment ended, and the alarms behind it --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("more", "outcome", "rollback"),
+    [
+        ({"status": "Succeeded"}, "succeeded", False),
+        (
+            {"status": "Failed", "rollbackInfo": {"rollbackDeploymentId": "d-9"}},
+            "rolled back",
+            False,
+        ),
+        (
+            {"status": "Stopped", "rollbackInfo": {"rollbackDeploymentId": "d-9"}},
+            "rolled back",
+            False,
+        ),
+        ({"status": "Stopped", "rollbackInfo": {}}, "stopped", False),
+        ({"status": "Failed"}, "failed", False),
+        ({"status": "InProgress", "creator": "codeDeployRollback"}, "", True),
+        (
+            {
+                "status": "Succeeded",
+                "description": "bluegreen rollback of d-1: redeploys the revision of d-0",
+            },
+            "succeeded",
+            True,
+        ),
+        ({"status": "Succeeded", "description": "a bluegreen rollback of d-1"}, "succeeded", False),
+    ],
+)
+def test_ending(more: dict[str, Any], outcome: str, rollback: bool) -> None:
+    # INFO: rollbackInfo.rollbackDeploymentId, creator codeDeployRollback
+    s = Stubs()
+    found = (
+        info("d-2", errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <a>"})
+        | more
+    )
+    s.add("codedeploy", "get_deployment", {"deploymentInfo": found}, {"deploymentId": "d-2"})
+    ending = engine(s).ending("d-2")
+    s.done()
+    assert (ending.status, ending.outcome, ending.rollback) == (more["status"], outcome, rollback)
+    assert ending.reason == "Activated alarms: <a>" and ending.alarms == ("a",)
+
+
+def test_alarms_of_a_stopped_deployment_name_its_green_target_group() -> None:
+    s = Stubs()
+    stopped = info(
+        status="Stopped",
+        errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <p-5xx>"},
+    )
+    latest(s, stopped, ecs_target(6))
+    view = engine(s).status()
+    assert view is not None and view.alarms == ["p-5xx"] and view.new_target_group == "tg-green"
+    assert view.to_dict()["new_target_group"] == "tg-green"
+    s.done()
+
+
+def test_alarms_of_a_rollback_deployment_are_those_of_the_deployment_it_rolls_back() -> None:
+    s = Stubs()
+    rolling = info("d-3", rollbackInfo={"rollbackTriggeringDeploymentId": "d-2"})
+    latest(s, rolling, ecs_target(2))
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {
+            "deploymentInfo": info(
+                "d-2",
+                "Stopped",
+                errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <x>"},
+            )
+        },
+        {"deploymentId": "d-2"},
+    )
+    target_of(s, "d-2", ecs_target(6))
+    view = engine(s).status()
+    assert view is not None
+    assert (view.alarms, view.rollback_of, view.new_target_group) == (["x"], "d-2", "tg-green")
+    # the triggering deployment unreadable: no alarms; its target unreadable: no group
+    latest(s, rolling, ecs_target(2))
+    s.error("codedeploy", "get_deployment", "DeploymentDoesNotExistException", "gone")
+    view = engine(s).status()
+    assert view is not None and (view.alarms, view.rollback_of, view.new_target_group) == (
+        [],
+        "d-2",
+        "",
+    )
+    latest(s, rolling, ecs_target(2))
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {
+            "deploymentInfo": info(
+                "d-2",
+                "Stopped",
+                errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <x>"},
+            )
+        },
+        {"deploymentId": "d-2"},
+    )
+    s.error("codedeploy", "list_deployment_targets", "AccessDeniedException", "no")
+    view = engine(s).status()
+    assert view is not None and (view.alarms, view.new_target_group) == (["x"], "")
+    latest(s, rolling, ecs_target(2))
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": info("d-2", "Stopped")},
+        {"deploymentId": "d-2"},
+    )
+    view = engine(s).status()
+    assert view is not None and (view.alarms, view.new_target_group) == ([], "")
+    s.done()
+
+
+def test_the_engines_words() -> None:
+    s = Stubs()
+    e = engine(s)
+    assert e.scope() == "dg"
+    assert (e.name, e.noun, e.creation_deploys, e.absent) == ("codedeploy", "Deployment", False, "")
+    assert e.continue_creation() is None
+    assert e.console_link("d-1") == (
+        ""
+        "https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-1?region=ap-northeast-1"
+    )
+    assert [c for c, _ in CodeDeployEngine.commands] == ["promote"]
