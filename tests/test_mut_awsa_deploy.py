@@ -186,11 +186,22 @@ def test_a_first_deploy_then_a_rerun_then_an_out_of_band_change(aws: Emulator, r
     )
 
     # ---- a desired count: out of band, said in the dry run, sent in the real one --------
-    three = config_mod.parse("[task]\ndesired_count = 3\n")
+    # (and a task size: kept as deployed, CodeDeploy owns the task definition)
+    three = config_mod.parse("[task]\ndesired_count = 3\ncpu = 512\nmemory = 1024\n")
     result, ui = run(aws, root, three, dry_run=True)
     why = "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)"
     said = "desired count (task.desired_count) 1 -> 3 with ecs:UpdateService"
     assert f"{SERVICE}: would set {said} {why}" in ui.lines
+    assert (
+        f"{SERVICE}: TaskDefinition kept as deployed: CodeDeploy owns the task definition, so "
+        "the task change reaches AWS through taskdef.json and the next release (`bluegreen "
+        "verify` lists what taskdef.json must say)"
+    ) in ui.lines
+    assert [(s.stack, s.action) for s in result.stacks] == [
+        (SOURCE, "no-changes"),
+        (SERVICE, "no-changes"),
+        (PIPELINE, "no-changes"),
+    ]
     assert [(o.setting, o.current, o.wanted, o.applied) for o in result.out_of_band] == [
         ("DesiredCount", 1, 3, False)
     ]
