@@ -309,3 +309,70 @@ def test_a_stack_that_failed_to_create_is_deleted_and_made_again(aws: Emulator, 
         (SOURCE, "create"),
         (SERVICE, "declined"),
     ]
+
+
+# ---- the refusals before anything changes (pure) ------------------------------------------------
+
+
+def test_a_template_is_refused_one_byte_over_cloudformations_inline_limit() -> None:
+    """CloudFormation API reference, CreateChangeSet TemplateBody: "Minimum length of 1.
+    Maximum length of 51,200" bytes; larger templates go through TemplateURL (S3)."""
+    deploy_mod._check_size(SERVICE, "x" * 51_200)
+    with pytest.raises(deploy_mod.OperationError) as info:
+        deploy_mod._check_size(SERVICE, "x" * 51_199 + "é")  # 51,201 bytes in UTF-8
+    assert info.value.message == (
+        f"the {SERVICE} template is 51201 bytes; CloudFormation accepts at most 51200 bytes "
+        "inline and bluegreen does not upload templates to S3"
+    )
+    assert info.value.hint == (
+        "nothing was changed; report this as a bug (templates should stay small)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "hint"),
+    [
+        (
+            "UPDATE_IN_PROGRESS",
+            f"stack {SOURCE} in {REGION} is busy (UPDATE_IN_PROGRESS)",
+            "wait for the running operation to finish (bluegreen status, or the "
+            "CloudFormation console), then deploy again; nothing was changed",
+        ),
+        (
+            "DELETE_FAILED",
+            f"stack {SOURCE} in {REGION} is DELETE_FAILED and cannot be updated",
+            "fix the resource named in its events, then continue the rollback (aws "
+            "cloudformation continue-update-rollback) or run bluegreen destroy; nothing was "
+            "changed",
+        ),
+    ],
+)
+def test_a_busy_or_failed_stack_is_refused_with_what_to_do(
+    status: str, message: str, hint: str
+) -> None:
+    with pytest.raises(deploy_mod.StateError) as info:
+        deploy_mod._refuse_unusable(SOURCE, {"StackStatus": status}, REGION)
+    assert (info.value.message, info.value.hint) == (message, hint)
+
+
+@pytest.mark.parametrize(
+    ("status", "live"),
+    [
+        (None, False),
+        ("REVIEW_IN_PROGRESS", False),
+        ("ROLLBACK_COMPLETE", False),
+        ("DELETE_COMPLETE", False),
+        ("CREATE_COMPLETE", True),
+        ("UPDATE_ROLLBACK_COMPLETE", True),
+    ],
+)
+def test_which_stacks_have_their_resources(status: str | None, live: bool) -> None:
+    stack = None if status is None else {"StackStatus": status}
+    assert deploy_mod._live(stack) is live
+
+
+def test_a_change_set_is_named_after_the_stack_and_the_utc_second() -> None:
+    from datetime import timedelta, timezone
+
+    tokyo = datetime(2021, 9, 19, 10, 5, 7, tzinfo=timezone(timedelta(hours=9)))
+    assert deploy_mod.change_set_name("app", tokyo) == "app-20210919010507"
