@@ -1,0 +1,378 @@
+"""deploy, the library function, on the emulated AWS: what it says, records and sends,
+from a fresh account to a rerun and an out-of-band change (the CLI's view of the same
+runs is in test_e2e_deploy.py; this drives ``deploy`` directly, so each run takes
+seconds).
+
+AWS behaviour relied on: a change set is named by the caller and computed before it is
+executed; a change set with nothing to do ends FAILED with "The submitted information
+didn't contain changes" (CloudFormation API reference, DescribeChangeSet); deleting the
+only (CREATE) change set of a stack in REVIEW_IN_PROGRESS leaves an empty stack, deleted
+with DeleteStack (CloudFormation user guide, "Update stacks using change sets");
+UpdateService takes a CODE_DEPLOY service's desired count (ECS API reference,
+UpdateService); CreateCommit makes one commit of every file (CodeCommit API reference).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deploy_support import RecordingUI
+
+from bluegreen import config as config_mod
+from bluegreen.appkit import init
+from bluegreen.aws import deploy as deploy_mod
+from bluegreen.config import Config
+from bluegreen.emulator import Emulator
+
+REGION = "ap-northeast-1"
+T0 = datetime(2021, 9, 19, 1, 0, tzinfo=UTC)
+SOURCE, SERVICE, PIPELINE = "sample3-dev-source", "sample3-dev-service", "sample3-dev-pipeline"
+REPO = "sample3-dev-webappservice"
+ROLE = "AWSServiceRoleForECS"
+NOTE = (
+    f"this account has no CodeCommit repository in {REGION} yet; if CodeCommit refuses "
+    "to create one (OperationNotAllowedException), deploy says what to do then"
+)
+
+
+@pytest.fixture
+def aws(tmp_path: Path) -> Iterator[Emulator]:
+    with Emulator(REGION, start=T0, work_dir=tmp_path / "aws") as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "app"
+    init(root, Config())
+    return root
+
+
+def run(
+    aws: Emulator, root: Path, config: Config | None = None, ui: Any = None, **flags: Any
+) -> tuple[deploy_mod.DeployResult, RecordingUI]:
+    ui = ui or RecordingUI()
+    result = deploy_mod.deploy(
+        aws.clients(), config or Config(), root, ui, sleep=aws.sleep, now=aws.now, **flags
+    )
+    return result, ui
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def test_a_dry_run_on_a_fresh_account_says_what_it_would_make(aws: Emulator, root: Path) -> None:
+    result, ui = run(aws, root, dry_run=True)
+
+    assert ui.lines == [
+        f"note: {NOTE}",
+        f"{SOURCE}: would be created (3 resources)",
+        f"{REPO}: would commit 21 files to the empty branch main",
+        f"{SERVICE}: would be created (23 resources)",
+        f"would create the ECS service-linked role {ROLE} (this account has none yet; ECS "
+        "needs it for the cluster and the service)",
+        f"{PIPELINE}: would be created (20 resources)",
+    ]
+    assert [(s.stack, s.action, s.status) for s in result.stacks] == [
+        (SOURCE, "would-create", ""),
+        (SERVICE, "would-create", ""),
+        (PIPELINE, "would-create", ""),
+    ]
+    assert [(stack, kind, len(changes)) for stack, kind, changes in ui.shown] == [
+        (SOURCE, "CREATE", 3),
+        (SERVICE, "CREATE", 23),
+        (PIPELINE, "CREATE", 20),
+    ]
+    assert {c.action for _, _, changes in ui.shown for c in changes} == {"Add"}
+    assert ("Repository", "AWS::CodeCommit::Repository") in {
+        (c.logical_id, c.resource_type) for c in ui.shown[0][2]
+    }
+    assert result.ok and result.dry_run and result.notes == [NOTE]
+    assert result.service_linked_role == "would-create" and result.first_commit is None
+    assert "bluegreen.toml" in result.would_commit and len(result.would_commit) == 21
+    assert result.links is None and ui.asked == []
+    assert aws.client("cloudformation").describe_stacks()["Stacks"] == []
+    document = result.to_dict()
+    assert document["would_commit_files"] == 21 and document["service_linked_role"] == (
+        "would-create"
+    )
+    assert document["first_commit"] is None and document["links"] is None
+
+
+def test_a_first_deploy_then_a_rerun_then_an_out_of_band_change(aws: Emulator, root: Path) -> None:
+    started = aws.now()
+    result, ui = run(aws, root)
+
+    assert result.ok and not result.dry_run and result.in_flight is None
+    assert result.changed_anything
+    steps = [line for line in ui.lines if not line.startswith(f"{SOURCE}: creating")]
+    assert ui.lines[0] == f"note: {NOTE}"
+    assert ui.lines[1] == f"{SOURCE}: creating change set {SOURCE}-{stamp(started)} (CREATE)"
+    assert steps[1:] == [
+        f"{SOURCE} done CREATE_COMPLETE",
+        f"{REPO}: committed 21 files to main (one commit)",
+        *[line for line in ui.lines if line.startswith(f"{SERVICE}: creating change set")],
+        f"created the ECS service-linked role {ROLE} (this account had none; ECS needs it "
+        "for the cluster and the service)",
+        f"{SERVICE} done CREATE_COMPLETE",
+        *[line for line in ui.lines if line.startswith(f"{PIPELINE}: creating change set")],
+        f"{PIPELINE} done CREATE_COMPLETE",
+    ]
+    assert ui.asked == [SOURCE, SERVICE, PIPELINE]
+    assert [(s.stack, s.action, s.status) for s in result.stacks] == [
+        (SOURCE, "create", "CREATE_COMPLETE"),
+        (SERVICE, "create", "CREATE_COMPLETE"),
+        (PIPELINE, "create", "CREATE_COMPLETE"),
+    ]
+    assert all(result.created(s) for s in (SOURCE, SERVICE, PIPELINE))
+    assert not result.created("other")
+    assert result.service_linked_role == "created"
+    commit = result.first_commit
+    assert commit is not None and commit.files == 21 and commit.skipped == ""
+    codecommit = aws.client("codecommit")
+    head = codecommit.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"]
+    assert commit.commits == [head]
+    assert result.links is not None
+    assert result.links.to_dict() == {
+        "production_url": f"http://sample3-dev-alb-1.{REGION}.elb.amazonaws.com",
+        "test_url": f"http://sample3-dev-alb-1.{REGION}.elb.amazonaws.com:8080",
+        "pipeline_console": f"https://{REGION}.console.aws.amazon.com/codesuite/codepipeline/"
+        f"pipelines/{PIPELINE}/view?region={REGION}",
+        "codedeploy_console": f"https://{REGION}.console.aws.amazon.com/codesuite/codedeploy/"
+        f"applications/sample3-dev-app/deployment-groups/sample3-dev-deployment-group"
+        f"?region={REGION}",
+    }
+    # The events were followed: each stack's own CREATE_COMPLETE came through the UI.
+    finished = [(e.stack, e.status) for e in ui.events if e.of_the_stack]
+    for stack in (SOURCE, SERVICE, PIPELINE):
+        assert (stack, "CREATE_COMPLETE") in finished
+    document = result.to_dict()
+    assert document["stacks"][0]["changes"][0] == {
+        "action": "Add",
+        "logical_id": "AppImageRepository",
+        "type": "AWS::ECR::Repository",
+        "replacement": "",
+    }
+    assert document["stacks"][0]["hint"] is None and document["stacks"][0]["failures"] == []
+    assert document["first_commit"] == {
+        "repository": REPO,
+        "branch": "main",
+        "commits": [head],
+        "files": 21,
+        "skipped": "",
+    }
+
+    # ---- the same config again: nothing to change, nothing committed, no role made -----
+    result, ui = run(aws, root)
+    assert [(s.stack, s.action) for s in result.stacks] == [
+        (SOURCE, "no-changes"),
+        (SERVICE, "no-changes"),
+        (PIPELINE, "no-changes"),
+    ]
+    assert f"{SOURCE}: no changes" in ui.lines and f"note: {NOTE}" not in ui.lines
+    assert result.first_commit == deploy_mod.FirstCommit(
+        REPO, "main", [], 0, skipped="the branch already has commits"
+    )
+    assert result.service_linked_role == "" and ui.asked == [] and result.ok
+    assert aws.client("cloudformation").list_change_sets(StackName=SOURCE)["Summaries"] == []
+    assert (
+        codecommit.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"] == head
+    )
+
+    # ---- a desired count: out of band, said in the dry run, sent in the real one --------
+    # (and a task size: kept as deployed, CodeDeploy owns the task definition)
+    three = config_mod.parse("[task]\ndesired_count = 3\ncpu = 512\nmemory = 1024\n")
+    result, ui = run(aws, root, three, dry_run=True)
+    why = "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)"
+    said = "desired count (task.desired_count) 1 -> 3 with ecs:UpdateService"
+    assert f"{SERVICE}: would set {said} {why}" in ui.lines
+    assert (
+        f"{SERVICE}: TaskDefinition kept as deployed: CodeDeploy owns the task definition, so "
+        "the task change reaches AWS through taskdef.json and the next release (`bluegreen "
+        "verify` lists what taskdef.json must say)"
+    ) in ui.lines
+    assert [(s.stack, s.action) for s in result.stacks] == [
+        (SOURCE, "no-changes"),
+        (SERVICE, "no-changes"),
+        (PIPELINE, "no-changes"),
+    ]
+    assert [(o.setting, o.current, o.wanted, o.applied) for o in result.out_of_band] == [
+        ("DesiredCount", 1, 3, False)
+    ]
+    ecs = aws.client("ecs")
+    service = ecs.describe_services(cluster="sample3-dev-cluster", services=[SERVICE])
+    assert service["services"][0]["desiredCount"] == 1
+
+    result, ui = run(aws, root, three)
+    assert (
+        f"{SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService {why}"
+        in ui.lines
+    )
+    assert result.to_dict()["out_of_band"] == [
+        {
+            "setting": "DesiredCount",
+            "parameter": "desiredCount",
+            "current": 1,
+            "wanted": 3,
+            "applied": True,
+        }
+    ]
+    service = ecs.describe_services(cluster="sample3-dev-cluster", services=[SERVICE])
+    assert service["services"][0]["desiredCount"] == 3
+    # Now live: nothing more to send.
+    result, ui = run(aws, root, three)
+    assert result.out_of_band == []
+    assert not any("ecs:UpdateService" in line for line in ui.lines)
+
+
+def test_a_declined_first_stack_is_deleted_with_the_empty_stack_it_made(
+    aws: Emulator, root: Path
+) -> None:
+    started = aws.now()
+    result, ui = run(aws, root, ui=RecordingUI(answer=False))
+
+    name = f"{SOURCE}-{stamp(started)}"
+    assert (
+        ui.lines[-1]
+        == f"{SOURCE}: change set {name} declined and deleted with the empty stack it created"
+    )
+    assert [(s.stack, s.action) for s in result.stacks] == [(SOURCE, "declined")]
+    assert result.declined and not result.ok and result.failed == []
+    assert result.in_flight is None and result.links is None
+    assert ui.asked == [SOURCE]
+    stacks = aws.client("cloudformation").describe_stacks()["Stacks"]
+    assert [s["StackStatus"] for s in stacks] in ([], ["DELETE_COMPLETE"])
+
+
+def test_an_interrupted_change_set_says_what_it_left_and_how_to_continue(
+    aws: Emulator, root: Path
+) -> None:
+    class StopAtTheQuestion(RecordingUI):
+        def confirm(self, stack: Any) -> bool:
+            raise KeyboardInterrupt
+
+    started = aws.now()
+    result = deploy_mod.DeployResult(dry_run=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(aws, root, ui=StopAtTheQuestion(), result=result)
+    name = f"{SOURCE}-{stamp(started)}"
+    assert result.in_flight == deploy_mod.InFlight(
+        SOURCE,
+        f"change set {name} AVAILABLE, not executed; stack REVIEW_IN_PROGRESS",
+        "run `bluegreen deploy` again to continue (it makes a new change set)",
+    )
+    assert result.changed_anything and result.stacks == []
+    assert result.to_dict()["in_flight"] == {
+        "subject": SOURCE,
+        "state": f"change set {name} AVAILABLE, not executed; stack REVIEW_IN_PROGRESS",
+        "resume": "run `bluegreen deploy` again to continue (it makes a new change set)",
+    }
+
+
+def test_a_stack_that_failed_to_create_is_deleted_and_made_again(aws: Emulator, root: Path) -> None:
+    # A source stack left in ROLLBACK_COMPLETE by a failed create: CloudFormation cannot
+    # update it ("it must be deleted", CloudFormation user guide, stack status codes).
+    cfn = aws.client("cloudformation")
+    bad = json.dumps(
+        {
+            "Resources": {
+                "R": {"Type": "AWS::ECR::Repository", "Properties": {"RepositoryName": "Not Valid"}}
+            }
+        }
+    )
+    cfn.create_stack(StackName=SOURCE, TemplateBody=bad)
+    for _ in range(20):
+        if cfn.describe_stacks(StackName=SOURCE)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE":
+            break
+        aws.sleep(5)
+
+    dry, ui = run(aws, root, dry_run=True)
+    assert f"{SOURCE}: ROLLBACK_COMPLETE after a failed create; it would be recreated" in ui.lines
+    assert (dry.stacks[0].action, dry.stacks[0].status) == ("would-create", "ROLLBACK_COMPLETE")
+
+    class StopAfterTheSource(RecordingUI):
+        def confirm(self, stack: Any) -> bool:
+            return stack == SOURCE
+
+    result, ui = run(aws, root, ui=StopAfterTheSource())
+    assert ui.lines[1] == (
+        f"{SOURCE}: deleting the stack left by a failed create (ROLLBACK_COMPLETE)"
+    )
+    assert ui.lines[2] == f"{SOURCE} done DELETE_COMPLETE"
+    assert [(s.stack, s.action) for s in result.stacks] == [
+        (SOURCE, "create"),
+        (SERVICE, "declined"),
+    ]
+
+
+# ---- the refusals before anything changes (pure) ------------------------------------------------
+
+
+def test_a_template_is_refused_one_byte_over_cloudformations_inline_limit() -> None:
+    """CloudFormation API reference, CreateChangeSet TemplateBody: "Minimum length of 1.
+    Maximum length of 51,200" bytes; larger templates go through TemplateURL (S3)."""
+    deploy_mod._check_size(SERVICE, "x" * 51_200)
+    with pytest.raises(deploy_mod.OperationError) as info:
+        deploy_mod._check_size(SERVICE, "x" * 51_199 + "é")  # 51,201 bytes in UTF-8
+    assert info.value.message == (
+        f"the {SERVICE} template is 51201 bytes; CloudFormation accepts at most 51200 bytes "
+        "inline and bluegreen does not upload templates to S3"
+    )
+    assert info.value.hint == (
+        "nothing was changed; report this as a bug (templates should stay small)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "hint"),
+    [
+        (
+            "UPDATE_IN_PROGRESS",
+            f"stack {SOURCE} in {REGION} is busy (UPDATE_IN_PROGRESS)",
+            "wait for the running operation to finish (bluegreen status, or the "
+            "CloudFormation console), then deploy again; nothing was changed",
+        ),
+        (
+            "DELETE_FAILED",
+            f"stack {SOURCE} in {REGION} is DELETE_FAILED and cannot be updated",
+            "fix the resource named in its events, then continue the rollback (aws "
+            "cloudformation continue-update-rollback) or run bluegreen destroy; nothing was "
+            "changed",
+        ),
+    ],
+)
+def test_a_busy_or_failed_stack_is_refused_with_what_to_do(
+    status: str, message: str, hint: str
+) -> None:
+    with pytest.raises(deploy_mod.StateError) as info:
+        deploy_mod._refuse_unusable(SOURCE, {"StackStatus": status}, REGION)
+    assert (info.value.message, info.value.hint) == (message, hint)
+
+
+@pytest.mark.parametrize(
+    ("status", "live"),
+    [
+        (None, False),
+        ("REVIEW_IN_PROGRESS", False),
+        ("ROLLBACK_COMPLETE", False),
+        ("DELETE_COMPLETE", False),
+        ("CREATE_COMPLETE", True),
+        ("UPDATE_ROLLBACK_COMPLETE", True),
+    ],
+)
+def test_which_stacks_have_their_resources(status: str | None, live: bool) -> None:
+    stack = None if status is None else {"StackStatus": status}
+    assert deploy_mod._live(stack) is live
+
+
+def test_a_change_set_is_named_after_the_stack_and_the_utc_second() -> None:
+    from datetime import timedelta, timezone
+
+    tokyo = datetime(2021, 9, 19, 10, 5, 7, tzinfo=timezone(timedelta(hours=9)))
+    assert deploy_mod.change_set_name("app", tokyo) == "app-20210919010507"
