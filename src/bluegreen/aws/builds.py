@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bluegreen.aws.errors import call
@@ -106,6 +106,9 @@ def _builds(codebuild: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
 def image_builds(
     codepipeline: Any, codebuild: Any, pipeline: str, execution_id: str
 ) -> list[ImageBuild]:
@@ -117,7 +120,9 @@ def image_builds(
         filter={"pipelineExecutionId": execution_id},
     ).get("actionExecutionDetails", [])
     runs: list[tuple[str, str]] = []
-    for detail in sorted(details, key=lambda d: d.get("startTime") or datetime.min):
+    # botocore's timestamps are aware: an action without a start time sorts first, as an
+    # aware datetime (a naive one cannot be compared with them).
+    for detail in sorted(details, key=lambda d: d.get("startTime") or _EARLIEST):
         type_id = (detail.get("input") or {}).get("actionTypeId") or {}
         result = (detail.get("output") or {}).get("executionResult") or {}
         build_id = result.get("externalExecutionId")
