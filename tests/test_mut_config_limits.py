@@ -36,7 +36,19 @@ def ecs(**settings: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("step", "steps"),
-    [(100.0, 0), (50.0, 1), (25.0, 3), (10.0, 9), (3.0, 33), (30.0, 3), (12.5, 7), (3.2, 31)],
+    [
+        (100.0, 0),
+        (50.0, 1),
+        (25.0, 3),
+        (10.0, 9),
+        (3.0, 33),
+        (30.0, 3),
+        (12.5, 7),
+        (3.2, 31),
+        # 100 / 7.7 = 12.99 and 100 / 14.3 = 6.99: the floor, not the nearest
+        (7.7, 12),
+        (14.3, 6),
+    ],
 )
 def test_linear_steps_as_cloudformation_counts_them(step: float, steps: int) -> None:
     assert config.linear_steps(step) == steps
