@@ -935,6 +935,9 @@ def test_rollback_of_a_revision_ecs_no_longer_describes_is_refused() -> None:
         f"cannot roll back: ECS no longer describes the revision {REV}111 that service "
         "deployment d2 replaced"
     )
+    assert caught.value.hint == (
+        "revert the commit and push: the pipeline releases the reverted code"
+    )
     s = Stubs()
     with s.active():
         _succeeded(s)
@@ -967,13 +970,14 @@ def test_rollback_to_an_inactive_task_definition_is_refused() -> None:
     )
 
 
-def _redeploys(s: Stubs, current: str = "") -> None:
+def _redeploys(s: Stubs, current: str = "", status: str | None = "ACTIVE") -> None:
     _succeeded(s)
     s.revisions([REV + "111"], [{"serviceRevisionArn": REV + "111", "taskDefinition": TD + "1"}])
+    described: dict[str, Any] = {"taskDefinitionArn": TD + "1"}
+    if status is not None:
+        described["status"] = status
     s.stub["ecs"].add_response(
-        "describe_task_definition",
-        {"taskDefinition": {"taskDefinitionArn": TD + "1", "status": "ACTIVE"}},
-        {"taskDefinition": TD + "1"},
+        "describe_task_definition", {"taskDefinition": described}, {"taskDefinition": TD + "1"}
     )
     s.listed("d1", "d2")
     s.stub["ecs"].add_response(
@@ -1316,3 +1320,11 @@ def test_rollback_redeploys_the_first_source_revision_of_several() -> None:
         with pytest.raises(StateError) as caught:
             s.engine.rollback()
     assert f"the revision {REV}111 that" in caught.value.message
+
+
+def test_a_task_definition_described_without_a_status_is_taken_as_active() -> None:
+    # DescribeTaskDefinition's status is optional in the model; ACTIVE is the default state
+    s = Stubs()
+    with s.active():
+        _redeploys(s, current=DEP + "d3", status=None)
+        assert s.engine.rollback().started == DEP + "d3"
