@@ -857,7 +857,9 @@ def test_origin_follows_chains_and_stops_on_a_loop() -> None:
     assert cd._before(c, [d, c]) is None
 
 
-def redeploy_setup(s: Stubs, *, content: bool = True, status: str = "ACTIVE") -> dict[str, Any]:
+def redeploy_setup(
+    s: Stubs, *, content: bool = True, status: str | None = "ACTIVE"
+) -> dict[str, Any]:
     current = succeeded("d-5", 50, 4)
     latest(s, current, ecs_target(8, status="Succeeded"))
     previous = succeeded("d-2", 20, 2)
@@ -883,7 +885,10 @@ def redeploy_setup(s: Stubs, *, content: bool = True, status: str = "ACTIVE") ->
     s.add(
         "ecs",
         "describe_task_definition",
-        {"taskDefinition": {"taskDefinitionArn": TD + "2", "status": status}},
+        {
+            "taskDefinition": {"taskDefinitionArn": TD + "2"}
+            | ({"status": status} if status else {})
+        },
         {"taskDefinition": TD + "2"},
     )
     return previous
@@ -1280,3 +1285,13 @@ def test_the_engines_words() -> None:
         "https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-1?region=ap-northeast-1"
     )
     assert [c for c, _ in CodeDeployEngine.commands] == ["promote"]
+
+
+def test_a_task_definition_described_without_a_status_is_taken_as_active() -> None:
+    # DescribeTaskDefinition's status is optional in the model; ACTIVE is the default state
+    s = Stubs()
+    redeploy_setup(s, status=None)
+    created(s)
+    group_config(s, "STOP_DEPLOYMENT")
+    assert engine(s).rollback().started == "d-6"
+    s.done()
