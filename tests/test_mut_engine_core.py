@@ -602,3 +602,20 @@ def test_commands_of_each_engine() -> None:
     assert commands_of("codedeploy") == (
         ("promote", "production to green; then finish or rollback"),
     )
+
+
+def test_discover_reads_at_most_100_pages_of_stacks() -> None:
+    # STACK_STATUS: DescribeStacks pages with NextToken; a listing that never ends is cut
+    s = Stubs()
+    for page in range(100):
+        s.add(
+            "cloudformation",
+            "describe_stacks",
+            {"Stacks": [], "NextToken": f"t{page + 1}"},
+            {"NextToken": f"t{page}"} if page else {},
+        )
+    assert discover(s.clients) == []
+    s.done()
+    s.add("cloudformation", "describe_stacks", {}, {})  # no Stacks member: none
+    assert discover(s.clients) == []
+    s.done()
