@@ -528,22 +528,31 @@ def test_discover_finds_each_service_stack_with_its_pipeline_across_pages() -> N
         },
         {"NextToken": "t1"},
     )
-    # sorted by stack name: a, b, g, r
-    service(s, "a-c", "a-s", ECS_BG)
+    # sorted by stack name: a, b, g, r; a service left out does not end the search
+    service(s, "a-c", "a-s", {"deploymentController": {"type": "ECS"}})  # rolling: left out
     service(s, "b-c", "b-s", CODE_DEPLOY)
     service(s, "g-c", "g-s", None)  # gone: left out
-    service(s, "r-c", "r-s", {"deploymentController": {"type": "ECS"}})  # rolling: left out
+    service(s, "r-c", "r-s", ECS_BG)
     found = discover(s.clients)
     s.done()
     assert [(type(f.engine), f.pipeline) for f in found] == [
-        (EcsEngine, ""),
         (CodeDeployEngine, "live-pipeline"),
+        (EcsEngine, ""),
     ]
-    a, b = (f.engine.refs for f in found)
-    assert (a.cluster, a.service, a.application, a.deployment_group) == ("a-c", "a-s", "", "")
-    assert (a.pipeline_stack, a.pipeline_deployed, a.region) == ("a-pipeline", False, REGION)
-    assert (a.production_port, a.test_port) == (0, 0)
+    b, r = (f.engine.refs for f in found)
+    assert (r.cluster, r.service, r.application, r.deployment_group) == ("r-c", "r-s", "", "")
+    assert (r.pipeline_stack, r.pipeline_deployed, r.region) == ("r-pipeline", False, REGION)
+    assert (r.production_port, r.test_port) == (0, 0)
     assert (b.application, b.deployment_group, b.pipeline_deployed) == ("live-app", "live-dg", True)
+    # each engine reads through the account's clients
+    s.add(
+        "ecs",
+        "list_service_deployments",
+        {"serviceDeployments": []},
+        {"cluster": "r-c", "service": "r-s", "maxResults": 100},
+    )
+    assert found[1].engine.status() is None
+    s.done()
 
 
 # ---- what the configured engine plans, before anything exists -------------------------------
