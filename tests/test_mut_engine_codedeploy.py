@@ -1295,3 +1295,55 @@ def test_a_task_definition_described_without_a_status_is_taken_as_active() -> No
     group_config(s, "STOP_DEPLOYMENT")
     assert engine(s).rollback().started == "d-6"
     s.done()
+
+
+def test_forwards_names_each_listener_by_its_role() -> None:
+    s = Stubs()
+    forward = [{"Type": "forward", "TargetGroupArn": TG + "green/1"}]
+    s.add(
+        "elbv2",
+        "describe_listeners",
+        {"Listeners": [{"ListenerArn": LISTENER + "t", "DefaultActions": forward}]},
+        {"ListenerArns": [LISTENER + "p", LISTENER + "t"]},
+    )
+    assert engine(s).forwards() == {"test": [(TG + "green/1", 100)]}
+    s.done()
+
+
+def test_a_followed_rollback_of_a_revision_naming_no_task_definition() -> None:
+    # APPSPEC: an AppSpec whose TargetService names no TaskDefinition; CodeDeploy moves
+    # production by itself here (CONTINUE_DEPLOYMENT), so nothing is promoted
+    s = Stubs()
+    current = succeeded("d-5", 50, 4)
+    latest(s, current, ecs_target(8, status="Succeeded"))
+    bare = {
+        "revisionType": "AppSpecContent",
+        "appSpecContent": {"content": "Resources: [{TargetService: {Properties: {}}}]"},
+    }
+    previous = info("d-2", "Succeeded", 20, revision=bare)
+    history(s, current, [current, previous])
+    s.add(
+        "codedeploy",
+        "create_deployment",
+        {"deploymentId": "d-6"},
+        dict(
+            GROUP, revision=bare, description=cd.ROLLBACK_NOTE.format(current="d-5", source="d-2")
+        ),
+    )
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": info("d-6", "Succeeded", 60)},
+        {"deploymentId": "d-6"},
+    )
+    target_of(s, "d-6", ecs_target(8, status="Succeeded"))
+    ui = Ui()
+    result = engine(s).rollback(follow=True, ui=ui, sleep=lambda _: None)
+    s.done()
+    assert ui.lines[0] == (
+        "deployment d-5 had succeeded: started deployment d-6, which redeploys its revision "
+        "(the release of deployment d-2) through CodeDeploy"
+    )
+    assert result.message.startswith("production (:80) serves the previous release again")
+    assert (result.revision, result.phase, result.promoted) == ("", "succeeded", False)
+    assert result.to_dict()["promoted"] is False

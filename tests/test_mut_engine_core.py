@@ -400,6 +400,18 @@ def test_select_follows_the_deployment_controller(found: dict[str, Any], kind: t
     engine = select(s.clients, parse(""))
     s.done()
     assert isinstance(engine, kind)
+    # the engine reads through the clients it was given
+    if kind is EcsEngine:
+        s.add(
+            "ecs",
+            "list_service_deployments",
+            {"serviceDeployments": []},
+            {"cluster": "live-cluster", "service": "live-service", "maxResults": 100},
+        )
+        assert engine.status() is None
+        s.done()
+    else:
+        assert engine.console_link("d-1").startswith(f"https://{REGION}.console")
     assert engine.refs.service == "live-service"
     assert engine.service["serviceName"] == "live-service"
 
@@ -465,6 +477,14 @@ def test_creation_engine_names_the_service_from_the_config() -> None:
     engine = creation_engine(s.clients, config)
     s.done()
     assert isinstance(engine, EcsEngine)
+    s.add(
+        "ecs",
+        "list_service_deployments",
+        {"serviceDeployments": []},
+        {"cluster": "sample3-dev-cluster", "service": "sample3-dev-service", "maxResults": 100},
+    )
+    assert engine.status() is None
+    s.done()
     assert engine.refs.__dict__ == {
         "cluster": "sample3-dev-cluster",
         "service": "sample3-dev-service",
