@@ -1328,3 +1328,17 @@ def test_a_task_definition_described_without_a_status_is_taken_as_active() -> No
     with s.active():
         _redeploys(s, current=DEP + "d3", status=None)
         assert s.engine.rollback().started == DEP + "d3"
+
+
+def test_an_answer_without_service_deployments_is_refused_the_same() -> None:
+    # DescribeServiceDeployments: serviceDeployments is optional (failures list instead)
+    s = Stubs()
+    with s.active():
+        s.stub["ecs"].add_response(
+            "describe_service_deployments",
+            {"failures": [{"arn": DEP + "gone", "reason": "MISSING"}]},
+            {"serviceDeploymentArns": [DEP + "gone"]},
+        )
+        with pytest.raises(StateError) as caught:
+            s.engine.deployment(DEP + "gone")
+    assert caught.value.message == f"ECS does not describe service deployment {DEP}gone"
