@@ -357,6 +357,9 @@ def test_the_view_of_a_revision_with_no_counts_or_weights_reads_zero() -> None:
     assert v.weights == {"production": 0.0, "test": 0.0}
     # ServiceRevisionSummary.arn is optional in the model: no id rather than a made-up one
     assert view(dep(sourceServiceRevisions=[{}])).task_sets[1].task_set_id == ""
+    # every ServiceDeployment member is optional in the model: nothing made up for them
+    blank = view({})
+    assert (blank.id, blank.status, blank.phase, blank.lifecycle) == ("", "", Phase.INSTALLING, [])
     empty = view({"serviceDeploymentArn": DEP + "x", "status": "PENDING"})
     assert empty.task_sets[0].task_set_id == "" and len(empty.task_sets) == 1
     assert empty.auto_reroute is True and empty.paused is False and empty.lifecycle == []
