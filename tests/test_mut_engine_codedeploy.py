@@ -1188,6 +1188,7 @@ def test_a_followed_rollback_that_ends_badly(
             True,
         ),
         ({"status": "Succeeded", "description": "a bluegreen rollback of d-1"}, "succeeded", False),
+        ({"status": "Succeeded", "description": "bluegreen release of abc123"}, "succeeded", False),
     ],
 )
 def test_ending(more: dict[str, Any], outcome: str, rollback: bool) -> None:
@@ -1347,3 +1348,38 @@ def test_a_followed_rollback_of_a_revision_naming_no_task_definition() -> None:
     assert result.message.startswith("production (:80) serves the previous release again")
     assert (result.revision, result.phase, result.promoted) == ("", "succeeded", False)
     assert result.to_dict()["promoted"] is False
+
+
+def test_ending_without_status_or_message_makes_none_up() -> None:
+    # INFO: status and errorInformation.message are optional members
+    s = Stubs()
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": {"deploymentId": "d-2", "errorInformation": {"code": "TIMEOUT"}}},
+        {"deploymentId": "d-2"},
+    )
+    ending = engine(s).ending("d-2")
+    s.done()
+    assert (ending.status, ending.outcome, ending.reason) == ("", "", "")
+
+
+def test_previous_release_when_the_current_revision_cannot_be_read() -> None:
+    # A deployment whose revision CodeDeploy no longer lists (no revision member): the
+    # same-revision check cannot help, so the release it stands for decides alone
+    s = Stubs()
+    e = engine(s)
+    two = succeeded("d-2", 20, 2)
+    one = succeeded("d-1", 10, 1)
+    # a CodeDeploy rollback of the failed d-3 (not among the Succeeded) redeploys d-2's
+    # release: the one before is d-1
+    rolled = info("d-4", "Succeeded", 40, rollbackInfo={"rollbackTriggeringDeploymentId": "d-3"})
+    history(s, rolled, [rolled, two, one])
+    assert e.previous_release(rolled) == one
+    # a bluegreen rollback copying d-1 stands for d-1: nothing before it, not d-1 itself
+    copy = info(
+        "d-3", "Succeeded", 30, description=cd.ROLLBACK_NOTE.format(current="d-2", source="d-1")
+    )
+    history(s, copy, [copy, two, one])
+    assert e.previous_release(copy) is None
+    s.done()
