@@ -1383,3 +1383,21 @@ def test_previous_release_when_the_current_revision_cannot_be_read() -> None:
     history(s, copy, [copy, two, one])
     assert e.previous_release(copy) is None
     s.done()
+
+
+def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
+    s = Stubs()
+    redeploy_setup(s)
+    created(s)
+    for status, target in (("Created", None), ("Succeeded", ecs_target(8, status="Succeeded"))):
+        s.add(
+            "codedeploy",
+            "get_deployment",
+            {"deploymentInfo": info("d-6", status, 60)},
+            {"deploymentId": "d-6"},
+        )
+        target_of(s, "d-6", target)
+    slept: list[float] = []
+    engine(s).rollback(follow=True, sleep=slept.append)
+    s.done()
+    assert slept == [10.0]

@@ -874,6 +874,7 @@ def test_rollback_in_progress_stops_with_rollback(status: str, stage: str, where
             {"serviceDeploymentArn": DEP + "d2", "stopType": "ROLLBACK"},
         )
         result = s.engine.rollback()
+    assert (result.action, result.deployment_id) == ("rollback", DEP + "d2")
     assert result.message == (
         f"stopped service deployment d2 {where} blue and ECS stops green's tasks"
     )
@@ -1347,3 +1348,14 @@ def test_an_answer_without_service_deployments_is_refused_the_same() -> None:
         with pytest.raises(StateError) as caught:
             s.engine.deployment(DEP + "gone")
     assert caught.value.message == f"ECS does not describe service deployment {DEP}gone"
+
+
+def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
+    s = Stubs()
+    slept: list[float] = []
+    with s.active():
+        _redeploys(s, current=DEP + "d3")
+        s.described(dep("d3", status="PENDING", stage=""))
+        s.described(dep("d3", status="SUCCESSFUL", stage="CLEAN_UP"))
+        s.engine.rollback(follow=True, sleep=slept.append)
+    assert slept == [10.0]
