@@ -1359,3 +1359,35 @@ def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
         s.described(dep("d3", status="SUCCESSFUL", stage="CLEAN_UP"))
         s.engine.rollback(follow=True, sleep=slept.append)
     assert slept == [10.0]
+
+
+@pytest.fixture
+def tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's time zone is Asia/Tokyo (UTC+9)."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("tokyo")
+def test_the_bake_end_is_said_in_utc_whatever_this_machines_time_zone() -> None:
+    # botocore parses ECS's epoch timestamps in the local zone (tzlocal); the commands
+    # say "UTC"
+    from dateutil.tz import tzlocal
+
+    updated = datetime.fromtimestamp((T0 + timedelta(minutes=1, seconds=5)).timestamp(), tzlocal())
+    assert updated.utcoffset() == timedelta(hours=9)
+    s = Stubs()
+    with s.active():
+        s.listed("d2")
+        s.described(dep(stage="BAKE_TIME", updatedAt=updated))
+        with pytest.raises(StateError) as caught:
+            s.engine.finish()
+    assert "; it ends at about 08:16:05 UTC" in caught.value.message
+    clock = ecs_engine._service_clock({"ResponseMetadata": {"HTTPHeaders": {"date": DATE}}})
+    assert clock is not None and clock.utcoffset() == timedelta(0)
+    assert clock.isoformat() == "2026-12-01T08:20:00+00:00"
