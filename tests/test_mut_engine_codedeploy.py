@@ -724,6 +724,7 @@ def test_rollback_stops_an_active_deployment_with_rollback(
     )
     result = engine(s).rollback()
     s.done()
+    assert (result.action, result.deployment_id) == ("rollback", "d-2")
     assert result.message == (
         f"stopped deployment d-2 {where} the original task set and CodeDeploy removes the "
         "replacement (Stopping)"
@@ -1401,3 +1402,41 @@ def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
     engine(s).rollback(follow=True, sleep=slept.append)
     s.done()
     assert slept == [10.0]
+
+
+def test_rollback_of_a_group_without_deployments() -> None:
+    s = Stubs()
+    never_deployed(s)
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    s.done()
+    assert (
+        caught.value.message == "cannot roll back: the deployment group dg has no deployments yet"
+    )
+
+
+def test_revisions_without_a_sha256_are_not_confused() -> None:
+    # RevisionLocation: only AppSpecContent revisions carry a sha256; the others (S3,
+    # GitHub) are returned as they are, each its own
+    s = Stubs()
+    e = engine(s)
+    first = {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "one.zip"}}
+    second = {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "two.zip"}}
+    assert e._revision({"revision": first}) == first
+    assert e._revision({"revision": second}) == second
+    s.done()
+
+
+def test_a_deployment_described_without_optional_members_reads_empty() -> None:
+    # INFO / TARGET: status, lifecycleEventName and the event status are optional members
+    s = Stubs()
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": {"deploymentId": "d-1"}},
+        {"deploymentId": "d-1"},
+    )
+    target_of(s, "d-1", {"status": "InProgress", "lifecycleEvents": [{}]})
+    view = engine(s).deployment("d-1")
+    s.done()
+    assert (view.id, view.status, view.lifecycle) == ("d-1", "", [LifecycleStep("", "", None)])
