@@ -724,6 +724,7 @@ def test_rollback_stops_an_active_deployment_with_rollback(
     )
     result = engine(s).rollback()
     s.done()
+    assert (result.action, result.deployment_id) == ("rollback", "d-2")
     assert result.message == (
         f"stopped deployment d-2 {where} the original task set and CodeDeploy removes the "
         "replacement (Stopping)"
@@ -857,7 +858,9 @@ def test_origin_follows_chains_and_stops_on_a_loop() -> None:
     assert cd._before(c, [d, c]) is None
 
 
-def redeploy_setup(s: Stubs, *, content: bool = True, status: str = "ACTIVE") -> dict[str, Any]:
+def redeploy_setup(
+    s: Stubs, *, content: bool = True, status: str | None = "ACTIVE"
+) -> dict[str, Any]:
     current = succeeded("d-5", 50, 4)
     latest(s, current, ecs_target(8, status="Succeeded"))
     previous = succeeded("d-2", 20, 2)
@@ -883,7 +886,10 @@ def redeploy_setup(s: Stubs, *, content: bool = True, status: str = "ACTIVE") ->
     s.add(
         "ecs",
         "describe_task_definition",
-        {"taskDefinition": {"taskDefinitionArn": TD + "2", "status": status}},
+        {
+            "taskDefinition": {"taskDefinitionArn": TD + "2"}
+            | ({"status": status} if status else {})
+        },
         {"taskDefinition": TD + "2"},
     )
     return previous
@@ -1183,6 +1189,7 @@ def test_a_followed_rollback_that_ends_badly(
             True,
         ),
         ({"status": "Succeeded", "description": "a bluegreen rollback of d-1"}, "succeeded", False),
+        ({"status": "Succeeded", "description": "bluegreen release of abc123"}, "succeeded", False),
     ],
 )
 def test_ending(more: dict[str, Any], outcome: str, rollback: bool) -> None:
@@ -1280,3 +1287,156 @@ def test_the_engines_words() -> None:
         "https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-1?region=ap-northeast-1"
     )
     assert [c for c, _ in CodeDeployEngine.commands] == ["promote"]
+
+
+def test_a_task_definition_described_without_a_status_is_taken_as_active() -> None:
+    # DescribeTaskDefinition's status is optional in the model; ACTIVE is the default state
+    s = Stubs()
+    redeploy_setup(s, status=None)
+    created(s)
+    group_config(s, "STOP_DEPLOYMENT")
+    assert engine(s).rollback().started == "d-6"
+    s.done()
+
+
+def test_forwards_names_each_listener_by_its_role() -> None:
+    s = Stubs()
+    forward = [{"Type": "forward", "TargetGroupArn": TG + "green/1"}]
+    s.add(
+        "elbv2",
+        "describe_listeners",
+        {"Listeners": [{"ListenerArn": LISTENER + "t", "DefaultActions": forward}]},
+        {"ListenerArns": [LISTENER + "p", LISTENER + "t"]},
+    )
+    assert engine(s).forwards() == {"test": [(TG + "green/1", 100)]}
+    s.done()
+
+
+def test_a_followed_rollback_of_a_revision_naming_no_task_definition() -> None:
+    # APPSPEC: an AppSpec whose TargetService names no TaskDefinition; CodeDeploy moves
+    # production by itself here (CONTINUE_DEPLOYMENT), so nothing is promoted
+    s = Stubs()
+    current = succeeded("d-5", 50, 4)
+    latest(s, current, ecs_target(8, status="Succeeded"))
+    bare = {
+        "revisionType": "AppSpecContent",
+        "appSpecContent": {"content": "Resources: [{TargetService: {Properties: {}}}]"},
+    }
+    previous = info("d-2", "Succeeded", 20, revision=bare)
+    history(s, current, [current, previous])
+    s.add(
+        "codedeploy",
+        "create_deployment",
+        {"deploymentId": "d-6"},
+        dict(
+            GROUP, revision=bare, description=cd.ROLLBACK_NOTE.format(current="d-5", source="d-2")
+        ),
+    )
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": info("d-6", "Succeeded", 60)},
+        {"deploymentId": "d-6"},
+    )
+    target_of(s, "d-6", ecs_target(8, status="Succeeded"))
+    ui = Ui()
+    result = engine(s).rollback(follow=True, ui=ui, sleep=lambda _: None)
+    s.done()
+    assert ui.lines[0] == (
+        "deployment d-5 had succeeded: started deployment d-6, which redeploys its revision "
+        "(the release of deployment d-2) through CodeDeploy"
+    )
+    assert result.message.startswith("production (:80) serves the previous release again")
+    assert (result.revision, result.phase, result.promoted) == ("", "succeeded", False)
+    assert result.to_dict()["promoted"] is False
+
+
+def test_ending_without_status_or_message_makes_none_up() -> None:
+    # INFO: status and errorInformation.message are optional members
+    s = Stubs()
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": {"deploymentId": "d-2", "errorInformation": {"code": "TIMEOUT"}}},
+        {"deploymentId": "d-2"},
+    )
+    ending = engine(s).ending("d-2")
+    s.done()
+    assert (ending.status, ending.outcome, ending.reason) == ("", "", "")
+
+
+def test_previous_release_when_the_current_revision_cannot_be_read() -> None:
+    # A deployment whose revision CodeDeploy no longer lists (no revision member): the
+    # same-revision check cannot help, so the release it stands for decides alone
+    s = Stubs()
+    e = engine(s)
+    two = succeeded("d-2", 20, 2)
+    one = succeeded("d-1", 10, 1)
+    # a CodeDeploy rollback of the failed d-3 (not among the Succeeded) redeploys d-2's
+    # release: the one before is d-1
+    rolled = info("d-4", "Succeeded", 40, rollbackInfo={"rollbackTriggeringDeploymentId": "d-3"})
+    history(s, rolled, [rolled, two, one])
+    assert e.previous_release(rolled) == one
+    # a bluegreen rollback copying d-1 stands for d-1: nothing before it, not d-1 itself
+    copy = info(
+        "d-3", "Succeeded", 30, description=cd.ROLLBACK_NOTE.format(current="d-2", source="d-1")
+    )
+    history(s, copy, [copy, two, one])
+    assert e.previous_release(copy) is None
+    s.done()
+
+
+def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
+    s = Stubs()
+    redeploy_setup(s)
+    created(s)
+    for status, target in (("Created", None), ("Succeeded", ecs_target(8, status="Succeeded"))):
+        s.add(
+            "codedeploy",
+            "get_deployment",
+            {"deploymentInfo": info("d-6", status, 60)},
+            {"deploymentId": "d-6"},
+        )
+        target_of(s, "d-6", target)
+    slept: list[float] = []
+    engine(s).rollback(follow=True, sleep=slept.append)
+    s.done()
+    assert slept == [10.0]
+
+
+def test_rollback_of_a_group_without_deployments() -> None:
+    s = Stubs()
+    never_deployed(s)
+    with pytest.raises(StateError) as caught:
+        engine(s).rollback()
+    s.done()
+    assert (
+        caught.value.message == "cannot roll back: the deployment group dg has no deployments yet"
+    )
+
+
+def test_revisions_without_a_sha256_are_not_confused() -> None:
+    # RevisionLocation: only AppSpecContent revisions carry a sha256; the others (S3,
+    # GitHub) are returned as they are, each its own
+    s = Stubs()
+    e = engine(s)
+    first = {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "one.zip"}}
+    second = {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "two.zip"}}
+    assert e._revision({"revision": first}) == first
+    assert e._revision({"revision": second}) == second
+    s.done()
+
+
+def test_a_deployment_described_without_optional_members_reads_empty() -> None:
+    # INFO / TARGET: status, lifecycleEventName and the event status are optional members
+    s = Stubs()
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": {"deploymentId": "d-1"}},
+        {"deploymentId": "d-1"},
+    )
+    target_of(s, "d-1", {"status": "InProgress", "lifecycleEvents": [{}]})
+    view = engine(s).deployment("d-1")
+    s.done()
+    assert (view.id, view.status, view.lifecycle) == ("d-1", "", [LifecycleStep("", "", None)])

@@ -400,6 +400,18 @@ def test_select_follows_the_deployment_controller(found: dict[str, Any], kind: t
     engine = select(s.clients, parse(""))
     s.done()
     assert isinstance(engine, kind)
+    # the engine reads through the clients it was given
+    if kind is EcsEngine:
+        s.add(
+            "ecs",
+            "list_service_deployments",
+            {"serviceDeployments": []},
+            {"cluster": "live-cluster", "service": "live-service", "maxResults": 100},
+        )
+        assert engine.status() is None
+        s.done()
+    else:
+        assert engine.console_link("d-1").startswith(f"https://{REGION}.console")
     assert engine.refs.service == "live-service"
     assert engine.service["serviceName"] == "live-service"
 
@@ -465,6 +477,14 @@ def test_creation_engine_names_the_service_from_the_config() -> None:
     engine = creation_engine(s.clients, config)
     s.done()
     assert isinstance(engine, EcsEngine)
+    s.add(
+        "ecs",
+        "list_service_deployments",
+        {"serviceDeployments": []},
+        {"cluster": "sample3-dev-cluster", "service": "sample3-dev-service", "maxResults": 100},
+    )
+    assert engine.status() is None
+    s.done()
     assert engine.refs.__dict__ == {
         "cluster": "sample3-dev-cluster",
         "service": "sample3-dev-service",
@@ -528,22 +548,31 @@ def test_discover_finds_each_service_stack_with_its_pipeline_across_pages() -> N
         },
         {"NextToken": "t1"},
     )
-    # sorted by stack name: a, b, g, r
-    service(s, "a-c", "a-s", ECS_BG)
+    # sorted by stack name: a, b, g, r; a service left out does not end the search
+    service(s, "a-c", "a-s", {"deploymentController": {"type": "ECS"}})  # rolling: left out
     service(s, "b-c", "b-s", CODE_DEPLOY)
     service(s, "g-c", "g-s", None)  # gone: left out
-    service(s, "r-c", "r-s", {"deploymentController": {"type": "ECS"}})  # rolling: left out
+    service(s, "r-c", "r-s", ECS_BG)
     found = discover(s.clients)
     s.done()
     assert [(type(f.engine), f.pipeline) for f in found] == [
-        (EcsEngine, ""),
         (CodeDeployEngine, "live-pipeline"),
+        (EcsEngine, ""),
     ]
-    a, b = (f.engine.refs for f in found)
-    assert (a.cluster, a.service, a.application, a.deployment_group) == ("a-c", "a-s", "", "")
-    assert (a.pipeline_stack, a.pipeline_deployed, a.region) == ("a-pipeline", False, REGION)
-    assert (a.production_port, a.test_port) == (0, 0)
+    b, r = (f.engine.refs for f in found)
+    assert (r.cluster, r.service, r.application, r.deployment_group) == ("r-c", "r-s", "", "")
+    assert (r.pipeline_stack, r.pipeline_deployed, r.region) == ("r-pipeline", False, REGION)
+    assert (r.production_port, r.test_port) == (0, 0)
     assert (b.application, b.deployment_group, b.pipeline_deployed) == ("live-app", "live-dg", True)
+    # each engine reads through the account's clients
+    s.add(
+        "ecs",
+        "list_service_deployments",
+        {"serviceDeployments": []},
+        {"cluster": "r-c", "service": "r-s", "maxResults": 100},
+    )
+    assert found[1].engine.status() is None
+    s.done()
 
 
 # ---- what the configured engine plans, before anything exists -------------------------------
@@ -602,3 +631,20 @@ def test_commands_of_each_engine() -> None:
     assert commands_of("codedeploy") == (
         ("promote", "production to green; then finish or rollback"),
     )
+
+
+def test_discover_reads_at_most_100_pages_of_stacks() -> None:
+    # STACK_STATUS: DescribeStacks pages with NextToken; a listing that never ends is cut
+    s = Stubs()
+    for page in range(100):
+        s.add(
+            "cloudformation",
+            "describe_stacks",
+            {"Stacks": [], "NextToken": f"t{page + 1}"},
+            {"NextToken": f"t{page}"} if page else {},
+        )
+    assert discover(s.clients) == []
+    s.done()
+    s.add("cloudformation", "describe_stacks", {}, {})  # no Stacks member: none
+    assert discover(s.clients) == []
+    s.done()

@@ -355,6 +355,11 @@ def test_the_view_of_a_revision_with_no_counts_or_weights_reads_zero() -> None:
         (0.0, 0, 0, ""),
     ]
     assert v.weights == {"production": 0.0, "test": 0.0}
+    # ServiceRevisionSummary.arn is optional in the model: no id rather than a made-up one
+    assert view(dep(sourceServiceRevisions=[{}])).task_sets[1].task_set_id == ""
+    # every ServiceDeployment member is optional in the model: nothing made up for them
+    blank = view({})
+    assert (blank.id, blank.status, blank.phase, blank.lifecycle) == ("", "", Phase.INSTALLING, [])
     empty = view({"serviceDeploymentArn": DEP + "x", "status": "PENDING"})
     assert empty.task_sets[0].task_set_id == "" and len(empty.task_sets) == 1
     assert empty.auto_reroute is True and empty.paused is False and empty.lifecycle == []
@@ -869,6 +874,7 @@ def test_rollback_in_progress_stops_with_rollback(status: str, stage: str, where
             {"serviceDeploymentArn": DEP + "d2", "stopType": "ROLLBACK"},
         )
         result = s.engine.rollback()
+    assert (result.action, result.deployment_id) == ("rollback", DEP + "d2")
     assert result.message == (
         f"stopped service deployment d2 {where} blue and ECS stops green's tasks"
     )
@@ -935,6 +941,9 @@ def test_rollback_of_a_revision_ecs_no_longer_describes_is_refused() -> None:
         f"cannot roll back: ECS no longer describes the revision {REV}111 that service "
         "deployment d2 replaced"
     )
+    assert caught.value.hint == (
+        "revert the commit and push: the pipeline releases the reverted code"
+    )
     s = Stubs()
     with s.active():
         _succeeded(s)
@@ -967,13 +976,14 @@ def test_rollback_to_an_inactive_task_definition_is_refused() -> None:
     )
 
 
-def _redeploys(s: Stubs, current: str = "") -> None:
+def _redeploys(s: Stubs, current: str = "", status: str | None = "ACTIVE") -> None:
     _succeeded(s)
     s.revisions([REV + "111"], [{"serviceRevisionArn": REV + "111", "taskDefinition": TD + "1"}])
+    described: dict[str, Any] = {"taskDefinitionArn": TD + "1"}
+    if status is not None:
+        described["status"] = status
     s.stub["ecs"].add_response(
-        "describe_task_definition",
-        {"taskDefinition": {"taskDefinitionArn": TD + "1", "status": "ACTIVE"}},
-        {"taskDefinition": TD + "1"},
+        "describe_task_definition", {"taskDefinition": described}, {"taskDefinition": TD + "1"}
     )
     s.listed("d1", "d2")
     s.stub["ecs"].add_response(
@@ -1316,3 +1326,68 @@ def test_rollback_redeploys_the_first_source_revision_of_several() -> None:
         with pytest.raises(StateError) as caught:
             s.engine.rollback()
     assert f"the revision {REV}111 that" in caught.value.message
+
+
+def test_a_task_definition_described_without_a_status_is_taken_as_active() -> None:
+    # DescribeTaskDefinition's status is optional in the model; ACTIVE is the default state
+    s = Stubs()
+    with s.active():
+        _redeploys(s, current=DEP + "d3", status=None)
+        assert s.engine.rollback().started == DEP + "d3"
+
+
+def test_an_answer_without_service_deployments_is_refused_the_same() -> None:
+    # DescribeServiceDeployments: serviceDeployments is optional (failures list instead)
+    s = Stubs()
+    with s.active():
+        s.stub["ecs"].add_response(
+            "describe_service_deployments",
+            {"failures": [{"arn": DEP + "gone", "reason": "MISSING"}]},
+            {"serviceDeploymentArns": [DEP + "gone"]},
+        )
+        with pytest.raises(StateError) as caught:
+            s.engine.deployment(DEP + "gone")
+    assert caught.value.message == f"ECS does not describe service deployment {DEP}gone"
+
+
+def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
+    s = Stubs()
+    slept: list[float] = []
+    with s.active():
+        _redeploys(s, current=DEP + "d3")
+        s.described(dep("d3", status="PENDING", stage=""))
+        s.described(dep("d3", status="SUCCESSFUL", stage="CLEAN_UP"))
+        s.engine.rollback(follow=True, sleep=slept.append)
+    assert slept == [10.0]
+
+
+@pytest.fixture
+def tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's time zone is Asia/Tokyo (UTC+9)."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("tokyo")
+def test_the_bake_end_is_said_in_utc_whatever_this_machines_time_zone() -> None:
+    # botocore parses ECS's epoch timestamps in the local zone (tzlocal); the commands
+    # say "UTC"
+    from dateutil.tz import tzlocal
+
+    updated = datetime.fromtimestamp((T0 + timedelta(minutes=1, seconds=5)).timestamp(), tzlocal())
+    assert updated.utcoffset() == timedelta(hours=9)
+    s = Stubs()
+    with s.active():
+        s.listed("d2")
+        s.described(dep(stage="BAKE_TIME", updatedAt=updated))
+        with pytest.raises(StateError) as caught:
+            s.engine.finish()
+    assert "; it ends at about 08:16:05 UTC" in caught.value.message
+    clock = ecs_engine._service_clock({"ResponseMetadata": {"HTTPHeaders": {"date": DATE}}})
+    assert clock is not None and clock.utcoffset() == timedelta(0)
+    assert clock.isoformat() == "2026-12-01T08:20:00+00:00"

@@ -297,3 +297,38 @@ def test_a_replaced_deployments_end_is_said_once_even_if_it_shows_again(
         [],
         [],
     ]
+
+
+def test_every_system_is_watched_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # discover lists every bluegreen system in the account; each service keeps its own
+    # latest deployment
+    one = Scripted(
+        views=[
+            view("d-1", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
+            view("d-1", "InProgress", Phase.SHIFTING, task_sets=[BLUE, GREEN]),
+        ]
+    )
+    quiet = Scripted(views=[None, None], refs=ServiceRefs("c", "q", "", "", "", "", (), 0, 0))
+    two = Scripted(
+        noun="Service deployment",
+        views=[
+            view("arn:x/7", "IN_PROGRESS", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
+            view("arn:x/7", "IN_PROGRESS", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
+        ],
+        refs=ServiceRefs("c2", "s", "", "", "", "", (), 0, 0),
+    )
+    clients: Any = object()
+
+    def discover(given: Any) -> list[LiveSystem]:
+        assert given is clients
+        return [LiveSystem(one, ""), LiveSystem(quiet, ""), LiveSystem(two, "")]  # type: ignore[arg-type]
+
+    monkeypatch.setattr(watch_mod, "discover", discover)
+    watch = DeploymentWatch()
+    assert watch.lines(clients) == [
+        "deployment d-1: InProgress",
+        "service deployment 7: IN_PROGRESS",
+    ]
+    assert watch.lines(clients) == []
+    assert watch.latest == {"c/s": "d-1", "c2/s": "arn:x/7"}
+    assert one.asked == ["d-1"] and two.asked == ["arn:x/7"]  # each named once

@@ -402,9 +402,11 @@ class EcsEngine:
         config = d.get("deploymentConfiguration") or {}
         bake_ends = None
         if d.get("lifecycleStage") == "BAKE_TIME" and d.get("updatedAt"):
-            bake_ends = d["updatedAt"] + timedelta(
-                minutes=int(config.get("bakeTimeInMinutes") or 0)
-            )
+            # In UTC, as the commands print it: botocore reads ECS's epoch timestamps in
+            # this machine's time zone (tzlocal).
+            bake_ends = (
+                d["updatedAt"] + timedelta(minutes=int(config.get("bakeTimeInMinutes") or 0))
+            ).astimezone(UTC)
         error = str((d.get("rollback") or {}).get("reason") or "")
         if not error and d.get("status") not in ("SUCCESSFUL", "IN_PROGRESS", "PENDING"):
             error = str(d.get("statusReason") or "")
