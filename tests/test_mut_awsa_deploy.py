@@ -15,6 +15,8 @@ UpdateService); CreateCommit makes one commit of every file (CodeCommit API refe
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -376,3 +378,79 @@ def test_a_change_set_is_named_after_the_stack_and_the_utc_second() -> None:
 
     tokyo = datetime(2021, 9, 19, 10, 5, 7, tzinfo=timezone(timedelta(hours=9)))
     assert deploy_mod.change_set_name("app", tokyo) == "app-20210919010507"
+
+
+# ---- a GitHub source through a CodeConnections connection --------------------------------------
+
+
+def test_a_connection_source_commits_nothing_and_opens_the_held_branch_checks(
+    aws: Emulator, root: Path
+) -> None:
+    """The branch-check pipeline of a connection source is created with its Check stage's
+    inbound transition disabled (stacks/connections.py); its creation run
+    (trigger CreatePipeline, CodePipeline API reference ExecutionTrigger) is stopped with
+    abandon (StopPipelineExecution) and the transition enabled (EnableStageTransition)."""
+    config = config_mod.from_dict(
+        {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
+    )
+    connections = aws.client("codeconnections")
+    arn = connections.create_connection(ProviderType="GitHub", ConnectionName="github-acme")[
+        "ConnectionArn"
+    ]
+    aws.service("codeconnections").complete_handshake(arn)
+    # The user's first push of the scaffold to the provider's repository.
+    remote = aws.service("codeconnections").provider_repository("acme/webapp")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(root.parent),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "A Developer",
+        "GIT_AUTHOR_EMAIL": "dev@example.invalid",
+        "GIT_COMMITTER_NAME": "A Developer",
+        "GIT_COMMITTER_EMAIL": "dev@example.invalid",
+    }
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "scaffold"],
+        ["push", "-q", str(remote), "HEAD:refs/heads/main"],
+    ):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+    aws.service("codeconnections").check_pushes()
+
+    result, ui = run(aws, root, config, connection_arn=arn)
+
+    assert result.ok, result.to_dict()
+    checks = "sample3-dev-branch-checks"
+    assert ui.lines[0] == (
+        "connection github-acme (GitHub, given): AVAILABLE; the pipeline reads acme/webapp "
+        "through it"
+    )
+    assert (
+        "no commit made: the application repository is acme/webapp on github; the "
+        "pipeline's runs read its main branch (push to it to release)"
+    ) in ui.lines
+    assert ui.lines[-1] == (
+        f"{checks}: branch checks open (pushes to feature/* are built and tested, never deployed)"
+    )
+    assert result.first_commit is None and result.would_commit == []
+    assert aws.client("codecommit").list_repositories()["repositories"] == []
+    assert result.to_dict()["connection"] == {
+        "arn": arn,
+        "name": "github-acme",
+        "provider": "GitHub",
+        "status": "AVAILABLE",
+        "from": "flag",
+    }
+    codepipeline = aws.client("codepipeline")
+    states = codepipeline.get_pipeline_state(name=checks)["stageStates"]
+    [check] = [s for s in states if s["stageName"] == "Check"]
+    assert check["inboundTransitionState"]["enabled"] is True
+    [held] = codepipeline.list_pipeline_executions(pipelineName=checks)[
+        "pipelineExecutionSummaries"
+    ]
+    assert (held["trigger"]["triggerType"], held["status"]) == ("CreatePipeline", "Stopped")
+    # Open already: nothing to do; a CodeCommit source has no such pipeline.
+    assert deploy_mod.open_branch_checks(aws.clients(), config) is False
+    assert deploy_mod.open_branch_checks(aws.clients(), Config()) is False
