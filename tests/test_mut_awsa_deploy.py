@@ -454,3 +454,31 @@ def test_a_connection_source_commits_nothing_and_opens_the_held_branch_checks(
     # Open already: nothing to do; a CodeCommit source has no such pipeline.
     assert deploy_mod.open_branch_checks(aws.clients(), config) is False
     assert deploy_mod.open_branch_checks(aws.clients(), Config()) is False
+
+
+def test_a_role_someone_else_made_meanwhile_is_not_made_again(aws: Emulator, root: Path) -> None:
+    """Between deploy's look (GetRole: NoSuchEntity) and the service stack, another caller
+    creates the ECS service-linked role: CreateServiceLinkedRole answers InvalidInput "has
+    been taken" (IAM API reference), which is no error."""
+
+    class AnotherCaller(RecordingUI):
+        def step(self, message: str) -> None:
+            super().step(message)
+            if message.startswith(f"{SERVICE}: creating change set"):
+                aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+
+        def confirm(self, stack: Any) -> bool:
+            super().confirm(stack)
+            return stack != PIPELINE
+
+    result, ui = run(aws, root, ui=AnotherCaller())
+
+    assert result.service_linked_role == "exists"
+    assert f"the ECS service-linked role {ROLE} was just created by someone else" in ui.lines
+    assert not any(line.startswith("created the ECS service-linked role") for line in ui.lines)
+    assert [(s.stack, s.action) for s in result.stacks] == [
+        (SOURCE, "create"),
+        (SERVICE, "create"),
+        (PIPELINE, "declined"),
+    ]
+    assert result.links is None  # declined: no links
