@@ -92,6 +92,7 @@ def test_a_dry_run_on_a_fresh_account_says_what_it_would_make(aws: Emulator, roo
         (PIPELINE, "CREATE", 20),
     ]
     assert {c.action for _, _, changes in ui.shown for c in changes} == {"Add"}
+    assert [len(s.changes) for s in result.stacks] == [3, 23, 20]
     assert ("Repository", "AWS::CodeCommit::Repository") in {
         (c.logical_id, c.resource_type) for c in ui.shown[0][2]
     }
@@ -245,6 +246,7 @@ def test_a_declined_first_stack_is_deleted_with_the_empty_stack_it_made(
         == f"{SOURCE}: change set {name} declined and deleted with the empty stack it created"
     )
     assert [(s.stack, s.action) for s in result.stacks] == [(SOURCE, "declined")]
+    assert result.to_dict()["stacks"][0]["status"] == ""
     assert result.declined and not result.ok and result.failed == []
     assert result.in_flight is None and result.links is None
     assert ui.asked == [SOURCE]
@@ -482,3 +484,35 @@ def test_a_role_someone_else_made_meanwhile_is_not_made_again(aws: Emulator, roo
         (PIPELINE, "declined"),
     ]
     assert result.links is None  # declined: no links
+
+
+def test_a_stack_that_fails_stops_the_deploy_with_the_failed_resource(
+    aws: Emulator, root: Path
+) -> None:
+    """An image repository of the same name made outside the stack: CreateRepository
+    answers RepositoryAlreadyExistsException (ECR API reference), the resource fails and
+    CloudFormation rolls the new stack back (ROLLBACK_COMPLETE)."""
+    aws.client("ecr").create_repository(repositoryName="sample3-dev-webapp")
+
+    result, ui = run(aws, root)
+
+    assert ui.lines[-1] == f"{SOURCE} done ROLLBACK_COMPLETE"
+    assert [(s.stack, s.action, s.status) for s in result.stacks] == [
+        (SOURCE, "failed", "ROLLBACK_COMPLETE")
+    ]
+    assert result.failed == result.stacks and not result.ok and result.links is None
+    assert result.first_commit is None and result.in_flight is None
+    [stack] = result.to_dict()["stacks"]
+    assert stack["reason"] == "" and stack["hint"] is None
+    [failure] = stack["failures"]
+    assert (failure["logical_id"], failure["type"], failure["status"]) == (
+        "AppImageRepository",
+        "AWS::ECR::Repository",
+        "CREATE_FAILED",
+    )
+    assert "RepositoryAlreadyExistsException" in failure["reason"]
+    assert [c.logical_id for c in result.stacks[0].changes] == [
+        "AppImageRepository",
+        "Repository",
+        "RouterImageRepository",
+    ]
