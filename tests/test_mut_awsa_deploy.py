@@ -457,6 +457,41 @@ def test_a_connection_source_commits_nothing_and_opens_the_held_branch_checks(
     assert deploy_mod.open_branch_checks(aws.clients(), config) is False
     assert deploy_mod.open_branch_checks(aws.clients(), Config()) is False
 
+    # A later deploy without the ARN reads it from the pipeline stack's parameter.
+    again, ui = run(aws, root, config)
+    assert ui.lines[0] == (
+        "connection github-acme (GitHub, the pipeline stack's): AVAILABLE; the pipeline "
+        "reads acme/webapp through it"
+    )
+    assert again.ok and again.connection is not None and again.connection.source != "flag"
+
+
+def test_a_dry_run_of_a_connection_source_looks_and_opens_nothing(
+    aws: Emulator, root: Path
+) -> None:
+    config = config_mod.from_dict(
+        {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
+    )
+    connections = aws.client("codeconnections")
+    arn = connections.create_connection(ProviderType="GitHub", ConnectionName="github-acme")[
+        "ConnectionArn"
+    ]
+    aws.service("codeconnections").complete_handshake(arn)
+
+    result, ui = run(aws, root, config, connection_arn=arn, dry_run=True)
+
+    assert result.ok and result.would_commit == [] and result.first_commit is None
+    assert ui.lines == [
+        "connection github-acme (GitHub, given): AVAILABLE; the pipeline reads acme/webapp "
+        "through it",
+        f"{SOURCE}: would be created (2 resources)",
+        f"{SERVICE}: would be created (23 resources)",
+        f"would create the ECS service-linked role {ROLE} (this account has none yet; ECS "
+        "needs it for the cluster and the service)",
+        f"{PIPELINE}: would be created (18 resources)",
+    ]
+    assert aws.client("codepipeline").list_pipelines()["pipelines"] == []
+
 
 def test_a_role_someone_else_made_meanwhile_is_not_made_again(aws: Emulator, root: Path) -> None:
     """Between deploy's look (GetRole: NoSuchEntity) and the service stack, another caller
