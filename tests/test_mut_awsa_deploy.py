@@ -551,3 +551,138 @@ def test_a_stack_that_fails_stops_the_deploy_with_the_failed_resource(
         "Repository",
         "RouterImageRepository",
     ]
+
+
+# ---- out-of-band settings that name what the service stack's update makes ------------------------
+
+HOOK_STACK = {
+    "Resources": {
+        "HookRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ecs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            },
+        },
+        "VerifyFunction": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Role": {"Fn::GetAtt": ["HookRole", "Arn"]},
+                "Code": {"ZipFile": "def handler(event, context):\n    return None\n"},
+            },
+        },
+        "Logs": {"Type": "AWS::Logs::LogGroup"},
+    }
+}
+"""A service stack made before its template had outputs for the hook: an update that
+only adds Outputs changes no resource, and "CloudFormation only determines changes to
+resources to decide if an update is needed" (cfn-sphere/cfn-sphere#98), so the ARNs are
+read from the resources themselves (DescribeStackResource, GetFunction, GetRole)."""
+
+
+def _hook_run(aws: Emulator) -> Any:
+    import json as json_mod
+
+    cfn = aws.client("cloudformation")
+    cfn.create_stack(
+        StackName=SERVICE,
+        TemplateBody=json_mod.dumps(HOOK_STACK),
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    for _ in range(30):
+        if cfn.describe_stacks(StackName=SERVICE)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE":
+            break
+        aws.sleep(5)
+    run_ = deploy_mod._Run(
+        aws.clients(),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(False),
+        False,
+        aws.sleep,
+        aws.now,
+    )
+    run_.service_template = {
+        **HOOK_STACK,
+        "Outputs": {
+            "VerifyFunctionArn": {"Value": {"Fn::GetAtt": ["VerifyFunction", "Arn"]}},
+            "HookRoleArn": {"Value": {"Fn::GetAtt": ["HookRole", "Arn"]}},
+            "LogsArn": {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}},
+            "LogsName": {"Value": {"Ref": "Logs"}},
+        },
+    }
+    return run_
+
+
+def test_hook_arns_missing_from_the_outputs_are_read_from_the_resources(aws: Emulator) -> None:
+    from bluegreen.aws import owned
+
+    run_ = _hook_run(aws)
+    function = aws.client("lambda").list_functions()["Functions"][0]["FunctionArn"]
+    [role] = [r["Arn"] for r in aws.client("iam").list_roles()["Roles"] if "HookRole" in r["Arn"]]
+    wanted = {
+        "lifecycleHooks": [
+            {
+                "hookTargetArn": {owned.OUTPUT: "VerifyFunctionArn"},
+                "roleArn": {owned.OUTPUT: "HookRoleArn"},
+                "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            }
+        ]
+    }
+    setting = deploy_mod.OutOfBand(
+        "DeploymentConfiguration", "deploymentConfiguration", {"lifecycleHooks": []}, wanted
+    )
+    same = deploy_mod.OutOfBand(
+        "DeploymentConfiguration",
+        "deploymentConfiguration",
+        {"lifecycleHooks": [{"hookTargetArn": function}]},
+        {"lifecycleHooks": [{"hookTargetArn": {owned.OUTPUT: "VerifyFunctionArn"}}]},
+    )
+    run_.result.out_of_band = [setting, same]
+
+    run_.resolve_out_of_band()
+
+    assert setting.wanted == {
+        "lifecycleHooks": [
+            {
+                "hookTargetArn": function,
+                "roleArn": role,
+                "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            }
+        ]
+    }
+    assert run_.result.out_of_band == [setting]  # the other is live already: dropped
+    assert run_._arns_of_resources(["LogsArn", "LogsName", "Nothing"]) == {}
+
+
+def test_an_output_neither_the_stack_nor_a_resource_gives_is_an_error(aws: Emulator) -> None:
+    from bluegreen.aws import owned
+
+    run_ = _hook_run(aws)
+    run_.result.out_of_band = [
+        deploy_mod.OutOfBand(
+            "DeploymentConfiguration",
+            "deploymentConfiguration",
+            {},
+            {"lifecycleHooks": [{"hookTargetArn": {owned.OUTPUT: "LogsName"}}]},
+        )
+    ]
+    with pytest.raises(deploy_mod.OperationError) as info:
+        run_.resolve_out_of_band()
+    assert info.value.message == (
+        f"the service stack {SERVICE} was updated but has no output LogsName, which the "
+        "service's deployment configuration (deployment.*) names; the service was not changed"
+    )
+    assert info.value.hint == (
+        "run `bluegreen deploy` again; if it says the same, report it as a bug"
+    )
