@@ -264,6 +264,12 @@ def test_destroy_empties_what_it_was_asked_to_then_deletes_each_stack_and_cleans
         f"{FAMILY}: deregistered 11 and deleted 12 task-definition revisions",
         f"{INSIGHTS}: deleted (Container Insights)",
     ]
+    # Each stack's deletion events come under its name (not its id).
+    assert [e.stack for e in ui.events if e.of_the_stack and e.status == "DELETE_COMPLETE"] == [
+        PIPELINE,
+        SERVICE,
+        SOURCE,
+    ]
     assert [line for line in ui.lines if " done " in line] == [
         f"{PIPELINE} done DELETE_COMPLETE",
         f"{SERVICE} done DELETE_COMPLETE",
