@@ -299,3 +299,55 @@ def test_a_refusal_names_the_live_services_controller() -> None:
         "task definition and traffic (built-in blue/green), and a stack update of it would "
         "start a deployment of the template's bootstrap revision"
     )
+
+
+def test_what_the_kept_service_still_names_stays_in_the_template_with_a_note() -> None:
+    """[verify] checks removed from a live ECS-controlled service: the service's entry is
+    kept as deployed, so its DeploymentConfiguration still names the hook function and
+    the role ECS invokes it with (and the function its own role); a template that refers
+    to a resource it lacks is invalid ("Template format error: Unresolved resource
+    dependencies", CloudFormation user guide), so they stay until destroy."""
+    hooks = {
+        "LifecycleHooks": [
+            {
+                "HookTargetArn": {"Fn::GetAtt": ["VerifyFunction", "Arn"]},
+                "RoleArn": {"Fn::GetAtt": ["HookRole", "Arn"]},
+                "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            }
+        ]
+    }
+    deployed = {
+        "Resources": {
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {"DesiredCount": 1, "DeploymentConfiguration": hooks},
+            },
+            "VerifyFunction": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Role": {"Fn::GetAtt": ["FunctionRole", "Arn"]}},
+                "DependsOn": "FunctionPolicy",
+            },
+            "FunctionRole": {"Type": "AWS::IAM::Role"},
+            "FunctionPolicy": {"Type": "AWS::IAM::Policy"},
+            "HookRole": {"Type": "AWS::IAM::Role"},
+            "Logs": {"Type": "AWS::Logs::LogGroup"},
+        }
+    }
+    new = {
+        "Resources": {
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {"DesiredCount": 1, "DeploymentConfiguration": {}},
+            },
+            "Logs": {"Type": "AWS::Logs::LogGroup"},
+        }
+    }
+    kept = owned.keep_codedeploy_owned(deployed, new, "ap-northeast-1")
+    assert kept.template == deployed
+    assert kept.notes == [
+        "kept as deployed, unused: FunctionPolicy, FunctionRole, HookRole, VerifyFunction "
+        "(the service's entry in the stack, kept as deployed, still names them; `bluegreen "
+        "destroy` removes them)"
+    ]
+    assert kept.out_of_band == {"DesiredCount": 1, "DeploymentConfiguration": {}}
+    assert new["Resources"].keys() == {"Service", "Logs"}  # the caller's template untouched
