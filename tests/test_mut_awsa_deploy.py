@@ -97,6 +97,7 @@ def test_a_dry_run_on_a_fresh_account_says_what_it_would_make(aws: Emulator, roo
         (c.logical_id, c.resource_type) for c in ui.shown[0][2]
     }
     assert result.ok and result.dry_run and result.notes == [NOTE]
+    assert result.to_dict()["notes"] == [NOTE]
     assert result.service_linked_role == "would-create" and result.first_commit is None
     assert "bluegreen.toml" in result.would_commit and len(result.would_commit) == 21
     assert result.links is None and ui.asked == []
@@ -453,9 +454,13 @@ def test_a_connection_source_commits_nothing_and_opens_the_held_branch_checks(
         "pipelineExecutionSummaries"
     ]
     assert (held["trigger"]["triggerType"], held["status"]) == ("CreatePipeline", "Stopped")
-    # Open already: nothing to do; a CodeCommit source has no such pipeline.
-    assert deploy_mod.open_branch_checks(aws.clients(), config) is False
-    assert deploy_mod.open_branch_checks(aws.clients(), Config()) is False
+    # Open already: nothing to do, nothing said.
+    quiet = RecordingUI()
+    deploy_mod.open_branch_checks(aws.clients(), config, quiet)
+    assert quiet.lines == []
+    assert codepipeline.list_pipeline_executions(pipelineName=checks)[
+        "pipelineExecutionSummaries"
+    ] == [held]
 
     # A later deploy without the ARN reads it from the pipeline stack's parameter.
     again, ui = run(aws, root, config)
@@ -491,6 +496,22 @@ def test_a_dry_run_of_a_connection_source_looks_and_opens_nothing(
         f"{PIPELINE}: would be created (18 resources)",
     ]
     assert aws.client("codepipeline").list_pipelines()["pipelines"] == []
+    # Only a connection source with branch checks has the branch-check pipeline to open:
+    # the others are not looked for (GetPipelineState of a pipeline that does not exist is
+    # PipelineNotFoundException, CodePipeline API reference).
+    from bluegreen.aws.errors import AwsCallError
+
+    deploy_mod.open_branch_checks(aws.clients(), Config())
+    no_branches = config_mod.from_dict(
+        {
+            "source": {"provider": "github", "full_repository_id": "acme/webapp"},
+            "builds": {"branches": []},
+        }
+    )
+    deploy_mod.open_branch_checks(aws.clients(), no_branches)
+    with pytest.raises(AwsCallError) as info:
+        deploy_mod.open_branch_checks(aws.clients(), config)
+    assert info.value.code == "PipelineNotFoundException"
 
 
 def test_a_role_someone_else_made_meanwhile_is_not_made_again(aws: Emulator, root: Path) -> None:
