@@ -137,6 +137,10 @@ def test_without_git_or_pathspec_the_commit_is_refused(
     with pytest.raises(RepositoryError, match="git is not on PATH and the pathspec") as info:
         codecommit.list_paths(root)
     assert info.value.exit_code == 2
+    assert info.value.hint == (
+        "install git (or `pip install pathspec`) and run deploy again; bluegreen does not "
+        "commit files without honouring .gitignore"
+    )
 
 
 @needs_git

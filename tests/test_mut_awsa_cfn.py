@@ -136,6 +136,9 @@ def test_a_deleted_stack_reads_delete_complete_and_its_events_end(aws: Emulator)
     final, reason, failures = cfn.wait_stack(client, "gone", tail, seen.append, sleep=aws.sleep)
     assert (final, reason, failures) == ("DELETE_COMPLETE", "", [])
     assert cfn.describe_stack(client, "gone") is None
+    # A stack never made has no events (DescribeStackEvents: ValidationError "does not
+    # exist").
+    assert cfn.EventTail(client, "never-made").poll() == []
 
 
 # ---- pages (Stubber: the emulated CloudFormation answers in one page) ---------------------------

@@ -15,6 +15,8 @@ UpdateService); CreateCommit makes one commit of every file (CodeCommit API refe
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,10 +92,12 @@ def test_a_dry_run_on_a_fresh_account_says_what_it_would_make(aws: Emulator, roo
         (PIPELINE, "CREATE", 20),
     ]
     assert {c.action for _, _, changes in ui.shown for c in changes} == {"Add"}
+    assert [len(s.changes) for s in result.stacks] == [3, 23, 20]
     assert ("Repository", "AWS::CodeCommit::Repository") in {
         (c.logical_id, c.resource_type) for c in ui.shown[0][2]
     }
     assert result.ok and result.dry_run and result.notes == [NOTE]
+    assert result.to_dict()["notes"] == [NOTE]
     assert result.service_linked_role == "would-create" and result.first_commit is None
     assert "bluegreen.toml" in result.would_commit and len(result.would_commit) == 21
     assert result.links is None and ui.asked == []
@@ -243,6 +247,7 @@ def test_a_declined_first_stack_is_deleted_with_the_empty_stack_it_made(
         == f"{SOURCE}: change set {name} declined and deleted with the empty stack it created"
     )
     assert [(s.stack, s.action) for s in result.stacks] == [(SOURCE, "declined")]
+    assert result.to_dict()["stacks"][0]["status"] == ""
     assert result.declined and not result.ok and result.failed == []
     assert result.in_flight is None and result.links is None
     assert ui.asked == [SOURCE]
@@ -376,3 +381,329 @@ def test_a_change_set_is_named_after_the_stack_and_the_utc_second() -> None:
 
     tokyo = datetime(2021, 9, 19, 10, 5, 7, tzinfo=timezone(timedelta(hours=9)))
     assert deploy_mod.change_set_name("app", tokyo) == "app-20210919010507"
+
+
+# ---- a GitHub source through a CodeConnections connection --------------------------------------
+
+
+def test_a_connection_source_commits_nothing_and_opens_the_held_branch_checks(
+    aws: Emulator, root: Path
+) -> None:
+    """The branch-check pipeline of a connection source is created with its Check stage's
+    inbound transition disabled (stacks/connections.py); its creation run
+    (trigger CreatePipeline, CodePipeline API reference ExecutionTrigger) is stopped with
+    abandon (StopPipelineExecution) and the transition enabled (EnableStageTransition)."""
+    config = config_mod.from_dict(
+        {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
+    )
+    connections = aws.client("codeconnections")
+    arn = connections.create_connection(ProviderType="GitHub", ConnectionName="github-acme")[
+        "ConnectionArn"
+    ]
+    aws.service("codeconnections").complete_handshake(arn)
+    # The user's first push of the scaffold to the provider's repository.
+    remote = aws.service("codeconnections").provider_repository("acme/webapp")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(root.parent),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "A Developer",
+        "GIT_AUTHOR_EMAIL": "dev@example.invalid",
+        "GIT_COMMITTER_NAME": "A Developer",
+        "GIT_COMMITTER_EMAIL": "dev@example.invalid",
+    }
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "scaffold"],
+        ["push", "-q", str(remote), "HEAD:refs/heads/main"],
+    ):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+    aws.service("codeconnections").check_pushes()
+
+    result, ui = run(aws, root, config, connection_arn=arn)
+
+    assert result.ok, result.to_dict()
+    checks = "sample3-dev-branch-checks"
+    assert ui.lines[0] == (
+        "connection github-acme (GitHub, given): AVAILABLE; the pipeline reads acme/webapp "
+        "through it"
+    )
+    assert (
+        "no commit made: the application repository is acme/webapp on github; the "
+        "pipeline's runs read its main branch (push to it to release)"
+    ) in ui.lines
+    assert ui.lines[-1] == (
+        f"{checks}: branch checks open (pushes to feature/* are built and tested, never deployed)"
+    )
+    assert result.first_commit is None and result.would_commit == []
+    assert aws.client("codecommit").list_repositories()["repositories"] == []
+    assert result.to_dict()["connection"] == {
+        "arn": arn,
+        "name": "github-acme",
+        "provider": "GitHub",
+        "status": "AVAILABLE",
+        "from": "flag",
+    }
+    codepipeline = aws.client("codepipeline")
+    states = codepipeline.get_pipeline_state(name=checks)["stageStates"]
+    [check] = [s for s in states if s["stageName"] == "Check"]
+    assert check["inboundTransitionState"]["enabled"] is True
+    [held] = codepipeline.list_pipeline_executions(pipelineName=checks)[
+        "pipelineExecutionSummaries"
+    ]
+    assert (held["trigger"]["triggerType"], held["status"]) == ("CreatePipeline", "Stopped")
+    # Open already: nothing to do, nothing said.
+    quiet = RecordingUI()
+    deploy_mod.open_branch_checks(aws.clients(), config, quiet)
+    assert quiet.lines == []
+    assert codepipeline.list_pipeline_executions(pipelineName=checks)[
+        "pipelineExecutionSummaries"
+    ] == [held]
+
+    # A later deploy without the ARN reads it from the pipeline stack's parameter.
+    again, ui = run(aws, root, config)
+    assert ui.lines[0] == (
+        "connection github-acme (GitHub, the pipeline stack's): AVAILABLE; the pipeline "
+        "reads acme/webapp through it"
+    )
+    assert again.ok and again.connection is not None and again.connection.source != "flag"
+
+
+def test_a_dry_run_of_a_connection_source_looks_and_opens_nothing(
+    aws: Emulator, root: Path
+) -> None:
+    config = config_mod.from_dict(
+        {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
+    )
+    connections = aws.client("codeconnections")
+    arn = connections.create_connection(ProviderType="GitHub", ConnectionName="github-acme")[
+        "ConnectionArn"
+    ]
+    aws.service("codeconnections").complete_handshake(arn)
+
+    result, ui = run(aws, root, config, connection_arn=arn, dry_run=True)
+
+    assert result.ok and result.would_commit == [] and result.first_commit is None
+    assert ui.lines == [
+        "connection github-acme (GitHub, given): AVAILABLE; the pipeline reads acme/webapp "
+        "through it",
+        f"{SOURCE}: would be created (2 resources)",
+        f"{SERVICE}: would be created (23 resources)",
+        f"would create the ECS service-linked role {ROLE} (this account has none yet; ECS "
+        "needs it for the cluster and the service)",
+        f"{PIPELINE}: would be created (18 resources)",
+    ]
+    assert aws.client("codepipeline").list_pipelines()["pipelines"] == []
+    # Only a connection source with branch checks has the branch-check pipeline to open:
+    # the others are not looked for (GetPipelineState of a pipeline that does not exist is
+    # PipelineNotFoundException, CodePipeline API reference).
+    from bluegreen.aws.errors import AwsCallError
+
+    deploy_mod.open_branch_checks(aws.clients(), Config())
+    no_branches = config_mod.from_dict(
+        {
+            "source": {"provider": "github", "full_repository_id": "acme/webapp"},
+            "builds": {"branches": []},
+        }
+    )
+    deploy_mod.open_branch_checks(aws.clients(), no_branches)
+    with pytest.raises(AwsCallError) as info:
+        deploy_mod.open_branch_checks(aws.clients(), config)
+    assert info.value.code == "PipelineNotFoundException"
+
+
+def test_a_role_someone_else_made_meanwhile_is_not_made_again(aws: Emulator, root: Path) -> None:
+    """Between deploy's look (GetRole: NoSuchEntity) and the service stack, another caller
+    creates the ECS service-linked role: CreateServiceLinkedRole answers InvalidInput "has
+    been taken" (IAM API reference), which is no error."""
+
+    class AnotherCaller(RecordingUI):
+        def step(self, message: str) -> None:
+            super().step(message)
+            if message.startswith(f"{SERVICE}: creating change set"):
+                aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+
+        def confirm(self, stack: Any) -> bool:
+            super().confirm(stack)
+            return stack != PIPELINE
+
+    result, ui = run(aws, root, ui=AnotherCaller())
+
+    assert result.service_linked_role == "exists"
+    assert f"the ECS service-linked role {ROLE} was just created by someone else" in ui.lines
+    assert not any(line.startswith("created the ECS service-linked role") for line in ui.lines)
+    assert [(s.stack, s.action) for s in result.stacks] == [
+        (SOURCE, "create"),
+        (SERVICE, "create"),
+        (PIPELINE, "declined"),
+    ]
+    assert result.links is None  # declined: no links
+
+
+def test_a_stack_that_fails_stops_the_deploy_with_the_failed_resource(
+    aws: Emulator, root: Path
+) -> None:
+    """An image repository of the same name made outside the stack: CreateRepository
+    answers RepositoryAlreadyExistsException (ECR API reference), the resource fails and
+    CloudFormation rolls the new stack back (ROLLBACK_COMPLETE)."""
+    aws.client("ecr").create_repository(repositoryName="sample3-dev-webapp")
+
+    result, ui = run(aws, root)
+
+    assert ui.lines[-1] == f"{SOURCE} done ROLLBACK_COMPLETE"
+    assert [(s.stack, s.action, s.status) for s in result.stacks] == [
+        (SOURCE, "failed", "ROLLBACK_COMPLETE")
+    ]
+    assert result.failed == result.stacks and not result.ok and result.links is None
+    assert result.first_commit is None and result.in_flight is None
+    [stack] = result.to_dict()["stacks"]
+    assert stack["reason"] == "" and stack["hint"] is None
+    [failure] = stack["failures"]
+    assert (failure["logical_id"], failure["type"], failure["status"]) == (
+        "AppImageRepository",
+        "AWS::ECR::Repository",
+        "CREATE_FAILED",
+    )
+    assert "RepositoryAlreadyExistsException" in failure["reason"]
+    assert [c.logical_id for c in result.stacks[0].changes] == [
+        "AppImageRepository",
+        "Repository",
+        "RouterImageRepository",
+    ]
+
+
+# ---- out-of-band settings that name what the service stack's update makes ------------------------
+
+HOOK_STACK = {
+    "Resources": {
+        "HookRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ecs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            },
+        },
+        "VerifyFunction": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Role": {"Fn::GetAtt": ["HookRole", "Arn"]},
+                "Code": {"ZipFile": "def handler(event, context):\n    return None\n"},
+            },
+        },
+        "Logs": {"Type": "AWS::Logs::LogGroup"},
+    }
+}
+"""A service stack made before its template had outputs for the hook: an update that
+only adds Outputs changes no resource, and "CloudFormation only determines changes to
+resources to decide if an update is needed" (cfn-sphere/cfn-sphere#98), so the ARNs are
+read from the resources themselves (DescribeStackResource, GetFunction, GetRole)."""
+
+
+def _hook_run(aws: Emulator) -> Any:
+    import json as json_mod
+
+    cfn = aws.client("cloudformation")
+    cfn.create_stack(
+        StackName=SERVICE,
+        TemplateBody=json_mod.dumps(HOOK_STACK),
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    for _ in range(30):
+        if cfn.describe_stacks(StackName=SERVICE)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE":
+            break
+        aws.sleep(5)
+    run_ = deploy_mod._Run(
+        aws.clients(),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(False),
+        False,
+        aws.sleep,
+        aws.now,
+    )
+    run_.service_template = {
+        **HOOK_STACK,
+        "Outputs": {
+            "VerifyFunctionArn": {"Value": {"Fn::GetAtt": ["VerifyFunction", "Arn"]}},
+            "HookRoleArn": {"Value": {"Fn::GetAtt": ["HookRole", "Arn"]}},
+            "LogsArn": {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}},
+            "LogsName": {"Value": {"Ref": "Logs"}},
+        },
+    }
+    return run_
+
+
+def test_hook_arns_missing_from_the_outputs_are_read_from_the_resources(aws: Emulator) -> None:
+    from bluegreen.aws import owned
+
+    run_ = _hook_run(aws)
+    function = aws.client("lambda").list_functions()["Functions"][0]["FunctionArn"]
+    [role] = [r["Arn"] for r in aws.client("iam").list_roles()["Roles"] if "HookRole" in r["Arn"]]
+    wanted = {
+        "lifecycleHooks": [
+            {
+                "hookTargetArn": {owned.OUTPUT: "VerifyFunctionArn"},
+                "roleArn": {owned.OUTPUT: "HookRoleArn"},
+                "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            }
+        ]
+    }
+    setting = deploy_mod.OutOfBand(
+        "DeploymentConfiguration", "deploymentConfiguration", {"lifecycleHooks": []}, wanted
+    )
+    same = deploy_mod.OutOfBand(
+        "DeploymentConfiguration",
+        "deploymentConfiguration",
+        {"lifecycleHooks": [{"hookTargetArn": function}]},
+        {"lifecycleHooks": [{"hookTargetArn": {owned.OUTPUT: "VerifyFunctionArn"}}]},
+    )
+    run_.result.out_of_band = [setting, same]
+
+    run_.resolve_out_of_band()
+
+    assert setting.wanted == {
+        "lifecycleHooks": [
+            {
+                "hookTargetArn": function,
+                "roleArn": role,
+                "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            }
+        ]
+    }
+    assert run_.result.out_of_band == [setting]  # the other is live already: dropped
+    assert run_._arns_of_resources(["LogsArn", "LogsName", "Nothing"]) == {}
+
+
+def test_an_output_neither_the_stack_nor_a_resource_gives_is_an_error(aws: Emulator) -> None:
+    from bluegreen.aws import owned
+
+    run_ = _hook_run(aws)
+    run_.result.out_of_band = [
+        deploy_mod.OutOfBand(
+            "DeploymentConfiguration",
+            "deploymentConfiguration",
+            {},
+            {"lifecycleHooks": [{"hookTargetArn": {owned.OUTPUT: "LogsName"}}]},
+        )
+    ]
+    with pytest.raises(deploy_mod.OperationError) as info:
+        run_.resolve_out_of_band()
+    assert info.value.message == (
+        f"the service stack {SERVICE} was updated but has no output LogsName, which the "
+        "service's deployment configuration (deployment.*) names; the service was not changed"
+    )
+    assert info.value.hint == (
+        "run `bluegreen deploy` again; if it says the same, report it as a bug"
+    )

@@ -264,6 +264,12 @@ def test_destroy_empties_what_it_was_asked_to_then_deletes_each_stack_and_cleans
         f"{FAMILY}: deregistered 11 and deleted 12 task-definition revisions",
         f"{INSIGHTS}: deleted (Container Insights)",
     ]
+    # Each stack's deletion events come under its name (not its id).
+    assert [e.stack for e in ui.events if e.of_the_stack and e.status == "DELETE_COMPLETE"] == [
+        PIPELINE,
+        SERVICE,
+        SOURCE,
+    ]
     assert [line for line in ui.lines if " done " in line] == [
         f"{PIPELINE} done DELETE_COMPLETE",
         f"{SERVICE} done DELETE_COMPLETE",
@@ -389,3 +395,55 @@ def test_without_stacks_or_leftovers_there_is_nothing_to_destroy(tmp_path: Path)
         ]
         assert ui.asked == ["plan"] and result.outcomes == []
         assert result.cleanup is not None and result.cleanup.log_group_deleted == INSIGHTS
+
+
+# ---- failures only a canned answer can give (Stubber) --------------------------------------------
+
+
+def test_an_image_already_gone_is_no_failure_and_another_failure_stops_the_destroy() -> None:
+    """BatchDeleteImage lists per-image failures (ECR API reference, ImageFailure:
+    failureCode ImageNotFound | ...); an image deleted meanwhile is what was wanted."""
+    from test_aws_support import Stubs
+
+    digest = "sha256:" + "a" * 64
+    s = Stubs()
+    s.add("ecr", "list_images", {"imageIds": [{"imageDigest": digest, "imageTag": "t"}]})
+    s.add(
+        "ecr",
+        "batch_delete_image",
+        {
+            "failures": [
+                {
+                    "imageId": {"imageDigest": digest},
+                    "failureCode": "ImageNotFound",
+                    "failureReason": "gone",
+                }
+            ],
+        },
+        {"repositoryName": OTHER_IMAGES, "imageIds": [{"imageDigest": digest}]},
+    )
+    assert destroy_mod.delete_all_images(s.client("ecr"), OTHER_IMAGES) == 1
+    s.add("ecr", "list_images", {"imageIds": [{"imageDigest": digest}]})
+    s.add(
+        "ecr",
+        "batch_delete_image",
+        {"failures": [{"imageId": {"imageDigest": digest}, "failureCode": "KmsError"}]},
+    )
+    with pytest.raises(StateError) as info:
+        destroy_mod.delete_all_images(s.client("ecr"), OTHER_IMAGES)
+    assert info.value.message == f"could not delete images of {OTHER_IMAGES}: KmsError"
+    assert info.value.hint == "check ecr:BatchDeleteImage permission"
+    s.done()
+
+
+def test_an_object_s3_refuses_without_a_message_is_named_by_its_code() -> None:
+    from test_aws_support import Stubs
+
+    s = Stubs()
+    s.add("s3", "list_object_versions", {"Versions": [{"Key": "k", "VersionId": "v"}]})
+    s.add("s3", "delete_objects", {"Errors": [{"Key": "k", "Code": "AccessDenied"}]})
+    with pytest.raises(StateError) as info:
+        destroy_mod.empty_bucket_versions(s.client("s3"), "b")
+    assert info.value.message == "could not empty bucket b: k: AccessDenied"
+    assert info.value.hint == "check s3:DeleteObjectVersion permission and object lock settings"
+    s.done()

@@ -229,3 +229,125 @@ def test_arns_are_found_at_any_depth() -> None:
     assert owned.arns(value) == {"arn:aws:lambda:f", "arn:aws:iam::r", "arn:x"}
     assert owned.arns("arn:z") == {"arn:z"}
     assert owned.arns(None) == set()
+
+
+# ---- replacements and refusals -------------------------------------------------------------------
+
+
+def test_why_a_resource_would_be_replaced() -> None:
+    """AWS::SNS::Topic TopicName is create-only; DisplayName is not (the resource provider
+    schemas cfn-lint ships, read in test_aws_owned.py for the properties it relies on)."""
+    deployed = {
+        "Resources": {
+            "Gone": {"Type": "AWS::SNS::Topic"},
+            "Retyped": {"Type": "AWS::SNS::Topic"},
+            "Renamed": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "a"}},
+            "Relabelled": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "a"}},
+        }
+    }
+    new = {
+        "Resources": {
+            "Retyped": {"Type": "AWS::SQS::Queue"},
+            "Renamed": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "b"}},
+            "Relabelled": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "b"}},
+        }
+    }
+    why = owned.replacements(deployed, new, "ap-northeast-1")
+    assert sorted(why) == ["Gone", "Renamed", "Retyped"]
+    assert why["Gone"].reason == "it is no longer in the template"
+    assert why["Retyped"].reason == "its type changes to AWS::SQS::Queue"
+    assert why["Renamed"] == owned.Replacement("TopicName a -> b", ("AWS::SNS::Topic", "TopicName"))
+
+
+def test_a_refusal_names_the_live_services_controller() -> None:
+    deployed = {
+        "Resources": {
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "DeploymentController": {"Type": "CODE_DEPLOY"},
+                    "PlatformVersion": "1.4.0",
+                },
+            }
+        }
+    }
+    new = {
+        "Resources": {
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {
+                    "DeploymentController": {"Type": "CODE_DEPLOY"},
+                    "PlatformVersion": "LATEST",
+                },
+            }
+        }
+    }
+    with pytest.raises(owned.UsageError) as info:
+        owned.keep_codedeploy_owned(deployed, new, "ap-northeast-1")
+    assert info.value.message == (
+        "the config changes what a CODE_DEPLOY service cannot change in place:\n"
+        "  Service: its PlatformVersion changes; ECS refuses that change to a CODE_DEPLOY "
+        "service"
+    )
+    for resource in (deployed, new):
+        resource["Resources"]["Service"]["Properties"].pop("DeploymentController")
+    with pytest.raises(owned.UsageError) as info:
+        owned.keep_codedeploy_owned(deployed, new, "ap-northeast-1")
+    assert info.value.message.startswith(
+        "the config changes what an ECS-controlled service (built-in blue/green) cannot "
+        "change in place:\n  Service: its PlatformVersion changes; ECS owns this service's "
+        "task definition and traffic (built-in blue/green), and a stack update of it would "
+        "start a deployment of the template's bootstrap revision"
+    )
+
+
+def test_what_the_kept_service_still_names_stays_in_the_template_with_a_note() -> None:
+    """[verify] checks removed from a live ECS-controlled service: the service's entry is
+    kept as deployed, so its DeploymentConfiguration still names the hook function and
+    the role ECS invokes it with (and the function its own role); a template that refers
+    to a resource it lacks is invalid ("Template format error: Unresolved resource
+    dependencies", CloudFormation user guide), so they stay until destroy."""
+    hooks = {
+        "LifecycleHooks": [
+            {
+                "HookTargetArn": {"Fn::GetAtt": ["VerifyFunction", "Arn"]},
+                "RoleArn": {"Fn::GetAtt": ["HookRole", "Arn"]},
+                "LifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            }
+        ]
+    }
+    deployed = {
+        "Resources": {
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {"DesiredCount": 1, "DeploymentConfiguration": hooks},
+            },
+            "VerifyFunction": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Role": {"Fn::GetAtt": ["FunctionRole", "Arn"]}},
+                "DependsOn": "FunctionPolicy",
+            },
+            "FunctionRole": {"Type": "AWS::IAM::Role"},
+            "FunctionPolicy": {"Type": "AWS::IAM::Policy"},
+            "HookRole": {"Type": "AWS::IAM::Role"},
+            "Logs": {"Type": "AWS::Logs::LogGroup"},
+        }
+    }
+    new = {
+        "Resources": {
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {"DesiredCount": 1, "DeploymentConfiguration": {}},
+            },
+            "Logs": {"Type": "AWS::Logs::LogGroup"},
+        }
+    }
+    kept = owned.keep_codedeploy_owned(deployed, new, "ap-northeast-1")
+    assert kept.template == deployed
+    assert kept.notes == [
+        "kept as deployed, unused: FunctionPolicy, FunctionRole, HookRole, VerifyFunction "
+        "(the service's entry in the stack, kept as deployed, still names them; `bluegreen "
+        "destroy` removes them)"
+    ]
+    assert kept.out_of_band == {"DesiredCount": 1, "DeploymentConfiguration": {}}
+    assert new["Resources"].keys() == {"Service", "Logs"}  # the caller's template untouched

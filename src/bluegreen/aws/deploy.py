@@ -895,18 +895,18 @@ def _delete_empty_stack(client: Any, stack: str) -> bool:
     return False
 
 
-def open_branch_checks(clients: Clients, config: Config, ui: DeployUI | None = None) -> bool:
+def open_branch_checks(clients: Clients, config: Config, ui: DeployUI | None = None) -> None:
     """A CodeConnections source's branch-check pipeline is created with its Check stage
     held (:mod:`bluegreen.stacks.connections`): stop its creation run, which would check
     the release branch while the release pipeline builds it, then open the transition so
-    pushes to builds.branches are checked. True when it opened the transition.
+    pushes to builds.branches are checked. Nothing to do when the stage is not held.
 
     StopPipelineExecution with abandon stops an execution without waiting for its
     in-progress actions (API reference, StopPipelineExecution); the held run has none."""
     from bluegreen.stacks.connections import CHECK_STAGE, branch_pipeline_name
 
     if config.source.provider == "codecommit" or not config.builds.branches:
-        return False
+        return
     name = branch_pipeline_name(Names.of(config))
     client = clients.codepipeline
     stages = call(client, "get_pipeline_state", name=name).get("stageStates") or []
@@ -917,7 +917,7 @@ def open_branch_checks(clients: Clients, config: Config, ui: DeployUI | None = N
         and not (s.get("inboundTransitionState") or {}).get("enabled", True)
     ]
     if not held:
-        return False
+        return
     summaries = call(client, "list_pipeline_executions", pipelineName=name).get(
         "pipelineExecutionSummaries", []
     )
@@ -944,7 +944,6 @@ def open_branch_checks(clients: Clients, config: Config, ui: DeployUI | None = N
             f"{name}: branch checks open (pushes to {', '.join(config.builds.branches)} are "
             "built and tested, never deployed)"
         )
-    return True
 
 
 def first_release_pending(clients: Clients, config: Config) -> bool:
