@@ -20,6 +20,7 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from test_aws_engine import no_credentials
 
 from bluegreen.aws import session
+from bluegreen.aws.errors import AwsCallError
 from bluegreen.aws.session import Clients
 from bluegreen.errors import UsageError
 
@@ -122,3 +123,26 @@ def test_open_reads_the_profile_once(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert info.value.message == (
         "AWS profile not found: The config profile (nosuch) could not be found"
     )
+
+
+def test_a_broken_config_file_is_said_before_any_call(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # botocore reads the shared config file when a profile is named, and refuses one it
+    # cannot parse (ConfigParseError, botocore/configloader.py).
+    no_credentials(monkeypatch, tmp_path)
+    config = tmp_path / "config"
+    config.write_text("[profile dev\nregion = eu-west-1\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    with pytest.raises(AwsCallError) as info:
+        Clients("ap-northeast-1", profile="dev").open()
+    assert info.value.message == (
+        f"reading the AWS configuration failed: Unable to parse config file: {config}"
+    )
+    assert info.value.code == "ConfigParseError"
+
+
+def test_a_private_name_is_no_client_and_says_which_name() -> None:
+    clients = Clients.from_factory(lambda service: object(), "eu-west-1")
+    with pytest.raises(AttributeError, match="^_cache_of$"):
+        clients._cache_of  # noqa: B018
