@@ -64,6 +64,8 @@ def test_only_this_executions_stages_and_actions_since_it_started() -> None:
     assert [s["stageName"] for s in kept] == ["Source", "Build"]
     assert [a["actionName"] for a in kept[1]["actionStates"]] == ["Now", "Never"]
     assert stages[1]["actionStates"][0]["actionName"] == "Old"  # the answer is not changed
+    bare = {"stageName": "Bare", "latestExecution": {"pipelineExecutionId": "e-2"}}
+    assert release._this_execution([bare], "e-2", T0) == [{**bare, "actionStates": []}]
     untimed = release._this_execution(stages, "e-2", None)
     assert [len(s["actionStates"]) for s in untimed] == [1, 3]
 
@@ -73,6 +75,7 @@ def test_each_action_line_and_its_key() -> None:
         _stage(
             "Deploy",
             "e-1",
+            _action("NotYet"),  # a parallel action not started: skipped, not the end
             _action("Deploy", "InProgress", externalExecutionId="d-123"),
             _action("Done", "Succeeded", externalExecutionId="d-99"),
             _action("Queued", "InProgress"),
@@ -104,6 +107,7 @@ def test_the_failed_action_and_its_message() -> None:
     failed = _action("Deploy", "Failed", errorDetails={"code": "JobFailed", "message": "boom"})
     summary_only = _action("Build", "Failed", summary="see the build")
     bare = _action("Test", "Failed")
+    never = {"actionName": "Never"}  # an action that never ran has no latestExecution
     assert release._failure(
         [_stage("Other", "e-0", failed), _stage("Deploy", "e-1", failed)], "e-1"
     ) == ("Deploy/Deploy", "boom")
@@ -111,7 +115,9 @@ def test_the_failed_action_and_its_message() -> None:
         "Build/Build",
         "see the build",
     )
-    assert release._failure([_stage("Test", "e-1", _action("Ok", "Succeeded"), bare)], "e-1") == (
+    assert release._failure(
+        [_stage("Test", "e-1", never, _action("Ok", "Succeeded"), bare)], "e-1"
+    ) == (
         "Test/Test",
         "failed",
     )
@@ -474,6 +480,7 @@ def test_following_stops_when_the_deployment_waits_for_reroute() -> None:
         "d-1",
         "ready",
     )
+    assert result.pipeline == PIPELINE and result.execution_id == "e-1"
     assert result.link.endswith(
         f"/pipelines/{PIPELINE}/executions/e-1/timeline?region=ap-northeast-1"
     )
@@ -594,3 +601,60 @@ def test_a_first_release_still_checking_health_waits() -> None:
     assert engine.asked == ["following d-1"]
     assert not result.promoted and slept == [7.0]
     assert result.status == "Succeeded"
+
+
+def test_the_first_release_is_followed_once_its_run_is_listed() -> None:
+    s = Stubs()
+    s.add(
+        "codepipeline",
+        "list_pipeline_executions",
+        {"pipelineExecutionSummaries": []},
+        {"pipelineName": PIPELINE, "maxResults": 1},
+    )
+    s.add(
+        "codepipeline",
+        "list_pipeline_executions",
+        {"pipelineExecutionSummaries": [{"pipelineExecutionId": "e-1", "status": "InProgress"}]},
+        {"pipelineName": PIPELINE, "maxResults": 1},
+    )
+    _polls(s, ("Succeeded", [SOURCE_DONE]))
+    ui, slept = _UI(), []
+    engine = _Following([])
+    result = release.first_release(
+        s.clients,
+        config_mod.parse(CONFIG_TOML),
+        ui,
+        sleep=slept.append,
+        interval=3.0,
+        engine=engine,  # type: ignore[arg-type]
+    )
+    s.done()
+    assert slept == [3.0]
+    assert ui.lines[1:] == [
+        f"following the first release: {PIPELINE} execution e-1",
+        "Source/Source: Succeeded",
+    ]
+    assert (result.execution_id, result.status, result.promoted) == ("e-1", "Succeeded", False)
+
+
+def test_release_follows_with_the_given_sleep_and_interval() -> None:
+    s = Stubs()
+    s.add(
+        "codepipeline",
+        "start_pipeline_execution",
+        {"pipelineExecutionId": "e-1"},
+        {"name": PIPELINE},
+    )
+    _polls(s, ("InProgress", [SOURCE_RUNNING]), ("Succeeded", [SOURCE_DONE]))
+    ui, slept = _UI(), []
+    result = release.release(
+        s.clients, config_mod.parse(CONFIG_TOML), ui, sleep=slept.append, interval=4.0
+    )
+    s.done()
+    assert slept == [4.0]
+    assert result.status == "Succeeded" and result.followed
+    assert ui.lines == [
+        f"started {PIPELINE} execution e-1",
+        "Source/Source: InProgress",
+        "Source/Source: Succeeded",
+    ]

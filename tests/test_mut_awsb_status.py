@@ -486,3 +486,13 @@ def test_traffic_without_a_test_listener_route() -> None:
         ("app-green", "blue"),
     ]
     assert found["task_sets"] == []
+
+
+def test_alarms_that_stopped_a_deployment_without_a_verify_view() -> None:
+    # An alarm named by CodeDeploy while [verify] is off (the user's own alarm on the
+    # deployment group): said with what it watches unknown.
+    stopped = DeploymentView(
+        "codedeploy", "d-1", "Stopped", Phase.STOPPED, alarms=["their-alarm"], new_target_group="g"
+    )
+    found = SystemStatus(None, stopped, [], [], []).to_dict()["deployment"]
+    assert found["alarm_subjects"] == [{"alarm": "their-alarm", "watches": None, "revision": None}]

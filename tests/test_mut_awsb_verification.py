@@ -230,3 +230,23 @@ def test_collect_with_alarms_only_reads_no_logs(aws: Emulator) -> None:
     config = config_mod.parse(CONFIG_TOML + '[verify.alarms]\nexisting = ["shop-slo"]\n')
     view = verification.collect(clients, config)
     assert view == VerificationView([], [("shop-slo", "missing")], "", [], {})
+
+
+def test_only_the_last_200_events_of_the_stream_are_read(aws: Emulator) -> None:
+    # GetLogEvents with limit=200 and startFromHead=False: the stream's last 200 events.
+    client = aws.client("logs")
+    client.create_log_group(logGroupName=GROUP)
+    lines = [_line({"number": n, "of": 201, "ok": True}) for n in range(1, 202)]
+    _write(client, "long", lines)
+    results, run, logged = verification.latest_run(client, GROUP)
+    assert [r["number"] for r in results] == list(range(2, 202))
+    second = int((T0 + timedelta(seconds=1)).timestamp() * 1000)
+    assert run == f"long@{second}"
+    assert logged[0] == second and len(logged) == 200
+
+
+def test_a_stream_without_check_lines_is_no_run(aws: Emulator) -> None:
+    client = aws.client("logs")
+    client.create_log_group(logGroupName=GROUP)
+    _write(client, "lambda", ["START RequestId: 1", "END RequestId: 1"])
+    assert verification.latest_run(client, GROUP) == ([], "", [])
