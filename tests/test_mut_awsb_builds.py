@@ -222,11 +222,15 @@ def test_branch_builds_stop_at_the_limit_and_default_to_ten() -> None:
     )
     answered = [_branch(n, "main") for n in range(12, 0, -1) if n != 7]  # 7 unknown
     missing = {"id": "check:1", "projectName": "check", "buildStatus": "IN_PROGRESS"}
+    # Not resolved yet (a build still in its first phase): the requested sourceVersion.
+    answered[0] = dict(answered[0], sourceVersion="refs/heads/main")
+    del answered[0]["resolvedSourceVersion"]
     answered[-1] = missing  # no number, no source version, no phase, no times
     s.add("codebuild", "batch_get_builds", {"builds": answered}, {"ids": ids})
     found = builds.branch_builds(s.client("codebuild"), "check")
     s.done()
     assert [b.number for b in found] == [12, 11, 10, 9, 8, 6, 5, 4, 3, 2]
+    assert [b.commit for b in found[:2]] == ["refs/heads/main", "sha11"]
     s.add(
         "codebuild",
         "list_builds_for_project",

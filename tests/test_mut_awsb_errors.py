@@ -10,6 +10,7 @@ botocore exceptions are built the way botocore raises them (botocore/exceptions.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,10 +30,13 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 from botocore.parsers import ResponseParserError
-from test_aws_support import Stubs
+from test_aws_engine import no_credentials
+from test_aws_network import answering
+from test_aws_support import REGION, Stubs
 
 from bluegreen.aws import errors
 from bluegreen.aws.errors import AwsCallError, call, one_line, page_summary, pages, translate
+from bluegreen.aws.session import Clients
 
 ACTION = "ecs:DescribeServices"
 URL = "https://ecs.ap-northeast-1.amazonaws.com"
@@ -333,3 +337,24 @@ def test_the_client_endpoint_is_named_only_when_it_is_a_string() -> None:
     Meta.endpoint_url = None  # type: ignore[assignment]
     assert errors._endpoint(Client()) is None
     assert errors._endpoint(object()) is None
+
+
+def test_a_paginated_call_answered_by_a_proxy_names_the_endpoint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A proxy's 403 page for a JSON service: botocore gives the HTTP status as the code
+    # and the page as the message; a 4xx is not retried (botocore/retries/standard.py).
+    no_credentials(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    page = b"<html><head><title>403 Forbidden</title></head></html>"
+    with answering(403, "text/html", page) as (url, got):
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        client = Clients(REGION).codedeploy
+        with pytest.raises(AwsCallError) as info:
+            list(pages(client, "list_deployments", applicationName="a"))
+    assert len(got) == 1
+    assert info.value.message == (
+        f"codedeploy:ListDeployments failed: HTTP 403 from {url}: 403 Forbidden "
+        "(an HTML page, not an AWS answer)"
+    )

@@ -170,7 +170,10 @@ def test_follow_reaches_back_exactly_late_millis() -> None:
         _put(client, "a", newest, "newest")
         edge = newest - timedelta(milliseconds=logs.LATE_MILLIS)
 
+        slept: list[float] = []
+
         def sleep(seconds: float) -> None:
+            slept.append(seconds)  # the default interval: 2 s between polls
             _put(client, "b", edge, "at the edge")
             _put(client, "b", edge - timedelta(milliseconds=1), "just before")
 
@@ -181,3 +184,4 @@ def test_follow_reaches_back_exactly_late_millis() -> None:
             )
         ]
     assert shown == ["newest", "at the edge"]
+    assert slept == [2.0]

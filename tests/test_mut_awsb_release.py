@@ -23,7 +23,7 @@ from test_aws_support import CONFIG_TOML, Stubs
 from bluegreen import config as config_mod
 from bluegreen.aws import release
 from bluegreen.aws.release import HEALTHY, PENDING, UNHEALTHY, ReleaseResult
-from bluegreen.engine import ServiceRefs
+from bluegreen.engine import ActionResult, DeploymentView, Phase, ServiceRefs
 from bluegreen.errors import StateError
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -64,6 +64,8 @@ def test_only_this_executions_stages_and_actions_since_it_started() -> None:
     assert [s["stageName"] for s in kept] == ["Source", "Build"]
     assert [a["actionName"] for a in kept[1]["actionStates"]] == ["Now", "Never"]
     assert stages[1]["actionStates"][0]["actionName"] == "Old"  # the answer is not changed
+    bare = {"stageName": "Bare", "latestExecution": {"pipelineExecutionId": "e-2"}}
+    assert release._this_execution([bare], "e-2", T0) == [{**bare, "actionStates": []}]
     untimed = release._this_execution(stages, "e-2", None)
     assert [len(s["actionStates"]) for s in untimed] == [1, 3]
 
@@ -73,6 +75,7 @@ def test_each_action_line_and_its_key() -> None:
         _stage(
             "Deploy",
             "e-1",
+            _action("NotYet"),  # a parallel action not started: skipped, not the end
             _action("Deploy", "InProgress", externalExecutionId="d-123"),
             _action("Done", "Succeeded", externalExecutionId="d-99"),
             _action("Queued", "InProgress"),
@@ -104,6 +107,7 @@ def test_the_failed_action_and_its_message() -> None:
     failed = _action("Deploy", "Failed", errorDetails={"code": "JobFailed", "message": "boom"})
     summary_only = _action("Build", "Failed", summary="see the build")
     bare = _action("Test", "Failed")
+    never = {"actionName": "Never"}  # an action that never ran has no latestExecution
     assert release._failure(
         [_stage("Other", "e-0", failed), _stage("Deploy", "e-1", failed)], "e-1"
     ) == ("Deploy/Deploy", "boom")
@@ -111,7 +115,9 @@ def test_the_failed_action_and_its_message() -> None:
         "Build/Build",
         "see the build",
     )
-    assert release._failure([_stage("Test", "e-1", _action("Ok", "Succeeded"), bare)], "e-1") == (
+    assert release._failure(
+        [_stage("Test", "e-1", never, _action("Ok", "Succeeded"), bare)], "e-1"
+    ) == (
         "Test/Test",
         "failed",
     )
@@ -354,3 +360,301 @@ def test_healthy_only_when_every_target_is() -> None:
     _stopped(s, [])
     assert release.replacement_health(s.clients, _Engine()) == (PENDING, "")  # type: ignore[arg-type]
     s.done()
+
+
+# ---- following an execution ------------------------------------------------------------
+# The engine is a stand-in answering what follow_execution asks of it (which deployment it
+# runs, creation, promote, rollback); the real engines answer the same questions in
+# test_aws_engine.py and end to end in test_aws_first_release.py.
+
+
+@dataclass
+class _Following:
+    """The engine's answers for one follow: a view per poll (by deployment id)."""
+
+    views: list[DeploymentView | None]
+    creation_deploys: bool = False
+    paused_creation: list[str | None] = field(default_factory=list)
+    test: list[tuple[str, int]] | None = field(default_factory=lambda: [(GREEN, 1)])
+    refs: ServiceRefs = REFS
+    asked: list[str] = field(default_factory=list)
+
+    def following(self, external: str) -> DeploymentView | None:
+        self.asked.append(f"following {external}")
+        return self.views.pop(0)
+
+    def continue_creation(self) -> ActionResult | None:
+        self.asked.append("continue_creation")
+        message = self.paused_creation.pop(0) if self.paused_creation else None
+        return None if message is None else ActionResult("continue", "d-0", message)
+
+    def promote_if_ready(self, view: DeploymentView) -> ActionResult | None:
+        self.asked.append(f"promote {view.id}")
+        return ActionResult("promote", view.id, "rerouted production to green")
+
+    def rollback(self) -> ActionResult:
+        self.asked.append("rollback")
+        return ActionResult("rollback", "d-1", "stopped deployment d-1")
+
+    def forwards(self) -> dict[str, list[tuple[str, int]]]:
+        return {} if self.test is None else {"test": self.test}
+
+
+def _view(phase: Phase, status: str = "InProgress", name: str = "") -> DeploymentView:
+    return DeploymentView("codedeploy", "d-1", status, phase, phase_name=name)
+
+
+def _polls(s: Stubs, *polls: tuple[str, list[dict[str, Any]]], started: bool = True) -> None:
+    summary: dict[str, Any] = {"pipelineExecutionId": "e-1"}
+    if started:
+        summary["startTime"] = T0
+    s.add(
+        "codepipeline",
+        "list_pipeline_executions",
+        {"pipelineExecutionSummaries": [summary]},
+        {"pipelineName": PIPELINE, "maxResults": 20},
+    )
+    for status, stages in polls:
+        s.add(
+            "codepipeline",
+            "get_pipeline_execution",
+            {"pipelineExecution": {"pipelineExecutionId": "e-1", "status": status}},
+            {"pipelineName": PIPELINE, "pipelineExecutionId": "e-1"},
+        )
+        s.add("codepipeline", "get_pipeline_state", {"stageStates": stages}, {"name": PIPELINE})
+
+
+def _at(seconds: int) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+SOURCE_RUNNING = _stage("Source", "e-1", _action("Source", "InProgress", _at(1)))
+SOURCE_DONE = _stage("Source", "e-1", _action("Source", "Succeeded", _at(2)))
+
+
+def _deploy(status: str = "InProgress", **last: Any) -> dict[str, Any]:
+    return _stage(
+        "Deploy", "e-1", _action("Deploy", status, _at(3), externalExecutionId="d-1", **last)
+    )
+
+
+def _follow(
+    s: Stubs, engine: _Following, promote: bool = False
+) -> tuple[ReleaseResult, _UI, list[float]]:
+    ui, slept = _UI(), []
+    result = release.follow_execution(
+        s.clients,
+        config_mod.parse(CONFIG_TOML),
+        ui,
+        "e-1",
+        promote=promote,
+        sleep=slept.append,
+        interval=7.0,
+        engine=engine,  # type: ignore[arg-type]
+    )
+    s.done()
+    return result, ui, slept
+
+
+def test_following_stops_when_the_deployment_waits_for_reroute() -> None:
+    s = Stubs()
+    old = _stage("Deploy", "e-1", _action("Deploy", "Succeeded", T0 - timedelta(hours=1)))
+    _polls(
+        s,
+        ("InProgress", [SOURCE_RUNNING, old]),
+        ("InProgress", [SOURCE_RUNNING, old]),  # nothing new: nothing printed
+        ("InProgress", [SOURCE_DONE, _deploy()]),
+        ("InProgress", [SOURCE_DONE, _deploy()]),
+    )
+    engine = _Following([_view(Phase.INSTALLING), _view(Phase.WAITING, "Ready", "ready")])
+    result, ui, slept = _follow(s, engine)
+    assert ui.lines == [
+        "Source/Source: InProgress",
+        "Source/Source: Succeeded",
+        "Deploy/Deploy: InProgress (d-1)",
+    ]
+    assert slept == [7.0, 7.0, 7.0]
+    assert engine.asked == ["following d-1", "following d-1"]
+    assert (result.status, result.waiting_deployment, result.deployment_phase) == (
+        "InProgress",
+        "d-1",
+        "ready",
+    )
+    assert result.pipeline == PIPELINE and result.execution_id == "e-1"
+    assert result.link.endswith(
+        f"/pipelines/{PIPELINE}/executions/e-1/timeline?region=ap-northeast-1"
+    )
+
+
+def test_following_a_deployment_not_started_yet_goes_on() -> None:
+    s = Stubs()
+    _polls(s, ("InProgress", [_deploy()]), ("Succeeded", [_deploy("Succeeded")]), started=False)
+    engine = _Following([None])
+    result, ui, slept = _follow(s, engine)
+    assert (result.status, result.waiting_deployment, result.deployment_phase) == (
+        "Succeeded",
+        "",
+        "",
+    )
+    assert slept == [7.0]
+    assert ui.lines == ["Deploy/Deploy: InProgress (d-1)", "Deploy/Deploy: Succeeded"]
+    assert not result.failed
+
+
+def test_a_failed_execution_names_the_failed_action() -> None:
+    s = Stubs()
+    failed = _deploy(
+        "Failed", errorDetails={"code": "JobFailed", "message": "Deployment d-1 failed"}
+    )
+    _polls(s, ("Failed", [SOURCE_DONE, failed]))
+    result, ui, slept = _follow(s, _Following([]))
+    assert (result.status, result.failed_action, result.error) == (
+        "Failed",
+        "Deploy/Deploy",
+        "Deployment d-1 failed",
+    )
+    assert result.failed and slept == []
+    assert ui.lines == ["Source/Source: Succeeded", "Deploy/Deploy: Failed"]
+
+
+def test_a_superseded_execution_ends_without_a_failure() -> None:
+    s = Stubs()
+    _polls(s, ("Superseded", [SOURCE_DONE]))
+    result, _, _ = _follow(s, _Following([]))
+    assert (result.status, result.failed_action, result.error) == ("Superseded", "", "")
+
+
+def test_the_first_release_continues_creation_promotes_and_ends_when_production_moved() -> None:
+    s = Stubs()
+    _polls(
+        s,
+        ("InProgress", [SOURCE_RUNNING]),
+        ("InProgress", [SOURCE_DONE]),
+        ("InProgress", [SOURCE_DONE, _deploy()]),
+        ("InProgress", [SOURCE_DONE, _deploy()]),
+        ("InProgress", [SOURCE_DONE, _deploy()]),
+    )
+    _health(s, {"State": "healthy"})
+    _stopped(s, [])
+    engine = _Following(
+        [
+            _view(Phase.WAITING, "Ready"),
+            _view(Phase.SHIFTING, "InProgress"),  # promoted: not promoted again
+            _view(Phase.TERMINATION_WAIT, "InProgress", "bake-time"),
+        ],
+        creation_deploys=True,
+        paused_creation=[None, "continued the service's creation"],
+    )
+    result, ui, slept = _follow(s, engine, promote=True)
+    assert engine.asked == [
+        "continue_creation",
+        "continue_creation",
+        "following d-1",
+        "promote d-1",
+        "following d-1",
+        "following d-1",
+    ]
+    assert ui.lines == [
+        "Source/Source: InProgress",
+        "Source/Source: Succeeded",
+        "continued the service's creation",
+        "Deploy/Deploy: InProgress (d-1)",
+        "promoted the first release (blue was the bootstrap placeholder): "
+        "rerouted production to green",
+    ]
+    assert slept == [7.0] * 4
+    assert result.promoted and result.waiting_deployment == "d-1"
+    assert (result.status, result.deployment_phase) == ("InProgress", "bake-time")
+
+
+def test_a_first_release_whose_tasks_fail_the_check_is_not_promoted() -> None:
+    s = Stubs()
+    _polls(
+        s,
+        ("InProgress", [_deploy()]),
+        ("InProgress", [_deploy()]),
+        ("Failed", [_deploy("Failed", summary="stopped")]),
+    )
+    _health(s, {"State": "unhealthy", "Reason": "Target.Timeout"})
+    engine = _Following([_view(Phase.WAITING, "Ready"), _view(Phase.STOPPED, "Stopped")])
+    result, ui, _ = _follow(s, engine, promote=True)
+    why = (
+        "its tasks fail the load balancer's health check behind the test listener :8080 "
+        "(target group sample3-dev-green: Target.Timeout)"
+    )
+    assert engine.asked == ["following d-1", "rollback", "following d-1"]
+    assert ui.lines[1] == f"not promoting the first release: {why}; stopped deployment d-1"
+    assert result.held == why and not result.promoted
+    assert (result.failed_action, result.error) == (
+        "Deploy/Deploy",
+        f"deploy did not promote it: {why}",
+    )
+
+
+def test_a_first_release_still_checking_health_waits() -> None:
+    s = Stubs()
+    _polls(s, ("InProgress", [_deploy()]), ("Succeeded", [_deploy("Succeeded")]))
+    _health(s, {"State": "initial"})
+    _stopped(s, [])
+    engine = _Following([_view(Phase.WAITING, "Ready")])
+    result, _, slept = _follow(s, engine, promote=True)
+    assert engine.asked == ["following d-1"]
+    assert not result.promoted and slept == [7.0]
+    assert result.status == "Succeeded"
+
+
+def test_the_first_release_is_followed_once_its_run_is_listed() -> None:
+    s = Stubs()
+    s.add(
+        "codepipeline",
+        "list_pipeline_executions",
+        {"pipelineExecutionSummaries": []},
+        {"pipelineName": PIPELINE, "maxResults": 1},
+    )
+    s.add(
+        "codepipeline",
+        "list_pipeline_executions",
+        {"pipelineExecutionSummaries": [{"pipelineExecutionId": "e-1", "status": "InProgress"}]},
+        {"pipelineName": PIPELINE, "maxResults": 1},
+    )
+    _polls(s, ("Succeeded", [SOURCE_DONE]))
+    ui, slept = _UI(), []
+    engine = _Following([])
+    result = release.first_release(
+        s.clients,
+        config_mod.parse(CONFIG_TOML),
+        ui,
+        sleep=slept.append,
+        interval=3.0,
+        engine=engine,  # type: ignore[arg-type]
+    )
+    s.done()
+    assert slept == [3.0]
+    assert ui.lines[1:] == [
+        f"following the first release: {PIPELINE} execution e-1",
+        "Source/Source: Succeeded",
+    ]
+    assert (result.execution_id, result.status, result.promoted) == ("e-1", "Succeeded", False)
+
+
+def test_release_follows_with_the_given_sleep_and_interval() -> None:
+    s = Stubs()
+    s.add(
+        "codepipeline",
+        "start_pipeline_execution",
+        {"pipelineExecutionId": "e-1"},
+        {"name": PIPELINE},
+    )
+    _polls(s, ("InProgress", [SOURCE_RUNNING]), ("Succeeded", [SOURCE_DONE]))
+    ui, slept = _UI(), []
+    result = release.release(
+        s.clients, config_mod.parse(CONFIG_TOML), ui, sleep=slept.append, interval=4.0
+    )
+    s.done()
+    assert slept == [4.0]
+    assert result.status == "Succeeded" and result.followed
+    assert ui.lines == [
+        f"started {PIPELINE} execution e-1",
+        "Source/Source: InProgress",
+        "Source/Source: Succeeded",
+    ]

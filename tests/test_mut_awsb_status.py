@@ -12,6 +12,7 @@ test_e2e_operations.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from test_aws_support import Stubs
 
 from bluegreen.aws import status
 from bluegreen.aws.errors import AwsCallError
+from bluegreen.aws.session import Clients
 from bluegreen.aws.status import (
     ActionView,
     ListenerView,
@@ -29,7 +31,8 @@ from bluegreen.aws.status import (
     TargetGroupView,
     TaskSetView,
 )
-from bluegreen.engine import DeploymentView, Phase, TrafficSet
+from bluegreen.emulator import Emulator
+from bluegreen.engine import DeploymentView, Phase, ServiceRefs, TrafficSet
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 LIST = {"pipelineName": "p", "maxResults": 1}
@@ -346,3 +349,150 @@ def test_the_status_document() -> None:
     assert "verify" not in bare
     unstarted = SystemStatus(PipelineView("p"), None, [], [], []).to_dict()
     assert unstarted["pipeline"]["started"] is None
+
+
+# ---- listeners, target groups and task sets (_traffic) ---------------------------------
+# Against the emulated ELBv2 (DescribeTargetHealth of a group without targets answers no
+# descriptions) and ECS (DescribeTaskDefinition gives containerDefinitions with images);
+# the engine is a stand-in giving what _traffic reads of it: its refs, the listeners'
+# forwards and the service with its task sets (DescribeServices' taskSets, ECS API
+# reference, TaskSet: id, status, taskDefinition, computedDesiredCount, runningCount,
+# pendingCount, loadBalancers).
+
+
+@dataclass
+class _Engine:
+    refs: ServiceRefs
+    routes: dict[str, list[tuple[str, int]]]
+    service: dict[str, Any]
+
+    def forwards(self) -> dict[str, list[tuple[str, int]]]:
+        return self.routes
+
+
+def _groups(aws: Emulator) -> tuple[str, str]:
+    ec2 = aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    elbv2 = aws.client("elbv2")
+    blue, green = (
+        elbv2.create_target_group(
+            Name=f"app-{color}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        for color in ("blue", "green")
+    )
+    return blue, green
+
+
+def _definition(aws: Emulator, image: str) -> str:
+    arn: str = aws.client("ecs").register_task_definition(
+        family="web",
+        containerDefinitions=[
+            {"name": "web", "image": image, "memory": 128},
+            {"name": "log_router", "image": "fluent-bit:2.1", "memory": 64},
+        ],
+    )["taskDefinition"]["taskDefinitionArn"]
+    return arn
+
+
+def _set(ident: str, state: str, definition: str, group: str, running: int) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "status": state,
+        "taskDefinition": definition,
+        "computedDesiredCount": 2,
+        "runningCount": running,
+        "pendingCount": 2 - running,
+        "loadBalancers": [{"targetGroupArn": group, "containerName": "web", "containerPort": 80}],
+    }
+
+
+def test_traffic_reads_listeners_groups_and_task_sets() -> None:
+    with Emulator("ap-northeast-1") as aws:
+        blue, green = _groups(aws)
+        old = _definition(aws, "repo/web:v1")
+        new = _definition(aws, "repo/web@sha256:abcdef0123456789")
+        refs = ServiceRefs("c", "s", "a", "g", "pl", "tl", (blue, green), 80, 8080)
+        service = {
+            "taskSets": [
+                _set("ts-b", "ACTIVE", new, green, 1),
+                _set("ts-z", "DRAINING", old, blue, 0),
+                _set("ts-a", "PRIMARY", old, blue, 2),
+                {"id": "ts-x", "status": "WEIRD"},
+            ]
+        }
+        engine = _Engine(
+            refs, {"production": [(blue, 1), (green, 2)], "test": [(green, 0)]}, service
+        )
+        clients = Clients.from_factory(aws.client, "ap-northeast-1")
+        found = status._traffic(clients, engine, None)  # type: ignore[arg-type]
+        definitions = {k for k in clients.memo}
+    assert found["listeners"] == [
+        ListenerView("production", 80, [("app-blue", 33), ("app-green", 67)]),
+        ListenerView("test", 8080, [("app-green", 0)]),  # weights summing to 0: no division
+    ]
+    assert found["target_groups"] == [
+        TargetGroupView("app-blue", "green", {}),
+        TargetGroupView("app-green", "blue", {}),
+    ]
+    assert found["task_sets"] == [
+        TaskSetView(
+            "ts-a",
+            "PRIMARY",
+            "green",
+            "web:1",
+            [("web", "v1"), ("log_router", "2.1")],
+            2,
+            2,
+            0,
+            "app-blue",
+        ),
+        TaskSetView(
+            "ts-b",
+            "ACTIVE",
+            "blue",
+            "web:2",
+            [("web", "abcdef012345"), ("log_router", "2.1")],
+            1,
+            2,
+            1,
+            "app-green",
+        ),
+        TaskSetView(
+            "ts-z",
+            "DRAINING",
+            "green",
+            "web:1",
+            [("web", "v1"), ("log_router", "2.1")],
+            0,
+            2,
+            2,
+            "app-blue",
+        ),
+        TaskSetView("ts-x", "WEIRD", "", "", [], 0, 0, 0, ""),
+    ]
+    assert definitions == {f"task-definition {old}", f"task-definition {new}"}
+
+
+def test_traffic_without_a_test_listener_route() -> None:
+    with Emulator("ap-northeast-1") as aws:
+        blue, green = _groups(aws)
+        refs = ServiceRefs("c", "s", "a", "g", "pl", "tl", (blue, green), 80, 8080)
+        engine = _Engine(refs, {"production": [(green, 100)]}, {})
+        clients = Clients.from_factory(aws.client, "ap-northeast-1")
+        found = status._traffic(clients, engine, None)  # type: ignore[arg-type]
+    assert found["listeners"] == [ListenerView("production", 80, [("app-green", 100)])]
+    assert [(g.name, g.label) for g in found["target_groups"]] == [
+        ("app-blue", "green"),
+        ("app-green", "blue"),
+    ]
+    assert found["task_sets"] == []
+
+
+def test_alarms_that_stopped_a_deployment_without_a_verify_view() -> None:
+    # An alarm named by CodeDeploy while [verify] is off (the user's own alarm on the
+    # deployment group): said with what it watches unknown.
+    stopped = DeploymentView(
+        "codedeploy", "d-1", "Stopped", Phase.STOPPED, alarms=["their-alarm"], new_target_group="g"
+    )
+    found = SystemStatus(None, stopped, [], [], []).to_dict()["deployment"]
+    assert found["alarm_subjects"] == [{"alarm": "their-alarm", "watches": None, "revision": None}]
