@@ -7,12 +7,10 @@ from typing import Any
 
 import pytest
 
-from bluegreen import config
+from bluegreen import config, stacks
 from bluegreen.errors import ConfigError
 from bluegreen.names import (
-    CODEDEPLOY_ONLY_OUTPUTS,
     ECS_HOOK_OUTPUTS,
-    ECS_ONLY_OUTPUTS,
     Names,
     Outputs,
     naming_problems,
@@ -83,18 +81,48 @@ def test_every_name_of_one_config() -> None:
     }
 
 
-def test_each_engine_exports_its_own_outputs_and_the_common_ones() -> None:
-    every = {v for k, v in vars(Outputs).items() if k.isupper()}
-    codedeploy = Outputs.of_engine("codedeploy")
-    ecs = Outputs.of_engine("ecs")
-    assert codedeploy == every - ECS_ONLY_OUTPUTS - ECS_HOOK_OUTPUTS
-    assert ecs == every - CODEDEPLOY_ONLY_OUTPUTS - ECS_HOOK_OUTPUTS
-    assert {"CodeDeployApplicationName", "DeploymentGroupName"} <= codedeploy - ecs
-    assert {"ProductionListenerRuleArn", "DeployProjectName"} <= ecs - codedeploy
-    # The verify hook's outputs exist only with [verify] checks: neither set holds them.
-    assert not (codedeploy | ecs) & {"VerifyHookFunctionArn", "VerifyHookInvokeRoleArn"}
-    assert {"PipelineName", "ClusterName", "ProductionUrl"} <= codedeploy & ecs
-    assert len(codedeploy) == len(every) - 6 and len(ecs) == len(every) - 4
+# What only one engine's stacks export, written out: CodeDeploy's application and
+# deployment group; ECS built-in blue/green's listener rules, the load balancer role it
+# passes to ECS, and the pipeline's Deploy step project. The verify hook's two outputs
+# exist only under "ecs" with [verify] checks.
+OWN_OUTPUTS = {
+    "codedeploy": {"CodeDeployApplicationName", "DeploymentGroupName"},
+    "ecs": {
+        "ProductionListenerRuleArn",
+        "TestListenerRuleArn",
+        "LoadBalancerInfrastructureRoleArn",
+        "DeployProjectName",
+    },
+}
+HOOK_OUTPUTS = {"VerifyHookFunctionArn", "VerifyHookInvokeRoleArn"}
+
+
+def synthesized_outputs(engine: str, checks: list[dict[str, Any]]) -> set[str]:
+    """The Outputs keys of every stack synthesized for one engine (no branch checks, whose
+    project output belongs to stacks/branches.py, not to Outputs)."""
+    cfg = config.from_dict(
+        {"deployment": {"engine": engine}, "builds": {"branches": []}, "verify": {"checks": checks}}
+    )
+    return {key for stack in stacks.build(cfg) for key in stack.template.to_dict()["Outputs"]}
+
+
+@pytest.mark.parametrize("engine", ["codedeploy", "ecs"])
+def test_each_engine_exports_what_its_synthesized_stacks_output(engine: str) -> None:
+    made = synthesized_outputs(engine, [])
+    assert Outputs.of_engine(engine) == made
+    other = ({"codedeploy", "ecs"} - {engine}).pop()
+    assert made - synthesized_outputs(other, []) == OWN_OUTPUTS[engine]
+    assert not made & (OWN_OUTPUTS[other] | HOOK_OUTPUTS)
+    assert {"PipelineName", "ClusterName", "ProductionUrl"} <= made
+
+
+@pytest.mark.parametrize(("engine", "hooked"), [("ecs", HOOK_OUTPUTS), ("codedeploy", set[str]())])
+def test_verify_checks_add_the_hook_outputs_under_ecs_only(engine: str, hooked: set[str]) -> None:
+    # of_engine leaves the hook's outputs out: ECS_HOOK_OUTPUTS names them for readers
+    # (aws/owned.py) that find them only when the service stack has them.
+    assert ECS_HOOK_OUTPUTS == HOOK_OUTPUTS
+    made = synthesized_outputs(engine, [{"path": "/"}])
+    assert made == Outputs.of_engine(engine) | hooked
 
 
 # The config keys a problem blames are the ones that make the name up (the user shortens
@@ -138,3 +166,23 @@ def test_a_derived_name_problem_blames_the_keys_that_make_it(
     with pytest.raises(ConfigError) as info:
         config.from_dict(data)
     assert info.value.problems == [(key, message)]
+
+
+# The accepted edge of the same limits (botocore's models: codebuild 2016-10-06
+# ProjectName max 150, codecommit 2015-04-13 RepositoryName max 100). "sample3-dev-" is
+# 12 characters and "-build" 6, so a 132-character app or router name makes a
+# 150-character project name and an 88-character repository a 100-character one.
+@pytest.mark.parametrize(
+    ("data", "name", "length"),
+    [
+        ({"router": {"name": "r" * 132}}, "router_build_project", 150),
+        ({"app": {"name": "a" * 132}}, "app_build_project", 150),
+        ({"source": {"repository": "r" * 88}}, "codecommit_repository", 100),
+    ],
+)
+def test_a_derived_name_at_the_limit_is_accepted(
+    data: dict[str, Any], name: str, length: int
+) -> None:
+    cfg = config.from_dict(data)
+    assert len(getattr(Names.of(cfg), name)) == length
+    assert naming_problems(cfg) == []
