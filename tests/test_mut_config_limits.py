@@ -161,27 +161,40 @@ def test_a_percent_cfn_lint_refuses_is_offered_neighbours_inside_the_range_only(
     assert advice((0.3, 0.3)) == "a whole percent"
 
 
-# --- Fargate memory, as the message spells the allowed sizes (ECS developer guide, "Task
-# CPU and memory") --------------------------------------------------------------------------
+# --- Fargate memory: every cpu row of AWS's table, both ends accepted, one step beyond
+# each end and one size between steps refused, with the message spelling the row (ECS
+# developer guide, "Troubleshoot Amazon ECS task definition invalid CPU or memory
+# errors", the Fargate task CPU and memory table:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html;
+# the same table is in the RegisterTaskDefinition API reference, parameter memory) --------
 
 
 @pytest.mark.parametrize(
-    ("cpu", "memory", "allowed"),
+    ("cpu", "low", "high", "refused_sizes", "allowed"),
     [
-        (256, 4096, "512, 1024, 2048"),
-        (512, 512, "1024, 2048, 3072, 4096"),
-        (1024, 1024, "2048 to 8192 in steps of 1024"),
-        (8192, 8192, "16384 to 61440 in steps of 4096"),
-        (16384, 8192, "32768 to 122880 in steps of 8192"),
+        # 512 MiB, 1 GB, 2 GB: listed, not a range
+        (256, 512, 2048, (256, 1536, 3072), "512, 1024, 2048"),
+        (512, 1024, 4096, (0, 1536, 5120), "1024, 2048, 3072, 4096"),
+        (1024, 2048, 8192, (1024, 2560, 9216), "2048 to 8192 in steps of 1024"),
+        (2048, 4096, 16384, (3072, 4608, 17408), "4096 to 16384 in steps of 1024"),
+        (4096, 8192, 30720, (7168, 8704, 31744), "8192 to 30720 in steps of 1024"),
+        # 16 GB to 60 GB in 4 GB steps: 17 GB is between two steps
+        (8192, 16384, 61440, (12288, 17408, 65536), "16384 to 61440 in steps of 4096"),
+        # 32 GB to 120 GB in 8 GB steps
+        (16384, 32768, 122880, (24576, 33792, 131072), "32768 to 122880 in steps of 8192"),
     ],
 )
-def test_the_memory_sizes_a_cpu_allows_are_listed_or_ranged(
-    cpu: int, memory: int, allowed: str
+def test_each_cpu_takes_its_memory_range_and_nothing_beyond(
+    cpu: int, low: int, high: int, refused_sizes: tuple[int, ...], allowed: str
 ) -> None:
-    message = refused({"task": {"cpu": cpu, "memory": memory}}, "task.memory")
-    assert message == (
-        f"{memory} is not a Fargate memory size for cpu {cpu}; allowed: {allowed} (MiB)"
-    )
+    for memory in (low, high):
+        task = accepted({"task": {"cpu": cpu, "memory": memory}}).task
+        assert (task.cpu, task.memory) == (cpu, memory)
+    for memory in refused_sizes:
+        message = refused({"task": {"cpu": cpu, "memory": memory}}, "task.memory")
+        assert message == (
+            f"{memory} is not a Fargate memory size for cpu {cpu}; allowed: {allowed} (MiB)"
+        )
 
 
 # --- the checks' worst case ---------------------------------------------------------------
