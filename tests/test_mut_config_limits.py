@@ -1,7 +1,7 @@
 """The config's arithmetic at its edges: ECS's linear steps and percents, the 33-hour
 and 8-hour budgets built from them, Fargate's memory ranges as the message spells them,
 the verify checks' worst case, the alarm window's message, and the branch patterns'
-git rules. Each figure comes from the AWS page cited where it is used."""
+git and CodeCommit rules. Each figure comes from the AWS page cited where it is used."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bluegreen import config
+from bluegreen import config, stacks
 from bluegreen.errors import ConfigError
 
 
@@ -217,69 +217,109 @@ def test_the_checks_worst_case_is_every_request_at_its_limit_and_the_pauses_betw
 
 # --- the alarm window's message -----------------------------------------------------------
 
-
-def test_the_alarm_window_message_names_the_slowest_alarm_first_then_the_others() -> None:
-    # p95 needs 3 one-minute periods, unhealthy 2, the two 5xx ones 1 (stacks/verification);
-    # with the 2 minutes ALB's metrics need (ALB user guide, "CloudWatch metrics for your
-    # Application Load Balancer"), a 2-minute termination wait lets none of them act.
-    message = refused(
-        {"deployment": {"termination_wait_minutes": 2}, "verify": {"alarms": {"enabled": True}}},
-        "deployment.termination_wait_minutes",
-    )
-    assert message == (
-        "is 2 minutes, too short for verify.alarms: the alarms sample3-dev-blue-p95/green-p95 "
-        "need 3 one-minute periods of production traffic on the new revision plus 2 minutes "
-        "(the load balancer sends its metrics every 60 seconds, and a minute counts once it "
-        "has ended), and the alarms judge the new revision during the termination wait; "
-        "sample3-dev-blue-unhealthy/green-unhealthy, sample3-dev-blue-5xx/green-5xx, "
-        "sample3-dev-elb-5xx could not act either; set deployment.termination_wait_minutes "
-        "to at least 5, or verify.alarms.enabled = false"
-    )
+# A one-minute datapoint exists once its minute has ended and ALB sends its metrics every
+# 60 seconds (ALB user guide, "CloudWatch metrics for your Application Load Balancer"):
+# an alarm needs its evaluation periods plus these minutes of production traffic.
+PUBLISH_MARGIN = 2
 
 
-def test_when_only_p95_is_blind_no_other_alarm_is_named() -> None:
-    message = refused(
+def synthesized_alarm_periods(project: str) -> dict[str, int]:
+    """EvaluationPeriods of each alarm the service stack creates (one-minute periods)."""
+    cfg = accepted({"project": {"name": project}, "verify": {"alarms": {"enabled": True}}})
+    resources = [
+        resource
+        for stack in stacks.build(cfg)
+        for resource in stack.template.to_dict()["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    for resource in resources:
+        assert resource["Properties"]["Period"] == 60
+    return {r["Properties"]["AlarmName"]: r["Properties"]["EvaluationPeriods"] for r in resources}
+
+
+def blind_window(termination_wait: int, project: str = "sample3") -> str:
+    return refused(
         {
-            "project": {"name": "shop"},
-            "deployment": {"termination_wait_minutes": 4},
+            "project": {"name": project},
+            "deployment": {"termination_wait_minutes": termination_wait},
             "verify": {"alarms": {"enabled": True}},
         },
         "deployment.termination_wait_minutes",
     )
-    assert "the alarms shop-dev-blue-p95/green-p95 need 3" in message
-    assert message.endswith(
-        "during the termination wait; set deployment.termination_wait_minutes to at least 5, "
-        "or verify.alarms.enabled = false"
+
+
+def test_the_alarm_window_message_names_the_slowest_alarm_first_then_the_others() -> None:
+    periods = synthesized_alarm_periods("sample3")
+    kinds = ["p95", "unhealthy", "5xx"]
+    for kind in kinds:
+        assert periods[f"sample3-dev-blue-{kind}"] == periods[f"sample3-dev-green-{kind}"]
+    # the message's order: slowest first, the load balancer's own 5xx last among equals
+    order = [periods[f"sample3-dev-blue-{kind}"] for kind in kinds]
+    order.append(periods["sample3-dev-elb-5xx"])
+    assert order == sorted(order, reverse=True) and order[0] > order[1] > order[2]
+    slowest, quickest = max(periods.values()), min(periods.values())
+    # the longest termination wait in which no alarm can act
+    window = quickest + PUBLISH_MARGIN - 1
+    assert blind_window(window) == (
+        f"is {window} minutes, too short for verify.alarms: the alarms "
+        f"sample3-dev-blue-p95/green-p95 need {slowest} one-minute periods of production "
+        f"traffic on the new revision plus {PUBLISH_MARGIN} minutes (the load balancer sends "
+        "its metrics every 60 seconds, and a minute counts once it has ended), and the "
+        "alarms judge the new revision during the termination wait; "
+        "sample3-dev-blue-unhealthy/green-unhealthy, sample3-dev-blue-5xx/green-5xx, "
+        "sample3-dev-elb-5xx could not act either; set deployment.termination_wait_minutes "
+        f"to at least {slowest + PUBLISH_MARGIN}, or verify.alarms.enabled = false"
     )
 
 
-# --- branch patterns follow git's branch-name rules (git check-ref-format) ---------------
+def test_when_only_p95_is_blind_no_other_alarm_is_named() -> None:
+    periods = synthesized_alarm_periods("shop")
+    slowest = periods["shop-dev-blue-p95"]
+    assert all(p < slowest for name, p in periods.items() if not name.endswith("-p95"))
+    needed = slowest + PUBLISH_MARGIN
+    message = blind_window(needed - 1, project="shop")
+    assert f"the alarms shop-dev-blue-p95/green-p95 need {slowest} one-minute" in message
+    assert message.endswith(
+        f"during the termination wait; set deployment.termination_wait_minutes to at least "
+        f"{needed}, or verify.alarms.enabled = false"
+    )
+    cfg = accepted(
+        {
+            "project": {"name": "shop"},
+            "deployment": {"termination_wait_minutes": needed},
+            "verify": {"alarms": {"enabled": True}},
+        }
+    )
+    assert cfg.deployment.termination_wait_minutes == needed
+
+
+# --- branch patterns follow git's branch-name rules (git check-ref-format) and, with '*'
+# as one character, fit a CodeCommit branch name: at most 256 characters (botocore's
+# codecommit 2015-04-13 model, shape BranchName: min 1, max 256) ---------------------------
 
 
 @pytest.mark.parametrize(
     "pattern",
-    [
-        "HEAD",
-        "-fix*",
-        ".hidden/*",
-        "feature/.x*",
-        "fix./*",
-        "feature/x.",
-        "fix.lock/*",
-        "feature/*.lock",
-        "a" * 256 + "*",
-    ],
+    ["HEAD", "-fix*", ".hidden/*", "feature/.x*", "fix./*", "feature/x.", "fix.lock/*"]
+    + ["feature/*.lock"],
 )
 def test_branch_patterns_git_refuses(pattern: str) -> None:
+    assert_pattern_refused(pattern)
+
+
+@pytest.mark.parametrize("pattern", ["head*", "fix.x/*", "feature/a.b*", "x.locked/*"])
+def test_branch_patterns_git_takes(pattern: str) -> None:
+    assert accepted({"builds": {"branches": [pattern]}}).builds.branches == [pattern]
+
+
+def test_a_branch_pattern_longer_than_a_codecommit_branch_name_is_refused() -> None:
+    assert accepted({"builds": {"branches": ["a" * 255 + "*"]}}).builds.branches
+    assert_pattern_refused("a" * 256 + "*")
+
+
+def assert_pattern_refused(pattern: str) -> None:
     message = refused({"builds": {"branches": [pattern]}}, "builds.branches")
     assert message.endswith(
         f" {pattern!r} must be a git branch name in which '*' stands for any characters, "
         "such as feature/* or fix-*"
     )
-
-
-@pytest.mark.parametrize(
-    "pattern", ["head*", "fix.x/*", "feature/a.b*", "x.locked/*", "a" * 255 + "*"]
-)
-def test_branch_patterns_git_takes(pattern: str) -> None:
-    assert accepted({"builds": {"branches": [pattern]}}).builds.branches == [pattern]

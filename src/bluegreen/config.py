@@ -238,7 +238,8 @@ class SourceConfig(_Section):
 
 
 def _is_branch(value: str) -> bool:
-    """Whether ``value`` is a branch name ``source.branch`` accepts (git's rules)."""
+    """Whether ``value`` is a branch name ``source.branch`` accepts (git's rules, and at
+    most 256 characters: CodeCommit's BranchName, botocore's codecommit model)."""
     parts = value.split("/")
     return not (
         not _BRANCH.fullmatch(value)
