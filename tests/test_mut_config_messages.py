@@ -4,7 +4,9 @@ changed word, a lost hint or a wrong plural is a failing test, not a silent drif
 
 from __future__ import annotations
 
+import errno
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +132,10 @@ def test_a_missing_key_and_a_problem_of_the_whole_file_have_their_own_words() ->
     with pytest.raises(ValidationError) as missing:
         config.ContainerConfig.model_validate({"directory": "web"})
     (err,) = missing.value.errors()
-    assert config._describe(err, {"directory": "web"}) == ("name", "(missing) Field required")
+    # bluegreen's own words are "(missing)" for the absent value; the rest is pydantic's
+    # message for a required field, passed on as it is.
+    assert err["type"] == "missing"
+    assert config._describe(err, {"directory": "web"}) == ("name", f"(missing) {err['msg']}")
     with pytest.raises(ValidationError) as whole:
         config.Config.model_validate(5)
     (err,) = whole.value.errors()
@@ -162,10 +167,15 @@ def test_a_paragraph_separator_is_a_control_character_too() -> None:
 
 
 def test_malformed_toml_is_one_problem_of_the_file_with_the_hint() -> None:
+    # The parser's own words (CPython's tomllib) are passed on, not pinned here: only that
+    # they end with where the error is, which the hint sends the user to.
+    with pytest.raises(tomllib.TOMLDecodeError) as parser:
+        tomllib.loads("[project\n")
+    reason = str(parser.value)
+    assert reason.endswith(" (at line 1, column 9)")
     with pytest.raises(ConfigError) as info:
         config.parse("[project\n", "repo/bluegreen.toml")
     error = info.value
-    reason = "Expected ']' at the end of a table declaration (at line 1, column 9)"
     assert error.message == f"repo/bluegreen.toml: not valid TOML: {reason}"
     assert error.hint == (
         "fix the syntax at the line and column shown (strings need quotes, tables are "
@@ -186,7 +196,7 @@ def test_load_says_which_file_is_missing_and_how_to_make_one(tmp_path: Path) -> 
 def test_load_of_a_directory_gives_the_os_reason_not_the_errno(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         config.load(tmp_path)
-    assert info.value.message == f"{tmp_path}: cannot read it: {os.strerror(21)}"
+    assert info.value.message == f"{tmp_path}: cannot read it: {os.strerror(errno.EISDIR)}"
     assert info.value.hint == (
         "point --config (or the repository path) at a readable bluegreen.toml file"
     )
