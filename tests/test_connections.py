@@ -12,8 +12,9 @@ import pytest
 
 from bluegreen import config as config_mod
 from bluegreen import lint, stacks
+from bluegreen.config import trigger_glob
 from bluegreen.errors import ConfigError
-from bluegreen.stacks.connections import CONNECTION_PARAMETER, trigger_glob
+from bluegreen.stacks.connections import CONNECTION_PARAMETER
 
 GITHUB = {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
 
@@ -187,3 +188,19 @@ def test_a_connection_provider_takes_at_most_eight_branch_patterns() -> None:
     # CodeCommit's EventBridge rule takes builds.branches' own limit (10).
     ten = [f"f{i}/*" for i in range(10)]
     assert config_mod.from_dict({"builds": {"branches": ten}}).builds.branches == ten
+
+
+def test_a_branch_pattern_whose_trigger_glob_is_over_255_characters_is_refused() -> None:
+    # GitBranchNamePattern: at most 255 characters (botocore's codepipeline model); each *
+    # is written ** in the trigger, so "a" * 253 + "*" is the longest with one star.
+    longest = "a" * 253 + "*"
+    cfg = _config({"builds": {"branches": [longest]}})
+    (trigger,) = _pipeline(cfg)["Resources"]["BranchCheckPipeline"]["Properties"]["Triggers"]
+    (push,) = trigger["GitConfiguration"]["Push"]
+    assert [len(i) for i in push["Branches"]["Includes"]] == [255]
+    message = refused({**GITHUB, "builds": {"branches": ["a" * 254 + "*"]}}, "builds.branches")
+    assert "trigger pattern of 256 characters (each * is written **)" in message
+    assert "at most 255: shorten it" in message
+    # CodeCommit's branch checks go through an EventBridge rule, not a trigger.
+    codecommit = config_mod.from_dict({"builds": {"branches": ["a" * 254 + "*"]}})
+    assert codecommit.builds.branches == ["a" * 254 + "*"]

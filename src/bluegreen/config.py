@@ -68,6 +68,9 @@ _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+")
 # "owner/name" (GitLab: group/subgroup/name); CodePipeline's FullRepositoryId.
 _FULL_REPOSITORY_ID = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
 MAX_IGNORED_PATHS = 8
+# A CodePipeline V2 trigger's branch pattern (GitBranchNamePattern): 1 to 255 characters
+# (botocore's codepipeline model, the API reference's GitBranchFilterCriteria).
+MAX_TRIGGER_PATTERN = 255
 """CodePipeline V2 git trigger filters hold 1 to 8 file-path patterns of 1 to 255
 characters, and 1 to 8 branch patterns (botocore's codepipeline model:
 GitFilePathPatternList, GitFilePathPattern, GitBranchPatternList)."""
@@ -864,6 +867,12 @@ MAX_BRANCH_PATTERNS = 10
 EventBridge rule's ``referenceName`` array)."""
 
 
+def trigger_glob(pattern: str) -> str:
+    """A builds.branches pattern as a CodePipeline trigger glob: ``*`` (any characters,
+    ``/`` included, EventBridge's wildcard) becomes ``**``."""
+    return pattern.replace("*", "**")
+
+
 def branch_pattern_matches(pattern: str, branch: str) -> bool:
     """Whether ``branch`` matches ``pattern`` as EventBridge's ``wildcard`` matches it:
     ``*`` is zero or more characters, ``/`` included, and everything else is literal
@@ -1259,6 +1268,14 @@ class Config(_Section):
                 f"(provider {self.source.provider}) takes at most {MAX_IGNORED_PATHS}",
             )
         for pattern in self.builds.branches:
+            glob = trigger_glob(pattern)
+            if self.source.provider != "codecommit" and len(glob) > MAX_TRIGGER_PATTERN:
+                raise _KeyedError(
+                    "builds.branches",
+                    f"{pattern[:40]!r}... becomes a CodePipeline trigger pattern of "
+                    f"{len(glob)} characters (each * is written **); a trigger takes at most "
+                    f"{MAX_TRIGGER_PATTERN}: shorten it",
+                )
             if branch_pattern_matches(pattern, self.source.branch):
                 raise _KeyedError(
                     "builds.branches",

@@ -45,7 +45,7 @@ from __future__ import annotations
 from awacs.aws import Statement
 from troposphere import GetAtt, Parameter, Ref, Sub, Template, codebuild, codepipeline, iam
 
-from bluegreen.config import Config
+from bluegreen.config import Config, trigger_glob
 from bluegreen.names import Names
 from bluegreen.stacks.branches import branch_check_project
 from bluegreen.stacks.iam import allow, service_role
@@ -72,12 +72,6 @@ def branch_pipeline_name(names: Names) -> str:
 
 _CODECOMMIT_RESOURCES = ("SourceChangeRule", "SourceEventRole")
 _BRANCH_CODECOMMIT_RESOURCES = ("BranchCheckRule", "BranchCheckEventRole")
-
-
-def trigger_glob(pattern: str) -> str:
-    """A builds.branches pattern as a CodePipeline trigger glob: ``*`` (any characters,
-    ``/`` included, EventBridge's wildcard) becomes ``**``."""
-    return pattern.replace("*", "**")
 
 
 def _source_action(config: Config, namespace: str | None = None) -> codepipeline.Actions:
