@@ -1440,3 +1440,35 @@ def test_a_deployment_described_without_optional_members_reads_empty() -> None:
     view = engine(s).deployment("d-1")
     s.done()
     assert (view.id, view.status, view.lifecycle) == ("d-1", "", [LifecycleStep("", "", None)])
+
+
+@pytest.mark.parametrize(
+    ("deployment", "target", "phase"),
+    [
+        # READY: the deployment status Ready decides, whatever the target says (or before
+        # ListDeploymentTargets lists one)
+        ({"status": "Ready"}, None, Phase.WAITING),
+        ({"status": "Ready"}, ecs_target(2, running="AllowTestTraffic"), Phase.WAITING),
+        # READY: TargetStatus Ready decides too, before any event is listed
+        ({"status": "InProgress"}, {"status": "Ready", "lifecycleEvents": []}, Phase.WAITING),
+        # INFO: instanceTerminationWaitTimeStarted, "the wait period set for the
+        # termination of instances in the original environment has started"
+        (
+            {"status": "InProgress", "instanceTerminationWaitTimeStarted": True},
+            ecs_target(8),
+            Phase.TERMINATION_WAIT,
+        ),
+        (
+            {"status": "InProgress", "instanceTerminationWaitTimeStarted": False},
+            ecs_target(8),
+            Phase.SHIFTING,
+        ),
+        # TARGET: lifecycleEvents is optional
+        ({"status": "InProgress"}, {"status": "Pending"}, Phase.INSTALLING),
+    ],
+)
+def test_phase_where_status_target_and_events_disagree(
+    deployment: dict[str, Any], target: dict[str, Any] | None, phase: Phase
+) -> None:
+    assert cd.phase_of(deployment, target) == phase
+    assert cd._events({"status": "Pending"}) == []

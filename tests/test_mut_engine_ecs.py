@@ -1391,3 +1391,13 @@ def test_the_bake_end_is_said_in_utc_whatever_this_machines_time_zone() -> None:
     clock = ecs_engine._service_clock({"ResponseMetadata": {"HTTPHeaders": {"date": DATE}}})
     assert clock is not None and clock.utcoffset() == timedelta(0)
     assert clock.isoformat() == "2026-12-01T08:20:00+00:00"
+
+
+def test_a_listing_page_without_service_deployments_lists_none() -> None:
+    # LIST: serviceDeployments is optional in the answer
+    s = Stubs()
+    with s.active():
+        s.stub["ecs"].add_response(
+            "list_service_deployments", {}, {"cluster": "c", "service": "s", "maxResults": 100}
+        )
+        assert s.engine.status() is None

@@ -306,14 +306,16 @@ def test_every_system_is_watched_on_its_own(monkeypatch: pytest.MonkeyPatch) -> 
         views=[
             view("d-1", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
             view("d-1", "InProgress", Phase.SHIFTING, task_sets=[BLUE, GREEN]),
+            view("d-5", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
         ]
     )
-    quiet = Scripted(views=[None, None], refs=ServiceRefs("c", "q", "", "", "", "", (), 0, 0))
+    quiet = Scripted(views=[None, None, None], refs=ServiceRefs("c", "q", "", "", "", "", (), 0, 0))
     two = Scripted(
         noun="Service deployment",
         views=[
             view("arn:x/7", "IN_PROGRESS", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
             view("arn:x/7", "IN_PROGRESS", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
+            view("arn:x/8", "IN_PROGRESS", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
         ],
         refs=ServiceRefs("c2", "s", "", "", "", "", (), 0, 0),
     )
@@ -332,3 +334,9 @@ def test_every_system_is_watched_on_its_own(monkeypatch: pytest.MonkeyPatch) -> 
     assert watch.lines(clients) == []
     assert watch.latest == {"c/s": "d-1", "c2/s": "arn:x/7"}
     assert one.asked == ["d-1"] and two.asked == ["arn:x/7"]  # each named once
+    # both replaced in one round: each replaced one read once more, every line kept
+    assert watch.lines(clients) == [
+        "deployment d-5: InProgress",
+        "service deployment 8: IN_PROGRESS",
+    ]
+    assert one.asked == ["d-1", "d-1", "d-5"] and two.asked == ["arn:x/7", "arn:x/7", "arn:x/8"]
