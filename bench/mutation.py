@@ -176,11 +176,15 @@ def _meta(work: Path) -> dict[str, int | None]:
 
 
 def _all_mutants(work: Path, jobs: int) -> list[str]:
-    """Every mutant's name: mutmut generates them (and maps tests to functions) on its
-    first run; one mutant is tested so that run has something to do."""
+    """Every mutant's name: mutmut generates them on its first run. It has no command that
+    only generates, so that run asks for a mutant no area has: mutmut writes every mutant,
+    then stops because nothing matches (the tests are mapped to functions on the next run)."""
     if not _meta(work):
-        _mutmut(work, ["run", "--max-children", str(jobs), "bluegreen.names.*__mutmut_1"])
-    return sorted(_meta(work))
+        _mutmut(work, ["run", "--max-children", str(jobs), "bluegreen.no-such-module.*"])
+    names = sorted(_meta(work))
+    if not names:
+        sys.exit(f"mutmut generated no mutants in {work}; run it there to see why")
+    return names
 
 
 def _area(name: str) -> str:
