@@ -114,10 +114,11 @@ def test_the_latest_execution_stage_by_stage() -> None:
             "latestExecution": {"pipelineExecutionId": "e-1", "status": "Succeeded"},
             "actionStates": [
                 {
-                    "actionName": "Old",
+                    "actionName": "Old",  # the previous execution's run: not shown
                     "latestExecution": {
                         "status": "Succeeded",
                         "summary": "s",
+                        "externalExecutionId": "b:0",
                         "lastStatusChange": T0,
                     },
                 }
