@@ -358,3 +358,31 @@ def test_a_paginated_call_answered_by_a_proxy_names_the_endpoint(
         f"codedeploy:ListDeployments failed: HTTP 403 from {url}: 403 Forbidden "
         "(an HTML page, not an AWS answer)"
     )
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        NoCredentialsError(),
+        ProfileNotFound(profile="dev"),
+        UnauthorizedSSOTokenError(),
+        NoRegionError(),
+        ReadTimeoutError(endpoint_url=URL),
+        ConnectTimeoutError(endpoint_url=URL),
+        EndpointConnectionError(endpoint_url=URL),
+        ConnectionClosedError(endpoint_url=URL),
+        ResponseParserError("Unable to parse response:\nb'<html></html>'"),
+        ClientError({"Error": {"Code": "502", "Message": "<html></html>"}}, "X"),
+        ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "X"),
+        ClientError({"Error": {"Code": "Throttling", "Message": "slow"}}, "X"),
+        ClientError({"Error": {"Code": "ExpiredToken", "Message": "old"}}, "X"),
+        ClientError({"Error": {"Code": "ValidationError", "Message": "bad"}}, "X"),
+        ClientError({"Error": {"Code": "Other", "Message": "x"}}, "X"),
+        PaginationError(message="bad token"),
+        RuntimeError("boom"),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_every_error_keeps_the_action_it_failed(exc: Exception) -> None:
+    # Callers branch on .code and name .action (e.g. the IAM action to grant).
+    assert translate(exc, ACTION, URL).action == ACTION

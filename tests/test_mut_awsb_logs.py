@@ -185,3 +185,20 @@ def test_follow_reaches_back_exactly_late_millis() -> None:
         ]
     assert shown == ["newest", "at the edge"]
     assert slept == [2.0]
+
+
+def test_a_line_at_the_reach_back_edge_is_not_shown_twice() -> None:
+    # FilterLogEvents' startTime is inclusive (API reference: "Events with a timestamp
+    # before this time are not returned"): the next poll gets the edge line again.
+    with Emulator("ap-northeast-1", start=T0) as aws:
+        client = _emulated(aws)
+        newest = T0 + timedelta(minutes=5)
+        _put(client, "a", newest - timedelta(milliseconds=logs.LATE_MILLIS), "edge")
+        _put(client, "a", newest, "newest")
+        shown = [
+            e.message
+            for e in logs.follow(
+                client, GROUP, timedelta(hours=1), sleep=aws.sleep, now=lambda: newest, polls=2
+            )
+        ]
+    assert shown == ["edge", "newest"]

@@ -99,7 +99,8 @@ def test_the_deployment_is_an_in_progress_action_of_the_deploy_stage() -> None:
     )
     other = _stage("Deploy", "e-0", _action("Go", "InProgress", externalExecutionId="d-0"))
     assert release._deploying([build, other, deploy], "e-1") == "d-1"
-    assert release._deploying([build, other], "e-1") == ""
+    bare = {"stageName": "Deploy", "latestExecution": {"pipelineExecutionId": "e-1"}}
+    assert release._deploying([bare, build, other], "e-1") == ""  # no actionStates
     assert release._deploying([_stage("Deploy", "e-1", finished, waiting)], "e-1") == ""
 
 
@@ -122,6 +123,8 @@ def test_the_failed_action_and_its_message() -> None:
         "failed",
     )
     assert release._failure([], "e-1") == ("", "")
+    empty = {"stageName": "Deploy", "latestExecution": {"pipelineExecutionId": "e-1"}}
+    assert release._failure([empty, _stage("Deploy", "e-1", failed)], "e-1")[0] == "Deploy/Deploy"
 
 
 def test_the_start_time_of_the_execution_among_the_newest_20() -> None:

@@ -31,6 +31,7 @@ from bluegreen.aws.status import (
     TargetGroupView,
     TaskSetView,
 )
+from bluegreen.aws.verification import VerificationView
 from bluegreen.emulator import Emulator
 from bluegreen.engine import DeploymentView, Phase, ServiceRefs, TrafficSet
 
@@ -105,14 +106,19 @@ def test_the_latest_execution_stage_by_stage() -> None:
             ],
         },
         {
+            "stageName": "Never",  # never run: no latestExecution (StageState)
+            "actionStates": [{"actionName": "Idle"}],
+        },
+        {
             "stageName": "Later",
             "latestExecution": {"pipelineExecutionId": "e-1", "status": "Succeeded"},
             "actionStates": [
                 {
-                    "actionName": "Old",
+                    "actionName": "Old",  # the previous execution's run: not shown
                     "latestExecution": {
                         "status": "Succeeded",
                         "summary": "s",
+                        "externalExecutionId": "b:0",
                         "lastStatusChange": T0,
                     },
                 }
@@ -158,6 +164,7 @@ def test_the_latest_execution_stage_by_stage() -> None:
                     ActionView("Older", "Succeeded", "old", "b:0", "old error", T0),
                 ],
             ),
+            StageView("Never", "NotStarted", [ActionView("Idle", "NotStarted")]),
             StageView("Later", "NotStarted", [ActionView("Old", "NotStarted")]),
         ],
     )
@@ -496,3 +503,24 @@ def test_alarms_that_stopped_a_deployment_without_a_verify_view() -> None:
     )
     found = SystemStatus(None, stopped, [], [], []).to_dict()["deployment"]
     assert found["alarm_subjects"] == [{"alarm": "their-alarm", "watches": None, "revision": None}]
+
+
+def test_stopping_alarms_say_whose_revision_they_watch() -> None:
+    stopped = DeploymentView(
+        "codedeploy",
+        "d-1",
+        "Stopped",
+        Phase.STOPPED,
+        alarms=["green-5xx", "blue-5xx"],
+        new_target_group="app-green",
+    )
+    view = VerificationView(watches={"green-5xx": "app-green", "blue-5xx": "app-blue"})
+    found = SystemStatus(None, stopped, [], [], [], verification=view).to_dict()
+    assert found["deployment"]["alarm_subjects"] == [
+        {"alarm": "green-5xx", "watches": "app-green", "revision": "new"},
+        {"alarm": "blue-5xx", "watches": "app-blue", "revision": "previous"},
+    ]
+    assert found["verify"] == {
+        "checks": [],
+        "alarms": [],
+    }

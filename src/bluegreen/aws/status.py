@@ -241,10 +241,9 @@ def pipeline_view(
         actions = []
         for action in stage.get("actionStates", []):
             last = action.get("latestExecution", {})
-            mine = same and (
-                not last.get("pipelineExecutionId")
-                or last.get("pipelineExecutionId") == execution_id
-            )
+            # An ActionExecution carries no pipelineExecutionId (botocore's codepipeline
+            # model; botocore drops keys the model lacks): its stage's says whose it is.
+            mine = same
             error = last.get("errorDetails", {}) if mine else {}
             message = str(error.get("message", ""))
             external = (last.get("externalExecutionId") or "") if mine else ""
