@@ -925,7 +925,10 @@ def test_origin_follows_chains_and_stops_on_a_loop() -> None:
         "d-b", 20, 1, description="bluegreen rollback of d-y: redeploys the revision of d-a"
     )
     by_id = {"d-a": a, "d-b": b}
-    assert cd._origin(a, by_id, [a, b])["deploymentId"] in ("d-a", "d-b")
+    # A loop (each names the other as the release it copies) has no first release: the
+    # walk stops when it comes back to where it started and answers that deployment.
+    assert cd._origin(a, by_id, [a, b]) == a
+    assert cd._origin(b, by_id, [a, b]) == b
     c = succeeded("d-c", 10, 1)
     d = succeeded(
         "d-d", 40, 1, description="bluegreen rollback of d-z: redeploys the revision of d-c"
