@@ -408,7 +408,8 @@ def test_describe_names_the_event_in_progress() -> None:
 def test_status_of_an_in_progress_deployment() -> None:
     s = Stubs()
     found = info(
-        errorInformation={"code": "X", "message": "y"},
+        # INFO: code is one of CodeDeploy's ErrorCode enum (botocore's model)
+        errorInformation={"code": "HEALTH_CONSTRAINTS", "message": "y"},
         **ready_option("STOP_DEPLOYMENT"),
     )
     latest(s, found, ecs_target(3, running="AllowTestTraffic"))
@@ -425,7 +426,7 @@ def test_status_of_an_in_progress_deployment() -> None:
     assert view.lifecycle[0] == LifecycleStep("BeforeInstall", "Succeeded", T0)
     assert view.lifecycle[3] == LifecycleStep("AllowTestTraffic", "InProgress", None)
     assert [t.label for t in view.task_sets] == ["blue", "green"]
-    assert view.error == "X: y"
+    assert view.error == "HEALTH_CONSTRAINTS: y"
     assert view.auto_reroute is False
     assert view.alarms == [] and view.new_target_group == "" and view.rollback_of == ""
 
