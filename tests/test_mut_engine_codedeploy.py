@@ -23,8 +23,14 @@ Sources, by short name:
   description; DeploymentLimitExceededException), API reference.
 - APPSPEC: CodeDeploy user guide, "AppSpec 'resources' section for Amazon ECS
   deployments" (Resources[].TargetService.Properties.TaskDefinition).
-- ALARM: the errorInformation ALARM_ACTIVE message as CodeDeploy words it
-  ("... Activated alarms: <name> <name>"; bluegreen.emulator.services.codedeploy).
+- ALARM: the errorInformation ALARM_ACTIVE message as CodeDeploy words it ("One or
+  more alarms have been activated according to the Amazon CloudWatch metrics you
+  selected, and the affected deployments have been stopped. Activated alarms: <name>"),
+  as a real deployment's get-deployment output quotes it in a public repository:
+  https://github.com/chrispsheehan/aws-serverless-github-deploy (README.md, earlier
+  versions: a CI log's ErrorCode ALARM_ACTIVE / ErrorMessage table, one alarm). That
+  several alarms are each in <...> separated by a space is not in that output; no
+  public AWS page words this message.
 """
 
 from __future__ import annotations
