@@ -23,8 +23,14 @@ Sources, by short name:
   description; DeploymentLimitExceededException), API reference.
 - APPSPEC: CodeDeploy user guide, "AppSpec 'resources' section for Amazon ECS
   deployments" (Resources[].TargetService.Properties.TaskDefinition).
-- ALARM: the errorInformation ALARM_ACTIVE message as CodeDeploy words it
-  ("... Activated alarms: <name> <name>"; bluegreen.emulator.services.codedeploy).
+- ALARM: the errorInformation ALARM_ACTIVE message as CodeDeploy words it ("One or
+  more alarms have been activated according to the Amazon CloudWatch metrics you
+  selected, and the affected deployments have been stopped. Activated alarms: <name>"),
+  as a real deployment's get-deployment output quotes it in a public repository:
+  https://github.com/chrispsheehan/aws-serverless-github-deploy (README.md, earlier
+  versions: a CI log's ErrorCode ALARM_ACTIVE / ErrorMessage table, one alarm). That
+  several alarms are each in <...> separated by a space is not in that output; no
+  public AWS page words this message.
 """
 
 from __future__ import annotations
@@ -105,9 +111,35 @@ def info(
     } | more
 
 
+ALLOW_TRAFFIC = EVENTS.index("AllowTraffic")
+
+
+def task_sets(done: int, running: str) -> tuple[tuple[str, float], tuple[str, float]]:
+    """(status, trafficWeight) of the original (BLUE) and replacement (GREEN) task sets
+    when ``done`` lifecycle events have succeeded and ``running`` is in progress.
+
+    STEPS, "What happens during an Amazon ECS deployment": at AllowTraffic "production
+    traffic is rerouted from the original task set to the replacement task set"; TARGET:
+    PRIMARY "indicates the task set is serving production traffic", trafficWeight is "the
+    percentage of traffic served by this task set". While AllowTraffic runs, production is
+    split (CodeDeployDefault.ECSCanary10Percent5Minutes's first increment, 10 %; the
+    original stays PRIMARY until the shift ends, as the emulated CodeDeploy does it with
+    UpdateServicePrimaryTaskSet); once AllowTraffic has succeeded (the termination wait
+    included) the replacement is PRIMARY at 100 % and the original ACTIVE at 0 % until it
+    is removed."""
+    if done > ALLOW_TRAFFIC:
+        return ("ACTIVE", 0.0), ("PRIMARY", 100.0)
+    if running == "AllowTraffic":
+        return ("PRIMARY", 90.0), ("ACTIVE", 10.0)
+    return ("PRIMARY", 100.0), ("ACTIVE", 0.0)
+
+
 def ecs_target(
     done: int = 5, status: str = "InProgress", running: str = "", **more: Any
 ) -> dict[str, Any]:
+    """An ECSTarget (TARGET) whose lifecycle events, task sets and weights follow the
+    phase: the first ``done`` events Succeeded, ``running`` InProgress (STEPS)."""
+    (blue_status, blue_weight), (green_status, green_weight) = task_sets(done, running)
     return {
         "status": status,
         "lifecycleEvents": [
@@ -124,8 +156,8 @@ def ecs_target(
             {
                 "identifer": "ecs-svc/1",
                 "taskSetLabel": "Blue",
-                "status": "PRIMARY",
-                "trafficWeight": 100.0,
+                "status": blue_status,
+                "trafficWeight": blue_weight,
                 "targetGroup": {"name": "tg-blue"},
                 "desiredCount": 2,
                 "runningCount": 2,
@@ -133,11 +165,13 @@ def ecs_target(
             {
                 "identifer": "ecs-svc/2",
                 "taskSetLabel": "Green",
-                "status": "ACTIVE",
-                "trafficWeight": 0.0,
+                "status": green_status,
+                "trafficWeight": green_weight,
                 "targetGroup": {"name": "tg-green"},
                 "desiredCount": 2,
-                "runningCount": 1,
+                # STEPS: Install "sets up the replacement task set"; until it has
+                # succeeded, one of its two tasks runs.
+                "runningCount": 2 if done > EVENTS.index("Install") else 1,
             },
         ],
     } | more
@@ -233,7 +267,7 @@ class Ui:
 
 def test_task_sets_read_from_the_ecs_target() -> None:
     # TARGET: taskSetsInfo (the API spells the id field "identifer")
-    sets = cd._traffic_sets(ecs_target())
+    sets = cd._traffic_sets(ecs_target(1, running="Install"))
     assert sets == [
         TrafficSet("ecs-svc/1", "blue", "PRIMARY", 100.0, "tg-blue", 2, 2),
         TrafficSet("ecs-svc/2", "green", "ACTIVE", 0.0, "tg-green", 2, 1),
@@ -380,7 +414,8 @@ def test_describe_names_the_event_in_progress() -> None:
 def test_status_of_an_in_progress_deployment() -> None:
     s = Stubs()
     found = info(
-        errorInformation={"code": "X", "message": "y"},
+        # INFO: code is one of CodeDeploy's ErrorCode enum (botocore's model)
+        errorInformation={"code": "HEALTH_CONSTRAINTS", "message": "y"},
         **ready_option("STOP_DEPLOYMENT"),
     )
     latest(s, found, ecs_target(3, running="AllowTestTraffic"))
@@ -397,9 +432,50 @@ def test_status_of_an_in_progress_deployment() -> None:
     assert view.lifecycle[0] == LifecycleStep("BeforeInstall", "Succeeded", T0)
     assert view.lifecycle[3] == LifecycleStep("AllowTestTraffic", "InProgress", None)
     assert [t.label for t in view.task_sets] == ["blue", "green"]
-    assert view.error == "X: y"
+    assert view.error == "HEALTH_CONSTRAINTS: y"
     assert view.auto_reroute is False
     assert view.alarms == [] and view.new_target_group == "" and view.rollback_of == ""
+
+
+@pytest.mark.parametrize(
+    ("status", "target", "phase", "sets"),
+    [
+        (
+            "Ready",
+            ecs_target(5, status="Ready"),
+            Phase.WAITING,
+            [("blue", "PRIMARY", 100.0, 2), ("green", "ACTIVE", 0.0, 2)],
+        ),
+        (
+            "InProgress",
+            ecs_target(6, running="AllowTraffic"),
+            Phase.SHIFTING,
+            [("blue", "PRIMARY", 90.0, 2), ("green", "ACTIVE", 10.0, 2)],
+        ),
+        (
+            "InProgress",
+            ecs_target(8, status="Succeeded"),
+            Phase.TERMINATION_WAIT,
+            [("blue", "ACTIVE", 0.0, 2), ("green", "PRIMARY", 100.0, 2)],
+        ),
+    ],
+)
+def test_status_shows_which_task_set_serves_production_in_each_phase(
+    status: str, target: dict[str, Any], phase: Phase, sets: list[tuple[str, str, float, int]]
+) -> None:
+    # STEPS: production moves to the replacement (GREEN) task set at AllowTraffic; in the
+    # termination wait (target Succeeded, containers-roadmap#269) green serves it all and
+    # the original is kept, unserved, until it is removed. TARGET: status, trafficWeight.
+    s = Stubs()
+    latest(s, info(status=status), target)
+    view = engine(s).status()
+    s.done()
+    assert view is not None and view.phase == phase
+    assert [(t.label, t.status, t.weight, t.running) for t in view.task_sets] == sets
+    # `status --json` says the same
+    assert [
+        (t["label"], t["status"], t["traffic_weight"]) for t in view.to_dict()["task_sets"]
+    ] == [x[:3] for x in sets]
 
 
 def test_status_of_a_deployment_not_started_yet() -> None:
@@ -713,7 +789,18 @@ def test_finish_outside_the_termination_wait() -> None:
 def test_rollback_stops_an_active_deployment_with_rollback(
     status: str, target: dict[str, Any] | None, where: str
 ) -> None:
-    # STOP: autoRollbackEnabled, in every active phase including the termination wait
+    # STOP: autoRollbackEnabled, in every active phase including the termination wait.
+    # "production returns to the original task set" once production has moved is not in
+    # StopDeployment's API reference; it rests on two sources together: STEPS
+    # ("Redeployments and deployment rollbacks": "CodeDeploy implements rollbacks by
+    # rerouting traffic from the replacement task set to the original task set", which
+    # is removed only after all events succeed) and aws/containers-roadmap#269 (AWS's
+    # answer: in the termination wait the target is Succeeded while the deployment is
+    # not, so it can still be stopped). No AWS page states the termination-wait case in
+    # one sentence. Against the emulated CodeDeploy the listener is read after such a
+    # rollback (the emulated CodeDeploy models exactly this reading):
+    # test_rehearse.py::test_a_rollback_in_the_termination_wait_returns_production_to_blue;
+    # test_e2e_operations.py::test_rollbacks_walk_back_through_the_releases (release 4).
     s = Stubs()
     latest(s, info(status=status), target)
     s.add(
@@ -845,7 +932,10 @@ def test_origin_follows_chains_and_stops_on_a_loop() -> None:
         "d-b", 20, 1, description="bluegreen rollback of d-y: redeploys the revision of d-a"
     )
     by_id = {"d-a": a, "d-b": b}
-    assert cd._origin(a, by_id, [a, b])["deploymentId"] in ("d-a", "d-b")
+    # A loop (each names the other as the release it copies) has no first release: the
+    # walk stops when it comes back to where it started and answers that deployment.
+    assert cd._origin(a, by_id, [a, b]) == a
+    assert cd._origin(b, by_id, [a, b]) == b
     c = succeeded("d-c", 10, 1)
     d = succeeded(
         "d-d", 40, 1, description="bluegreen rollback of d-z: redeploys the revision of d-c"
@@ -1082,6 +1172,7 @@ def test_a_followed_rollback_is_promoted_when_ready_until_production_moves() -> 
         ("Created", None),
         ("Ready", ecs_target(5, status="Ready")),
         ("InProgress", ecs_target(6, running="AllowTraffic")),
+        # the termination wait: d-6's replacement (web:2) is PRIMARY at 100 % (task_sets)
         ("InProgress", ecs_target(8, status="Succeeded")),
     ):
         s.add(

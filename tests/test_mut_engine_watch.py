@@ -168,15 +168,18 @@ def test_a_deployment_replaced_before_its_end_was_seen_is_read_once_more(
 
 
 @pytest.mark.parametrize(
-    ("ending", "said"),
+    ("ending", "said", "read_again"),
     [
-        (Ending("InProgress", ""), []),
-        (StateError("gone"), []),
-        (Ending("Succeeded", "succeeded"), ["deployment d-1: Succeeded"]),
+        (Ending("InProgress", ""), [], True),
+        (StateError("gone"), [], True),
+        (Ending("Succeeded", "succeeded"), ["deployment d-1: Succeeded"], False),
     ],
 )
 def test_what_is_said_of_a_replaced_deployment(
-    monkeypatch: pytest.MonkeyPatch, ending: Ending | Exception, said: list[str]
+    monkeypatch: pytest.MonkeyPatch,
+    ending: Ending | Exception,
+    said: list[str],
+    read_again: bool,
 ) -> None:
     engine = Scripted(
         views=[
@@ -189,9 +192,17 @@ def test_what_is_said_of_a_replaced_deployment(
     seen.lines(None)  # type: ignore[arg-type]
     engine.endings["d-1"] = ending
     engine.endings["d-2"] = Ending("InProgress", "")
-    assert seen.lines(None)[:-1] == said  # type: ignore[arg-type]
-    # a deployment that ended and was said is not read again
-    assert seen._ended_meanwhile(engine, "unknown") == []  # type: ignore[arg-type]
+    assert seen.lines(None) == [*said, "deployment d-2: InProgress"]  # type: ignore[arg-type]
+    # Private seam (DeploymentWatch._ended_meanwhile), labelled: once d-1's end was said,
+    # it is not read again; while its end is unknown (still running, or unreadable) it
+    # is read again the next time it is replaced, so its end can still be said.
+    asked = len(engine.asked)
+    assert seen._ended_meanwhile(engine, "d-1") == []  # type: ignore[arg-type]
+    assert len(engine.asked) == asked + read_again
+    # a deployment this watch never saw is not read at all
+    asked = len(engine.asked)
+    assert seen._ended_meanwhile(engine, "d-9") == []  # type: ignore[arg-type]
+    assert len(engine.asked) == asked
 
 
 def test_an_ended_deployment_said_is_not_read_again_when_replaced(

@@ -115,7 +115,8 @@ class DeploymentView:
     paused: bool | None = None
     """ECS: a PAUSE hook awaits action (None: the engine reports readiness by status)."""
     bake_ends: datetime | None = None
-    """ECS: when the bake ends, about (the deployment's last update plus the bake)."""
+    """ECS: when the bake ends, an estimate: the deployment's last update (updatedAt,
+    taken as the start of BAKE_TIME, which no AWS page states) plus the bake minutes."""
     bake_left: float | None = None
     """ECS: seconds of the bake left, by the service's clock (its answer's Date header)."""
     weights: dict[str, float] = field(default_factory=dict)

@@ -273,8 +273,9 @@ class EcsEngine:
             )
         except AwsCallError as exc:
             # A reader allowed the deployments but not their revisions: labels by the
-            # weights (status's fallback) rather than no status at all.
-            if exc.code in ("AccessDeniedException", "AccessDenied"):
+            # weights (status's fallback) rather than no status at all. ECS says so with
+            # AccessDeniedException (DescribeServiceRevisions' errors, botocore's model).
+            if exc.code == "AccessDeniedException":
                 return {}
             raise
         found: dict[str, str] = {}
@@ -402,6 +403,11 @@ class EcsEngine:
         config = d.get("deploymentConfiguration") or {}
         bake_ends = None
         if d.get("lifecycleStage") == "BAKE_TIME" and d.get("updatedAt"):
+            # An estimate: no AWS page says when BAKE_TIME began. ServiceDeployment
+            # .updatedAt is only "the time the service deployment was last updated" (ECS
+            # API reference); the move to BAKE_TIME is such an update, but a later one
+            # would move the estimate. So the commands say "about" (finish: "it ends at
+            # about", status: "bake: ends about").
             # In UTC, as the commands print it: botocore reads ECS's epoch timestamps in
             # this machine's time zone (tzlocal).
             bake_ends = (

@@ -222,8 +222,11 @@ ALARM_ACTIVE = (
     "selected, and the affected deployments have been stopped. Activated alarms: "
 )
 """errorInformation.message of a deployment stopped by its alarms (code ALARM_ACTIVE),
-followed by each alarm as ``<name>`` separated by spaces: AWS's text as recorded from
-real deployments (get-deployment output quoted in public repositories)."""
+followed by each alarm as ``<name>`` separated by spaces: AWS's text as a real
+deployment's get-deployment output quotes it (github.com/chrispsheehan/aws-serverless-
+github-deploy, README.md in earlier versions: ErrorCode ALARM_ACTIVE, ErrorMessage "One
+or more alarms ... Activated alarms: <dev-...-5xx-rate-critical>", one alarm). AWS
+documents no text for it; how several alarms are joined is the emulator's reading."""
 ALARM_POLL_FAILED = (
     "The deployment was stopped because the state of its CloudWatch alarms could not be retrieved: "
 )
