@@ -707,3 +707,30 @@ def test_an_output_neither_the_stack_nor_a_resource_gives_is_an_error(aws: Emula
     assert info.value.hint == (
         "run `bluegreen deploy` again; if it says the same, report it as a bug"
     )
+
+
+def test_an_ecs_controlled_service_s_creation_is_continued_at_its_pause(
+    aws: Emulator, root: Path
+) -> None:
+    """ECS built-in blue/green: the service's first deployment stops at its PAUSE hook
+    like any other (ECS developer guide, "Lifecycle hooks for Amazon ECS service
+    deployments"), and CloudFormation's create waits for the deployment; nothing serves
+    production yet, so deploy continues it. Then a desired count goes out of band with
+    the ECS-controlled service's reason (UpdateService, ECS API reference)."""
+    ecs_config = config_mod.parse('[deployment]\nengine = "ecs"\n')
+
+    result, ui = run(aws, root, ecs_config)
+
+    assert result.ok
+    [continued] = [line for line in ui.lines if "continued service deployment" in line]
+    assert continued.startswith(f"{SERVICE}: continued service deployment ")
+    assert "the service's creation, at its pause" in continued
+    assert ui.lines.index(continued) < ui.lines.index(f"{SERVICE} done CREATE_COMPLETE")
+
+    three = config_mod.parse('[deployment]\nengine = "ecs"\n[task]\ndesired_count = 3\n')
+    result, ui = run(aws, root, three)
+    assert (
+        f"{SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService "
+        "(the stack's template keeps the service as deployed: a CloudFormation update of it "
+        "would deploy the template's bootstrap revision)"
+    ) in ui.lines
