@@ -734,3 +734,28 @@ def test_an_ecs_controlled_service_s_creation_is_continued_at_its_pause(
         "(the stack's template keeps the service as deployed: a CloudFormation update of it "
         "would deploy the template's bootstrap revision)"
     ) in ui.lines
+
+
+def test_a_first_commit_codecommit_refuses_leaves_the_branch_empty_and_says_so(
+    aws: Emulator, root: Path
+) -> None:
+    """More files than one CreateCommit takes: MaximumFileEntriesExceededException (the
+    botocore CodeCommit model names it without a number; the emulator takes 100), and a
+    CreateCommit makes its commit whole or not at all."""
+    from bluegreen.emulator.services.codecommit import MAX_FILE_ENTRIES
+
+    for n in range(MAX_FILE_ENTRIES):
+        (root / "docs" / "pages").mkdir(parents=True, exist_ok=True)
+        (root / "docs" / "pages" / f"p{n:03}.md").write_text(f"page {n}\n", encoding="utf-8")
+    result = deploy_mod.DeployResult(dry_run=False)
+
+    with pytest.raises(deploy_mod.OperationError, match="MaximumFileEntriesExceededException"):
+        run(aws, root, result=result)
+
+    assert result.in_flight == deploy_mod.InFlight(
+        REPO,
+        "the first commit to main was being made (CreateCommit makes it whole or not at all)",
+        "run `bluegreen deploy` again to continue (it commits if main is still empty)",
+    )
+    assert [(s.stack, s.action) for s in result.stacks] == [(SOURCE, "create")]
+    assert aws.client("codecommit").list_branches(repositoryName=REPO)["branches"] == []
