@@ -759,3 +759,22 @@ def test_a_first_commit_codecommit_refuses_leaves_the_branch_empty_and_says_so(
     )
     assert [(s.stack, s.action) for s in result.stacks] == [(SOURCE, "create")]
     assert aws.client("codecommit").list_branches(repositoryName=REPO)["branches"] == []
+
+
+def test_a_stack_left_in_review_counts_as_new_in_a_dry_run(aws: Emulator, root: Path) -> None:
+    """A CREATE change set never executed leaves its stack in REVIEW_IN_PROGRESS with no
+    resources (CloudFormation user guide, "Update stacks using change sets")."""
+    cfn = aws.client("cloudformation")
+    cfn.create_change_set(
+        StackName=SOURCE,
+        ChangeSetName="left",
+        ChangeSetType="CREATE",
+        TemplateBody='{"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}}}',
+    )
+    assert cfn.describe_stacks(StackName=SOURCE)["Stacks"][0]["StackStatus"] == (
+        "REVIEW_IN_PROGRESS"
+    )
+    result, ui = run(aws, root, dry_run=True)
+    assert f"{SOURCE}: would be created (3 resources)" in ui.lines
+    assert result.to_dict()["stacks"][0]["action"] == "would-create"
+    assert result.to_dict()["stacks"][0]["status"] == "REVIEW_IN_PROGRESS"
