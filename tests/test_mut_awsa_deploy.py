@@ -55,12 +55,25 @@ def root(tmp_path: Path) -> Path:
     return root
 
 
+LIMIT = 3 * 3600.0
+"""Simulated seconds a deploy may wait in a test: a run that is still waiting then
+(a creation nobody continues) fails instead of polling forever."""
+
+
 def run(
     aws: Emulator, root: Path, config: Config | None = None, ui: Any = None, **flags: Any
 ) -> tuple[deploy_mod.DeployResult, RecordingUI]:
     ui = ui or RecordingUI()
+    waited = [0.0]
+
+    def sleep(seconds: float) -> None:
+        waited[0] += seconds
+        if waited[0] > LIMIT:
+            raise AssertionError(f"deploy still waiting after {LIMIT:g} simulated seconds")
+        aws.sleep(seconds)
+
     result = deploy_mod.deploy(
-        aws.clients(), config or Config(), root, ui, sleep=aws.sleep, now=aws.now, **flags
+        aws.clients(), config or Config(), root, ui, sleep=sleep, now=aws.now, **flags
     )
     return result, ui
 
