@@ -55,12 +55,25 @@ def root(tmp_path: Path) -> Path:
     return root
 
 
+LIMIT = 3 * 3600.0
+"""Simulated seconds a deploy may wait in a test: a run that is still waiting then
+(a creation nobody continues) fails instead of polling forever."""
+
+
 def run(
     aws: Emulator, root: Path, config: Config | None = None, ui: Any = None, **flags: Any
 ) -> tuple[deploy_mod.DeployResult, RecordingUI]:
     ui = ui or RecordingUI()
+    waited = [0.0]
+
+    def sleep(seconds: float) -> None:
+        waited[0] += seconds
+        if waited[0] > LIMIT:
+            raise AssertionError(f"deploy still waiting after {LIMIT:g} simulated seconds")
+        aws.sleep(seconds)
+
     result = deploy_mod.deploy(
-        aws.clients(), config or Config(), root, ui, sleep=aws.sleep, now=aws.now, **flags
+        aws.clients(), config or Config(), root, ui, sleep=sleep, now=aws.now, **flags
     )
     return result, ui
 
@@ -707,3 +720,74 @@ def test_an_output_neither_the_stack_nor_a_resource_gives_is_an_error(aws: Emula
     assert info.value.hint == (
         "run `bluegreen deploy` again; if it says the same, report it as a bug"
     )
+
+
+def test_an_ecs_controlled_service_s_creation_is_continued_at_its_pause(
+    aws: Emulator, root: Path
+) -> None:
+    """ECS built-in blue/green: the service's first deployment stops at its PAUSE hook
+    like any other (ECS developer guide, "Lifecycle hooks for Amazon ECS service
+    deployments"), and CloudFormation's create waits for the deployment; nothing serves
+    production yet, so deploy continues it. Then a desired count goes out of band with
+    the ECS-controlled service's reason (UpdateService, ECS API reference)."""
+    ecs_config = config_mod.parse('[deployment]\nengine = "ecs"\n')
+
+    result, ui = run(aws, root, ecs_config)
+
+    assert result.ok
+    [continued] = [line for line in ui.lines if "continued service deployment" in line]
+    assert continued.startswith(f"{SERVICE}: continued service deployment ")
+    assert "the service's creation, at its pause" in continued
+    assert ui.lines.index(continued) < ui.lines.index(f"{SERVICE} done CREATE_COMPLETE")
+
+    three = config_mod.parse('[deployment]\nengine = "ecs"\n[task]\ndesired_count = 3\n')
+    result, ui = run(aws, root, three)
+    assert (
+        f"{SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService "
+        "(the stack's template keeps the service as deployed: a CloudFormation update of it "
+        "would deploy the template's bootstrap revision)"
+    ) in ui.lines
+
+
+def test_a_first_commit_codecommit_refuses_leaves_the_branch_empty_and_says_so(
+    aws: Emulator, root: Path
+) -> None:
+    """More files than one CreateCommit takes: MaximumFileEntriesExceededException (the
+    botocore CodeCommit model names it without a number; the emulator takes 100), and a
+    CreateCommit makes its commit whole or not at all."""
+    from bluegreen.emulator.services.codecommit import MAX_FILE_ENTRIES
+
+    for n in range(MAX_FILE_ENTRIES):
+        (root / "docs" / "pages").mkdir(parents=True, exist_ok=True)
+        (root / "docs" / "pages" / f"p{n:03}.md").write_text(f"page {n}\n", encoding="utf-8")
+    result = deploy_mod.DeployResult(dry_run=False)
+
+    with pytest.raises(deploy_mod.OperationError, match="MaximumFileEntriesExceededException"):
+        run(aws, root, result=result)
+
+    assert result.in_flight == deploy_mod.InFlight(
+        REPO,
+        "the first commit to main was being made (CreateCommit makes it whole or not at all)",
+        "run `bluegreen deploy` again to continue (it commits if main is still empty)",
+    )
+    assert [(s.stack, s.action) for s in result.stacks] == [(SOURCE, "create")]
+    assert aws.client("codecommit").list_branches(repositoryName=REPO)["branches"] == []
+
+
+def test_a_stack_left_in_review_counts_as_new_in_a_dry_run(aws: Emulator, root: Path) -> None:
+    """A CREATE change set never executed leaves its stack in REVIEW_IN_PROGRESS with no
+    resources (CloudFormation user guide, "Update stacks using change sets")."""
+    cfn = aws.client("cloudformation")
+    cfn.create_change_set(
+        StackName=SOURCE,
+        ChangeSetName="left",
+        ChangeSetType="CREATE",
+        TemplateBody='{"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}}}',
+    )
+    assert cfn.describe_stacks(StackName=SOURCE)["Stacks"][0]["StackStatus"] == (
+        "REVIEW_IN_PROGRESS"
+    )
+    result, ui = run(aws, root, dry_run=True)
+    assert f"{SOURCE}: would be created (3 resources)" in ui.lines
+    assert result.to_dict()["stacks"][0]["action"] == "would-create"
+    assert result.to_dict()["stacks"][0]["status"] == "REVIEW_IN_PROGRESS"
