@@ -32,8 +32,7 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 from botocore.retries.standard import ThrottledRetryableChecker
-from test_aws_engine import no_credentials
-from test_aws_network import answering
+from network_support import answering, no_credentials
 from test_aws_support import REGION, Stubs
 
 from bluegreen.aws import errors
