@@ -44,6 +44,7 @@ from typing import Any
 
 import pytest
 from ecs_support import stubbed_engine
+from network_support import no_credentials
 from test_aws_support import ACTIVE, Stubs
 
 from bluegreen.aws import codedeploy as codedeploy_mod
@@ -330,25 +331,6 @@ def test_any_other_refusal_is_passed_on_with_the_action_and_aws_message() -> Non
         "cloudformation:DescribeStacks was rejected: Stack with id nothing-here does not exist"
     )
     assert info.value.code == "ValidationError"
-
-
-def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An environment where the standard credential chain finds nothing, offline."""
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def test_missing_credentials_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ sockets with AWS_ENDPOINT_URL (https://docs.aws.amazon.com/sdkref/latest/guide/f
 
 from __future__ import annotations
 
-import http.server
 import signal
 import socket
 import subprocess
@@ -18,11 +17,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError
-from test_aws_engine import no_credentials
+from network_support import answering, no_credentials
 
 from bluegreen.aws import session
 from bluegreen.aws.errors import AwsCallError, call, page_summary, translate
@@ -73,36 +71,6 @@ def black_hole() -> Iterator[BlackHole]:
         yield hole
     finally:
         hole.close()
-
-
-@contextmanager
-def answering(status: int, content_type: str, body: bytes) -> Iterator[tuple[str, list[str]]]:
-    """An HTTP server answering every request with ``status`` and ``body``; yields its URL
-    and the list of request paths it got."""
-    got: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            got.append(self.path)
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", got
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def closed_port() -> str:

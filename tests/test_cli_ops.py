@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_aws_engine import no_credentials
+from network_support import no_credentials
 
 from bluegreen.cli import common
 from bluegreen.cli.app import main

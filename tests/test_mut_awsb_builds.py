@@ -18,13 +18,22 @@ reference documents them:
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+from deploy_support import make_repo
 from test_aws_support import Stubs
 
+from bluegreen import config as config_mod
 from bluegreen.aws import builds
 from bluegreen.aws.builds import BranchBuild, ImageBuild
+from bluegreen.cli import common
+from bluegreen.cli.app import main
+from bluegreen.names import Names
+from bluegreen.stacks.branches import branch_check_project
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -239,14 +248,39 @@ def test_branch_builds_stop_at_the_limit_and_default_to_ten() -> None:
     )
     s.add("codebuild", "batch_get_builds", {"builds": [missing]}, {"ids": ["check:1"]})
     (bare,) = builds.branch_builds(s.client("codebuild"), "check")
-    assert (bare.number, bare.branch, bare.commit, bare.phase, bare.seconds) == (
-        0,
-        "",
-        "None",
-        "None",
-        0,
-    )
+    # Nothing known is "" (never str(None), "None", which would read as a commit).
+    assert (bare.number, bare.branch, bare.commit, bare.phase, bare.seconds) == (0, "", "", "", 0)
     assert bare.to_dict()["started"] is None
+    s.done()
+
+
+def test_builds_says_an_unknown_commit_as_a_dash_and_as_empty_in_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bluegreen builds` of a build CodeBuild has not resolved a source for yet (BatchGetBuilds
+    answers no sourceVersion, resolvedSourceVersion or currentPhase: none is required in
+    the Build shape of botocore's codebuild model)."""
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    s = Stubs()
+    monkeypatch.setattr(common, "make_clients", lambda config, profile, region: s.clients)
+    project = branch_check_project(Names.of(config_mod.load(tmp_path / "bluegreen.toml")))
+    bare = {"id": f"{project}:1", "projectName": project, "buildStatus": "IN_PROGRESS"}
+    for _ in range(2):
+        s.add(
+            "codebuild",
+            "list_builds_for_project",
+            {"ids": [bare["id"]]},
+            {"projectName": project, "sortOrder": "DESCENDING"},
+        )
+        s.add("codebuild", "batch_get_builds", {"builds": [bare]}, {"ids": [bare["id"]]})
+    assert main(["builds"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "#0  -  -  IN_PROGRESS  0 s  tests -, checks -, app image -, router image -"
+    ]
+    assert main(["builds", "-o", "json"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)
+    assert (item["commit"], item["phase"], item["branch"]) == ("", "", "")
     s.done()
 
 

@@ -8,8 +8,8 @@ The whole deploy through a connection runs in test_e2e_connections.py.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -121,30 +121,64 @@ def test_an_arn_of_no_connection_is_bad_input(aws: Emulator) -> None:
     )
 
 
-class _Refusing:
-    """A client whose GetConnection is refused (an operator without
-    codeconnections:GetConnection), and which says which service it was made for."""
+def _operator_without_get_connection(aws: Emulator) -> str:
+    """A role of the emulated account (whose calls the emulator's IAM enforcement
+    evaluates: emulator/authz.py) that may list connections but not read one."""
+    iam = aws.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    try:
+        arn = iam.get_role(RoleName="no-get-connection")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        arn = iam.create_role(
+            RoleName="no-get-connection", AssumeRolePolicyDocument=json.dumps(trust)
+        )["Role"]["Arn"]
+        allowed = {"Effect": "Allow", "Action": "codeconnections:ListConnections", "Resource": "*"}
+        iam.put_role_policy(
+            RoleName="no-get-connection",
+            PolicyName="list-only",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allowed]}),
+        )
+    return str(arn)
 
-    def __init__(self, service: str, asked: list[str]) -> None:
-        asked.append(service)
 
-    def get_connection(self, **_: Any) -> Any:
-        from botocore.exceptions import ClientError
-
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "X")
-
-
-def test_the_older_prefix_is_asked_of_codestar_connections_and_other_errors_pass() -> None:
-    asked: list[str] = []
-    clients = Clients.from_factory(lambda service: _Refusing(service, asked), REGION)
-    old = "arn:aws:codestar-connections:ap-northeast-1:123456789012:connection/abc"
+@pytest.mark.parametrize(
+    ("arn", "action"),
+    [
+        # The older prefix is asked of the service it names (CodeStar Connections was
+        # renamed CodeConnections; both API names answer: botocore has both models).
+        (
+            "arn:aws:codestar-connections:ap-northeast-1:123456789012:connection/abc",
+            "codestar-connections:GetConnection",
+        ),
+        (
+            "arn:aws:codeconnections:ap-northeast-1:123456789012:connection/abc",
+            "codeconnections:GetConnection",
+        ),
+    ],
+)
+def test_each_prefix_is_asked_of_its_service_and_a_refusal_passes(
+    aws: Emulator, arn: str, action: str
+) -> None:
+    # AccessDeniedException with IAM's "is not authorized to perform" message (emulator/
+    # authz.py, after the IAM User Guide, "Troubleshoot access denied error messages").
+    clients = aws.clients(_operator_without_get_connection(aws))
     with pytest.raises(AwsCallError) as info:
-        connection.check(clients, config_mod.parse(GITHUB), old, "flag")
-    assert info.value.code == "AccessDeniedException"
-    new = "arn:aws:codeconnections:ap-northeast-1:123456789012:connection/abc"
-    with pytest.raises(AwsCallError):
-        connection.check(clients, config_mod.parse(GITHUB), new, "flag")
-    assert asked == ["codestar-connections", "codeconnections"]
+        connection.check(clients, config_mod.parse(GITHUB), arn, "flag")
+    assert (info.value.code, info.value.action) == ("AccessDeniedException", action)
+    assert re.fullmatch(
+        rf"access denied: arn:aws:sts::123456789012:assumed-role/no-get-connection/\S+ "
+        rf"may not call {action}",
+        info.value.message,
+    )
 
 
 def test_resolve_a_given_arn_or_refuse_it(aws: Emulator) -> None:

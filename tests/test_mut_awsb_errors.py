@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 from botocore.exceptions import (
     ClientError,
@@ -30,8 +31,8 @@ from botocore.exceptions import (
     UnauthorizedSSOTokenError,
 )
 from botocore.parsers import ResponseParserError
-from test_aws_engine import no_credentials
-from test_aws_network import answering
+from botocore.retries.standard import ThrottledRetryableChecker
+from network_support import answering, no_credentials
 from test_aws_support import REGION, Stubs
 
 from bluegreen.aws import errors
@@ -54,43 +55,81 @@ def refused(code: str, message: str = "it said no") -> AwsCallError:
     return translate(ClientError({"Error": {"Code": code, "Message": message}}, "X"), ACTION)
 
 
-ACCESS_DENIED = [
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "AuthorizationError",
-    "UnauthorizedException",
-]
-THROTTLED = [
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "SlowDown",
-    "ProvisionedThroughputExceededException",
-]
-EXPIRED = [
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "RequestExpired",
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-    "SignatureDoesNotMatch",
-    "InvalidSignatureException",
-]
-VALIDATION = [
-    "ValidationError",
-    "ValidationException",
-    "InvalidParameterException",
-    "InvalidParameterValue",
-    "InvalidParameterValueException",
-    "InvalidParameterCombination",
-    "InvalidInputException",
-    "InvalidRequestException",
-]
+COMMON_ERRORS = "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/CommonErrors.html"
+EC2_ERRORS = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html"
+S3_ERRORS = "https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"
+
+# Each code with where it is defined: a service whose botocore model has it as an error
+# shape (checked below), else the page that documents it (the common errors of the
+# signed AWS APIs are in no model).
+ACCESS_DENIED = {
+    "AccessDenied": "s3",
+    "AccessDeniedException": "ecs",
+    "UnauthorizedOperation": EC2_ERRORS,
+    "AuthorizationError": "sns",
+    "UnauthorizedException": "amplify",
+}
+EXPIRED = {
+    "ExpiredToken": S3_ERRORS,
+    "ExpiredTokenException": "sts",
+    "RequestExpired": COMMON_ERRORS,
+    "InvalidClientTokenId": COMMON_ERRORS,
+    "UnrecognizedClientException": "logs",
+    "SignatureDoesNotMatch": S3_ERRORS,
+    # A JSON service's (Lambda's) answer to a bad signature, as recorded in
+    # https://gist.github.com/alexmchale/b98a4fd4b78ce5f245a62b40038e9947 (no AWS page).
+    "InvalidSignatureException": "https://gist.github.com/alexmchale/b98a4fd4b78ce5f245a62b40038e9947",
+}
+VALIDATION = {
+    "ValidationError": "cloudwatch",
+    "ValidationException": "codepipeline",
+    "InvalidParameterException": "ecs",
+    "InvalidParameterValue": "cloudwatch",
+    "InvalidParameterValueException": "lambda",
+    "InvalidParameterCombination": "cloudwatch",
+    "InvalidInputException": "codedeploy",
+    "InvalidRequestException": "secretsmanager",
+}
+# What botocore's standard retry mode retries as throttling (the mode bluegreen's clients
+# use: aws/session.py), so what reaches bluegreen once the retries are spent, less:
+NOT_THROTTLING = {
+    # A quota in every service bluegreen calls, e.g. CloudFormation's "The quota for the
+    # resource has already been reached" (its model's LimitExceededException; botocore
+    # reference, CloudFormation.Client.exceptions.LimitExceededException), CodePipeline's
+    # "The number of pipelines ... has exceeded the limit", ECS's "The limit for the
+    # resource was exceeded": waiting does not lift it (the Go SDK stopped retrying it as
+    # throttling for that reason, aws/aws-sdk-go#1276).
+    "LimitExceededException",
+}
+THROTTLED = sorted(set(ThrottledRetryableChecker._THROTTLED_ERROR_CODES) - NOT_THROTTLING)
+
+
+def _error_codes(service: str) -> set[str]:
+    model = botocore.session.get_session().get_service_model(service)
+    return {shape.error_code or shape.name for shape in model.error_shapes}
+
+
+@pytest.mark.parametrize(
+    ("code", "where"),
+    [
+        (code, where)
+        for table in (ACCESS_DENIED, EXPIRED, VALIDATION)
+        for code, where in table.items()
+        if not where.startswith("https://")
+    ],
+)
+def test_each_code_is_an_error_of_the_service_named_as_its_source(code: str, where: str) -> None:
+    assert code in _error_codes(where)
+
+
+def test_limit_exceeded_is_a_quota_in_the_services_bluegreen_calls() -> None:
+    for service in ("cloudformation", "codepipeline", "ecs", "ecr", "logs", "events"):
+        assert "LimitExceededException" in _error_codes(service), service
+    error = refused("LimitExceededException", "The quota for the resource has been reached.")
+    assert error.message == (
+        f"{ACTION} failed: LimitExceededException: The quota for the resource has been reached."
+    )
+    assert (error.hint, error.code) == (None, "LimitExceededException")
 
 
 @pytest.mark.parametrize("code", ACCESS_DENIED)

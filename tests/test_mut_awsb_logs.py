@@ -16,6 +16,7 @@ import pytest
 from test_aws_support import Stubs
 
 from bluegreen.aws import logs
+from bluegreen.aws.errors import AwsCallError
 from bluegreen.emulator import Emulator
 from bluegreen.errors import StateError, UsageError
 
@@ -96,29 +97,29 @@ def test_a_missing_group_names_the_region() -> None:
 
 
 def test_pages_are_read_to_the_end_and_other_errors_pass() -> None:
+    """Every page is read, an empty one that still carries a nextToken included
+    (FilterLogEvents API reference: "This operation can return empty results while there
+    are more log events available through the token"). A later page may hold an older line:
+    PutLogEvents takes events up to 14 days old (PutLogEvents API reference), so a line
+    ingested late sorts after newer ones; fetch gives them oldest first whatever the order
+    of the pages."""
     s = Stubs()
     start = _millis(T0 - timedelta(seconds=30))
     first = {"eventId": "1", "timestamp": start + 2, "logStreamName": "a", "message": "two"}
-    second = {"eventId": "2", "timestamp": start + 1, "logStreamName": "a", "message": "one"}
+    late = {"eventId": "2", "timestamp": start + 1, "logStreamName": "b", "message": "one"}
+    asked = {"logGroupName": GROUP, "startTime": start}
+    s.add("logs", "filter_log_events", {"events": [first], "nextToken": "t1"}, asked)
     s.add(
-        "logs",
-        "filter_log_events",
-        {"events": [first], "nextToken": "t1"},
-        {"logGroupName": GROUP, "startTime": start},
+        "logs", "filter_log_events", {"events": [], "nextToken": "t2"}, {**asked, "nextToken": "t1"}
     )
-    s.add(
-        "logs",
-        "filter_log_events",
-        {"events": [second]},
-        {"logGroupName": GROUP, "startTime": start, "nextToken": "t1"},
-    )
+    s.add("logs", "filter_log_events", {"events": [late]}, {**asked, "nextToken": "t2"})
     found = logs.fetch(s.client("logs"), GROUP, timedelta(seconds=30), now=lambda: T0)
-    assert [e.message for e in found] == ["one", "two"]
+    assert [(e.message, e.stream) for e in found] == [("one", "b"), ("two", "a")]
     s.error("logs", "filter_log_events", "AccessDeniedException", "no")
-    with pytest.raises(Exception) as info:
+    with pytest.raises(AwsCallError) as info:
         logs.fetch(s.client("logs"), GROUP, timedelta(seconds=30), now=lambda: T0)
-    assert not isinstance(info.value, StateError)
-    assert "logs:FilterLogEvents" in str(info.value)
+    assert info.value.code == "AccessDeniedException"
+    assert info.value.message == "access denied: your credentials may not call logs:FilterLogEvents"
     s.done()
 
 

@@ -7,7 +7,8 @@ CodePipeline's and ELBv2/ECS answers are queued on botocore Stubber (validated a
 the model), shaped as documented: GetPipelineState's StageState/ActionState/
 ActionExecution and ListPipelineExecutions' PipelineExecutionSummary (CodePipeline API
 reference), DescribeTargetHealth's TargetHealth (ELBv2 API reference), ListTasks with
-desiredStatus STOPPED and DescribeTasks' stoppedReason (ECS API reference). The end to
+desiredStatus STOPPED and DescribeTasks' stoppedReason (ECS API reference; its wording
+is sourced where it is used). The end to
 end release runs in test_e2e_operations.py and test_aws_first_release.py.
 """
 
@@ -330,6 +331,14 @@ def test_an_unhealthy_target_names_its_reason_and_description() -> None:
 
 
 def test_a_task_ecs_stopped_for_failing_the_check_makes_it_unhealthy() -> None:
+    # The stoppedReason's wording is not in the DescribeTasks API reference (it defines
+    # stoppedReason only as "the reason that the task was stopped"). "Task failed ELB
+    # health checks" is the stopped reason AWS's troubleshooting article names ("Why is my
+    # Amazon ECS task stopped?", https://repost.aws/knowledge-center/ecs-task-stopped,
+    # "Stopped reasons"); its full form "Task failed ELB health checks in (target-group
+    # <arn>)" is recorded in Copilot's deploy output (a Copilot maintainer's gist,
+    # https://gist.github.com/efekarakus/fe4afc1ab8b54835d27e47e253f46254, "Stopped Tasks
+    # Reason"). "Essential container in task exited" is another reason on the same page.
     s = Stubs()
     _health(s, {"State": "healthy"})
     reason = f"Task failed ELB health checks in (target-group {GREEN})"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
-from test_aws_engine import no_credentials
+from network_support import no_credentials
 
 from bluegreen.aws import session
 from bluegreen.aws.errors import AwsCallError

@@ -63,8 +63,10 @@ class BranchBuild:
     number: int
     branch: str
     commit: str
+    """The resolved commit, else the requested source version; "" when neither is known."""
     status: str
     phase: str
+    """CodeBuild's currentPhase; "" when the build has none yet."""
     started: datetime | None
     seconds: int
     variables: dict[str, str]
@@ -178,9 +180,12 @@ def branch_builds(
                     build_id=build_id,
                     number=int(build.get("buildNumber") or 0),
                     branch=name,
-                    commit=str(build.get("resolvedSourceVersion") or build.get("sourceVersion")),
+                    # Absent (a build not started yet): "", as for the branch, not "None".
+                    commit=str(
+                        build.get("resolvedSourceVersion") or build.get("sourceVersion") or ""
+                    ),
                     status=str(build.get("buildStatus")),
-                    phase=str(build.get("currentPhase")),
+                    phase=str(build.get("currentPhase") or ""),
                     started=build.get("startTime"),
                     seconds=_seconds(build),
                     variables=variables,

@@ -45,6 +45,16 @@ _ACCESS_DENIED = {
     "AuthorizationError",
     "UnauthorizedException",
 }
+# The codes botocore's standard mode retries as throttling (botocore/retries/standard.py,
+# ThrottledRetryableChecker), so they reach us only once its attempts are spent, except
+# LimitExceededException: in every service bluegreen calls (CloudFormation, CodePipeline,
+# ECS, ECR, CloudWatch Logs, EventBridge, CodeConnections; IAM says "LimitExceeded") it is
+# a quota ("The quota for the resource has already been reached": CloudFormation API
+# reference), which waiting does not lift (the Go SDK stopped treating it as throttling:
+# aws/aws-sdk-go#1276). It reads as a failure with AWS's message.
+# PriorRequestNotComplete is ELBv2's and Route 53's "a prior request has not been
+# completed", EC2ThrottledException Lambda's (EC2 throttled it),
+# TransactionInProgressException DynamoDB's: all pass by waiting, as throttling does.
 _THROTTLED = {
     "Throttling",
     "ThrottlingException",
@@ -55,6 +65,10 @@ _THROTTLED = {
     "RequestThrottledException",
     "SlowDown",
     "ProvisionedThroughputExceededException",
+    "BandwidthLimitExceeded",
+    "EC2ThrottledException",
+    "PriorRequestNotComplete",
+    "TransactionInProgressException",
 }
 _EXPIRED = {
     "ExpiredToken",

@@ -69,8 +69,8 @@ def builds(
     else:
         for build in found:
             out.print(
-                f"#{build.number}  {build.branch or '-'}  {build.commit[:8]}  {build.status}  "
-                f"{build.seconds} s  {summary(build.variables)}",
+                f"#{build.number}  {build.branch or '-'}  {build.commit[:8] or '-'}  "
+                f"{build.status}  {build.seconds} s  {summary(build.variables)}",
                 markup=False,
             )
     if not found:
