@@ -815,9 +815,9 @@ def test_an_ecs_controlled_service_s_creation_is_continued_at_its_pause(
 def test_a_first_commit_codecommit_refuses_leaves_the_branch_empty_and_says_so(
     aws: Emulator, root: Path
 ) -> None:
-    """More files than one CreateCommit takes: MaximumFileEntriesExceededException (the
-    botocore CodeCommit model names it without a number; the emulator takes 100), and a
-    CreateCommit makes its commit whole or not at all."""
+    """More files than one CreateCommit takes: MaximumFileEntriesExceededException
+    (CodeCommit quotas page, "Number of files in a commit: Maximum of 100"; the emulator
+    takes 100), and a refused CreateCommit made no commit."""
     from bluegreen.emulator.services.codecommit import MAX_FILE_ENTRIES
 
     for n in range(MAX_FILE_ENTRIES):
