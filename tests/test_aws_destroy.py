@@ -123,7 +123,13 @@ def test_more_than_a_hundred_images_go_in_batches_and_a_digest_with_two_tags_onc
     for n in range(150):
         _image(ecr, n, f"t{n}")
     _image(ecr, 0, "latest")  # ListImages lists one image id per tag (ECR API reference)
-    assert len(ecr.list_images(repositoryName=IMAGES)["imageIds"]) == 151
+    # One page holds 100 ids unless maxResults (1 to 1000) says otherwise, and a nextToken
+    # says there is more (ECR API reference, ListImages): delete_all_images reads them all.
+    first = ecr.list_images(repositoryName=IMAGES)
+    assert (len(first["imageIds"]), "nextToken" in first) == (100, True)
+    rest = ecr.list_images(repositoryName=IMAGES, nextToken=first["nextToken"])
+    assert (len(rest["imageIds"]), "nextToken" in rest) == (51, False)
+    assert len(ecr.list_images(repositoryName=IMAGES, maxResults=1000)["imageIds"]) == 151
     calls, handler = observed(ecr, "BatchDeleteImage")
     try:
         removed = destroy_mod.delete_all_images(ecr, IMAGES)

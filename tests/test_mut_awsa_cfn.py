@@ -6,7 +6,8 @@ stack that does not exist answer ValidationError "Stack with id X does not exist
 DescribeStackEvents lists the newest event first and pages with NextToken, as
 DescribeChangeSet pages its Changes; a stack's own status events carry the stack's name
 as LogicalResourceId and AWS::CloudFormation::Stack as ResourceType; a change set with
-nothing to do ends FAILED with "The submitted information didn't contain changes".
+nothing to do ends FAILED with "The submitted information didn't contain changes" (or,
+as recorded in Sceptre/sceptre#568, "No updates are to be performed.").
 """
 
 from __future__ import annotations
@@ -255,20 +256,45 @@ def test_a_change_set_s_changes_are_read_from_every_page() -> None:
     s.done()
 
 
-@pytest.mark.parametrize("status", ["DELETE_COMPLETE", "DELETE_FAILED", "FAILED"])
-def test_a_change_set_that_cannot_become_available_is_not_waited_for(status: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "reason", "no_changes"),
+    [
+        ("DELETE_COMPLETE", "No updates are to be performed.", False),
+        ("DELETE_FAILED", "No updates are to be performed.", False),
+        # Both wordings of "nothing to do" on a FAILED change set: the usual one
+        # (DescribeChangeSet), and the one recorded in Sceptre/sceptre#568 ("Status: FAILED,
+        # StatusReason: No updates are to be performed.", also ansible-collections/amazon.aws#507).
+        (
+            "FAILED",
+            "The submitted information didn't contain changes. Submit different information "
+            "to create a change set.",
+            True,
+        ),
+        ("FAILED", "No updates are to be performed.", True),
+        # A change set that failed for another reason is a failure, not "no changes".
+        (
+            "FAILED",
+            "Template format error: Unresolved resource dependencies [Missing] in the "
+            "Resources block of the template",
+            False,
+        ),
+    ],
+)
+def test_a_change_set_that_cannot_become_available_is_not_waited_for(
+    status: str, reason: str, no_changes: bool
+) -> None:
     s = Stubs()
     s.add(
         "cloudformation",
         "describe_change_set",
-        {"Status": status, "StatusReason": "No updates are to be performed."},
+        {"Status": status, "StatusReason": reason},
         {"ChangeSetName": "cs"},
     )
     slept: list[float] = []
     computed = cfn.wait_change_set(s.client("cloudformation"), "cs", sleep=slept.append)
-    assert slept == [] and computed.status == status
+    assert slept == [] and computed.status == status and computed.reason == reason
     assert computed.id == "cs" and computed.name == "" and computed.stack_id == ""
-    assert computed.no_changes is (status == "FAILED")
+    assert computed.no_changes is no_changes
     s.done()
 
 

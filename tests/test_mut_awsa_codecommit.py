@@ -4,7 +4,17 @@ test_aws_first_commit.py).
 Sources: CodeCommit's CreateCommit errors and limits are in botocore's CodeCommit model
 (FileContent max 6291456 bytes; FileContentRequiredException, SourceFileOrContentRequired
 Exception, FileContentSizeLimitExceededException, FolderContentSizeLimitExceededException,
-MaximumFileEntriesExceededException; BranchDoesNotExistException for GetBranch); git's
+MaximumFileEntriesExceededException; BranchDoesNotExistException for GetBranch). The
+per-commit limits are CodeCommit's quotas page
+(https://docs.aws.amazon.com/codecommit/latest/userguide/limits.html; its source,
+awsdocs/aws-codecommit-user-guide doc_source/limits.md at bbeea671): "File size: Maximum of
+6 MB for any individual file when using the CodeCommit console, APIs, or the AWS CLI",
+"Number of files in a commit: Maximum of 100"; the whole commit's 6 MB is
+FolderContentSizeLimitExceededException's "a folder whose contents exceed the limit of
+6 MB" (every first-commit file is under the root folder). "Nothing was committed": one
+CreateCommit makes one commit ("Creates a commit for a repository on the tip of a specified
+branch", CodeCommit API reference), and a call answered with an error made none (the
+emulated branch stays empty after a refusal, below and in test_mut_awsa_deploy). git's
 ``ls-files --others`` lists an untracked nested repository as ``dir/`` (git-ls-files
 documentation, --directory behaviour of untracked repositories).
 """
@@ -183,7 +193,7 @@ def test_each_refusal_of_the_commit_is_said_in_words(code: str, what: str) -> No
     # Stubber: these refusals are made impossible by the checks before the call.
     s = Stubs()
     s.error("codecommit", "get_branch", "BranchDoesNotExistException", "no branch")
-    s.add("codecommit", "list_branches", {"branches": []})
+    s.add("codecommit", "list_branches", {"branches": []}, {"repositoryName": REPO})
     s.error("codecommit", "create_commit", code, "refused")
     files = [codecommit.RepoFile("a.py", b"a\n", False), codecommit.RepoFile("b", b"b", True)]
     with pytest.raises(OperationError) as info:
@@ -204,7 +214,7 @@ def test_other_errors_are_passed_on() -> None:
     s = Stubs()
     s.error("codecommit", "get_branch", "RepositoryDoesNotExistException", "no repository")
     s.error("codecommit", "get_branch", "BranchDoesNotExistException", "no branch")
-    s.add("codecommit", "list_branches", {"branches": []})
+    s.add("codecommit", "list_branches", {"branches": []}, {"repositoryName": REPO})
     s.error("codecommit", "create_commit", "EncryptionKeyAccessDeniedException", "kms")
     client = s.client("codecommit")
     with pytest.raises(AwsCallError):

@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from deploy_support import RecordingUI
 
+from bluegreen import appkit, stacks
 from bluegreen import config as config_mod
 from bluegreen.appkit import init
 from bluegreen.aws import deploy as deploy_mod
@@ -40,6 +42,14 @@ NOTE = (
     f"this account has no CodeCommit repository in {REGION} yet; if CodeCommit refuses "
     "to create one (OperationNotAllowedException), deploy says what to do then"
 )
+
+
+# What deploy counts comes from what it deploys: the synthesized templates' resources and
+# the scaffold's files (the first commit holds what `bluegreen init` wrote).
+SOURCE_N, SERVICE_N, PIPELINE_N = (
+    len(s.template.to_dict()["Resources"]) for s in stacks.build(Config())
+)
+FILES = len(appkit.render(Config()))
 
 
 @pytest.fixture
@@ -87,12 +97,12 @@ def test_a_dry_run_on_a_fresh_account_says_what_it_would_make(aws: Emulator, roo
 
     assert ui.lines == [
         f"note: {NOTE}",
-        f"{SOURCE}: would be created (3 resources)",
-        f"{REPO}: would commit 21 files to the empty branch main",
-        f"{SERVICE}: would be created (23 resources)",
+        f"{SOURCE}: would be created ({SOURCE_N} resources)",
+        f"{REPO}: would commit {FILES} files to the empty branch main",
+        f"{SERVICE}: would be created ({SERVICE_N} resources)",
         f"would create the ECS service-linked role {ROLE} (this account has none yet; ECS "
         "needs it for the cluster and the service)",
-        f"{PIPELINE}: would be created (20 resources)",
+        f"{PIPELINE}: would be created ({PIPELINE_N} resources)",
     ]
     assert [(s.stack, s.action, s.status) for s in result.stacks] == [
         (SOURCE, "would-create", ""),
@@ -100,152 +110,192 @@ def test_a_dry_run_on_a_fresh_account_says_what_it_would_make(aws: Emulator, roo
         (PIPELINE, "would-create", ""),
     ]
     assert [(stack, kind, len(changes)) for stack, kind, changes in ui.shown] == [
-        (SOURCE, "CREATE", 3),
-        (SERVICE, "CREATE", 23),
-        (PIPELINE, "CREATE", 20),
+        (SOURCE, "CREATE", SOURCE_N),
+        (SERVICE, "CREATE", SERVICE_N),
+        (PIPELINE, "CREATE", PIPELINE_N),
     ]
     assert {c.action for _, _, changes in ui.shown for c in changes} == {"Add"}
-    assert [len(s.changes) for s in result.stacks] == [3, 23, 20]
+    assert [len(s.changes) for s in result.stacks] == [SOURCE_N, SERVICE_N, PIPELINE_N]
     assert ("Repository", "AWS::CodeCommit::Repository") in {
         (c.logical_id, c.resource_type) for c in ui.shown[0][2]
     }
     assert result.ok and result.dry_run and result.notes == [NOTE]
     assert result.to_dict()["notes"] == [NOTE]
     assert result.service_linked_role == "would-create" and result.first_commit is None
-    assert "bluegreen.toml" in result.would_commit and len(result.would_commit) == 21
+    assert "bluegreen.toml" in result.would_commit and result.would_commit == sorted(
+        appkit.render(Config())
+    )
     assert result.links is None and ui.asked == []
     assert aws.client("cloudformation").describe_stacks()["Stacks"] == []
     document = result.to_dict()
-    assert document["would_commit_files"] == 21 and document["service_linked_role"] == (
+    assert document["would_commit_files"] == FILES and document["service_linked_role"] == (
         "would-create"
     )
     assert document["first_commit"] is None and document["links"] is None
 
 
-def test_a_first_deploy_then_a_rerun_then_an_out_of_band_change(aws: Emulator, root: Path) -> None:
-    started = aws.now()
-    result, ui = run(aws, root)
+@dataclass
+class Deployed:
+    aws: Emulator
+    root: Path
+    started: datetime
+    result: deploy_mod.DeployResult
+    ui: RecordingUI
 
-    assert result.ok and not result.dry_run and result.in_flight is None
-    assert result.changed_anything
-    steps = [line for line in ui.lines if not line.startswith(f"{SOURCE}: creating")]
-    assert ui.lines[0] == f"note: {NOTE}"
-    assert ui.lines[1] == f"{SOURCE}: creating change set {SOURCE}-{stamp(started)} (CREATE)"
-    assert steps[1:] == [
-        f"{SOURCE} done CREATE_COMPLETE",
-        f"{REPO}: committed 21 files to main (one commit)",
-        *[line for line in ui.lines if line.startswith(f"{SERVICE}: creating change set")],
-        f"created the ECS service-linked role {ROLE} (this account had none; ECS needs it "
-        "for the cluster and the service)",
-        f"{SERVICE} done CREATE_COMPLETE",
-        *[line for line in ui.lines if line.startswith(f"{PIPELINE}: creating change set")],
-        f"{PIPELINE} done CREATE_COMPLETE",
-    ]
-    assert ui.asked == [SOURCE, SERVICE, PIPELINE]
-    assert [(s.stack, s.action, s.status) for s in result.stacks] == [
-        (SOURCE, "create", "CREATE_COMPLETE"),
-        (SERVICE, "create", "CREATE_COMPLETE"),
-        (PIPELINE, "create", "CREATE_COMPLETE"),
-    ]
-    assert all(result.created(s) for s in (SOURCE, SERVICE, PIPELINE))
-    assert not result.created("other")
-    assert result.service_linked_role == "created"
-    commit = result.first_commit
-    assert commit is not None and commit.files == 21 and commit.skipped == ""
-    codecommit = aws.client("codecommit")
-    head = codecommit.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"]
-    assert commit.commits == [head]
-    assert result.links is not None
-    assert result.links.to_dict() == {
-        "production_url": f"http://sample3-dev-alb-1.{REGION}.elb.amazonaws.com",
-        "test_url": f"http://sample3-dev-alb-1.{REGION}.elb.amazonaws.com:8080",
-        "pipeline_console": f"https://{REGION}.console.aws.amazon.com/codesuite/codepipeline/"
-        f"pipelines/{PIPELINE}/view?region={REGION}",
-        "codedeploy_console": f"https://{REGION}.console.aws.amazon.com/codesuite/codedeploy/"
-        f"applications/sample3-dev-app/deployment-groups/sample3-dev-deployment-group"
-        f"?region={REGION}",
-    }
-    # The events were followed: each stack's own CREATE_COMPLETE came through the UI.
-    finished = [(e.stack, e.status) for e in ui.events if e.of_the_stack]
-    for stack in (SOURCE, SERVICE, PIPELINE):
-        assert (stack, "CREATE_COMPLETE") in finished
-    document = result.to_dict()
-    assert document["stacks"][0]["changes"][0] == {
-        "action": "Add",
-        "logical_id": "AppImageRepository",
-        "type": "AWS::ECR::Repository",
-        "replacement": "",
-    }
-    assert document["stacks"][0]["hint"] is None and document["stacks"][0]["failures"] == []
-    assert document["first_commit"] == {
-        "repository": REPO,
-        "branch": "main",
-        "commits": [head],
-        "files": 21,
-        "skipped": "",
-    }
 
-    # ---- the same config again: nothing to change, nothing committed, no role made -----
-    result, ui = run(aws, root)
-    assert [(s.stack, s.action) for s in result.stacks] == [
-        (SOURCE, "no-changes"),
-        (SERVICE, "no-changes"),
-        (PIPELINE, "no-changes"),
-    ]
-    assert f"{SOURCE}: no changes" in ui.lines and f"note: {NOTE}" not in ui.lines
-    assert result.first_commit == deploy_mod.FirstCommit(
-        REPO, "main", [], 0, skipped="the branch already has commits"
-    )
-    assert result.service_linked_role == "" and ui.asked == [] and result.ok
-    assert aws.client("cloudformation").list_change_sets(StackName=SOURCE)["Summaries"] == []
-    assert (
-        codecommit.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"] == head
-    )
+@pytest.fixture(scope="class")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
+    """One account with the default config deployed, shared by the tests of
+    TestADeployedAccount, which read it, rerun deploy on it or change it out of band: each
+    of them leaves it as deployed. (Class-scoped: the emulator is one per process, so it
+    is stopped before the other tests' own.)"""
+    base = tmp_path_factory.mktemp("deployed")
+    root = base / "app"
+    init(root, Config())
+    with Emulator(REGION, start=T0, work_dir=base / "aws") as aws:
+        started = aws.now()
+        result, ui = run(aws, root)
+        yield Deployed(aws, root, started, result, ui)
 
-    # ---- a desired count: out of band, said in the dry run, sent in the real one --------
-    # (and a task size: kept as deployed, CodeDeploy owns the task definition)
-    three = config_mod.parse("[task]\ndesired_count = 3\ncpu = 512\nmemory = 1024\n")
-    result, ui = run(aws, root, three, dry_run=True)
-    why = "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)"
-    said = "desired count (task.desired_count) 1 -> 3 with ecs:UpdateService"
-    assert f"{SERVICE}: would set {said} {why}" in ui.lines
-    assert (
-        f"{SERVICE}: TaskDefinition kept as deployed: CodeDeploy owns the task definition, so "
-        "the task change reaches AWS through taskdef.json and the next release (`bluegreen "
-        "verify` lists what taskdef.json must say)"
-    ) in ui.lines
-    assert [(s.stack, s.action) for s in result.stacks] == [
-        (SOURCE, "no-changes"),
-        (SERVICE, "no-changes"),
-        (PIPELINE, "no-changes"),
-    ]
-    assert [(o.setting, o.current, o.wanted, o.applied) for o in result.out_of_band] == [
-        ("DesiredCount", 1, 3, False)
-    ]
-    ecs = aws.client("ecs")
-    service = ecs.describe_services(cluster="sample3-dev-cluster", services=[SERVICE])
-    assert service["services"][0]["desiredCount"] == 1
 
-    result, ui = run(aws, root, three)
-    assert (
-        f"{SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService {why}"
-        in ui.lines
-    )
-    assert result.to_dict()["out_of_band"] == [
-        {
-            "setting": "DesiredCount",
-            "parameter": "desiredCount",
-            "current": 1,
-            "wanted": 3,
-            "applied": True,
+class TestADeployedAccount:
+    """A first deploy, a rerun of it, and an out-of-band change, on one account."""
+
+    def test_a_first_deploy_creates_the_stacks_commits_once_and_gives_the_links(
+        self, deployed: Deployed
+    ) -> None:
+        aws, started, result, ui = deployed.aws, deployed.started, deployed.result, deployed.ui
+
+        assert result.ok and not result.dry_run and result.in_flight is None
+        assert result.changed_anything
+        steps = [line for line in ui.lines if not line.startswith(f"{SOURCE}: creating")]
+        assert ui.lines[0] == f"note: {NOTE}"
+        assert ui.lines[1] == f"{SOURCE}: creating change set {SOURCE}-{stamp(started)} (CREATE)"
+        assert steps[1:] == [
+            f"{SOURCE} done CREATE_COMPLETE",
+            f"{REPO}: committed {FILES} files to main (one commit)",
+            *[line for line in ui.lines if line.startswith(f"{SERVICE}: creating change set")],
+            f"created the ECS service-linked role {ROLE} (this account had none; ECS needs it "
+            "for the cluster and the service)",
+            f"{SERVICE} done CREATE_COMPLETE",
+            *[line for line in ui.lines if line.startswith(f"{PIPELINE}: creating change set")],
+            f"{PIPELINE} done CREATE_COMPLETE",
+        ]
+        assert ui.asked == [SOURCE, SERVICE, PIPELINE]
+        assert [(s.stack, s.action, s.status) for s in result.stacks] == [
+            (SOURCE, "create", "CREATE_COMPLETE"),
+            (SERVICE, "create", "CREATE_COMPLETE"),
+            (PIPELINE, "create", "CREATE_COMPLETE"),
+        ]
+        assert all(result.created(s) for s in (SOURCE, SERVICE, PIPELINE))
+        assert not result.created("other")
+        assert result.service_linked_role == "created"
+        commit = result.first_commit
+        assert commit is not None and commit.files == FILES and commit.skipped == ""
+        codecommit = aws.client("codecommit")
+        head = codecommit.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"]
+        assert commit.commits == [head]
+        assert result.links is not None
+        assert result.links.to_dict() == {
+            "production_url": f"http://sample3-dev-alb-1.{REGION}.elb.amazonaws.com",
+            "test_url": f"http://sample3-dev-alb-1.{REGION}.elb.amazonaws.com:8080",
+            "pipeline_console": f"https://{REGION}.console.aws.amazon.com/codesuite/codepipeline/"
+            f"pipelines/{PIPELINE}/view?region={REGION}",
+            "codedeploy_console": f"https://{REGION}.console.aws.amazon.com/codesuite/codedeploy/"
+            f"applications/sample3-dev-app/deployment-groups/sample3-dev-deployment-group"
+            f"?region={REGION}",
         }
-    ]
-    service = ecs.describe_services(cluster="sample3-dev-cluster", services=[SERVICE])
-    assert service["services"][0]["desiredCount"] == 3
-    # Now live: nothing more to send.
-    result, ui = run(aws, root, three)
-    assert result.out_of_band == []
-    assert not any("ecs:UpdateService" in line for line in ui.lines)
+        # The events were followed: each stack's own CREATE_COMPLETE came through the UI.
+        finished = [(e.stack, e.status) for e in ui.events if e.of_the_stack]
+        for stack in (SOURCE, SERVICE, PIPELINE):
+            assert (stack, "CREATE_COMPLETE") in finished
+        document = result.to_dict()
+        assert document["stacks"][0]["changes"][0] == {
+            "action": "Add",
+            "logical_id": "AppImageRepository",
+            "type": "AWS::ECR::Repository",
+            "replacement": "",
+        }
+        assert document["stacks"][0]["hint"] is None and document["stacks"][0]["failures"] == []
+        assert document["first_commit"] == {
+            "repository": REPO,
+            "branch": "main",
+            "commits": [head],
+            "files": FILES,
+            "skipped": "",
+        }
+
+    def test_a_rerun_of_the_same_config_changes_nothing(self, deployed: Deployed) -> None:
+        aws, root = deployed.aws, deployed.root
+        codecommit = aws.client("codecommit")
+        head = codecommit.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"]
+        result, ui = run(aws, root)
+        assert [(s.stack, s.action) for s in result.stacks] == [
+            (SOURCE, "no-changes"),
+            (SERVICE, "no-changes"),
+            (PIPELINE, "no-changes"),
+        ]
+        assert f"{SOURCE}: no changes" in ui.lines and f"note: {NOTE}" not in ui.lines
+        assert result.first_commit == deploy_mod.FirstCommit(
+            REPO, "main", [], 0, skipped="the branch already has commits"
+        )
+        assert result.service_linked_role == "" and ui.asked == [] and result.ok
+        assert aws.client("cloudformation").list_change_sets(StackName=SOURCE)["Summaries"] == []
+        assert (
+            codecommit.get_branch(repositoryName=REPO, branchName="main")["branch"]["commitId"]
+            == head
+        )
+
+    def test_a_desired_count_is_out_of_band_said_in_a_dry_run_and_sent_in_a_real_one(
+        self, deployed: Deployed
+    ) -> None:
+        """And a task size: kept as deployed, CodeDeploy owns the task definition."""
+        aws, root = deployed.aws, deployed.root
+        three = config_mod.parse("[task]\ndesired_count = 3\ncpu = 512\nmemory = 1024\n")
+        result, ui = run(aws, root, three, dry_run=True)
+        why = "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)"
+        said = "desired count (task.desired_count) 1 -> 3 with ecs:UpdateService"
+        assert f"{SERVICE}: would set {said} {why}" in ui.lines
+        assert (
+            f"{SERVICE}: TaskDefinition kept as deployed: CodeDeploy owns the task definition, so "
+            "the task change reaches AWS through taskdef.json and the next release (`bluegreen "
+            "verify` lists what taskdef.json must say)"
+        ) in ui.lines
+        assert [(s.stack, s.action) for s in result.stacks] == [
+            (SOURCE, "no-changes"),
+            (SERVICE, "no-changes"),
+            (PIPELINE, "no-changes"),
+        ]
+        assert [(o.setting, o.current, o.wanted, o.applied) for o in result.out_of_band] == [
+            ("DesiredCount", 1, 3, False)
+        ]
+        ecs = aws.client("ecs")
+        service = ecs.describe_services(cluster="sample3-dev-cluster", services=[SERVICE])
+        assert service["services"][0]["desiredCount"] == 1
+
+        result, ui = run(aws, root, three)
+        assert (
+            f"{SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService {why}"
+            in ui.lines
+        )
+        assert result.to_dict()["out_of_band"] == [
+            {
+                "setting": "DesiredCount",
+                "parameter": "desiredCount",
+                "current": 1,
+                "wanted": 3,
+                "applied": True,
+            }
+        ]
+        service = ecs.describe_services(cluster="sample3-dev-cluster", services=[SERVICE])
+        assert service["services"][0]["desiredCount"] == 3
+        # Now live: nothing more to send.
+        result, ui = run(aws, root, three)
+        assert result.out_of_band == []
+        assert not any("ecs:UpdateService" in line for line in ui.lines)
+        # Back as deployed for the module's other tests (UpdateService takes a CODE_DEPLOY
+        # service's desired count, ECS API reference).
+        ecs.update_service(cluster="sample3-dev-cluster", service=SERVICE, desiredCount=1)
 
 
 def test_a_declined_first_stack_is_deleted_with_the_empty_stack_it_made(
@@ -264,8 +314,17 @@ def test_a_declined_first_stack_is_deleted_with_the_empty_stack_it_made(
     assert result.declined and not result.ok and result.failed == []
     assert result.in_flight is None and result.links is None
     assert ui.asked == [SOURCE]
-    stacks = aws.client("cloudformation").describe_stacks()["Stacks"]
-    assert [s["StackStatus"] for s in stacks] in ([], ["DELETE_COMPLETE"])
+    # Gone: DescribeStacks without a name lists no deleted stack, and by name a deleted
+    # stack "does not exist" (a ValidationError); only its unique stack ID still describes
+    # it, DELETE_COMPLETE (CloudFormation API reference, DescribeStacks: "Deleted stacks:
+    # You must specify the unique stack ID").
+    cfn = aws.client("cloudformation")
+    assert cfn.describe_stacks()["Stacks"] == []
+    with pytest.raises(cfn.exceptions.ClientError, match=f"Stack with id {SOURCE} does not exist"):
+        cfn.describe_stacks(StackName=SOURCE)
+    [summary] = cfn.list_stacks()["StackSummaries"]
+    [gone] = cfn.describe_stacks(StackName=summary["StackId"])["Stacks"]
+    assert (gone["StackName"], gone["StackStatus"]) == (SOURCE, "DELETE_COMPLETE")
 
 
 def test_an_interrupted_change_set_says_what_it_left_and_how_to_continue(
@@ -495,6 +554,7 @@ def test_a_dry_run_of_a_connection_source_looks_and_opens_nothing(
         "ConnectionArn"
     ]
     aws.service("codeconnections").complete_handshake(arn)
+    github_n = [len(s.template.to_dict()["Resources"]) for s in stacks.build(config)]
 
     result, ui = run(aws, root, config, connection_arn=arn, dry_run=True)
 
@@ -502,11 +562,11 @@ def test_a_dry_run_of_a_connection_source_looks_and_opens_nothing(
     assert ui.lines == [
         "connection github-acme (GitHub, given): AVAILABLE; the pipeline reads acme/webapp "
         "through it",
-        f"{SOURCE}: would be created (2 resources)",
-        f"{SERVICE}: would be created (23 resources)",
+        f"{SOURCE}: would be created ({github_n[0]} resources)",
+        f"{SERVICE}: would be created ({github_n[1]} resources)",
         f"would create the ECS service-linked role {ROLE} (this account has none yet; ECS "
         "needs it for the cluster and the service)",
-        f"{PIPELINE}: would be created (18 resources)",
+        f"{PIPELINE}: would be created ({github_n[2]} resources)",
     ]
     assert aws.client("codepipeline").list_pipelines()["pipelines"] == []
     # Only a connection source with branch checks has the branch-check pipeline to open:
@@ -530,29 +590,29 @@ def test_a_dry_run_of_a_connection_source_looks_and_opens_nothing(
 def test_a_role_someone_else_made_meanwhile_is_not_made_again(aws: Emulator, root: Path) -> None:
     """Between deploy's look (GetRole: NoSuchEntity) and the service stack, another caller
     creates the ECS service-linked role: CreateServiceLinkedRole answers InvalidInput "has
-    been taken" (IAM API reference), which is no error."""
+    been taken" (IAM API reference), which is no error. The run is stopped once the role
+    is said, before the service stack is executed: the race is all this test is about."""
+
+    class Stop(Exception):
+        pass
 
     class AnotherCaller(RecordingUI):
         def step(self, message: str) -> None:
             super().step(message)
             if message.startswith(f"{SERVICE}: creating change set"):
                 aws.client("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+            if "service-linked role" in message:
+                raise Stop
 
-        def confirm(self, stack: Any) -> bool:
-            super().confirm(stack)
-            return stack != PIPELINE
-
-    result, ui = run(aws, root, ui=AnotherCaller())
+    result = deploy_mod.DeployResult(dry_run=False)
+    ui = AnotherCaller()
+    with pytest.raises(Stop):
+        run(aws, root, ui=ui, result=result)
 
     assert result.service_linked_role == "exists"
-    assert f"the ECS service-linked role {ROLE} was just created by someone else" in ui.lines
-    assert not any(line.startswith("created the ECS service-linked role") for line in ui.lines)
-    assert [(s.stack, s.action) for s in result.stacks] == [
-        (SOURCE, "create"),
-        (SERVICE, "create"),
-        (PIPELINE, "declined"),
-    ]
-    assert result.links is None  # declined: no links
+    assert ui.lines[-1] == f"the ECS service-linked role {ROLE} was just created by someone else"
+    assert [(s.stack, s.action) for s in result.stacks] == [(SOURCE, "create")]
+    assert ui.asked == [SOURCE, SERVICE]
 
 
 def test_a_stack_that_fails_stops_the_deploy_with_the_failed_resource(
@@ -730,7 +790,10 @@ def test_an_ecs_controlled_service_s_creation_is_continued_at_its_pause(
     deployments"), and CloudFormation's create waits for the deployment; nothing serves
     production yet, so deploy continues it. Then a desired count goes out of band with
     the ECS-controlled service's reason (UpdateService, ECS API reference)."""
-    ecs_config = config_mod.parse('[deployment]\nengine = "ecs"\n')
+    # No bake: the creation's deployment ends as soon as production moved (ECS_BAKE_MINUTES
+    # allows 0), so the emulated creation takes minutes, not a quarter of an hour.
+    ecs = '[deployment]\nengine = "ecs"\n[deployment.ecs]\nbake_minutes = 0\n'
+    ecs_config = config_mod.parse(ecs)
 
     result, ui = run(aws, root, ecs_config)
 
@@ -740,7 +803,7 @@ def test_an_ecs_controlled_service_s_creation_is_continued_at_its_pause(
     assert "the service's creation, at its pause" in continued
     assert ui.lines.index(continued) < ui.lines.index(f"{SERVICE} done CREATE_COMPLETE")
 
-    three = config_mod.parse('[deployment]\nengine = "ecs"\n[task]\ndesired_count = 3\n')
+    three = config_mod.parse(ecs + "[task]\ndesired_count = 3\n")
     result, ui = run(aws, root, three)
     assert (
         f"{SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService "
@@ -752,9 +815,9 @@ def test_an_ecs_controlled_service_s_creation_is_continued_at_its_pause(
 def test_a_first_commit_codecommit_refuses_leaves_the_branch_empty_and_says_so(
     aws: Emulator, root: Path
 ) -> None:
-    """More files than one CreateCommit takes: MaximumFileEntriesExceededException (the
-    botocore CodeCommit model names it without a number; the emulator takes 100), and a
-    CreateCommit makes its commit whole or not at all."""
+    """More files than one CreateCommit takes: MaximumFileEntriesExceededException
+    (CodeCommit quotas page, "Number of files in a commit: Maximum of 100"; the emulator
+    takes 100), and a refused CreateCommit made no commit."""
     from bluegreen.emulator.services.codecommit import MAX_FILE_ENTRIES
 
     for n in range(MAX_FILE_ENTRIES):
@@ -788,6 +851,6 @@ def test_a_stack_left_in_review_counts_as_new_in_a_dry_run(aws: Emulator, root: 
         "REVIEW_IN_PROGRESS"
     )
     result, ui = run(aws, root, dry_run=True)
-    assert f"{SOURCE}: would be created (3 resources)" in ui.lines
+    assert f"{SOURCE}: would be created ({SOURCE_N} resources)" in ui.lines
     assert result.to_dict()["stacks"][0]["action"] == "would-create"
     assert result.to_dict()["stacks"][0]["status"] == "REVIEW_IN_PROGRESS"

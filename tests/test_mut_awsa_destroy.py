@@ -164,8 +164,9 @@ def test_the_plan_lists_the_stacks_in_reverse_order_and_counts_what_they_hold(
     holders = {h.logical_id: h for h in plan.holders}
     assert sorted(holders) == ["AppImageRepository", "ArtifactBucket", "OtherRepository"]
     bucket = holders["ArtifactBucket"]
-    # A look of one page: ListObjectVersions MaxKeys=10 (the emulated ECR's ListImages
-    # does not page, so the images' count is not capped here).
+    # A look of one page: ListObjectVersions MaxKeys=10 and ListImages maxResults=10 (S3
+    # and ECR API references; ListImages "maxResults ... can be between 1 and 1000"), so
+    # 12 objects and 12 images both count 10.
     assert (bucket.stack, bucket.kind, bucket.name, bucket.count) == (
         PIPELINE,
         "bucket",
@@ -174,7 +175,7 @@ def test_the_plan_lists_the_stacks_in_reverse_order_and_counts_what_they_hold(
     )
     assert (bucket.retained, bucket.empties_itself, bucket.blocks) == (False, False, True)
     app = holders["AppImageRepository"]
-    assert (app.stack, app.kind, app.name, app.count > 0) == (SOURCE, "images", APP_IMAGES, True)
+    assert (app.stack, app.kind, app.name, app.count) == (SOURCE, "images", APP_IMAGES, 10)
     assert (app.empties_itself, app.blocks) == (True, False)  # EmptyOnDelete
     other = holders["OtherRepository"]
     assert (other.count, other.empties_itself, other.blocks) == (0, False, False)

@@ -25,7 +25,14 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 TEMPLATE_BODY_LIMIT = 51_200
 """CloudFormation's limit for TemplateBody in bytes; larger templates need TemplateURL."""
 
-# "No changes" comes back as a FAILED change set with one of these reasons.
+# "No changes" comes back as a FAILED change set with one of these reasons. The first is
+# the usual one (DescribeChangeSet of a change set with nothing to do; localstack's parity
+# tests record it: localstack/localstack#13123); the second is also seen on FAILED change
+# sets, not only as UpdateStack's ValidationError: a recorded describe-change-set answer
+# "Status: FAILED / StatusReason: No updates are to be performed." (Sceptre/sceptre#568),
+# "sometimes StatusReason is 'No updates are to be performed.'"
+# (ansible-collections/amazon.aws#507), "FAILED - No updates are to be performed"
+# (aws/aws-toolkit-azure-devops#97).
 _NO_CHANGES = (
     "The submitted information didn't contain changes",
     "No updates are to be performed",

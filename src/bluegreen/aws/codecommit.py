@@ -38,8 +38,9 @@ CodeCommit's API limits, and where they come from:
   the repository's root folder, so the smaller figure, 6 MB (the same MB as the 6291456
   bytes above), is the budget of the whole commit.
 * the number of files in a commit: ``MaximumFileEntriesExceededException`` says a maximum
-  exists, but neither the model nor the quotas page gives the number, so it is not
-  guessed here: if CodeCommit refuses, the message says so and nothing was committed.
+  exists and the quotas page gives it ("Number of files in a commit: Maximum of 100";
+  awsdocs/aws-codecommit-user-guide doc_source/limits.md at bbeea671). It is not checked
+  before the call: if CodeCommit refuses, the message says so and nothing was committed.
 """
 
 from __future__ import annotations

@@ -9,8 +9,12 @@ a ``docker push`` of such a tag: "The image tag '<tag>' already exists in the
 immutable." (aws/containers-roadmap#862). moto raises ImageAlreadyExistsException there
 (getmoto/moto#8717). The same manifest under the same tag stays moto's
 ImageAlreadyExistsException ("The specified image has already been pushed, and there were
-no changes to the manifest or image tag after the last push"). Everything else of ECR is
-moto's.
+no changes to the manifest or image tag after the last push").
+
+ListImages pages as ECR does (moto returns every image at once): ``maxResults`` "can be
+between 1 and 1000. If this parameter is not used, then ListImages returns up to 100
+results and a nextToken value, if applicable" (ECR API reference, ListImages). Everything
+else of ECR is moto's.
 """
 
 from __future__ import annotations
@@ -29,8 +33,34 @@ imageIds "Array Members: Minimum number of 1 item. Maximum number of 100 items";
 ecr model, ImageIdentifierList max 100)."""
 
 
+LIST_IMAGES_PAGE = 100
+"""Image ids one ListImages answers when maxResults is not given (ECR API reference)."""
+
+
 class Ecr(Service):
     name = "ecr"
+
+    @operation("ListImages")
+    def list_images(self, params: Params, call: Call) -> Result:
+        name = str(params.get("repositoryName") or "")
+        backend = self.emulator.backend("ecr")
+        if name not in backend.repositories:
+            return _PASS  # moto's RepositoryNotFoundException
+        wanted = (params.get("filter") or {}).get("tagStatus", "ANY")
+        ids: list[Result] = []
+        for image in backend.list_images(name, params.get("registryId"), tag_status=wanted):
+            for tag in image.image_tags or [None]:
+                one: Result = {"imageDigest": image.image_digest}
+                if tag is not None:
+                    one["imageTag"] = tag
+                ids.append(one)
+        limit = int(params.get("maxResults") or LIST_IMAGES_PAGE)
+        token = params.get("nextToken")
+        start = int(token) if token and str(token).isdigit() else 0
+        result: Result = {"imageIds": ids[start : start + limit]}
+        if start + limit < len(ids):
+            result["nextToken"] = str(start + limit)
+        return result
 
     @operation("BatchDeleteImage")
     def batch_delete_image(self, params: Params, call: Call) -> Result:
