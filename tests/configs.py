@@ -1,9 +1,38 @@
-"""Config shapes every template test runs on: the seed's defaults and two far from them.
+"""Config shapes every template test runs on: the seed's defaults and two far from them,
+and the config tests' ways of reading a refusal.
 
 Shared by the cfn-lint tests and the semantic stack tests so both judge the same systems.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bluegreen import config
+from bluegreen.errors import ConfigError
+
+
+def accepted(data: dict[str, Any]) -> config.Config:
+    return config.from_dict(data)
+
+
+def config_error(data: dict[str, Any], source: str = config.CONFIG_FILE) -> ConfigError:
+    """The error ``data`` is refused with (it must be): a config error, exit 2."""
+    with pytest.raises(ConfigError) as info:
+        config.from_dict(data, source)
+    assert info.value.exit_code == 2
+    return info.value
+
+
+def refused(data: dict[str, Any], key: str) -> str:
+    """The message for ``key`` when ``data`` is refused (and it must be)."""
+    problems = config_error(data).problems
+    messages = [message for k, message in problems if k == key]
+    assert messages, problems
+    return messages[0]
+
 
 CONFIGS = {
     "default": "",

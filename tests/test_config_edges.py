@@ -8,25 +8,11 @@ import json
 from typing import Any
 
 import pytest
+from configs import accepted, config_error, refused
 
 from bluegreen import config
 from bluegreen.errors import ConfigError
 from bluegreen.names import naming_problems
-
-
-def accepted(data: dict[str, Any]) -> config.Config:
-    return config.from_dict(data)
-
-
-def refused(data: dict[str, Any], key: str) -> str:
-    """The message for ``key`` when ``data`` is refused (and it must be)."""
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(data)
-    assert info.value.exit_code == 2
-    messages = [message for k, message in info.value.problems if k == key]
-    assert messages, info.value.problems
-    return messages[0]
-
 
 # --- ports ------------------------------------------------------------------------------
 
@@ -359,9 +345,7 @@ def test_derived_name_lengths_at_the_limit(what: str, suffix: str, limit: int, m
     assert problems_of(limit) == []
     (message,) = problems_of(limit + 1)
     assert f"is {limit + 1} characters; AWS allows at most {limit}" in message
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(make(limit + 1))
-    assert info.value.exit_code == 2
+    config_error(make(limit + 1))  # refused, exit 2
 
 
 def test_derived_names_that_break_the_ecr_and_load_balancer_patterns() -> None:

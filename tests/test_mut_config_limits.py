@@ -8,22 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from configs import accepted, refused
 
 from bluegreen import config, stacks
-from bluegreen.errors import ConfigError
-
-
-def accepted(data: dict[str, Any]) -> config.Config:
-    return config.from_dict(data)
-
-
-def refused(data: dict[str, Any], key: str) -> str:
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(data)
-    assert info.value.exit_code == 2
-    messages = [message for k, message in info.value.problems if k == key]
-    assert messages, info.value.problems
-    return messages[0]
 
 
 def ecs(**settings: Any) -> dict[str, Any]:
