@@ -152,6 +152,16 @@ def ecs_target(
     } | more
 
 
+def got(s: Stubs, found: dict[str, Any]) -> None:
+    """GetDeployment of ``found``'s deploymentId answers ``found`` (INFO)."""
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": found},
+        {"deploymentId": found["deploymentId"]},
+    )
+
+
 def target_of(s: Stubs, ident: str, target: dict[str, Any] | None) -> None:
     """ListDeploymentTargets + GetDeploymentTarget (or not started yet)."""
     if target is None:
@@ -1119,12 +1129,7 @@ def test_a_followed_rollback_is_promoted_when_ready_until_production_moves() -> 
         # the termination wait: d-6's replacement (web:2) is PRIMARY at 100 % (task_sets)
         ("InProgress", ecs_target(8, status="Succeeded")),
     ):
-        s.add(
-            "codedeploy",
-            "get_deployment",
-            {"deploymentInfo": info("d-6", status, 60)},
-            {"deploymentId": "d-6"},
-        )
+        got(s, info("d-6", status, 60))
         target_of(s, "d-6", target)
         if status == "Ready":
             group_config(s, "STOP_DEPLOYMENT")
@@ -1172,16 +1177,7 @@ def test_a_followed_rollback_that_ends_badly(
     s = Stubs()
     redeploy_setup(s)
     created(s)
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {
-            "deploymentInfo": info(
-                "d-6", status, 60, **({"errorInformation": error} if error else {})
-            )
-        },
-        {"deploymentId": "d-6"},
-    )
+    got(s, info("d-6", status, 60, **({"errorInformation": error} if error else {})))
     target_of(s, "d-6", ecs_target(3))
     assert refusal(lambda: engine(s).rollback(follow=True, sleep=lambda _: None), s) == (
         f"the rollback deployment d-6 {said}; production stays where deployment d-5 put it",
@@ -1231,7 +1227,7 @@ def test_ending(more: dict[str, Any], outcome: str, rollback: bool) -> None:
         info("d-2", errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <a>"})
         | more
     )
-    s.add("codedeploy", "get_deployment", {"deploymentInfo": found}, {"deploymentId": "d-2"})
+    got(s, found)
     ending = engine(s).ending("d-2")
     s.done()
     assert (ending.status, ending.outcome, ending.rollback) == (more["status"], outcome, rollback)
@@ -1254,19 +1250,13 @@ def test_alarms_of_a_stopped_deployment_name_its_green_target_group() -> None:
 def test_alarms_of_a_rollback_deployment_are_those_of_the_deployment_it_rolls_back() -> None:
     s = Stubs()
     rolling = info("d-3", rollbackInfo={"rollbackTriggeringDeploymentId": "d-2"})
-    latest(s, rolling, ecs_target(2))
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {
-            "deploymentInfo": info(
-                "d-2",
-                "Stopped",
-                errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <x>"},
-            )
-        },
-        {"deploymentId": "d-2"},
+    triggering = info(
+        "d-2",
+        "Stopped",
+        errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <x>"},
     )
+    latest(s, rolling, ecs_target(2))
+    got(s, triggering)
     target_of(s, "d-2", ecs_target(6))
     view = engine(s).status()
     assert view is not None
@@ -1281,28 +1271,12 @@ def test_alarms_of_a_rollback_deployment_are_those_of_the_deployment_it_rolls_ba
         "",
     )
     latest(s, rolling, ecs_target(2))
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {
-            "deploymentInfo": info(
-                "d-2",
-                "Stopped",
-                errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <x>"},
-            )
-        },
-        {"deploymentId": "d-2"},
-    )
+    got(s, triggering)
     s.error("codedeploy", "list_deployment_targets", "AccessDeniedException", "no")
     view = engine(s).status()
     assert view is not None and (view.alarms, view.new_target_group) == (["x"], "")
     latest(s, rolling, ecs_target(2))
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {"deploymentInfo": info("d-2", "Stopped")},
-        {"deploymentId": "d-2"},
-    )
+    got(s, info("d-2", "Stopped"))
     view = engine(s).status()
     assert view is not None and (view.alarms, view.new_target_group) == ([], "")
     s.done()
@@ -1364,12 +1338,7 @@ def test_a_followed_rollback_of_a_revision_naming_no_task_definition() -> None:
             GROUP, revision=bare, description=cd.ROLLBACK_NOTE.format(current="d-5", source="d-2")
         ),
     )
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {"deploymentInfo": info("d-6", "Succeeded", 60)},
-        {"deploymentId": "d-6"},
-    )
+    got(s, info("d-6", "Succeeded", 60))
     target_of(s, "d-6", ecs_target(8, status="Succeeded"))
     ui = Ui()
     result = engine(s).rollback(follow=True, ui=ui, sleep=lambda _: None)
@@ -1386,12 +1355,7 @@ def test_a_followed_rollback_of_a_revision_naming_no_task_definition() -> None:
 def test_ending_without_status_or_message_makes_none_up() -> None:
     # INFO: status and errorInformation.message are optional members
     s = Stubs()
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {"deploymentInfo": {"deploymentId": "d-2", "errorInformation": {"code": "TIMEOUT"}}},
-        {"deploymentId": "d-2"},
-    )
+    got(s, {"deploymentId": "d-2", "errorInformation": {"code": "TIMEOUT"}})
     ending = engine(s).ending("d-2")
     s.done()
     assert (ending.status, ending.outcome, ending.reason) == ("", "", "")
@@ -1423,12 +1387,7 @@ def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
     redeploy_setup(s)
     created(s)
     for status, target in (("Created", None), ("Succeeded", ecs_target(8, status="Succeeded"))):
-        s.add(
-            "codedeploy",
-            "get_deployment",
-            {"deploymentInfo": info("d-6", status, 60)},
-            {"deploymentId": "d-6"},
-        )
+        got(s, info("d-6", status, 60))
         target_of(s, "d-6", target)
     slept: list[float] = []
     engine(s).rollback(follow=True, sleep=slept.append)
@@ -1458,12 +1417,7 @@ def test_revisions_without_a_sha256_are_not_confused() -> None:
 def test_a_deployment_described_without_optional_members_reads_empty() -> None:
     # INFO / TARGET: status, lifecycleEventName and the event status are optional members
     s = Stubs()
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {"deploymentInfo": {"deploymentId": "d-1"}},
-        {"deploymentId": "d-1"},
-    )
+    got(s, {"deploymentId": "d-1"})
     target_of(s, "d-1", {"status": "InProgress", "lifecycleEvents": [{}]})
     view = engine(s).deployment("d-1")
     s.done()
