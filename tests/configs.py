@@ -26,6 +26,15 @@ def config_error(data: dict[str, Any], source: str = config.CONFIG_FILE) -> Conf
     return info.value
 
 
+def ecs(*, reroute: str = "auto", wait: int | None = None, **settings: Any) -> dict[str, Any]:
+    """A config of the ECS engine: deployment.ecs = ``settings``, with deployment.reroute
+    and (where given) deployment.wait_minutes = ``wait``."""
+    deployment: dict[str, Any] = {"engine": "ecs", "reroute": reroute, "ecs": settings}
+    if wait is not None:
+        deployment["wait_minutes"] = wait
+    return {"deployment": deployment}
+
+
 def refused(data: dict[str, Any], key: str) -> str:
     """The message for ``key`` when ``data`` is refused (and it must be)."""
     problems = config_error(data).problems

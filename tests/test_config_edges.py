@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from configs import accepted, config_error, refused
+from configs import accepted, config_error, ecs, refused
 
 from bluegreen import config
 from bluegreen.errors import ConfigError
@@ -443,18 +443,9 @@ def test_a_percent_cfn_lint_rejects_names_its_float_quotient_and_the_neighbours(
 def test_the_deploy_steps_budget_counts_the_bake_when_the_pipeline_waits_for_it() -> None:
     # 480 minutes: CodePipeline's limit for a CodeBuild action (Quotas in AWS
     # CodePipeline); wait 390 + bake 30 + the 60-minute margin is the last that fits.
-    def deployment(wait: int) -> dict[str, Any]:
-        return {
-            "deployment": {
-                "engine": "ecs",
-                "reroute": "manual",
-                "wait_minutes": wait,
-                "ecs": {"pipeline_waits_for_bake": True, "bake_minutes": 30},
-            }
-        }
-
-    assert accepted(deployment(390)).deployment.wait_minutes == 390
-    message = refused(deployment(391), "deployment.wait_minutes")
+    baked = {"pipeline_waits_for_bake": True, "bake_minutes": 30}
+    assert accepted(ecs(reroute="manual", wait=390, **baked)).deployment.wait_minutes == 390
+    message = refused(ecs(reroute="manual", wait=391, **baked), "deployment.wait_minutes")
     assert message == (
         "the pipeline's Deploy step waits for the deployment: wait_minutes 391 + "
         "bake_minutes 30 + 60 for the rest = 481 minutes, more than the 480 minutes "
