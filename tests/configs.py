@@ -1,9 +1,47 @@
-"""Config shapes every template test runs on: the seed's defaults and two far from them.
+"""Config shapes every template test runs on: the seed's defaults and two far from them,
+and the config tests' ways of reading a refusal.
 
 Shared by the cfn-lint tests and the semantic stack tests so both judge the same systems.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bluegreen import config
+from bluegreen.errors import ConfigError
+
+
+def accepted(data: dict[str, Any]) -> config.Config:
+    return config.from_dict(data)
+
+
+def config_error(data: dict[str, Any], source: str = config.CONFIG_FILE) -> ConfigError:
+    """The error ``data`` is refused with (it must be): a config error, exit 2."""
+    with pytest.raises(ConfigError) as info:
+        config.from_dict(data, source)
+    assert info.value.exit_code == 2
+    return info.value
+
+
+def ecs(*, reroute: str = "auto", wait: int | None = None, **settings: Any) -> dict[str, Any]:
+    """A config of the ECS engine: deployment.ecs = ``settings``, with deployment.reroute
+    and (where given) deployment.wait_minutes = ``wait``."""
+    deployment: dict[str, Any] = {"engine": "ecs", "reroute": reroute, "ecs": settings}
+    if wait is not None:
+        deployment["wait_minutes"] = wait
+    return {"deployment": deployment}
+
+
+def refused(data: dict[str, Any], key: str) -> str:
+    """The message for ``key`` when ``data`` is refused (and it must be)."""
+    problems = config_error(data).problems
+    messages = [message for k, message in problems if k == key]
+    assert messages, problems
+    return messages[0]
+
 
 CONFIGS = {
     "default": "",

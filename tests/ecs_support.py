@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from emulated import Emulated
+from engine_stubs import refs
 
 from bluegreen.config import Config
 from bluegreen.emulator import Emulator
@@ -48,21 +49,9 @@ def release(aws: Emulator, tag: str) -> str:
 
 def stubbed_engine(ecs_client: Any = None) -> Any:
     """The ECS engine of service "s" in cluster "c" over ``ecs_client`` (a Stubber's)."""
-    from bluegreen.engine import ServiceRefs
     from bluegreen.engine.ecs import EcsEngine
 
-    refs = ServiceRefs(
-        cluster="c",
-        service="s",
-        application="",
-        deployment_group="",
-        production_listener="",
-        test_listener="",
-        target_groups=(),
-        production_port=80,
-        test_port=8080,
-    )
-    return EcsEngine(SimpleNamespace(ecs=ecs_client), refs, {})  # type: ignore[arg-type]
+    return EcsEngine(SimpleNamespace(ecs=ecs_client), refs(), {})  # type: ignore[arg-type]
 
 
 def create_service_stacks(emulated: Emulated, config: Config) -> None:

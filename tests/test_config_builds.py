@@ -4,23 +4,13 @@ the CLI refusing a bad value before anything is done."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from configs import refused
 
 from bluegreen import config
 from bluegreen.appkit import render_config
 from bluegreen.cli.app import main
-from bluegreen.errors import ConfigError
-
-
-def refused(data: dict[str, Any], key: str) -> str:
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(data)
-    assert info.value.exit_code == 2
-    messages = [message for k, message in info.value.problems if k == key]
-    assert messages, info.value.problems
-    return messages[0]
 
 
 def test_defaults_build_feature_branches_and_share_nothing() -> None:

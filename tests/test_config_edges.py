@@ -8,25 +8,11 @@ import json
 from typing import Any
 
 import pytest
+from configs import accepted, config_error, ecs, refused
 
 from bluegreen import config
 from bluegreen.errors import ConfigError
 from bluegreen.names import naming_problems
-
-
-def accepted(data: dict[str, Any]) -> config.Config:
-    return config.from_dict(data)
-
-
-def refused(data: dict[str, Any], key: str) -> str:
-    """The message for ``key`` when ``data`` is refused (and it must be)."""
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(data)
-    assert info.value.exit_code == 2
-    messages = [message for k, message in info.value.problems if k == key]
-    assert messages, info.value.problems
-    return messages[0]
-
 
 # --- ports ------------------------------------------------------------------------------
 
@@ -359,9 +345,7 @@ def test_derived_name_lengths_at_the_limit(what: str, suffix: str, limit: int, m
     assert problems_of(limit) == []
     (message,) = problems_of(limit + 1)
     assert f"is {limit + 1} characters; AWS allows at most {limit}" in message
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(make(limit + 1))
-    assert info.value.exit_code == 2
+    config_error(make(limit + 1))  # refused, exit 2
 
 
 def test_derived_names_that_break_the_ecr_and_load_balancer_patterns() -> None:
@@ -459,18 +443,9 @@ def test_a_percent_cfn_lint_rejects_names_its_float_quotient_and_the_neighbours(
 def test_the_deploy_steps_budget_counts_the_bake_when_the_pipeline_waits_for_it() -> None:
     # 480 minutes: CodePipeline's limit for a CodeBuild action (Quotas in AWS
     # CodePipeline); wait 390 + bake 30 + the 60-minute margin is the last that fits.
-    def deployment(wait: int) -> dict[str, Any]:
-        return {
-            "deployment": {
-                "engine": "ecs",
-                "reroute": "manual",
-                "wait_minutes": wait,
-                "ecs": {"pipeline_waits_for_bake": True, "bake_minutes": 30},
-            }
-        }
-
-    assert accepted(deployment(390)).deployment.wait_minutes == 390
-    message = refused(deployment(391), "deployment.wait_minutes")
+    baked = {"pipeline_waits_for_bake": True, "bake_minutes": 30}
+    assert accepted(ecs(reroute="manual", wait=390, **baked)).deployment.wait_minutes == 390
+    message = refused(ecs(reroute="manual", wait=391, **baked), "deployment.wait_minutes")
     assert message == (
         "the pipeline's Deploy step waits for the deployment: wait_minutes 391 + "
         "bake_minutes 30 + 60 for the rest = 481 minutes, more than the 480 minutes "

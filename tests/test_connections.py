@@ -9,11 +9,11 @@ import json
 from typing import Any
 
 import pytest
+from configs import refused
 
 from bluegreen import config as config_mod
 from bluegreen import lint, stacks
 from bluegreen.config import trigger_glob
-from bluegreen.errors import ConfigError
 from bluegreen.stacks.connections import CONNECTION_PARAMETER
 
 GITHUB = {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
@@ -140,15 +140,6 @@ def test_trigger_globs_span_slashes_like_the_eventbridge_wildcard() -> None:
 
 
 # --------------------------------------------------------------------------- config edges
-
-
-def refused(data: dict[str, Any], key: str) -> str:
-    with pytest.raises(ConfigError) as info:
-        config_mod.from_dict(data)
-    assert info.value.exit_code == 2
-    messages = [m for k, m in info.value.problems if k == key]
-    assert messages, info.value.problems
-    return messages[0]
 
 
 def test_a_connection_provider_needs_owner_and_name() -> None:

@@ -8,27 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from configs import accepted, ecs, refused
 
 from bluegreen import config, stacks
-from bluegreen.errors import ConfigError
-
-
-def accepted(data: dict[str, Any]) -> config.Config:
-    return config.from_dict(data)
-
-
-def refused(data: dict[str, Any], key: str) -> str:
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(data)
-    assert info.value.exit_code == 2
-    messages = [message for k, message in info.value.problems if k == key]
-    assert messages, info.value.problems
-    return messages[0]
-
-
-def ecs(**settings: Any) -> dict[str, Any]:
-    return {"deployment": {"engine": "ecs", "reroute": "auto", "ecs": settings}}
-
 
 # --- linear steps (AWS::ECS::Service LinearConfiguration: "(100 / StepPercent) - 1 when
 # it divides 100 evenly, else floor(100 / StepPercent)") ---------------------------------
@@ -101,19 +83,10 @@ def test_blue_green_shifts_at_once() -> None:
 def test_the_deploy_step_waits_for_the_linear_shift_and_the_manual_wait() -> None:
     # CodePipeline lets a CodeBuild action run 8 hours = 480 minutes (Quotas in AWS
     # CodePipeline): wait 15 + 45 x 9 steps + the 60-minute margin = 480 fits, 16 not.
-    def deployment(wait: int) -> dict[str, Any]:
-        return {
-            "deployment": {
-                "engine": "ecs",
-                "reroute": "manual",
-                "wait_minutes": wait,
-                "ecs": {"strategy": "LINEAR", "step_percent": 10.0, "step_bake_minutes": 45},
-            }
-        }
-
-    cfg = accepted(deployment(15))
+    linear = {"strategy": "LINEAR", "step_percent": 10.0, "step_bake_minutes": 45}
+    cfg = accepted(ecs(reroute="manual", wait=15, **linear))
     assert config.deploy_step_minutes(cfg.deployment) == 480
-    message = refused(deployment(16), "deployment.wait_minutes")
+    message = refused(ecs(reroute="manual", wait=16, **linear), "deployment.wait_minutes")
     assert message == (
         "the pipeline's Deploy step waits for the deployment: wait_minutes 16 + the shift's "
         "bakes 405 + 60 for the rest = 481 minutes, more than the 480 minutes CodePipeline "

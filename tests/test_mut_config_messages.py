@@ -11,18 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from configs import config_error
 from pydantic import ValidationError
 
 from bluegreen import config
 from bluegreen.errors import ConfigError
-
-
-def error_of(data: dict[str, Any], source: str = config.CONFIG_FILE) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(data, source)
-    assert info.value.exit_code == 2
-    return info.value
-
 
 # --- the summary line, the problem lines and the hint ------------------------------------
 
@@ -30,7 +23,7 @@ CONFIG_HINT = "fix the keys above; `bluegreen init` writes a commented example o
 
 
 def test_one_problem_is_one_invalid_setting_with_the_hint() -> None:
-    error = error_of({"app": {"port": 0}}, "repo/bluegreen.toml")
+    error = config_error({"app": {"port": 0}}, "repo/bluegreen.toml")
     assert error.message == (
         "repo/bluegreen.toml: 1 invalid setting:\n  app.port: 0 must be a TCP port from 1 to 65535"
     )
@@ -39,7 +32,7 @@ def test_one_problem_is_one_invalid_setting_with_the_hint() -> None:
 
 
 def test_two_problems_are_settings_one_line_each_in_the_order_of_the_file() -> None:
-    error = error_of({"app": {"port": "80"}, "task": {"desired_count": 0}})
+    error = config_error({"app": {"port": "80"}, "task": {"desired_count": 0}})
     assert error.message == (
         "bluegreen.toml: 2 invalid settings:\n"
         "  app.port: '80' must be a whole number\n"
@@ -55,7 +48,7 @@ def test_two_problems_are_settings_one_line_each_in_the_order_of_the_file() -> N
 
 
 def test_a_check_is_counted_from_one_in_the_text_and_from_zero_in_the_key() -> None:
-    error = error_of({"verify": {"checks": [{"path": "/"}, {"status": 600}]}})
+    error = config_error({"verify": {"checks": [{"path": "/"}, {"status": 600}]}})
     assert error.message == (
         "bluegreen.toml: 1 invalid setting:\n"
         "  verify.checks.1.status (check 2): 600 must be an HTTP status code from 100 to 599"
@@ -106,12 +99,12 @@ def test_a_check_is_counted_from_one_in_the_text_and_from_zero_in_the_key() -> N
     ],
 )
 def test_each_error_kind_reads_as_toml(data: dict[str, Any], key: str, message: str) -> None:
-    assert error_of(data).problems == [(key, message)]
+    assert config_error(data).problems == [(key, message)]
 
 
 def test_a_list_item_is_found_by_its_index_even_when_another_item_spells_that_index() -> None:
     # ["1", 2]: the bad item is index 1, and the list also holds the string "1".
-    assert error_of({"listeners": {"test_cidrs": ["1", 2]}}).problems == [
+    assert config_error({"listeners": {"test_cidrs": ["1", 2]}}).problems == [
         ("listeners.test_cidrs.1", "2 must be a string in quotes")
     ]
 
@@ -119,9 +112,9 @@ def test_a_list_item_is_found_by_its_index_even_when_another_item_spells_that_in
 def test_a_value_of_80_characters_is_shown_whole_and_a_longer_one_cut_at_60() -> None:
     lowercase = "must be lowercase letters, digits and single hyphens"
     # repr adds the two quotes: 78 letters show as 80 characters, 79 as 81.
-    (problem,) = error_of({"project": {"name": "A" * 78}}).problems
+    (problem,) = config_error({"project": {"name": "A" * 78}}).problems
     assert problem[1].startswith(f"'{'A' * 78}' {lowercase}")
-    (problem,) = error_of({"project": {"name": "A" * 79}}).problems
+    (problem,) = config_error({"project": {"name": "A" * 79}}).problems
     assert problem[1].startswith(f"'{'A' * 59}… {lowercase}")
 
 
@@ -151,7 +144,7 @@ def test_the_models_own_errors_carry_the_cross_field_message() -> None:
 def test_a_paragraph_separator_is_a_control_character_too() -> None:
     # U+2029 (category Zp) breaks a line in YAML (YAML 1.2, 5.4 line break characters
     # are only LF/CR, but 1.1 parsers and editors break at it) as U+2028 (Zl) does.
-    (problem,) = error_of({"app": {"greeting": "a\u2029b"}}).problems
+    (problem,) = config_error({"app": {"greeting": "a\u2029b"}}).problems
     assert problem[0] == "app.greeting"
     assert problem[1].startswith("'a\\u2029b' contains U+2029 (paragraph separator): remove it;")
     assert config.control_characters("a\u2028\u2029\t") == [

@@ -38,17 +38,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore.stub import ANY
+from engine_stubs import Stubs, Ui, refs, refusal
 from test_aws_support import ACTIVE
-from test_aws_support import Stubs as ModelStubs
 
 from bluegreen.aws.errors import AwsCallError
-from bluegreen.engine import DeploymentView, LifecycleStep, Phase, ServiceRefs, TrafficSet
+from bluegreen.engine import DeploymentView, LifecycleStep, Phase, TrafficSet
 from bluegreen.engine import codedeploy as cd
 from bluegreen.engine.codedeploy import CodeDeployEngine
-from bluegreen.errors import StateError
 
 APP, DG = "app", "dg"
 GROUP = {"applicationName": APP, "deploymentGroupName": DG}
@@ -66,39 +64,16 @@ INSTALLED = (
 EVENTS = (*INSTALLED, "BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")  # STEPS
 
 
-_SESSION = botocore.session.get_session()
-
-
-class Stubs(ModelStubs):
-    """test_aws_support's Stubs over one botocore session, so each service model is
-    loaded once for the file, not once a test."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._session = _SESSION
-
-
-def refs(**more: Any) -> ServiceRefs:
-    return ServiceRefs(
-        **{
-            "cluster": "c",
-            "service": "s",
-            "application": APP,
-            "deployment_group": DG,
-            "production_listener": LISTENER + "p",
-            "test_listener": LISTENER + "t",
-            "target_groups": (),
-            "production_port": 80,
-            "test_port": 8080,
-            "region": "ap-northeast-1",
-            "pipeline_stack": "p-pipeline",
-        }
-        | more
-    )
-
-
 def engine(s: Stubs, **more: Any) -> CodeDeployEngine:
-    return CodeDeployEngine(s.clients, refs(**more), {})
+    group = {
+        "application": APP,
+        "deployment_group": DG,
+        "production_listener": LISTENER + "p",
+        "test_listener": LISTENER + "t",
+        "region": "ap-northeast-1",
+        "pipeline_stack": "p-pipeline",
+    }
+    return CodeDeployEngine(s.clients, refs(**group | more), {})
 
 
 def info(
@@ -177,6 +152,16 @@ def ecs_target(
     } | more
 
 
+def got(s: Stubs, found: dict[str, Any]) -> None:
+    """GetDeployment of ``found``'s deploymentId answers ``found`` (INFO)."""
+    s.add(
+        "codedeploy",
+        "get_deployment",
+        {"deploymentInfo": found},
+        {"deploymentId": found["deploymentId"]},
+    )
+
+
 def target_of(s: Stubs, ident: str, target: dict[str, Any] | None) -> None:
     """ListDeploymentTargets + GetDeploymentTarget (or not started yet)."""
     if target is None:
@@ -252,14 +237,6 @@ def ready_option(action: str) -> dict[str, Any]:
     return {
         "blueGreenDeploymentConfiguration": {"deploymentReadyOption": {"actionOnTimeout": action}}
     }
-
-
-class Ui:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def step(self, message: str) -> None:
-        self.lines.append(message)
 
 
 # ---- pure parts: task sets, errors, alarms, AppSpec --------------------------------------
@@ -494,11 +471,10 @@ def test_status_when_the_group_never_deployed() -> None:
     assert e.status() is None
     assert e.absent == ""
     never_deployed(s)
-    with pytest.raises(StateError) as caught:
-        e.promote()
-    s.done()
-    assert caught.value.message == "cannot promote: the deployment group dg has no deployments yet"
-    assert caught.value.hint == "start one with `bluegreen release`"
+    assert refusal(e.promote, s) == (
+        "cannot promote: the deployment group dg has no deployments yet",
+        "start one with `bluegreen release`",
+    )
 
 
 @pytest.mark.parametrize(
@@ -535,12 +511,12 @@ def test_status_says_why_there_is_no_deployment_group(
     s.error(
         "codedeploy", "list_deployments", code, "missing", dict(GROUP, includeOnlyStatuses=ACTIVE)
     )
-    with pytest.raises(StateError) as caught:
-        e.finish()
-    assert caught.value.message == f"cannot finish: {absent}"
-    assert caught.value.hint == (
-        "run `bluegreen deploy`: the pipeline stack holds the CodeDeploy application and "
-        "deployment group"
+    assert refusal(e.finish, s) == (
+        f"cannot finish: {absent}",
+        (
+            "run `bluegreen deploy`: the pipeline stack holds the CodeDeploy application and "
+            "deployment group"
+        ),
     )
     # found again: the absence is forgotten
     latest(s, info(), ecs_target())
@@ -626,10 +602,10 @@ def test_promote_when_codedeploy_answers_not_ready() -> None:
     s.error(
         "codedeploy", "continue_deployment", "DeploymentIsNotInReadyStateException", "not ready"
     )
-    with pytest.raises(StateError) as caught:
-        engine(s).promote()
-    assert caught.value.message == "cannot promote yet: CodeDeploy says deployment d-2 is not Ready"
-    assert caught.value.hint == "run `bluegreen promote` again in a few seconds"
+    assert refusal(engine(s).promote, s) == (
+        "cannot promote yet: CodeDeploy says deployment d-2 is not Ready",
+        "run `bluegreen promote` again in a few seconds",
+    )
     latest(s, info(status="Ready"), ecs_target(5))
     s.error("codedeploy", "continue_deployment", "AccessDeniedException", "no")
     with pytest.raises(AwsCallError):
@@ -641,36 +617,33 @@ def test_promote_before_codedeploy_reports_ready() -> None:
     # The events say installed (phase WAITING, for display) but the status is InProgress.
     s = Stubs()
     latest(s, info(**ready_option("STOP_DEPLOYMENT")), ecs_target(5))
-    with pytest.raises(StateError) as caught:
-        engine(s).promote()
-    assert caught.value.message == (
-        "cannot promote yet: deployment d-2 is InProgress (waiting-for-reroute); CodeDeploy "
-        "does not report it Ready for reroute yet"
+    assert refusal(engine(s).promote, s) == (
+        (
+            "cannot promote yet: deployment d-2 is InProgress (waiting-for-reroute); CodeDeploy "
+            "does not report it Ready for reroute yet"
+        ),
+        "run `bluegreen promote` again in a few seconds",
     )
-    assert caught.value.hint == "run `bluegreen promote` again in a few seconds"
     latest(s, info(), ecs_target(5))
     group_config(s, "CONTINUE_DEPLOYMENT")
-    with pytest.raises(StateError) as caught:
-        engine(s).promote()
-    assert caught.value.message == (
-        "cannot promote: deployment d-2 reroutes production by itself (the deployment group "
-        "continues without waiting)"
+    assert refusal(engine(s).promote, s) == (
+        (
+            "cannot promote: deployment d-2 reroutes production by itself (the deployment group "
+            "continues without waiting)"
+        ),
+        "follow it with `bluegreen status --watch`",
     )
-    assert caught.value.hint == "follow it with `bluegreen status --watch`"
-    s.done()
 
 
 def test_promote_refuses_other_phases_with_their_hint() -> None:
     s = Stubs()
     latest(s, info(), ecs_target(3, running="AllowTestTraffic"))
-    with pytest.raises(StateError) as caught:
-        engine(s).promote()
-    s.done()
-    assert caught.value.message == (
+    message, hint = refusal(engine(s).promote, s)
+    assert message == (
         "cannot promote: deployment d-2 is InProgress (installing, AllowTestTraffic in "
         "progress), not waiting for reroute"
     )
-    assert caught.value.hint.startswith("wait until the green tasks serve")
+    assert hint.startswith("wait until the green tasks serve")
 
 
 def test_reroutes_automatically_asks_the_group_once_when_the_deployment_does_not_say() -> None:
@@ -745,15 +718,9 @@ def test_finish_in_the_termination_wait_terminates_blue() -> None:
 def test_finish_outside_the_termination_wait() -> None:
     s = Stubs()
     latest(s, info(status="Ready"), ecs_target(5, status="Ready"))
-    with pytest.raises(StateError) as caught:
-        engine(s).finish()
-    s.done()
-    assert caught.value.message == (
-        "cannot finish: deployment d-2 is Ready (waiting-for-reroute), not in the termination wait"
-    )
-    assert (
-        caught.value.hint
-        == "`bluegreen promote` shifts production to green; `bluegreen rollback` drops it"
+    assert refusal(engine(s).finish, s) == (
+        "cannot finish: deployment d-2 is Ready (waiting-for-reroute), not in the termination wait",
+        "`bluegreen promote` shifts production to green; `bluegreen rollback` drops it",
     )
 
 
@@ -834,17 +801,16 @@ def test_rollback_of_a_deployment_that_is_over(
 ) -> None:
     s = Stubs()
     latest(s, info(status=status, **({"errorInformation": error} if error else {})), ecs_target(3))
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback()
-    s.done()
-    assert caught.value.message == (
-        f"cannot roll back: deployment d-2 is {said}: it is over, so there is nothing to "
-        "stop (CodeDeploy rolls a failed deployment back only when the deployment group's "
-        "auto-rollback is on)"
-    )
-    assert caught.value.hint == (
-        "see `bluegreen status` for what production serves; to release an earlier commit, "
-        "revert and push"
+    assert refusal(engine(s).rollback, s) == (
+        (
+            f"cannot roll back: deployment d-2 is {said}: it is over, so there is nothing to "
+            "stop (CodeDeploy rolls a failed deployment back only when the deployment group's "
+            "auto-rollback is on)"
+        ),
+        (
+            "see `bluegreen status` for what production serves; to release an earlier commit, "
+            "revert and push"
+        ),
     )
 
 
@@ -1037,15 +1003,12 @@ def test_rollback_after_success_redeploys_the_previous_revision(action: str, ste
 def test_rollback_to_an_inactive_task_definition_is_refused() -> None:
     s = Stubs()
     redeploy_setup(s, status="INACTIVE")
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback()
-    s.done()
-    assert caught.value.message == (
-        "cannot roll back: the task definition of the previous release (web:2, deployment "
-        "d-2) is INACTIVE, so ECS cannot start tasks from it"
-    )
-    assert (
-        caught.value.hint == "revert the commit and push: the pipeline builds and releases it again"
+    assert refusal(engine(s).rollback, s) == (
+        (
+            "cannot roll back: the task definition of the previous release (web:2, deployment "
+            "d-2) is INACTIVE, so ECS cannot start tasks from it"
+        ),
+        "revert the commit and push: the pipeline builds and releases it again",
     )
 
 
@@ -1057,12 +1020,8 @@ def test_rollback_to_a_deleted_task_definition_is_refused() -> None:
     s.error(
         "ecs", "describe_task_definition", "ClientException", "Unable to describe task definition."
     )
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback()
-    assert (
-        "(web:2, deployment d-2) is missing, so ECS cannot start tasks from it"
-        in caught.value.message
-    )
+    message, _ = refusal(engine(s).rollback, s)
+    assert "(web:2, deployment d-2) is missing, so ECS cannot start tasks from it" in message
     latest(s, current, ecs_target(8, status="Succeeded"))
     history(s, current, [current, succeeded("d-2", 20, 2)])
     s.error("ecs", "describe_task_definition", "AccessDeniedException", "no")
@@ -1076,13 +1035,13 @@ def test_rollback_when_another_deployment_started_meanwhile() -> None:
     s = Stubs()
     redeploy_setup(s)
     s.error("codedeploy", "create_deployment", "DeploymentLimitExceededException", "busy")
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback()
-    assert caught.value.message == (
-        "cannot roll back: another deployment of dg started meanwhile (a pipeline run?), "
-        "and CodeDeploy runs one at a time"
+    assert refusal(engine(s).rollback, s) == (
+        (
+            "cannot roll back: another deployment of dg started meanwhile (a pipeline run?), "
+            "and CodeDeploy runs one at a time"
+        ),
+        "see `bluegreen status`; `bluegreen rollback` stops that one",
     )
-    assert caught.value.hint == "see `bluegreen status`; `bluegreen rollback` stops that one"
     redeploy_setup(s)
     s.error("codedeploy", "create_deployment", "InvalidRevisionException", "bad")
     with pytest.raises(AwsCallError):
@@ -1095,26 +1054,24 @@ def test_rollback_of_the_first_release_is_refused() -> None:
     current = succeeded("d-5", 50, 4)
     latest(s, current, ecs_target(8, status="Succeeded"))
     history(s, current, [current])
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback()
-    assert caught.value.message == (
-        "cannot roll back: deployment d-5 is the first release of deployment group dg; "
-        "there is no earlier release to return to (before the first release the service "
-        "ran the bootstrap placeholder)"
-    )
-    assert caught.value.hint == (
-        "revert the commit and push: the pipeline releases the reverted code (or start it "
-        "with `bluegreen release`)"
+    assert refusal(engine(s).rollback, s) == (
+        (
+            "cannot roll back: deployment d-5 is the first release of deployment group dg; "
+            "there is no earlier release to return to (before the first release the service "
+            "ran the bootstrap placeholder)"
+        ),
+        (
+            "revert the commit and push: the pipeline releases the reverted code (or start it "
+            "with `bluegreen release`)"
+        ),
     )
     copy = succeeded(
         "d-5", 50, 4, description="bluegreen rollback of d-4: redeploys the revision of d-1"
     )
     latest(s, copy, ecs_target(8, status="Succeeded"))
     history(s, copy, [copy])
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback()
-    s.done()
-    assert caught.value.message.startswith(
+    message, _ = refusal(engine(s).rollback, s)
+    assert message.startswith(
         "cannot roll back: deployment d-5 redeploys the first release (deployment d-1); "
         "there is no earlier"
     )
@@ -1132,15 +1089,12 @@ def test_rollback_to_a_release_without_a_revision_is_refused() -> None:
     )
     history(s, current, [current, gone])
     s.error("codedeploy", "get_application_revision", "RevisionDoesNotExistException", "gone")
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback()
-    s.done()
-    assert caught.value.message == (
-        "cannot roll back: CodeDeploy lists no revision for deployment d-2, the previous "
-        "release, so there is nothing to redeploy"
-    )
-    assert (
-        caught.value.hint == "revert the commit and push: the pipeline releases the reverted code"
+    assert refusal(engine(s).rollback, s) == (
+        (
+            "cannot roll back: CodeDeploy lists no revision for deployment d-2, the previous "
+            "release, so there is nothing to redeploy"
+        ),
+        "revert the commit and push: the pipeline releases the reverted code",
     )
 
 
@@ -1175,12 +1129,7 @@ def test_a_followed_rollback_is_promoted_when_ready_until_production_moves() -> 
         # the termination wait: d-6's replacement (web:2) is PRIMARY at 100 % (task_sets)
         ("InProgress", ecs_target(8, status="Succeeded")),
     ):
-        s.add(
-            "codedeploy",
-            "get_deployment",
-            {"deploymentInfo": info("d-6", status, 60)},
-            {"deploymentId": "d-6"},
-        )
+        got(s, info("d-6", status, 60))
         target_of(s, "d-6", target)
         if status == "Ready":
             group_config(s, "STOP_DEPLOYMENT")
@@ -1228,26 +1177,14 @@ def test_a_followed_rollback_that_ends_badly(
     s = Stubs()
     redeploy_setup(s)
     created(s)
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {
-            "deploymentInfo": info(
-                "d-6", status, 60, **({"errorInformation": error} if error else {})
-            )
-        },
-        {"deploymentId": "d-6"},
-    )
+    got(s, info("d-6", status, 60, **({"errorInformation": error} if error else {})))
     target_of(s, "d-6", ecs_target(3))
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback(follow=True, sleep=lambda _: None)
-    s.done()
-    assert caught.value.message == (
-        f"the rollback deployment d-6 {said}; production stays where deployment d-5 put it"
-    )
-    assert caught.value.hint == (
-        "see "
-        "https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-6?region=ap-northeast-1"
+    assert refusal(lambda: engine(s).rollback(follow=True, sleep=lambda _: None), s) == (
+        f"the rollback deployment d-6 {said}; production stays where deployment d-5 put it",
+        (
+            "see "
+            "https://ap-northeast-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-6?region=ap-northeast-1"
+        ),
     )
 
 
@@ -1290,7 +1227,7 @@ def test_ending(more: dict[str, Any], outcome: str, rollback: bool) -> None:
         info("d-2", errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <a>"})
         | more
     )
-    s.add("codedeploy", "get_deployment", {"deploymentInfo": found}, {"deploymentId": "d-2"})
+    got(s, found)
     ending = engine(s).ending("d-2")
     s.done()
     assert (ending.status, ending.outcome, ending.rollback) == (more["status"], outcome, rollback)
@@ -1313,19 +1250,13 @@ def test_alarms_of_a_stopped_deployment_name_its_green_target_group() -> None:
 def test_alarms_of_a_rollback_deployment_are_those_of_the_deployment_it_rolls_back() -> None:
     s = Stubs()
     rolling = info("d-3", rollbackInfo={"rollbackTriggeringDeploymentId": "d-2"})
-    latest(s, rolling, ecs_target(2))
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {
-            "deploymentInfo": info(
-                "d-2",
-                "Stopped",
-                errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <x>"},
-            )
-        },
-        {"deploymentId": "d-2"},
+    triggering = info(
+        "d-2",
+        "Stopped",
+        errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <x>"},
     )
+    latest(s, rolling, ecs_target(2))
+    got(s, triggering)
     target_of(s, "d-2", ecs_target(6))
     view = engine(s).status()
     assert view is not None
@@ -1340,28 +1271,12 @@ def test_alarms_of_a_rollback_deployment_are_those_of_the_deployment_it_rolls_ba
         "",
     )
     latest(s, rolling, ecs_target(2))
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {
-            "deploymentInfo": info(
-                "d-2",
-                "Stopped",
-                errorInformation={"code": "ALARM_ACTIVE", "message": "Activated alarms: <x>"},
-            )
-        },
-        {"deploymentId": "d-2"},
-    )
+    got(s, triggering)
     s.error("codedeploy", "list_deployment_targets", "AccessDeniedException", "no")
     view = engine(s).status()
     assert view is not None and (view.alarms, view.new_target_group) == (["x"], "")
     latest(s, rolling, ecs_target(2))
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {"deploymentInfo": info("d-2", "Stopped")},
-        {"deploymentId": "d-2"},
-    )
+    got(s, info("d-2", "Stopped"))
     view = engine(s).status()
     assert view is not None and (view.alarms, view.new_target_group) == ([], "")
     s.done()
@@ -1423,12 +1338,7 @@ def test_a_followed_rollback_of_a_revision_naming_no_task_definition() -> None:
             GROUP, revision=bare, description=cd.ROLLBACK_NOTE.format(current="d-5", source="d-2")
         ),
     )
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {"deploymentInfo": info("d-6", "Succeeded", 60)},
-        {"deploymentId": "d-6"},
-    )
+    got(s, info("d-6", "Succeeded", 60))
     target_of(s, "d-6", ecs_target(8, status="Succeeded"))
     ui = Ui()
     result = engine(s).rollback(follow=True, ui=ui, sleep=lambda _: None)
@@ -1445,12 +1355,7 @@ def test_a_followed_rollback_of_a_revision_naming_no_task_definition() -> None:
 def test_ending_without_status_or_message_makes_none_up() -> None:
     # INFO: status and errorInformation.message are optional members
     s = Stubs()
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {"deploymentInfo": {"deploymentId": "d-2", "errorInformation": {"code": "TIMEOUT"}}},
-        {"deploymentId": "d-2"},
-    )
+    got(s, {"deploymentId": "d-2", "errorInformation": {"code": "TIMEOUT"}})
     ending = engine(s).ending("d-2")
     s.done()
     assert (ending.status, ending.outcome, ending.reason) == ("", "", "")
@@ -1482,12 +1387,7 @@ def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
     redeploy_setup(s)
     created(s)
     for status, target in (("Created", None), ("Succeeded", ecs_target(8, status="Succeeded"))):
-        s.add(
-            "codedeploy",
-            "get_deployment",
-            {"deploymentInfo": info("d-6", status, 60)},
-            {"deploymentId": "d-6"},
-        )
+        got(s, info("d-6", status, 60))
         target_of(s, "d-6", target)
     slept: list[float] = []
     engine(s).rollback(follow=True, sleep=slept.append)
@@ -1498,12 +1398,8 @@ def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
 def test_rollback_of_a_group_without_deployments() -> None:
     s = Stubs()
     never_deployed(s)
-    with pytest.raises(StateError) as caught:
-        engine(s).rollback()
-    s.done()
-    assert (
-        caught.value.message == "cannot roll back: the deployment group dg has no deployments yet"
-    )
+    message, _ = refusal(engine(s).rollback, s)
+    assert message == "cannot roll back: the deployment group dg has no deployments yet"
 
 
 def test_revisions_without_a_sha256_are_not_confused() -> None:
@@ -1521,12 +1417,7 @@ def test_revisions_without_a_sha256_are_not_confused() -> None:
 def test_a_deployment_described_without_optional_members_reads_empty() -> None:
     # INFO / TARGET: status, lifecycleEventName and the event status are optional members
     s = Stubs()
-    s.add(
-        "codedeploy",
-        "get_deployment",
-        {"deploymentInfo": {"deploymentId": "d-1"}},
-        {"deploymentId": "d-1"},
-    )
+    got(s, {"deploymentId": "d-1"})
     target_of(s, "d-1", {"status": "InProgress", "lifecycleEvents": [{}]})
     view = engine(s).deployment("d-1")
     s.done()

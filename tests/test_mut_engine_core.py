@@ -20,9 +20,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
 import pytest
-from test_aws_support import Stubs as ModelStubs
+from engine_stubs import Stubs, refusal
 
 from bluegreen.config import parse
 from bluegreen.engine import (
@@ -45,20 +44,10 @@ from bluegreen.engine import (
 )
 from bluegreen.engine.codedeploy import CodeDeployEngine
 from bluegreen.engine.ecs import EcsEngine
-from bluegreen.errors import StateError
 from bluegreen.names import Outputs
 
 REGION = "ap-northeast-1"
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-_SESSION = botocore.session.get_session()
-
-
-class Stubs(ModelStubs):
-    """test_aws_support's Stubs over one botocore session (models loaded once)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._session = _SESSION
 
 
 def stack(name: str, outputs: dict[str, str], status: str = "CREATE_COMPLETE") -> dict[str, Any]:
@@ -353,11 +342,7 @@ def test_why_the_service_stack_has_no_outputs(
     if reason is not None:
         found["StackStatusReason"] = reason
     described(s, "sample3-dev-service", found)
-    with pytest.raises(StateError) as caught:
-        service_refs(s.clients, parse(""))
-    s.done()
-    assert caught.value.message == message
-    assert caught.value.hint == hint
+    assert refusal(lambda: service_refs(s.clients, parse("")), s) == (message, hint)
 
 
 def test_a_missing_service_stack_names_the_region() -> None:
@@ -444,13 +429,12 @@ def test_select_refuses_a_service_without_blue_green(found: dict[str, Any], said
     s = Stubs()
     _live(s)
     service(s, "live-cluster", "live-service", found)
-    with pytest.raises(StateError) as caught:
-        select(s.clients, parse(""))
-    s.done()
-    assert caught.value.message == said
-    assert caught.value.hint == (
-        "deploy the service stack with `bluegreen deploy` (deployment.engine sets "
-        'CODE_DEPLOY for "codedeploy", built-in blue/green for "ecs")'
+    assert refusal(lambda: select(s.clients, parse("")), s) == (
+        said,
+        (
+            "deploy the service stack with `bluegreen deploy` (deployment.engine sets "
+            'CODE_DEPLOY for "codedeploy", built-in blue/green for "ecs")'
+        ),
     )
 
 
@@ -458,14 +442,10 @@ def test_select_refuses_a_service_that_does_not_exist() -> None:
     s = Stubs()
     _live(s)
     service(s, "live-cluster", "live-service", None)
-    with pytest.raises(StateError) as caught:
-        select(s.clients, parse(""))
-    s.done()
-    assert (
-        caught.value.message
-        == "the ECS service live-service does not exist in cluster live-cluster"
+    assert refusal(lambda: select(s.clients, parse("")), s) == (
+        "the ECS service live-service does not exist in cluster live-cluster",
+        "run `bluegreen deploy` to create it",
     )
-    assert caught.value.hint == "run `bluegreen deploy` to create it"
 
 
 def test_creation_engine_names_the_service_from_the_config() -> None:

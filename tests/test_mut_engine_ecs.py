@@ -41,9 +41,10 @@ import boto3
 import botocore.session
 import pytest
 from botocore.stub import Stubber
+from engine_stubs import Ui, refs, refusal
 
 from bluegreen.aws.errors import AwsCallError
-from bluegreen.engine import DeploymentView, LifecycleStep, Phase, ServiceRefs
+from bluegreen.engine import DeploymentView, LifecycleStep, Phase
 from bluegreen.engine import ecs as ecs_engine
 from bluegreen.engine.ecs import EcsEngine
 from bluegreen.errors import StateError
@@ -84,22 +85,9 @@ class Stubs:
         self.elbv2 = _client("elbv2")
         self.codebuild = _client("codebuild")
         self.stub = {n: Stubber(getattr(self, n)) for n in ("ecs", "elbv2", "codebuild")}
-        refs = ServiceRefs(
-            cluster="c",
-            service="s",
-            application="",
-            deployment_group="",
-            production_listener="",
-            test_listener="",
-            target_groups=(),
-            production_port=80,
-            test_port=8080,
-            region=REGION,
-            production_rule=production_rule,
-            test_rule=test_rule,
-        )
         clients = SimpleNamespace(ecs=self.ecs, elbv2=self.elbv2, codebuild=self.codebuild)
-        self.engine = EcsEngine(clients, refs, {})  # type: ignore[arg-type]
+        service = refs(region=REGION, production_rule=production_rule, test_rule=test_rule)
+        self.engine = EcsEngine(clients, service, {})  # type: ignore[arg-type]
 
     @contextmanager
     def active(self) -> Iterator[Stubs]:
@@ -125,6 +113,14 @@ class Stubs:
                 "ResponseMetadata": {"HTTPHeaders": {"date": date}},
             },
             {"cluster": "c", "service": "s", "maxResults": 100, **params},
+        )
+
+    def none_listed(self) -> None:
+        """ListServiceDeployments answers no deployments (and no Date header)."""
+        self.stub["ecs"].add_response(
+            "list_service_deployments",
+            {"serviceDeployments": []},
+            {"cluster": "c", "service": "s", "maxResults": 100},
         )
 
     def described(self, d: dict[str, Any], date: str = DATE) -> None:
@@ -556,11 +552,7 @@ def test_a_repeated_page_token_ends_the_listing() -> None:
 def test_status_of_a_service_without_deployments_is_none() -> None:
     s = Stubs()
     with s.active():
-        s.stub["ecs"].add_response(
-            "list_service_deployments",
-            {"serviceDeployments": []},
-            {"cluster": "c", "service": "s", "maxResults": 100},
-        )
+        s.none_listed()
         assert s.engine.status() is None
 
 
@@ -572,10 +564,10 @@ def test_a_deployment_ecs_does_not_describe_is_refused() -> None:
             {"serviceDeployments": []},
             {"serviceDeploymentArns": [DEP + "gone"]},
         )
-        with pytest.raises(StateError) as caught:
-            s.engine.deployment(DEP + "gone")
-    assert caught.value.message == f"ECS does not describe service deployment {DEP}gone"
-    assert caught.value.hint == "see the service's Deployments tab in the ECS console"
+        assert refusal(lambda: s.engine.deployment(DEP + "gone")) == (
+            f"ECS does not describe service deployment {DEP}gone",
+            "see the service's Deployments tab in the ECS console",
+        )
 
 
 def test_target_groups_ask_for_at_most_20_revisions_and_need_one() -> None:
@@ -718,13 +710,13 @@ def test_promote_without_a_pause_hook_says_it_moves_by_itself() -> None:
     with s.active():
         s.listed("d2")
         s.described(d)
-        with pytest.raises(StateError) as caught:
-            s.engine.promote()
-    assert caught.value.message == (
-        "cannot promote: service deployment d2 moves production by itself (no PAUSE hook: "
-        'deployment.reroute is "auto")'
-    )
-    assert caught.value.hint == "follow it with `bluegreen status --watch`"
+        assert refusal(s.engine.promote) == (
+            (
+                "cannot promote: service deployment d2 moves production by itself (no PAUSE hook: "
+                'deployment.reroute is "auto")'
+            ),
+            "follow it with `bluegreen status --watch`",
+        )
 
 
 @pytest.mark.parametrize(
@@ -781,12 +773,10 @@ def test_promote_refuses_a_deployment_not_paused(
                 hooks=[{"hookId": "h", "targetType": "PAUSE", "status": "SUCCEEDED"}],
             )
         )
-        with pytest.raises(StateError) as caught:
-            s.engine.promote()
-    assert caught.value.message == (
-        f"cannot promote: service deployment d2 is {text}, not paused for reroute"
-    )
-    assert caught.value.hint == hint
+        assert refusal(s.engine.promote) == (
+            f"cannot promote: service deployment d2 is {text}, not paused for reroute",
+            hint,
+        )
 
 
 def test_the_hint_while_paused() -> None:
@@ -842,27 +832,26 @@ def test_finish_in_the_bake_says_when_it_ends_and_what_shortens_it() -> None:
     with s.active():
         s.listed("d2")
         s.described(dep(stage="BAKE_TIME", updatedAt=T0 + timedelta(minutes=1, seconds=5)))
-        with pytest.raises(StateError) as caught:
-            s.engine.finish()
-    assert caught.value.message == (
-        "cannot finish service deployment d2 early: production already serves green and "
-        "blue is kept for the bake, but ECS has no call that ends a bake (ContinueService"
-        "Deployment acts on a paused lifecycle hook only, StopServiceDeployment rolls back)"
-        "; it ends at about 08:16:05 UTC"
-    )
-    assert caught.value.hint == (
-        "to shorten the bake of later releases, set deployment.ecs.bake_minutes (0 for "
-        "none) in bluegreen.toml and run `bluegreen deploy`: it sets the service's "
-        "deployment configuration with UpdateService, which starts no deployment, and the "
-        "next release bakes that long"
-    )
+        assert refusal(s.engine.finish) == (
+            (
+                "cannot finish service deployment d2 early: production already serves green and "
+                "blue is kept for the bake, but ECS has no call that ends a bake (ContinueService"
+                "Deployment acts on a paused lifecycle hook only, StopServiceDeployment rolls back)"
+                "; it ends at about 08:16:05 UTC"
+            ),
+            (
+                "to shorten the bake of later releases, set deployment.ecs.bake_minutes (0 for "
+                "none) in bluegreen.toml and run `bluegreen deploy`: it sets the service's "
+                "deployment configuration with UpdateService, which starts no deployment, and the "
+                "next release bakes that long"
+            ),
+        )
     s = Stubs()
     with s.active():
         s.listed("d2")
         s.described(dep(stage="CLEAN_UP"))
-        with pytest.raises(StateError) as caught:
-            s.engine.finish()
-    assert caught.value.message.endswith("StopServiceDeployment rolls back)")
+        message, _ = refusal(s.engine.finish)
+    assert message.endswith("StopServiceDeployment rolls back)")
 
 
 def test_finish_outside_the_bake() -> None:
@@ -870,15 +859,13 @@ def test_finish_outside_the_bake() -> None:
     with s.active():
         s.listed("d2")
         s.described(dep(hooks=[PAUSE]))
-        with pytest.raises(StateError) as caught:
-            s.engine.finish()
-    assert caught.value.message == (
-        "cannot finish: service deployment d2 is IN_PROGRESS (waiting-for-reroute, paused "
-        "at POST_TEST_TRAFFIC_SHIFT), not in the bake"
-    )
-    assert caught.value.hint == (
-        "`bluegreen promote` shifts production to green; `bluegreen rollback` drops it"
-    )
+        assert refusal(s.engine.finish) == (
+            (
+                "cannot finish: service deployment d2 is IN_PROGRESS (waiting-for-reroute, paused "
+                "at POST_TEST_TRAFFIC_SHIFT), not in the bake"
+            ),
+            "`bluegreen promote` shifts production to green; `bluegreen rollback` drops it",
+        )
 
 
 # ---- rollback during a deployment -------------------------------------------------------
@@ -944,15 +931,16 @@ def test_rollback_of_an_ended_deployment_is_refused(
     with s.active():
         s.listed("d2")
         s.described(dep(status=status, statusReason=reason))
-        with pytest.raises(StateError) as caught:
-            s.engine.rollback()
-    assert caught.value.message == (
-        f"cannot roll back: service deployment d2 is {said}: there is nothing in progress to stop"
-    )
-    assert caught.value.hint == (
-        "see `bluegreen status` for what production serves; to release an earlier commit, "
-        "revert and push"
-    )
+        assert refusal(s.engine.rollback) == (
+            (
+                f"cannot roll back: service deployment d2 is {said}: there is nothing in "
+                "progress to stop"
+            ),
+            (
+                "see `bluegreen status` for what production serves; to release an earlier commit, "
+                "revert and push"
+            ),
+        )
 
 
 # ---- rollback after success: redeploy the replaced revision ------------------------------
@@ -968,15 +956,13 @@ def test_rollback_of_the_first_deployment_is_refused() -> None:
     with s.active():
         s.listed("d1")
         s.described(dep("d1", status="SUCCESSFUL", stage="CLEAN_UP", sources=False))
-        with pytest.raises(StateError) as caught:
-            s.engine.rollback()
-    assert caught.value.message == (
-        "cannot roll back: service deployment d1 is the service's first deployment; there "
-        "is no earlier release to return to"
-    )
-    assert (
-        caught.value.hint == "revert the commit and push: the pipeline releases the reverted code"
-    )
+        assert refusal(s.engine.rollback) == (
+            (
+                "cannot roll back: service deployment d1 is the service's first deployment; there "
+                "is no earlier release to return to"
+            ),
+            "revert the commit and push: the pipeline releases the reverted code",
+        )
 
 
 def test_rollback_of_a_revision_ecs_no_longer_describes_is_refused() -> None:
@@ -984,15 +970,13 @@ def test_rollback_of_a_revision_ecs_no_longer_describes_is_refused() -> None:
     with s.active():
         _succeeded(s)
         s.revisions([REV + "111"], [{"serviceRevisionArn": REV + "111"}])
-        with pytest.raises(StateError) as caught:
-            s.engine.rollback()
-    assert caught.value.message == (
-        f"cannot roll back: ECS no longer describes the revision {REV}111 that service "
-        "deployment d2 replaced"
-    )
-    assert caught.value.hint == (
-        "revert the commit and push: the pipeline releases the reverted code"
-    )
+        assert refusal(s.engine.rollback) == (
+            (
+                f"cannot roll back: ECS no longer describes the revision {REV}111 that service "
+                "deployment d2 replaced"
+            ),
+            "revert the commit and push: the pipeline releases the reverted code",
+        )
     s = Stubs()
     with s.active():
         _succeeded(s)
@@ -1014,15 +998,13 @@ def test_rollback_to_an_inactive_task_definition_is_refused() -> None:
             {"taskDefinition": {"taskDefinitionArn": TD + "1", "status": "INACTIVE"}},
             {"taskDefinition": TD + "1"},
         )
-        with pytest.raises(StateError) as caught:
-            s.engine.rollback()
-    assert caught.value.message == (
-        "cannot roll back: the previous release's task definition (app:1) is INACTIVE, so "
-        "ECS cannot start tasks from it"
-    )
-    assert caught.value.hint == (
-        "revert the commit and push: the pipeline builds and releases it again"
-    )
+        assert refusal(s.engine.rollback) == (
+            (
+                "cannot roll back: the previous release's task definition (app:1) is INACTIVE, so "
+                "ECS cannot start tasks from it"
+            ),
+            "revert the commit and push: the pipeline builds and releases it again",
+        )
 
 
 def _redeploys(s: Stubs, current: str = "", status: str | None = "ACTIVE") -> None:
@@ -1083,16 +1065,13 @@ def test_rollback_gives_up_when_no_new_deployment_appears() -> None:
         after = {"createdAt": {"after": datetime(2026, 12, 1, 8, 19, 59, tzinfo=UTC)}}
         for _ in range(24):
             s.listed("d2", **after)
-        with pytest.raises(StateError) as caught:
-            s.engine.rollback(sleep=slept.append)
+        refused = refusal(lambda: s.engine.rollback(sleep=slept.append))
     assert slept == [5.0] * 23  # FOUND_ATTEMPTS looks, 5 s apart, no sleep after the last
-    assert caught.value.message == (
+    assert refused == (
         "UpdateService was accepted, but ECS lists no new service deployment for s after "
-        "120 s, so the rollback cannot be followed"
-    )
-    assert caught.value.hint == (
+        "120 s, so the rollback cannot be followed",
         "see the service's Deployments tab in the ECS console, then `bluegreen status`; "
-        "when the new deployment pauses, `bluegreen promote` moves production"
+        "when the new deployment pauses, `bluegreen promote` moves production",
     )
 
 
@@ -1102,14 +1081,6 @@ def test_without_the_services_clock_the_new_deployment_is_looked_for_unfiltered(
     with s.active():
         s.listed("d3", "d1")
         assert engine._started_by_update({}, {DEP + "d1"}, None, lambda _: None) == DEP + "d3"
-
-
-class Ui:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def step(self, message: str) -> None:
-        self.lines.append(message)
 
 
 def test_a_followed_rollback_is_promoted_at_its_pause_until_production_moves() -> None:
@@ -1160,13 +1131,13 @@ def test_a_followed_rollback_that_fails_says_where_production_stays(
     with s.active():
         _redeploys(s, current=DEP + "d3")
         s.described(dep("d3", status=status, statusReason=reason))
-        with pytest.raises(StateError) as caught:
-            s.engine.rollback(follow=True, sleep=lambda _: None)
-    assert caught.value.message == (
-        f"the rollback service deployment d3 {said}; production stays where service "
-        "deployment d2 put it"
-    )
-    assert caught.value.hint == "see the service's Deployments tab in the ECS console"
+        assert refusal(lambda: s.engine.rollback(follow=True, sleep=lambda _: None)) == (
+            (
+                f"the rollback service deployment d3 {said}; production stays where service "
+                "deployment d2 put it"
+            ),
+            "see the service's Deployments tab in the ECS console",
+        )
 
 
 def test_a_followed_rollback_that_succeeds_unpaused_was_not_promoted() -> None:
@@ -1218,11 +1189,7 @@ def test_continue_creation_without_a_bake_says_nothing_of_one(bake: int | None) 
 def test_continue_creation_has_nothing_to_do_otherwise() -> None:
     s = Stubs()
     with s.active():
-        s.stub["ecs"].add_response(
-            "list_service_deployments",
-            {"serviceDeployments": []},
-            {"cluster": "c", "service": "s", "maxResults": 100},
-        )
+        s.none_listed()
         assert s.engine.continue_creation() is None
         s.listed("d1")
         s.described(dep("d1", hooks=[PAUSE]))  # has a source: not the creation
@@ -1283,11 +1250,7 @@ def test_following_without_a_deployment_or_creation_time() -> None:
     s = Stubs()
     with s.active():
         _build(s, T0)
-        s.stub["ecs"].add_response(
-            "list_service_deployments",
-            {"serviceDeployments": []},
-            {"cluster": "c", "service": "s", "maxResults": 100},
-        )
+        s.none_listed()
         assert s.engine.following("p:1") is None
         _build(s, T0)
         s.listed("d2")
@@ -1315,22 +1278,13 @@ def test_the_engines_words() -> None:
 # mark them optional) -----------------------------------------------------------------
 
 
-def _none_listed(s: Stubs) -> None:
-    s.stub["ecs"].add_response(
-        "list_service_deployments",
-        {"serviceDeployments": []},
-        {"cluster": "c", "service": "s", "maxResults": 100},
-    )
-
-
 @pytest.mark.parametrize(("verb", "said"), [("promote", "promote"), ("finish", "finish")])
 def test_each_command_on_a_service_without_deployments(verb: str, said: str) -> None:
     s = Stubs()
     with s.active():
-        _none_listed(s)
-        with pytest.raises(StateError) as caught:
-            getattr(s.engine, verb)()
-    assert caught.value.message == (f"cannot {said}: the service s has no service deployments yet")
+        s.none_listed()
+        message, _ = refusal(getattr(s.engine, verb))
+    assert message == f"cannot {said}: the service s has no service deployments yet"
 
 
 def test_the_ending_of_a_deployment_without_a_status() -> None:
@@ -1372,9 +1326,8 @@ def test_rollback_redeploys_the_first_source_revision_of_several() -> None:
         s.listed("d2")
         s.described(d)
         s.revisions([REV + "111"], [{"serviceRevisionArn": REV + "111"}])
-        with pytest.raises(StateError) as caught:
-            s.engine.rollback()
-    assert f"the revision {REV}111 that" in caught.value.message
+        message, _ = refusal(s.engine.rollback)
+    assert f"the revision {REV}111 that" in message
 
 
 def test_a_task_definition_described_without_a_status_is_taken_as_active() -> None:
@@ -1394,9 +1347,8 @@ def test_an_answer_without_service_deployments_is_refused_the_same() -> None:
             {"failures": [{"arn": DEP + "gone", "reason": "MISSING"}]},
             {"serviceDeploymentArns": [DEP + "gone"]},
         )
-        with pytest.raises(StateError) as caught:
-            s.engine.deployment(DEP + "gone")
-    assert caught.value.message == f"ECS does not describe service deployment {DEP}gone"
+        message, _ = refusal(lambda: s.engine.deployment(DEP + "gone"))
+    assert message == f"ECS does not describe service deployment {DEP}gone"
 
 
 def test_a_followed_rollback_polls_every_ten_seconds_by_default() -> None:
@@ -1434,9 +1386,8 @@ def test_the_bake_end_is_said_in_utc_whatever_this_machines_time_zone() -> None:
     with s.active():
         s.listed("d2")
         s.described(dep(stage="BAKE_TIME", updatedAt=updated))
-        with pytest.raises(StateError) as caught:
-            s.engine.finish()
-    assert "; it ends at about 08:16:05 UTC" in caught.value.message
+        message, _ = refusal(s.engine.finish)
+    assert "; it ends at about 08:16:05 UTC" in message
     clock = ecs_engine._service_clock({"ResponseMetadata": {"HTTPHeaders": {"date": DATE}}})
     assert clock is not None and clock.utcoffset() == timedelta(0)
     assert clock.isoformat() == "2026-12-01T08:20:00+00:00"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from engine_stubs import refs as service_refs
 
 from bluegreen.engine import DeploymentView, Ending, LiveSystem, Phase, ServiceRefs, TrafficSet
 from bluegreen.engine import watch as watch_mod
@@ -31,9 +32,7 @@ class Scripted:
     noun: str = "Deployment"
     views: list[DeploymentView | None] = field(default_factory=list)
     endings: dict[str, Ending | Exception] = field(default_factory=dict)
-    refs: ServiceRefs = field(
-        default_factory=lambda: ServiceRefs("c", "s", "", "", "", "", (), 80, 8080)
-    )
+    refs: ServiceRefs = field(default_factory=service_refs)
     asked: list[str] = field(default_factory=list)
 
     def status(self) -> DeploymentView | None:
@@ -79,6 +78,13 @@ def run(
 
 def view(ident: str, status: str, phase: Phase, **more: Any) -> DeploymentView:
     return DeploymentView("codedeploy", ident, status, phase, **more)
+
+
+REPLACED = (
+    view("d-1", "InProgress", Phase.SHIFTING, task_sets=[BLUE, GREEN]),
+    view("d-2", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
+)
+"""Deployment d-1, shifting traffic, seen; then d-2 installing in its place."""
 
 
 def test_a_deployment_seen_waiting_and_ending(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,10 +161,7 @@ def test_a_deployment_replaced_before_its_end_was_seen_is_read_once_more(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     engine = Scripted(
-        views=[
-            view("d-1", "InProgress", Phase.SHIFTING, task_sets=[BLUE, GREEN]),
-            view("d-2", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
-        ],
+        views=[*REPLACED],
         endings={"d-1": Ending("Stopped", "rolled back", "Alarm x")},
     )
     assert run(monkeypatch, engine, 2) == [
@@ -182,10 +185,7 @@ def test_what_is_said_of_a_replaced_deployment(
     read_again: bool,
 ) -> None:
     engine = Scripted(
-        views=[
-            view("d-1", "InProgress", Phase.SHIFTING, task_sets=[BLUE, GREEN]),
-            view("d-2", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
-        ],
+        views=[*REPLACED],
     )
     seen = DeploymentWatch()
     monkeypatch.setattr(watch_mod, "discover", lambda clients: [LiveSystem(engine, "")])  # type: ignore[arg-type]
@@ -295,8 +295,7 @@ def test_a_replaced_deployments_end_is_said_once_even_if_it_shows_again(
 ) -> None:
     engine = Scripted(
         views=[
-            view("d-1", "InProgress", Phase.SHIFTING, task_sets=[BLUE, GREEN]),
-            view("d-2", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
+            *REPLACED,
             view("d-1", "Succeeded", Phase.SUCCEEDED, task_sets=[BLUE, GREEN]),
             view("d-2", "InProgress", Phase.INSTALLING, task_sets=[BLUE, GREEN]),
         ],

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from configs import config_error
 
 from bluegreen import config, stacks
-from bluegreen.errors import ConfigError
 from bluegreen.names import (
     ECS_HOOK_OUTPUTS,
     Names,
@@ -163,9 +163,7 @@ def test_a_derived_name_problem_blames_the_keys_that_make_it(
     data: dict[str, Any], key: str, message: str
 ) -> None:
     assert naming_problems(config.Config.model_validate(data)) == [(key, message)]
-    with pytest.raises(ConfigError) as info:
-        config.from_dict(data)
-    assert info.value.problems == [(key, message)]
+    assert config_error(data).problems == [(key, message)]
 
 
 # The accepted edge of the same limits (botocore's models: codebuild 2016-10-06
