@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from deploy_support import RecordingUI
@@ -29,6 +29,7 @@ from deploy_support import RecordingUI
 from bluegreen import appkit, stacks
 from bluegreen import config as config_mod
 from bluegreen.appkit import init
+from bluegreen.aws import console
 from bluegreen.aws import deploy as deploy_mod
 from bluegreen.config import Config
 from bluegreen.emulator import Emulator
@@ -371,7 +372,18 @@ def test_a_stack_that_failed_to_create_is_deleted_and_made_again(aws: Emulator, 
 
     dry, ui = run(aws, root, dry_run=True)
     assert f"{SOURCE}: ROLLBACK_COMPLETE after a failed create; it would be recreated" in ui.lines
-    assert (dry.stacks[0].action, dry.stacks[0].status) == ("would-create", "ROLLBACK_COMPLETE")
+    assert (dry.stacks[0].stack, dry.stacks[0].action, dry.stacks[0].status) == (
+        SOURCE,
+        "would-create",
+        "ROLLBACK_COMPLETE",
+    )
+    # What would be made again: the whole template, as for a new stack.
+    assert sorted(c.logical_id for c in dry.stacks[0].changes) == [
+        "AppImageRepository",
+        "Repository",
+        "RouterImageRepository",
+    ]
+    assert ui.shown[0][:2] == (SOURCE, "CREATE") and ui.shown[0][2] == dry.stacks[0].changes
 
     class StopAfterTheSource(RecordingUI):
         def confirm(self, stack: Any) -> bool:
@@ -632,6 +644,11 @@ def test_a_stack_that_fails_stops_the_deploy_with_the_failed_resource(
     assert result.failed == result.stacks and not result.ok and result.links is None
     assert result.first_commit is None and result.in_flight is None
     [stack] = result.to_dict()["stacks"]
+    assert (stack["stack"], stack["action"], stack["status"]) == (
+        SOURCE,
+        "failed",
+        "ROLLBACK_COMPLETE",
+    )
     assert stack["reason"] == "" and stack["hint"] is None
     [failure] = stack["failures"]
     assert (failure["logical_id"], failure["type"], failure["status"]) == (
@@ -854,3 +871,137 @@ def test_a_stack_left_in_review_counts_as_new_in_a_dry_run(aws: Emulator, root: 
     assert f"{SOURCE}: would be created ({SOURCE_N} resources)" in ui.lines
     assert result.to_dict()["stacks"][0]["action"] == "would-create"
     assert result.to_dict()["stacks"][0]["status"] == "REVIEW_IN_PROGRESS"
+
+
+def test_a_repository_verify_would_fail_is_refused_before_anything_changes(
+    aws: Emulator, root: Path
+) -> None:
+    """deploy makes the first commit once: files `bluegreen verify` fails are refused
+    before the first stack, with each problem on its own line and what to do."""
+    (root / "taskdef.json").write_text("{", encoding="utf-8")
+
+    with pytest.raises(deploy_mod.RepositoryError) as info:
+        run(aws, root, dry_run=True)
+
+    assert info.value.message == (
+        f"the repository in {root} is not ready to be the first commit:\n"
+        "  taskdef.json: not valid JSON: Expecting property name enclosed in double quotes "
+        "at line 1 column 2; fix the syntax"
+    )
+    assert info.value.hint == (
+        "nothing was changed; fix the files named above (`bluegreen verify` checks them "
+        "offline), then run deploy again"
+    )
+    assert aws.client("cloudformation").describe_stacks()["Stacks"] == []
+
+
+def test_a_change_set_that_fails_to_compute_fails_the_stack_and_leaves_no_empty_stack(
+    aws: Emulator,
+) -> None:
+    """A change set CloudFormation cannot compute ends FAILED with its StatusReason
+    (CloudFormation API reference, DescribeChangeSet: Status FAILED, StatusReason); the
+    emulator fails one for a dependency cycle. Its CREATE left an empty stack in
+    REVIEW_IN_PROGRESS, which is deleted (CloudFormation user guide, "Update stacks using
+    change sets")."""
+    run_ = deploy_mod._Run(
+        aws.clients(),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(False),
+        False,
+        aws.sleep,
+        aws.now,
+    )
+    cycle = json.dumps(
+        {
+            "Resources": {
+                "A": {"Type": "AWS::Logs::LogGroup", "DependsOn": "B"},
+                "B": {"Type": "AWS::Logs::LogGroup", "DependsOn": "A"},
+            }
+        }
+    )
+    name = f"{SOURCE}-{stamp(aws.now())}"
+
+    outcome = run_.deploy_one(SOURCE, cycle, [])
+
+    assert outcome.to_dict() == {
+        "stack": SOURCE,
+        "action": "failed",
+        "status": "FAILED",
+        "reason": f"change set {name} failed: {name}: circular dependency among A, B",
+        "hint": None,
+        "changes": [],
+        "failures": [],
+    }
+    assert run_.ui.lines == [f"{SOURCE}: creating change set {name} (CREATE)"]
+    assert run_.result.in_flight is None
+    assert aws.client("cloudformation").describe_stacks()["Stacks"] == []
+
+
+def test_a_run_stopped_while_a_stack_executes_says_cloudformation_goes_on(
+    aws: Emulator, root: Path
+) -> None:
+    """Once ExecuteChangeSet is sent, CloudFormation runs the change set whether or not
+    the caller waits (CloudFormation API reference, ExecuteChangeSet): the record says so
+    and to wait before deploying again."""
+
+    class StopAtTheFirstEvent(RecordingUI):
+        def event(self, event: Any) -> None:
+            raise KeyboardInterrupt
+
+    started = aws.now()
+    result = deploy_mod.DeployResult(dry_run=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(aws, root, ui=StopAtTheFirstEvent(), result=result)
+
+    [stack] = aws.client("cloudformation").describe_stacks(StackName=SOURCE)["Stacks"]
+    link = console.stack(REGION, stack["StackId"])
+    assert link.startswith(f"https://{REGION}.console.aws.amazon.com/cloudformation/")
+    name = f"{SOURCE}-{stamp(started)}"
+    assert result.in_flight == deploy_mod.InFlight(
+        SOURCE,
+        f"CloudFormation keeps executing change set {name} without bluegreen ({link})",
+        "wait for it to finish (`bluegreen status`, or the console), then run `bluegreen "
+        "deploy` again to continue",
+    )
+
+
+def test_a_check_stage_reported_without_a_transition_state_is_not_held() -> None:
+    """GetPipelineState's StageState.inboundTransitionState is optional (botocore's
+    CodePipeline model; a first stage has no inbound transition): without it the stage
+    is not held, and nothing is stopped or enabled. (Stubber: the emulator always
+    reports the transition.)"""
+    import boto3
+    from botocore.stub import Stubber
+
+    from bluegreen.aws.session import Clients
+
+    config = config_mod.from_dict(
+        {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
+    )
+    client = boto3.client("codepipeline", region_name=REGION)
+    with Stubber(client) as stubs:
+        stubs.add_response(
+            "get_pipeline_state",
+            {"stageStates": [{"stageName": "Source"}, {"stageName": "Check"}]},
+            {"name": "sample3-dev-branch-checks"},
+        )
+
+        class OneClient:
+            codepipeline = client
+
+        ui = RecordingUI()
+        deploy_mod.open_branch_checks(cast(Clients, OneClient()), config, ui)
+        stubs.assert_no_pending_responses()
+    assert ui.lines == []
+
+
+def test_a_resource_without_a_type_is_listed_with_an_empty_type() -> None:
+    """A dry run lists a new stack's template resources as Add; a template given as a
+    plain mapping is read too."""
+    assert deploy_mod._resources(
+        {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}, "Odd": {}}}
+    ) == [
+        deploy_mod.Change("Add", "Logs", "AWS::Logs::LogGroup", ""),
+        deploy_mod.Change("Add", "Odd", "", ""),
+    ]
