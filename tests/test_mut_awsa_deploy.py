@@ -211,6 +211,8 @@ class TestADeployedAccount:
         for stack in (SOURCE, SERVICE, PIPELINE):
             assert (stack, "CREATE_COMPLETE") in finished
         document = result.to_dict()
+        assert document["dry_run"] is False and document["ok"] is True
+        assert document["links"] == result.links.to_dict()
         assert document["stacks"][0]["changes"][0] == {
             "action": "Add",
             "logical_id": "AppImageRepository",
@@ -966,34 +968,198 @@ def test_a_run_stopped_while_a_stack_executes_says_cloudformation_goes_on(
     )
 
 
+def _stubbed_codepipeline() -> Any:
+    import boto3
+
+    return boto3.client("codepipeline", region_name=REGION)
+
+
+class _OnlyCodePipeline:
+    def __init__(self, client: Any) -> None:
+        self.codepipeline = client
+
+
+GITHUB = {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
+CHECKS = "sample3-dev-branch-checks"
+
+
 def test_a_check_stage_reported_without_a_transition_state_is_not_held() -> None:
     """GetPipelineState's StageState.inboundTransitionState is optional (botocore's
     CodePipeline model; a first stage has no inbound transition): without it the stage
     is not held, and nothing is stopped or enabled. (Stubber: the emulator always
     reports the transition.)"""
-    import boto3
     from botocore.stub import Stubber
 
-    from bluegreen.aws.session import Clients
-
-    config = config_mod.from_dict(
-        {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
-    )
-    client = boto3.client("codepipeline", region_name=REGION)
+    client = _stubbed_codepipeline()
+    ui = RecordingUI()
     with Stubber(client) as stubs:
         stubs.add_response(
             "get_pipeline_state",
             {"stageStates": [{"stageName": "Source"}, {"stageName": "Check"}]},
-            {"name": "sample3-dev-branch-checks"},
+            {"name": CHECKS},
         )
-
-        class OneClient:
-            codepipeline = client
-
-        ui = RecordingUI()
-        deploy_mod.open_branch_checks(cast(Clients, OneClient()), config, ui)
+        deploy_mod.open_branch_checks(
+            cast(Any, _OnlyCodePipeline(client)), config_mod.from_dict(GITHUB), ui
+        )
         stubs.assert_no_pending_responses()
     assert ui.lines == []
+
+
+def test_only_the_held_creation_run_is_stopped_abandoned_then_the_check_stage_opened() -> None:
+    """The requests, exactly: StopPipelineExecution with abandon (it "stops the pipeline
+    execution by abandoning, rather than finishing, in-progress actions", CodePipeline API
+    reference) of the InProgress run triggered by CreatePipeline only (ExecutionTrigger
+    triggerType), then EnableStageTransition Inbound of the Check stage. The emulator
+    stops a held run the same with or without abandon, so the parameters are checked with
+    botocore's Stubber."""
+    from botocore.stub import Stubber
+
+    client = _stubbed_codepipeline()
+    ui = RecordingUI()
+    held = {"enabled": False, "disabledReason": "held"}
+    with Stubber(client) as stubs:
+        stubs.add_response(
+            "get_pipeline_state",
+            {
+                "stageStates": [
+                    {"stageName": "Source", "inboundTransitionState": {"enabled": False}},
+                    {"stageName": "Check", "inboundTransitionState": held},
+                ]
+            },
+            {"name": CHECKS},
+        )
+        stubs.add_response(
+            "list_pipeline_executions",
+            {
+                "pipelineExecutionSummaries": [
+                    {
+                        "pipelineExecutionId": "pushed",
+                        "status": "InProgress",
+                        "trigger": {"triggerType": "Webhook"},
+                    },
+                    {
+                        "pipelineExecutionId": "created-and-done",
+                        "status": "Stopped",
+                        "trigger": {"triggerType": "CreatePipeline"},
+                    },
+                    {
+                        "pipelineExecutionId": "created",
+                        "status": "InProgress",
+                        "trigger": {"triggerType": "CreatePipeline"},
+                    },
+                ]
+            },
+            {"pipelineName": CHECKS},
+        )
+        stubs.add_response(
+            "stop_pipeline_execution",
+            {"pipelineExecutionId": "created"},
+            {
+                "pipelineName": CHECKS,
+                "pipelineExecutionId": "created",
+                "abandon": True,
+                "reason": "bluegreen: the branch checks never check the release branch",
+            },
+        )
+        stubs.add_response(
+            "enable_stage_transition",
+            {},
+            {"pipelineName": CHECKS, "stageName": "Check", "transitionType": "Inbound"},
+        )
+        deploy_mod.open_branch_checks(
+            cast(Any, _OnlyCodePipeline(client)), config_mod.from_dict(GITHUB), ui
+        )
+        stubs.assert_no_pending_responses()
+    assert ui.lines == [
+        f"{CHECKS}: branch checks open (pushes to feature/* are built and tested, never deployed)"
+    ]
+
+
+def test_a_held_stage_with_no_runs_listed_is_opened() -> None:
+    """ListPipelineExecutions' pipelineExecutionSummaries is optional in botocore's
+    model: none listed, nothing to stop, the stage is still opened."""
+    from botocore.stub import Stubber
+
+    client = _stubbed_codepipeline()
+    with Stubber(client) as stubs:
+        stubs.add_response(
+            "get_pipeline_state",
+            {"stageStates": [{"stageName": "Check", "inboundTransitionState": {"enabled": False}}]},
+            {"name": CHECKS},
+        )
+        stubs.add_response("list_pipeline_executions", {}, {"pipelineName": CHECKS})
+        stubs.add_response(
+            "enable_stage_transition",
+            {},
+            {"pipelineName": CHECKS, "stageName": "Check", "transitionType": "Inbound"},
+        )
+        deploy_mod.open_branch_checks(
+            cast(Any, _OnlyCodePipeline(client)), config_mod.from_dict(GITHUB)
+        )
+        stubs.assert_no_pending_responses()
+
+
+def test_out_of_band_values_are_read_from_the_updated_stack_s_outputs(aws: Emulator) -> None:
+    """After the service stack's update, what a setting names is read from the stack's
+    outputs (DescribeStacks Outputs); a log group's name has no resource fallback, so
+    only the outputs can give it."""
+    from bluegreen.aws import owned
+
+    cfn = aws.client("cloudformation")
+    cfn.create_stack(
+        StackName=SERVICE,
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}},
+                "Outputs": {"LogsName": {"Value": {"Ref": "Logs"}}},
+            }
+        ),
+    )
+    for _ in range(30):
+        if cfn.describe_stacks(StackName=SERVICE)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE":
+            break
+        aws.sleep(5)
+    [group] = [
+        r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=SERVICE)["StackResources"]
+    ]
+    run_ = deploy_mod._Run(
+        aws.clients(),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(False),
+        False,
+        aws.sleep,
+        aws.now,
+    )
+    setting = deploy_mod.OutOfBand(
+        "DeploymentConfiguration",
+        "deploymentConfiguration",
+        {"lifecycleHooks": []},
+        {"lifecycleHooks": [{"hookTargetArn": {owned.OUTPUT: "LogsName"}}]},
+    )
+    run_.result.out_of_band = [setting]
+
+    run_.resolve_out_of_band()
+
+    assert setting.wanted == {"lifecycleHooks": [{"hookTargetArn": group}]}
+    assert run_.result.out_of_band == [setting]
+
+
+def test_an_empty_stack_is_deleted_only_from_review_in_progress(aws: Emulator) -> None:
+    """A declined CREATE's empty stack (REVIEW_IN_PROGRESS) is deleted; a stack that
+    does not exist or has resources is not, and the caller is told so."""
+    cfn = aws.client("cloudformation")
+    assert deploy_mod._delete_empty_stack(cfn, SOURCE) is False
+    cfn.create_stack(
+        StackName=SOURCE, TemplateBody='{"Resources": {"L": {"Type": "AWS::Logs::LogGroup"}}}'
+    )
+    for _ in range(30):
+        if cfn.describe_stacks(StackName=SOURCE)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE":
+            break
+        aws.sleep(5)
+    assert deploy_mod._delete_empty_stack(cfn, SOURCE) is False
+    assert cfn.describe_stacks(StackName=SOURCE)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
 
 
 def test_a_resource_without_a_type_is_listed_with_an_empty_type() -> None:
