@@ -281,6 +281,7 @@ class TestADeployedAccount:
             f"{SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService {why}"
             in ui.lines
         )
+        assert result.in_flight is None and result.ok
         assert result.to_dict()["out_of_band"] == [
             {
                 "setting": "DesiredCount",
@@ -1171,3 +1172,54 @@ def test_a_resource_without_a_type_is_listed_with_an_empty_type() -> None:
         deploy_mod.Change("Add", "Logs", "AWS::Logs::LogGroup", ""),
         deploy_mod.Change("Add", "Odd", "", ""),
     ]
+
+
+@pytest.mark.parametrize(
+    ("controller", "why"),
+    [
+        (
+            "CODE_DEPLOY",
+            "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)",
+        ),
+        (
+            "ECS",
+            "(the stack's template keeps the service as deployed: a CloudFormation update "
+            "of it would deploy the template's bootstrap revision)",
+        ),
+    ],
+)
+def test_a_deployment_configuration_change_says_it_starts_no_deployment(
+    controller: str, why: str
+) -> None:
+    """UpdateService's deploymentConfiguration: "This parameter doesn't trigger a new
+    service deployment" (botocore's ECS model): the change is said to wait for the next
+    release. A dry run sends nothing (no clients are needed to say it)."""
+    run_ = deploy_mod._Run(
+        cast(Any, None),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(True),
+        True,
+        lambda seconds: None,
+        lambda: T0,
+    )
+    run_.controller = controller
+    run_.result.out_of_band = [
+        deploy_mod.OutOfBand("DesiredCount", "desiredCount", 1, 2),
+        deploy_mod.OutOfBand(
+            "DeploymentConfiguration",
+            "deploymentConfiguration",
+            {"minimumHealthyPercent": 100, "maximumPercent": 200},
+            {"minimumHealthyPercent": 50, "maximumPercent": 200},
+        ),
+    ]
+
+    run_.apply_out_of_band()
+
+    assert run_.ui.lines == [
+        f"{SERVICE}: would set desired count (task.desired_count) 1 -> 2; deployment "
+        "configuration (deployment.*): minimumHealthyPercent 100 -> 50 with "
+        f"ecs:UpdateService {why}; ECS starts no deployment for a deployment configuration "
+        "change: the next release's service deployment runs under it"
+    ]
+    assert [o.applied for o in run_.result.out_of_band] == [False, False]
