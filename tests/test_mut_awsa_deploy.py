@@ -301,6 +301,34 @@ class TestADeployedAccount:
         # service's desired count, ECS API reference).
         ecs.update_service(cluster="sample3-dev-cluster", service=SERVICE, desiredCount=1)
 
+    def test_checks_the_pushed_appspec_never_runs_are_refused_on_a_rerun(
+        self, deployed: Deployed
+    ) -> None:
+        """[verify] checks added to a running system: CodeDeploy invokes only the hook
+        functions the revision's AppSpec names (CodeDeploy user guide, "AppSpec 'hooks'
+        section for an Amazon ECS deployment"), so deploy refuses until appspec.yml names
+        it; no first commit is made here, so this is the refusal's own message."""
+        aws, root = deployed.aws, deployed.root
+        checks = config_mod.parse('[[verify.checks]]\npath = "/health"\n')
+        problem = (
+            "appspec.yml: bluegreen.toml has 1 [verify] check, but its Hooks do not name the "
+            "verify function CodeDeployHook_sample3-dev-verify, so CodeDeploy never runs it; "
+            "add at the end of appspec.yml the lines\n"
+            "      Hooks:\n"
+            '        - AfterAllowTestTraffic: "CodeDeployHook_sample3-dev-verify"\n'
+            "    (or remove [verify] checks)"
+        )
+        result = deploy_mod.DeployResult(dry_run=False)
+
+        with pytest.raises(deploy_mod.RepositoryError) as info:
+            run(aws, root, checks, result=result)
+
+        assert info.value.message == problem
+        assert info.value.hint == (
+            "nothing was changed; change appspec.yml as said (and push it), then run deploy again"
+        )
+        assert not result.changed_anything
+
 
 def test_a_declined_first_stack_is_deleted_with_the_empty_stack_it_made(
     aws: Emulator, root: Path
