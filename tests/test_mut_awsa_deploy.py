@@ -133,6 +133,7 @@ def test_a_dry_run_on_a_fresh_account_says_what_it_would_make(aws: Emulator, roo
         "would-create"
     )
     assert document["first_commit"] is None and document["links"] is None
+    assert document["would_commit"] == result.would_commit
 
 
 @dataclass
@@ -328,6 +329,7 @@ class TestADeployedAccount:
             "nothing was changed; change appspec.yml as said (and push it), then run deploy again"
         )
         assert not result.changed_anything
+        assert info.value.problems == [("appspec.yml", problem.partition(": ")[2])]
 
 
 def test_a_declined_first_stack_is_deleted_with_the_empty_stack_it_made(
@@ -491,11 +493,21 @@ def test_which_stacks_have_their_resources(status: str | None, live: bool) -> No
     assert deploy_mod._live(stack) is live
 
 
-def test_a_change_set_is_named_after_the_stack_and_the_utc_second() -> None:
+def test_a_change_set_is_named_after_the_stack_and_the_utc_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """UTC whatever the machine's own time zone."""
+    import time
     from datetime import timedelta, timezone
 
-    tokyo = datetime(2021, 9, 19, 10, 5, 7, tzinfo=timezone(timedelta(hours=9)))
-    assert deploy_mod.change_set_name("app", tokyo) == "app-20210919010507"
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        tokyo = datetime(2021, 9, 19, 10, 5, 7, tzinfo=timezone(timedelta(hours=9)))
+        assert deploy_mod.change_set_name("app", tokyo) == "app-20210919010507"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 # ---- a GitHub source through a CodeConnections connection --------------------------------------
@@ -1251,3 +1263,31 @@ def test_a_deployment_configuration_change_says_it_starts_no_deployment(
         "change: the next release's service deployment runs under it"
     ]
     assert [o.applied for o in run_.result.out_of_band] == [False, False]
+
+
+def test_the_silent_ui_approves_every_change_set() -> None:
+    """Library use and scripts: nothing asked, every change set executed."""
+    assert deploy_mod.SilentUI().confirm(SOURCE) is True
+
+
+def test_a_stack_busy_when_its_turn_comes_is_refused_by_name(aws: Emulator) -> None:
+    """A stack another caller started changing after deploy looked: still refused by
+    name, before a change set (CloudFormation cannot take one on a stack in
+    CREATE_IN_PROGRESS: API reference, CreateChangeSet)."""
+    cfn = aws.client("cloudformation")
+    cfn.create_stack(
+        StackName=SOURCE, TemplateBody='{"Resources": {"L": {"Type": "AWS::Logs::LogGroup"}}}'
+    )
+    run_ = deploy_mod._Run(
+        aws.clients(),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(False),
+        False,
+        aws.sleep,
+        aws.now,
+    )
+    with pytest.raises(deploy_mod.StateError) as info:
+        run_.deploy_one(SOURCE, "{}", [])
+    assert info.value.message == f"stack {SOURCE} in {REGION} is busy (CREATE_IN_PROGRESS)"
+    assert run_.ui.lines == []

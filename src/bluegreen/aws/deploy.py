@@ -860,13 +860,6 @@ def _check_size(stack: str, body: str) -> None:
         )
 
 
-def keep_codedeploy_owned(
-    deployed: dict[str, Any], new: dict[str, Any], region: str = "us-east-1"
-) -> owned.Kept:
-    """See :func:`bluegreen.aws.owned.keep_codedeploy_owned`."""
-    return owned.keep_codedeploy_owned(deployed, new, region)
-
-
 def _required_files(config: Config) -> list[str]:
     try:
         from bluegreen import appkit
