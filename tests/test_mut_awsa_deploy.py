@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from deploy_support import RecordingUI
@@ -29,6 +29,7 @@ from deploy_support import RecordingUI
 from bluegreen import appkit, stacks
 from bluegreen import config as config_mod
 from bluegreen.appkit import init
+from bluegreen.aws import console
 from bluegreen.aws import deploy as deploy_mod
 from bluegreen.config import Config
 from bluegreen.emulator import Emulator
@@ -132,6 +133,7 @@ def test_a_dry_run_on_a_fresh_account_says_what_it_would_make(aws: Emulator, roo
         "would-create"
     )
     assert document["first_commit"] is None and document["links"] is None
+    assert document["would_commit"] == result.would_commit
 
 
 @dataclass
@@ -210,6 +212,8 @@ class TestADeployedAccount:
         for stack in (SOURCE, SERVICE, PIPELINE):
             assert (stack, "CREATE_COMPLETE") in finished
         document = result.to_dict()
+        assert document["dry_run"] is False and document["ok"] is True
+        assert document["links"] == result.links.to_dict()
         assert document["stacks"][0]["changes"][0] == {
             "action": "Add",
             "logical_id": "AppImageRepository",
@@ -278,6 +282,7 @@ class TestADeployedAccount:
             f"{SERVICE}: set desired count (task.desired_count) 1 -> 3 with ecs:UpdateService {why}"
             in ui.lines
         )
+        assert result.in_flight is None and result.ok
         assert result.to_dict()["out_of_band"] == [
             {
                 "setting": "DesiredCount",
@@ -296,6 +301,35 @@ class TestADeployedAccount:
         # Back as deployed for the module's other tests (UpdateService takes a CODE_DEPLOY
         # service's desired count, ECS API reference).
         ecs.update_service(cluster="sample3-dev-cluster", service=SERVICE, desiredCount=1)
+
+    def test_checks_the_pushed_appspec_never_runs_are_refused_on_a_rerun(
+        self, deployed: Deployed
+    ) -> None:
+        """[verify] checks added to a running system: CodeDeploy invokes only the hook
+        functions the revision's AppSpec names (CodeDeploy user guide, "AppSpec 'hooks'
+        section for an Amazon ECS deployment"), so deploy refuses until appspec.yml names
+        it; no first commit is made here, so this is the refusal's own message."""
+        aws, root = deployed.aws, deployed.root
+        checks = config_mod.parse('[[verify.checks]]\npath = "/health"\n')
+        problem = (
+            "appspec.yml: bluegreen.toml has 1 [verify] check, but its Hooks do not name the "
+            "verify function CodeDeployHook_sample3-dev-verify, so CodeDeploy never runs it; "
+            "add at the end of appspec.yml the lines\n"
+            "      Hooks:\n"
+            '        - AfterAllowTestTraffic: "CodeDeployHook_sample3-dev-verify"\n'
+            "    (or remove [verify] checks)"
+        )
+        result = deploy_mod.DeployResult(dry_run=False)
+
+        with pytest.raises(deploy_mod.RepositoryError) as info:
+            run(aws, root, checks, result=result)
+
+        assert info.value.message == problem
+        assert info.value.hint == (
+            "nothing was changed; change appspec.yml as said (and push it), then run deploy again"
+        )
+        assert not result.changed_anything
+        assert info.value.problems == [("appspec.yml", problem.partition(": ")[2])]
 
 
 def test_a_declined_first_stack_is_deleted_with_the_empty_stack_it_made(
@@ -371,7 +405,18 @@ def test_a_stack_that_failed_to_create_is_deleted_and_made_again(aws: Emulator, 
 
     dry, ui = run(aws, root, dry_run=True)
     assert f"{SOURCE}: ROLLBACK_COMPLETE after a failed create; it would be recreated" in ui.lines
-    assert (dry.stacks[0].action, dry.stacks[0].status) == ("would-create", "ROLLBACK_COMPLETE")
+    assert (dry.stacks[0].stack, dry.stacks[0].action, dry.stacks[0].status) == (
+        SOURCE,
+        "would-create",
+        "ROLLBACK_COMPLETE",
+    )
+    # What would be made again: the whole template, as for a new stack.
+    assert sorted(c.logical_id for c in dry.stacks[0].changes) == [
+        "AppImageRepository",
+        "Repository",
+        "RouterImageRepository",
+    ]
+    assert ui.shown[0][:2] == (SOURCE, "CREATE") and ui.shown[0][2] == dry.stacks[0].changes
 
     class StopAfterTheSource(RecordingUI):
         def confirm(self, stack: Any) -> bool:
@@ -448,11 +493,21 @@ def test_which_stacks_have_their_resources(status: str | None, live: bool) -> No
     assert deploy_mod._live(stack) is live
 
 
-def test_a_change_set_is_named_after_the_stack_and_the_utc_second() -> None:
+def test_a_change_set_is_named_after_the_stack_and_the_utc_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """UTC whatever the machine's own time zone."""
+    import time
     from datetime import timedelta, timezone
 
-    tokyo = datetime(2021, 9, 19, 10, 5, 7, tzinfo=timezone(timedelta(hours=9)))
-    assert deploy_mod.change_set_name("app", tokyo) == "app-20210919010507"
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        tokyo = datetime(2021, 9, 19, 10, 5, 7, tzinfo=timezone(timedelta(hours=9)))
+        assert deploy_mod.change_set_name("app", tokyo) == "app-20210919010507"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 # ---- a GitHub source through a CodeConnections connection --------------------------------------
@@ -632,6 +687,11 @@ def test_a_stack_that_fails_stops_the_deploy_with_the_failed_resource(
     assert result.failed == result.stacks and not result.ok and result.links is None
     assert result.first_commit is None and result.in_flight is None
     [stack] = result.to_dict()["stacks"]
+    assert (stack["stack"], stack["action"], stack["status"]) == (
+        SOURCE,
+        "failed",
+        "ROLLBACK_COMPLETE",
+    )
     assert stack["reason"] == "" and stack["hint"] is None
     [failure] = stack["failures"]
     assert (failure["logical_id"], failure["type"], failure["status"]) == (
@@ -854,3 +914,380 @@ def test_a_stack_left_in_review_counts_as_new_in_a_dry_run(aws: Emulator, root: 
     assert f"{SOURCE}: would be created ({SOURCE_N} resources)" in ui.lines
     assert result.to_dict()["stacks"][0]["action"] == "would-create"
     assert result.to_dict()["stacks"][0]["status"] == "REVIEW_IN_PROGRESS"
+
+
+def test_a_repository_verify_would_fail_is_refused_before_anything_changes(
+    aws: Emulator, root: Path
+) -> None:
+    """deploy makes the first commit once: files `bluegreen verify` fails are refused
+    before the first stack, with each problem on its own line and what to do."""
+    (root / "taskdef.json").write_text("{", encoding="utf-8")
+
+    with pytest.raises(deploy_mod.RepositoryError) as info:
+        run(aws, root, dry_run=True)
+
+    assert info.value.message == (
+        f"the repository in {root} is not ready to be the first commit:\n"
+        "  taskdef.json: not valid JSON: Expecting property name enclosed in double quotes "
+        "at line 1 column 2; fix the syntax"
+    )
+    assert info.value.hint == (
+        "nothing was changed; fix the files named above (`bluegreen verify` checks them "
+        "offline), then run deploy again"
+    )
+    assert aws.client("cloudformation").describe_stacks()["Stacks"] == []
+
+
+def test_a_change_set_that_fails_to_compute_fails_the_stack_and_leaves_no_empty_stack(
+    aws: Emulator,
+) -> None:
+    """A change set CloudFormation cannot compute ends FAILED with its StatusReason
+    (CloudFormation API reference, DescribeChangeSet: Status FAILED, StatusReason); the
+    emulator fails one for a dependency cycle. Its CREATE left an empty stack in
+    REVIEW_IN_PROGRESS, which is deleted (CloudFormation user guide, "Update stacks using
+    change sets")."""
+    run_ = deploy_mod._Run(
+        aws.clients(),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(False),
+        False,
+        aws.sleep,
+        aws.now,
+    )
+    cycle = json.dumps(
+        {
+            "Resources": {
+                "A": {"Type": "AWS::Logs::LogGroup", "DependsOn": "B"},
+                "B": {"Type": "AWS::Logs::LogGroup", "DependsOn": "A"},
+            }
+        }
+    )
+    name = f"{SOURCE}-{stamp(aws.now())}"
+
+    outcome = run_.deploy_one(SOURCE, cycle, [])
+
+    assert outcome.to_dict() == {
+        "stack": SOURCE,
+        "action": "failed",
+        "status": "FAILED",
+        "reason": f"change set {name} failed: {name}: circular dependency among A, B",
+        "hint": None,
+        "changes": [],
+        "failures": [],
+    }
+    assert run_.ui.lines == [f"{SOURCE}: creating change set {name} (CREATE)"]
+    assert run_.result.in_flight is None
+    assert aws.client("cloudformation").describe_stacks()["Stacks"] == []
+
+
+def test_a_run_stopped_while_a_stack_executes_says_cloudformation_goes_on(
+    aws: Emulator, root: Path
+) -> None:
+    """Once ExecuteChangeSet is sent, CloudFormation runs the change set whether or not
+    the caller waits (CloudFormation API reference, ExecuteChangeSet): the record says so
+    and to wait before deploying again."""
+
+    class StopAtTheFirstEvent(RecordingUI):
+        def event(self, event: Any) -> None:
+            raise KeyboardInterrupt
+
+    started = aws.now()
+    result = deploy_mod.DeployResult(dry_run=False)
+    with pytest.raises(KeyboardInterrupt):
+        run(aws, root, ui=StopAtTheFirstEvent(), result=result)
+
+    [stack] = aws.client("cloudformation").describe_stacks(StackName=SOURCE)["Stacks"]
+    link = console.stack(REGION, stack["StackId"])
+    assert link.startswith(f"https://{REGION}.console.aws.amazon.com/cloudformation/")
+    name = f"{SOURCE}-{stamp(started)}"
+    assert result.in_flight == deploy_mod.InFlight(
+        SOURCE,
+        f"CloudFormation keeps executing change set {name} without bluegreen ({link})",
+        "wait for it to finish (`bluegreen status`, or the console), then run `bluegreen "
+        "deploy` again to continue",
+    )
+
+
+def _stubbed_codepipeline() -> Any:
+    import boto3
+
+    return boto3.client("codepipeline", region_name=REGION)
+
+
+class _OnlyCodePipeline:
+    def __init__(self, client: Any) -> None:
+        self.codepipeline = client
+
+
+GITHUB = {"source": {"provider": "github", "full_repository_id": "acme/webapp"}}
+CHECKS = "sample3-dev-branch-checks"
+
+
+def test_a_check_stage_reported_without_a_transition_state_is_not_held() -> None:
+    """GetPipelineState's StageState.inboundTransitionState is optional (botocore's
+    CodePipeline model; a first stage has no inbound transition): without it the stage
+    is not held, and nothing is stopped or enabled. (Stubber: the emulator always
+    reports the transition.)"""
+    from botocore.stub import Stubber
+
+    client = _stubbed_codepipeline()
+    ui = RecordingUI()
+    with Stubber(client) as stubs:
+        stubs.add_response(
+            "get_pipeline_state",
+            {"stageStates": [{"stageName": "Source"}, {"stageName": "Check"}]},
+            {"name": CHECKS},
+        )
+        deploy_mod.open_branch_checks(
+            cast(Any, _OnlyCodePipeline(client)), config_mod.from_dict(GITHUB), ui
+        )
+        stubs.assert_no_pending_responses()
+    assert ui.lines == []
+
+
+def test_only_the_held_creation_run_is_stopped_abandoned_then_the_check_stage_opened() -> None:
+    """The requests, exactly: StopPipelineExecution with abandon (it "stops the pipeline
+    execution by abandoning, rather than finishing, in-progress actions", CodePipeline API
+    reference) of the InProgress run triggered by CreatePipeline only (ExecutionTrigger
+    triggerType), then EnableStageTransition Inbound of the Check stage. The emulator
+    stops a held run the same with or without abandon, so the parameters are checked with
+    botocore's Stubber."""
+    from botocore.stub import Stubber
+
+    client = _stubbed_codepipeline()
+    ui = RecordingUI()
+    held = {"enabled": False, "disabledReason": "held"}
+    with Stubber(client) as stubs:
+        stubs.add_response(
+            "get_pipeline_state",
+            {
+                "stageStates": [
+                    {"stageName": "Source", "inboundTransitionState": {"enabled": False}},
+                    {"stageName": "Check", "inboundTransitionState": held},
+                ]
+            },
+            {"name": CHECKS},
+        )
+        stubs.add_response(
+            "list_pipeline_executions",
+            {
+                "pipelineExecutionSummaries": [
+                    {
+                        "pipelineExecutionId": "pushed",
+                        "status": "InProgress",
+                        "trigger": {"triggerType": "Webhook"},
+                    },
+                    {
+                        "pipelineExecutionId": "created-and-done",
+                        "status": "Stopped",
+                        "trigger": {"triggerType": "CreatePipeline"},
+                    },
+                    {
+                        "pipelineExecutionId": "created",
+                        "status": "InProgress",
+                        "trigger": {"triggerType": "CreatePipeline"},
+                    },
+                ]
+            },
+            {"pipelineName": CHECKS},
+        )
+        stubs.add_response(
+            "stop_pipeline_execution",
+            {"pipelineExecutionId": "created"},
+            {
+                "pipelineName": CHECKS,
+                "pipelineExecutionId": "created",
+                "abandon": True,
+                "reason": "bluegreen: the branch checks never check the release branch",
+            },
+        )
+        stubs.add_response(
+            "enable_stage_transition",
+            {},
+            {"pipelineName": CHECKS, "stageName": "Check", "transitionType": "Inbound"},
+        )
+        deploy_mod.open_branch_checks(
+            cast(Any, _OnlyCodePipeline(client)), config_mod.from_dict(GITHUB), ui
+        )
+        stubs.assert_no_pending_responses()
+    assert ui.lines == [
+        f"{CHECKS}: branch checks open (pushes to feature/* are built and tested, never deployed)"
+    ]
+
+
+def test_a_held_stage_with_no_runs_listed_is_opened() -> None:
+    """ListPipelineExecutions' pipelineExecutionSummaries is optional in botocore's
+    model: none listed, nothing to stop, the stage is still opened."""
+    from botocore.stub import Stubber
+
+    client = _stubbed_codepipeline()
+    with Stubber(client) as stubs:
+        stubs.add_response(
+            "get_pipeline_state",
+            {"stageStates": [{"stageName": "Check", "inboundTransitionState": {"enabled": False}}]},
+            {"name": CHECKS},
+        )
+        stubs.add_response("list_pipeline_executions", {}, {"pipelineName": CHECKS})
+        stubs.add_response(
+            "enable_stage_transition",
+            {},
+            {"pipelineName": CHECKS, "stageName": "Check", "transitionType": "Inbound"},
+        )
+        deploy_mod.open_branch_checks(
+            cast(Any, _OnlyCodePipeline(client)), config_mod.from_dict(GITHUB)
+        )
+        stubs.assert_no_pending_responses()
+
+
+def test_out_of_band_values_are_read_from_the_updated_stack_s_outputs(aws: Emulator) -> None:
+    """After the service stack's update, what a setting names is read from the stack's
+    outputs (DescribeStacks Outputs); a log group's name has no resource fallback, so
+    only the outputs can give it."""
+    from bluegreen.aws import owned
+
+    cfn = aws.client("cloudformation")
+    cfn.create_stack(
+        StackName=SERVICE,
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}},
+                "Outputs": {"LogsName": {"Value": {"Ref": "Logs"}}},
+            }
+        ),
+    )
+    for _ in range(30):
+        if cfn.describe_stacks(StackName=SERVICE)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE":
+            break
+        aws.sleep(5)
+    [group] = [
+        r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=SERVICE)["StackResources"]
+    ]
+    run_ = deploy_mod._Run(
+        aws.clients(),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(False),
+        False,
+        aws.sleep,
+        aws.now,
+    )
+    setting = deploy_mod.OutOfBand(
+        "DeploymentConfiguration",
+        "deploymentConfiguration",
+        {"lifecycleHooks": []},
+        {"lifecycleHooks": [{"hookTargetArn": {owned.OUTPUT: "LogsName"}}]},
+    )
+    run_.result.out_of_band = [setting]
+
+    run_.resolve_out_of_band()
+
+    assert setting.wanted == {"lifecycleHooks": [{"hookTargetArn": group}]}
+    assert run_.result.out_of_band == [setting]
+
+
+def test_an_empty_stack_is_deleted_only_from_review_in_progress(aws: Emulator) -> None:
+    """A declined CREATE's empty stack (REVIEW_IN_PROGRESS) is deleted; a stack that
+    does not exist or has resources is not, and the caller is told so."""
+    cfn = aws.client("cloudformation")
+    assert deploy_mod._delete_empty_stack(cfn, SOURCE) is False
+    cfn.create_stack(
+        StackName=SOURCE, TemplateBody='{"Resources": {"L": {"Type": "AWS::Logs::LogGroup"}}}'
+    )
+    for _ in range(30):
+        if cfn.describe_stacks(StackName=SOURCE)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE":
+            break
+        aws.sleep(5)
+    assert deploy_mod._delete_empty_stack(cfn, SOURCE) is False
+    assert cfn.describe_stacks(StackName=SOURCE)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_a_resource_without_a_type_is_listed_with_an_empty_type() -> None:
+    """A dry run lists a new stack's template resources as Add; a template given as a
+    plain mapping is read too."""
+    assert deploy_mod._resources(
+        {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup"}, "Odd": {}}}
+    ) == [
+        deploy_mod.Change("Add", "Logs", "AWS::Logs::LogGroup", ""),
+        deploy_mod.Change("Add", "Odd", "", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("controller", "why"),
+    [
+        (
+            "CODE_DEPLOY",
+            "(CloudFormation cannot update a CODE_DEPLOY service; the stack's template keeps it)",
+        ),
+        (
+            "ECS",
+            "(the stack's template keeps the service as deployed: a CloudFormation update "
+            "of it would deploy the template's bootstrap revision)",
+        ),
+    ],
+)
+def test_a_deployment_configuration_change_says_it_starts_no_deployment(
+    controller: str, why: str
+) -> None:
+    """UpdateService's deploymentConfiguration: "This parameter doesn't trigger a new
+    service deployment" (botocore's ECS model): the change is said to wait for the next
+    release. A dry run sends nothing (no clients are needed to say it)."""
+    run_ = deploy_mod._Run(
+        cast(Any, None),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(True),
+        True,
+        lambda seconds: None,
+        lambda: T0,
+    )
+    run_.controller = controller
+    run_.result.out_of_band = [
+        deploy_mod.OutOfBand("DesiredCount", "desiredCount", 1, 2),
+        deploy_mod.OutOfBand(
+            "DeploymentConfiguration",
+            "deploymentConfiguration",
+            {"minimumHealthyPercent": 100, "maximumPercent": 200},
+            {"minimumHealthyPercent": 50, "maximumPercent": 200},
+        ),
+    ]
+
+    run_.apply_out_of_band()
+
+    assert run_.ui.lines == [
+        f"{SERVICE}: would set desired count (task.desired_count) 1 -> 2; deployment "
+        "configuration (deployment.*): minimumHealthyPercent 100 -> 50 with "
+        f"ecs:UpdateService {why}; ECS starts no deployment for a deployment configuration "
+        "change: the next release's service deployment runs under it"
+    ]
+    assert [o.applied for o in run_.result.out_of_band] == [False, False]
+
+
+def test_the_silent_ui_approves_every_change_set() -> None:
+    """Library use and scripts: nothing asked, every change set executed."""
+    assert deploy_mod.SilentUI().confirm(SOURCE) is True
+
+
+def test_a_stack_busy_when_its_turn_comes_is_refused_by_name(aws: Emulator) -> None:
+    """A stack another caller started changing after deploy looked: still refused by
+    name, before a change set (CloudFormation cannot take one on a stack in
+    CREATE_IN_PROGRESS: API reference, CreateChangeSet)."""
+    cfn = aws.client("cloudformation")
+    cfn.create_stack(
+        StackName=SOURCE, TemplateBody='{"Resources": {"L": {"Type": "AWS::Logs::LogGroup"}}}'
+    )
+    run_ = deploy_mod._Run(
+        aws.clients(),
+        Config(),
+        RecordingUI(),
+        deploy_mod.DeployResult(False),
+        False,
+        aws.sleep,
+        aws.now,
+    )
+    with pytest.raises(deploy_mod.StateError) as info:
+        run_.deploy_one(SOURCE, "{}", [])
+    assert info.value.message == f"stack {SOURCE} in {REGION} is busy (CREATE_IN_PROGRESS)"
+    assert run_.ui.lines == []

@@ -365,7 +365,7 @@ def deploy(
         if outcome.action in ("failed", "declined"):
             return run.result
         if s.name == names.source_stack:
-            run.first_commit(files, outcome)
+            run.first_commit(files)
         if s.name == names.service_stack:
             run.resolve_out_of_band()
         if s.name == names.pipeline_stack and not dry_run:
@@ -454,8 +454,8 @@ class _Run:
         """CodeCommit's availability and, when a first commit will be made, its files."""
         names, branch = self.names, self.config.source.branch
         if self.config.source.provider != "codecommit":
-            # The repository is the provider's: bluegreen neither creates nor commits to it.
-            self.commit_needed = False
+            # The repository is the provider's: bluegreen neither creates nor commits to it
+            # (first_commit says so without asking whether a commit is needed).
             return []
         if _live(source):
             head = codecommit.branch_head(
@@ -696,7 +696,7 @@ class _Run:
         else:
             self.ui.step(f"the ECS service-linked role {role} was just created by someone else")
 
-    def first_commit(self, files: list[codecommit.RepoFile], source: StackOutcome) -> None:
+    def first_commit(self, files: list[codecommit.RepoFile]) -> None:
         names, config, ui = self.names, self.config, self.ui
         repository = names.codecommit_repository
         branch = config.source.branch
@@ -860,13 +860,6 @@ def _check_size(stack: str, body: str) -> None:
         )
 
 
-def keep_codedeploy_owned(
-    deployed: dict[str, Any], new: dict[str, Any], region: str = "us-east-1"
-) -> owned.Kept:
-    """See :func:`bluegreen.aws.owned.keep_codedeploy_owned`."""
-    return owned.keep_codedeploy_owned(deployed, new, region)
-
-
 def _required_files(config: Config) -> list[str]:
     try:
         from bluegreen import appkit
@@ -966,9 +959,9 @@ def links(clients: Clients, config: Config) -> Links | None:
     if not service:
         return None
     pipeline_outputs = cfn.outputs(client, names.pipeline_stack)
-    dns = service.get(Outputs.LOAD_BALANCER_DNS, "")
-    production = service.get(Outputs.PRODUCTION_URL) or _url(dns, config.listeners.production_port)
-    test = service.get(Outputs.TEST_URL) or _url(dns, config.listeners.test_port)
+    # The service stack has had both URL outputs since its first template (stacks/service.py).
+    production = service.get(Outputs.PRODUCTION_URL, "")
+    test = service.get(Outputs.TEST_URL, "")
     region = clients.region
     return Links(
         production_url=production,
@@ -978,9 +971,3 @@ def links(clients: Clients, config: Config) -> Links | None:
         ),
         deployments=engine_mod.deployments_console(region, config, pipeline_outputs),
     )
-
-
-def _url(dns: str, port: int) -> str:
-    if not dns:
-        return ""
-    return f"http://{dns}" if port == 80 else f"http://{dns}:{port}"
