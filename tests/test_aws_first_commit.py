@@ -12,9 +12,6 @@ FileContentSizeLimitExceededException is the looser one).
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -23,6 +20,7 @@ from typing import Any
 
 import botocore.session
 import pytest
+from git_support import SIX_MB, git, needs_git, write
 
 from bluegreen.aws import codecommit
 from bluegreen.emulator import Emulator
@@ -32,36 +30,6 @@ from bluegreen.errors import OperationError, RepositoryError
 REGION = "ap-northeast-1"
 REPO = "sample3-dev-webappservice"
 T0 = datetime(2021, 9, 19, 1, 0, tzinfo=UTC)
-
-SIX_MB = 6 * 1024 * 1024
-"""6 MB as CodeCommit counts it: botocore's FileContent maximum is 6291456 bytes."""
-
-needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(root: Path, *args: str) -> None:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(root),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
-    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
-
-
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
 
 
 TREE: dict[str, str | bytes] = {
