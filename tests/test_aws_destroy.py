@@ -11,7 +11,6 @@ cannot answer: a DeleteTaskDefinitions failure entry and an object S3 refuses to
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 from deploy_support import FAMILY, RecordingUI
+from ecr_support import manifest
 from test_aws_support import Stubs
 
 from bluegreen import config as config_mod
@@ -95,24 +95,7 @@ def test_more_than_a_thousand_object_versions_go_in_batches_of_a_thousand(aws: E
 
 def _image(ecr: Any, n: int, tag: str) -> None:
     """An image whose digest is its own (moto's digest comes from the layer digests)."""
-    layer = "sha256:" + hashlib.sha256(str(n).encode()).hexdigest()
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "digest": layer,
-            "size": 1,
-        },
-        "layers": [
-            {
-                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                "digest": layer,
-                "size": 1,
-            }
-        ],
-    }
-    ecr.put_image(repositoryName=IMAGES, imageManifest=json.dumps(manifest), imageTag=tag)
+    ecr.put_image(repositoryName=IMAGES, imageManifest=manifest(str(n)), imageTag=tag)
 
 
 def test_more_than_a_hundred_images_go_in_batches_and_a_digest_with_two_tags_once(

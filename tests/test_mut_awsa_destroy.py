@@ -18,7 +18,6 @@ definitions, log groups and roles in seconds. What AWS does that they rely on:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 
 import pytest
 from deploy_support import RecordingUI
+from ecr_support import manifest
 
 from bluegreen.aws import destroy as destroy_mod
 from bluegreen.aws.deploy import InFlight
@@ -104,25 +104,8 @@ def _objects(world: World, count: int) -> None:
 
 def _images(world: World, repository: str, count: int) -> None:
     for n in range(count):
-        layer = "sha256:" + hashlib.sha256(f"{repository}{n}".encode()).hexdigest()
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "digest": layer,
-                "size": 1,
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "digest": layer,
-                    "size": 1,
-                }
-            ],
-        }
         world.clients.ecr.put_image(
-            repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=f"t{n}"
+            repositoryName=repository, imageManifest=manifest(f"{repository}{n}"), imageTag=f"t{n}"
         )
 
 
