@@ -68,12 +68,12 @@ _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+")
 # "owner/name" (GitLab: group/subgroup/name); CodePipeline's FullRepositoryId.
 _FULL_REPOSITORY_ID = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+")
 MAX_IGNORED_PATHS = 8
-# A CodePipeline V2 trigger's branch pattern (GitBranchNamePattern): 1 to 255 characters
-# (botocore's codepipeline model, the API reference's GitBranchFilterCriteria).
-MAX_TRIGGER_PATTERN = 255
 """CodePipeline V2 git trigger filters hold 1 to 8 file-path patterns of 1 to 255
 characters, and 1 to 8 branch patterns (botocore's codepipeline model:
 GitFilePathPatternList, GitFilePathPattern, GitBranchPatternList)."""
+MAX_TRIGGER_PATTERN = 255
+"""The longest pattern a CodePipeline V2 git trigger filter takes, file path or branch:
+255 characters (botocore's codepipeline model: GitFilePathPattern, GitBranchNamePattern)."""
 # The health-check path: AWS takes 1 to 1024 characters (HealthCheckPath in the ELBv2 API,
 # shape Path: min 1, max 1024; the CloudFormation schema adds no pattern). bluegreen keeps
 # to RFC 3986's path characters (pchar and "/") without percent-escapes: the generated
@@ -192,10 +192,10 @@ class SourceConfig(_Section):
         if len(value) > MAX_IGNORED_PATHS:
             raise ValueError(f"holds {len(value)} patterns; at most {MAX_IGNORED_PATHS}")
         for pattern in value:
-            if not pattern or len(pattern) > 255 or pattern.startswith("/"):
+            if not pattern or len(pattern) > MAX_TRIGGER_PATTERN or pattern.startswith("/"):
                 raise ValueError(
-                    f"{pattern!r} must be a glob relative to the repository root, 1 to 255 "
-                    'characters, such as "docs/**"'
+                    f"{pattern!r} must be a glob relative to the repository root, 1 to "
+                    f'{MAX_TRIGGER_PATTERN} characters, such as "docs/**"'
                 )
         return value
 
