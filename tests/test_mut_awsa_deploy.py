@@ -15,8 +15,6 @@ UpdateService); CreateCommit makes one commit of every file (CodeCommit API refe
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +23,7 @@ from typing import Any, cast
 
 import pytest
 from deploy_support import RecordingUI
+from git_support import git
 
 from bluegreen import appkit, stacks
 from bluegreen import config as config_mod
@@ -530,23 +529,13 @@ def test_a_connection_source_commits_nothing_and_opens_the_held_branch_checks(
     aws.service("codeconnections").complete_handshake(arn)
     # The user's first push of the scaffold to the provider's repository.
     remote = aws.service("codeconnections").provider_repository("acme/webapp")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(root.parent),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_AUTHOR_NAME": "A Developer",
-        "GIT_AUTHOR_EMAIL": "dev@example.invalid",
-        "GIT_COMMITTER_NAME": "A Developer",
-        "GIT_COMMITTER_EMAIL": "dev@example.invalid",
-    }
     for args in (
         ["init", "-q", "-b", "main"],
         ["add", "-A"],
         ["commit", "-q", "-m", "scaffold"],
         ["push", "-q", str(remote), "HEAD:refs/heads/main"],
     ):
-        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+        git(root, *args)
     aws.service("codeconnections").check_pushes()
 
     result, ui = run(aws, root, config, connection_arn=arn)
